@@ -1,0 +1,68 @@
+"""The ``iclcontrol`` command: a thin layer over the Python API.
+
+Each area registers its subcommands from ``iclcontrol.commands.<area>``. User errors
+(:class:`iclcontrol.exceptions.IclControlError`) print one line on stderr and exit
+with status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from iclcontrol import __version__
+from iclcontrol.exceptions import IclControlError
+
+#: Modules under ``iclcontrol.commands`` that register subcommands, in help order.
+COMMAND_MODULES = ("data", "models", "mpc", "solar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iclcontrol",
+        description=(
+            "Input Convex Lipschitz RNN surrogates: datasets, training, certificates, "
+            "CasADi MPC against plant simulators, solar forecasting and PV planning."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"iclcontrol {__version__}"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks on errors"
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"iclcontrol.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"iclcontrol.commands.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, not only first
+    parser = build_parser()
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
+    try:
+        return int(args.func(args) or 0)
+    except (IclControlError, FileNotFoundError, PermissionError) as err:
+        if args.debug:
+            raise
+        print(f"iclcontrol: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("iclcontrol: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Exceptions raised by iclcontrol and plants, in one place.
+
+Every error a user can trigger with bad input is a subclass of a built-in
+(``ValueError``, ``TypeError``, ...) so that generic handlers keep working, and its
+message says what was expected, what was found and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class IclControlError(Exception):
+    """Base class of every error raised on purpose by iclcontrol."""
+
+
+class DimensionError(IclControlError, ValueError):
+    """An array has the wrong shape or the wrong number of features."""
+
+
+class DataError(IclControlError, ValueError):
+    """Input data is unusable: NaN, unknown columns, too short, unsorted beyond repair."""
+
+
+class NotFittedError(IclControlError, ValueError, AttributeError):
+    """A model or scaler is used before ``fit``."""
+
+
+class ModelFileError(IclControlError, ValueError):
+    """A saved model or dataset folder is missing, truncated or inconsistent."""
+
+
+class SolverUnavailableError(IclControlError, RuntimeError):
+    """A requested optimization solver is not installed on this machine."""
+
+
+class ConfigError(IclControlError, ValueError):
+    """An invalid configuration value (unknown model kind, negative horizon, ...)."""

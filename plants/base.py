@@ -1,0 +1,149 @@
+"""The plant interface every simulator implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import casadi as ca
+import numpy as np
+import pandas as pd
+
+from iclcontrol.exceptions import DataError, DimensionError
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Trajectory of a plant driven by a sequence of inputs.
+
+    Attributes
+    ----------
+    t : numpy.ndarray, shape (n_steps + 1,)
+        Time of each state sample. [h]
+    x : numpy.ndarray, shape (n_steps + 1, n_states)
+        States, ``x[0]`` is the initial state.
+    u : numpy.ndarray, shape (n_steps, n_inputs)
+        Input applied from ``t[k]`` to ``t[k + 1]``.
+    state_names, input_names : tuple of str
+    """
+
+    t: np.ndarray
+    x: np.ndarray
+    u: np.ndarray
+    state_names: tuple[str, ...]
+    input_names: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per state sample; inputs are NaN on the last row."""
+        frame = pd.DataFrame(self.x, columns=list(self.state_names))
+        frame.insert(0, "t", self.t)
+        u = np.vstack([self.u, np.full((1, self.u.shape[1]), np.nan)])
+        for j, name in enumerate(self.input_names):
+            frame[name] = u[:, j]
+        return frame
+
+
+class Plant(ABC):
+    """A sampled-data plant: ``x[k+1] = step(x[k], u[k])`` over one sampling period.
+
+    Subclasses set the class attributes below and implement :meth:`rhs` (written once
+    against a backend namespace so that numpy and CasADi share the equations) and
+    :meth:`step`.
+    """
+
+    state_names: tuple[str, ...] = ()
+    state_units: tuple[str, ...] = ()
+    input_names: tuple[str, ...] = ()
+    input_units: tuple[str, ...] = ()
+    #: sampling period of ``step``. [h]
+    sampling_period: float = 1.0
+
+    @property
+    def n_states(self) -> int:
+        return len(self.state_names)
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.input_names)
+
+    @property
+    @abstractmethod
+    def input_lower(self) -> np.ndarray:
+        """Lower input bounds, shape (n_inputs,)."""
+
+    @property
+    @abstractmethod
+    def input_upper(self) -> np.ndarray:
+        """Upper input bounds, shape (n_inputs,)."""
+
+    @property
+    @abstractmethod
+    def x_steady(self) -> np.ndarray:
+        """Steady state in the plant's coordinates, shape (n_states,)."""
+
+    @property
+    @abstractmethod
+    def u_steady(self) -> np.ndarray:
+        """Steady-state input, shape (n_inputs,)."""
+
+    @abstractmethod
+    def rhs(self, x: Any, u: Any, backend: Any = np) -> Any:
+        """Continuous-time right-hand side ``dx/dt``. [state unit / h]
+
+        ``backend`` is ``numpy`` (x, u of shape (n, n_states), (n, n_inputs)) or
+        ``casadi`` (column vectors).
+        """
+
+    @abstractmethod
+    def step(self, x: Any, u: Any) -> np.ndarray:
+        """Advance a batch of states by one sampling period with inputs held."""
+
+    def casadi_ode(self) -> ca.Function:
+        """Symbolic ODE ``xdot = f(x, u)`` as a named CasADi Function."""
+        x = ca.SX.sym("x", self.n_states)
+        u = ca.SX.sym("u", self.n_inputs)
+        return ca.Function(
+            "f", [x, u], [self.rhs(x, u, backend=ca)], ["x", "u"], ["xdot"]
+        )
+
+    def simulate(self, x0: Any, inputs: Any) -> SimulationResult:
+        """Apply ``inputs`` (shape (n_steps, n_inputs)) from ``x0`` (n_states,)."""
+        x0 = self.check_states(x0)
+        if x0.shape[0] != 1:
+            raise DimensionError(
+                f"simulate takes one initial state of shape ({self.n_states},), got "
+                f"{x0.shape[0]} states; call step() for a batch"
+            )
+        u = self.check_inputs(inputs)
+        x = np.empty((u.shape[0] + 1, self.n_states))
+        x[0] = x0[0]
+        for k in range(u.shape[0]):
+            x[k + 1] = self.step(x[k], u[k])[0]
+        t = self.sampling_period * np.arange(u.shape[0] + 1)
+        return SimulationResult(t, x, u, self.state_names, self.input_names)
+
+    # -- validation shared by subclasses -------------------------------------------
+    def check_states(self, x: Any) -> np.ndarray:
+        """Return ``x`` as a float array of shape (n, n_states) or raise."""
+        return _as_batch(x, self.n_states, "state", self.state_names)
+
+    def check_inputs(self, u: Any) -> np.ndarray:
+        """Return ``u`` as a float array of shape (n, n_inputs) or raise."""
+        return _as_batch(u, self.n_inputs, "input", self.input_names)
+
+
+def _as_batch(values: Any, width: int, what: str, names: tuple[str, ...]) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != width:
+        raise DimensionError(
+            f"expected {what}s of shape ({width},) or (n, {width}) ordered as "
+            f"{names}, got an array of shape {np.shape(values)}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise DataError(
+            f"{what}s contain NaN or infinite values: {array[~np.isfinite(array)][:3]}"
+        )
+    return array

@@ -1,0 +1,209 @@
+"""The reference CSTR of the ICLRNN paper: a second-order exothermic reaction.
+
+States and inputs are deviations from the steady state (REFERENCE.md):
+``x = (CA - CAs, T - Ts)`` and ``u = (CA0 - CA0s, Q - Qs)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import casadi as ca
+import numpy as np
+
+from iclcontrol.exceptions import ConfigError
+from plants.base import Plant
+
+Method = Literal["euler", "rk4", "cvodes"]
+
+
+@dataclass(frozen=True)
+class CSTRParameters:
+    """Physical constants of the reactor (REFERENCE.md)."""
+
+    T0: float = 300.0  #: feed temperature [K]
+    V: float = 1.0  #: reactor volume [m^3]
+    k0: float = 8.46e6  #: pre-exponential factor [m^3/(kmol h)]
+    Cp: float = 0.231  #: heat capacity [kJ/(kg K)]
+    rho_L: float = 1000.0  #: liquid density [kg/m^3]
+    F: float = 5.0  #: volumetric flow [m^3/h]
+    E: float = 5e4  #: activation energy [kJ/kmol]
+    R: float = 8.314  #: gas constant [kJ/(kmol K)]
+    dH: float = -1.15e4  #: reaction enthalpy [kJ/kmol]
+    CA0s: float = 4.0  #: steady-state feed concentration [kmol/m^3]
+    Qs: float = 0.0  #: steady-state heat input [kJ/h]
+    CAs: float = 1.9537  #: steady-state concentration [kmol/m^3]
+    Ts: float = 401.8727  #: steady-state temperature [K]
+
+
+#: Lyapunov matrix of the reference LMPC, for x = (CA, T) deviations.
+LYAPUNOV_P = np.array([[1060.0, 22.0], [22.0, 0.52]])
+#: Level of V(x) = x' P x bounding the stability region.
+STABILITY_LEVEL = 372.0
+#: Half-widths of the setpoint region (CA/0.1)^2 + (T/3)^2 <= 1. [kmol/m^3, K]
+SETPOINT_HALF_WIDTHS = np.array([0.1, 3.0])
+
+
+@dataclass
+class CSTR(Plant):
+    """Reference CSTR in deviation form with a sampling period of 0.005 h.
+
+    Parameters
+    ----------
+    method : {"euler", "rk4", "cvodes"}
+        Integration scheme. ``"euler"`` with ``dt=1e-4`` h reproduces the paper's
+        data; ``"rk4"`` and ``"cvodes"`` (CasADi's SUNDIALS integrator) are accurate.
+    dt : float
+        Internal step of the Euler and RK4 schemes. [h]
+    process_noise : sequence of 2 floats or None
+        Bounds of uniform noise added to (CA, T) at the end of every sampling period.
+        [kmol/m^3, K]
+    random_state : int or numpy.random.Generator or None
+        Seed of the process noise.
+    params : CSTRParameters
+    """
+
+    method: Method = "euler"
+    dt: float = 1e-4
+    process_noise: tuple[float, float] | None = None
+    random_state: int | np.random.Generator | None = None
+    params: CSTRParameters = field(default_factory=CSTRParameters)
+
+    state_names = ("CA", "T")
+    state_units = ("kmol/m^3", "K")
+    input_names = ("CA0", "Q")
+    input_units = ("kmol/m^3", "kJ/h")
+    sampling_period = 0.005
+
+    def __post_init__(self) -> None:
+        if self.method not in ("euler", "rk4", "cvodes"):
+            raise ConfigError(
+                f"unknown integration method {self.method!r}; "
+                "choose 'euler', 'rk4' or 'cvodes'"
+            )
+        n_sub = self.sampling_period / self.dt
+        if self.dt <= 0 or abs(n_sub - round(n_sub)) > 1e-9:
+            raise ConfigError(
+                f"dt={self.dt} h must divide the sampling period "
+                f"{self.sampling_period} h into a whole number of steps"
+            )
+        self.substeps = round(n_sub)
+        self._rng = np.random.default_rng(self.random_state)
+        self._integrator: ca.Function | None = None
+
+    # -- plant interface -----------------------------------------------------------
+    @property
+    def input_lower(self) -> np.ndarray:
+        return np.array([-3.5, -5e5])
+
+    @property
+    def input_upper(self) -> np.ndarray:
+        return np.array([3.5, 5e5])
+
+    @property
+    def x_steady(self) -> np.ndarray:
+        return np.zeros(2)
+
+    @property
+    def u_steady(self) -> np.ndarray:
+        return np.zeros(2)
+
+    def rhs(self, x: Any, u: Any, backend: Any = np) -> Any:
+        p = self.params
+        if backend is ca:
+            ca_dev, t_dev, u1, u2 = x[0], x[1], u[0], u[1]
+        else:
+            ca_dev, t_dev, u1, u2 = x[..., 0], x[..., 1], u[..., 0], u[..., 1]
+        conc = ca_dev + p.CAs
+        temp = t_dev + p.Ts
+        rate = p.k0 * backend.exp(-p.E / (p.R * temp)) * conc**2
+        dca = p.F / p.V * (u1 + p.CA0s - conc) - rate
+        dtemp = (
+            p.F / p.V * (p.T0 - temp)
+            - p.dH / (p.rho_L * p.Cp) * rate
+            + (u2 + p.Qs) / (p.rho_L * p.Cp * p.V)
+        )
+        if backend is ca:
+            return ca.vertcat(dca, dtemp)
+        return np.stack([dca, dtemp], axis=-1)
+
+    def step(self, x: Any, u: Any) -> np.ndarray:
+        """Advance states (n, 2) with inputs (n, 2) or (2,) by 0.005 h; returns (n, 2)."""
+        return self.trajectory(x, u, n_records=1)[:, -1, :]
+
+    def trajectory(self, x: Any, u: Any, n_records: int = 10) -> np.ndarray:
+        """States recorded ``n_records`` times, evenly, over one sampling period.
+
+        With the defaults this is the paper's data protocol: 50 Euler steps of 1e-4 h,
+        one record every 5 steps.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, n_records, 2)
+            ``[:, k]`` is the state at ``(k + 1) * sampling_period / n_records``.
+        """
+        xb = self.check_states(x)
+        ub = np.broadcast_to(self.check_inputs(u), xb.shape).copy()
+        if self.substeps % n_records and self.method != "cvodes":
+            raise ConfigError(
+                f"n_records={n_records} must divide the {self.substeps} internal steps"
+            )
+        every = self.substeps // n_records if self.method != "cvodes" else 1
+        records = np.empty((xb.shape[0], n_records, 2))
+        state = xb
+        for k in range(n_records):
+            if self.method == "cvodes":
+                state = self._cvodes(state, ub, self.sampling_period / n_records)
+            else:
+                for _ in range(every):
+                    state = self._explicit_step(state, ub)
+            records[:, k] = state
+        if self.process_noise is not None:
+            bound = np.asarray(self.process_noise, dtype=float)
+            records[:, -1] += self._rng.uniform(-bound, bound, size=state.shape)
+        return records
+
+    # -- integrators ---------------------------------------------------------------
+    def _explicit_step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        h = self.dt
+        if self.method == "euler":
+            return x + h * self.rhs(x, u)
+        k1 = self.rhs(x, u)
+        k2 = self.rhs(x + 0.5 * h * k1, u)
+        k3 = self.rhs(x + 0.5 * h * k2, u)
+        k4 = self.rhs(x + h * k3, u)
+        return x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+    def _cvodes(self, x: np.ndarray, u: np.ndarray, duration: float) -> np.ndarray:
+        if self._integrator is None or self._integrator_duration != duration:
+            xs = ca.SX.sym("x", 2)
+            us = ca.SX.sym("u", 2)
+            dae = {"x": xs, "p": us, "ode": self.rhs(xs, us, backend=ca)}
+            one = ca.integrator(
+                "cstr", "cvodes", dae, 0.0, duration, {"abstol": 1e-10, "reltol": 1e-10}
+            )
+            self._integrator = one.map(1)
+            self._integrator_duration = duration
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):  # CVODES is a per-trajectory solver
+            out[i] = np.asarray(self._integrator(x0=x[i], p=u[i])["xf"]).ravel()
+        return out
+
+    # -- Lyapunov and regions ------------------------------------------------------
+    @staticmethod
+    def lyapunov(x: Any) -> np.ndarray:
+        """V(x) = x' P x for states of shape (..., 2) in deviation form."""
+        xa = np.asarray(x, dtype=float)
+        return np.einsum("...i,ij,...j->...", xa, LYAPUNOV_P, xa)
+
+    @classmethod
+    def in_stability_region(cls, x: Any) -> np.ndarray:
+        """True where V(x) < 372."""
+        return cls.lyapunov(x) < STABILITY_LEVEL
+
+    @staticmethod
+    def in_setpoint_region(x: Any) -> np.ndarray:
+        """True where (CA/0.1)^2 + (T/3)^2 <= 1."""
+        xa = np.asarray(x, dtype=float)
+        return np.sum((xa / SETPOINT_HALF_WIDTHS) ** 2, axis=-1) <= 1.0
