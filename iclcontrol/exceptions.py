@@ -17,7 +17,7 @@ class DimensionError(IclControlError, ValueError):
 
 
 class DataError(IclControlError, ValueError):
-    """Input data is unusable: NaN, unknown columns, too short, unsorted beyond repair."""
+    """Input data is unusable: NaN, unknown columns, too short for a window."""
 
 
 class NotFittedError(IclControlError, ValueError, AttributeError):

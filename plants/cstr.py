@@ -129,7 +129,7 @@ class CSTR(Plant):
         return np.stack([dca, dtemp], axis=-1)
 
     def step(self, x: Any, u: Any) -> np.ndarray:
-        """Advance states (n, 2) with inputs (n, 2) or (2,) by 0.005 h; returns (n, 2)."""
+        """Advance states (n, 2) with inputs (n, 2) or (2,) by 0.005 h."""
         return self.trajectory(x, u, n_records=1)[:, -1, :]
 
     def trajectory(self, x: Any, u: Any, n_records: int = 10) -> np.ndarray:

@@ -1,1 +1,1 @@
-"""Subcommands of the ``iclcontrol`` CLI, one module per area, each with ``register``."""
+"""Subcommands of the ``iclcontrol`` CLI, one module per area."""

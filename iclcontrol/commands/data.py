@@ -49,7 +49,8 @@ def run_cstr(args: argparse.Namespace) -> int:
         print_json(summary)
     else:
         print(
-            f"CSTR dataset: {summary['n_samples']} samples built in {built:.3f} s -> {args.out}"
+            f"CSTR dataset: {summary['n_samples']} samples built in {built:.3f} s"
+            f" -> {args.out}"
         )
     return 0
 
@@ -81,8 +82,9 @@ def run_csv(args: argparse.Namespace) -> int:
         c = summary["cleaning"]
         print(
             f"{summary['n_samples']} windows kept of {c['windows_total']} "
-            f"({c['windows_dropped_nan']} touch NaN, {c['windows_dropped_gap']} touch a "
-            f"time gap; {c['duplicate_timestamps_dropped']} duplicate timestamps dropped)"
+            f"({c['windows_dropped_nan']} touch NaN, "
+            f"{c['windows_dropped_gap']} touch a time gap; "
+            f"{c['duplicate_timestamps_dropped']} duplicate timestamps dropped)"
             f" -> {args.out}"
         )
     return 0
