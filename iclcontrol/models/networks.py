@@ -1,0 +1,570 @@
+"""ICLRNN and its baselines as PyTorch modules, behind one interface.
+
+Every network takes SCALED features ``(batch, steps, n_features)`` and returns scaled
+outputs ``(batch, steps, n_outputs)`` (sequence to sequence); the feed-forward
+``ficnn`` maps ``(..., n_features)`` to ``(..., n_outputs)`` and is applied per step to
+a sequence. The negation augmentation ``[z, -z]`` is internal.
+
+Kinds (arXiv 2401.07494 and its baselines):
+
+========  ==========  =======  ===========  ==============  ==========
+kind      activation  augment  weights >=0  ||W||_2 bound   structure
+========  ==========  =======  ===========  ==============  ==========
+iclrnn    relu        yes      yes          1.0             Elman RNN
+icrnn     relu        yes      yes          none            Elman RNN
+lrnn      relu        no       no           1.0             Elman RNN
+rnn       tanh        no       no           none            Elman RNN
+lstm      (gates)     no       no           none            LSTM
+ficnn     relu        yes      yes          1.0             feed-forward
+========  ==========  =======  ===========  ==============  ==========
+
+The constraints apply to every input, recurrent and readout matrix; they are enforced
+by :meth:`project_` (called after each optimizer step by the trainer) and hold
+exactly afterwards (see :mod:`iclcontrol.models.constraints`).
+
+Convex networks get their own initialization: clamping a default random init to
+non-negative values gives nearly rank-one matrices in which ``z`` and ``-z`` cancel.
+Here the first layer is initialized as ``[relu(G), relu(-G)]`` with ``G`` a signed
+Gaussian matrix, so that ``W [z, -z] = G z`` exactly: the network starts as a generic
+signed linear map of the features. Deeper non-negative matrices are sparse, and
+:meth:`ElmanNetwork.data_init_` sets biases from a batch of data so that units start
+active on part of the data only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from iclcontrol.exceptions import ConfigError
+from iclcontrol.models.constraints import project_
+
+KINDS = ("iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn")
+
+#: Defaults per kind: (activation, augment, nonnegative, spectral_bound).
+_DEFAULTS: dict[str, tuple[str, bool, bool, float | None]] = {
+    "iclrnn": ("relu", True, True, 1.0),
+    "icrnn": ("relu", True, True, None),
+    "lrnn": ("relu", False, False, 1.0),
+    "rnn": ("tanh", False, False, None),
+    "lstm": ("tanh", False, False, None),
+    "ficnn": ("relu", True, True, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Architecture of a network; JSON-serializable, validated on construction.
+
+    Parameters
+    ----------
+    kind : {"iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn"}
+    n_features : int
+        Number of (physical, scaled) input features per step, before augmentation.
+    n_outputs : int
+        Number of outputs per step.
+    hidden : int
+        Units per layer.
+    layers : int
+        Number of recurrent (or, for ``ficnn``, hidden) layers.
+    activation : {"relu", "tanh"} or None
+        None: the default of the kind.
+    augment : bool or None
+        Feed ``[z, -z]`` instead of ``z``. None: the default of the kind.
+    nonnegative : bool or None
+        Constrain every weight matrix to non-negative entries. None: kind default.
+    spectral_bound : float or None
+        Bound on the spectral norm of every weight matrix; ``0`` or negative is
+        invalid; None: kind default (``1.0`` for iclrnn, lrnn, ficnn).
+        Use ``spectral_bound=float("inf")`` to switch the kind's bound off.
+    """
+
+    kind: str
+    n_features: int
+    n_outputs: int
+    hidden: int = 64
+    layers: int = 2
+    activation: str | None = None
+    augment: bool | None = None
+    nonnegative: bool | None = None
+    spectral_bound: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(
+                f"unknown model kind {self.kind!r}; expected one of {', '.join(KINDS)}"
+            )
+        for name in ("n_features", "n_outputs", "hidden", "layers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ConfigError(f"{name} must be an integer, got {value!r}")
+            if value < 1:
+                raise ConfigError(f"{name} must be >= 1, got {value}")
+        act, aug, nonneg, bound = _DEFAULTS[self.kind]
+        if self.activation is None:
+            object.__setattr__(self, "activation", act)
+        if self.activation not in ("relu", "tanh"):
+            raise ConfigError(
+                f"activation must be 'relu' or 'tanh', got {self.activation!r}"
+            )
+        if self.kind == "lstm" and self.activation != "tanh":
+            raise ConfigError("an LSTM uses its own gate activations; leave activation")
+        if self.augment is None:
+            object.__setattr__(self, "augment", aug)
+        if self.nonnegative is None:
+            object.__setattr__(self, "nonnegative", nonneg)
+        if self.spectral_bound is None:
+            object.__setattr__(self, "spectral_bound", bound)
+        elif math.isinf(self.spectral_bound):
+            object.__setattr__(self, "spectral_bound", None)
+        elif not self.spectral_bound > 0:
+            raise ConfigError(
+                f"spectral_bound must be positive, got {self.spectral_bound!r}"
+            )
+        if self.kind == "lstm" and (self.nonnegative or self.spectral_bound):
+            raise ConfigError("weight constraints are not supported for an LSTM")
+        for name in ("n_features", "n_outputs", "hidden", "layers"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+        object.__setattr__(self, "augment", bool(self.augment))
+        object.__setattr__(self, "nonnegative", bool(self.nonnegative))
+
+    @property
+    def n_inputs(self) -> int:
+        """Width of the network input after augmentation."""
+        return self.n_features * (2 if self.augment else 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetworkConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ConfigError."""
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown network config keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to(dtype=torch.float64, device="cpu").numpy().copy()
+
+
+class _Base(nn.Module):
+    """Shared behaviour: config, constraint list, projection, augmentation."""
+
+    config: NetworkConfig
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, -x], dim=-1) if self.config.augment else x
+
+    @property
+    def kind(self) -> str:
+        return self.config.kind
+
+    def constrained_weights(self) -> list[tuple[str, torch.Tensor]]:
+        """Matrices that the constraints of the kind apply to, with names."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        """Enforce the constraints of the kind exactly (in place)."""
+        cfg = self.config
+        if not cfg.nonnegative and cfg.spectral_bound is None:
+            return
+        for _, w in self.constrained_weights():
+            project_(w, cfg.nonnegative, cfg.spectral_bound)
+
+    def export_spec(self) -> dict[str, Any]:
+        """Weights as numpy float64 arrays plus metadata (docs/INTERFACES.md)."""
+        raise NotImplementedError
+
+
+class ElmanNetwork(_Base):
+    """Stacked Elman RNN ``h_t = act(W z_t + U h_{t-1} + b)`` with a linear readout.
+
+    Used for the kinds iclrnn, icrnn, lrnn and rnn. Built on :class:`torch.nn.RNN`
+    (fused loop); the second bias of torch's cell is frozen at zero so that each
+    layer has one bias ``b`` as in the exported spec.
+    """
+
+    def __init__(
+        self, config: NetworkConfig, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.config = config
+        with torch.random.fork_rng(devices=[]):  # keep the user's global RNG intact
+            self.rnn = nn.RNN(
+                input_size=config.n_inputs,
+                hidden_size=config.hidden,
+                num_layers=config.layers,
+                nonlinearity=config.activation,
+                batch_first=True,
+            )
+            self.readout = nn.Linear(config.hidden, config.n_outputs)
+        for k in range(config.layers):
+            bhh = getattr(self.rnn, f"bias_hh_l{k}")
+            bhh.requires_grad_(False)
+        self.reset_parameters(generator)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Initialize all weights from ``generator`` (no global RNG)."""
+        cfg, g = self.config, generator
+        h, f = cfg.hidden, cfg.n_features
+        for k in range(cfg.layers):
+            W = getattr(self.rnn, f"weight_ih_l{k}")
+            U = getattr(self.rnn, f"weight_hh_l{k}")
+            b = getattr(self.rnn, f"bias_ih_l{k}")
+            getattr(self.rnn, f"bias_hh_l{k}").zero_()
+            if cfg.nonnegative:
+                if k == 0:
+                    G = torch.randn(h, f, generator=g) * math.sqrt(2.0 / f)
+                    W.copy_(torch.cat([G.clamp(min=0), (-G).clamp(min=0)], dim=1))
+                    # pre-activation G (z - 0.5) + noise: centred on the data range
+                    b.copy_(-0.5 * G.sum(dim=1) + 0.1 * torch.randn(h, generator=g))
+                else:
+                    mask = (torch.rand(h, h, generator=g) < 4.0 / h).float()
+                    W.copy_(mask * torch.rand(h, h, generator=g) * 0.5)
+                    W.add_(torch.eye(h) * 0.5)
+                    b.zero_()
+                U.copy_(0.2 * torch.rand(h, h, generator=g) / h)
+                U.add_(0.5 * torch.eye(h))
+            else:
+                n_in = W.shape[1]
+                W.copy_(torch.randn(h, n_in, generator=g) / math.sqrt(n_in))
+                q, _ = torch.linalg.qr(torch.randn(h, h, generator=g))
+                U.copy_(0.5 * q)
+                b.copy_(0.1 * torch.randn(h, generator=g))
+        R = self.readout.weight
+        if cfg.nonnegative:
+            R.copy_(torch.rand(cfg.n_outputs, h, generator=g) / h)
+        else:
+            R.copy_(torch.randn(cfg.n_outputs, h, generator=g) / math.sqrt(h))
+        self.readout.bias.fill_(0.5)
+        self.project_()
+
+    @torch.no_grad()
+    def data_init_(self, x: torch.Tensor, active_fraction: float = 0.7) -> None:
+        """Shift biases so each unit is active on ``active_fraction`` of a batch.
+
+        For nonnegative networks only (no effect otherwise); the readout bias is set
+        to centre the outputs. Deterministic given ``x``.
+        """
+        cfg = self.config
+        if not cfg.nonnegative or cfg.activation != "relu":
+            return
+        z = self._augment(x)
+        for k in range(cfg.layers):
+            W = getattr(self.rnn, f"weight_ih_l{k}")
+            U = getattr(self.rnn, f"weight_hh_l{k}")
+            b = getattr(self.rnn, f"bias_ih_l{k}")
+            bhh = getattr(self.rnn, f"bias_hh_l{k}")
+            pre_all = []
+            hprev = torch.zeros(z.shape[0], cfg.hidden, dtype=z.dtype)
+            for t in range(z.shape[1]):
+                pre = z[:, t] @ W.T + hprev @ U.T + b + bhh
+                pre_all.append(pre)
+                hprev = torch.relu(pre)
+            pre_cat = torch.cat(pre_all, dim=0)
+            shift = torch.quantile(pre_cat, 1.0 - active_fraction, dim=0)
+            if k > 0:  # first-layer biases are already centred by construction
+                b.sub_(shift)
+            z = self._recompute_layer(z, W, U, b + bhh)
+        y = self.readout(z)
+        self.readout.bias.sub_(y.reshape(-1, cfg.n_outputs).mean(0) - 0.5)
+
+    @staticmethod
+    def _recompute_layer(
+        z: torch.Tensor, W: torch.Tensor, U: torch.Tensor, b: torch.Tensor
+    ) -> torch.Tensor:
+        hprev = torch.zeros(z.shape[0], W.shape[0], dtype=z.dtype)
+        out = []
+        for t in range(z.shape[1]):
+            hprev = torch.relu(z[:, t] @ W.T + hprev @ U.T + b)
+            out.append(hprev)
+        return torch.stack(out, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.rnn(self._augment(x))
+        return self.readout(h)
+
+    def constrained_weights(self) -> list[tuple[str, torch.Tensor]]:
+        out = []
+        for k in range(self.config.layers):
+            out.append((f"layers.{k}.W", getattr(self.rnn, f"weight_ih_l{k}")))
+            out.append((f"layers.{k}.U", getattr(self.rnn, f"weight_hh_l{k}")))
+        out.append(("readout.W", self.readout.weight))
+        return out
+
+    def export_spec(self) -> dict[str, Any]:
+        cfg = self.config
+        layers = []
+        for k in range(cfg.layers):
+            layers.append(
+                {
+                    "W": _np(getattr(self.rnn, f"weight_ih_l{k}")),
+                    "U": _np(getattr(self.rnn, f"weight_hh_l{k}")),
+                    "b": _np(getattr(self.rnn, f"bias_ih_l{k}"))
+                    + _np(getattr(self.rnn, f"bias_hh_l{k}")),
+                }
+            )
+        return {
+            "kind": cfg.kind,
+            "augment": cfg.augment,
+            "activation": cfg.activation,
+            "n_features": cfg.n_features,
+            "n_outputs": cfg.n_outputs,
+            "nonnegative": cfg.nonnegative,
+            "spectral_bound": cfg.spectral_bound,
+            "layers": layers,
+            "readout": {"W": _np(self.readout.weight), "b": _np(self.readout.bias)},
+        }
+
+
+class LSTMNetwork(_Base):
+    """Stacked LSTM (torch gate order i, f, g, o) with a linear readout."""
+
+    def __init__(
+        self, config: NetworkConfig, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.config = config
+        with torch.random.fork_rng(devices=[]):
+            self.rnn = nn.LSTM(
+                input_size=config.n_inputs,
+                hidden_size=config.hidden,
+                num_layers=config.layers,
+                batch_first=True,
+            )
+            self.readout = nn.Linear(config.hidden, config.n_outputs)
+        for k in range(config.layers):
+            getattr(self.rnn, f"bias_hh_l{k}").requires_grad_(False)
+        self.reset_parameters(generator)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """torch's uniform(-1/sqrt(h), 1/sqrt(h)) init, drawn from ``generator``."""
+        h = self.config.hidden
+        bound = 1.0 / math.sqrt(h)
+        for name, p in self.named_parameters():
+            if name.startswith("rnn.bias_hh"):
+                p.zero_()
+                continue
+            p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * bound)
+        for k in range(self.config.layers):  # forget-gate bias 1: longer memory
+            getattr(self.rnn, f"bias_ih_l{k}")[h : 2 * h].fill_(1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.rnn(self._augment(x))
+        return self.readout(h)
+
+    def constrained_weights(self) -> list[tuple[str, torch.Tensor]]:
+        return []
+
+    def export_spec(self) -> dict[str, Any]:
+        cfg = self.config
+        layers = []
+        for k in range(cfg.layers):
+            layers.append(
+                {
+                    "W_ih": _np(getattr(self.rnn, f"weight_ih_l{k}")),
+                    "W_hh": _np(getattr(self.rnn, f"weight_hh_l{k}")),
+                    "b": _np(getattr(self.rnn, f"bias_ih_l{k}"))
+                    + _np(getattr(self.rnn, f"bias_hh_l{k}")),
+                }
+            )
+        return {
+            "kind": "lstm",
+            "augment": cfg.augment,
+            "activation": "tanh",
+            "n_features": cfg.n_features,
+            "n_outputs": cfg.n_outputs,
+            "nonnegative": False,
+            "spectral_bound": None,
+            "layers": layers,
+            "readout": {"W": _np(self.readout.weight), "b": _np(self.readout.bias)},
+        }
+
+
+class FICNN(_Base):
+    """Feed-forward input-convex Lipschitz network for static maps.
+
+    ``h_1 = relu(W_1 [z, -z] + b_1)``, ``h_k = relu(W_k h_{k-1} + b_k)``,
+    ``y = W_out h_L + b_out``; maps ``(..., n_features)`` to ``(..., n_outputs)``,
+    so a sequence is mapped step by step.
+    """
+
+    def __init__(
+        self, config: NetworkConfig, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.config = config
+        with torch.random.fork_rng(devices=[]):
+            dims = [config.n_inputs] + [config.hidden] * config.layers
+            self.hidden_layers = nn.ModuleList(
+                nn.Linear(a, b) for a, b in itertools.pairwise(dims)
+            )
+            self.readout = nn.Linear(config.hidden, config.n_outputs)
+        self.reset_parameters(generator)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        cfg, g = self.config, generator
+        h, f = cfg.hidden, cfg.n_features
+        for k, lin in enumerate(self.hidden_layers):
+            n_in = lin.weight.shape[1]
+            if cfg.nonnegative and k == 0 and cfg.augment:
+                G = torch.randn(h, f, generator=g) * math.sqrt(2.0 / f)
+                lin.weight.copy_(torch.cat([G.clamp(min=0), (-G).clamp(min=0)], 1))
+                lin.bias.copy_(-0.5 * G.sum(1) + 0.1 * torch.randn(h, generator=g))
+            elif cfg.nonnegative:
+                mask = (torch.rand(h, n_in, generator=g) < 4.0 / n_in).float()
+                lin.weight.copy_(mask * torch.rand(h, n_in, generator=g) * 0.5)
+                lin.weight.add_(torch.eye(h, n_in) * 0.5)
+                lin.bias.zero_()
+            else:
+                lin.weight.copy_(torch.randn(h, n_in, generator=g) / math.sqrt(n_in))
+                lin.bias.copy_(0.1 * torch.randn(h, generator=g))
+        R = self.readout.weight
+        if cfg.nonnegative:
+            R.copy_(torch.rand(cfg.n_outputs, h, generator=g) / h)
+        else:
+            R.copy_(torch.randn(cfg.n_outputs, h, generator=g) / math.sqrt(h))
+        self.readout.bias.fill_(0.5)
+        self.project_()
+
+    @torch.no_grad()
+    def data_init_(self, x: torch.Tensor, active_fraction: float = 0.7) -> None:
+        """Shift deeper biases so each unit is active on part of a batch of data."""
+        cfg = self.config
+        if not cfg.nonnegative or cfg.activation != "relu":
+            return
+        z = self._augment(x).reshape(-1, cfg.n_inputs)
+        for k, lin in enumerate(self.hidden_layers):
+            pre = lin(z)
+            if k > 0:
+                lin.bias.sub_(torch.quantile(pre, 1.0 - active_fraction, dim=0))
+                pre = lin(z)
+            z = torch.relu(pre)
+        y = self.readout(z)
+        self.readout.bias.sub_(y.mean(0) - 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self._augment(x)
+        act = torch.relu if self.config.activation == "relu" else torch.tanh
+        for lin in self.hidden_layers:
+            z = act(lin(z))
+        return self.readout(z)
+
+    def constrained_weights(self) -> list[tuple[str, torch.Tensor]]:
+        out = [
+            (f"layers.{k}.W", lin.weight) for k, lin in enumerate(self.hidden_layers)
+        ]
+        out.append(("readout.W", self.readout.weight))
+        return out
+
+    def export_spec(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "kind": "ficnn",
+            "augment": cfg.augment,
+            "activation": cfg.activation,
+            "n_features": cfg.n_features,
+            "n_outputs": cfg.n_outputs,
+            "nonnegative": cfg.nonnegative,
+            "spectral_bound": cfg.spectral_bound,
+            "layers": [
+                {"W": _np(lin.weight), "b": _np(lin.bias)} for lin in self.hidden_layers
+            ],
+            "readout": {"W": _np(self.readout.weight), "b": _np(self.readout.bias)},
+        }
+
+
+Network = ElmanNetwork | LSTMNetwork | FICNN
+
+
+def make_network(
+    kind: str,
+    n_features: int,
+    n_outputs: int,
+    hidden: int = 64,
+    layers: int = 2,
+    *,
+    random_state: int | torch.Generator | None = 0,
+    **options: Any,
+) -> Network:
+    """Build a network of the given kind, initialized deterministically.
+
+    Parameters
+    ----------
+    kind : {"iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn"}
+    n_features, n_outputs : int
+        Features per step (before the internal ``[z, -z]`` augmentation), outputs
+        per step.
+    hidden, layers : int
+        Units per layer and number of layers.
+    random_state : int, torch.Generator or None
+        Seed of the initialization (a fresh ``torch.Generator``; the global RNG is
+        neither used nor changed). None: nondeterministic.
+    **options
+        ``activation``, ``augment``, ``nonnegative``, ``spectral_bound``
+        (see :class:`NetworkConfig`).
+
+    Returns
+    -------
+    ElmanNetwork, LSTMNetwork or FICNN
+        In float32, constraints already satisfied.
+
+    Raises
+    ------
+    ConfigError
+        Unknown kind or invalid option value.
+    TypeError
+        Unknown option name.
+
+    Examples
+    --------
+    >>> net = make_network("iclrnn", n_features=4, n_outputs=2, hidden=8)
+    >>> net(torch.zeros(3, 10, 4)).shape
+    torch.Size([3, 10, 2])
+    """
+    allowed = {"activation", "augment", "nonnegative", "spectral_bound"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise TypeError(
+            f"make_network() got unexpected keyword arguments {sorted(unknown)}; "
+            f"allowed: {sorted(allowed)}"
+        )
+    config = NetworkConfig(kind, n_features, n_outputs, hidden, layers, **options)
+    return network_from_config(config, random_state)
+
+
+def _generator(random_state: int | torch.Generator | None) -> torch.Generator:
+    if isinstance(random_state, torch.Generator):
+        return random_state
+    g = torch.Generator()
+    if random_state is None:
+        g.seed()
+    else:
+        g.manual_seed(int(random_state))
+    return g
+
+
+def network_from_config(
+    config: NetworkConfig, random_state: int | torch.Generator | None = 0
+) -> Network:
+    """Build the network described by ``config`` (see :func:`make_network`)."""
+    g = _generator(random_state)
+    if config.kind == "lstm":
+        return LSTMNetwork(config, g)
+    if config.kind == "ficnn":
+        return FICNN(config, g)
+    return ElmanNetwork(config, g)
