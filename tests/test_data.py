@@ -44,7 +44,7 @@ def test_reference_check_sample(cstr):
 
 
 def test_scalers_fit_on_train_only(cstr):
-    X_train, Y_train = cstr.subset("train")
+    _, Y_train = cstr.subset("train")
     scaled = cstr.y_scaler.transform(Y_train).reshape(-1, 2)
     assert_allclose(scaled.min(axis=0), 0.0, atol=1e-12)
     assert_allclose(scaled.max(axis=0), 1.0, atol=1e-12)
@@ -141,7 +141,7 @@ def test_csv_errors_name_the_problem(tmp_path):
     with pytest.raises(DataError, match="longer than the data"):
         csv_dataset(path, "time", ["u"], ["y"], window=1000)
     (tmp_path / "log.xlsx").write_bytes(b"")
-    with pytest.raises(DataError, match="expected a .csv or .parquet"):
+    with pytest.raises(DataError, match=r"expected a \.csv or \.parquet"):
         csv_dataset(tmp_path / "log.xlsx", "time", ["u"], ["y"], window=5)
     with pytest.raises(DataError, match="no such file"):
         csv_dataset(tmp_path / "missing.csv", "time", ["u"], ["y"], window=5)
