@@ -1,0 +1,826 @@
+"""Solar data: named datasets, file readers and quality control.
+
+Readers return a :class:`SolarData` (a regular, timezone-aware frame plus the site
+and a report of what was repaired), in the spirit of pvlib's ``(data, metadata)``.
+
+* Weather files go through pvlib's readers, chosen by file type: TMY2 (``.tm2``),
+  TMY3 (``.csv`` whose first line is the TMY3 station header) and EPW (``.epw``).
+* Any other CSV or Parquet file needs ``time_column`` and ``target`` (and optionally
+  covariate columns); timestamps may carry an offset or be naive local time in
+  ``tz`` (DST handled), rows may be unsorted or duplicated and steps may be missing:
+  all of it is repaired onto a regular grid and reported.
+* :func:`quality_control` flags faults with pvanalytics' own functions (stale values,
+  limits against clear sky, z-score outliers, daytime detection, midday clock shifts)
+  and reports the counts.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iclcontrol.exceptions import ConfigError, DataError
+
+__all__ = [
+    "DATASETS",
+    "DatasetInfo",
+    "QCResult",
+    "Site",
+    "SolarData",
+    "dataset_path",
+    "list_datasets",
+    "load_solar",
+    "quality_control",
+    "read_table",
+    "read_weather_file",
+    "regularize",
+]
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the irradiance was measured and how the receiving plane is oriented.
+
+    Parameters
+    ----------
+    name : str
+    latitude, longitude : float
+        Decimal degrees, north and east positive. [deg]
+    altitude : float
+        Above sea level. [m]
+    tz : str
+        Time zone of the timestamps (IANA name or fixed offset such as ``"UTC-07:00"``).
+    surface_tilt, surface_azimuth : float or None
+        Orientation of the plane when the target is plane-of-array irradiance; ``None``
+        means the target is global horizontal irradiance. [deg]
+    label : {"instant", "ending", "beginning"}
+        What a timestamp stands for. Hourly TMY values are period-ending averages, so
+        solar geometry is evaluated half a step earlier than the label.
+    """
+
+    name: str
+    latitude: float
+    longitude: float
+    altitude: float = 0.0
+    tz: str = "UTC"
+    surface_tilt: float | None = None
+    surface_azimuth: float | None = None
+    label: str = "instant"
+
+    def __post_init__(self) -> None:
+        if not -90.0 <= self.latitude <= 90.0:
+            raise ConfigError(f"latitude must be in [-90, 90] deg, got {self.latitude}")
+        if not -180.0 <= self.longitude <= 180.0:
+            raise ConfigError(
+                f"longitude must be in [-180, 180] deg, got {self.longitude}"
+            )
+        if self.label not in ("instant", "ending", "beginning"):
+            raise ConfigError(
+                f"label must be 'instant', 'ending' or 'beginning', got {self.label!r}"
+            )
+
+    @property
+    def is_poa(self) -> bool:
+        return self.surface_tilt is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SolarData:
+    """A regular, timezone-aware irradiance series with its site and provenance.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Regular DatetimeIndex (``freq`` set), the target column and covariates.
+        Missing steps are NaN rows.
+    target : str
+        Name of the irradiance column to forecast. [W/m^2]
+    site : Site
+    card : dict
+        Provenance (source, licence, resolution, variables).
+    report : dict
+        What the reader repaired: duplicates, unsorted rows, gaps, negatives, ...
+    """
+
+    frame: pd.DataFrame
+    target: str
+    site: Site
+    card: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def freq(self) -> pd.Timedelta:
+        return pd.Timedelta(self.frame.index.freq)
+
+    @property
+    def y(self) -> pd.Series:
+        return self.frame[self.target]
+
+    def slice(self, start: Any = None, stop: Any = None) -> SolarData:
+        """A copy restricted to ``[start, stop]`` (labels, inclusive)."""
+        frame = self.frame.loc[start:stop].copy()
+        frame = frame.asfreq(self.frame.index.freq)
+        return SolarData(
+            frame, self.target, self.site, dict(self.card), dict(self.report)
+        )
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A named dataset shipped inside an installed package."""
+
+    name: str
+    package: str
+    resource: str
+    kind: str  # "parquet-poa" | "tmy3" | "tmy2"
+    target: str
+    site: Site
+    description: str
+    licence: str
+    source: str
+    resolution: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["site"] = self.site.to_dict()
+        return d
+
+
+#: Named datasets. Files are located inside the installed packages at run time.
+DATASETS: dict[str, DatasetInfo] = {
+    "pvdaq-poa-15min": DatasetInfo(
+        name="pvdaq-poa-15min",
+        package="pvanalytics",
+        resource="data/system_15_poa_irradiance.parquet",
+        kind="parquet-poa",
+        target="poa_global",
+        site=Site(
+            "PVDAQ system 15, NREL Golden CO",
+            39.7406,
+            -105.1775,
+            altitude=1800.0,
+            tz="UTC-07:00",
+            # Orientation is not shipped with the data; latitude tilt facing south
+            # fits the clear-day envelope best among a coarse grid (see the card).
+            surface_tilt=40.0,
+            surface_azimuth=180.0,
+            label="instant",
+        ),
+        description="Measured 15-min plane-of-array irradiance, Feb 2019 - Oct 2023, "
+        "with real faults (values far above clear sky, stale stretches, clock shifts).",
+        licence="CC-BY 4.0 (DOE OEDI PVDAQ), redistributed in pvanalytics (MIT)",
+        source="https://data.openei.org/submissions/4568 via pvanalytics/data",
+        resolution="15min",
+    ),
+    "tmy3-greensboro": DatasetInfo(
+        name="tmy3-greensboro",
+        package="pvlib",
+        resource="data/723170TYA.CSV",
+        kind="tmy3",
+        target="ghi",
+        site=Site(
+            "Greensboro Piedmont Triad Intl, NC (USAF 723170)",
+            36.1,
+            -79.95,
+            altitude=273.0,
+            tz="UTC-05:00",
+            label="ending",
+        ),
+        description="NSRDB TMY3 typical meteorological year, hourly GHI/DNI/DHI and "
+        "weather.",
+        licence="US government work (NREL NSRDB), redistributed in pvlib (BSD-3)",
+        source="NREL NSRDB TMY3 via pvlib/data",
+        resolution="1h",
+    ),
+    "tmy3-sandpoint": DatasetInfo(
+        name="tmy3-sandpoint",
+        package="pvlib",
+        resource="data/703165TY.csv",
+        kind="tmy3",
+        target="ghi",
+        site=Site(
+            "Sand Point, AK (USAF 703165)",
+            55.317,
+            -160.517,
+            altitude=7.0,
+            tz="UTC-09:00",
+            label="ending",
+        ),
+        description="NSRDB TMY3 typical meteorological year, hourly GHI/DNI/DHI and "
+        "weather.",
+        licence="US government work (NREL NSRDB), redistributed in pvlib (BSD-3)",
+        source="NREL NSRDB TMY3 via pvlib/data",
+        resolution="1h",
+    ),
+}
+
+#: Columns kept from weather files (pvlib names).
+WEATHER_COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+
+
+def dataset_path(name: str) -> Path:
+    """Path of a named dataset's file inside its installed package."""
+    info = _info(name)
+    root = importlib.resources.files(info.package)
+    path = Path(str(root.joinpath(info.resource)))
+    if not path.exists():
+        raise DataError(
+            f"dataset {name!r} should be at {path} (package {info.package}); "
+            f"reinstall {info.package}"
+        )
+    return path
+
+
+def list_datasets() -> list[dict[str, Any]]:
+    """Named datasets with their card fields and whether their file is present."""
+    out = []
+    for name, info in DATASETS.items():
+        d = info.to_dict()
+        try:
+            d["path"] = str(dataset_path(name))
+            d["available"] = True
+        except DataError:
+            d["path"] = None
+            d["available"] = False
+        out.append(d)
+    return out
+
+
+def _info(name: str) -> DatasetInfo:
+    if name not in DATASETS:
+        raise DataError(
+            f"unknown dataset {name!r}; known datasets: {sorted(DATASETS)}, or pass a "
+            "file path (.tm2, .epw, TMY3 .csv, or a .csv/.parquet with time_column "
+            "and target)"
+        )
+    return DATASETS[name]
+
+
+# -- readers -----------------------------------------------------------------------
+def read_weather_file(
+    path: str | Path, target: str = "ghi", coerce_year: int = 1990
+) -> SolarData:
+    """Read a TMY2, TMY3 or EPW file with pvlib's reader chosen by file type.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.tm2`` (TMY2), ``.epw`` (EnergyPlus) or ``.csv`` whose first line is a TMY3
+        station header.
+    target : str
+        Irradiance column to forecast, in pvlib names (``"ghi"``, ``"dni"``, ...).
+    coerce_year : int
+        TMY files mix months of different years; every timestamp is moved to this
+        (non-leap) year so the series is continuous in time.
+
+    Returns
+    -------
+    SolarData
+    """
+    import pvlib
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"weather file {path} does not exist")
+    kind = _weather_kind(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "tmy3":
+            raw, meta = pvlib.iotools.read_tmy3(
+                path, coerce_year=coerce_year, map_variables=True
+            )
+            tz_hours = float(meta["TZ"])
+            name = str(meta.get("Name", path.stem)).strip('"')
+            label = "ending"
+        elif kind == "tmy2":
+            raw, meta = pvlib.iotools.read_tmy2(path)
+            # TMY2 stores temperature in 0.1 degC and wind speed in 0.1 m/s
+            raw = raw.assign(DryBulb=raw["DryBulb"] / 10.0, Wspd=raw["Wspd"] / 10.0)
+            raw = raw.rename(
+                columns={
+                    "GHI": "ghi",
+                    "DNI": "dni",
+                    "DHI": "dhi",
+                    "DryBulb": "temp_air",
+                    "Wspd": "wind_speed",
+                }
+            )
+            tz_hours = float(meta["TZ"])
+            name = str(meta.get("City", path.stem))
+            label = "ending"
+            raw.index = _coerce_year(raw.index, coerce_year)
+        else:
+            raw, meta = pvlib.iotools.read_epw(path, coerce_year=coerce_year)
+            tz_hours = float(meta["TZ"])
+            name = str(meta.get("city", path.stem))
+            label = "ending"
+    if target not in raw.columns:
+        raise DataError(
+            f"target column {target!r} not in {path.name}; available: "
+            f"{[c for c in WEATHER_COLUMNS if c in raw.columns]}"
+        )
+    keep = [c for c in WEATHER_COLUMNS if c in raw.columns]
+    frame = raw[keep].astype(float)
+    if frame.index.tz is None:
+        frame.index = frame.index.tz_localize(_fixed_tz(tz_hours))
+    site = Site(
+        name,
+        float(meta["latitude"]),
+        float(meta["longitude"]),
+        altitude=float(meta.get("altitude", 0.0)),
+        tz=str(frame.index.tz),
+        label=label,
+    )
+    frame, report = regularize(frame, target=target)
+    card = {"source": str(path), "kind": kind, "resolution": _freq_str(frame)}
+    return SolarData(frame, target, site, card, report)
+
+
+def _weather_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".tm2":
+        return "tmy2"
+    if suffix == ".epw":
+        return "epw"
+    if suffix == ".csv":
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first = f.readline().split(",")
+            second = f.readline()
+        if len(first) >= 7 and second.startswith("Date (MM/DD/YYYY)"):
+            return "tmy3"
+    raise DataError(
+        f"{path.name} is not a recognised weather file (TMY2 .tm2, TMY3 .csv, EPW "
+        ".epw); for a plain table pass time_column and target"
+    )
+
+
+def _coerce_year(index: pd.DatetimeIndex, year: int) -> pd.DatetimeIndex:
+    # Keep month/day/hour, replace the year; Feb 29 does not occur in TMY data.
+    return pd.DatetimeIndex(
+        [t.replace(year=year) for t in index.to_pydatetime()], tz=index.tz
+    )
+
+
+def _fixed_tz(hours: float) -> Any:
+    import datetime as dt
+
+    return dt.timezone(dt.timedelta(hours=hours))
+
+
+def _freq_str(frame: pd.DataFrame) -> str:
+    return pd.tseries.frequencies.to_offset(frame.index.freq).freqstr
+
+
+def read_table(
+    path: str | Path,
+    time_column: str,
+    target: str,
+    covariates: list[str] | tuple[str, ...] = (),
+    tz: str | None = None,
+    freq: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a plain CSV or Parquet table into a regular timezone-aware frame.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv`` or ``.parquet``.
+    time_column : str
+        Timestamps. Strings with a UTC offset are used as given; naive timestamps are
+        local time in ``tz`` (DST transitions resolved: the repeated autumn hour is
+        inferred from order, impossible spring times are dropped and reported).
+    target : str
+        Irradiance column. [W/m^2]
+    covariates : sequence of str
+        Other numeric columns to keep.
+    tz : str or None
+        Time zone of naive timestamps; ``None`` means UTC.
+    freq : str or None
+        Sampling step; inferred from the most common step when ``None``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+    report : dict
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file {path} does not exist")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        raw = pd.read_parquet(path)
+    elif path.suffix.lower() in (".csv", ".txt"):
+        raw = pd.read_csv(path)
+    else:
+        raise DataError(f"{path.name}: expected .csv or .parquet, got {path.suffix!r}")
+    if time_column not in raw.columns and raw.index.name == time_column:
+        raw = raw.reset_index()
+    missing = [c for c in (time_column, target, *covariates) if c not in raw.columns]
+    if missing:
+        raise DataError(
+            f"{path.name} has no column(s) {missing}; columns are {list(raw.columns)}"
+        )
+    report: dict[str, Any] = {}
+    times = _parse_times(raw[time_column], tz, report)
+    frame = raw[[target, *covariates]].apply(pd.to_numeric, errors="coerce")
+    frame.index = times
+    frame = frame[~frame.index.isna()]
+    frame.index.name = None
+    frame, rep = regularize(frame, target=target, freq=freq)
+    report.update(rep)
+    return frame, report
+
+
+def _parse_times(col: pd.Series, tz: str | None, report: dict[str, Any]) -> Any:
+    if pd.api.types.is_datetime64_any_dtype(col) and getattr(col.dt, "tz", None):
+        return pd.DatetimeIndex(col)
+    text = col.astype(str)
+    has_offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).all()
+    if has_offset:
+        idx = pd.DatetimeIndex(pd.to_datetime(text, utc=True, format="ISO8601"))
+        return idx.tz_convert(tz) if tz else idx
+    idx = pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601"))
+    zone = tz or "UTC"
+    # Sorting first lets "infer" resolve the repeated autumn hour from row order.
+    order = np.argsort(idx.values, kind="stable")
+    try:
+        local = idx[order].tz_localize(zone, ambiguous="infer", nonexistent="NaT")
+    except Exception:  # pytz/zoneinfo raise different errors for uninferable hours
+        local = idx[order].tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    out = local.take(np.argsort(order, kind="stable"))
+    report["nonexistent_or_ambiguous_times_dropped"] = int(out.isna().sum())
+    return out
+
+
+def regularize(
+    frame: pd.DataFrame, target: str, freq: str | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Sort, de-duplicate and put a frame on a regular grid; report what was done.
+
+    Negative irradiance (sensor noise at night) is set to zero and counted.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        ``index.freq`` set; missing steps are NaN rows.
+    report : dict
+        ``unsorted_rows``, ``duplicate_timestamps``, ``n_rows``, ``freq``,
+        ``missing_steps``, ``gaps`` (up to 20 longest, start/end/steps),
+        ``negative_values_zeroed``.
+    """
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise DataError("expected a DatetimeIndex")
+    if frame.index.tz is None:
+        raise DataError(
+            "timestamps have no time zone; pass tz (e.g. 'America/Denver' or 'UTC')"
+        )
+    report: dict[str, Any] = {}
+    report["unsorted_rows"] = int((np.diff(frame.index.asi8) < 0).sum())
+    frame = frame.sort_index(kind="stable")
+    dup = frame.index.duplicated(keep="first")
+    report["duplicate_timestamps"] = int(dup.sum())
+    frame = frame[~dup]
+    if len(frame) < 3:
+        raise DataError(f"need at least 3 distinct timestamps, got {len(frame)}")
+    if freq is None:
+        steps = pd.Series(np.diff(frame.index.asi8))
+        step = pd.Timedelta(int(steps.mode().iloc[0]), unit="ns")
+        if frame.index.unit != "ns":
+            step = pd.Timedelta(int(steps.mode().iloc[0]), unit=str(frame.index.unit))
+        freq_offset = pd.tseries.frequencies.to_offset(step)
+    else:
+        freq_offset = pd.tseries.frequencies.to_offset(freq)
+    n_before = len(frame)
+    off_grid = frame.index != frame.index.floor(freq_offset)
+    anchor = frame.index[0]
+    if off_grid.any():
+        # keep an anchor-based grid (e.g. hh:30 labels) instead of dropping rows
+        grid = pd.date_range(anchor, frame.index[-1], freq=freq_offset)
+        frame = frame.reindex(
+            grid, method="nearest", tolerance=pd.Timedelta(freq_offset) / 2
+        )
+    else:
+        frame = frame.asfreq(freq_offset)
+    frame.index.freq = freq_offset
+    report["n_rows"] = int(n_before)
+    report["freq"] = freq_offset.freqstr
+    report["first"] = str(frame.index[0])
+    report["last"] = str(frame.index[-1])
+    missing = frame[target].isna()
+    report["missing_steps"] = int(missing.sum())
+    report["gaps"] = _gaps(missing)
+    neg = frame[target] < 0
+    report["negative_values_zeroed"] = int(neg.sum())
+    frame.loc[neg, target] = 0.0
+    return frame, report
+
+
+def _gaps(missing: pd.Series, keep: int = 20) -> list[dict[str, Any]]:
+    if not missing.any():
+        return []
+    m = missing.to_numpy()
+    edges = np.flatnonzero(np.diff(np.r_[False, m, False].astype(int)))
+    starts, stops = edges[::2], edges[1::2]
+    lengths = stops - starts
+    order = np.argsort(-lengths, kind="stable")[:keep]
+    idx = missing.index
+    return [
+        {
+            "start": str(idx[starts[i]]),
+            "end": str(idx[stops[i] - 1]),
+            "steps": int(lengths[i]),
+        }
+        for i in sorted(order, key=lambda i: starts[i])
+    ]
+
+
+def load_solar(
+    name_or_path: str | Path,
+    time_column: str | None = None,
+    target: str | None = None,
+    covariates: list[str] | tuple[str, ...] = (),
+    tz: str | None = None,
+    site: Site | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    surface_tilt: float | None = None,
+    surface_azimuth: float | None = None,
+) -> SolarData:
+    """Load a named dataset, a weather file or a plain CSV/Parquet table.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A key of :data:`DATASETS` or a file path.
+    time_column, target, covariates, tz
+        For plain tables (see :func:`read_table`); ``target`` also picks the
+        irradiance column of a weather file (default ``"ghi"``).
+    site : Site or None
+        Site of a plain table; alternatively give ``latitude`` and ``longitude``
+        (and ``surface_tilt``/``surface_azimuth`` when the target is POA).
+
+    Returns
+    -------
+    SolarData
+    """
+    key = str(name_or_path)
+    if key in DATASETS:
+        info = DATASETS[key]
+        path = dataset_path(key)
+        if info.kind == "parquet-poa":
+            raw = pd.read_parquet(path).set_index("measured_on")
+            raw.index = pd.DatetimeIndex(raw.index)
+            frame = raw[["poa_irradiance__484"]].rename(
+                columns={"poa_irradiance__484": "poa_global"}
+            )
+            frame = frame.astype(float)
+            frame, report = regularize(frame, target="poa_global")
+            data = SolarData(frame, "poa_global", info.site, info.to_dict(), report)
+        else:
+            data = read_weather_file(path, target=target or info.target)
+            data.site = info.site
+            data.card = {**info.to_dict(), **data.card}
+        return data
+    path = Path(name_or_path)
+    if not path.exists():
+        _info(key)  # raises with the list of known names
+    if time_column is None:
+        return read_weather_file(path, target=target or "ghi")
+    if target is None:
+        raise DataError("a plain table needs target (the irradiance column)")
+    frame, report = read_table(path, time_column, target, covariates, tz=tz)
+    if site is None:
+        if latitude is None or longitude is None:
+            raise DataError(
+                "a plain table needs the site: pass site=Site(...) or latitude and "
+                "longitude (CLI: --latitude --longitude)"
+            )
+        site = Site(
+            path.stem,
+            latitude,
+            longitude,
+            tz=str(frame.index.tz),
+            surface_tilt=surface_tilt,
+            surface_azimuth=surface_azimuth,
+        )
+    card = {"source": str(path), "kind": "table", "resolution": _freq_str(frame)}
+    return SolarData(frame, target, site, card, report)
+
+
+# -- quality control ---------------------------------------------------------------
+@dataclass
+class QCResult:
+    """Flags raised by :func:`quality_control`.
+
+    Attributes
+    ----------
+    data : SolarData
+        Copy of the input with flagged target values set to NaN.
+    flags : pandas.DataFrame
+        One boolean column per check, True = flagged.
+    report : dict
+        Counts and fractions per check, plus midday clock-offset diagnostics.
+    """
+
+    data: SolarData
+    flags: pd.DataFrame
+    report: dict[str, Any]
+
+
+def quality_control(
+    data: SolarData,
+    clearsky: pd.Series | None = None,
+    csi_factor: float = 1.5,
+    csi_offset: float = 100.0,
+    stale_window: int = 3,
+    zmax: float = 6.0,
+    clock_shift_minutes: float = 45.0,
+) -> QCResult:
+    """Flag faulty irradiance with pvanalytics and blank it out.
+
+    Checks, each a pvanalytics function:
+
+    * ``above_clearsky``: ``pvanalytics.quality.util.check_limits`` with upper bound
+      ``csi_factor * clearsky + csi_offset`` (clear-sky irradiance of the same plane,
+      from :func:`iclcontrol.solar.features.clearsky_target`).
+    * ``stale``: ``pvanalytics.quality.gaps.stale_values_round`` over
+      ``stale_window`` steps, only in daytime (zeros at night are not faults).
+    * ``zscore``: ``pvanalytics.quality.outliers.zscore`` with ``zmax``.
+    * ``clock_shift``: days whose measured midday (sunrise/sunset from
+      ``pvanalytics.features.daytime.power_or_irradiance``, ``get_sunrise``,
+      ``get_sunset``) differs from the modelled one (pvlib) by more than
+      ``clock_shift_minutes``. (pvanalytics' ``shifts_ruptures`` needs the optional
+      ``ruptures`` package; when it is missing that is said in the report.)
+
+    Parameters
+    ----------
+    data : SolarData
+    clearsky : pandas.Series or None
+        Clear-sky irradiance of the target's plane. [W/m^2] Computed when ``None``.
+
+    Returns
+    -------
+    QCResult
+    """
+    from pvanalytics.features import daytime as pva_daytime
+    from pvanalytics.quality import gaps as pva_gaps
+    from pvanalytics.quality import outliers as pva_outliers
+    from pvanalytics.quality import util as pva_util
+
+    from iclcontrol.solar.features import clearsky_target, solar_geometry
+
+    y = data.y.copy()
+    valid = y.notna()
+    if clearsky is None:
+        clearsky = clearsky_target(data)
+    flags = pd.DataFrame(index=y.index)
+    within = pva_util.check_limits(
+        y, upper_bound=csi_factor * clearsky + csi_offset, inclusive_upper=True
+    )
+    flags["above_clearsky"] = valid & ~within.astype(bool)
+
+    geo = solar_geometry(data)
+    is_day = geo["zenith"] < 85.0
+    stale = pva_gaps.stale_values_round(y, window=stale_window, decimals=2)
+    flags["stale"] = stale.fillna(False).astype(bool) & is_day & (y > 0)
+
+    z = pva_outliers.zscore(
+        y.where(~flags["above_clearsky"]), zmax=zmax, nan_policy="omit"
+    )
+    flags["zscore"] = z.reindex(y.index).fillna(False).astype(bool)
+
+    report: dict[str, Any] = {}
+    shift_days = _clock_shift_days(
+        y.where(~flags["above_clearsky"]),
+        data,
+        clock_shift_minutes,
+        report,
+        pva_daytime,
+    )
+    day_of = y.index.normalize()
+    flags["clock_shift"] = valid & pd.Series(day_of.isin(shift_days), index=y.index)
+
+    any_flag = flags.any(axis=1)
+    n_valid = int(valid.sum())
+    report.update(
+        {
+            "n_values": n_valid,
+            "checks": {
+                col: {
+                    "flagged": int(flags[col].sum()),
+                    "fraction": round(float(flags[col].sum()) / max(n_valid, 1), 5),
+                }
+                for col in flags.columns
+            },
+            "flagged_total": int(any_flag.sum()),
+            "fraction_flagged": round(float(any_flag.sum()) / max(n_valid, 1), 5),
+            "max_before_qc": float(y.max()),
+            "max_after_qc": float(y[~any_flag].max()),
+            "parameters": {
+                "csi_factor": csi_factor,
+                "csi_offset_wm2": csi_offset,
+                "stale_window": stale_window,
+                "zmax": zmax,
+                "clock_shift_minutes": clock_shift_minutes,
+            },
+        }
+    )
+    frame = data.frame.copy()
+    frame.loc[any_flag, data.target] = np.nan
+    cleaned = SolarData(
+        frame, data.target, data.site, dict(data.card), {**data.report, "qc": report}
+    )
+    return QCResult(cleaned, flags, report)
+
+
+def _clock_shift_days(
+    y: pd.Series,
+    data: SolarData,
+    limit_minutes: float,
+    report: dict[str, Any],
+    pva_daytime: Any,
+) -> pd.DatetimeIndex:
+    import pvlib
+
+    try:
+        import ruptures  # noqa: F401
+
+        report["shifts_ruptures"] = "available (not used: midday check is per day)"
+    except ImportError:
+        report["shifts_ruptures"] = "skipped: optional package 'ruptures' not installed"
+    step = data.freq
+    if step > pd.Timedelta("30min"):
+        report["clock_shift"] = "skipped: needs sub-hourly data"
+        return pd.DatetimeIndex([])
+    days = pd.date_range(
+        y.index[0].normalize(), y.index[-1].normalize(), freq="D", tz=y.index.tz
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            day_mask = pva_daytime.power_or_irradiance(
+                y.fillna(0.0), freq=data.frame.index.freq.freqstr
+            )
+            sunrise = pva_daytime.get_sunrise(day_mask)
+            sunset = pva_daytime.get_sunset(day_mask)
+        measured = (sunrise + (sunset - sunrise) / 2).resample("D").first()
+        measured.index = measured.index.normalize()
+        rst = pvlib.solarposition.sun_rise_set_transit_spa(
+            days + pd.Timedelta("12h"), data.site.latitude, data.site.longitude
+        )
+        modelled = pd.Series(rst["transit"].to_numpy(), index=days)
+        offset = (measured - modelled.reindex(measured.index)).dt.total_seconds() / 60
+        report["clock_shift_method"] = "pvanalytics.features.daytime sunrise/sunset"
+    except Exception as exc:  # e.g. pvanalytics 0.2 daytime on pandas >= 3
+        # Fallback: irradiance-weighted centroid of each day against the centroid of
+        # the clear-sky curve of the same plane (a shift of the clock moves it 1:1).
+        from iclcontrol.solar.features import clearsky_target
+
+        cs = clearsky_target(data)
+        minutes = pd.Series(
+            (y.index - y.index.normalize()).total_seconds() / 60.0, index=y.index
+        )
+        ok = y.notna()
+        ym, csm = y.where(ok), cs.where(ok)
+        c_meas = (minutes * ym).resample("D").sum() / ym.resample("D").sum()
+        c_mod = (minutes * csm).resample("D").sum() / csm.resample("D").sum()
+        offset = (c_meas - c_mod).dropna()
+        offset.index = offset.index.normalize()
+        report["clock_shift_method"] = (
+            f"irradiance centroid vs clear-sky centroid (pvanalytics daytime "
+            f"unavailable: {type(exc).__name__}: {exc})"
+        )
+    daily_energy = y.resample("D").sum()
+    # only judge days with enough signal: dark or mostly-missing days have no midday
+    enough = daily_energy.reindex(offset.index) > 0.2 * daily_energy.quantile(0.9)
+    offset = offset[enough]
+    median = float(offset.median()) if len(offset) else float("nan")
+    # A clock shift is persistent while clouds move one day's centroid at random:
+    # judge the 15-day rolling median of the offset, not single days.
+    rolling = offset.rolling(15, center=True, min_periods=5).median()
+    bad = rolling[(rolling - median).abs() > limit_minutes]
+    report["midday_offset_minutes"] = {
+        "median": round(median, 1),
+        "p05": round(float(offset.quantile(0.05)), 1) if len(offset) else None,
+        "p95": round(float(offset.quantile(0.95)), 1) if len(offset) else None,
+        "days_checked": len(offset),
+        "days_flagged": len(bad),
+        "flagged_days": [str(d.date()) for d in bad.index[:10]],
+    }
+    return pd.DatetimeIndex(bad.index)
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The report as indented JSON (numpy scalars converted)."""
+    return json.dumps(
+        report, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)
+    )

@@ -1,0 +1,162 @@
+"""Features for irradiance forecasting: solar geometry, clear sky, clear-sky index,
+calendar. Everything is computed with pvlib from the site and the timestamps, so it
+is known in advance for any future time (the forecaster uses it for the horizon)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from iclcontrol.solar.data import Site, SolarData
+
+__all__ = [
+    "CSI_MAX",
+    "calendar_features",
+    "clearsky_index",
+    "clearsky_target",
+    "feature_frame",
+    "geometry_times",
+    "solar_geometry",
+]
+
+#: Upper clip of the clear-sky index (cloud enhancement rarely exceeds it).
+CSI_MAX = 2.0
+#: Clear-sky irradiance below which the clear-sky index is not informative. [W/m^2]
+CSI_MIN_CLEARSKY = 50.0
+
+
+def geometry_times(index: pd.DatetimeIndex, site: Site) -> pd.DatetimeIndex:
+    """Times at which to evaluate the sun for each label (mid-interval for averages)."""
+    if index.freq is None or site.label == "instant":
+        return index
+    half = pd.Timedelta(index.freq) / 2
+    return index - half if site.label == "ending" else index + half
+
+
+def _site_location(site: Site):
+    import pvlib
+
+    return pvlib.location.Location(
+        site.latitude, site.longitude, altitude=site.altitude
+    )
+
+
+def solar_geometry(
+    data: SolarData | None = None,
+    index: pd.DatetimeIndex | None = None,
+    site: Site | None = None,
+) -> pd.DataFrame:
+    """Solar position (pvlib) at each timestamp of ``data`` or ``index``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zenith``, ``apparent_zenith``, ``azimuth``. [deg]
+    """
+    if data is not None:
+        index, site = data.frame.index, data.site
+    assert index is not None and site is not None  # internal call contract
+    times = geometry_times(index, site)
+    sp = _site_location(site).get_solarposition(times)
+    out = sp[["zenith", "apparent_zenith", "azimuth"]].copy()
+    out.index = index
+    return out
+
+
+def clearsky_target(
+    data: SolarData | None = None,
+    index: pd.DatetimeIndex | None = None,
+    site: Site | None = None,
+) -> pd.Series:
+    """Clear-sky irradiance of the target's plane. [W/m^2]
+
+    Ineichen clear sky (pvlib, Linke turbidity climatology); for a plane-of-array
+    target it is transposed with pvlib's isotropic model to the site's tilt and
+    azimuth, otherwise it is clear-sky GHI.
+    """
+    import pvlib
+
+    if data is not None:
+        index, site = data.frame.index, data.site
+    assert index is not None and site is not None
+    times = geometry_times(index, site)
+    loc = _site_location(site)
+    sp = loc.get_solarposition(times)
+    cs = loc.get_clearsky(times, solar_position=sp)
+    if site.is_poa:
+        poa = pvlib.irradiance.get_total_irradiance(
+            site.surface_tilt,
+            site.surface_azimuth,
+            sp["apparent_zenith"],
+            sp["azimuth"],
+            cs["dni"],
+            cs["ghi"],
+            cs["dhi"],
+        )["poa_global"]
+        values = poa.fillna(0.0).clip(lower=0.0).to_numpy()
+    else:
+        values = cs["ghi"].fillna(0.0).clip(lower=0.0).to_numpy()
+    return pd.Series(values, index=index, name="clearsky")
+
+
+def clearsky_index(
+    measured: pd.Series | np.ndarray,
+    clearsky: pd.Series | np.ndarray,
+    min_clearsky: float = CSI_MIN_CLEARSKY,
+    max_index: float = CSI_MAX,
+) -> np.ndarray:
+    """Clear-sky index ``measured / clearsky`` clipped to ``[0, max_index]``.
+
+    Where clear sky is below ``min_clearsky`` W/m^2 (night, low sun) the index is set
+    to 1, so that ``index * clearsky`` stays a sensible near-zero irradiance.
+    NaN measurements stay NaN.
+    """
+    m = np.asarray(measured, dtype=float)
+    c = np.asarray(clearsky, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(c >= min_clearsky, m / np.maximum(c, 1e-9), 1.0)
+    k = np.where(np.isnan(m), np.nan, k)
+    return np.clip(k, 0.0, max_index)
+
+
+def calendar_features(index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Cyclic hour-of-day and day-of-year encodings (local clock of the index)."""
+    hour = index.hour + index.minute / 60.0
+    doy = index.dayofyear - 1 + hour / 24.0
+    return pd.DataFrame(
+        {
+            "hour_sin": np.sin(2 * np.pi * hour / 24.0),
+            "hour_cos": np.cos(2 * np.pi * hour / 24.0),
+            "doy_sin": np.sin(2 * np.pi * doy / 365.25),
+            "doy_cos": np.cos(2 * np.pi * doy / 365.25),
+        },
+        index=index,
+    )
+
+
+def feature_frame(data: SolarData) -> pd.DataFrame:
+    """Target, clear sky, clear-sky index, solar geometry and calendar in one frame.
+
+    Columns: ``y`` [W/m^2], ``clearsky`` [W/m^2], ``csi`` [-], ``cos_zenith``,
+    ``sin_azimuth``, ``cos_azimuth``, ``elevation_pos`` (max(0, 90-zenith)/90) and the
+    calendar columns; ``daytime`` (bool) is clear sky >= 50 W/m^2.
+    """
+    geo = solar_geometry(data)
+    cs = clearsky_target(data)
+    y = data.y.astype(float)
+    out = pd.DataFrame(index=data.frame.index)
+    out["y"] = y
+    out["clearsky"] = cs
+    out["csi"] = clearsky_index(y, cs)
+    z = np.radians(geo["zenith"].to_numpy())
+    az = np.radians(geo["azimuth"].to_numpy())
+    out["cos_zenith"] = np.cos(z)
+    out["sin_azimuth"] = np.sin(az)
+    out["cos_azimuth"] = np.cos(az)
+    out["elevation_pos"] = np.clip(90.0 - geo["zenith"].to_numpy(), 0.0, 90.0) / 90.0
+    out = out.join(calendar_features(data.frame.index))
+    out["daytime"] = out["clearsky"] >= CSI_MIN_CLEARSKY
+    return out
