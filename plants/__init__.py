@@ -7,5 +7,14 @@ sequence of inputs and a symbolic CasADi ODE for MPC and do-mpc.
 
 from plants.base import Plant, SimulationResult
 from plants.cstr import CSTR, CSTRParameters
+from plants.pv import BatteryParameters, PVArrayParameters, PVBatteryPlant
 
-__all__ = ["CSTR", "CSTRParameters", "Plant", "SimulationResult"]
+__all__ = [
+    "CSTR",
+    "BatteryParameters",
+    "CSTRParameters",
+    "PVArrayParameters",
+    "PVBatteryPlant",
+    "Plant",
+    "SimulationResult",
+]

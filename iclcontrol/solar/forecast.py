@@ -1,0 +1,599 @@
+"""Irradiance forecasting 1 to H steps ahead with an ICLRNN (or a baseline network).
+
+The network reads one sequence per forecast issue time ``t``: ``lags`` past steps
+(observed clear-sky index, clear sky, solar geometry, calendar) followed by the
+``horizon`` future steps, for which only what is known in advance is fed (clear sky,
+geometry, calendar, and the last observed clear-sky index with a "future" flag). Its
+outputs at the future steps are corrections to smart persistence of the clear-sky
+index, so an untrained network (output 0.5 → correction 0) *is* smart persistence:
+
+``y_hat(t+h) = clearsky(t+h) * clip(csi(t) + 2 * (o_h - 0.5), 0, CSI_MAX)``
+
+Training minimises the squared irradiance error (kW/m^2) on daytime targets, with
+Adam, a chronological validation split for early stopping and the network's own
+constraint projection after every step (``project_()``), so an ICLRNN keeps its
+non-negative, spectrally bounded weights.
+
+Frames returned by ``predict`` are indexed by issue time with columns ``h1..hH``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
+from iclcontrol.solar.data import Site, SolarData
+from iclcontrol.solar.features import CSI_MAX, CSI_MIN_CLEARSKY, feature_frame
+from iclcontrol.solar.metrics import horizon_metrics
+
+__all__ = [
+    "STEP_FEATURES",
+    "ForecastWindows",
+    "IrradianceForecaster",
+    "SmartPersistence",
+    "backtest",
+    "chronological_cut",
+    "evaluate",
+    "make_windows",
+]
+
+#: Per-step network features, in order.
+STEP_FEATURES = (
+    "csi",
+    "is_future",
+    "clearsky_kw",
+    "cos_zenith",
+    "hour_sin",
+    "hour_cos",
+    "doy_sin",
+    "doy_cos",
+)
+_RES_SCALE = 2.0
+
+
+@dataclass
+class ForecastWindows:
+    """Sequences and aligned truth for every issue time with a complete past window.
+
+    Attributes
+    ----------
+    origins : pandas.DatetimeIndex, (n,)
+        Issue times ``t`` (last observed step).
+    X : numpy.ndarray, (n, lags + horizon, n_features)
+        Physical per-step features (:data:`STEP_FEATURES`).
+    csi0 : numpy.ndarray, (n,)
+        Clear-sky index at ``t``.
+    clearsky, truth : numpy.ndarray, (n, horizon)
+        Clear sky and measured irradiance at ``t + h``. [W/m^2]
+    daytime : numpy.ndarray of bool, (n, horizon)
+        Clear sky at ``t + h`` of at least 50 W/m^2.
+    complete : numpy.ndarray of bool, (n,)
+        The past window has no missing value.
+    """
+
+    origins: pd.DatetimeIndex
+    X: np.ndarray
+    csi0: np.ndarray
+    clearsky: np.ndarray
+    truth: np.ndarray
+    daytime: np.ndarray
+    complete: np.ndarray
+
+    def take(self, idx: np.ndarray) -> ForecastWindows:
+        return ForecastWindows(
+            self.origins[idx],
+            self.X[idx],
+            self.csi0[idx],
+            self.clearsky[idx],
+            self.truth[idx],
+            self.daytime[idx],
+            self.complete[idx],
+        )
+
+    def persistence(self) -> np.ndarray:
+        """Smart persistence forecast ``csi(t) * clearsky(t + h)``. [W/m^2]"""
+        return self.csi0[:, None] * self.clearsky
+
+    def frame(self, values: np.ndarray) -> pd.DataFrame:
+        cols = [f"h{j + 1}" for j in range(values.shape[1])]
+        return pd.DataFrame(values, index=self.origins, columns=cols)
+
+
+def make_windows(
+    data: SolarData, lags: int, horizon: int, ff: pd.DataFrame | None = None
+) -> ForecastWindows:
+    """Build the per-issue-time sequences of :data:`STEP_FEATURES` (vectorized)."""
+    from numpy.lib.stride_tricks import sliding_window_view as swv
+
+    if lags < 1 or horizon < 1:
+        raise ConfigError(f"lags and horizon must be >= 1, got {lags}, {horizon}")
+    ff = feature_frame(data) if ff is None else ff
+    n = len(ff)
+    if n < lags + horizon + 1:
+        raise DataError(
+            f"need at least lags + horizon + 1 = {lags + horizon + 1} steps, got {n}"
+        )
+    csi = ff["csi"].to_numpy(float)
+    cs = ff["clearsky"].to_numpy(float)
+    y = ff["y"].to_numpy(float)
+    known = np.column_stack(
+        [
+            cs / 1000.0,
+            ff["cos_zenith"].to_numpy(float),
+            ff[["hour_sin", "hour_cos", "doy_sin", "doy_cos"]].to_numpy(float),
+        ]
+    )
+    L = lags + horizon
+    n_win = n - L + 1  # window w covers steps w .. w+L-1, origin at w+lags-1
+    past_csi = swv(csi, lags)[:n_win]  # (n_win, lags)
+    csi0 = past_csi[:, -1]
+    seq_known = swv(known, L, axis=0)[:n_win].transpose(0, 2, 1)  # (n_win, L, 6)
+    X = np.empty((n_win, L, len(STEP_FEATURES)))
+    X[:, :lags, 0] = past_csi
+    X[:, lags:, 0] = csi0[:, None]
+    X[:, :lags, 1] = 0.0
+    X[:, lags:, 1] = 1.0
+    X[:, :, 2:] = seq_known
+    fut = np.arange(lags, L)
+    cs_f = swv(cs, L)[:n_win][:, fut]
+    y_f = swv(y, L)[:n_win][:, fut]
+    complete = np.isfinite(past_csi).all(axis=1)
+    X[:, :lags, 0] = np.nan_to_num(past_csi, nan=1.0)
+    X[:, lags:, 0] = np.nan_to_num(csi0, nan=1.0)[:, None]
+    origins = ff.index[lags - 1 : lags - 1 + n_win]
+    return ForecastWindows(
+        origins, X, csi0, cs_f, y_f, cs_f >= CSI_MIN_CLEARSKY, complete
+    )
+
+
+def chronological_cut(data: SolarData, test_fraction: float = 0.2) -> pd.Timestamp:
+    """First timestamp of the held-out last ``test_fraction`` of the valid samples."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ConfigError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    valid = data.y.dropna().index
+    if len(valid) < 10:
+        raise DataError(f"only {len(valid)} valid measurements")
+    return valid[int(np.floor(len(valid) * (1.0 - test_fraction)))]
+
+
+class SmartPersistence:
+    """Persistence of the clear-sky index: ``y_hat(t+h) = csi(t) * clearsky(t+h)``.
+
+    Same API as :class:`IrradianceForecaster` (``fit`` does nothing but store the
+    site).
+    """
+
+    kind = "smart_persistence"
+
+    def __init__(self, horizon: int = 4, lags: int = 1) -> None:
+        self.horizon = horizon
+        self.lags = lags
+
+    def fit(self, data: SolarData) -> SmartPersistence:
+        self.site_ = data.site
+        self.target_ = data.target
+        return self
+
+    def predict(
+        self,
+        data: SolarData,
+        horizon: int | None = None,
+        start: Any = None,
+        windows: ForecastWindows | None = None,
+    ) -> pd.DataFrame:
+        h = horizon or self.horizon
+        w = windows or make_windows(data, max(self.lags, 1), h)
+        if start is not None:
+            w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+        return w.frame(w.persistence())
+
+
+class IrradianceForecaster:
+    """Multi-step irradiance forecaster on a (convex) recurrent network.
+
+    Parameters
+    ----------
+    kind : {"iclrnn", "icrnn", "lrnn", "rnn", "lstm"}
+        Network from :func:`iclcontrol.models.make_network`.
+    horizon : int
+        Steps ahead forecast (1 .. horizon).
+    lags : int
+        Past steps fed to the network.
+    hidden, layers : int
+        Network size.
+    epochs : int
+        Maximum training epochs.
+    batch_size : int
+    lr : float
+        Adam learning rate (5e-3 with batch 64 is the tested default for convex
+        networks, DESIGN.md).
+    patience : int
+        Early stopping on the validation loss.
+    val_fraction : float
+        Last part of the training period used for early stopping.
+    max_train_samples : int or None
+        Use at most this many (most recent) training windows.
+    time_limit_s : float or None
+        Stop training after this many seconds (the best epoch so far is kept).
+    random_state : int
+        Seeds the initialization and the minibatch order.
+    verbose : bool
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+    x_scaler_ : iclcontrol.data.MinMaxScaler
+    history_ : dict
+        ``train_loss``, ``val_loss`` per epoch, ``best_epoch``, ``fit_seconds``.
+    site_ : Site
+    """
+
+    def __init__(
+        self,
+        kind: str = "iclrnn",
+        horizon: int = 4,
+        lags: int = 8,
+        hidden: int = 32,
+        layers: int = 1,
+        epochs: int = 30,
+        batch_size: int = 64,
+        lr: float = 5e-3,
+        patience: int = 5,
+        val_fraction: float = 0.15,
+        max_train_samples: int | None = None,
+        time_limit_s: float | None = None,
+        random_state: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.horizon = horizon
+        self.lags = lags
+        self.hidden = hidden
+        self.layers = layers
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.max_train_samples = max_train_samples
+        self.time_limit_s = time_limit_s
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self) -> None:
+        from iclcontrol.models import KINDS
+
+        if self.kind not in KINDS or self.kind == "ficnn":
+            kinds = ", ".join(k for k in KINDS if k != "ficnn")
+            raise ConfigError(
+                f"kind must be a recurrent network ({kinds}), got {self.kind!r}"
+            )
+        for name in ("horizon", "lags", "hidden", "layers", "epochs", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if not 0.0 < self.val_fraction < 0.5:
+            raise ConfigError(
+                f"val_fraction must be in (0, 0.5), got {self.val_fraction}"
+            )
+
+    # -- fitting -----------------------------------------------------------------
+    def fit(
+        self, data: SolarData, end: Any = None, windows: ForecastWindows | None = None
+    ) -> IrradianceForecaster:
+        """Train on issue times before ``end`` (default: all of ``data``).
+
+        Only windows whose past is complete and whose targets include daytime enter.
+        """
+        import torch
+
+        from iclcontrol.data import MinMaxScaler
+        from iclcontrol.models import make_network
+
+        self._check_params()
+        if not isinstance(data, SolarData):
+            raise DataError(
+                "fit expects a SolarData (iclcontrol.solar.load_solar(...)); got "
+                f"{type(data).__name__}"
+            )
+        t0 = time.perf_counter()
+        w = windows or make_windows(data, self.lags, self.horizon)
+        keep = w.complete & w.daytime.any(axis=1)
+        if end is not None:
+            # the last target must be before the cut too (no peeking into the test)
+            last_target = w.origins + self.horizon * pd.Timedelta(data.freq)
+            keep &= last_target < pd.Timestamp(end)
+        idx = np.flatnonzero(keep)
+        if self.max_train_samples is not None:
+            idx = idx[-int(self.max_train_samples) :]
+        if idx.size < 20:
+            raise DataError(
+                f"only {idx.size} complete daytime training windows; need >= 20"
+            )
+        n_val = max(round(self.val_fraction * idx.size), 1)
+        tr, va = idx[:-n_val], idx[-n_val:]
+        self.x_scaler_ = MinMaxScaler().fit(w.X[tr])
+        torch.manual_seed(self.random_state)  # torch dropout-free; seeds nothing else
+        gen = torch.Generator().manual_seed(self.random_state)
+        net = make_network(
+            self.kind,
+            n_features=len(STEP_FEATURES),
+            n_outputs=1,
+            hidden=self.hidden,
+            layers=self.layers,
+            random_state=gen,
+        )
+        net = net.double()
+
+        def tensors(ii: np.ndarray) -> tuple[Any, ...]:
+            return (
+                torch.from_numpy(self.x_scaler_.transform(w.X[ii])),
+                torch.from_numpy(w.csi0[ii]),
+                torch.from_numpy(w.clearsky[ii] / 1000.0),
+                torch.from_numpy(np.nan_to_num(w.truth[ii]) / 1000.0),
+                torch.from_numpy(
+                    (w.daytime[ii] & np.isfinite(w.truth[ii])).astype(float)
+                ),
+            )
+
+        Xt, c0t, cst, yt, mt = tensors(tr)
+        Xv, c0v, csv, yv, mv = tensors(va)
+        if hasattr(net, "data_init_"):
+            net.data_init_(Xt[: min(512, len(Xt))])
+        lags = self.lags
+
+        def loss_fn(X: Any, c0: Any, cs: Any, y: Any, m: Any) -> Any:
+            o = net(X)[:, lags:, 0]
+            csi = torch.clamp(c0[:, None] + _RES_SCALE * (o - 0.5), 0.0, CSI_MAX)
+            err = (csi * cs - y) * m
+            return (err**2).sum() / m.sum().clamp(min=1.0)
+
+        opt = torch.optim.Adam(
+            [p for p in net.parameters() if p.requires_grad], lr=self.lr
+        )
+        rng = np.random.default_rng(self.random_state)
+        history: dict[str, Any] = {"train_loss": [], "val_loss": []}
+        best = (np.inf, -1, copy.deepcopy(net.state_dict()))
+        with torch.no_grad():
+            v0 = float(loss_fn(Xv, c0v, csv, yv, mv))
+        history["val_loss_persistence"] = v0
+        best = (v0, 0, copy.deepcopy(net.state_dict()))
+        bad = 0
+        for epoch in range(1, self.epochs + 1):
+            net.train()
+            perm = rng.permutation(len(Xt))
+            tot = 0.0
+            for s in range(0, len(perm), self.batch_size):
+                b = torch.from_numpy(perm[s : s + self.batch_size])
+                opt.zero_grad()
+                loss = loss_fn(Xt[b], c0t[b], cst[b], yt[b], mt[b])
+                loss.backward()
+                opt.step()
+                if hasattr(net, "project_"):
+                    net.project_()
+                tot += float(loss.detach()) * len(b)
+            net.eval()
+            with torch.no_grad():
+                vl = float(loss_fn(Xv, c0v, csv, yv, mv))
+            history["train_loss"].append(tot / len(perm))
+            history["val_loss"].append(vl)
+            if self.verbose:
+                print(
+                    f"epoch {epoch}: train {tot / len(perm):.5f} val {vl:.5f} "
+                    f"({time.perf_counter() - t0:.0f} s)"
+                )
+            if vl < best[0] - 1e-7:
+                best = (vl, epoch, copy.deepcopy(net.state_dict()))
+                bad = 0
+            else:
+                bad += 1
+                if bad >= self.patience:
+                    break
+            if self.time_limit_s and time.perf_counter() - t0 > self.time_limit_s:
+                history["stopped"] = "time_limit"
+                break
+        net.load_state_dict(best[2])
+        net.eval()
+        history["best_epoch"] = best[1]
+        history["best_val_loss"] = best[0]
+        history["fit_seconds"] = time.perf_counter() - t0
+        history["n_train"] = int(tr.size)
+        history["n_val"] = int(va.size)
+        self.network_ = net
+        self.history_ = history
+        self.site_ = data.site
+        self.target_ = data.target
+        self.freq_ = data.freq
+        return self
+
+    # -- prediction --------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError(
+                "this IrradianceForecaster is not fitted yet; call fit(data) first"
+            )
+
+    def predict(
+        self,
+        data: SolarData | pd.DataFrame,
+        horizon: int | None = None,
+        start: Any = None,
+        windows: ForecastWindows | None = None,
+    ) -> pd.DataFrame:
+        """Forecast ``horizon`` steps ahead from every issue time of ``data``.
+
+        Parameters
+        ----------
+        data : SolarData or pandas.DataFrame
+            A DataFrame needs a DatetimeIndex with time zone and the target column;
+            the fitted site is used.
+        horizon : int or None
+            At most the fitted horizon.
+        start : timestamp or None
+            Only issue times at or after ``start``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: issue time; columns ``h1..hH``: irradiance at ``t + h``. [W/m^2]
+            Issue times whose current measurement is missing give NaN.
+        """
+        import torch
+
+        self._check_fitted()
+        h = self.horizon if horizon is None else int(horizon)
+        if not 1 <= h <= self.horizon:
+            raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
+        data = self._as_solar(data)
+        w = windows or make_windows(data, self.lags, self.horizon)
+        if start is not None:
+            w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+        out = np.full((len(w.origins), self.horizon), np.nan)
+        with torch.no_grad():
+            for s in range(0, len(w.origins), 4096):
+                X = torch.from_numpy(self.x_scaler_.transform(w.X[s : s + 4096]))
+                o = self.network_(X)[:, self.lags :, 0].numpy()
+                csi = np.clip(
+                    w.csi0[s : s + 4096, None] + _RES_SCALE * (o - 0.5), 0.0, CSI_MAX
+                )
+                out[s : s + 4096] = csi * w.clearsky[s : s + 4096]
+        out[~np.isfinite(w.csi0)] = np.nan
+        return w.frame(out[:, :h])
+
+    def _as_solar(self, data: SolarData | pd.DataFrame) -> SolarData:
+        if isinstance(data, SolarData):
+            return data
+        if isinstance(data, pd.DataFrame):
+            if self.target_ not in data.columns:
+                raise DataError(
+                    f"the frame has no target column {self.target_!r}; columns: "
+                    f"{list(data.columns)}"
+                )
+            if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
+                raise DataError("the frame needs a timezone-aware DatetimeIndex")
+            frame = data.asfreq(self.freq_) if data.index.freq is None else data
+            return SolarData(frame, self.target_, self.site_)
+        raise DataError(f"expected SolarData or DataFrame, got {type(data).__name__}")
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (scikit-learn style)."""
+        return {
+            k: getattr(self, k)
+            for k in (
+                "kind",
+                "horizon",
+                "lags",
+                "hidden",
+                "layers",
+                "epochs",
+                "batch_size",
+                "lr",
+                "patience",
+                "val_fraction",
+                "max_train_samples",
+                "time_limit_s",
+                "random_state",
+            )
+        }
+
+    def export_spec(self) -> dict[str, Any]:
+        """Network spec (docs/INTERFACES.md) plus the feature scaler and names."""
+        self._check_fitted()
+        spec = self.network_.export_spec()
+        spec["x_scaler"] = self.x_scaler_.to_dict()
+        spec["feature_names"] = list(STEP_FEATURES)
+        spec["output_names"] = ["csi_correction"]
+        spec["lags"] = self.lags
+        spec["horizon"] = self.horizon
+        return spec
+
+
+def evaluate(
+    model: IrradianceForecaster | SmartPersistence,
+    data: SolarData,
+    start: Any,
+    horizon: int | None = None,
+    windows: ForecastWindows | None = None,
+) -> dict[str, Any]:
+    """Score ``model`` on issue times from ``start`` against smart persistence.
+
+    Daytime targets only; issue times whose current value is missing are skipped
+    for both forecasts.
+
+    Returns
+    -------
+    dict
+        ``horizons`` (list per step: ``steps``, ``rmse``, ``mae``, ``mbe``,
+        normalized forms, ``rmse_reference``, ``skill_vs_smart_persistence``, ``n``),
+        ``n_test`` (issue times), ``frames`` (forecast, persistence, truth, daytime).
+    """
+    h = horizon or model.horizon
+    w = windows or make_windows(data, model.lags, model.horizon)
+    w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+    fc = model.predict(data, horizon=h, windows=w)
+    ref = w.frame(w.persistence()[:, :h])
+    truth = w.frame(w.truth[:, :h])
+    day = w.frame(w.daytime[:, :h])
+    return {
+        "horizons": horizon_metrics(truth, fc, ref, day),
+        "n_test": int(np.isfinite(w.csi0).sum()),
+        "frames": {"forecast": fc, "persistence": ref, "truth": truth, "daytime": day},
+    }
+
+
+def backtest(
+    data: SolarData,
+    params: dict[str, Any],
+    n_folds: int = 3,
+    test_fraction: float = 0.2,
+) -> dict[str, Any]:
+    """Rolling-origin backtest over the held-out last ``test_fraction``.
+
+    The test period is cut into ``n_folds`` consecutive blocks; fold ``k`` trains on
+    everything before block ``k`` (expanding window) and is scored on block ``k``.
+
+    Returns
+    -------
+    dict
+        ``folds``: per fold ``start``, ``end``, ``n_train``, ``horizons``;
+        ``mean_skill``: skill per horizon averaged over folds.
+    """
+    if n_folds < 1:
+        raise ConfigError(f"n_folds must be >= 1, got {n_folds}")
+    cut = chronological_cut(data, test_fraction)
+    valid = data.y.dropna().index
+    test_times = valid[valid >= cut]
+    edges = [test_times[int(i * len(test_times) / n_folds)] for i in range(n_folds)]
+    edges.append(test_times[-1] + pd.Timedelta(data.freq))
+    model0 = IrradianceForecaster(**params)
+    w = make_windows(data, model0.lags, model0.horizon)
+    folds = []
+    for k in range(n_folds):
+        model = IrradianceForecaster(**params).fit(data, end=edges[k], windows=w)
+        sub = w.take(
+            np.flatnonzero((w.origins >= edges[k]) & (w.origins < edges[k + 1]))
+        )
+        res = evaluate(model, data, edges[k], windows=sub)
+        folds.append(
+            {
+                "start": str(edges[k]),
+                "end": str(edges[k + 1]),
+                "n_train": model.history_["n_train"],
+                "horizons": res["horizons"],
+            }
+        )
+    mean_skill = [
+        float(np.mean([f["horizons"][j]["skill_vs_smart_persistence"] for f in folds]))
+        for j in range(len(folds[0]["horizons"]))
+    ]
+    return {"folds": folds, "mean_skill": mean_skill}
+
+
+def site_of(model: IrradianceForecaster | SmartPersistence) -> Site:
+    return model.site_

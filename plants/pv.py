@@ -1,0 +1,341 @@
+"""A PV system with a battery: pvlib for the PV chain, a linear battery model.
+
+PV chain (pvlib functions, the models of ``ModelChain.with_pvwatts``):
+solar position → Perez transposition to the plane of array → physical IAM on the
+beam → SAPM cell temperature → PVWatts DC with temperature coefficient → PVWatts
+losses → PVWatts inverter (clipping at the inverter's AC rating). Measured
+plane-of-array irradiance can be used directly instead of GHI/DNI/DHI.
+
+Battery (the plant's state): stored energy ``E`` [kWh] with
+``dE/dt = eta_charge * P_ch - P_dis / eta_discharge`` for charge and discharge
+powers ``P_ch, P_dis >= 0`` [kW], power limits and state-of-charge bounds. The
+simulator enforces the limits: requested powers are clipped to the power rating and
+scaled down so that ``E`` stays inside its bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iclcontrol.exceptions import ConfigError, DataError
+from plants.base import Plant
+
+__all__ = ["BatteryParameters", "PVArrayParameters", "PVBatteryPlant", "grid_flows"]
+
+
+@dataclass(frozen=True)
+class PVArrayParameters:
+    """PV array and inverter (PVWatts models).
+
+    Parameters
+    ----------
+    kwp : float
+        DC nameplate at 1000 W/m^2 and 25 degC. [kW]
+    surface_tilt, surface_azimuth : float
+        [deg]; azimuth 180 = south.
+    gamma_pdc : float
+        Temperature coefficient of DC power. [1/degC]
+    dc_ac_ratio : float
+        DC nameplate over inverter AC rating; inverter DC input rating is
+        ``kwp / dc_ac_ratio``, output clips there (times nominal efficiency).
+    losses_percent : float or None
+        PVWatts system losses [%]; None = pvlib's default total (14.08 %).
+    temperature_model : str
+        Key of ``pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS['sapm']``.
+    """
+
+    kwp: float = 5.0
+    surface_tilt: float = 30.0
+    surface_azimuth: float = 180.0
+    gamma_pdc: float = -0.004
+    dc_ac_ratio: float = 1.2
+    losses_percent: float | None = None
+    temperature_model: str = "open_rack_glass_polymer"
+
+    def __post_init__(self) -> None:
+        if self.kwp < 0 or self.dc_ac_ratio <= 0:
+            raise ConfigError(
+                f"kwp must be >= 0 and dc_ac_ratio > 0, got {self.kwp}, "
+                f"{self.dc_ac_ratio}"
+            )
+
+
+@dataclass(frozen=True)
+class BatteryParameters:
+    """Battery energy and power ratings.
+
+    Parameters
+    ----------
+    capacity_kwh : float
+        Usable energy capacity. [kWh]
+    power_kw : float
+        Charge and discharge power limit. [kW]
+    eta_charge, eta_discharge : float
+        One-way efficiencies in (0, 1].
+    soc_min, soc_max : float
+        State-of-charge bounds as fractions of ``capacity_kwh``.
+    """
+
+    capacity_kwh: float = 10.0
+    power_kw: float = 5.0
+    eta_charge: float = 0.95
+    eta_discharge: float = 0.95
+    soc_min: float = 0.1
+    soc_max: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.capacity_kwh < 0 or self.power_kw < 0:
+            raise ConfigError("capacity_kwh and power_kw must be >= 0")
+        for name in ("eta_charge", "eta_discharge"):
+            v = getattr(self, name)
+            if not 0 < v <= 1:
+                raise ConfigError(f"{name} must be in (0, 1], got {v}")
+        if not 0 <= self.soc_min <= self.soc_max <= 1:
+            raise ConfigError(
+                f"need 0 <= soc_min <= soc_max <= 1, got {self.soc_min}, {self.soc_max}"
+            )
+
+    @property
+    def e_min(self) -> float:
+        return self.soc_min * self.capacity_kwh
+
+    @property
+    def e_max(self) -> float:
+        return self.soc_max * self.capacity_kwh
+
+
+@dataclass
+class PVBatteryPlant(Plant):
+    """PV array + battery behind one grid connection.
+
+    Parameters
+    ----------
+    latitude, longitude, altitude : float
+        Site. [deg, deg, m]
+    array : PVArrayParameters
+    battery : BatteryParameters
+    dt_h : float
+        Sampling period of :meth:`step`. [h]
+    """
+
+    latitude: float = 36.1
+    longitude: float = -79.95
+    altitude: float = 0.0
+    array: PVArrayParameters = field(default_factory=PVArrayParameters)
+    battery: BatteryParameters = field(default_factory=BatteryParameters)
+    dt_h: float = 1.0
+
+    state_names = ("E",)
+    state_units = ("kWh",)
+    input_names = ("P_ch", "P_dis")
+    input_units = ("kW", "kW")
+
+    def __post_init__(self) -> None:
+        if not self.dt_h > 0:
+            raise ConfigError(f"dt_h must be positive, got {self.dt_h}")
+        self.sampling_period = float(self.dt_h)
+
+    # -- Plant interface -----------------------------------------------------------
+    @property
+    def input_lower(self) -> np.ndarray:
+        return np.zeros(2)
+
+    @property
+    def input_upper(self) -> np.ndarray:
+        return np.full(2, self.battery.power_kw)
+
+    @property
+    def x_steady(self) -> np.ndarray:
+        b = self.battery
+        return np.array([0.5 * (b.e_min + b.e_max)])
+
+    @property
+    def u_steady(self) -> np.ndarray:
+        return np.zeros(2)
+
+    def rhs(self, x: Any, u: Any, backend: Any = np) -> Any:
+        """``dE/dt = eta_c P_ch - P_dis / eta_d``. [kWh/h]"""
+        b = self.battery
+        if backend is np:
+            u = np.atleast_2d(u)
+            return (b.eta_charge * u[:, 0] - u[:, 1] / b.eta_discharge)[:, None]
+        return b.eta_charge * u[0] - u[1] / b.eta_discharge
+
+    def step(self, x: Any, u: Any) -> np.ndarray:
+        """One period with powers clipped to the ratings and to the energy bounds."""
+        return self.step_applied(x, u)[0]
+
+    def step_applied(self, x: Any, u: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`step` and also return the powers actually applied (n, 2)."""
+        x = self.check_states(x)
+        u = np.clip(self.check_inputs(u), 0.0, self.battery.power_kw)
+        b, dt = self.battery, self.dt_h
+        e = x[:, 0]
+        room = np.maximum(b.e_max - e, 0.0)  # energy that can still be stored
+        avail = np.maximum(e - b.e_min, 0.0)  # energy that can still be drawn
+        p_ch = np.minimum(u[:, 0], room / (b.eta_charge * dt))
+        p_dis = np.minimum(u[:, 1], avail * b.eta_discharge / dt)
+        applied = np.column_stack([p_ch, p_dis])
+        e_next = e + dt * (b.eta_charge * p_ch - p_dis / b.eta_discharge)
+        return np.clip(e_next, b.e_min, b.e_max)[:, None], applied
+
+    # -- PV chain ------------------------------------------------------------------
+    def pv_ac_kw(
+        self,
+        weather: pd.DataFrame,
+        label: str = "instant",
+    ) -> pd.Series:
+        """AC power of the array for a weather frame. [kW]
+
+        Parameters
+        ----------
+        weather : pandas.DataFrame
+            Timezone-aware index; either ``ghi``, ``dni``, ``dhi`` [W/m^2] or
+            ``poa_global`` [W/m^2] (measured plane of array, used as effective
+            irradiance); optional ``temp_air`` [degC] (default 20) and
+            ``wind_speed`` [m/s] (default 1).
+        label : {"instant", "ending", "beginning"}
+            Timestamp convention of the weather (hourly TMY values are
+            period-ending: the sun is evaluated at the middle of the interval).
+        """
+        import pvlib
+
+        a = self.array
+        if not isinstance(weather.index, pd.DatetimeIndex) or weather.index.tz is None:
+            raise DataError("weather needs a timezone-aware DatetimeIndex")
+        temp_air = weather.get("temp_air", pd.Series(20.0, index=weather.index))
+        wind = weather.get("wind_speed", pd.Series(1.0, index=weather.index))
+        tparams = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][
+            a.temperature_model
+        ]
+        if "poa_global" in weather.columns:
+            poa_global = weather["poa_global"].clip(lower=0.0).fillna(0.0)
+            effective = poa_global
+        elif {"ghi", "dni", "dhi"} <= set(weather.columns):
+            times = weather.index
+            if label != "instant" and times.freq is not None:
+                half = pd.Timedelta(times.freq) / 2
+                times = times - half if label == "ending" else times + half
+            loc = pvlib.location.Location(
+                self.latitude, self.longitude, altitude=self.altitude
+            )
+            # refraction uses air temperature and pressure, as pvlib's ModelChain does
+            sp_kwargs: dict[str, Any] = {"temperature": temp_air.to_numpy()}
+            if "pressure" in weather.columns:
+                sp_kwargs["pressure"] = weather["pressure"].to_numpy()
+            sp = loc.get_solarposition(times, **sp_kwargs)
+            airmass = loc.get_airmass(solar_position=sp)["airmass_relative"]
+            dni_extra = pvlib.irradiance.get_extra_radiation(times)
+            irr = pvlib.irradiance.get_total_irradiance(
+                a.surface_tilt,
+                a.surface_azimuth,
+                sp["apparent_zenith"],
+                sp["azimuth"],
+                weather["dni"].to_numpy(),
+                weather["ghi"].to_numpy(),
+                weather["dhi"].to_numpy(),
+                dni_extra=dni_extra,
+                airmass=airmass,
+                model="perez",
+            )
+            aoi = pvlib.irradiance.aoi(
+                a.surface_tilt, a.surface_azimuth, sp["apparent_zenith"], sp["azimuth"]
+            )
+            iam = pvlib.iam.physical(aoi)
+            effective = (irr["poa_direct"] * iam + irr["poa_diffuse"]).fillna(0.0)
+            poa_global = irr["poa_global"].fillna(0.0)
+            effective.index = weather.index
+            poa_global.index = weather.index
+        else:
+            raise DataError(
+                "weather needs columns ghi, dni, dhi or poa_global; got "
+                f"{list(weather.columns)}"
+            )
+        t_cell = pvlib.temperature.sapm_cell(
+            poa_global, temp_air, wind, tparams["a"], tparams["b"], tparams["deltaT"]
+        )
+        pdc0 = 1000.0 * a.kwp
+        dc = pvlib.pvsystem.pvwatts_dc(effective, t_cell, pdc0, a.gamma_pdc)
+        losses = (
+            pvlib.pvsystem.pvwatts_losses()
+            if a.losses_percent is None
+            else a.losses_percent
+        )
+        dc = dc * (1.0 - losses / 100.0)
+        ac = pvlib.inverter.pvwatts(dc, pdc0 / a.dc_ac_ratio)
+        return pd.Series(
+            np.asarray(ac, float) / 1000.0, index=weather.index, name="pv_ac_kw"
+        )
+
+    def pv_per_kwp(self, weather: pd.DataFrame, label: str = "instant") -> pd.Series:
+        """AC output per kWp of the array. [kW/kWp]"""
+        if self.array.kwp == 0:
+            raise ConfigError("array.kwp is 0")
+        return self.pv_ac_kw(weather, label) / self.array.kwp
+
+    def simulate_operation(
+        self,
+        e0: float,
+        pv_kw: Any,
+        load_kw: Any,
+        commands: Any,
+    ) -> pd.DataFrame:
+        """Apply battery commands over a profile and account grid flows.
+
+        Parameters
+        ----------
+        e0 : float
+            Initial stored energy. [kWh]
+        pv_kw, load_kw : array-like (n,)
+            AC PV power and load per period. [kW]
+        commands : array-like (n, 2)
+            Requested ``(P_ch, P_dis)``. [kW]
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``E`` (start of period), ``P_ch``, ``P_dis`` applied, ``grid_import``,
+            ``grid_export`` [kW].
+        """
+        pv = np.asarray(pv_kw, float)
+        load = np.asarray(load_kw, float)
+        cmd = np.asarray(commands, float).reshape(-1, 2)
+        n = len(pv)
+        if len(load) != n or len(cmd) != n:
+            raise DataError(f"pv_kw, load_kw and commands need {n} rows each")
+        e = np.empty(n + 1)
+        e[0] = e0
+        applied = np.empty((n, 2))
+        for k in range(n):
+            xn, ap = self.step_applied([e[k]], cmd[k])
+            e[k + 1], applied[k] = xn[0, 0], ap[0]
+        imp, exp = grid_flows(pv, load, applied[:, 0], applied[:, 1])
+        return pd.DataFrame(
+            {
+                "E": e[:-1],
+                "P_ch": applied[:, 0],
+                "P_dis": applied[:, 1],
+                "grid_import": imp,
+                "grid_export": exp,
+            }
+        )
+
+
+def grid_flows(
+    pv_kw: Any, load_kw: Any, p_ch: Any, p_dis: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid import and export from the power balance. [kW]
+
+    ``import - export = load - pv + P_ch - P_dis``, both non-negative.
+    """
+    net = (
+        np.asarray(load_kw, float)
+        - np.asarray(pv_kw, float)
+        + np.asarray(p_ch, float)
+        - np.asarray(p_dis, float)
+    )
+    return np.maximum(net, 0.0), np.maximum(-net, 0.0)
