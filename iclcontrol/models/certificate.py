@@ -1,0 +1,401 @@
+"""Certificates of a network: convexity from its weights, Lipschitz bounds.
+
+Everything here is computed from the exported weights (``export_spec()``), never
+assumed from the class name, so a certificate also catches a constraint that was
+switched off or a weight file edited by hand.
+
+Convexity (ReLU networks). By induction over steps and layers, if the activation is
+convex and non-decreasing and every matrix that multiplies a hidden state is entrywise
+non-negative (all recurrent matrices ``U``, the input matrices ``W`` of layers 2..L and
+the readout), every hidden unit and every output at every step is a convex function of
+the whole input sequence: a non-negative combination of convex functions plus an
+affine function of the input is convex, and a convex non-decreasing function of a
+convex function is convex. The first layer's input matrix acts on an affine function
+of the input (``[z, -z]``, with ``z`` an affine function of the physical features), so
+its sign does not matter. Scalers are affine, so convexity holds in scaled and
+physical units alike.
+
+Lipschitz bound (Elman networks with a 1-Lipschitz activation, relu or tanh). For two
+input sequences let ``dz_t`` be the l2 norm of their difference at step ``t`` and
+``dh_t`` the same for a layer's state. Then ``dh_t <= a dz_t + c dh_{t-1}`` with
+``a = ||W_eff||_2`` and ``c = ||U||_2`` (exact SVDs), so ``dh <= M dz`` entrywise with
+the lower-triangular Toeplitz matrix ``M[t, s] = a c^(t-s)``. Stacking layers
+multiplies these non-negative matrices and the readout adds ``||W_out||_2``, hence
+
+    ||Y - Y'||_2 <= ||W_out||_2 * ||M_L ... M_1||_2 * ||Z - Z'||_2
+
+where ``Z`` is the whole scaled input sequence (steps x n_features) and ``Y`` the
+whole scaled output sequence, both flattened (Frobenius norm). ``W_eff`` is the first
+layer's matrix acting on ``z`` itself: with augmentation ``W [z, -z] = (W_+ - W_-) z``.
+The physical-unit bound multiplies by ``max(x_scale) / min(y_scale)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+#: Relative inflation of the computed bound covering float64 rounding in the SVDs
+#: and the matrix products (a few ulps each; 1e-9 is many orders above that).
+_ROUNDING = 1e-9
+
+
+@dataclass
+class Certificate:
+    """What can be guaranteed about a trained network.
+
+    Attributes
+    ----------
+    kind : str
+    convex : bool
+        Every output at every step is convex in the whole input sequence.
+    convexity_reason : str
+        Why (or the first check that failed).
+    monotone_in_augmented_input : bool
+        All matrices including the first are non-negative: the network is
+        non-decreasing in ``[z, -z]``.
+    matrices : list of dict
+        Per matrix: ``name``, ``shape``, ``spectral_norm`` (exact, float64),
+        ``min_entry``, ``bound`` (the enforced bound or None).
+    steps : int
+        Sequence length the Lipschitz bound is stated for.
+    lipschitz_upper : float or None
+        Certified upper bound, scaled input sequence -> scaled output sequence, l2
+        (Frobenius) norms over the whole sequences. None when not available.
+    lipschitz_upper_physical : float or None
+        The same bound in physical units (needs the scalers).
+    lipschitz_norm : str
+        Statement of the norms and scaling.
+    lipschitz_method : str
+    lipschitz_lower_empirical : float or None
+        Largest spectral norm of the input-output Jacobian over data samples (a lower
+        bound of the true constant; never above ``lipschitz_upper``).
+    n_samples_empirical : int
+    """
+
+    kind: str
+    convex: bool
+    convexity_reason: str
+    monotone_in_augmented_input: bool
+    matrices: list[dict[str, Any]] = field(default_factory=list)
+    steps: int = 0
+    lipschitz_upper: float | None = None
+    lipschitz_upper_physical: float | None = None
+    lipschitz_norm: str = ""
+    lipschitz_method: str = ""
+    lipschitz_lower_empirical: float | None = None
+    n_samples_empirical: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Certificate:
+        return cls(**d)
+
+
+LIPSCHITZ_NORM = (
+    "l2 (Frobenius) norm of the whole scaled input sequence (steps x n_features, "
+    "min-max scaled) -> l2 norm of the whole scaled output sequence (steps x "
+    "n_outputs)"
+)
+
+
+def _matrices(spec: dict[str, Any]) -> list[tuple[str, np.ndarray]]:
+    out: list[tuple[str, np.ndarray]] = []
+    for k, layer in enumerate(spec["layers"]):
+        for key in ("W", "U", "W_ih", "W_hh"):
+            if key in layer:
+                out.append((f"layers.{k}.{key}", np.asarray(layer[key], float)))
+    out.append(("readout.W", np.asarray(spec["readout"]["W"], float)))
+    return out
+
+
+def _norm(a: np.ndarray) -> float:
+    if a.size == 0:
+        return 0.0
+    return float(np.linalg.norm(a, ord=2))
+
+
+def _effective_first(spec: dict[str, Any], key: str = "W") -> np.ndarray:
+    W = np.asarray(spec["layers"][0][key], float)
+    if spec["augment"]:
+        f = W.shape[1] // 2
+        return W[:, :f] - W[:, f:]
+    return W
+
+
+def convexity(spec: dict[str, Any]) -> tuple[bool, bool, str]:
+    """Check input convexity from the weights and activation of a spec.
+
+    Returns
+    -------
+    convex : bool
+    monotone_in_augmented_input : bool
+    reason : str
+    """
+    kind = spec["kind"]
+    if kind == "lstm":
+        return (
+            False,
+            False,
+            ("LSTM: gates multiply sigmoid and tanh terms, no convexity structure"),
+        )
+    act = spec["activation"]
+    if act != "relu":
+        return (
+            False,
+            False,
+            (
+                f"activation {act} is not convex on the real line (only relu, convex and "
+                "non-decreasing, is accepted)"
+            ),
+        )
+    mats = _matrices(spec)
+    mins = {name: float(a.min()) if a.size else 0.0 for name, a in mats}
+    monotone = all(v >= 0.0 for v in mins.values())
+    for name, value in mins.items():
+        first_input = name == "layers.0.W"
+        if not first_input and value < 0.0:
+            return (
+                False,
+                monotone,
+                (
+                    f"{name} has a negative entry ({value:.3g}); it multiplies a hidden "
+                    "state, so the convex, non-decreasing structure is lost"
+                ),
+            )
+    structure = "recurrent matrices, " if kind != "ficnn" else ""
+    return (
+        True,
+        monotone,
+        (
+            "activation relu is convex and non-decreasing; all "
+            f"{structure}input matrices of layers >= 2 and the readout are entrywise "
+            "non-negative (smallest entry "
+            f"{min(v for n, v in mins.items() if n != 'layers.0.W'):.3g}); the first "
+            "input matrix acts on an affine function of the features; so every output "
+            "at every step is convex in the whole input sequence (in scaled and physical "
+            "units, the scalers being affine)"
+        ),
+    )
+
+
+def lipschitz_upper_bound(
+    spec: dict[str, Any], steps: int, output_steps: int | None = None
+) -> tuple[float | None, str]:
+    """Certified Lipschitz upper bound of the scaled sequence map (module docstring).
+
+    Parameters
+    ----------
+    spec : dict
+        ``export_spec()`` of a network.
+    steps : int
+        Length of the input sequence.
+    output_steps : int or None
+        Only the last ``output_steps`` outputs count (None: all ``steps``).
+
+    Returns
+    -------
+    bound : float or None
+    method : str
+    """
+    kind = spec["kind"]
+    if kind == "lstm":
+        return None, "not available for LSTM (no certified bound implemented)"
+    if spec["activation"] not in ("relu", "tanh"):
+        return None, f"activation {spec['activation']} has no known Lipschitz constant"
+    r = _norm(np.asarray(spec["readout"]["W"], float))
+    if kind == "ficnn":
+        prod = _norm(_effective_first(spec))
+        for layer in spec["layers"][1:]:
+            prod *= _norm(np.asarray(layer["W"], float))
+        return prod * r * (1 + _ROUNDING), (
+            "product of exact spectral norms (first layer acting on z), applied per "
+            "step: the same constant holds for whole sequences"
+        )
+    t = np.arange(steps)
+    lag = t[:, None] - t[None, :]
+    total = np.eye(steps)
+    for k, layer in enumerate(spec["layers"]):
+        a = _norm(_effective_first(spec) if k == 0 else np.asarray(layer["W"], float))
+        c = _norm(np.asarray(layer["U"], float))
+        with np.errstate(over="ignore", invalid="ignore"):
+            M = np.where(lag >= 0, a * np.power(c, np.maximum(lag, 0)), 0.0)
+        total = M @ total
+    if output_steps is not None:
+        total = total[-output_steps:]
+    bound = r * _norm(total) * (1 + _ROUNDING)
+    return float(bound), (
+        "lower-triangular Toeplitz gain matrices M[t, s] = ||W||_2 ||U||_2^(t-s) per "
+        "layer (exact SVDs), multiplied over layers, times ||W_out||_2"
+    )
+
+
+def empirical_lipschitz(
+    network: torch.nn.Module,
+    X_scaled: np.ndarray,
+    max_samples: int = 32,
+    output_steps: int | None = None,
+) -> float:
+    """Largest spectral norm of the sequence Jacobian over data samples (float64).
+
+    A lower bound on the Lipschitz constant of the scaled sequence map (the
+    Jacobian at any point where it exists has norm at most the constant).
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+    X_scaled : numpy.ndarray, shape (n, steps, n_features)
+    max_samples : int
+        The first ``max_samples`` sequences are used.
+    """
+    import copy
+
+    net = copy.deepcopy(network).to(torch.float64).eval()
+    X = torch.as_tensor(np.asarray(X_scaled[:max_samples], dtype=np.float64))
+    best = 0.0
+    for x in X:
+
+        def f(inp: torch.Tensor) -> torch.Tensor:
+            y = net(inp[None])[0]
+            if output_steps is not None:
+                y = y[-output_steps:]
+            return y.reshape(-1)
+
+        J = torch.autograd.functional.jacobian(f, x).reshape(-1, x.numel())
+        best = max(best, float(torch.linalg.matrix_norm(J, ord=2)))
+    return best
+
+
+def certify(
+    network: torch.nn.Module,
+    steps: int,
+    X_scaled: np.ndarray | None = None,
+    x_scale: np.ndarray | None = None,
+    y_scale: np.ndarray | None = None,
+    output_steps: int | None = None,
+    max_samples: int = 32,
+) -> Certificate:
+    """Certificate of a network (see the module docstring for the arguments made).
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        A network from :func:`iclcontrol.models.make_network`.
+    steps : int
+        Input sequence length the Lipschitz bound is stated for.
+    X_scaled : numpy.ndarray, optional, shape (n, steps, n_features)
+        Data for the empirical lower bound.
+    x_scale, y_scale : numpy.ndarray, optional
+        Scaler factors (``scaled = x * scale + offset``) for the physical bound.
+    output_steps : int or None
+        Only the last ``output_steps`` outputs are used by the model.
+    max_samples : int
+        Samples for the empirical bound.
+
+    Returns
+    -------
+    Certificate
+    """
+    spec = network.export_spec()  # type: ignore[operator]
+    convex, monotone, reason = convexity(spec)
+    enforced = spec.get("spectral_bound")
+    mats = []
+    for name, a in _matrices(spec):
+        mats.append(
+            {
+                "name": name,
+                "shape": list(a.shape),
+                "spectral_norm": _norm(a),
+                "min_entry": float(a.min()) if a.size else 0.0,
+                "bound": enforced,
+            }
+        )
+    if spec["augment"]:
+        mats.append(
+            {
+                "name": "layers.0.W_effective",
+                "shape": list(_effective_first(spec).shape),
+                "spectral_norm": _norm(_effective_first(spec)),
+                "min_entry": float(_effective_first(spec).min()),
+                "bound": None,
+            }
+        )
+    upper, method = lipschitz_upper_bound(spec, steps, output_steps)
+    physical = None
+    if upper is not None and x_scale is not None and y_scale is not None:
+        physical = upper * float(np.max(x_scale)) / float(np.min(y_scale))
+    lower = None
+    n_emp = 0
+    if X_scaled is not None and len(X_scaled):
+        lower = empirical_lipschitz(network, X_scaled, max_samples, output_steps)
+        n_emp = min(max_samples, len(X_scaled))
+    return Certificate(
+        kind=spec["kind"],
+        convex=convex,
+        convexity_reason=reason,
+        monotone_in_augmented_input=monotone,
+        matrices=mats,
+        steps=int(steps),
+        lipschitz_upper=upper,
+        lipschitz_upper_physical=physical,
+        lipschitz_norm=LIPSCHITZ_NORM,
+        lipschitz_method=method,
+        lipschitz_lower_empirical=lower,
+        n_samples_empirical=n_emp,
+    )
+
+
+def midpoint_convexity_violations(
+    func: Any,
+    X_a: np.ndarray,
+    X_b: np.ndarray,
+    n_points: int = 5,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+) -> dict[str, Any]:
+    """Test ``f((1-t) a + t b) <= (1-t) f(a) + t f(b)`` along segments.
+
+    Parameters
+    ----------
+    func : callable
+        Maps a batch of inputs (n, steps, n_features) to outputs (n, ...), e.g.
+        ``SurrogateModel.predict`` (physical units).
+    X_a, X_b : numpy.ndarray, shape (n, steps, n_features)
+        Segment end points.
+    n_points : int
+        Interior points ``t = k / (n_points + 1)`` per segment.
+    rtol, atol : float
+        Tolerance: a violation is ``lhs - rhs > atol + rtol * |rhs|`` (float32
+        evaluation error of the network, relative to the output scale).
+
+    Returns
+    -------
+    dict
+        ``n_checks``, ``n_violations``, ``fraction``, ``max_excess``.
+    """
+    ya = np.asarray(func(X_a), float)
+    yb = np.asarray(func(X_b), float)
+    checks = 0
+    violations = 0
+    max_excess = -np.inf
+    for k in range(1, n_points + 1):
+        t = k / (n_points + 1)
+        ym = np.asarray(func((1 - t) * X_a + t * X_b), float)
+        rhs = (1 - t) * ya + t * yb
+        excess = ym - rhs
+        tol = atol + rtol * np.abs(rhs)
+        violations += int(np.sum(excess > tol))
+        checks += excess.size
+        max_excess = max(max_excess, float(np.max(excess)))
+    return {
+        "n_checks": checks,
+        "n_violations": violations,
+        "fraction": violations / max(checks, 1),
+        "max_excess": max_excess,
+    }

@@ -1,0 +1,692 @@
+"""Fitting sequence surrogates: the :class:`SurrogateModel` estimator, save and load.
+
+``SurrogateModel(kind="iclrnn", hidden=64, layers=2).fit(dataset)`` trains on the
+scaled training split of an :class:`iclcontrol.data.SequenceDataset` (its scalers are
+fit on the training split only) with Adam minibatches, projection of the weight
+constraints after every step, a validation split for early stopping and a
+plateau learning-rate schedule, optional target noise (the noise-robustness protocol)
+and a wall-clock budget. ``predict`` takes and returns physical units.
+
+A saved model is a folder::
+
+    model.safetensors   network weights (safetensors, no code execution on load)
+    model.json          format version, estimator parameters, network config,
+                        scalers, names/units, certificate, history, checksums
+
+Randomness is explicit: ``random_state`` seeds a ``torch.Generator`` (initialization,
+minibatch order) and a ``numpy.random.Generator`` (target noise); no global seeding.
+With ``time_budget_s`` set, the number of epochs depends on the machine's speed, so
+results are reproducible only with ``time_budget_s=None``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from iclcontrol.exceptions import (
+    ConfigError,
+    DataError,
+    DimensionError,
+    ModelFileError,
+    NotFittedError,
+)
+from iclcontrol.models.certificate import Certificate, certify
+from iclcontrol.models.networks import KINDS, NetworkConfig, network_from_config
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "model.json"
+
+
+def _progress_enabled(verbose: bool | None) -> bool:
+    if verbose is not None:
+        return bool(verbose)
+    if os.environ.get("CI"):
+        return False
+    return sys.stderr.isatty()
+
+
+def _scaler_from_dict(d: dict[str, Any]) -> Any:
+    from iclcontrol.data import MinMaxScaler
+
+    return MinMaxScaler.from_dict(d)
+
+
+class SurrogateModel:
+    """Sequence surrogate estimator in the scikit-learn spirit.
+
+    Parameters
+    ----------
+    kind : {"iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn"}
+        Network kind (:mod:`iclcontrol.models.networks`).
+    hidden, layers : int
+        Units per layer and number of layers.
+    lr : float
+        Initial Adam learning rate. [-]
+    batch_size : int
+        Minibatch size (samples).
+    max_epochs : int
+        Upper bound on epochs.
+    time_budget_s : float or None
+        Wall-clock training budget. [s] None: no limit (reproducible).
+    noise_std : float
+        Standard deviation of Gaussian noise added to the scaled training and
+        validation targets (REFERENCE.md protocol; test targets stay clean). [-]
+    patience : int
+        Epochs without validation improvement before stopping.
+    lr_patience : int
+        Epochs without improvement before the learning rate is multiplied by
+        ``lr_factor``.
+    lr_factor : float
+    min_lr : float
+    spectral_bound : float or None
+        Override of the kind's spectral bound (None: kind default).
+    clip_grad_norm : float or None
+        Clip the global gradient norm per step (None: no clipping); keeps ReLU
+        units alive through occasional large gradients.
+    random_state : int
+        Seed of initialization, minibatch order and target noise.
+    verbose : bool or None
+        Progress bar; None: only on a terminal and not under CI.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+    config_ : NetworkConfig
+    x_scaler_, y_scaler_ : iclcontrol.data.MinMaxScaler
+    feature_names_, output_names_, feature_units_, output_units_ : tuple of str
+    steps_ : int
+        Input sequence length seen in training.
+    output_steps_ : int
+        Output steps per sample (the last ``output_steps_`` network outputs).
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``seconds``.
+    certificate_ : Certificate
+    fit_info_ : dict
+        ``train_seconds``, ``epochs``, ``samples_per_second``, ``stop_reason``,
+        ``best_epoch``, ``best_val_loss``.
+
+    Examples
+    --------
+    >>> from iclcontrol.data import cstr_dataset
+    >>> ds = cstr_dataset(n_grid=20)
+    >>> model = SurrogateModel("iclrnn", hidden=16, max_epochs=2).fit(ds)
+    >>> model.predict(ds.X[:3]).shape
+    (3, 10, 2)
+    """
+
+    def __init__(
+        self,
+        kind: str = "iclrnn",
+        hidden: int = 64,
+        layers: int = 2,
+        lr: float = 5e-3,
+        batch_size: int = 64,
+        max_epochs: int = 1000,
+        time_budget_s: float | None = None,
+        noise_std: float = 0.0,
+        patience: int = 40,
+        lr_patience: int = 10,
+        lr_factor: float = 0.5,
+        min_lr: float = 1e-5,
+        spectral_bound: float | None = None,
+        clip_grad_norm: float | None = 1.0,
+        random_state: int = 0,
+        verbose: bool | None = None,
+    ) -> None:
+        self.kind = kind
+        self.hidden = hidden
+        self.layers = layers
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.time_budget_s = time_budget_s
+        self.noise_std = noise_std
+        self.patience = patience
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.min_lr = min_lr
+        self.spectral_bound = spectral_bound
+        self.clip_grad_norm = clip_grad_norm
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ params
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments, as given."""
+        return {
+            name: getattr(self, name)
+            for name in (
+                "kind",
+                "hidden",
+                "layers",
+                "lr",
+                "batch_size",
+                "max_epochs",
+                "time_budget_s",
+                "noise_std",
+                "patience",
+                "lr_patience",
+                "lr_factor",
+                "min_lr",
+                "spectral_bound",
+                "clip_grad_norm",
+                "random_state",
+                "verbose",
+            )
+        }
+
+    def _validate_params(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(
+                f"unknown model kind {self.kind!r}; expected one of {', '.join(KINDS)}"
+            )
+        for name in ("hidden", "layers", "batch_size", "max_epochs"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("patience", "lr_patience"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        if not (0 < self.lr_factor <= 1):
+            raise ConfigError(f"lr_factor must be in (0, 1], got {self.lr_factor!r}")
+        if not (self.noise_std >= 0 and math.isfinite(self.noise_std)):
+            raise ConfigError(f"noise_std must be >= 0, got {self.noise_std!r}")
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise ConfigError(
+                f"time_budget_s must be positive or None, got {self.time_budget_s!r}"
+            )
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, dataset: Any) -> SurrogateModel:
+        """Train on ``dataset`` (an :class:`iclcontrol.data.SequenceDataset`).
+
+        Parameters
+        ----------
+        dataset : SequenceDataset
+            Uses its "train" split for gradient steps, "val" for early stopping (the
+            training split's last 10% if "val" is empty) and its scalers.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ConfigError
+            Invalid hyperparameter or unknown kind.
+        DataError
+            NaN in the data or an empty training split.
+        """
+        self._validate_params()
+        for attr in ("X", "Y", "splits", "x_scaler", "y_scaler"):
+            if not hasattr(dataset, attr):
+                raise DataError(
+                    f"fit expects an iclcontrol.data.SequenceDataset; got "
+                    f"{type(dataset).__name__} without attribute {attr!r}"
+                )
+        Xtr, _ = dataset.scaled("train")
+        Ytr = dataset.noisy_scaled_targets(
+            self.noise_std, np.random.default_rng([self.random_state, 0])
+        )
+        if len(Xtr) == 0:
+            raise DataError("the dataset's training split is empty")
+        if len(dataset.splits.get("val", [])) > 0:
+            Xva, Yva = dataset.scaled("val")
+        else:  # hold out the end of the training split
+            n_val = max(1, len(Xtr) // 10)
+            Xtr, Xva, Ytr, Yva = Xtr[:-n_val], Xtr[-n_val:], Ytr[:-n_val], Ytr[-n_val:]
+        if self.noise_std > 0:  # validation targets are as noisy as training ones
+            rng = np.random.default_rng([self.random_state, 1])
+            Yva = Yva + rng.normal(0.0, self.noise_std, size=Yva.shape)
+        for name, arr in (("X", Xtr), ("Y", Ytr), ("X(val)", Xva), ("Y(val)", Yva)):
+            if not np.all(np.isfinite(arr)):
+                raise DataError(f"training data {name} contains NaN or inf")
+
+        self.x_scaler_ = dataset.x_scaler
+        self.y_scaler_ = dataset.y_scaler
+        self.feature_names_ = tuple(dataset.feature_names)
+        self.output_names_ = tuple(dataset.output_names)
+        self.feature_units_ = tuple(getattr(dataset, "feature_units", ()))
+        self.output_units_ = tuple(getattr(dataset, "output_units", ()))
+        self.steps_ = int(Xtr.shape[1])
+        self.output_steps_ = int(Ytr.shape[1])
+        if self.output_steps_ > self.steps_:
+            raise DimensionError(
+                f"targets have {self.output_steps_} steps but inputs only "
+                f"{self.steps_}; a causal model needs output steps <= input steps"
+            )
+        self.config_ = NetworkConfig(
+            self.kind,
+            n_features=Xtr.shape[2],
+            n_outputs=Ytr.shape[2],
+            hidden=int(self.hidden),
+            layers=int(self.layers),
+            spectral_bound=self.spectral_bound,
+        )
+        gen = torch.Generator().manual_seed(int(self.random_state))
+        net = network_from_config(self.config_, gen)
+        xt = torch.as_tensor(Xtr, dtype=torch.float32)
+        yt = torch.as_tensor(Ytr, dtype=torch.float32)
+        xv = torch.as_tensor(Xva, dtype=torch.float32)
+        yv = torch.as_tensor(Yva, dtype=torch.float32)
+        if hasattr(net, "data_init_"):
+            idx = torch.randperm(len(xt), generator=gen)[:1024]
+            net.data_init_(xt[idx])
+            net.project_()
+        self.network_ = net
+        pick = torch.randperm(len(xt), generator=gen)[:32].numpy()
+        self._certify_sample = Xtr[np.sort(pick)]
+        self._train_loop(net, xt, yt, xv, yv, gen)
+        self.certificate_ = self.certify()
+        return self
+
+    def _forward(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        y = net(x)
+        return y[:, -self.output_steps_ :] if y.dim() == 3 else y
+
+    def _train_loop(
+        self,
+        net: torch.nn.Module,
+        xt: torch.Tensor,
+        yt: torch.Tensor,
+        xv: torch.Tensor,
+        yv: torch.Tensor,
+        gen: torch.Generator,
+    ) -> None:
+        from tqdm.auto import tqdm
+
+        params = [p for p in net.parameters() if p.requires_grad]
+        opt = torch.optim.Adam(params, lr=self.lr)
+        lr = float(self.lr)
+        n = len(xt)
+        bs = min(int(self.batch_size), n)
+        best_val = math.inf
+        best_state = {k: v.clone() for k, v in net.state_dict().items()}
+        best_epoch = 0
+        since_best = 0
+        since_lr = 0
+        history: list[dict[str, Any]] = []
+        stop_reason = "max_epochs"
+        start = time.perf_counter()
+        budget = self.time_budget_s
+        seen = 0
+        bar = tqdm(
+            total=self.max_epochs,
+            disable=not _progress_enabled(self.verbose),
+            desc=f"train {self.kind}",
+            unit="epoch",
+            leave=False,
+        )
+        try:
+            for epoch in range(1, self.max_epochs + 1):
+                net.train()
+                perm = torch.randperm(n, generator=gen)
+                total, count = 0.0, 0
+                out_of_time = False
+                for i in range(0, n, bs):
+                    idx = perm[i : i + bs]
+                    opt.zero_grad(set_to_none=True)
+                    loss = torch.mean((self._forward(net, xt[idx]) - yt[idx]) ** 2)
+                    loss.backward()
+                    if self.clip_grad_norm:
+                        torch.nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
+                    opt.step()
+                    net.project_()  # type: ignore[operator]
+                    total += loss.item() * len(idx)
+                    count += len(idx)
+                    if budget is not None and time.perf_counter() - start > budget:
+                        out_of_time = True
+                        break
+                seen += count
+                net.eval()
+                with torch.no_grad():
+                    val = float(torch.mean((self._forward(net, xv) - yv) ** 2))
+                history.append(
+                    {
+                        "epoch": epoch,
+                        "train_loss": total / max(count, 1),
+                        "val_loss": val,
+                        "lr": lr,
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
+                bar.update(1)
+                bar.set_postfix(val=f"{val:.2e}", lr=f"{lr:.0e}")
+                if val < best_val:
+                    best_val, best_epoch = val, epoch
+                    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+                    since_best = since_lr = 0
+                else:
+                    since_best += 1
+                    since_lr += 1
+                if out_of_time:
+                    stop_reason = "time_budget"
+                    break
+                if since_best > self.patience:
+                    stop_reason = "early_stopping"
+                    break
+                if since_lr > self.lr_patience and lr > self.min_lr:
+                    lr = max(lr * self.lr_factor, self.min_lr)
+                    for group in opt.param_groups:
+                        group["lr"] = lr
+                    since_lr = 0
+                if budget is not None and time.perf_counter() - start > budget:
+                    stop_reason = "time_budget"
+                    break
+        finally:
+            bar.close()
+        net.load_state_dict(best_state)
+        net.eval()
+        elapsed = time.perf_counter() - start
+        self.history_ = history
+        self.fit_info_ = {
+            "train_seconds": elapsed,
+            "epochs": len(history),
+            "samples_per_second": seen / elapsed if elapsed > 0 else None,
+            "stop_reason": stop_reason,
+            "best_epoch": best_epoch,
+            "best_val_loss": best_val,
+            "n_train": len(xt),
+            "n_val": len(xv),
+        }
+
+    # ----------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError(
+                "this SurrogateModel is not fitted yet; call fit(dataset) or "
+                "iclcontrol.load(path) first"
+            )
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        if hasattr(X, "to_numpy"):
+            if hasattr(X, "columns"):
+                missing = [c for c in self.feature_names_ if c not in X.columns]
+                if not missing:
+                    X = X[list(self.feature_names_)]
+            X = X.to_numpy()
+        try:
+            arr = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"X must be numeric: {exc}") from None
+        n_f = len(self.feature_names_)
+        if arr.ndim == 2 and arr.shape[-1] == n_f:
+            arr = arr[None]
+        if arr.ndim != 3:
+            raise DimensionError(
+                f"X must have shape (n_samples, steps, {n_f}) or (steps, {n_f}); "
+                f"got shape {arr.shape}"
+            )
+        if arr.shape[-1] != n_f:
+            raise DimensionError(
+                f"X has {arr.shape[-1]} features, but SurrogateModel is expecting "
+                f"{n_f} features as input ({', '.join(self.feature_names_)})"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise DataError(
+                f"X contains {int(np.sum(~np.isfinite(arr)))} NaN or inf values; "
+                "remove or impute them before predict"
+            )
+        return arr
+
+    def predict_scaled(self, X_scaled: Any) -> np.ndarray:
+        """Network output for scaled input sequences (no checks besides fitted)."""
+        self._check_fitted()
+        x = torch.as_tensor(np.asarray(X_scaled), dtype=torch.float32)
+        with torch.no_grad():
+            y = self._forward(self.network_, x)
+        return y.numpy().astype(np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict output sequences in physical units.
+
+        Parameters
+        ----------
+        X : array-like, shape (n, steps, n_features) or (steps, n_features)
+            Input sequences in physical units (feature order ``feature_names_``;
+            a DataFrame is reordered by column name).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, output_steps, n_outputs)
+            Physical units (``output_names_``); a 2-D input gives ``n = 1``.
+
+        Raises
+        ------
+        NotFittedError, DimensionError, DataError
+        """
+        self._check_fitted()
+        arr = self._check_X(X)
+        Ys = self.predict_scaled(self.x_scaler_.transform(arr))
+        return self.y_scaler_.inverse_transform(Ys)
+
+    def evaluate(self, dataset: Any, split: str = "test") -> dict[str, Any]:
+        """Test MSE on clean targets: scaled (all outputs) and physical per output.
+
+        Returns
+        -------
+        dict
+            ``{"scaled": float, "physical": {output_name: float}, "n": int}``.
+        """
+        self._check_fitted()
+        Xs, Ys = dataset.scaled(split)
+        pred = self.predict_scaled(Xs)
+        Ys = Ys[:, -self.output_steps_ :]
+        scaled = float(np.mean((pred - Ys) ** 2))
+        phys_pred = self.y_scaler_.inverse_transform(pred)
+        phys_true = self.y_scaler_.inverse_transform(Ys)
+        per = np.mean((phys_pred - phys_true) ** 2, axis=(0, 1))
+        return {
+            "scaled": scaled,
+            "physical": {
+                name: float(v) for name, v in zip(self.output_names_, per, strict=True)
+            },
+            "n": len(Xs),
+        }
+
+    # ------------------------------------------------------------- certificate
+    def certify(self, X: Any = None, max_samples: int = 32) -> Certificate:
+        """Certificate of the fitted network (:mod:`iclcontrol.models.certificate`).
+
+        Parameters
+        ----------
+        X : array-like, optional, shape (n, steps, n_features), physical units
+            Data for the empirical lower bound; default: the model's stored sample.
+        """
+        self._check_fitted()
+        if X is not None:
+            Xs = self.x_scaler_.transform(self._check_X(X))
+        else:
+            Xs = getattr(self, "_certify_sample", None)
+        return certify(
+            self.network_,
+            steps=self.steps_,
+            X_scaled=Xs,
+            x_scale=np.asarray(self.x_scaler_.scale_),
+            y_scale=np.asarray(self.y_scaler_.scale_),
+            output_steps=self.output_steps_,
+            max_samples=max_samples,
+        )
+
+    def export_spec(self) -> dict[str, Any]:
+        """Network spec plus scalers and names (docs/INTERFACES.md)."""
+        self._check_fitted()
+        spec = self.network_.export_spec()
+        spec["x_scaler"] = self.x_scaler_.to_dict()
+        spec["y_scaler"] = self.y_scaler_.to_dict()
+        spec["feature_names"] = list(self.feature_names_)
+        spec["output_names"] = list(self.output_names_)
+        spec["steps"] = self.steps_
+        spec["output_steps"] = self.output_steps_
+        return spec
+
+    # ---------------------------------------------------------------- save/load
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted model to a folder (safetensors + JSON, no pickle).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        from safetensors.torch import save_file
+
+        self._check_fitted()
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        tensors = {
+            k: v.detach().contiguous().clone()
+            for k, v in self.network_.state_dict().items()
+        }
+        save_file(tensors, str(path / WEIGHTS_FILE))
+        digest = hashlib.sha256((path / WEIGHTS_FILE).read_bytes()).hexdigest()
+        params = self.get_params()
+        meta = {
+            "format": "iclcontrol.SurrogateModel",
+            "format_version": FORMAT_VERSION,
+            "params": params,
+            "network": self.config_.to_dict(),
+            "x_scaler": self.x_scaler_.to_dict(),
+            "y_scaler": self.y_scaler_.to_dict(),
+            "feature_names": list(self.feature_names_),
+            "feature_units": list(self.feature_units_),
+            "output_names": list(self.output_names_),
+            "output_units": list(self.output_units_),
+            "steps": self.steps_,
+            "output_steps": self.output_steps_,
+            "certificate": self.certificate_.to_dict()
+            if hasattr(self, "certificate_")
+            else None,
+            "fit_info": getattr(self, "fit_info_", None),
+            "history": getattr(self, "history_", []),
+            "certify_sample_scaled": np.asarray(
+                getattr(self, "_certify_sample", np.zeros((0,)))
+            ).tolist(),
+            "weights_sha256": digest,
+            "tensors": {k: list(v.shape) for k, v in tensors.items()},
+        }
+        tmp = path / (META_FILE + ".tmp")
+        tmp.write_text(json.dumps(meta, indent=1, allow_nan=True))
+        tmp.replace(path / META_FILE)
+        return path
+
+    @classmethod
+    def load(cls, directory: str | Path) -> SurrogateModel:
+        """Read a folder written by :meth:`save`.
+
+        Raises
+        ------
+        ModelFileError
+            Missing, truncated, corrupted or inconsistent folder.
+        """
+        return load(directory)
+
+
+def load(path: str | Path) -> SurrogateModel:
+    """Load a fitted :class:`SurrogateModel` from a model folder.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Folder written by :meth:`SurrogateModel.save` (or a file inside it).
+
+    Raises
+    ------
+    ModelFileError
+        The folder or a file is missing, truncated, corrupted (checksum), or the
+        weights do not match the stored configuration.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(path)
+    if folder.is_file():
+        folder = folder.parent
+    meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
+    if not folder.is_dir():
+        raise ModelFileError(f"model folder {folder} does not exist")
+    for p in (meta_path, weights_path):
+        if not p.is_file():
+            raise ModelFileError(
+                f"{p.name} is missing in {folder}; a model folder holds "
+                f"{META_FILE} and {WEIGHTS_FILE} (written by SurrogateModel.save)"
+            )
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{meta_path} is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != "iclcontrol.SurrogateModel":
+        raise ModelFileError(f"{meta_path} is not an iclcontrol model description")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{meta_path} has format version {meta.get('format_version')!r}; this "
+            f"iclcontrol reads version {FORMAT_VERSION}"
+        )
+    raw = weights_path.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != meta.get("weights_sha256"):
+        raise ModelFileError(
+            f"{weights_path} does not match the checksum in {META_FILE}: the file is "
+            "truncated, corrupted or from another model"
+        )
+    try:
+        tensors = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"cannot read {weights_path}: {exc}") from None
+    try:
+        params = dict(meta["params"])
+        model = SurrogateModel(**params)
+        model.config_ = NetworkConfig.from_dict(meta["network"])
+        net = network_from_config(model.config_, 0)
+        expected = {k: list(v.shape) for k, v in net.state_dict().items()}
+        found = {k: list(v.shape) for k, v in tensors.items()}
+        if expected != found:
+            raise ModelFileError(
+                f"weights in {weights_path} do not match the network config "
+                f"{meta['network']}: expected tensors {expected}, found {found}"
+            )
+        net.load_state_dict(tensors)
+        net.eval()
+        model.network_ = net
+        model.x_scaler_ = _scaler_from_dict(meta["x_scaler"])
+        model.y_scaler_ = _scaler_from_dict(meta["y_scaler"])
+        model.feature_names_ = tuple(meta["feature_names"])
+        model.output_names_ = tuple(meta["output_names"])
+        model.feature_units_ = tuple(meta.get("feature_units", ()))
+        model.output_units_ = tuple(meta.get("output_units", ()))
+        model.steps_ = int(meta["steps"])
+        model.output_steps_ = int(meta["output_steps"])
+        model.history_ = list(meta.get("history", []))
+        model.fit_info_ = meta.get("fit_info")
+        sample = np.asarray(meta.get("certify_sample_scaled", []), dtype=float)
+        if sample.ndim == 3 and sample.shape[-1] == model.config_.n_features:
+            model._certify_sample = sample
+        if meta.get("certificate") is not None:
+            model.certificate_ = Certificate.from_dict(meta["certificate"])
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(
+            f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
+        ) from None
+    n_f = model.config_.n_features
+    if len(model.feature_names_) != n_f or len(model.x_scaler_.scale_) != n_f:
+        raise ModelFileError(
+            f"{meta_path}: {len(model.feature_names_)} feature names and "
+            f"{len(model.x_scaler_.scale_)} scaler entries for a network with "
+            f"{n_f} features"
+        )
+    return model
