@@ -1,0 +1,25 @@
+"""Translate trained surrogates into optimization modelling tools (CasADi, do-mpc)."""
+
+from iclcontrol.export.casadi_export import (
+    CONVEX_KINDS,
+    KINDS,
+    get_spec,
+    network_expression,
+    physical_expression,
+    scaler_affine,
+    spec_dims,
+    to_casadi,
+)
+from iclcontrol.export.do_mpc_export import to_do_mpc
+
+__all__ = [
+    "CONVEX_KINDS",
+    "KINDS",
+    "get_spec",
+    "network_expression",
+    "physical_expression",
+    "scaler_affine",
+    "spec_dims",
+    "to_casadi",
+    "to_do_mpc",
+]

@@ -1,0 +1,278 @@
+"""Translate a network specification into a CasADi Function with exact derivatives.
+
+The input is the ``export_spec()`` dictionary every network and every
+``SurrogateModel`` produces (docs/INTERFACES.md). The result is a named
+``casadi.Function`` built from the weights as constant matrices: no callbacks, no
+finite differences, so CasADi's algorithmic differentiation gives exact first and
+second derivatives of any problem built on it.
+
+Scalers are folded in: the Function maps PHYSICAL features ``X`` (steps x
+n_features) to PHYSICAL outputs ``Y`` (steps x n_outputs).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import casadi as ca
+import numpy as np
+
+from iclcontrol.exceptions import ConfigError, DimensionError
+
+KINDS = ("iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn")
+#: Kinds whose output is certified convex in the input sequence (sign constraints).
+CONVEX_KINDS = ("iclrnn", "icrnn", "ficnn")
+
+Symbolic = Literal["MX", "SX"]
+
+
+def get_spec(model_or_spec: Any) -> dict[str, Any]:
+    """Return the export specification of a model, a network or a spec dictionary.
+
+    Parameters
+    ----------
+    model_or_spec : SurrogateModel, torch.nn.Module or dict
+        Anything with an ``export_spec()`` method, or the dictionary itself.
+
+    Returns
+    -------
+    dict
+        The specification (see docs/INTERFACES.md), validated.
+
+    Raises
+    ------
+    ConfigError
+        If the kind is unknown or required entries are missing.
+    """
+    if isinstance(model_or_spec, Mapping):
+        spec = dict(model_or_spec)
+    elif hasattr(model_or_spec, "export_spec"):
+        spec = dict(model_or_spec.export_spec())
+    else:
+        raise ConfigError(
+            "to_casadi expects a SurrogateModel, a network with export_spec() or a "
+            f"spec dict, got {type(model_or_spec).__name__}"
+        )
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        raise ConfigError(f"unknown network kind {kind!r}; expected one of {KINDS}")
+    for key in ("layers", "readout"):
+        if key not in spec:
+            raise ConfigError(f"the {kind} spec has no {key!r} entry")
+    return spec
+
+
+def scaler_affine(
+    scaler: Mapping[str, Any] | None, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(scale, offset)`` of a scaler dict: ``scaled = x * scale + offset``.
+
+    Accepts the ``MinMaxScaler.to_dict()`` form (``scale_``/``offset_``, or
+    ``data_min_``/``data_max_`` with ``feature_range``); ``None`` is the identity.
+    """
+    if scaler is None:
+        return np.ones(width), np.zeros(width)
+    d = dict(scaler)
+    if "scale_" in d or "scale" in d:
+        scale = np.asarray(d.get("scale_", d.get("scale")), dtype=float).ravel()
+        offset = np.asarray(d.get("offset_", d.get("offset")), dtype=float).ravel()
+    elif "data_min_" in d:
+        lo, hi = d.get("feature_range", (0.0, 1.0))
+        dmin = np.asarray(d["data_min_"], dtype=float).ravel()
+        dmax = np.asarray(d["data_max_"], dtype=float).ravel()
+        span = np.where(dmax - dmin > 0, dmax - dmin, 1.0)
+        scale = (hi - lo) / span
+        offset = lo - dmin * scale
+    else:
+        raise ConfigError(f"cannot read a scaler from keys {sorted(d)}")
+    if scale.shape != (width,) or offset.shape != (width,):
+        raise DimensionError(
+            f"scaler has {scale.shape[0]} features but the network expects {width}"
+        )
+    return scale, offset
+
+
+def spec_dims(spec: Mapping[str, Any]) -> tuple[int, int]:
+    """Return ``(n_features, n_outputs)`` of a spec (features before augmentation)."""
+    first = spec["layers"][0]
+    n_in = np.asarray(first["W_ih"] if spec["kind"] == "lstm" else first["W"]).shape[1]
+    if spec.get("augment", False):
+        n_in //= 2
+    n_out = np.asarray(spec["readout"]["W"]).shape[0]
+    return n_in, n_out
+
+
+def _act(name: str, z: Any) -> Any:
+    if name == "relu":
+        return ca.fmax(z, 0)
+    if name == "tanh":
+        return ca.tanh(z)
+    raise ConfigError(f"unknown activation {name!r}; expected 'relu' or 'tanh'")
+
+
+def network_expression(spec: Mapping[str, Any], Z: Any) -> Any:
+    """Scaled outputs of a network for scaled inputs ``Z`` (n_features x steps).
+
+    Works column-wise (one column per time step) with ``Z`` an SX/MX/DM matrix;
+    returns an (n_outputs x steps) expression. Weights enter as constant matrices.
+    """
+    kind = spec["kind"]
+    act = spec.get("activation", "tanh" if kind in ("rnn", "lstm") else "relu")
+    steps = Z.shape[1]
+    H = ca.vertcat(Z, -Z) if spec.get("augment", False) else Z
+    for layer in spec["layers"]:
+        if kind == "ficnn":
+            W = ca.DM(np.asarray(layer["W"], dtype=float))
+            b = ca.DM(np.asarray(layer["b"], dtype=float))
+            H = _act(act, ca.mtimes(W, H) + ca.repmat(b, 1, steps))
+            continue
+        if kind == "lstm":
+            Wih = ca.DM(np.asarray(layer["W_ih"], dtype=float))
+            Whh = ca.DM(np.asarray(layer["W_hh"], dtype=float))
+            b = np.asarray(layer["b"], dtype=float)
+            nh = Whh.shape[1]
+            # input projections for all steps at once, recurrence column by column
+            P = ca.mtimes(Wih, H) + ca.repmat(ca.DM(b), 1, steps)
+            h = ca.DM.zeros(nh, 1)
+            c = ca.DM.zeros(nh, 1)
+            cols = []
+            for t in range(steps):
+                g = P[:, t] + ca.mtimes(Whh, h)
+                i_g = 1 / (1 + ca.exp(-g[0:nh]))
+                f_g = 1 / (1 + ca.exp(-g[nh : 2 * nh]))
+                g_g = ca.tanh(g[2 * nh : 3 * nh])
+                o_g = 1 / (1 + ca.exp(-g[3 * nh : 4 * nh]))
+                c = f_g * c + i_g * g_g
+                h = o_g * ca.tanh(c)
+                cols.append(h)
+            H = ca.horzcat(*cols)
+            continue
+        W = ca.DM(np.asarray(layer["W"], dtype=float))
+        U = ca.DM(np.asarray(layer["U"], dtype=float))
+        b = ca.DM(np.asarray(layer["b"], dtype=float))
+        P = ca.mtimes(W, H) + ca.repmat(b, 1, steps)
+        h = None
+        cols = []
+        for t in range(steps):
+            pre = P[:, t] if h is None else P[:, t] + ca.mtimes(U, h)
+            h = _act(act, pre)
+            cols.append(h)
+        H = ca.horzcat(*cols)
+    Wr = ca.DM(np.asarray(spec["readout"]["W"], dtype=float))
+    br = ca.DM(np.asarray(spec["readout"]["b"], dtype=float))
+    return ca.mtimes(Wr, H) + ca.repmat(br, 1, steps)
+
+
+def physical_expression(spec: Mapping[str, Any], X: Any) -> Any:
+    """Physical outputs (steps x n_outputs) for physical features ``X`` (steps x n_f).
+
+    The input scaler is applied first and the output scaler inverted at the end,
+    so the expression is what ``SurrogateModel.predict`` computes for one sample.
+    """
+    n_f, n_out = spec_dims(spec)
+    if X.shape[1] != n_f:
+        raise DimensionError(
+            f"X has {X.shape[1]} features but the network expects {n_f} features"
+        )
+    xs, xo = scaler_affine(spec.get("x_scaler"), n_f)
+    ys, yo = scaler_affine(spec.get("y_scaler"), n_out)
+    steps = X.shape[0]
+    Z = ca.diag(ca.DM(xs)) @ X.T + ca.repmat(ca.DM(xo), 1, steps)
+    Ys = network_expression(spec, Z)
+    Y = ca.diag(ca.DM(1.0 / ys)) @ (Ys - ca.repmat(ca.DM(yo), 1, steps))
+    return Y.T
+
+
+def to_casadi(
+    model_or_spec: Any,
+    steps: int | None = None,
+    symbolic: Symbolic = "MX",
+    jit: bool = False,
+    name: str = "surrogate",
+) -> ca.Function:
+    """Export a surrogate as ``casadi.Function(name, [X], [Y], ["X"], ["Y"])``.
+
+    Parameters
+    ----------
+    model_or_spec : SurrogateModel, network or dict
+        Source of the weights (``export_spec()``); scalers in the spec are folded in.
+    steps : int, optional
+        Sequence length of the exported Function (default: ``spec["steps"]`` if
+        present, else 10, one sampling period of the CSTR data).
+    symbolic : {"MX", "SX"}
+        ``"MX"`` keeps matrix products with constant weights (compact, fast to build
+        and to differentiate); ``"SX"`` expands to scalar operations (use only for
+        small networks: a 2x64 network over 20 steps is a graph of ~10^5 nodes).
+    jit : bool
+        Compile the Function with the machine's C compiler (CasADi JIT, gcc -O2).
+        Only sensible with ``symbolic="MX"``.
+    name : str
+        Name of the Function.
+
+    Returns
+    -------
+    casadi.Function
+        ``Y = f(X)``, X of shape (steps, n_features), Y of shape (steps, n_outputs),
+        both in physical units.
+
+    Raises
+    ------
+    ConfigError
+        Unknown kind/activation/symbolic, or ``jit`` with ``symbolic="SX"``.
+
+    Examples
+    --------
+    >>> f = to_casadi(model, steps=20)               # doctest: +SKIP
+    >>> Y = f(X)                                      # doctest: +SKIP
+    """
+    spec = get_spec(model_or_spec)
+    steps = int(steps if steps is not None else spec.get("steps", 10))
+    if steps < 1:
+        raise ConfigError(f"steps must be a positive integer, got {steps}")
+    if symbolic not in ("MX", "SX"):
+        raise ConfigError(f"symbolic must be 'MX' or 'SX', got {symbolic!r}")
+    if jit and symbolic == "SX":
+        raise ConfigError(
+            "jit=True with symbolic='SX' compiles a huge scalar graph (minutes of "
+            "gcc); "
+            "use symbolic='MX'"
+        )
+    n_f, _ = spec_dims(spec)
+    sym = ca.MX if symbolic == "MX" else ca.SX
+    X = sym.sym("X", steps, n_f)
+    Y = physical_expression(spec, X)
+    return ca.Function(name, [X], [Y], ["X"], ["Y"], jit_options(jit))
+
+
+def jit_options(jit: bool) -> dict[str, Any]:
+    """CasADi Function options for JIT compilation with gcc (empty if ``jit`` False)."""
+    if not jit:
+        return {}
+    tmp = tempfile.gettempdir()
+    return {
+        "jit": True,
+        "compiler": "shell",
+        "jit_cleanup": True,
+        "jit_temp_suffix": True,
+        "jit_name": os.path.join(tmp, "iclcontrol_jit"),
+        "jit_options": {"flags": ["-O2"], "verbose": False},
+    }
+
+
+def numpy_forward(spec: Mapping[str, Any], X: np.ndarray) -> np.ndarray:
+    """Evaluate the exported map on a batch: X (n, steps, n_f) -> (n, steps, n_out)."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 2:
+        X = X[None]
+    f = to_casadi(spec, steps=X.shape[1])
+    fm = f.map(X.shape[0])
+    n_f = X.shape[2]
+    # map concatenates horizontally: inputs (steps, n_f * n)
+    Xh = np.concatenate(list(X), axis=1)
+    Yh = np.asarray(fm(Xh))
+    n_out = Yh.shape[1] // X.shape[0]
+    del n_f
+    return np.stack([Yh[:, i * n_out : (i + 1) * n_out] for i in range(X.shape[0])])

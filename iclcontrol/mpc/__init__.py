@@ -1,0 +1,39 @@
+"""Surrogate MPC: problem builder, solvers, convexity report, closed loop, baseline.
+
+* :class:`MPCSettings` — the formulation (horizon, costs, constraints, solver).
+* :class:`MPCProblem` — CasADi expressions of one problem, with a convexity report.
+* :class:`SurrogateMPC` — receding-horizon controller with fallback and
+  offset-free estimate; :class:`DoMPCController` — first-principles NMPC (do-mpc).
+* :func:`closed_loop` — controller against a plant, as a DataFrame; :func:`summarize`.
+"""
+
+from iclcontrol.mpc.baseline import DoMPCController
+from iclcontrol.mpc.closed_loop import (
+    closed_loop,
+    closed_loop_cost,
+    steps_to_region,
+    summarize,
+)
+from iclcontrol.mpc.controller import StepResult, SurrogateMPC
+from iclcontrol.mpc.convexity import ConvexityReport, convexity_report, midpoint_test
+from iclcontrol.mpc.problem import MPCProblem
+from iclcontrol.mpc.settings import MPCSettings
+from iclcontrol.mpc.solvers import GaussNewtonSQP, NlpSolver, SolveResult
+
+__all__ = [
+    "ConvexityReport",
+    "DoMPCController",
+    "GaussNewtonSQP",
+    "MPCProblem",
+    "MPCSettings",
+    "NlpSolver",
+    "SolveResult",
+    "StepResult",
+    "SurrogateMPC",
+    "closed_loop",
+    "closed_loop_cost",
+    "convexity_report",
+    "midpoint_test",
+    "steps_to_region",
+    "summarize",
+]

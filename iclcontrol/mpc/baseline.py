@@ -1,0 +1,135 @@
+"""First-principles NMPC baseline through do-mpc, with the controller interface.
+
+Same plant equations (``plant.rhs`` in CasADi), same cost (the reference LMPC's
+``T^2 + 1000 CA^2`` on the predicted states at the end of every move, ``u1^2 +
+3e-10 u2^2`` per move), same input bounds and sampling period as
+:class:`~iclcontrol.mpc.controller.SurrogateMPC`; orthogonal collocation, IPOPT.
+The Lyapunov constraint is left out: the model is exact, and the baseline is the
+simpler (faster) problem, which makes the timing comparison conservative.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from iclcontrol.mpc.controller import StepResult
+from iclcontrol.mpc.settings import MPCSettings
+
+
+class DoMPCController:
+    """do-mpc NMPC on the plant's own equations.
+
+    Parameters
+    ----------
+    plant : plants.Plant
+        Gives ``rhs`` (CasADi backend), bounds and the sampling period.
+    settings : MPCSettings, optional
+        ``horizon``, ``state_weights``, ``input_weights``, setpoints are used.
+    collocation_deg : int
+        Degree of the collocation polynomial (do-mpc default 2).
+    """
+
+    name = "do-mpc-nmpc"
+    kind = "first-principles"
+
+    def __init__(
+        self,
+        plant: Any,
+        settings: MPCSettings | None = None,
+        collocation_deg: int = 2,
+    ) -> None:
+        import casadi as ca
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import do_mpc
+
+        s = settings if settings is not None else MPCSettings()
+        self.settings = s
+        self.plant = plant
+        model = do_mpc.model.Model("continuous", "SX")
+        xs = [model.set_variable("_x", n) for n in plant.state_names]
+        us = [model.set_variable("_u", n) for n in plant.input_names]
+        rhs = plant.rhs(ca.vertcat(*xs), ca.vertcat(*us), backend=ca)
+        for i, n in enumerate(plant.state_names):
+            model.set_rhs(n, rhs[i])
+        model.setup()
+        mpc = do_mpc.controller.MPC(model)
+        mpc.settings.n_horizon = s.horizon
+        mpc.settings.t_step = plant.sampling_period
+        mpc.settings.n_robust = 0
+        mpc.settings.store_full_solution = False
+        mpc.settings.state_discretization = "collocation"
+        mpc.settings.collocation_deg = collocation_deg
+        mpc.settings.nlpsol_opts = {
+            "ipopt.print_level": 0,
+            "ipopt.sb": "yes",
+            "print_time": 0,
+        }
+        ysp = np.zeros(len(xs)) if s.state_setpoint is None else s.state_setpoint
+        usp = np.zeros(len(us)) if s.input_setpoint is None else s.input_setpoint
+        state_cost = sum(
+            w * (x - r) ** 2 for w, x, r in zip(s.state_weights, xs, ysp, strict=True)
+        )
+        input_cost = sum(
+            w * (u - r) ** 2 for w, u, r in zip(s.input_weights, us, usp, strict=True)
+        )
+        # do-mpc sums lterm over k = 0..N-1 and adds mterm(x_N): the state cost on
+        # x_1..x_N (x_0 is fixed) and the input cost on u_0..u_{N-1}
+        mpc.set_objective(lterm=state_cost + input_cost, mterm=state_cost)
+        mpc.set_rterm(**{n: 0.0 for n in plant.input_names})
+        lo, hi = plant.input_lower, plant.input_upper
+        for i, n in enumerate(plant.input_names):
+            mpc.bounds["lower", "_u", n] = lo[i]
+            mpc.bounds["upper", "_u", n] = hi[i]
+            mpc.scaling["_u", n] = max(abs(lo[i]), abs(hi[i]), 1.0)
+        mpc.setup()
+        self.mpc = mpc
+        self.reset()
+
+    def reset(self, x0: Any = None) -> None:
+        """Reset the initial guess (do-mpc warm-starts from its previous solution)."""
+        x0 = np.zeros(self.plant.n_states) if x0 is None else np.asarray(x0, float)
+        self.mpc.reset_history()
+        self.mpc.x0 = x0.reshape(-1, 1)
+        self.mpc.u0 = np.asarray(self.plant.u_steady, dtype=float).reshape(-1, 1)
+        self.mpc.set_initial_guess()
+        self._u_prev = np.asarray(self.plant.u_steady, dtype=float)
+
+    def step(self, x: Any) -> StepResult:
+        start = time.perf_counter()
+        x = np.asarray(x, dtype=float).reshape(-1, 1)
+        try:
+            u = np.asarray(self.mpc.make_step(x)).ravel()
+            stats = self.mpc.solver_stats
+            ok = bool(stats.get("success", False))
+            status = str(stats.get("return_status", "?"))
+            iters = int(stats.get("iter_count", 0))
+            obj = (
+                float(self.mpc.opt_f_num)
+                if hasattr(self.mpc, "opt_f_num")
+                else float("nan")
+            )
+        except Exception as err:
+            u, ok, status, iters = self._u_prev, False, f"exception: {err}", 0
+            obj = float("nan")
+        fallback = not ok
+        if fallback:
+            u = self._u_prev
+        u = np.clip(u, self.plant.input_lower, self.plant.input_upper)
+        self._u_prev = u
+        return StepResult(
+            u=u,
+            success=ok,
+            status=status,
+            iterations=iters,
+            solve_ms=1e3 * (time.perf_counter() - start),
+            objective=obj,
+            fallback=fallback,
+            fallback_reason="previous input" if fallback else "",
+            plan=u[None, :],
+        )

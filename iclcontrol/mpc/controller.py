@@ -1,0 +1,203 @@
+"""Receding-horizon controllers with one interface: ``reset(x0)``, ``step(x)``.
+
+:class:`SurrogateMPC` solves an :class:`~iclcontrol.mpc.problem.MPCProblem` built on a
+surrogate at every sampling instant, warm-started from the shifted previous plan,
+with an optional offset-free drift estimate. A failed solve never raises: the
+controller applies the shifted previous plan, else a safe input, and marks the step
+as a fallback.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from iclcontrol.mpc.problem import MPCProblem
+from iclcontrol.mpc.settings import MPCSettings
+from iclcontrol.mpc.solvers import make_solver
+
+
+@dataclass
+class StepResult:
+    """What a controller did at one sampling instant.
+
+    Attributes
+    ----------
+    u : numpy.ndarray
+        Input applied over the next sampling period (physical units).
+    success : bool
+        The solver reported success.
+    status : str
+    iterations : int
+    solve_ms : float
+        Wall time of the whole ``step`` call (estimate update, solve, fallback). [ms]
+    objective : float
+    fallback : bool
+        True when ``u`` comes from the fallback path, not from a solution.
+    fallback_reason : str
+    max_violation : float
+        Largest (normalized) soft-constraint violation at the solution.
+    plan : numpy.ndarray
+        Planned inputs (horizon, nu).
+    """
+
+    u: np.ndarray
+    success: bool
+    status: str
+    iterations: int
+    solve_ms: float
+    objective: float
+    fallback: bool = False
+    fallback_reason: str = ""
+    max_violation: float = 0.0
+    plan: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["u"] = self.u.tolist()
+        d["plan"] = self.plan.tolist()
+        return d
+
+
+class SurrogateMPC:
+    """MPC on a surrogate model (see :class:`MPCSettings` for the formulation).
+
+    Parameters
+    ----------
+    model : SurrogateModel, network or dict
+        The surrogate (anything with ``export_spec()``).
+    plant : plants.Plant
+        Bounds and steady-state input.
+    settings : MPCSettings, optional
+    **overrides
+        Keyword overrides of ``settings`` fields.
+
+    Attributes
+    ----------
+    problem : MPCProblem
+    convexity : ConvexityReport
+    disturbance_ : numpy.ndarray
+        Current per-period drift estimate (offset-free MPC).
+
+    Examples
+    --------
+    >>> mpc = SurrogateMPC(model, CSTR(), horizon=2)        # doctest: +SKIP
+    >>> mpc.reset(); res = mpc.step([1.5, -70.0])             # doctest: +SKIP
+    """
+
+    name = "surrogate-mpc"
+
+    def __init__(
+        self,
+        model: Any,
+        plant: Any,
+        settings: MPCSettings | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = settings if settings is not None else MPCSettings()
+        if overrides:
+            d = base.to_dict()
+            unknown = set(overrides) - set(d)
+            if unknown:
+                raise TypeError(
+                    f"SurrogateMPC got unexpected keyword arguments {sorted(unknown)}"
+                )
+            d.update(overrides)
+            base = MPCSettings.from_dict(d)
+        self.settings = base
+        self.plant = plant
+        self.problem = MPCProblem(model, plant, base)
+        self.convexity = self.problem.convexity
+        self.solver = make_solver(self.problem)
+        self.kind = self.problem.spec["kind"]
+        safe = base.safe_input if base.safe_input is not None else plant.u_steady
+        self.safe_input = np.clip(
+            np.asarray(safe, dtype=float), plant.input_lower, plant.input_upper
+        )
+        self.reset()
+
+    def reset(self, x0: Any = None) -> None:
+        """Forget the previous plan, multipliers and drift estimate."""
+        pr = self.problem
+        self._v = pr.to_scaled(np.tile(self.safe_input, (pr.N, 1)))
+        self._lam: np.ndarray | None = None
+        self._plan: np.ndarray | None = None
+        self._plan_age = 0
+        self._last_x: np.ndarray | None = None
+        self._last_pred: np.ndarray | None = None
+        self._u_prev = self.safe_input.copy()
+        self.disturbance_ = np.zeros(pr.nx)
+
+    def _update_disturbance(self, x: np.ndarray) -> None:
+        s = self.settings
+        if not s.offset_free or self._last_x is None or self._last_pred is None:
+            return
+        # one-period prediction error of the last applied input, without the drift
+        error = x - self._last_pred
+        self.disturbance_ = self.disturbance_ + s.disturbance_gain * (
+            error - self.disturbance_
+        )
+
+    def _one_period_prediction(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        pr = self.problem
+        v = pr.to_scaled(np.tile(u, (pr.N, 1)))
+        Y = pr.predict(v, pr.params(x, np.zeros(pr.nx), self._u_prev))
+        return Y[pr.spm - 1]
+
+    def step(self, x: Any) -> StepResult:
+        """Solve at the measured state ``x`` and return the input to apply."""
+        start = time.perf_counter()
+        pr = self.problem
+        x = np.asarray(x, dtype=float).ravel()
+        self._update_disturbance(x)
+        p = pr.params(x, self.disturbance_, self._u_prev)
+        v0 = self._v
+        if self.settings.warm_start and self._plan is not None:
+            V = self._v.reshape(pr.N, pr.nu)
+            v0 = np.vstack([V[1:], V[-1:]]).ravel()
+        try:
+            res = self.solver.solve(v0, p, self._lam)
+            ok, status = res.success, res.status
+        except Exception as err:
+            res, ok, status = None, False, f"exception: {err}"
+        if ok and res is not None:
+            self._v = res.v
+            self._lam = res.multipliers
+            plan = pr.to_inputs(res.v)
+            self._plan = plan
+            self._plan_age = 0
+            u = plan[0].copy()
+            fallback, reason = False, ""
+        else:
+            fallback = True
+            if self._plan is not None and self._plan_age + 1 < pr.N:
+                self._plan_age += 1
+                u = self._plan[self._plan_age].copy()
+                reason = "shifted previous plan"
+            else:
+                u = self.safe_input.copy()
+                reason = "safe input"
+                self._plan = None
+            self._lam = None
+        u = np.clip(u, self.plant.input_lower, self.plant.input_upper)
+        self._last_x = x
+        self._last_pred = (
+            self._one_period_prediction(x, u) if self.settings.offset_free else None
+        )
+        self._u_prev = u
+        elapsed = 1e3 * (time.perf_counter() - start)
+        return StepResult(
+            u=u,
+            success=ok,
+            status=status,
+            iterations=res.iterations if res is not None else 0,
+            solve_ms=elapsed,
+            objective=res.objective if res is not None else float("nan"),
+            fallback=fallback,
+            fallback_reason=reason,
+            max_violation=res.max_violation if res is not None else float("nan"),
+            plan=pr.to_inputs(self._v),
+        )

@@ -1,0 +1,315 @@
+"""The surrogate MPC problem: prediction, cost and constraints as CasADi expressions.
+
+Decision variables are the inputs of every move scaled to [-1, 1]
+(``u = mid + half * v``); parameters are the measured state ``x0``, the per-period
+output drift estimate ``d`` (offset-free MPC) and the previously applied input.
+
+The problem is written once as residuals ``r(v)`` (objective ``||r||^2 + e(v)``, with
+``e`` linear in the outputs and inputs) and constraint rows ``g(v) <= 0``; every solver
+in :mod:`iclcontrol.mpc.solvers` consumes the same Functions, so IPOPT and the
+Gauss-Newton SQP solve exactly the same problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import casadi as ca
+import numpy as np
+
+from iclcontrol.exceptions import ConfigError, DimensionError
+from iclcontrol.export.casadi_export import (
+    get_spec,
+    jit_options,
+    physical_expression,
+    spec_dims,
+)
+from iclcontrol.mpc.convexity import ConvexityReport, convexity_report
+from iclcontrol.mpc.settings import MPCSettings
+
+
+def _scalar(a: Any) -> float:
+    return float(np.asarray(a, dtype=float).ravel()[0])
+
+
+@dataclass
+class ProblemFunctions:
+    """CasADi Functions of one built problem (inputs ``v`` (nv,), ``p`` (np,)).
+
+    ``values(v, p) -> (r, e, g)`` and ``derivs(v, p) -> (r, Jr, e, ge, g, Jg, JL)``
+    with ``JL`` the Jacobian of the Lyapunov-constrained predicted states (for the
+    Gauss-Newton curvature of the Lyapunov rows). ``predict(v, p) -> Y``.
+    """
+
+    values: ca.Function
+    derivs: ca.Function
+    predict: ca.Function
+
+
+class MPCProblem:
+    """A surrogate MPC problem built from a model spec, a plant and settings.
+
+    Parameters
+    ----------
+    model : SurrogateModel, network or dict
+        The surrogate (``export_spec()``); its features must be the states
+        followed by the inputs, its outputs the states.
+    plant : plants.Plant
+        Gives the input bounds and the steady-state input.
+    settings : MPCSettings
+
+    Attributes
+    ----------
+    nv : int
+        Number of decision variables (horizon x inputs).
+    n_slack : int
+        Number of soft constraint rows.
+    soft : numpy.ndarray of bool
+        Which constraint rows have a slack.
+    convexity : ConvexityReport
+    """
+
+    def __init__(self, model: Any, plant: Any, settings: MPCSettings) -> None:
+        self.spec = get_spec(model)
+        self.plant = plant
+        self.settings = s = settings
+        n_f, n_out = spec_dims(self.spec)
+        self.nx = n_out
+        self.nu = n_f - n_out
+        if self.nu < 1:
+            raise DimensionError(
+                f"the model has {n_f} features and {n_out} outputs; MPC needs the "
+                "features to be the states followed by at least one input"
+            )
+        if plant.n_states != self.nx or plant.n_inputs != self.nu:
+            raise DimensionError(
+                f"plant has {plant.n_states} states and {plant.n_inputs} inputs, the "
+                f"model {self.nx} outputs and {self.nu} input features"
+            )
+        self.u_lower = np.asarray(plant.input_lower, dtype=float)
+        self.u_upper = np.asarray(plant.input_upper, dtype=float)
+        self.u_mid = 0.5 * (self.u_upper + self.u_lower)
+        self.u_half = 0.5 * (self.u_upper - self.u_lower)
+        self.N = s.horizon
+        self.spm = s.steps_per_move
+        self.nv = self.N * self.nu
+        self.n_params = 2 * self.nx + self.nu
+        for name, width in (
+            ("state_weights", self.nx),
+            ("input_weights", self.nu),
+            ("state_setpoint", self.nx),
+            ("input_setpoint", self.nu),
+            ("economic_state_weights", self.nx),
+            ("economic_input_weights", self.nu),
+            ("rate_limits", self.nu),
+            ("output_lower", self.nx),
+            ("output_upper", self.nx),
+            ("safe_input", self.nu),
+        ):
+            value = getattr(s, name)
+            if value is not None and len(value) != width:
+                raise ConfigError(f"{name} needs {width} entries, got {len(value)}")
+        self.P = np.asarray(s.lyapunov_P, dtype=float)
+        if s.lyapunov and self.P.shape != (self.nx, self.nx):
+            raise ConfigError(f"lyapunov_P must be {self.nx}x{self.nx}")
+        self._build()
+        self.convexity: ConvexityReport = convexity_report(self.spec, s)
+
+    # -- helpers --------------------------------------------------------------------
+    def params(self, x0: Any, d: Any = None, u_prev: Any = None) -> np.ndarray:
+        """Parameter vector ``[x0, d, u_prev]``."""
+        x0 = np.asarray(x0, dtype=float).ravel()
+        d = np.zeros(self.nx) if d is None else np.asarray(d, dtype=float).ravel()
+        up = self.u_mid if u_prev is None else np.asarray(u_prev, dtype=float).ravel()
+        return np.concatenate([x0, d, up])
+
+    def to_inputs(self, v: Any) -> np.ndarray:
+        """Physical inputs (horizon, nu) of a scaled decision vector."""
+        V = np.asarray(v, dtype=float).reshape(self.N, self.nu)
+        return self.u_mid + self.u_half * V
+
+    def to_scaled(self, u: Any) -> np.ndarray:
+        """Scaled decision vector of physical inputs (horizon, nu)."""
+        U = np.asarray(u, dtype=float).reshape(self.N, self.nu)
+        return ((U - self.u_mid) / self.u_half).ravel()
+
+    def lyapunov_value(self, x: Any) -> float:
+        x = np.asarray(x, dtype=float).ravel()
+        return float(x @ self.P @ x)
+
+    # -- construction ---------------------------------------------------------------
+    def _prediction(self, x0: Any, d: Any, U: Any) -> Any:
+        """Predicted outputs (N*spm, nx) in physical units (MX)."""
+        spec, spm, N = self.spec, self.spm, self.N
+        ramp = ca.DM(np.arange(1, spm + 1) / spm)  # drift d per period, linear in time
+        if self.settings.prediction == "sequence":
+            rows = []
+            for j in range(N):
+                rows.append(ca.repmat(ca.horzcat(x0.T, U[j, :]), spm, 1))
+            Y = physical_expression(spec, ca.vertcat(*rows))
+            ramp_all = ca.DM(np.arange(1, N * spm + 1) / spm)
+            return Y + ca.mtimes(ramp_all, d.T)
+        blocks = []
+        x = x0
+        for j in range(N):
+            Xj = ca.repmat(ca.horzcat(x.T, U[j, :]), spm, 1)
+            Yj = physical_expression(spec, Xj) + ca.mtimes(ramp, d.T)
+            blocks.append(Yj)
+            x = Yj[spm - 1, :].T
+        return ca.vertcat(*blocks)
+
+    def _build(self) -> None:
+        s, nx, nu, N, spm = self.settings, self.nx, self.nu, self.N, self.spm
+        v = ca.MX.sym("v", self.nv)
+        p = ca.MX.sym("p", self.n_params)
+        x0, d, u_prev = p[:nx], p[nx : 2 * nx], p[2 * nx :]
+        Vm = ca.reshape(v, nu, N).T  # (N, nu), row j = move j
+        U = ca.repmat(ca.DM(self.u_mid).T, N, 1) + Vm * ca.repmat(
+            ca.DM(self.u_half).T, N, 1
+        )
+        Y = self._prediction(x0, d, U)
+        ysp = np.zeros(nx) if s.state_setpoint is None else np.array(s.state_setpoint)
+        usp = np.zeros(nu) if s.input_setpoint is None else np.array(s.input_setpoint)
+        if s.cost_steps == "move_end":
+            idx = [(j + 1) * spm - 1 for j in range(N)]
+            step_w = 1.0
+        else:
+            idx = list(range(N * spm))
+            step_w = 1.0 / spm
+        res = []
+        wq = np.sqrt(np.asarray(s.state_weights) * step_w)
+        for k in idx:
+            res.append((Y[k, :].T - ysp) * wq)
+        wr = np.sqrt(np.asarray(s.input_weights))
+        for j in range(N):
+            res.append((U[j, :].T - usp) * wr)
+        if s.rate_weight > 0:
+            vprev = (u_prev - self.u_mid) / self.u_half
+            prev = vprev
+            for j in range(N):
+                res.append(np.sqrt(s.rate_weight) * (Vm[j, :].T - prev))
+                prev = Vm[j, :].T
+        r = ca.vertcat(*res)
+        e = ca.MX(0)
+        if s.economic_state_weights is not None:
+            c = ca.DM(s.economic_state_weights)
+            for k in idx:
+                e += step_w * ca.dot(c, Y[k, :].T)
+        if s.economic_input_weights is not None:
+            c = ca.DM(s.economic_input_weights)
+            for j in range(N):
+                e += ca.dot(c, U[j, :].T)
+        g, soft, names = [], [], []
+        lyap_rows = []
+        if s.lyapunov:
+            P = ca.DM(self.P)
+            V0 = ca.dot(x0, ca.mtimes(P, x0))
+            rhs = ca.fmax(V0, s.lyapunov_min_level)
+            moves = [0] if s.lyapunov_moves == "first" else list(range(N))
+            for j in moves:
+                xj = Y[(j + 1) * spm - 1, :].T
+                lyap_rows.append(xj)
+                g.append((ca.dot(xj, ca.mtimes(P, xj)) - rhs) / (rhs + 1.0))
+                soft.append(s.soft_constraints)
+                names.append(f"lyapunov[{j}]")
+        yscale = np.ones(nx)
+        if s.output_lower is not None and s.output_upper is not None:
+            yscale = np.maximum(
+                np.abs(np.array(s.output_upper) - np.array(s.output_lower)), 1e-6
+            )
+        for k in range(N * spm):
+            for i in range(nx):
+                if s.output_upper is not None:
+                    g.append((Y[k, i] - s.output_upper[i]) / yscale[i])
+                    soft.append(s.soft_constraints)
+                    names.append(f"y[{k},{i}]<=max")
+                if s.output_lower is not None:
+                    g.append((s.output_lower[i] - Y[k, i]) / yscale[i])
+                    soft.append(s.soft_constraints)
+                    names.append(f"y[{k},{i}]>=min")
+        if s.rate_limits is not None:
+            lim_scaled = np.asarray(s.rate_limits) / self.u_half
+            prev = (u_prev - self.u_mid) / self.u_half
+            for j in range(N):
+                for i in range(nu):
+                    delta = Vm[j, i] - prev[i]
+                    g.append(delta - lim_scaled[i])
+                    g.append(-delta - lim_scaled[i])
+                    soft.extend([False, False])
+                    names.extend([f"rate[{j},{i}]<=", f"rate[{j},{i}]>="])
+                prev = Vm[j, :].T
+        gv = ca.vertcat(*g) if g else ca.MX(0, 1)
+        self.soft = np.array(soft, dtype=bool)
+        self.constraint_names = names
+        self.ng = int(gv.shape[0])
+        self.n_slack = int(self.soft.sum())
+        L = ca.vertcat(*lyap_rows) if lyap_rows else ca.MX(0, 1)
+        self.n_lyap = len(lyap_rows)
+        opts = jit_options(s.jit)
+        self.functions = ProblemFunctions(
+            values=ca.Function(
+                "mpc_values", [v, p], [r, e, gv], ["v", "p"], ["r", "e", "g"], opts
+            ),
+            derivs=ca.Function(
+                "mpc_derivs",
+                [v, p],
+                [
+                    r,
+                    ca.jacobian(r, v),
+                    e,
+                    ca.gradient(e, v),
+                    gv,
+                    ca.jacobian(gv, v),
+                    ca.jacobian(L, v),
+                ],
+                ["v", "p"],
+                ["r", "Jr", "e", "ge", "g", "Jg", "JL"],
+                opts,
+            ),
+            predict=ca.Function("mpc_predict", [v, p], [Y], ["v", "p"], ["Y"]),
+        )
+        self._sym = {"v": v, "p": p, "r": r, "e": e, "g": gv, "Y": Y}
+
+    # -- evaluation -----------------------------------------------------------------
+    def objective(self, v: Any, p: Any) -> float:
+        """Objective without slacks: ``||r||^2 + e``."""
+        r, e, _ = self.functions.values(v, p)
+        r = np.asarray(r).ravel()
+        return float(r @ r + _scalar(e))
+
+    def merit(self, v: Any, p: Any) -> tuple[float, float, np.ndarray]:
+        """(objective + slack penalty, objective, constraint rows)."""
+        r, e, g = self.functions.values(v, p)
+        r = np.asarray(r).ravel()
+        g = np.asarray(g).ravel()
+        f = float(r @ r + _scalar(e))
+        return f + self.penalty(g), f, g
+
+    def penalty(self, g: np.ndarray) -> float:
+        """Slack penalty of the soft rows plus a large penalty on hard violations."""
+        s = self.settings
+        viol = np.maximum(g, 0.0)
+        soft = viol[self.soft]
+        hard = viol[~self.soft]
+        return float(
+            s.slack_l1 * soft.sum()
+            + s.slack_l2 * soft @ soft
+            + 1e3 * max(s.slack_l1, 1.0) * hard.sum()
+        )
+
+    def predict(self, v: Any, p: Any) -> np.ndarray:
+        """Predicted outputs (horizon * steps_per_move, nx), physical units."""
+        return np.asarray(self.functions.predict(v, p))
+
+    def nlp(self) -> dict[str, Any]:
+        """The NLP in CasADi form with slacks: x = [v; s], for ``nlpsol``."""
+        sym, s = self._sym, self.settings
+        sl = ca.MX.sym("s", self.n_slack)
+        S = np.zeros((self.ng, self.n_slack))
+        S[np.flatnonzero(self.soft), np.arange(self.n_slack)] = 1.0
+        f = ca.sumsqr(sym["r"]) + sym["e"]
+        if self.n_slack:
+            f += s.slack_l1 * ca.sum1(sl) + s.slack_l2 * ca.sumsqr(sl)
+        g = sym["g"] - ca.mtimes(ca.DM(S), sl) if self.ng else sym["g"]
+        return {"x": ca.vertcat(sym["v"], sl), "p": sym["p"], "f": f, "g": g}

@@ -1,0 +1,198 @@
+"""Settings dataclasses of the surrogate MPC, validated once on construction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from iclcontrol.exceptions import ConfigError
+
+Prediction = Literal["sequence", "rollout"]
+CostSteps = Literal["move_end", "all"]
+SolverName = Literal["gn_sqp", "ipopt", "sqpmethod"]
+
+
+def _tuple(value: Any, n: int | None, name: str) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        out = tuple(float(v) for v in value)
+    except TypeError as err:
+        raise ConfigError(
+            f"{name} must be a sequence of numbers, got {value!r}"
+        ) from err
+    if n is not None and len(out) != n:
+        raise ConfigError(f"{name} must have {n} entries, got {len(out)}")
+    if not all(math.isfinite(v) for v in out):
+        raise ConfigError(f"{name} must be finite, got {out}")
+    return out
+
+
+@dataclass
+class MPCSettings:
+    """Formulation and solver of a surrogate MPC (defaults: the reference CSTR LMPC).
+
+    Parameters
+    ----------
+    horizon : int
+        Number of control moves; each move is held for one sampling period.
+    steps_per_move : int
+        Network steps per sampling period (10 for the CSTR data, one output every
+        0.0005 h).
+    prediction : {"sequence", "rollout"}
+        ``"sequence"``: one network evaluation over ``horizon * steps_per_move``
+        steps with the initial state held in the features and the inputs piecewise
+        constant (needs a model trained on that many steps, e.g.
+        ``cstr_dataset(moves=horizon)``); the outputs are convex in the inputs for a
+        convex network. ``"rollout"``: the per-period model applied move by move,
+        the predicted state fed back as the next initial state (the paper's
+        formulation; not convex).
+    state_weights : sequence of float
+        Weights of the squared states (outputs) in the stage cost, in the order of
+        the model's outputs; default (1000, 1) for (CA, T). [1/(unit^2)]
+    input_weights : sequence of float
+        Weights of the squared inputs per move; default (1, 3e-10) for (CA0, Q).
+    state_setpoint, input_setpoint : sequence of float or None
+        Tracking targets; None means zero (deviation form).
+    cost_steps : {"move_end", "all"}
+        Penalize the predicted state at the end of each move (as the reference LMPC
+        and do-mpc's stage/terminal costs do) or at every network step (weighted by
+        ``1 / steps_per_move``).
+    economic_state_weights, economic_input_weights : sequence of float or None
+        Linear (economic) stage cost ``c_y' y + c_u' u`` added to the tracking cost.
+    rate_weight : float
+        Weight of squared input changes between moves (scaled inputs, [-1, 1]).
+    rate_limits : sequence of float or None
+        Maximum change of each input between consecutive moves (hard). [input unit]
+    output_lower, output_upper : sequence of float or None
+        Bounds on every predicted output (soft if ``soft_constraints``).
+    lyapunov : bool
+        Add the reference Lyapunov constraint ``V(x_pred) <= max(V(x_now), level)``
+        with ``V(x) = x' P x``.
+    lyapunov_P : 2-D sequence
+        Matrix P of V. Default: the reference CSTR matrix.
+    lyapunov_moves : {"first", "all"}
+        Constrain the prediction at the end of the first move only, or every move.
+    lyapunov_min_level : float
+        Lower floor of the right-hand side (0: the reference constraint).
+    soft_constraints : bool
+        Output and Lyapunov constraints get non-negative slacks penalized with
+        ``slack_l1 * s + slack_l2 * s^2`` (constraint rows are normalized).
+        With False they are hard and an infeasible problem triggers the fallback.
+    slack_l1, slack_l2 : float
+        Slack penalties (l1 is exact above the constraints' multipliers).
+    solver : {"gn_sqp", "ipopt", "sqpmethod"}
+        ``"gn_sqp"``: Gauss-Newton SQP (network and its exact Jacobian evaluated
+        once per iterate, a small dense QP solved with CasADi's qrqp); exact
+        Hessian almost everywhere for ReLU networks. ``"ipopt"``: CasADi/IPOPT with
+        the exact Hessian (the reference solver). ``"sqpmethod"``: CasADi's SQP with
+        qrqp and the exact Hessian.
+    max_iter : int
+        Iteration limit of the solver.
+    tol : float
+        Step tolerance of ``gn_sqp`` (scaled inputs) and IPOPT's ``tol``.
+    jit : bool
+        JIT-compile the evaluation Functions with gcc (a few seconds once).
+    offset_free : bool
+        Estimate an additive per-period output drift from the last prediction error
+        (offset-free MPC).
+    disturbance_gain : float
+        Filter gain in (0, 1] of the drift estimate.
+    warm_start : bool
+        Start each solve from the shifted previous plan.
+    safe_input : sequence of float or None
+        Input applied when no plan is available after a failed solve
+        (default: the plant's steady-state input).
+    """
+
+    horizon: int = 2
+    steps_per_move: int = 10
+    prediction: Prediction = "sequence"
+    state_weights: tuple[float, ...] = (1000.0, 1.0)
+    input_weights: tuple[float, ...] = (1.0, 3e-10)
+    state_setpoint: tuple[float, ...] | None = None
+    input_setpoint: tuple[float, ...] | None = None
+    cost_steps: CostSteps = "move_end"
+    economic_state_weights: tuple[float, ...] | None = None
+    economic_input_weights: tuple[float, ...] | None = None
+    rate_weight: float = 0.0
+    rate_limits: tuple[float, ...] | None = None
+    output_lower: tuple[float, ...] | None = None
+    output_upper: tuple[float, ...] | None = None
+    lyapunov: bool = True
+    lyapunov_P: tuple[tuple[float, ...], ...] = ((1060.0, 22.0), (22.0, 0.52))
+    lyapunov_moves: Literal["first", "all"] = "first"
+    lyapunov_min_level: float = 0.0
+    soft_constraints: bool = True
+    slack_l1: float = 1e5
+    slack_l2: float = 1e5
+    solver: SolverName = "gn_sqp"
+    max_iter: int = 30
+    tol: float = 1e-7
+    jit: bool = False
+    offset_free: bool = True
+    disturbance_gain: float = 1.0
+    warm_start: bool = True
+    safe_input: tuple[float, ...] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("horizon", "steps_per_move", "max_iter"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        choices = {
+            "prediction": ("sequence", "rollout"),
+            "cost_steps": ("move_end", "all"),
+            "solver": ("gn_sqp", "ipopt", "sqpmethod"),
+            "lyapunov_moves": ("first", "all"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"{name} must be one of {allowed}, got {getattr(self, name)!r}"
+                )
+        self.state_weights = _tuple(self.state_weights, None, "state_weights")
+        self.input_weights = _tuple(self.input_weights, None, "input_weights")
+        for name in (
+            "state_setpoint",
+            "input_setpoint",
+            "economic_state_weights",
+            "economic_input_weights",
+            "rate_limits",
+            "output_lower",
+            "output_upper",
+            "safe_input",
+        ):
+            setattr(self, name, _tuple(getattr(self, name), None, name))
+        if any(w < 0 for w in self.state_weights + self.input_weights):
+            raise ConfigError("state_weights and input_weights must be non-negative")
+        if self.rate_limits is not None and any(r <= 0 for r in self.rate_limits):
+            raise ConfigError(f"rate_limits must be positive, got {self.rate_limits}")
+        P = tuple(tuple(float(v) for v in row) for row in self.lyapunov_P)
+        self.lyapunov_P = P
+        for name in (
+            "slack_l1",
+            "slack_l2",
+            "tol",
+            "rate_weight",
+            "lyapunov_min_level",
+        ):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{name} must be non-negative")
+        if not 0 < self.disturbance_gain <= 1:
+            raise ConfigError(
+                f"disturbance_gain must be in (0, 1], got {self.disturbance_gain}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (for the run folder)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MPCSettings:
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"unknown MPC settings: {sorted(unknown)}")
+        return cls(**d)

@@ -1,0 +1,302 @@
+"""Solvers of an :class:`~iclcontrol.mpc.problem.MPCProblem`.
+
+* :class:`GaussNewtonSQP` — the fast path. Per iterate the network and its exact
+  Jacobian are evaluated once (one CasADi Function call, optionally JIT-compiled),
+  then a small dense QP in the step and the slacks is solved with CasADi's ``qrqp``.
+  The Hessian is ``2 Jr' Jr`` (plus ``mu * 2 JL' P JL`` for active Lyapunov rows):
+  for ReLU networks the outputs are piecewise linear, their second derivatives
+  vanish almost everywhere, and this Gauss-Newton Hessian is the exact Hessian of
+  the Lagrangian there. A backtracking line search on the l1 merit function
+  globalizes it.
+* :class:`NlpSolver` — the same NLP handed to CasADi's ``nlpsol`` (IPOPT or
+  ``sqpmethod``) with the exact Hessian: the reference solver.
+
+Both return a :class:`SolveResult`; solver failures are data (``success=False``),
+never exceptions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import casadi as ca
+import numpy as np
+
+from iclcontrol.mpc.problem import MPCProblem
+
+
+def _scalar(a: Any) -> float:
+    return float(np.asarray(a, dtype=float).ravel()[0])
+
+
+@dataclass
+class SolveResult:
+    """Outcome of one solve.
+
+    Attributes
+    ----------
+    v : numpy.ndarray
+        Scaled decision vector at the solution (or last iterate).
+    success : bool
+    status : str
+        Solver status text.
+    iterations : int
+        QP (SQP) or IPOPT iterations.
+    objective : float
+        Objective including slack penalties.
+    max_violation : float
+        Largest constraint row value (0 if satisfied). Rows are normalized.
+    solve_ms : float
+        Wall time of the solve. [ms]
+    multipliers : numpy.ndarray
+        Multipliers of the constraint rows.
+    """
+
+    v: np.ndarray
+    success: bool
+    status: str
+    iterations: int
+    objective: float
+    max_violation: float
+    solve_ms: float
+    multipliers: np.ndarray
+
+
+class GaussNewtonSQP:
+    """Gauss-Newton SQP with a dense QP per iterate (see module docstring)."""
+
+    def __init__(self, problem: MPCProblem) -> None:
+        self.problem = pr = problem
+        n = pr.nv + pr.n_slack
+        self.n = n
+        self.S = np.zeros((pr.ng, pr.n_slack))
+        self.S[np.flatnonzero(pr.soft), np.arange(pr.n_slack)] = 1.0
+        H_sp = ca.Sparsity.dense(n, n)
+        A_sp = ca.Sparsity.dense(max(pr.ng, 0), n)
+        self.qp = ca.conic(
+            "gn_qp",
+            "qrqp",
+            {"h": H_sp, "a": A_sp},
+            {
+                "print_iter": False,
+                "print_header": False,
+                "print_info": False,
+                "error_on_fail": False,
+                "max_iter": 200,
+            },
+        )
+        self.lbx = np.concatenate([-np.ones(pr.nv), np.zeros(pr.n_slack)])
+        self.ubx = np.concatenate([np.ones(pr.nv), np.full(pr.n_slack, np.inf)])
+        s = pr.settings
+        self.l1 = s.slack_l1
+        self.l2 = s.slack_l2
+
+    def solve(
+        self, v0: np.ndarray, p: np.ndarray, lam0: np.ndarray | None = None
+    ) -> SolveResult:
+        """Solve from ``v0`` with parameters ``p`` (see :meth:`MPCProblem.params`)."""
+        start = time.perf_counter()
+        pr, s = self.problem, self.problem.settings
+        nv, ns = pr.nv, pr.n_slack
+        v = np.clip(np.asarray(v0, dtype=float).ravel(), -1.0, 1.0)
+        lam = np.zeros(pr.ng) if lam0 is None else np.asarray(lam0, dtype=float)
+        status, success, it = "max_iter", False, 0
+        out = pr.functions.derivs(v, p)
+        r, Jr, e, ge, g, Jg, JL = (np.asarray(o) for o in out)
+        r, g, ge = r.ravel(), g.ravel(), ge.ravel()
+        e = _scalar(e)
+        phi = float(r @ r) + e + pr.penalty(g)
+        lyap_idx = [i for i, nm in enumerate(pr.constraint_names) if "lyapunov" in nm]
+        while it < s.max_iter:
+            it += 1
+            H = np.zeros((self.n, self.n))
+            H[:nv, :nv] = 2.0 * Jr.T @ Jr + 1e-9 * np.eye(nv)
+            if lyap_idx and pr.n_lyap:
+                P = pr.P
+                x0 = p[: pr.nx]
+                rhs = max(float(x0 @ P @ x0), s.lyapunov_min_level)
+                for row, j in enumerate(lyap_idx):
+                    if lam[j] > 0:
+                        Jj = JL[row * pr.nx : (row + 1) * pr.nx, :]
+                        H[:nv, :nv] += lam[j] * 2.0 * Jj.T @ P @ Jj / (rhs + 1.0)
+            if ns:
+                H[nv:, nv:] = 2.0 * self.l2 * np.eye(ns)
+            q = np.concatenate([2.0 * Jr.T @ r + ge, np.full(ns, self.l1)])
+            A = np.hstack([Jg, -self.S]) if pr.ng else np.zeros((0, self.n))
+            lbx = self.lbx.copy()
+            ubx = self.ubx.copy()
+            lbx[:nv] -= v
+            ubx[:nv] -= v
+            try:
+                sol = self.qp(
+                    h=H,
+                    g=q,
+                    a=A,
+                    lba=-np.inf * np.ones(pr.ng),
+                    uba=-g,
+                    lbx=lbx,
+                    ubx=ubx,
+                    x0=np.zeros(self.n),
+                )
+            except RuntimeError as err:  # pragma: no cover - defensive
+                status = f"qp_error: {err}"
+                break
+            qstats = self.qp.stats()
+            if not qstats.get("success", False):
+                status = f"qp_failed: {qstats.get('return_status', '?')}"
+                break
+            z = np.asarray(sol["x"]).ravel()
+            lam_qp = np.asarray(sol["lam_a"]).ravel()
+            dv = z[:nv]
+            model_val = (
+                float(r @ r) + e + float(q[:nv] @ dv) + 0.5 * dv @ H[:nv, :nv] @ dv
+            )
+            if ns:
+                sl = z[nv:]
+                model_val += self.l1 * sl.sum() + self.l2 * sl @ sl
+            hard = ~pr.soft
+            if np.any(hard):
+                lin = g + Jg @ dv
+                if np.max(lin[hard], initial=-np.inf) > 1e-6:
+                    status = "infeasible"
+                    break
+            pred = phi - model_val
+            if np.max(np.abs(dv)) < s.tol or pred <= 1e-12 * max(1.0, abs(phi)):
+                lam = lam_qp
+                status, success = "converged", True
+                break
+            alpha = 1.0
+            accepted = False
+            for _ in range(8):
+                vt = v + alpha * dv
+                out_t = pr.functions.derivs(vt, p)
+                rt, et, gt = (
+                    np.asarray(out_t[0]).ravel(),
+                    _scalar(out_t[2]),
+                    np.asarray(out_t[4]).ravel(),
+                )
+                phit = float(rt @ rt) + et + pr.penalty(gt)
+                if phit <= phi - 1e-4 * alpha * max(pred, 0.0):
+                    accepted = True
+                    break
+                alpha *= 0.5
+            if not accepted:
+                # no decrease along the QP step: a stationary point of the merit
+                # function up to the kinks of the ReLU network
+                status, success = "converged_no_decrease", True
+                break
+            v = np.clip(vt, -1.0, 1.0)
+            lam = lam_qp
+            r, Jr, e, ge, g, Jg, JL = (np.asarray(o) for o in out_t)
+            r, g, ge = r.ravel(), g.ravel(), ge.ravel()
+            e = _scalar(e)
+            phi = phit
+            if alpha == 1.0 and np.max(np.abs(dv)) < 10 * s.tol:
+                status, success = "converged", True
+                break
+        viol = float(np.max(g, initial=0.0)) if g.size else 0.0
+        hard_viol = float(np.max(g[~pr.soft], initial=0.0)) if g.size else 0.0
+        if hard_viol > 1e-6:
+            success = False
+            if status.startswith("converged"):
+                status = "infeasible"
+        if not np.all(np.isfinite(v)):
+            success, status = False, "nan"
+        return SolveResult(
+            v=v,
+            success=success,
+            status=status,
+            iterations=it,
+            objective=phi,
+            max_violation=max(viol, 0.0),
+            solve_ms=1e3 * (time.perf_counter() - start),
+            multipliers=lam,
+        )
+
+
+class NlpSolver:
+    """The problem's NLP solved by CasADi ``nlpsol`` (IPOPT or sqpmethod)."""
+
+    def __init__(self, problem: MPCProblem, plugin: str = "ipopt") -> None:
+        self.problem = pr = problem
+        s = pr.settings
+        nlp = pr.nlp()
+        if plugin == "ipopt":
+            opts: dict[str, Any] = {
+                "ipopt.print_level": 0,
+                "ipopt.max_iter": s.max_iter * 10,
+                "ipopt.tol": s.tol,
+                "ipopt.sb": "yes",
+                "print_time": False,
+                "error_on_fail": False,
+            }
+        else:
+            opts = {
+                "qpsol": "qrqp",
+                "qpsol_options": {
+                    "print_iter": False,
+                    "print_header": False,
+                    "print_info": False,
+                    "error_on_fail": False,
+                },
+                "max_iter": s.max_iter,
+                "print_header": False,
+                "print_iteration": False,
+                "print_status": False,
+                "print_time": False,
+                "error_on_fail": False,
+                "tol_du": 1e-8,
+                "tol_pr": 1e-8,
+            }
+        if s.jit:
+            opts.update(
+                {"jit": True, "compiler": "shell", "jit_options": {"flags": ["-O2"]}}
+            )
+        self.plugin = plugin
+        self.solver = ca.nlpsol(f"mpc_{plugin}", plugin, nlp, opts)
+        self.lbx = np.concatenate([-np.ones(pr.nv), np.zeros(pr.n_slack)])
+        self.ubx = np.concatenate([np.ones(pr.nv), np.full(pr.n_slack, np.inf)])
+        self.ubg = np.zeros(pr.ng)
+        self.lbg = -np.inf * np.ones(pr.ng)
+
+    def solve(
+        self, v0: np.ndarray, p: np.ndarray, lam0: np.ndarray | None = None
+    ) -> SolveResult:
+        start = time.perf_counter()
+        pr = self.problem
+        v0 = np.clip(np.asarray(v0, dtype=float).ravel(), -1, 1)
+        if pr.n_slack:
+            g0 = np.asarray(pr.functions.values(v0, p)[2]).ravel()
+            s0 = np.maximum(g0[pr.soft], 0.0)
+            x0 = np.concatenate([v0, s0])
+        else:
+            x0 = v0
+        sol = self.solver(
+            x0=x0, p=p, lbx=self.lbx, ubx=self.ubx, lbg=self.lbg, ubg=self.ubg
+        )
+        stats = self.solver.stats()
+        x = np.asarray(sol["x"]).ravel()
+        v = np.clip(x[: pr.nv], -1, 1)
+        g = np.asarray(pr.functions.values(v, p)[2]).ravel()
+        hard_viol = float(np.max(g[~pr.soft], initial=0.0)) if g.size else 0.0
+        success = bool(stats.get("success", False)) and hard_viol <= 1e-6
+        return SolveResult(
+            v=v,
+            success=success and bool(np.all(np.isfinite(v))),
+            status=str(stats.get("return_status", "?")),
+            iterations=int(stats.get("iter_count", 0)),
+            objective=_scalar(sol["f"]),
+            max_violation=max(float(np.max(g, initial=0.0)), 0.0) if g.size else 0.0,
+            solve_ms=1e3 * (time.perf_counter() - start),
+            multipliers=np.asarray(sol["lam_g"]).ravel(),
+        )
+
+
+def make_solver(problem: MPCProblem) -> GaussNewtonSQP | NlpSolver:
+    """The solver named in ``problem.settings.solver``."""
+    name = problem.settings.solver
+    if name == "gn_sqp":
+        return GaussNewtonSQP(problem)
+    return NlpSolver(problem, name)
