@@ -1,0 +1,542 @@
+"""PV planning with Pyomo + HiGHS: sizing over a weather year and receding-horizon
+battery dispatch driven by irradiance forecasts, closed against the PV plant.
+
+Both problems are linear programs (battery with separate charge/discharge powers and
+one-way efficiencies; grid import and export priced differently), solved by HiGHS
+through Pyomo (``appsi`` persistent interface when available, else
+``SolverFactory('highs')``). No NLP is needed here; :func:`ipopt_available` tells the
+caller whether a Pyomo NLP path could run (there is no ``ipopt`` executable on the
+project machines).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iclcontrol.exceptions import ConfigError, DataError, SolverUnavailableError
+
+__all__ = [
+    "DispatchResult",
+    "SizingCosts",
+    "SizingResult",
+    "Tariff",
+    "dispatch_lp",
+    "ipopt_available",
+    "load_profile",
+    "run_dispatch",
+    "size_system",
+]
+
+
+def ipopt_available() -> bool:
+    """Whether Pyomo can find an ``ipopt`` executable (for NLP variants)."""
+    import pyomo.environ as pyo
+
+    try:
+        return bool(pyo.SolverFactory("ipopt").available(exception_flag=False))
+    except Exception:
+        return False
+
+
+def _solve(model: Any) -> tuple[str, float]:
+    """Solve with HiGHS; return (termination condition, solve seconds)."""
+    import pyomo.environ as pyo
+
+    t0 = time.perf_counter()
+    solver = pyo.SolverFactory("highs")
+    if not solver.available(exception_flag=False):
+        raise SolverUnavailableError(
+            "HiGHS is not available to Pyomo; install the 'highspy' package"
+        )
+    res = solver.solve(model, load_solutions=False)
+    cond = str(res.solver.termination_condition)
+    if cond == "optimal":
+        model.solutions.load_from(res)
+    return cond, time.perf_counter() - t0
+
+
+# -- tariffs and loads -------------------------------------------------------------
+@dataclass(frozen=True)
+class Tariff:
+    """Time-of-use import price, flat export price, optional export limit.
+
+    Parameters
+    ----------
+    offpeak, shoulder, peak : float
+        Import price. [$/kWh]
+    peak_hours : tuple of int
+        Local hours ``[start, stop)`` of the peak price.
+    offpeak_hours : tuple of int
+        Local hours ``[start, stop)`` of the off-peak price; the rest is shoulder.
+    export : float
+        Export (feed-in) price. [$/kWh]
+    export_limit_kw : float or None
+        Maximum export power; PV above it is curtailed. [kW]
+    """
+
+    offpeak: float = 0.12
+    shoulder: float = 0.20
+    peak: float = 0.40
+    peak_hours: tuple[int, int] = (16, 21)
+    offpeak_hours: tuple[int, int] = (0, 7)
+    export: float = 0.04
+    export_limit_kw: float | None = None
+
+    def import_price(self, index: pd.DatetimeIndex) -> np.ndarray:
+        h = np.asarray(index.hour)
+        price = np.full(len(index), self.shoulder)
+        price[(h >= self.offpeak_hours[0]) & (h < self.offpeak_hours[1])] = self.offpeak
+        price[(h >= self.peak_hours[0]) & (h < self.peak_hours[1])] = self.peak
+        return price
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_profile(spec: str, index: pd.DatetimeIndex) -> pd.Series:
+    """A load profile on ``index``. [kW]
+
+    ``spec`` is ``"residential"`` (built-in daily shape, mean 0.8 kW: 0.4 kW base,
+    +0.6 kW 07-09 h, +1.2 kW 17-22 h local time), ``"residential:SCALE"``,
+    ``"flat:KW"``, or a CSV path with columns ``time`` and ``load_kw`` (resampled to
+    ``index`` by time of day over a typical day when its dates do not match).
+    """
+    if spec.startswith("residential"):
+        scale = float(spec.split(":", 1)[1]) if ":" in spec else 1.0
+        h = np.asarray(index.hour + index.minute / 60.0)
+        kw = 0.4 + 0.6 * ((h >= 7) & (h < 9)) + 1.2 * ((h >= 17) & (h < 22))
+        return pd.Series(scale * kw, index=index, name="load_kw")
+    if spec.startswith("flat:"):
+        return pd.Series(float(spec.split(":", 1)[1]), index=index, name="load_kw")
+    import os
+
+    if not os.path.exists(spec):
+        raise DataError(
+            f"load {spec!r} is neither a file nor a profile ('residential', "
+            "'residential:SCALE', 'flat:KW')"
+        )
+    raw = pd.read_csv(spec)
+    if not {"time", "load_kw"} <= set(raw.columns):
+        raise DataError(
+            f"{spec}: expected columns time, load_kw; got {list(raw.columns)}"
+        )
+    t = pd.to_datetime(raw["time"], format="ISO8601")
+    tod = (t.dt.hour * 60 + t.dt.minute).to_numpy()
+    by_minute = (
+        pd.Series(raw["load_kw"].to_numpy(float), index=tod).groupby(level=0).mean()
+    )
+    grid = np.arange(0, 1440)
+    full = np.interp(
+        grid, by_minute.index.to_numpy(), by_minute.to_numpy(), period=1440
+    )
+    want = np.asarray(index.hour * 60 + index.minute)
+    return pd.Series(full[want], index=index, name="load_kw")
+
+
+# -- sizing ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SizingCosts:
+    """Annualized investment costs and limits of the sizing problem.
+
+    Parameters
+    ----------
+    pv_per_kwp_year : float
+        Annualized PV cost (capital recovery + O&M). [$/(kWp a)]
+    battery_per_kwh_year : float
+        Annualized battery cost. [$/(kWh a)]
+    battery_c_rate : float
+        Battery power rating per kWh of capacity. [kW/kWh]
+    max_kwp, max_kwh : float or None
+        Upper bounds on the sizes (roof area, budget).
+    """
+
+    pv_per_kwp_year: float = 90.0
+    battery_per_kwh_year: float = 45.0
+    battery_c_rate: float = 0.5
+    max_kwp: float | None = 20.0
+    max_kwh: float | None = 40.0
+
+
+@dataclass
+class SizingResult:
+    """Optimal sizes and the year's cost breakdown (annual figures)."""
+
+    kwp: float
+    kwh: float
+    annual_cost: float
+    investment_cost: float
+    energy_cost: float
+    import_kwh: float
+    export_kwh: float
+    status: str
+    solve_s: float
+    baseline_cost: float
+    schedule: pd.DataFrame | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("schedule")
+        return d
+
+
+def size_system(
+    pv_per_kwp: Any,
+    load_kw: Any,
+    dt_h: float,
+    import_price: Any,
+    export_price: float,
+    costs: SizingCosts | None = None,
+    eta_charge: float = 0.95,
+    eta_discharge: float = 0.95,
+    soc_min: float = 0.1,
+    soc_max: float = 0.9,
+    year_fraction: float | None = None,
+    keep_schedule: bool = False,
+) -> SizingResult:
+    """Choose PV kWp and battery kWh minimizing annualized cost (Pyomo LP, HiGHS).
+
+    ``min  f (c_pv kWp + c_b kWh) + sum_k dt (p_imp,k imp_k - p_exp exp_k)``
+    subject to the power balance ``imp - exp = load - kWp pv1 + ch - dis``, the
+    battery ``E_{k+1} = E_k + dt (eta_c ch - dis / eta_d)`` with cyclic ``E_N = E_0``,
+    ``soc_min kWh <= E <= soc_max kWh`` and ``ch, dis <= c_rate kWh``. Here ``f`` is
+    the fraction of a year the profile covers (so investment is charged pro rata).
+
+    Parameters
+    ----------
+    pv_per_kwp : array-like (n,)
+        AC output of 1 kWp per period. [kW/kWp]
+    load_kw : array-like (n,)
+        [kW]
+    dt_h : float
+        Period length. [h]
+    import_price : array-like (n,) or float
+        [$/kWh]
+    export_price : float
+        [$/kWh]
+    year_fraction : float or None
+        Default ``n dt / 8760``.
+
+    Returns
+    -------
+    SizingResult
+        Figures scaled to one year (divided by ``year_fraction``).
+    """
+    import pyomo.environ as pyo
+
+    costs = costs or SizingCosts()
+    pv1 = np.asarray(pv_per_kwp, float)
+    load = np.asarray(load_kw, float)
+    n = pv1.size
+    if load.size != n or n < 1:
+        raise DataError(
+            f"pv_per_kwp and load_kw need the same length, got {n}, {load.size}"
+        )
+    if not (np.all(np.isfinite(pv1)) and np.all(np.isfinite(load))):
+        raise DataError("pv_per_kwp and load_kw must be finite")
+    price = np.broadcast_to(np.asarray(import_price, float), (n,))
+    frac = n * dt_h / 8760.0 if year_fraction is None else year_fraction
+    if not frac > 0:
+        raise ConfigError(f"year_fraction must be positive, got {frac}")
+    m = pyo.ConcreteModel("sizing")
+    K = range(n)
+    m.kwp = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, costs.max_kwp))
+    m.kwh = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, costs.max_kwh))
+    m.ch = pyo.Var(K, domain=pyo.NonNegativeReals)
+    m.dis = pyo.Var(K, domain=pyo.NonNegativeReals)
+    m.imp = pyo.Var(K, domain=pyo.NonNegativeReals)
+    m.exp = pyo.Var(K, domain=pyo.NonNegativeReals)
+    m.E = pyo.Var(range(n + 1), domain=pyo.NonNegativeReals)
+    m.balance = pyo.Constraint(
+        K,
+        rule=lambda m, k: (
+            m.imp[k] - m.exp[k] == load[k] - m.kwp * pv1[k] + m.ch[k] - m.dis[k]
+        ),
+    )
+    m.dyn = pyo.Constraint(
+        K,
+        rule=lambda m, k: (
+            m.E[k + 1]
+            == m.E[k] + dt_h * (eta_charge * m.ch[k] - m.dis[k] / eta_discharge)
+        ),
+    )
+    m.cyclic = pyo.Constraint(expr=m.E[n] == m.E[0])
+    m.emin = pyo.Constraint(range(n + 1), rule=lambda m, k: m.E[k] >= soc_min * m.kwh)
+    m.emax = pyo.Constraint(range(n + 1), rule=lambda m, k: m.E[k] <= soc_max * m.kwh)
+    m.chmax = pyo.Constraint(
+        K, rule=lambda m, k: m.ch[k] <= costs.battery_c_rate * m.kwh
+    )
+    m.dismax = pyo.Constraint(
+        K, rule=lambda m, k: m.dis[k] <= costs.battery_c_rate * m.kwh
+    )
+    invest = costs.pv_per_kwp_year * m.kwp + costs.battery_per_kwh_year * m.kwh
+    energy = sum(dt_h * (price[k] * m.imp[k] - export_price * m.exp[k]) for k in K)
+    m.obj = pyo.Objective(expr=frac * invest + energy, sense=pyo.minimize)
+    status, solve_s = _solve(m)
+    if status != "optimal":
+        return SizingResult(
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            status,
+            solve_s,
+            float(np.sum(dt_h * price * load)) / frac,
+        )
+    imp = np.array([pyo.value(m.imp[k]) for k in K])
+    exp = np.array([pyo.value(m.exp[k]) for k in K])
+    kwp, kwh = float(pyo.value(m.kwp)), float(pyo.value(m.kwh))
+    energy_cost = float(np.sum(dt_h * (price * imp - export_price * exp)))
+    schedule = None
+    if keep_schedule:
+        schedule = pd.DataFrame(
+            {
+                "pv_kw": kwp * pv1,
+                "load_kw": load,
+                "P_ch": [pyo.value(m.ch[k]) for k in K],
+                "P_dis": [pyo.value(m.dis[k]) for k in K],
+                "E": [pyo.value(m.E[k]) for k in K],
+                "grid_import": imp,
+                "grid_export": exp,
+            }
+        )
+    inv = costs.pv_per_kwp_year * kwp + costs.battery_per_kwh_year * kwh
+    return SizingResult(
+        kwp=kwp,
+        kwh=kwh,
+        annual_cost=inv + energy_cost / frac,
+        investment_cost=inv,
+        energy_cost=energy_cost / frac,
+        import_kwh=float(np.sum(imp) * dt_h / frac),
+        export_kwh=float(np.sum(exp) * dt_h / frac),
+        status=status,
+        solve_s=solve_s,
+        baseline_cost=float(np.sum(dt_h * price * load)) / frac,
+        schedule=schedule,
+    )
+
+
+# -- dispatch ----------------------------------------------------------------------
+class _DispatchLP:
+    """One Pyomo LP over N steps with mutable data, re-solved every control step."""
+
+    def __init__(
+        self,
+        n: int,
+        dt_h: float,
+        battery: Any,
+        export_price: float,
+        export_limit_kw: float | None,
+    ) -> None:
+        import pyomo.environ as pyo
+
+        self.n = n
+        m = pyo.ConcreteModel("dispatch")
+        K = range(n)
+        m.pv = pyo.Param(K, mutable=True, initialize=0.0)
+        m.load_kw = pyo.Param(K, mutable=True, initialize=0.0)
+        m.price = pyo.Param(K, mutable=True, initialize=0.0)
+        m.e0 = pyo.Param(mutable=True, initialize=battery.e_min)
+        b = battery
+        m.ch = pyo.Var(K, bounds=(0, b.power_kw))
+        m.dis = pyo.Var(K, bounds=(0, b.power_kw))
+        m.imp = pyo.Var(K, domain=pyo.NonNegativeReals)
+        m.exp = pyo.Var(K, bounds=(0, export_limit_kw))
+        m.curt = pyo.Var(K, domain=pyo.NonNegativeReals)
+        m.E = pyo.Var(range(n + 1), bounds=(b.e_min, b.e_max))
+        m.curtmax = pyo.Constraint(K, rule=lambda m, k: m.curt[k] <= m.pv[k])
+        m.balance = pyo.Constraint(
+            K,
+            rule=lambda m, k: (
+                m.imp[k] - m.exp[k]
+                == m.load_kw[k] - m.pv[k] + m.curt[k] + m.ch[k] - m.dis[k]
+            ),
+        )
+        m.init = pyo.Constraint(expr=m.E[0] == m.e0)
+        m.dyn = pyo.Constraint(
+            K,
+            rule=lambda m, k: (
+                m.E[k + 1]
+                == m.E[k] + dt_h * (b.eta_charge * m.ch[k] - m.dis[k] / b.eta_discharge)
+            ),
+        )
+        # Do not end the horizon emptier than it started: no myopic draining.
+        m.terminal = pyo.Constraint(expr=m.E[n] >= m.e0)
+        m.obj = pyo.Objective(
+            expr=sum(
+                dt_h * (m.price[k] * m.imp[k] - export_price * m.exp[k]) for k in K
+            )
+            + 1e-4 * sum(m.ch[k] + m.dis[k] for k in K),  # break ties, no cycling
+            sense=pyo.minimize,
+        )
+        self.model = m
+        self.solver = None
+        try:
+            from pyomo.contrib import appsi
+
+            s = appsi.solvers.Highs()
+            if s.available():
+                self.solver = s
+        except Exception:  # appsi missing in this Pyomo: plain SolverFactory below
+            self.solver = None
+
+    def solve(
+        self, e0: float, pv: np.ndarray, load: np.ndarray, price: np.ndarray
+    ) -> tuple[str, np.ndarray]:
+        import pyomo.environ as pyo
+
+        m = self.model
+        m.e0.set_value(float(e0))
+        for k in range(self.n):
+            m.pv[k].set_value(float(max(pv[k], 0.0)))
+            m.load_kw[k].set_value(float(load[k]))
+            m.price[k].set_value(float(price[k]))
+        if self.solver is not None:
+            self.solver.config.load_solution = False
+            res = self.solver.solve(m)
+            status = str(res.termination_condition).split(".")[-1]
+            if status == "optimal":
+                res.solution_loader.load_vars()
+        else:
+            status, _ = _solve(m)
+        if status != "optimal":
+            return status, np.zeros(2)
+        return status, np.array([pyo.value(m.ch[0]), pyo.value(m.dis[0])])
+
+
+def dispatch_lp(
+    e0: float,
+    pv_kw: Any,
+    load_kw: Any,
+    import_price: Any,
+    dt_h: float,
+    battery: Any,
+    tariff: Tariff | None = None,
+) -> tuple[str, np.ndarray]:
+    """Solve one dispatch LP; return its status and the first move ``(P_ch, P_dis)``."""
+    tariff = tariff or Tariff()
+    pv = np.asarray(pv_kw, float)
+    lp = _DispatchLP(pv.size, dt_h, battery, tariff.export, tariff.export_limit_kw)
+    return lp.solve(e0, pv, np.asarray(load_kw, float), np.asarray(import_price, float))
+
+
+@dataclass
+class DispatchResult:
+    """Closed-loop dispatch over a test period."""
+
+    strategy: str
+    cost: float
+    import_kwh: float
+    export_kwh: float
+    curtailed_kwh: float
+    n_steps: int
+    failed_solves: int
+    mean_solve_ms: float
+    trace: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("trace")
+        return d
+
+
+def run_dispatch(
+    plant: Any,
+    pv_actual_kw: pd.Series,
+    load_kw: pd.Series,
+    pv_forecast: Callable[[int], np.ndarray],
+    horizon_steps: int,
+    tariff: Tariff | None = None,
+    strategy: str = "forecast",
+    e0: float | None = None,
+) -> DispatchResult:
+    """Receding-horizon battery dispatch against the PV plant simulator.
+
+    At every step ``k`` an LP over ``horizon_steps`` periods is solved with the
+    forecast ``pv_forecast(k)`` (array of ``horizon_steps`` kW values for periods
+    ``k .. k+H-1``; the load is assumed known), the first move is applied to
+    ``plant`` (which clips it to its limits), and the realised grid flows are
+    priced: ``cost = sum dt (p_imp imp - p_exp exp)``. PV above the export limit is
+    curtailed by the plant.
+
+    Returns
+    -------
+    DispatchResult
+    """
+    tariff = tariff or Tariff()
+    dt = plant.dt_h
+    idx = pv_actual_kw.index
+    n = len(idx) - horizon_steps + 1
+    if n < 1:
+        raise DataError(f"need more than horizon_steps={horizon_steps} periods")
+    price = tariff.import_price(idx)
+    load = load_kw.to_numpy(float)
+    pv_true = pv_actual_kw.to_numpy(float)
+    lp = _DispatchLP(
+        horizon_steps, dt, plant.battery, tariff.export, tariff.export_limit_kw
+    )
+    e = plant.x_steady[0] if e0 is None else float(e0)
+    rows = []
+    failed = 0
+    t_solve = 0.0
+    lim = np.inf if tariff.export_limit_kw is None else tariff.export_limit_kw
+    for k in range(n):
+        fc = np.asarray(pv_forecast(k), float)
+        t0 = time.perf_counter()
+        status, u = lp.solve(
+            e, fc, load[k : k + horizon_steps], price[k : k + horizon_steps]
+        )
+        t_solve += time.perf_counter() - t0
+        if status != "optimal":
+            failed += 1
+            # fallback: self-consumption rule (charge surplus, discharge deficit)
+            surplus = pv_true[k] - load[k]
+            u = np.array([max(surplus, 0.0), max(-surplus, 0.0)])
+        x_next, applied = plant.step_applied([e], u)
+        net = load[k] - pv_true[k] + applied[0, 0] - applied[0, 1]
+        imp, exp = max(net, 0.0), max(-net, 0.0)
+        curt = max(exp - lim, 0.0)
+        exp = min(exp, lim)
+        rows.append((idx[k], e, applied[0, 0], applied[0, 1], imp, exp, curt, price[k]))
+        e = float(x_next[0, 0])
+    trace = pd.DataFrame(
+        rows,
+        columns=[
+            "time",
+            "E",
+            "P_ch",
+            "P_dis",
+            "grid_import",
+            "grid_export",
+            "curtailed",
+            "price",
+        ],
+    ).set_index("time")
+    cost = float(
+        np.sum(
+            dt
+            * (
+                trace["price"] * trace["grid_import"]
+                - tariff.export * trace["grid_export"]
+            )
+        )
+    )
+    return DispatchResult(
+        strategy=strategy,
+        cost=cost,
+        import_kwh=float(trace["grid_import"].sum() * dt),
+        export_kwh=float(trace["grid_export"].sum() * dt),
+        curtailed_kwh=float(trace["curtailed"].sum() * dt),
+        n_steps=n,
+        failed_solves=failed,
+        mean_solve_ms=1000.0 * t_solve / n,
+        trace=trace,
+    )
