@@ -181,7 +181,7 @@ class SequenceDataset:
             path / "arrays.npz",
             X=self.X,
             Y=self.Y,
-            **{f"split_{k}": v for k, v in self.splits.items()},
+            **{f"split_{k}": v for k, v in self.splits.items()},  # type: ignore[arg-type]
         )
         card = {
             **self.card,

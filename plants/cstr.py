@@ -91,6 +91,7 @@ class CSTR(Plant):
         self.substeps = round(n_sub)
         self._rng = np.random.default_rng(self.random_state)
         self._integrator: ca.Function | None = None
+        self._integrator_duration = 0.0
 
     # -- plant interface -----------------------------------------------------------
     @property
