@@ -323,7 +323,7 @@ def read_weather_file(
             raw, meta = pvlib.iotools.read_epw(path, coerce_year=coerce_year)
             tz_hours = float(meta["TZ"])
             name = str(meta.get("city", path.stem))
-            label = "ending"
+            label = "beginning"  # pvlib moves EPW labels to the interval start
     if target not in raw.columns:
         raise DataError(
             f"target column {target!r} not in {path.name}; available: "
@@ -500,7 +500,8 @@ def regularize(
     else:
         freq_offset = pd.tseries.frequencies.to_offset(freq)
     n_before = len(frame)
-    off_grid = frame.index != frame.index.floor(freq_offset)
+    utc = frame.index.tz_convert("UTC")  # flooring local time hits DST ambiguity
+    off_grid = utc != utc.floor(freq_offset)
     anchor = frame.index[0]
     if off_grid.any():
         # keep an anchor-based grid (e.g. hh:30 labels) instead of dropping rows

@@ -46,6 +46,8 @@ __all__ = [
 #: Per-step network features, in order.
 STEP_FEATURES = (
     "csi",
+    "csi_diff",
+    "y_kw",
     "is_future",
     "clearsky_kw",
     "cos_zenith",
@@ -134,18 +136,25 @@ def make_windows(
     past_csi = swv(csi, lags)[:n_win]  # (n_win, lags)
     csi0 = past_csi[:, -1]
     seq_known = swv(known, L, axis=0)[:n_win].transpose(0, 2, 1)  # (n_win, L, 6)
-    X = np.empty((n_win, L, len(STEP_FEATURES)))
-    X[:, :lags, 0] = past_csi
-    X[:, lags:, 0] = csi0[:, None]
-    X[:, :lags, 1] = 0.0
-    X[:, lags:, 1] = 1.0
-    X[:, :, 2:] = seq_known
     fut = np.arange(lags, L)
     cs_f = swv(cs, L)[:n_win][:, fut]
     y_f = swv(y, L)[:n_win][:, fut]
-    complete = np.isfinite(past_csi).all(axis=1)
-    X[:, :lags, 0] = np.nan_to_num(past_csi, nan=1.0)
-    X[:, lags:, 0] = np.nan_to_num(csi0, nan=1.0)[:, None]
+    past_y = swv(y, lags)[:n_win]
+    complete = np.isfinite(past_csi).all(axis=1) & np.isfinite(past_y).all(axis=1)
+    pc = np.nan_to_num(past_csi, nan=1.0)
+    c0 = np.nan_to_num(csi0, nan=1.0)
+    X = np.empty((n_win, L, len(STEP_FEATURES)))
+    X[:, :lags, 0] = pc
+    X[:, lags:, 0] = c0[:, None]
+    # step-to-step change of the index: variability is what persistence misses
+    X[:, 0, 1] = 0.0
+    X[:, 1:lags, 1] = np.diff(pc, axis=1)
+    X[:, lags:, 1] = 0.0
+    X[:, :lags, 2] = np.nan_to_num(past_y) / 1000.0
+    X[:, lags:, 2] = c0[:, None] * cs_f / 1000.0  # smart persistence for the future
+    X[:, :lags, 3] = 0.0
+    X[:, lags:, 3] = 1.0
+    X[:, :, 4:] = seq_known
     origins = ff.index[lags - 1 : lags - 1 + n_win]
     return ForecastWindows(
         origins, X, csi0, cs_f, y_f, cs_f >= CSI_MIN_CLEARSKY, complete
@@ -348,11 +357,17 @@ class IrradianceForecaster:
             net.data_init_(Xt[: min(512, len(Xt))])
         lags = self.lags
 
+        # Weight each lead time by 1 / (its smart-persistence MSE) so that the short
+        # leads, whose errors are smallest, are not drowned by the long ones.
+        pers = (c0t[:, None] * cst - yt) * mt
+        mse_h = (pers**2).sum(0) / mt.sum(0).clamp(min=1.0)
+        weight = (1.0 / mse_h.clamp(min=1e-8)) / (1.0 / mse_h.clamp(min=1e-8)).mean()
+
         def loss_fn(X: Any, c0: Any, cs: Any, y: Any, m: Any) -> Any:
             o = net(X)[:, lags:, 0]
             csi = torch.clamp(c0[:, None] + _RES_SCALE * (o - 0.5), 0.0, CSI_MAX)
             err = (csi * cs - y) * m
-            return (err**2).sum() / m.sum().clamp(min=1.0)
+            return ((err**2) * weight).sum() / m.sum().clamp(min=1.0)
 
         opt = torch.optim.Adam(
             [p for p in net.parameters() if p.requires_grad], lr=self.lr
@@ -393,6 +408,10 @@ class IrradianceForecaster:
                 bad = 0
             else:
                 bad += 1
+                # halve the step on a plateau: the noisy minibatch gradient of a
+                # constrained network otherwise keeps the loss bouncing
+                for g in opt.param_groups:
+                    g["lr"] *= 0.5
                 if bad >= self.patience:
                     break
             if self.time_limit_s and time.perf_counter() - t0 > self.time_limit_s:

@@ -102,7 +102,7 @@ class Tariff:
 def load_profile(spec: str, index: pd.DatetimeIndex) -> pd.Series:
     """A load profile on ``index``. [kW]
 
-    ``spec`` is ``"residential"`` (built-in daily shape, mean 0.8 kW: 0.4 kW base,
+    ``spec`` is ``"residential"`` (built-in daily shape, mean 0.7 kW: 0.4 kW base,
     +0.6 kW 07-09 h, +1.2 kW 17-22 h local time), ``"residential:SCALE"``,
     ``"flat:KW"``, or a CSV path with columns ``time`` and ``load_kw`` (resampled to
     ``index`` by time of day over a typical day when its dates do not match).

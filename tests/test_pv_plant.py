@@ -1,0 +1,119 @@
+"""The PV + battery plant: PV chain against pvlib's ModelChain, battery by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iclcontrol.exceptions import ConfigError, DataError
+from iclcontrol.solar.data import load_solar
+from plants import BatteryParameters, Plant, PVArrayParameters, PVBatteryPlant
+from plants.pv import grid_flows
+
+
+@pytest.fixture(scope="module")
+def weather():
+    d = load_solar("tmy3-greensboro")
+    return d.frame.iloc[4000:4336]  # two weeks of June-July
+
+
+def test_is_a_plant():
+    p = PVBatteryPlant()
+    assert isinstance(p, Plant)
+    assert p.state_names == ("E",) and p.input_names == ("P_ch", "P_dis")
+
+
+@pytest.mark.parametrize("dc_ac_ratio", [1.0, 1.6])
+def test_pv_chain_matches_pvlib_modelchain(weather, dc_ac_ratio):
+    from pvlib.location import Location
+    from pvlib.modelchain import ModelChain
+    from pvlib.pvsystem import PVSystem
+    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
+
+    arr = PVArrayParameters(
+        kwp=5.0, surface_tilt=25, surface_azimuth=190, dc_ac_ratio=dc_ac_ratio
+    )
+    plant = PVBatteryPlant(36.1, -79.95, 273.0, array=arr)
+    ours = plant.pv_ac_kw(weather)
+    system = PVSystem(
+        surface_tilt=25,
+        surface_azimuth=190,
+        module_parameters={"pdc0": 5000.0, "gamma_pdc": -0.004},
+        inverter_parameters={"pdc0": 5000.0 / dc_ac_ratio},
+        temperature_model_parameters=TEMPERATURE_MODEL_PARAMETERS["sapm"][
+            "open_rack_glass_polymer"
+        ],
+    )
+    mc = ModelChain.with_pvwatts(system, Location(36.1, -79.95, altitude=273.0))
+    mc.run_model(weather)
+    ref = mc.results.ac.fillna(0.0) / 1000.0
+    # same pvlib functions in the same order: equal to float rounding
+    np.testing.assert_allclose(ours.to_numpy(), ref.to_numpy(), rtol=1e-9, atol=1e-9)
+    if dc_ac_ratio > 1.5:  # inverter clipping is active at this ratio
+        assert ours.max() == pytest.approx(0.96 * 5.0 / dc_ac_ratio, rel=1e-6)
+
+
+def test_poa_input_and_missing_columns(weather):
+    plant = PVBatteryPlant(array=PVArrayParameters(kwp=2.0, dc_ac_ratio=1.0))
+    w = pd.DataFrame({"poa_global": [0.0, 1000.0]}, index=weather.index[:2])
+    w["temp_air"] = 20.0
+    ac = plant.pv_ac_kw(w)
+    # 2 kWp at 1000 W/m^2 after PVWatts' 14.08 % losses is 1.718 kW DC at 25 degC;
+    # the cell is hotter (temperature loss) and the inverter is ~96 % efficient
+    assert ac.iloc[0] == 0.0
+    assert 0.85 * 1.718 < ac.iloc[1] < 0.97 * 1.718
+    with pytest.raises(DataError, match="ghi"):
+        plant.pv_ac_kw(weather[["temp_air"]])
+
+
+def test_battery_step_by_hand():
+    b = BatteryParameters(
+        capacity_kwh=10,
+        power_kw=4,
+        eta_charge=0.9,
+        eta_discharge=0.8,
+        soc_min=0.1,
+        soc_max=0.9,
+    )
+    p = PVBatteryPlant(battery=b, dt_h=0.5)
+    # charge 2 kW for 0.5 h at 90 %: +0.9 kWh
+    np.testing.assert_allclose(p.step([5.0], [2.0, 0.0]), [[5.9]])
+    # discharge 2 kW for 0.5 h at 80 %: -1.25 kWh
+    np.testing.assert_allclose(p.step([5.0], [0.0, 2.0]), [[3.75]])
+    # request beyond power limit is clipped to 4 kW
+    _, applied = p.step_applied([5.0], [10.0, 0.0])
+    assert applied[0, 0] == 4.0
+    # near full: only (9 - 8.8) / (0.9 * 0.5) kW can be stored
+    x, applied = p.step_applied([8.8], [4.0, 0.0])
+    np.testing.assert_allclose(applied[0, 0], 0.2 / 0.45)
+    np.testing.assert_allclose(x, [[9.0]])
+    # near empty: only (1.2 - 1.0) * 0.8 / 0.5 kW can be drawn
+    x, applied = p.step_applied([1.2], [0.0, 4.0])
+    np.testing.assert_allclose(applied[0, 1], 0.32)
+    np.testing.assert_allclose(x, [[1.0]])
+
+
+def test_rhs_numpy_and_casadi_agree():
+    p = PVBatteryPlant()
+    f = p.casadi_ode()
+    u = np.array([1.5, 0.7])
+    np.testing.assert_allclose(
+        float(f(np.array([5.0]), u)), p.rhs(np.array([[5.0]]), u[None])[0, 0]
+    )
+
+
+def test_grid_flows_and_operation():
+    imp, exp = grid_flows([3.0, 0.0], [1.0, 2.0], [1.0, 0.0], [0.0, 1.0])
+    # period 0: 1 - 3 + 1 = -1 -> export 1; period 1: 2 - 0 - 1 = 1 -> import 1
+    np.testing.assert_allclose(imp, [0.0, 1.0])
+    np.testing.assert_allclose(exp, [1.0, 0.0])
+    p = PVBatteryPlant(battery=BatteryParameters(10, 5, 1.0, 1.0, 0.0, 1.0))
+    res = p.simulate_operation(0.0, [3.0, 0.0], [1.0, 2.0], [[2.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_allclose(res["E"], [0.0, 2.0])
+    np.testing.assert_allclose(res["grid_import"], [0.0, 0.0])
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError):
+        BatteryParameters(soc_min=0.9, soc_max=0.1)
+    with pytest.raises(ConfigError):
+        PVBatteryPlant(dt_h=0.0)

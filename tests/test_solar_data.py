@@ -1,0 +1,204 @@
+"""Readers, named datasets and quality control of iclcontrol.solar.data.
+
+Fixtures in tests/data were produced by tests/data/make_solar_fixtures.py (its
+docstring says what each file contains, so the expected counts below follow from it).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iclcontrol.exceptions import DataError
+from iclcontrol.solar.data import (
+    DATASETS,
+    Site,
+    SolarData,
+    dataset_path,
+    list_datasets,
+    load_solar,
+    quality_control,
+    read_table,
+    read_weather_file,
+    regularize,
+)
+from iclcontrol.solar.features import clearsky_index, feature_frame
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_named_datasets_are_found_in_installed_packages():
+    listed = {d["name"]: d for d in list_datasets()}
+    assert set(listed) == {"pvdaq-poa-15min", "tmy3-greensboro", "tmy3-sandpoint"}
+    for name in DATASETS:
+        assert listed[name]["available"]
+        assert dataset_path(name).is_file()
+
+
+def test_unknown_dataset_lists_the_known_ones():
+    with pytest.raises(DataError, match="tmy3-greensboro"):
+        load_solar("no-such-dataset")
+
+
+def test_tmy3_greensboro_reader():
+    d = load_solar("tmy3-greensboro")
+    # one TMY year of hourly values, coerced to a single year: 8760 regular rows
+    assert len(d.frame) == 8760
+    assert d.frame.index.freq == pd.Timedelta("1h")
+    assert d.report["missing_steps"] == 0
+    assert d.site.latitude == pytest.approx(36.1)
+    assert d.site.label == "ending"
+    assert str(d.frame.index.tz) == "UTC-05:00"
+    # GHI is physical: never negative, below the solar constant
+    assert d.y.min() >= 0 and d.y.max() < 1361
+
+
+def test_tmy3_sandpoint_and_tmy2_miami_readers():
+    import pvlib
+
+    sp = load_solar("tmy3-sandpoint")
+    assert len(sp.frame) == 8760 and sp.site.latitude == pytest.approx(55.317)
+    miami = load_solar(Path(pvlib.__file__).parent / "data" / "12839.tm2")
+    assert len(miami.frame) == 8760
+    assert miami.site.name == "MIAMI"
+    # TMY2 temperature is stored in 0.1 degC: Miami air temperatures are 3-34 degC
+    assert 0 < miami.frame["temp_air"].min() and miami.frame["temp_air"].max() < 40
+
+
+def test_epw_reader_on_fixture():
+    d = read_weather_file(DATA / "tiny.epw")
+    assert len(d.frame) == 48
+    assert d.site.label == "beginning"
+    assert d.site.longitude == pytest.approx(-79.95)
+    # same GHI as the first hours of the TMY3 file it was written from
+    tmy = load_solar("tmy3-greensboro")
+    np.testing.assert_allclose(d.y.to_numpy()[:24], tmy.y.to_numpy()[:24])
+
+
+def test_csv_with_dst_gaps_duplicates_unsorted_negative():
+    frame, report = read_table(
+        DATA / "solar_dst_gaps.csv",
+        "timestamp",
+        "ghi",
+        ["temp_air"],
+        tz="America/Denver",
+    )
+    # 2021-11-06 00:00 MDT .. 2021-11-08 00:00 MST is 49 h: 50 hourly rows,
+    # including both 01:00 hours of the DST change
+    assert len(frame) == 50
+    assert frame.index.freq == pd.Timedelta("1h")
+    assert frame.index[0] == pd.Timestamp("2021-11-06 06:00", tz="UTC")
+    assert frame.index[-1] == pd.Timestamp("2021-11-08 07:00", tz="UTC")
+    assert report["duplicate_timestamps"] == 1
+    assert report["unsorted_rows"] > 0
+    assert report["missing_steps"] == 3
+    assert report["gaps"] == [
+        {
+            "start": report["gaps"][0]["start"],
+            "end": report["gaps"][0]["end"],
+            "steps": 3,
+        }
+    ]
+    assert report["negative_values_zeroed"] == 1
+    assert frame["ghi"].min() == 0.0
+    assert report["nonexistent_or_ambiguous_times_dropped"] == 0
+
+
+def test_csv_with_offsets_and_missing_column():
+    frame, _report = read_table(DATA / "solar_offsets.csv", "time", "poa")
+    assert len(frame) == 6 and frame.index.freq == pd.Timedelta("15min")
+    assert frame.index[0] == pd.Timestamp("2021-06-01 16:00", tz="UTC")
+    with pytest.raises(DataError, match="no column"):
+        read_table(DATA / "solar_offsets.csv", "time", "ghi")
+
+
+def test_load_plain_table_needs_site():
+    with pytest.raises(DataError, match="latitude"):
+        load_solar(DATA / "solar_offsets.csv", time_column="time", target="poa")
+    d = load_solar(
+        DATA / "solar_offsets.csv",
+        time_column="time",
+        target="poa",
+        latitude=39.74,
+        longitude=-105.18,
+        surface_tilt=40,
+        surface_azimuth=180,
+    )
+    assert d.site.is_poa
+
+
+def test_regularize_rejects_naive_index():
+    f = pd.DataFrame(
+        {"y": [1.0, 2.0, 3.0]}, index=pd.date_range("2020", periods=3, freq="h")
+    )
+    with pytest.raises(DataError, match="time zone"):
+        regularize(f, "y")
+
+
+def test_clearsky_index_hand_values():
+    k = clearsky_index(
+        [500.0, 0.0, 1000.0, np.nan, 3.0], [1000.0, 800.0, 400.0, 900.0, 10.0]
+    )
+    # 0.5; 0; 2.5 clipped to 2; NaN stays; clear sky below 50 W/m^2 -> 1
+    np.testing.assert_allclose(k, [0.5, 0.0, 2.0, np.nan, 1.0])
+
+
+@pytest.fixture(scope="module")
+def poa_slice():
+    d = load_solar("pvdaq-poa-15min")
+    return d.slice("2019-06-01", "2019-07-15")
+
+
+def test_quality_control_flags_faults_with_pvanalytics(poa_slice):
+    qc = quality_control(poa_slice)
+    rep = qc.report
+    assert set(rep["checks"]) == {"above_clearsky", "stale", "zscore", "clock_shift"}
+    # independent check of the clear-sky limit: count readings above 1.5 cs + 100
+    # with pvlib's clear sky of the same plane
+    from iclcontrol.solar.features import clearsky_target
+
+    cs = clearsky_target(poa_slice)
+    y = poa_slice.y
+    expected = int((y > 1.5 * cs + 100).sum())
+    assert rep["checks"]["above_clearsky"]["flagged"] == expected
+    # after QC nothing above the limit remains and flagged values are NaN
+    y2 = qc.data.y
+    assert not (y2 > 1.5 * cs + 100).any()
+    assert y2[qc.flags.any(axis=1)].isna().all()
+    assert rep["max_after_qc"] <= rep["max_before_qc"]
+
+
+def test_quality_control_detects_injected_stale_and_spike(poa_slice):
+    frame = poa_slice.frame.copy()
+    day = frame.index[(frame.index.hour == 12) & (frame.index.minute == 0)][3]
+    k = frame.index.get_loc(day)
+    frame.iloc[k : k + 6, 0] = 432.1  # six identical midday readings: stale
+    frame.iloc[k + 20, 0] = 4000.0  # far above any clear-sky value
+    d = SolarData(frame, poa_slice.target, poa_slice.site)
+    qc = quality_control(d)
+    assert qc.flags["stale"].iloc[k + 2 : k + 6].all()
+    assert qc.flags["above_clearsky"].iloc[k + 20]
+    assert np.isnan(qc.data.y.iloc[k + 20])
+
+
+def test_feature_frame_columns_and_daytime(poa_slice):
+    ff = feature_frame(poa_slice.slice("2019-06-01", "2019-06-02"))
+    assert {
+        "y",
+        "clearsky",
+        "csi",
+        "cos_zenith",
+        "hour_sin",
+        "doy_cos",
+        "daytime",
+    } <= set(ff)
+    noon = ff.between_time("12:00", "12:15")
+    assert noon["daytime"].all() and (noon["cos_zenith"] > 0.8).all()
+    night = ff.between_time("00:00", "01:00")
+    assert (~night["daytime"]).all() and (night["clearsky"] == 0).all()
+
+
+def test_site_validation():
+    with pytest.raises(ValueError, match="latitude"):
+        Site("x", 95.0, 0.0)
