@@ -257,8 +257,8 @@ def jit_options(jit: bool) -> dict[str, Any]:
         "compiler": "shell",
         "jit_cleanup": True,
         "jit_temp_suffix": True,
-        "jit_name": os.path.join(tmp, "iclcontrol_jit"),
-        "jit_options": {"flags": ["-O2"], "verbose": False},
+        "jit_name": "iclcontrol_jit",
+        "jit_options": {"flags": ["-O2"], "verbose": False, "directory": tmp + os.sep},
     }
 
 

@@ -4,8 +4,8 @@ Same plant equations (``plant.rhs`` in CasADi), same cost (the reference LMPC's
 ``T^2 + 1000 CA^2`` on the predicted states at the end of every move, ``u1^2 +
 3e-10 u2^2`` per move), same input bounds and sampling period as
 :class:`~iclcontrol.mpc.controller.SurrogateMPC`; orthogonal collocation, IPOPT.
-The Lyapunov constraint is left out: the model is exact, and the baseline is the
-simpler (faster) problem, which makes the timing comparison conservative.
+The Lyapunov constraint ``V(x_1) <= V(x_0)`` is included (soft, normalized as in
+the surrogate MPC) when ``settings.lyapunov`` is True, so both solve the same problem.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class DoMPCController:
         model = do_mpc.model.Model("continuous", "SX")
         xs = [model.set_variable("_x", n) for n in plant.state_names]
         us = [model.set_variable("_u", n) for n in plant.input_names]
+        v_now = model.set_variable("_tvp", "V_now") if s.lyapunov else None
         rhs = plant.rhs(ca.vertcat(*xs), ca.vertcat(*us), backend=ca)
         for i, n in enumerate(plant.state_names):
             model.set_rhs(n, rhs[i])
@@ -87,6 +88,28 @@ class DoMPCController:
             mpc.bounds["lower", "_u", n] = lo[i]
             mpc.bounds["upper", "_u", n] = hi[i]
             mpc.scaling["_u", n] = max(abs(lo[i]), abs(hi[i]), 1.0)
+        self.P = np.asarray(s.lyapunov_P, dtype=float)
+        self._v_now = 0.0
+        if s.lyapunov:
+            # the reference constraint V(x_1) <= max(V(x_0), level), normalized and
+            # soft as in SurrogateMPC; do-mpc applies it at stages k = 0..N-1 (k = 0
+            # is the measured state, where it holds with equality)
+            x = ca.vertcat(*xs)
+            rhs_v = ca.fmax(v_now, s.lyapunov_min_level)
+            mpc.set_nl_cons(
+                "lyapunov",
+                (ca.mtimes([x.T, ca.DM(self.P), x]) - rhs_v) / (rhs_v + 1.0),
+                ub=0.0,
+                soft_constraint=s.soft_constraints,
+                penalty_term_cons=s.slack_l1,
+            )
+            template = mpc.get_tvp_template()
+
+            def tvp_fun(t_now: float) -> Any:
+                template["_tvp", :, "V_now"] = self._v_now
+                return template
+
+            mpc.set_tvp_fun(tvp_fun)
         mpc.setup()
         self.mpc = mpc
         self.reset()
@@ -103,6 +126,7 @@ class DoMPCController:
     def step(self, x: Any) -> StepResult:
         start = time.perf_counter()
         x = np.asarray(x, dtype=float).reshape(-1, 1)
+        self._v_now = float(x.ravel() @ self.P @ x.ravel())
         try:
             u = np.asarray(self.mpc.make_step(x)).ravel()
             stats = self.mpc.solver_stats

@@ -184,9 +184,13 @@ class SurrogateMPC:
             self._lam = None
         u = np.clip(u, self.plant.input_lower, self.plant.input_upper)
         self._last_x = x
-        self._last_pred = (
-            self._one_period_prediction(x, u) if self.settings.offset_free else None
-        )
+        if not self.settings.offset_free:
+            self._last_pred = None
+        elif not fallback and res is not None and res.y_first is not None:
+            # the drift ramp adds d over the first period: remove it
+            self._last_pred = res.y_first - self.disturbance_
+        else:
+            self._last_pred = self._one_period_prediction(x, u)
         self._u_prev = u
         elapsed = 1e3 * (time.perf_counter() - start)
         return StepResult(

@@ -37,9 +37,11 @@ def _scalar(a: Any) -> float:
 class ProblemFunctions:
     """CasADi Functions of one built problem (inputs ``v`` (nv,), ``p`` (np,)).
 
-    ``values(v, p) -> (r, e, g)`` and ``derivs(v, p) -> (r, Jr, e, ge, g, Jg, JL)``
-    with ``JL`` the Jacobian of the Lyapunov-constrained predicted states (for the
-    Gauss-Newton curvature of the Lyapunov rows). ``predict(v, p) -> Y``.
+    ``values(v, p) -> (r, e, g)``; ``derivs(v, p) -> (z, Jz, y1)`` with
+    ``z = [r; e; g; L]`` (``L``: the Lyapunov-constrained predicted states, for the
+    Gauss-Newton curvature of the Lyapunov rows), its Jacobian ``Jz`` from one AD
+    sweep, and ``y1`` the prediction at the end of the first move;
+    ``predict(v, p) -> Y``.
     """
 
     values: ca.Function
@@ -247,6 +249,10 @@ class MPCProblem:
         L = ca.vertcat(*lyap_rows) if lyap_rows else ca.MX(0, 1)
         self.n_lyap = len(lyap_rows)
         opts = jit_options(s.jit)
+        # one Jacobian sweep for all rows: z = [r; e; g; L]
+        stacked = ca.vertcat(r, e, gv, L)
+        self.n_r = int(r.shape[0])
+        y_first = Y[spm - 1, :].T
         self.functions = ProblemFunctions(
             values=ca.Function(
                 "mpc_values", [v, p], [r, e, gv], ["v", "p"], ["r", "e", "g"], opts
@@ -254,17 +260,9 @@ class MPCProblem:
             derivs=ca.Function(
                 "mpc_derivs",
                 [v, p],
-                [
-                    r,
-                    ca.jacobian(r, v),
-                    e,
-                    ca.gradient(e, v),
-                    gv,
-                    ca.jacobian(gv, v),
-                    ca.jacobian(L, v),
-                ],
+                [stacked, ca.jacobian(stacked, v), y_first],
                 ["v", "p"],
-                ["r", "Jr", "e", "ge", "g", "Jg", "JL"],
+                ["z", "Jz", "y1"],
                 opts,
             ),
             predict=ca.Function("mpc_predict", [v, p], [Y], ["v", "p"], ["Y"]),
@@ -296,6 +294,23 @@ class MPCProblem:
             s.slack_l1 * soft.sum()
             + s.slack_l2 * soft @ soft
             + 1e3 * max(s.slack_l1, 1.0) * hard.sum()
+        )
+
+    def unpack(self, out: Any) -> tuple[np.ndarray, ...]:
+        """Split ``derivs`` outputs into ``(r, Jr, e, ge, g, Jg, JL, y1)``."""
+        z = np.asarray(out[0]).ravel()
+        J = np.asarray(out[1])
+        a, b = self.n_r, self.n_r + 1
+        c = b + self.ng
+        return (
+            z[:a],
+            J[:a],
+            float(z[a]),
+            J[a],
+            z[b:c],
+            J[b:c],
+            J[c:],
+            np.asarray(out[2]).ravel(),
         )
 
     def predict(self, v: Any, p: Any) -> np.ndarray:

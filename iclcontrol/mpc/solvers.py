@@ -24,6 +24,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
+from iclcontrol.export.casadi_export import jit_options
 from iclcontrol.mpc.problem import MPCProblem
 
 
@@ -52,6 +53,8 @@ class SolveResult:
         Wall time of the solve. [ms]
     multipliers : numpy.ndarray
         Multipliers of the constraint rows.
+    y_first : numpy.ndarray or None
+        Predicted outputs at the end of the first move (drift included).
     """
 
     v: np.ndarray
@@ -62,6 +65,7 @@ class SolveResult:
     max_violation: float
     solve_ms: float
     multipliers: np.ndarray
+    y_first: np.ndarray | None = None
 
 
 class GaussNewtonSQP:
@@ -103,10 +107,7 @@ class GaussNewtonSQP:
         v = np.clip(np.asarray(v0, dtype=float).ravel(), -1.0, 1.0)
         lam = np.zeros(pr.ng) if lam0 is None else np.asarray(lam0, dtype=float)
         status, success, it = "max_iter", False, 0
-        out = pr.functions.derivs(v, p)
-        r, Jr, e, ge, g, Jg, JL = (np.asarray(o) for o in out)
-        r, g, ge = r.ravel(), g.ravel(), ge.ravel()
-        e = _scalar(e)
+        r, Jr, e, ge, g, Jg, JL, y1 = pr.unpack(pr.functions.derivs(v, p))
         phi = float(r @ r) + e + pr.penalty(g)
         lyap_idx = [i for i, nm in enumerate(pr.constraint_names) if "lyapunov" in nm]
         while it < s.max_iter:
@@ -163,7 +164,7 @@ class GaussNewtonSQP:
                     status = "infeasible"
                     break
             pred = phi - model_val
-            if np.max(np.abs(dv)) < s.tol or pred <= 1e-12 * max(1.0, abs(phi)):
+            if np.max(np.abs(dv)) < s.tol or pred <= 1e-9 * max(1.0, abs(phi)):
                 lam = lam_qp
                 status, success = "converged", True
                 break
@@ -171,12 +172,8 @@ class GaussNewtonSQP:
             accepted = False
             for _ in range(8):
                 vt = v + alpha * dv
-                out_t = pr.functions.derivs(vt, p)
-                rt, et, gt = (
-                    np.asarray(out_t[0]).ravel(),
-                    _scalar(out_t[2]),
-                    np.asarray(out_t[4]).ravel(),
-                )
+                out_t = pr.unpack(pr.functions.derivs(vt, p))
+                rt, et, gt = out_t[0], out_t[2], out_t[4]
                 phit = float(rt @ rt) + et + pr.penalty(gt)
                 if phit <= phi - 1e-4 * alpha * max(pred, 0.0):
                     accepted = True
@@ -189,9 +186,7 @@ class GaussNewtonSQP:
                 break
             v = np.clip(vt, -1.0, 1.0)
             lam = lam_qp
-            r, Jr, e, ge, g, Jg, JL = (np.asarray(o) for o in out_t)
-            r, g, ge = r.ravel(), g.ravel(), ge.ravel()
-            e = _scalar(e)
+            r, Jr, e, ge, g, Jg, JL, y1 = out_t
             phi = phit
             if alpha == 1.0 and np.max(np.abs(dv)) < 10 * s.tol:
                 status, success = "converged", True
@@ -213,6 +208,7 @@ class GaussNewtonSQP:
             max_violation=max(viol, 0.0),
             solve_ms=1e3 * (time.perf_counter() - start),
             multipliers=lam,
+            y_first=y1,
         )
 
 
@@ -251,9 +247,7 @@ class NlpSolver:
                 "tol_pr": 1e-8,
             }
         if s.jit:
-            opts.update(
-                {"jit": True, "compiler": "shell", "jit_options": {"flags": ["-O2"]}}
-            )
+            opts.update(jit_options(True))
         self.plugin = plugin
         self.solver = ca.nlpsol(f"mpc_{plugin}", plugin, nlp, opts)
         self.lbx = np.concatenate([-np.ones(pr.nv), np.zeros(pr.n_slack)])

@@ -1,0 +1,251 @@
+"""CLI: ``iclcontrol mpc``, ``iclcontrol bench mpc``, ``iclcontrol run`` (main job)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from iclcontrol.commands.common import print_json
+from iclcontrol.exceptions import ConfigError
+
+
+def _add_mpc_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--solver",
+        default="gn_sqp",
+        choices=["gn_sqp", "ipopt", "sqpmethod"],
+        help="gn_sqp: Gauss-Newton SQP (fast); ipopt: exact-Hessian reference",
+    )
+    p.add_argument(
+        "--prediction",
+        default="sequence",
+        choices=["sequence", "rollout"],
+        help="one network evaluation over the horizon, or the model rolled per move",
+    )
+    p.add_argument("--horizon", type=int, default=2, help="control moves")
+    p.add_argument("--jit", action="store_true", help="JIT-compile with gcc")
+    p.add_argument(
+        "--no-lyapunov", action="store_true", help="drop V(x_pred) <= V(x_now)"
+    )
+    p.add_argument("--no-offset-free", action="store_true", help="no drift estimate")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from iclcontrol.mpc.settings import MPCSettings
+
+    return MPCSettings(
+        horizon=args.horizon,
+        prediction=args.prediction,
+        solver=args.solver,
+        jit=args.jit,
+        lyapunov=not args.no_lyapunov,
+        offset_free=not args.no_offset_free,
+    )
+
+
+def _bench_subparsers(subparsers: argparse._SubParsersAction) -> Any:
+    """The ``bench`` subcommand's own subparsers (shared with other areas)."""
+    bench = subparsers.choices.get("bench")
+    if bench is None:
+        bench = subparsers.add_parser("bench", help="benchmarks printing JSON")
+        return bench.add_subparsers(dest="bench_command", required=True)
+    for action in bench._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return bench.add_subparsers(dest="bench_command", required=True)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    mpc = subparsers.add_parser(
+        "mpc", help="closed-loop MPC of a plant with a trained surrogate"
+    )
+    mpc.add_argument("--model", required=True, help="model folder (or run folder)")
+    mpc.add_argument("--plant", default="cstr", choices=["cstr"])
+    mpc.add_argument(
+        "--x0", required=True, help="initial state CA,T (use --x0=-1.5,70)"
+    )
+    mpc.add_argument("--steps", type=int, default=30, help="sampling periods")
+    mpc.add_argument("--out", default=None, help="folder for CSV, JSON and plots")
+    mpc.add_argument("--json", action="store_true", help="print a JSON summary last")
+    _add_mpc_options(mpc)
+    mpc.set_defaults(func=run_mpc)
+
+    sub = _bench_subparsers(subparsers)
+    b = sub.add_parser(
+        "mpc", help="LMPC with ICLRNN/RNN/LSTM surrogates vs do-mpc NMPC"
+    )
+    b.add_argument("--steps", type=int, default=30)
+    b.add_argument("--budget", type=float, default=60.0, help="training s per model")
+    b.add_argument("--hidden", type=int, default=32)
+    b.add_argument("--kinds", default="iclrnn,rnn,lstm")
+    b.add_argument("--cache", default=None, help="surrogate cache folder")
+    b.add_argument("--retrain", action="store_true")
+    b.add_argument("--out", default=None, help="write bench.json and plots here")
+    b.add_argument("--json", action="store_true", help="print a JSON summary last")
+    _add_mpc_options(b)
+    b.set_defaults(func=run_bench)
+
+    run = subparsers.add_parser(
+        "run",
+        help="main job: train an ICLRNN on the CSTR, run the LMPC, write a report",
+    )
+    run.add_argument("--out", default="runs/cstr-lmpc", help="run folder")
+    run.add_argument("--budget", type=float, default=90.0, help="training seconds")
+    run.add_argument("--hidden", type=int, default=32)
+    run.add_argument("--steps", type=int, default=30)
+    run.add_argument("--no-baseline", action="store_true", help="skip do-mpc NMPC")
+    run.add_argument("--json", action="store_true", help="print a JSON summary last")
+    _add_mpc_options(run)
+    run.set_defaults(func=run_main)
+
+
+def _parse_x0(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError as err:
+        raise ConfigError(f"--x0 must be two numbers CA,T, got {text!r}") from err
+    if len(values) != 2:
+        raise ConfigError(f"--x0 must be two numbers CA,T, got {text!r}")
+    return values
+
+
+def _load_model(path: str) -> Any:
+    from iclcontrol.train import load
+
+    folder = Path(path)
+    if (folder / "model").is_dir() and not (folder / "model.json").exists():
+        folder = folder / "model"
+    return load(folder)
+
+
+def run_mpc(args: argparse.Namespace) -> int:
+    from iclcontrol.mpc.closed_loop import closed_loop, summarize
+    from iclcontrol.mpc.controller import SurrogateMPC
+    from plants.cstr import CSTR
+
+    x0 = _parse_x0(args.x0)
+    if args.steps < 1:
+        raise ConfigError(f"--steps must be >= 1, got {args.steps}")
+    model = _load_model(args.model)
+    plant = CSTR()
+    ctl = SurrogateMPC(model, plant, _settings(args))
+    quiet = args.json
+
+    def progress(k: int, row: dict[str, Any]) -> None:
+        if not quiet:
+            print(
+                f"step {k:3d}: CA={row['CA']:+.4f} T={row['T']:+8.3f} "
+                f"u=({row['CA0']:+.3f}, {row['Q']:+.3e}) {row['solve_ms']:.2f} ms "
+                f"{row['status']}",
+                file=sys.stderr,
+            )
+
+    frame = closed_loop(plant, ctl, x0, args.steps, callback=progress)
+    summary = summarize(frame, plant)
+    summary["convex"] = ctl.convexity.convex
+    if args.out:
+        import json
+
+        from iclcontrol.mpc.plots import plot_phase_plane, plot_time_series
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out / "closed_loop.csv", index=False)
+        (out / "metrics.json").write_text(json.dumps(summary, indent=1))
+        plot_time_series({"surrogate MPC": frame}, path=out / "time_series.png")
+        plot_phase_plane({"surrogate MPC": frame}, path=out / "phase_plane.png")
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"median {summary['median_solve_ms']:.2f} ms/step, steps to region "
+            f"{summary['steps_to_region']}, cost {summary['closed_loop_cost']:.4g}, "
+            f"fallbacks {summary['fallbacks']}"
+        )
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from iclcontrol.mpc.benchmark import bench_mpc, write_json
+
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    results = bench_mpc(
+        kinds=kinds,
+        steps=args.steps,
+        budget_s=args.budget,
+        hidden=args.hidden,
+        settings=_settings(args),
+        cache=args.cache,
+        retrain=args.retrain,
+        log=log,
+    )
+    frames = results.pop("_frames")
+    if args.out:
+        from iclcontrol.mpc.plots import plot_solve_times
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "bench.json", results)
+        import numpy as np
+
+        plot_solve_times(
+            {
+                k: np.concatenate([f["solve_ms"].to_numpy()[:-1] for f in fr])
+                for k, fr in frames.items()
+            },
+            path=out / "solve_times.png",
+        )
+    summary = {k: v for k, v in results.items() if k != "controllers"}
+    summary["controllers"] = {
+        k: {kk: vv for kk, vv in v.items() if kk != "runs"}
+        for k, v in results["controllers"].items()
+    }
+    summary["runs"] = {k: v["runs"] for k, v in results["controllers"].items()}
+    if args.json:
+        print_json(summary)
+    else:
+        for k, v in summary["controllers"].items():
+            print(
+                f"{k:8s} median {v['median_solve_ms']:7.2f} ms  iterations "
+                f"{v['median_iterations']:4g}  cost {v['closed_loop_cost']:.4g}  "
+                f"fallbacks {v['fallbacks']}"
+            )
+        for k, v in summary.items():
+            if k.startswith("ratio_") or k.startswith("cost_ratio_"):
+                print(f"{k} = {v:.3f}")
+    return 0
+
+
+def run_main(args: argparse.Namespace) -> int:
+    from iclcontrol.report import run_report
+
+    log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    metrics = run_report(
+        out=args.out,
+        budget_s=args.budget,
+        hidden=args.hidden,
+        steps=args.steps,
+        settings=_settings(args),
+        baseline=not args.no_baseline,
+        log=log,
+    )
+    if args.json:
+        lm = metrics["iclrnn_lmpc"]
+        print_json(
+            {
+                "out": str(args.out),
+                "report": str(Path(args.out) / "report.md"),
+                "median_solve_ms": lm["median_solve_ms"],
+                "fallbacks": lm["fallbacks"],
+                "steps_to_region": {
+                    k: v["steps_to_region"] for k, v in lm["runs"].items()
+                },
+                "ratio_iclrnn_to_dompc": metrics.get("ratio_iclrnn_to_dompc"),
+                "cost_ratio_iclrnn_to_dompc": metrics.get("cost_ratio_iclrnn_to_dompc"),
+                "seconds_total": metrics["seconds_total"],
+            }
+        )
+    return 0

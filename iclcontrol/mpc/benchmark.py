@@ -1,0 +1,243 @@
+"""MPC benchmark: surrogate LMPCs (ICLRNN, RNN, LSTM) against do-mpc NMPC on the CSTR.
+
+Everything runs in one process and one harness (:func:`closed_loop`), from both
+reference initial states. Surrogates are trained with
+:class:`iclcontrol.train.SurrogateModel` on ``cstr_dataset(moves=horizon)`` and
+cached (safetensors + JSON) under ``datasets/cache/mpc`` or
+``~/.cache/iclcontrol/mpc``, keyed by their training parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iclcontrol.mpc.closed_loop import closed_loop, summarize
+from iclcontrol.mpc.settings import MPCSettings
+
+#: Reference initial states (CA, T) of the LMPC closed loops (REFERENCE.md).
+REFERENCE_X0 = ((1.5, -70.0), (-1.5, 70.0))
+
+
+def cache_dir(explicit: str | Path | None = None) -> Path:
+    """Folder of cached surrogates.
+
+    ``explicit``, else ``$ICLCONTROL_CACHE/mpc``, else ``./datasets/cache/mpc`` when
+    ``./datasets`` exists, else ``~/.cache/iclcontrol/mpc``.
+    """
+    if explicit is not None:
+        return Path(explicit)
+    env = os.environ.get("ICLCONTROL_CACHE")
+    if env:
+        return Path(env) / "mpc"
+    if Path("datasets").is_dir():
+        return Path("datasets") / "cache" / "mpc"
+    return Path.home() / ".cache" / "iclcontrol" / "mpc"
+
+
+def train_surrogate(
+    kind: str,
+    moves: int = 2,
+    hidden: int = 32,
+    layers: int = 2,
+    budget_s: float = 60.0,
+    random_state: int = 0,
+    cache: str | Path | None = None,
+    retrain: bool = False,
+    log: Callable[[str], None] = print,
+) -> Any:
+    """Train (or load from the cache) a CSTR surrogate for MPC.
+
+    Parameters
+    ----------
+    kind : str
+        Network kind (``"iclrnn"``, ``"rnn"``, ``"lstm"``, ...).
+    moves : int
+        Sampling periods per training sequence (the MPC horizon for
+        ``prediction="sequence"``).
+    hidden, layers : int
+        Network size.
+    budget_s : float
+        Training wall-clock budget. [s]
+    random_state : int
+    cache : str or Path, optional
+        Cache folder (see :func:`cache_dir`); ``False``-like empty string disables.
+    retrain : bool
+        Ignore a cached model.
+    log : callable
+        Progress messages.
+
+    Returns
+    -------
+    iclcontrol.train.SurrogateModel
+    """
+    from iclcontrol.data import cstr_dataset
+    from iclcontrol.train import SurrogateModel, load
+
+    key = f"{kind}_m{moves}_h{hidden}x{layers}_b{budget_s:g}_s{random_state}"
+    folder = cache_dir(cache) / key if cache != "" else None
+    if folder is not None and not retrain and folder.is_dir():
+        try:
+            model = load(folder)
+            log(f"[mpc] using cached {kind} surrogate {folder}")
+            return model
+        except Exception:
+            log(f"[mpc] cached {kind} surrogate in {folder} unreadable: retraining")
+    log(f"[mpc] building CSTR dataset (moves={moves})")
+    dataset = cstr_dataset(moves=moves, random_state=random_state)
+    log(f"[mpc] training {kind} {layers}x{hidden} for up to {budget_s:g} s")
+    start = time.perf_counter()
+    model = SurrogateModel(
+        kind,
+        hidden=hidden,
+        layers=layers,
+        time_budget_s=budget_s,
+        random_state=random_state,
+        verbose=False,
+    ).fit(dataset)
+    test = model.evaluate(dataset)
+    log(
+        f"[mpc] {kind}: trained in {time.perf_counter() - start:.0f} s, "
+        f"scaled test MSE {test.get('scaled', float('nan')):.2e}"
+    )
+    if folder is not None:
+        try:
+            model.save(folder)
+        except OSError as err:
+            log(f"[mpc] could not cache the model in {folder}: {err}")
+    return model
+
+
+def run_controller(
+    controller: Any,
+    plant: Any,
+    x0s: Sequence[Sequence[float]] = REFERENCE_X0,
+    steps: int = 30,
+) -> tuple[dict[str, Any], list[Any]]:
+    """Closed loops of one controller from several initial states.
+
+    Returns
+    -------
+    summary : dict
+        Per initial state (key ``"x0=CA,T"``) the :func:`summarize` metrics, plus
+        pooled ``median_solve_ms``, ``p95_solve_ms``, ``median_iterations``,
+        ``fallbacks``.
+    frames : list of pandas.DataFrame
+    """
+    frames, per = [], {}
+    for x0 in x0s:
+        frame = closed_loop(plant, controller, x0, steps)
+        frames.append(frame)
+        per[f"x0={x0[0]:g},{x0[1]:g}"] = summarize(frame, plant)
+    ms = np.concatenate([f["solve_ms"].to_numpy()[:-1] for f in frames])
+    its = np.concatenate([f["iterations"].to_numpy()[:-1] for f in frames])
+    pooled = {
+        "median_solve_ms": float(np.median(ms)),
+        "p95_solve_ms": float(np.percentile(ms, 95)),
+        "max_solve_ms": float(np.max(ms)),
+        "median_iterations": float(np.median(its)),
+        "fallbacks": int(sum(s["fallbacks"] for s in per.values())),
+        "closed_loop_cost": float(sum(s["closed_loop_cost"] for s in per.values())),
+        "runs": per,
+    }
+    return pooled, frames
+
+
+def bench_mpc(
+    kinds: Sequence[str] = ("iclrnn", "rnn", "lstm"),
+    steps: int = 30,
+    budget_s: float = 60.0,
+    hidden: int = 32,
+    settings: MPCSettings | None = None,
+    cache: str | Path | None = None,
+    retrain: bool = False,
+    include_dompc: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the MPC benchmark and return its JSON-ready results.
+
+    Keys: ``controllers`` (per name the pooled metrics and per-run metrics),
+    ``ratio_<kind>_to_dompc`` (median step time ratios), ``cost_ratio_<kind>_to_dompc``
+    (closed-loop cost ratios), ``iterations`` (median per controller),
+    ``iclrnn_iterations_le_baselines`` and the settings used.
+    """
+    from iclcontrol.mpc.baseline import DoMPCController
+    from iclcontrol.mpc.controller import SurrogateMPC
+    from plants.cstr import CSTR
+
+    s = settings if settings is not None else MPCSettings()
+    plant = CSTR()
+    results: dict[str, Any] = {"controllers": {}}
+    frames: dict[str, list[Any]] = {}
+    for kind in kinds:
+        model = train_surrogate(
+            kind,
+            moves=s.horizon,
+            hidden=hidden,
+            budget_s=budget_s,
+            cache=cache,
+            retrain=retrain,
+            log=log,
+        )
+        ctl = SurrogateMPC(model, plant, s)
+        log(f"[mpc] closed loops with the {kind} LMPC ({s.solver})")
+        pooled, fr = run_controller(ctl, plant, REFERENCE_X0, steps)
+        pooled["convex"] = ctl.convexity.convex
+        pooled["test_mse_scaled"] = getattr(model, "fit_info_", {}).get("best_val_loss")
+        results["controllers"][kind] = pooled
+        frames[kind] = fr
+    if include_dompc:
+        log("[mpc] closed loops with the do-mpc first-principles NMPC")
+        ctl = DoMPCController(plant, s)
+        pooled, fr = run_controller(ctl, plant, REFERENCE_X0, steps)
+        results["controllers"]["dompc"] = pooled
+        frames["dompc"] = fr
+        base = pooled
+        for kind in kinds:
+            c = results["controllers"][kind]
+            results[f"ratio_{kind}_to_dompc"] = c["median_solve_ms"] / max(
+                base["median_solve_ms"], 1e-12
+            )
+            results[f"cost_ratio_{kind}_to_dompc"] = c["closed_loop_cost"] / max(
+                base["closed_loop_cost"], 1e-12
+            )
+    results["median_solve_ms"] = {
+        k: v["median_solve_ms"] for k, v in results["controllers"].items()
+    }
+    results["iterations"] = {
+        k: v["median_iterations"] for k, v in results["controllers"].items()
+    }
+    if "iclrnn" in kinds:
+        others = [results["iterations"][k] for k in kinds if k != "iclrnn"]
+        results["iclrnn_iterations_le_baselines"] = bool(
+            all(results["iterations"]["iclrnn"] <= o for o in others)
+        )
+    results["paper_seconds_per_step_iclrnn"] = 72.0
+    if "iclrnn" in kinds:
+        results["speedup_vs_paper_iclrnn"] = 72.0e3 / max(
+            results["controllers"]["iclrnn"]["median_solve_ms"], 1e-12
+        )
+    results["settings"] = s.to_dict()
+    results["steps"] = steps
+    results["_frames"] = frames
+    return results
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write a JSON file (NaN allowed), dropping private ``_`` keys."""
+    clean = {k: v for k, v in payload.items() if not k.startswith("_")}
+    Path(path).write_text(json.dumps(clean, indent=1, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)

@@ -1,0 +1,127 @@
+"""Plots of closed loops (matplotlib, Agg-safe); no numerical code lives here.
+
+Each function takes closed-loop DataFrames from :func:`iclcontrol.mpc.closed_loop`
+keyed by a label, draws one figure and optionally saves it; it returns the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
+        try:
+            matplotlib.use("Agg")
+        except Exception:
+            pass
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | Path | None) -> None:
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def plot_time_series(
+    frames: Mapping[str, pd.DataFrame],
+    state_names: tuple[str, ...] = ("CA", "T"),
+    input_names: tuple[str, ...] = ("CA0", "Q"),
+    setpoint_half_widths: tuple[float, ...] | None = (0.1, 3.0),
+    units: Mapping[str, str] | None = None,
+    path: str | Path | None = None,
+) -> Any:
+    """States and inputs against time, with the setpoint band of each state.
+
+    Parameters
+    ----------
+    frames : mapping of label -> DataFrame
+    state_names, input_names : tuple of str
+        Columns to draw.
+    setpoint_half_widths : tuple of float or None
+        Half-widths of the setpoint region per state (shaded band around 0).
+    units : mapping of column -> unit, optional
+    path : str or Path, optional
+        Save the figure there (PNG).
+    """
+    plt = _plt()
+    units = dict(units or {"CA": "kmol/m^3", "T": "K", "CA0": "kmol/m^3", "Q": "kJ/h"})
+    names = list(state_names) + list(input_names)
+    fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.0 * len(names)), sharex=True)
+    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+        for label, frame in frames.items():
+            if name in input_names:
+                ax.step(frame["t"], frame[name], where="post", label=label)
+            else:
+                ax.plot(frame["t"], frame[name], marker=".", ms=3, label=label)
+        if name in state_names and setpoint_half_widths is not None:
+            w = setpoint_half_widths[state_names.index(name)]
+            ax.axhspan(-w, w, color="tab:green", alpha=0.15, lw=0)
+        ax.set_ylabel(f"{name} [{units.get(name, '-')}]")
+        ax.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    np.atleast_1d(axes)[-1].set_xlabel("time [h]")
+    fig.tight_layout()
+    _save(fig, path)
+    return fig
+
+
+def plot_phase_plane(
+    frames: Mapping[str, pd.DataFrame],
+    P: Any = ((1060.0, 22.0), (22.0, 0.52)),
+    level: float = 372.0,
+    setpoint_half_widths: tuple[float, float] = (0.1, 3.0),
+    state_names: tuple[str, str] = ("CA", "T"),
+    path: str | Path | None = None,
+) -> Any:
+    """Trajectories in the (CA, T) plane with the stability ellipse ``x'Px = level``."""
+    plt = _plt()
+    P = np.asarray(P, dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    theta = np.linspace(0, 2 * np.pi, 400)
+    circle = np.stack([np.cos(theta), np.sin(theta)])
+    L = np.linalg.cholesky(np.linalg.inv(P / level))
+    ell = L @ circle
+    ax.plot(ell[0], ell[1], "k--", lw=1, label=f"V(x) = {level:g}")
+    w = setpoint_half_widths
+    ax.fill(w[0] * circle[0], w[1] * circle[1], color="tab:green", alpha=0.3)
+    ax.plot([], [], color="tab:green", alpha=0.3, lw=6, label="setpoint region")
+    a, b = state_names
+    for label, frame in frames.items():
+        ax.plot(frame[a], frame[b], marker=".", ms=4, label=label)
+        ax.plot(frame[a].iloc[0], frame[b].iloc[0], "ko", ms=4)
+    ax.set_xlabel(f"{a} (deviation)")
+    ax.set_ylabel(f"{b} (deviation)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    return fig
+
+
+def plot_solve_times(
+    solve_ms: Mapping[str, Any], path: str | Path | None = None
+) -> Any:
+    """Distribution of solve times per controller (box plot, log scale). [ms]"""
+    plt = _plt()
+    labels = list(solve_ms)
+    data = [np.asarray(solve_ms[k], dtype=float) for k in labels]
+    fig, ax = plt.subplots(figsize=(max(4, 1.5 * len(labels)), 3.5))
+    ax.boxplot(data, showfliers=True)
+    ax.set_xticks(range(1, len(labels) + 1), labels, rotation=15)
+    ax.set_yscale("log")
+    ax.set_ylabel("time per MPC step [ms]")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    _save(fig, path)
+    return fig
