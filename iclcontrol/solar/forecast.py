@@ -55,7 +55,17 @@ STEP_FEATURES = (
     "hour_cos",
     "doy_sin",
     "doy_cos",
+    *(f"csi_rbf{i}" for i in range(5)),
+    *(f"hour_rbf{i}" for i in range(6)),
 )
+#: Centres of the radial-basis encodings. A convex network is convex in its
+#: features; radial bases of the clear-sky index and of the hour let it still fit
+#: effects that are not convex in the raw values (mean reversion that depends on
+#: the cloud regime and on the time of day) as sums of convex pieces.
+_CSI_CENTRES = np.array([0.0, 0.3, 0.6, 0.9, 1.2])
+_CSI_WIDTH = 0.2
+_HOUR_CENTRES = np.arange(6) * 4.0  # every 4 h, periodic over 24 h
+_HOUR_WIDTH = 2.5
 _RES_SCALE = 2.0
 
 
@@ -131,6 +141,7 @@ def make_windows(
             ff[["hour_sin", "hour_cos", "doy_sin", "doy_cos"]].to_numpy(float),
         ]
     )
+    hour_of_day = np.asarray(ff.index.hour + ff.index.minute / 60.0, dtype=float)
     L = lags + horizon
     n_win = n - L + 1  # window w covers steps w .. w+L-1, origin at w+lags-1
     past_csi = swv(csi, lags)[:n_win]  # (n_win, lags)
@@ -154,7 +165,14 @@ def make_windows(
     X[:, lags:, 2] = c0[:, None] * cs_f / 1000.0  # smart persistence for the future
     X[:, :lags, 3] = 0.0
     X[:, lags:, 3] = 1.0
-    X[:, :, 4:] = seq_known
+    X[:, :, 4:10] = seq_known
+    X[:, :, 10:15] = np.exp(
+        -0.5 * ((X[:, :, :1] - _CSI_CENTRES) / _CSI_WIDTH) ** 2
+    )
+    hour = swv(hour_of_day, L)[:n_win]
+    dh = np.abs(hour[:, :, None] - _HOUR_CENTRES)
+    dh = np.minimum(dh, 24.0 - dh)
+    X[:, :, 15:21] = np.exp(-0.5 * (dh / _HOUR_WIDTH) ** 2)
     origins = ff.index[lags - 1 : lags - 1 + n_win]
     return ForecastWindows(
         origins, X, csi0, cs_f, y_f, cs_f >= CSI_MIN_CLEARSKY, complete

@@ -1,0 +1,234 @@
+"""``iclcontrol solar``: datasets, forecasting, PV sizing and battery operation."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from iclcontrol.commands.common import parse_list, print_json
+
+
+def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
+    p.add_argument(
+        flag,
+        required=True,
+        dest="data",
+        help="named dataset (see `solar datasets`) or a file: .tm2, .epw, TMY3 .csv, "
+        "or .csv/.parquet with --time-column and --target",
+    )
+    p.add_argument("--time-column", default=None, help="timestamp column of a table")
+    p.add_argument("--target", default=None, help="irradiance column [W/m^2]")
+    p.add_argument("--covariates", default="", help="comma-separated extra columns")
+    p.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    p.add_argument("--latitude", type=float, default=None)
+    p.add_argument("--longitude", type=float, default=None)
+    p.add_argument("--surface-tilt", type=float, default=None, help="POA target [deg]")
+    p.add_argument("--surface-azimuth", type=float, default=None, help="[deg]")
+
+
+def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    for name in (
+        "time_column",
+        "target",
+        "tz",
+        "latitude",
+        "longitude",
+        "surface_tilt",
+        "surface_azimuth",
+    ):
+        v = getattr(args, name, None)
+        if v is not None:
+            kw[name] = v
+    cov = parse_list(getattr(args, "covariates", "") or "")
+    if cov:
+        kw["covariates"] = cov
+    return kw
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lags", type=int, default=None, help="past steps fed to the model")
+    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--time-limit", type=float, default=None, help="training seconds")
+    p.add_argument("--max-train-samples", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-qc", action="store_true", help="skip quality control")
+
+
+def _model_params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "hidden": args.hidden,
+        "layers": args.layers,
+        "epochs": args.epochs,
+        "random_state": args.seed,
+        "time_limit_s": args.time_limit,
+        "max_train_samples": args.max_train_samples,
+    }
+    if args.lags is not None:
+        params["lags"] = args.lags
+    return params
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    solar = subparsers.add_parser(
+        "solar", help="irradiance forecasting and PV planning on real data"
+    )
+    sub = solar.add_subparsers(dest="solar_command", required=True)
+
+    ds = sub.add_parser("datasets", help="list the named solar datasets")
+    ds.add_argument("--json", action="store_true", help="print a JSON summary last")
+    ds.set_defaults(func=run_datasets)
+
+    fc = sub.add_parser("forecast", help="fit and score an irradiance forecaster")
+    _data_args(fc)
+    fc.add_argument("--horizon", type=int, default=None, help="steps ahead")
+    fc.add_argument(
+        "--models", default="iclrnn", help="comma-separated kinds, e.g. iclrnn,lstm"
+    )
+    _model_args(fc)
+    fc.add_argument("--out", default=None, help="output folder (metrics, plots)")
+    fc.add_argument("--json", action="store_true", help="print a JSON summary last")
+    fc.set_defaults(func=run_forecast_cmd)
+
+    pl = sub.add_parser("plan", help="size PV and battery over a weather year (LP)")
+    _data_args(pl, "--site")
+    pl.add_argument(
+        "--load",
+        default="residential",
+        help="load profile: residential[:SCALE], flat:KW, or CSV (time, load_kw)",
+    )
+    pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
+    pl.add_argument("--battery-cost", type=float, default=45.0, help="$/(kWh a)")
+    pl.add_argument("--max-kwp", type=float, default=20.0)
+    pl.add_argument("--max-kwh", type=float, default=40.0)
+    pl.add_argument("--out", default=None)
+    pl.add_argument("--json", action="store_true", help="print a JSON summary last")
+    pl.set_defaults(func=run_plan_cmd)
+
+    op = sub.add_parser(
+        "operate", help="closed-loop forecast-driven battery dispatch (LP per step)"
+    )
+    _data_args(op)
+    op.add_argument("--model", default="iclrnn", help="forecaster kind")
+    op.add_argument("--horizon", type=int, default=None, help="forecast steps")
+    op.add_argument("--days", type=float, default=7.0, help="closed-loop length")
+    op.add_argument("--dispatch-hours", type=float, default=24.0, help="LP horizon")
+    op.add_argument("--kwp", type=float, default=5.0)
+    op.add_argument("--battery-kwh", type=float, default=None, help="default 2 x kWp")
+    op.add_argument("--battery-kw", type=float, default=None, help="default kWp / 2")
+    op.add_argument("--load", default="residential")
+    _model_args(op)
+    op.add_argument("--out", default=None)
+    op.add_argument("--json", action="store_true", help="print a JSON summary last")
+    op.set_defaults(func=run_operate_cmd)
+
+
+def run_datasets(args: argparse.Namespace) -> int:
+    from iclcontrol.solar.data import list_datasets
+
+    items = list_datasets()
+    if args.json:
+        print_json({"datasets": items})
+    else:
+        for d in items:
+            print(
+                f"{d['name']:18s} {d['resolution']:6s} {d['target']:10s} "
+                f"{d['site']['name']}"
+            )
+    return 0
+
+
+def run_forecast_cmd(args: argparse.Namespace) -> int:
+    from iclcontrol.solar.workflows import run_forecast
+
+    kinds = tuple(parse_list(args.models))
+    summary = run_forecast(
+        args.data,
+        horizon=args.horizon,
+        kinds=kinds,
+        out=args.out,
+        qc=not args.no_qc,
+        load_kwargs=_load_kwargs(args),
+        **_model_params(args),
+    )
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"{summary['dataset']}: n_train={summary['n_train']} "
+            f"n_test={summary['n_test']}"
+        )
+        for kind, res in summary["models"].items():
+            for h in res["horizons"]:
+                print(
+                    f"  {kind:7s} +{h['steps']} step: RMSE {h['rmse']:.1f} W/m2, "
+                    f"smart persistence {h['rmse_reference']:.1f}, "
+                    f"skill {h['skill_vs_smart_persistence']:.3f}"
+                )
+    return 0
+
+
+def run_plan_cmd(args: argparse.Namespace) -> int:
+    from iclcontrol.solar.planning import SizingCosts
+    from iclcontrol.solar.workflows import run_plan
+
+    costs = SizingCosts(
+        pv_per_kwp_year=args.pv_cost,
+        battery_per_kwh_year=args.battery_cost,
+        max_kwp=args.max_kwp,
+        max_kwh=args.max_kwh,
+    )
+    summary = run_plan(
+        args.data,
+        load=args.load,
+        out=args.out,
+        costs=costs,
+        load_kwargs=_load_kwargs(args),
+    )
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"PV {summary['kwp']:.2f} kWp, battery {summary['kwh']:.2f} kWh, "
+            f"annual cost {summary['annual_cost']:.0f} $ "
+            f"(grid only {summary['baseline_cost']:.0f} $)"
+        )
+    return 0
+
+
+def run_operate_cmd(args: argparse.Namespace) -> int:
+    from iclcontrol.solar.workflows import run_operate
+    from plants.pv import BatteryParameters
+
+    battery = BatteryParameters(
+        capacity_kwh=args.battery_kwh if args.battery_kwh is not None else 2 * args.kwp,
+        power_kw=args.battery_kw if args.battery_kw is not None else 0.5 * args.kwp,
+    )
+    params = _model_params(args)
+    if args.horizon is not None:
+        params["horizon"] = args.horizon
+    summary = run_operate(
+        args.data,
+        kind=args.model,
+        days=args.days,
+        dispatch_hours=args.dispatch_hours,
+        kwp=args.kwp,
+        battery=battery,
+        load=args.load,
+        out=args.out,
+        qc=not args.no_qc,
+        load_kwargs=_load_kwargs(args),
+        **params,
+    )
+    if args.json:
+        print_json(summary)
+    else:
+        c = summary["costs"]
+        print(
+            f"cost perfect {c['perfect']:.2f} $, persistence "
+            f"{c['persistence']:.2f} $, {summary['kind']} {c['forecast']:.2f} $; "
+            f"gap closed: {summary['gap_closed']}"
+        )
+    return 0

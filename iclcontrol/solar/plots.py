@@ -1,0 +1,132 @@
+"""Plots of forecasts and dispatch (matplotlib, Agg-safe). Numerical code never
+imports this module; each function writes one PNG and returns its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "plot_dispatch",
+    "plot_error_by_hour",
+    "plot_forecast_days",
+    "plot_skill_by_horizon",
+]
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_forecast_days(
+    frames: dict[str, pd.DataFrame], path: str | Path, step: int = 1, n_days: int = 3
+) -> Path:
+    """Forecast ``step`` ahead against measurement and smart persistence on the
+    ``n_days`` test days with the most daytime samples (by valid time)."""
+    plt = _plt()
+    col = f"h{step}"
+    freq = frames["truth"].index.freq or pd.infer_freq(frames["truth"].index[:10])
+    shift = step * pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    valid_index = frames["truth"].index + shift
+    s = {k: pd.Series(frames[k][col].to_numpy(), index=valid_index) for k in frames}
+    day = s["daytime"].astype(bool)
+    counts = s["truth"].where(day).notna().groupby(valid_index.normalize()).sum()
+    days = sorted(counts.sort_values(ascending=False).index[:n_days])
+    fig, axes = plt.subplots(
+        1, len(days), figsize=(4.5 * len(days), 3.2), squeeze=False
+    )
+    for ax, d in zip(axes[0], days, strict=False):
+        sl = slice(d, d + pd.Timedelta("1D"))
+        ax.plot(s["truth"][sl], "k-", lw=1.2, label="measured")
+        ax.plot(s["persistence"][sl], "C1--", lw=1, label="smart persistence")
+        ax.plot(s["forecast"][sl], "C0-", lw=1, label="forecast")
+        ax.set_title(str(d.date()))
+        ax.set_ylabel("irradiance [W/m$^2$]")
+        ax.tick_params(axis="x", rotation=45)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"{step}-step-ahead forecast")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_error_by_hour(
+    frames: dict[str, pd.DataFrame], path: str | Path, step: int = 1
+) -> Path:
+    """RMSE by local hour of the valid time, forecast vs smart persistence."""
+    plt = _plt()
+    col = f"h{step}"
+    t = frames["truth"][col]
+    day = frames["daytime"][col].astype(bool)
+    hours = t.index.hour
+    out = {}
+    for k in ("forecast", "persistence"):
+        e2 = ((frames[k][col] - t) ** 2).where(day)
+        out[k] = np.sqrt(e2.groupby(hours).mean())
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(
+        out["persistence"].index,
+        out["persistence"].to_numpy(),
+        "C1o--",
+        label="smart persistence",
+    )
+    ax.plot(out["forecast"].index, out["forecast"].to_numpy(), "C0o-", label="forecast")
+    ax.set_xlabel("hour of issue time (local)")
+    ax.set_ylabel("RMSE [W/m$^2$]")
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_skill_by_horizon(
+    results: dict[str, list[dict[str, Any]]], path: str | Path
+) -> Path:
+    """Skill over smart persistence per lead time, one line per model."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for name, horizons in results.items():
+        ax.plot(
+            [h["steps"] for h in horizons],
+            [h["skill_vs_smart_persistence"] for h in horizons],
+            "o-",
+            label=name,
+        )
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xlabel("steps ahead")
+    ax.set_ylabel("skill vs smart persistence")
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_dispatch(traces: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Stored energy of each dispatch strategy over the closed loop."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for name, tr in traces.items():
+        ax.plot(tr.index, tr["E"].to_numpy(), lw=1, label=name)
+    ax.set_ylabel("stored energy [kWh]")
+    ax.legend()
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

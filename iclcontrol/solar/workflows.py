@@ -1,0 +1,431 @@
+"""End-to-end solar workflows behind the CLI (each callable from a script):
+
+* :func:`run_forecast`: load + QC → chronological split (last 20 % held out) → fit a
+  forecaster → per-lead metrics against smart persistence → plots and JSON.
+* :func:`run_plan`: a weather year → PV and battery sizing LP.
+* :func:`run_operate`: closed-loop receding-horizon dispatch on the held-out period
+  driven by perfect foresight, smart persistence and the trained forecaster.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iclcontrol.exceptions import ConfigError
+from iclcontrol.solar.data import SolarData, load_solar, quality_control
+from iclcontrol.solar.features import CSI_MAX, clearsky_target
+from iclcontrol.solar.forecast import (
+    IrradianceForecaster,
+    SmartPersistence,
+    chronological_cut,
+    evaluate,
+    make_windows,
+)
+
+__all__ = [
+    "default_forecast_params",
+    "prepare",
+    "run_forecast",
+    "run_operate",
+    "run_plan",
+    "sanitize",
+]
+
+
+def sanitize(obj: Any) -> Any:
+    """JSON-safe copy: NaN/inf → None, numpy scalars → Python, timestamps → str."""
+    if isinstance(obj, dict):
+        return {str(k): sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [sanitize(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (pd.Timestamp, pd.Timedelta)):
+        return str(obj)
+    return obj
+
+
+def prepare(
+    data: str | Path | SolarData, qc: bool = True, **load_kwargs: Any
+) -> tuple[SolarData, dict[str, Any]]:
+    """Load (if needed) and quality-control a dataset; return data and QC report."""
+    d = data if isinstance(data, SolarData) else load_solar(data, **load_kwargs)
+    if not qc:
+        return d, {"skipped": True}
+    res = quality_control(d)
+    return res.data, res.report
+
+
+def default_forecast_params(
+    data: SolarData, horizon: int | None = None
+) -> dict[str, Any]:
+    """Lags and horizon suited to the data's resolution (2 h of past at 15 min,
+    6 h at hourly resolution)."""
+    step = data.freq
+    lags = max(round(pd.Timedelta("2h") / step), 6)
+    if horizon is None:
+        horizon = 4 if step <= pd.Timedelta("15min") else 1
+    return {"lags": lags, "horizon": int(horizon)}
+
+
+def run_forecast(
+    data: str | Path | SolarData,
+    horizon: int | None = None,
+    kinds: tuple[str, ...] = ("iclrnn",),
+    out: str | Path | None = None,
+    test_fraction: float = 0.2,
+    qc: bool = True,
+    plots: bool = True,
+    load_kwargs: dict[str, Any] | None = None,
+    **model_params: Any,
+) -> dict[str, Any]:
+    """Fit forecasters on the first 80 % and score them on the held-out last 20 %.
+
+    Returns
+    -------
+    dict
+        ``dataset``, ``n_train``, ``n_test``, ``cut``, ``horizons`` (first kind),
+        ``models`` (per kind: ``horizons``, ``history``), ``qc`` report, and
+        ``files`` written under ``out``.
+    """
+    d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
+    params = {**default_forecast_params(d, horizon), **model_params}
+    cut = chronological_cut(d, test_fraction)
+    windows = make_windows(d, params["lags"], params["horizon"])
+    summary: dict[str, Any] = {
+        "dataset": d.card.get("name", d.card.get("source", "")),
+        "target": d.target,
+        "site": d.site.to_dict(),
+        "resolution": str(d.freq),
+        "cut": str(cut),
+        "params": params,
+        "qc": qc_report,
+        "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
+        "models": {},
+    }
+    results = {}
+    first_frames = None
+    for kind in kinds:
+        t0 = time.perf_counter()
+        model = IrradianceForecaster(kind=kind, **params).fit(
+            d, end=cut, windows=windows
+        )
+        res = evaluate(model, d, cut, windows=windows)
+        summary["models"][kind] = {
+            "horizons": res["horizons"],
+            "history": {
+                k: v for k, v in model.history_.items() if k not in ("train_loss",)
+            },
+            "seconds": time.perf_counter() - t0,
+        }
+        results[kind] = res["horizons"]
+        summary.setdefault("n_train", model.history_["n_train"])
+        summary.setdefault("n_test", res["n_test"])
+        if first_frames is None:
+            first_frames = res["frames"]
+            first_model = model
+    summary["horizons"] = [
+        {
+            k: h[k]
+            for k in (
+                "steps",
+                "rmse",
+                "mae",
+                "mbe",
+                "skill_vs_smart_persistence",
+                "rmse_reference",
+                "nrmse",
+                "n",
+            )
+        }
+        for h in results[kinds[0]]
+    ]
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        files = {}
+        assert first_frames is not None
+        fc = first_frames["forecast"].copy()
+        fc.columns = [f"forecast_{c}" for c in fc.columns]
+        tr = first_frames["truth"].add_prefix("measured_")
+        pe = first_frames["persistence"].add_prefix("persistence_")
+        pd.concat([fc, pe, tr], axis=1).to_csv(out / "forecast_test.csv")
+        files["forecast_csv"] = str(out / "forecast_test.csv")
+        spec = first_model.export_spec()
+        with open(out / "model_spec.json", "w") as f:
+            json.dump(sanitize(_listify(spec)), f)
+        files["model_spec"] = str(out / "model_spec.json")
+        if plots:
+            from iclcontrol.solar import plots as P
+
+            files["plot_days"] = str(
+                P.plot_forecast_days(first_frames, out / "forecast_days.png")
+            )
+            files["plot_hour"] = str(
+                P.plot_error_by_hour(first_frames, out / "error_by_hour.png")
+            )
+            files["plot_skill"] = str(
+                P.plot_skill_by_horizon(results, out / "skill_by_horizon.png")
+            )
+        summary["files"] = files
+        with open(out / "metrics.json", "w") as f:
+            json.dump(sanitize(summary), f, indent=2)
+    return sanitize(summary)
+
+
+def _listify(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _listify(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_listify(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj
+
+
+# -- planning ----------------------------------------------------------------------
+def _weather_for_plant(d: SolarData) -> pd.DataFrame:
+    cols = [c for c in ("ghi", "dni", "dhi", "temp_air", "wind_speed") if c in d.frame]
+    if {"ghi", "dni", "dhi"} <= set(cols):
+        return d.frame[cols].fillna(0.0)
+    if d.site.is_poa:
+        return pd.DataFrame({"poa_global": d.y.fillna(0.0)}, index=d.frame.index)
+    raise ConfigError(
+        "PV power needs GHI, DNI and DHI (a weather file) or plane-of-array "
+        "irradiance with the site's tilt and azimuth"
+    )
+
+
+def _plant_for(d: SolarData, kwp: float, battery: Any = None) -> Any:
+    from plants.pv import BatteryParameters, PVArrayParameters, PVBatteryPlant
+
+    tilt = d.site.surface_tilt if d.site.is_poa else round(abs(d.site.latitude))
+    az = (
+        d.site.surface_azimuth
+        if d.site.is_poa
+        else (180.0 if d.site.latitude >= 0 else 0.0)
+    )
+    return PVBatteryPlant(
+        d.site.latitude,
+        d.site.longitude,
+        d.site.altitude,
+        array=PVArrayParameters(kwp=kwp, surface_tilt=tilt, surface_azimuth=az),
+        battery=battery or BatteryParameters(),
+        dt_h=d.freq / pd.Timedelta("1h"),
+    )
+
+
+def run_plan(
+    site: str | Path | SolarData,
+    load: str = "residential",
+    out: str | Path | None = None,
+    costs: Any = None,
+    tariff: Any = None,
+    load_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Size PV (kWp) and battery (kWh) for a site and load over its weather year."""
+    from iclcontrol.solar.planning import SizingCosts, Tariff, load_profile, size_system
+
+    d = site if isinstance(site, SolarData) else load_solar(site, **(load_kwargs or {}))
+    costs = costs or SizingCosts()
+    tariff = tariff or Tariff()
+    plant = _plant_for(d, kwp=1.0)
+    pv1 = plant.pv_ac_kw(_weather_for_plant(d), label=d.site.label).fillna(0.0)
+    loadp = load_profile(load, d.frame.index)
+    dt = plant.dt_h
+    res = size_system(
+        pv1.to_numpy(),
+        loadp.to_numpy(),
+        dt,
+        tariff.import_price(d.frame.index),
+        tariff.export,
+        costs,
+        plant.battery.eta_charge,
+        plant.battery.eta_discharge,
+        plant.battery.soc_min,
+        plant.battery.soc_max,
+        keep_schedule=out is not None,
+    )
+    summary = {
+        "site": d.site.to_dict(),
+        "load": load,
+        "annual_load_kwh": float(loadp.sum() * dt * 8760.0 / (len(loadp) * dt)),
+        "pv_yield_kwh_per_kwp": float(pv1.sum() * dt * 8760.0 / (len(pv1) * dt)),
+        "costs": costs.__dict__,
+        "tariff": tariff.to_dict(),
+        **res.to_dict(),
+        "savings_vs_grid_only": res.baseline_cost - res.annual_cost,
+    }
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        if res.schedule is not None:
+            res.schedule.index = d.frame.index
+            res.schedule.to_csv(out / "sizing_schedule.csv")
+        with open(out / "plan.json", "w") as f:
+            json.dump(sanitize(summary), f, indent=2)
+        summary["files"] = {"plan": str(out / "plan.json")}
+    return sanitize(summary)
+
+
+# -- operation ---------------------------------------------------------------------
+def run_operate(
+    data: str | Path | SolarData,
+    kind: str = "iclrnn",
+    days: float = 7.0,
+    dispatch_hours: float = 24.0,
+    kwp: float = 5.0,
+    battery: Any = None,
+    tariff: Any = None,
+    load: str = "residential",
+    out: str | Path | None = None,
+    qc: bool = True,
+    model: IrradianceForecaster | None = None,
+    load_kwargs: dict[str, Any] | None = None,
+    **model_params: Any,
+) -> dict[str, Any]:
+    """Receding-horizon battery dispatch on the first ``days`` of the held-out period.
+
+    Three forecasts drive the same LP and the same plant: perfect foresight (the
+    measured irradiance), smart persistence, and the forecaster (trained on the
+    first 80 %). Beyond the forecaster's horizon each strategy holds its last
+    clear-sky index. PV forecasts are ``clear-sky PV power x forecast clear-sky
+    index``; the plant is driven by the measured irradiance.
+
+    Returns
+    -------
+    dict
+        Costs per strategy, ``gap_closed`` = (C_persistence - C_forecast) /
+        (C_persistence - C_perfect), and run details.
+    """
+    from iclcontrol.solar.planning import Tariff, load_profile, run_dispatch
+    from plants.pv import BatteryParameters
+
+    d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
+    params = {**default_forecast_params(d), **model_params}
+    cut = chronological_cut(d)
+    t_fit = time.perf_counter()
+    if model is None:
+        model = IrradianceForecaster(kind=kind, **params).fit(d, end=cut)
+    fit_s = time.perf_counter() - t_fit
+    H = model.horizon
+    step = d.freq
+    n_dispatch = max(round(pd.Timedelta(hours=dispatch_hours) / step), H)
+    n_periods = round(pd.Timedelta(days=days) / step)
+    battery = battery or BatteryParameters(capacity_kwh=2.0 * kwp, power_kw=0.5 * kwp)
+    tariff = tariff or Tariff()
+    plant = _plant_for(d, kwp, battery)
+
+    # Periods: labels after the cut; period k is the step labelled L[k], decided at
+    # issue time L[k-1] (the last measurement available).
+    idx = d.frame.index
+    first = int(idx.searchsorted(pd.Timestamp(cut))) + 1
+    last = min(first + n_periods + n_dispatch, len(idx))
+    if last - first < n_dispatch + 1:
+        raise ConfigError("the held-out period is shorter than the dispatch horizon")
+    span = d.slice(idx[first - 1 - model.lags], idx[last - 1])
+    weather = _weather_for_plant(span)
+    pv_true = plant.pv_ac_kw(weather, label=d.site.label).fillna(0.0)
+    cs = clearsky_target(span)
+    pv_clear = _clear_pv(plant, span, cs)
+    fc = model.predict(span)  # issue-time indexed, h1..hH [W/m^2]
+    pers = SmartPersistence(horizon=H, lags=model.lags).fit(span).predict(span)
+    labels = span.frame.index
+    pos0 = int(labels.searchsorted(idx[first]))
+    n_run = min(n_periods, len(labels) - pos0 - n_dispatch + 1)
+    cs_arr, pvc = cs.to_numpy(), pv_clear.to_numpy()
+    pv_true_arr = pv_true.to_numpy()
+
+    def from_csi(pos: int, csi_lead: np.ndarray) -> np.ndarray:
+        # csi_lead: forecast clear-sky index for leads 1..H; hold the last beyond
+        full = np.empty(n_dispatch)
+        m = min(H, n_dispatch)
+        full[:m] = csi_lead[:m]
+        full[m:] = csi_lead[m - 1]
+        sl = slice(pos, pos + n_dispatch)
+        return np.clip(full, 0.0, CSI_MAX) * pvc[sl]
+
+    def csi_of(frame: pd.DataFrame, pos: int) -> np.ndarray:
+        issue = labels[pos - 1]
+        vals = (
+            frame.loc[issue].to_numpy(float)
+            if issue in frame.index
+            else np.full(H, np.nan)
+        )
+        c = cs_arr[pos : pos + H]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = np.where(c > 1.0, vals / np.maximum(c, 1e-9), 1.0)
+        return np.where(np.isfinite(k), k, 1.0)
+
+    strategies = {
+        "perfect": lambda j: pv_true_arr[pos0 + j : pos0 + j + n_dispatch],
+        "persistence": lambda j: from_csi(pos0 + j, csi_of(pers, pos0 + j)),
+        "forecast": lambda j: from_csi(pos0 + j, csi_of(fc, pos0 + j)),
+    }
+    sl = slice(pos0, pos0 + n_run + n_dispatch - 1)
+    pv_s = pd.Series(pv_true_arr[sl], index=labels[sl])
+    load_s = load_profile(load, labels[sl])
+    results = {}
+    for name, fn in strategies.items():
+        results[name] = run_dispatch(
+            plant, pv_s, load_s, fn, n_dispatch, tariff, strategy=name
+        )
+    c = {k: r.cost for k, r in results.items()}
+    gap = c["persistence"] - c["perfect"]
+    summary = {
+        "dataset": d.card.get("name", d.card.get("source", "")),
+        "kind": model.kind,
+        "start": str(labels[pos0]),
+        "periods": n_run,
+        "dispatch_horizon_steps": n_dispatch,
+        "forecast_horizon_steps": H,
+        "kwp": kwp,
+        "battery": battery.__dict__,
+        "tariff": tariff.to_dict(),
+        "load": load,
+        "costs": c,
+        "cost_gap_persistence_minus_perfect": gap,
+        "gap_closed": (c["persistence"] - c["forecast"]) / gap if gap > 1e-9 else None,
+        "strategies": {k: r.to_dict() for k, r in results.items()},
+        "fit_seconds": fit_s,
+        "qc_flagged": qc_report.get("flagged_total"),
+    }
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for k, r in results.items():
+            r.trace.to_csv(out / f"dispatch_{k}.csv")
+        from iclcontrol.solar.plots import plot_dispatch
+
+        plot_dispatch({k: r.trace for k, r in results.items()}, out / "dispatch.png")
+        with open(out / "operate.json", "w") as f:
+            json.dump(sanitize(summary), f, indent=2)
+        summary["files"] = {"operate": str(out / "operate.json")}
+    return sanitize(summary)
+
+
+def _clear_pv(plant: Any, d: SolarData, cs: pd.Series) -> pd.Series:
+    """PV power under clear sky for the same plane. [kW]"""
+    if d.site.is_poa:
+        w = pd.DataFrame({"poa_global": cs}, index=cs.index)
+        return plant.pv_ac_kw(w).fillna(0.0)
+    import pvlib
+
+    from iclcontrol.solar.features import geometry_times
+
+    times = geometry_times(d.frame.index, d.site)
+    loc = pvlib.location.Location(
+        d.site.latitude, d.site.longitude, altitude=d.site.altitude
+    )
+    clear = loc.get_clearsky(times)
+    clear.index = d.frame.index
+    return plant.pv_ac_kw(clear[["ghi", "dni", "dhi"]], label=d.site.label).fillna(0.0)
