@@ -21,12 +21,14 @@ results are reproducible only with ``time_budget_s=None``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,19 @@ def _progress_enabled(verbose: bool | None) -> bool:
     if os.environ.get("CI"):
         return False
     return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _scaler_from_dict(d: dict[str, Any]) -> Any:
@@ -84,6 +99,11 @@ class SurrogateModel:
         validation targets (REFERENCE.md protocol; test targets stay clean). [-]
     patience : int
         Epochs without validation improvement before stopping.
+    schedule : {"cosine", "plateau"}
+        Learning-rate schedule. "cosine": from ``lr`` down to ``min_lr`` over the
+        run, the progress being the larger of ``epoch / max_epochs`` and
+        ``elapsed / time_budget_s`` (updated every minibatch). "plateau": multiply
+        by ``lr_factor`` after ``lr_patience`` epochs without improvement.
     lr_patience : int
         Epochs without improvement before the learning rate is multiplied by
         ``lr_factor``.
@@ -96,6 +116,11 @@ class SurrogateModel:
         units alive through occasional large gradients.
     random_state : int
         Seed of initialization, minibatch order and target noise.
+    n_threads : int or None
+        torch intra-op threads while fitting and predicting (restored afterwards).
+        1 is fastest for these small matrices, especially on a shared machine where
+        multi-threaded small matrix products wait on each other; None: leave
+        torch's setting.
     verbose : bool or None
         Progress bar; None: only on a terminal and not under CI.
 
@@ -136,12 +161,14 @@ class SurrogateModel:
         time_budget_s: float | None = None,
         noise_std: float = 0.0,
         patience: int = 40,
+        schedule: str = "cosine",
         lr_patience: int = 10,
         lr_factor: float = 0.5,
         min_lr: float = 1e-5,
         spectral_bound: float | None = None,
         clip_grad_norm: float | None = 1.0,
         random_state: int = 0,
+        n_threads: int | None = 1,
         verbose: bool | None = None,
     ) -> None:
         self.kind = kind
@@ -153,12 +180,14 @@ class SurrogateModel:
         self.time_budget_s = time_budget_s
         self.noise_std = noise_std
         self.patience = patience
+        self.schedule = schedule
         self.lr_patience = lr_patience
         self.lr_factor = lr_factor
         self.min_lr = min_lr
         self.spectral_bound = spectral_bound
         self.clip_grad_norm = clip_grad_norm
         self.random_state = random_state
+        self.n_threads = n_threads
         self.verbose = verbose
 
     # ------------------------------------------------------------------ params
@@ -176,12 +205,14 @@ class SurrogateModel:
                 "time_budget_s",
                 "noise_std",
                 "patience",
+                "schedule",
                 "lr_patience",
                 "lr_factor",
                 "min_lr",
                 "spectral_bound",
                 "clip_grad_norm",
                 "random_state",
+                "n_threads",
                 "verbose",
             )
         }
@@ -201,6 +232,10 @@ class SurrogateModel:
                 raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        if self.schedule not in ("cosine", "plateau"):
+            raise ConfigError(
+                f"schedule must be 'cosine' or 'plateau', got {self.schedule!r}"
+            )
         if not (0 < self.lr_factor <= 1):
             raise ConfigError(f"lr_factor must be in (0, 1], got {self.lr_factor!r}")
         if not (self.noise_std >= 0 and math.isfinite(self.noise_std)):
@@ -232,6 +267,10 @@ class SurrogateModel:
             NaN in the data or an empty training split.
         """
         self._validate_params()
+        with _threads(self.n_threads):
+            return self._fit(dataset)
+
+    def _fit(self, dataset: Any) -> SurrogateModel:
         for attr in ("X", "Y", "splits", "x_scaler", "y_scaler"):
             if not hasattr(dataset, attr):
                 raise DataError(
@@ -339,13 +378,27 @@ class SurrogateModel:
                 out_of_time = False
                 for i in range(0, n, bs):
                     idx = perm[i : i + bs]
+                    if self.schedule == "cosine":
+                        progress = (epoch - 1 + i / n) / self.max_epochs
+                        if budget is not None:
+                            elapsed = time.perf_counter() - start
+                            progress = max(progress, elapsed / budget)
+                        progress = min(progress, 1.0)
+                        lr = self.min_lr + 0.5 * (self.lr - self.min_lr) * (
+                            1 + math.cos(math.pi * progress)
+                        )
+                        for group in opt.param_groups:
+                            group["lr"] = lr
                     opt.zero_grad(set_to_none=True)
                     loss = torch.mean((self._forward(net, xt[idx]) - yt[idx]) ** 2)
                     loss.backward()
                     if self.clip_grad_norm:
                         torch.nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
                     opt.step()
-                    net.project_()  # type: ignore[operator]
+                    if self.kind == "lstm" or self.kind == "ficnn":
+                        net.project_()  # type: ignore[operator]
+                    else:  # Elman networks normalize spectrally in forward
+                        net.project_sign_()  # type: ignore[operator]
                     total += loss.item() * len(idx)
                     count += len(idx)
                     if budget is not None and time.perf_counter() - start > budget:
@@ -379,7 +432,11 @@ class SurrogateModel:
                 if since_best > self.patience:
                     stop_reason = "early_stopping"
                     break
-                if since_lr > self.lr_patience and lr > self.min_lr:
+                if (
+                    self.schedule == "plateau"
+                    and since_lr > self.lr_patience
+                    and lr > self.min_lr
+                ):
                     lr = max(lr * self.lr_factor, self.min_lr)
                     for group in opt.param_groups:
                         group["lr"] = lr
@@ -390,6 +447,7 @@ class SurrogateModel:
         finally:
             bar.close()
         net.load_state_dict(best_state)
+        net.project_()  # type: ignore[operator]
         net.eval()
         elapsed = time.perf_counter() - start
         self.history_ = history
@@ -447,7 +505,7 @@ class SurrogateModel:
         """Network output for scaled input sequences (no checks besides fitted)."""
         self._check_fitted()
         x = torch.as_tensor(np.asarray(X_scaled), dtype=torch.float32)
-        with torch.no_grad():
+        with torch.no_grad(), _threads(getattr(self, "n_threads", None)):
             y = self._forward(self.network_, x)
         return y.numpy().astype(np.float64)
 
@@ -512,15 +570,16 @@ class SurrogateModel:
             Xs = self.x_scaler_.transform(self._check_X(X))
         else:
             Xs = getattr(self, "_certify_sample", None)
-        return certify(
-            self.network_,
-            steps=self.steps_,
-            X_scaled=Xs,
-            x_scale=np.asarray(self.x_scaler_.scale_),
-            y_scale=np.asarray(self.y_scaler_.scale_),
-            output_steps=self.output_steps_,
-            max_samples=max_samples,
-        )
+        with _threads(getattr(self, "n_threads", None)):
+            return certify(
+                self.network_,
+                steps=self.steps_,
+                X_scaled=Xs,
+                x_scale=np.asarray(self.x_scaler_.scale_),
+                y_scale=np.asarray(self.y_scaler_.scale_),
+                output_steps=self.output_steps_,
+                max_samples=max_samples,
+            )
 
     def export_spec(self) -> dict[str, Any]:
         """Network spec plus scalers and names (docs/INTERFACES.md)."""

@@ -151,8 +151,8 @@ def convexity(spec: dict[str, Any]) -> tuple[bool, bool, str]:
             False,
             False,
             (
-                f"activation {act} is not convex on the real line (only relu, convex and "
-                "non-decreasing, is accepted)"
+                f"activation {act} is not convex on the real line (only relu, "
+                "convex and non-decreasing, is accepted)"
             ),
         )
     mats = _matrices(spec)
@@ -165,8 +165,8 @@ def convexity(spec: dict[str, Any]) -> tuple[bool, bool, str]:
                 False,
                 monotone,
                 (
-                    f"{name} has a negative entry ({value:.3g}); it multiplies a hidden "
-                    "state, so the convex, non-decreasing structure is lost"
+                    f"{name} has a negative entry ({value:.3g}); it multiplies a "
+                    "hidden state, so the convex, non-decreasing structure is lost"
                 ),
             )
     structure = "recurrent matrices, " if kind != "ficnn" else ""
@@ -177,10 +177,10 @@ def convexity(spec: dict[str, Any]) -> tuple[bool, bool, str]:
             "activation relu is convex and non-decreasing; all "
             f"{structure}input matrices of layers >= 2 and the readout are entrywise "
             "non-negative (smallest entry "
-            f"{min(v for n, v in mins.items() if n != 'layers.0.W'):.3g}); the first "
-            "input matrix acts on an affine function of the features; so every output "
-            "at every step is convex in the whole input sequence (in scaled and physical "
-            "units, the scalers being affine)"
+            f"{min(v for n, v in mins.items() if n != 'layers.0.W'):.3g}); the "
+            "first input matrix acts on an affine function of the features; so every "
+            "output at every step is convex in the whole input sequence (in scaled "
+            "and physical units, the scalers being affine)"
         ),
     )
 

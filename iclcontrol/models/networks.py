@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from iclcontrol.exceptions import ConfigError
-from iclcontrol.models.constraints import project_
+from iclcontrol.models.constraints import SAFETY, clamp_nonnegative_, project_
 
 KINDS = ("iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn")
 
@@ -182,6 +182,13 @@ class _Base(nn.Module):
         for _, w in self.constrained_weights():
             project_(w, cfg.nonnegative, cfg.spectral_bound)
 
+    @torch.no_grad()
+    def project_sign_(self) -> None:
+        """Enforce only the sign constraints (cheap, for use after each step)."""
+        if self.config.nonnegative:
+            for _, w in self.constrained_weights():
+                clamp_nonnegative_(w)
+
     def export_spec(self) -> dict[str, Any]:
         """Weights as numpy float64 arrays plus metadata (docs/INTERFACES.md)."""
         raise NotImplementedError
@@ -267,34 +274,51 @@ class ElmanNetwork(_Base):
             U = getattr(self.rnn, f"weight_hh_l{k}")
             b = getattr(self.rnn, f"bias_ih_l{k}")
             bhh = getattr(self.rnn, f"bias_hh_l{k}")
-            pre_all = []
-            hprev = torch.zeros(z.shape[0], cfg.hidden, dtype=z.dtype)
-            for t in range(z.shape[1]):
-                pre = z[:, t] @ W.T + hprev @ U.T + b + bhh
-                pre_all.append(pre)
-                hprev = torch.relu(pre)
-            pre_cat = torch.cat(pre_all, dim=0)
-            shift = torch.quantile(pre_cat, 1.0 - active_fraction, dim=0)
-            if k > 0:  # first-layer biases are already centred by construction
-                b.sub_(shift)
-            z = self._recompute_layer(z, W, U, b + bhh)
+            # the recurrence feeds the shift back, so iterate to a fixed point
+            for _ in range(0 if k == 0 else 8):
+                pre = self._preactivations(z, W, U, b + bhh)
+                pre = pre.reshape(-1, pre.shape[-1])
+                b.sub_(0.7 * torch.quantile(pre, 1.0 - active_fraction, dim=0))
+            z = torch.relu(self._preactivations(z, W, U, b + bhh))
         y = self.readout(z)
         self.readout.bias.sub_(y.reshape(-1, cfg.n_outputs).mean(0) - 0.5)
 
     @staticmethod
-    def _recompute_layer(
+    def _preactivations(
         z: torch.Tensor, W: torch.Tensor, U: torch.Tensor, b: torch.Tensor
     ) -> torch.Tensor:
+        """Pre-activations of one ReLU layer, shape (batch, steps, hidden)."""
         hprev = torch.zeros(z.shape[0], W.shape[0], dtype=z.dtype)
         out = []
         for t in range(z.shape[1]):
-            hprev = torch.relu(z[:, t] @ W.T + hprev @ U.T + b)
-            out.append(hprev)
+            pre = z[:, t] @ W.T + hprev @ U.T + b
+            hprev = torch.relu(pre)
+            out.append(pre)
         return torch.stack(out, dim=1)
 
+    def _normalized(self, w: torch.Tensor) -> torch.Tensor:
+        # differentiable version of constraints.project_spectral_ (same formula)
+        bound = self.config.spectral_bound * (1.0 - SAFETY)  # type: ignore[operator]
+        sigma = torch.linalg.matrix_norm(w.double(), ord=2).to(w.dtype)
+        return w * torch.clamp(bound / sigma, max=1.0)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, _ = self.rnn(self._augment(x))
-        return self.readout(h)
+        z = self._augment(x)
+        if self.config.spectral_bound is None:
+            h, _ = self.rnn(z)
+            return self.readout(h)
+        # Spectral normalization inside the graph: the gradient sees the rescaling
+        # (a projection after the step does not), which trains the constrained
+        # network much better. On weights that already satisfy the bound (after
+        # ``project_``) this is the identity.
+        weights = {
+            f"{kind}_l{k}": self._normalized(getattr(self.rnn, f"{kind}_l{k}"))
+            for k in range(self.config.layers)
+            for kind in ("weight_ih", "weight_hh")
+        }
+        h, _ = torch.func.functional_call(self.rnn, weights, (z,))
+        R = self._normalized(self.readout.weight)
+        return h @ R.T + self.readout.bias
 
     def constrained_weights(self) -> list[tuple[str, torch.Tensor]]:
         out = []

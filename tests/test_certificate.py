@@ -1,0 +1,138 @@
+"""Certificates: convexity from weights, certified vs empirical Lipschitz bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from iclcontrol.data import cstr_dataset
+from iclcontrol.models import make_network
+from iclcontrol.models.certificate import (
+    certify,
+    convexity,
+    lipschitz_upper_bound,
+    midpoint_convexity_violations,
+)
+from iclcontrol.train import SurrogateModel
+
+
+@pytest.fixture(scope="module")
+def small_dataset():
+    return cstr_dataset(n_grid=20, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def trained(small_dataset):
+    """Tiny models of several kinds, a few epochs each (a few seconds in total)."""
+    return {
+        kind: SurrogateModel(
+            kind, hidden=8, layers=2, max_epochs=4, verbose=False, random_state=0
+        ).fit(small_dataset)
+        for kind in ("iclrnn", "icrnn", "lrnn", "rnn")
+    }
+
+
+def test_hand_computed_bound_one_unit():
+    """1 unit, 1 layer, 2 steps: M = [[a, 0], [a c, a]] times |r|.
+
+    With a = 0.5, c = 0.8, r = 2: M = [[0.5, 0], [0.4, 0.5]], whose largest singular
+    value is sqrt of the largest eigenvalue of M'M = [[0.41, 0.2], [0.2, 0.25]]:
+    (0.66 + sqrt(0.16^2/1 + 4*0.04)) / 2 -> computed below by hand formula.
+    """
+    spec = {
+        "kind": "lrnn",
+        "augment": False,
+        "activation": "relu",
+        "layers": [{"W": np.array([[0.5]]), "U": np.array([[0.8]]), "b": np.zeros(1)}],
+        "readout": {"W": np.array([[2.0]]), "b": np.zeros(1)},
+    }
+    tr, det = 0.41 + 0.25, 0.41 * 0.25 - 0.2**2
+    sigma = np.sqrt((tr + np.sqrt(tr**2 - 4 * det)) / 2)
+    bound, _ = lipschitz_upper_bound(spec, steps=2)
+    assert bound == pytest.approx(2.0 * sigma, rel=1e-8)
+    # the last output only: row [0.4, 0.5] -> norm sqrt(0.41)
+    last, _ = lipschitz_upper_bound(spec, steps=2, output_steps=1)
+    assert last == pytest.approx(2.0 * np.sqrt(0.41), rel=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "icrnn", "lrnn", "rnn", "ficnn"])
+def test_random_pairs_never_exceed_certified_bound(kind):
+    """Brute force: ||f(a) - f(b)|| / ||a - b|| over random sequence pairs <= bound."""
+    net = make_network(kind, 3, 2, hidden=10, layers=2, random_state=1)
+    g = torch.Generator().manual_seed(2)
+    cert = certify(net, steps=6, X_scaled=torch.rand(8, 6, 3, generator=g).numpy())
+    a = torch.rand(500, 6, 3, generator=g)
+    b = a + 0.05 * torch.randn(500, 6, 3, generator=g)
+    with torch.no_grad():
+        num = (net(a) - net(b)).reshape(500, -1).norm(dim=1)
+    ratio = (num / (a - b).reshape(500, -1).norm(dim=1)).max().item()
+    assert ratio <= cert.lipschitz_upper
+    assert cert.lipschitz_lower_empirical <= cert.lipschitz_upper
+
+
+def test_trained_models_certificates(trained, small_dataset):
+    for kind, model in trained.items():
+        cert = model.certificate_
+        assert cert.steps == 10
+        assert cert.lipschitz_upper is not None
+        assert 0 < cert.lipschitz_lower_empirical <= cert.lipschitz_upper, kind
+        assert cert.lipschitz_upper_physical > 0
+        # more data for the empirical bound, still below the certificate
+        X, _ = small_dataset.subset("test")
+        assert model.certify(X[:40]).lipschitz_lower_empirical <= cert.lipschitz_upper
+    icl = trained["iclrnn"].certificate_
+    assert icl.convex and icl.monotone_in_augmented_input
+    for m in icl.matrices:
+        if m["bound"] is not None:
+            assert m["spectral_norm"] <= 1.0 and m["min_entry"] >= 0.0
+    assert trained["icrnn"].certificate_.convex
+    assert not trained["rnn"].certificate_.convex
+    assert "tanh" in trained["rnn"].certificate_.convexity_reason
+    # lrnn: relu but signed recurrent weights -> not convex
+    lr = trained["lrnn"].certificate_
+    assert not lr.convex and "negative entry" in lr.convexity_reason
+
+
+def test_convexity_check_reads_the_weights():
+    net = make_network("iclrnn", 3, 1, hidden=5)
+    assert convexity(net.export_spec())[0]
+    with torch.no_grad():
+        net.rnn.weight_hh_l1[0, 1] = -0.1  # break one recurrent weight by hand
+    ok, _, reason = convexity(net.export_spec())
+    assert not ok and "layers.1.U" in reason
+    # the first input matrix may have any sign: still convex
+    net2 = make_network("iclrnn", 3, 1, hidden=5)
+    with torch.no_grad():
+        net2.rnn.weight_ih_l0[0, 0] = -1.0
+    ok, monotone, _ = convexity(net2.export_spec())
+    assert ok and not monotone
+
+
+def test_midpoint_convexity_in_physical_units(trained, small_dataset):
+    """Convex models pass the midpoint test along random segments in physical units;
+    the test itself has power: it catches the tanh RNN."""
+    X, _ = small_dataset.subset("test")
+    rng = np.random.default_rng(0)
+    lo, hi = X.reshape(-1, 4).min(0), X.reshape(-1, 4).max(0)
+    a = lo + (hi - lo) * rng.random((300, 10, 4))
+    b = lo + (hi - lo) * rng.random((300, 10, 4))
+    for kind in ("iclrnn", "icrnn"):
+        model = trained[kind]
+        # physical outputs: T spans ~300 K, CA ~6 kmol/m^3; float32 evaluation
+        # error is ~1e-6 relative to those ranges, hence the tolerances
+        res = midpoint_convexity_violations(model.predict, a, b, rtol=1e-5, atol=1e-3)
+        assert res["n_checks"] == 300 * 10 * 2 * 5
+        assert res["n_violations"] == 0, (kind, res)
+    # a generic (non-convex) network: random tanh RNN with large weights
+    net = make_network("rnn", 4, 2, hidden=16, random_state=3)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(3.0)
+
+    def f(x):
+        with torch.no_grad():
+            return net(torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+    res = midpoint_convexity_violations(f, (a - lo) / (hi - lo), (b - lo) / (hi - lo))
+    assert res["n_violations"] > 0

@@ -1,0 +1,183 @@
+"""SurrogateModel: fitting, errors, determinism, save/load, CSV datasets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import iclcontrol.train as train_mod
+from iclcontrol.data import cstr_dataset, csv_dataset
+from iclcontrol.exceptions import (
+    ConfigError,
+    DataError,
+    DimensionError,
+    ModelFileError,
+    NotFittedError,
+)
+from iclcontrol.train import SurrogateModel, load
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return cstr_dataset(n_grid=20, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def model(ds):
+    return SurrogateModel(
+        "iclrnn", hidden=16, layers=2, max_epochs=25, verbose=False, random_state=0
+    ).fit(ds)
+
+
+def test_fit_learns_and_predicts_physical(model, ds):
+    X, Y = ds.subset("test")
+    pred = model.predict(X)
+    assert pred.shape == Y.shape
+    res = model.evaluate(ds)
+    # predicting the training mean gives the target variance; a fitted model must
+    # do far better (the full-size model reaches ~1e-4 of a variance ~0.05)
+    _, Ys = ds.scaled("test")
+    assert res["scaled"] < 0.2 * float(np.var(Ys.reshape(-1, 2), axis=0).mean())
+    # physical MSE is the scaled MSE divided by scale^2, output by output
+    scale = model.y_scaler_.scale_
+    pred_s = model.y_scaler_.transform(pred)
+    _, Ys = ds.scaled("test")
+    per = np.mean((pred_s - Ys) ** 2, axis=(0, 1)) / scale**2
+    np.testing.assert_allclose(
+        [res["physical"]["CA"], res["physical"]["T"]], per, rtol=1e-6
+    )
+    # a single sequence (steps, n_features) is accepted
+    assert model.predict(X[0]).shape == (1, 10, 2)
+    # a DataFrame is accepted per step
+    frame = pd.DataFrame(X[0], columns=["CA", "T", "CA0", "Q"])
+    np.testing.assert_allclose(model.predict(frame), model.predict(X[:1]))
+    info = model.fit_info_
+    assert info["epochs"] == len(model.history_) <= 25
+    assert info["samples_per_second"] > 0
+
+
+def test_constraints_hold_after_training(model):
+    spec = model.export_spec()
+    mats = [lay[k] for lay in spec["layers"] for k in ("W", "U")]
+    mats.append(spec["readout"]["W"])
+    for a in mats:
+        assert a.min() >= 0.0
+        assert np.linalg.norm(a, 2) <= 1.0  # numpy SVD, independent of torch
+    assert spec["feature_names"] == ["CA", "T", "CA0", "Q"]
+    assert "x_scaler" in spec and "y_scaler" in spec
+
+
+def test_deterministic_for_a_seed(ds):
+    kw = {"hidden": 6, "max_epochs": 2, "verbose": False}
+    a = SurrogateModel("iclrnn", random_state=3, noise_std=0.3, **kw).fit(ds)
+    b = SurrogateModel("iclrnn", random_state=3, noise_std=0.3, **kw).fit(ds)
+    c = SurrogateModel("iclrnn", random_state=4, noise_std=0.3, **kw).fit(ds)
+    X = ds.X[:20]
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert not np.array_equal(a.predict(X), c.predict(X))
+
+
+def test_clear_errors(model, ds):
+    X = ds.X[:3]
+    with pytest.raises(DimensionError, match=r"3 features.*expecting 4"):
+        model.predict(X[..., :3])
+    bad = X.copy()
+    bad[0, 2, 1] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        model.predict(bad)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        SurrogateModel().predict(X)
+    with pytest.raises(ConfigError, match="unknown model kind 'transformer'"):
+        SurrogateModel("transformer").fit(ds)
+    with pytest.raises(ConfigError, match="noise_std"):
+        SurrogateModel(noise_std=-1.0).fit(ds)
+    with pytest.raises(DataError, match="SequenceDataset"):
+        SurrogateModel().fit(np.zeros((3, 10, 4)))
+
+
+def test_time_budget_stops_training(ds):
+    m = SurrogateModel(
+        "iclrnn", hidden=8, max_epochs=10_000, time_budget_s=0.5, verbose=False
+    ).fit(ds)
+    assert m.fit_info_["stop_reason"] == "time_budget"
+    assert m.fit_info_["train_seconds"] < 5.0
+
+
+def test_save_load_round_trip_exact(model, ds, tmp_path):
+    folder = model.save(tmp_path / "run")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "model.json",
+        "model.safetensors",
+    ]
+    loaded = load(folder)
+    X = ds.X[:50]
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.certificate_.to_dict() == model.certificate_.to_dict()
+    assert loaded.get_params() == model.get_params()
+    assert loaded.history_ == model.history_
+    # the stored sample lets a loaded model recompute the empirical bound
+    assert loaded.certify().lipschitz_lower_empirical == pytest.approx(
+        model.certificate_.lipschitz_lower_empirical, rel=1e-9
+    )
+
+
+def test_corrupted_folders_give_model_file_error(model, tmp_path):
+    folder = model.save(tmp_path / "ok")
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load(tmp_path / "nothing")
+    # truncated weights
+    trunc = model.save(tmp_path / "trunc")
+    raw = (trunc / "model.safetensors").read_bytes()
+    (trunc / "model.safetensors").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ModelFileError, match="checksum"):
+        load(trunc)
+    # truncated JSON
+    tj = model.save(tmp_path / "tj")
+    text = (tj / "model.json").read_text()
+    (tj / "model.json").write_text(text[: len(text) // 2])
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load(tj)
+    # configuration that does not match the weights
+    mm = model.save(tmp_path / "mm")
+    meta = json.loads((mm / "model.json").read_text())
+    meta["network"]["hidden"] = 32
+    (mm / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="do not match the network config"):
+        load(mm)
+    # missing file
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelFileError, match="missing"):
+        load(folder)
+    assert train_mod.load is load
+
+
+def test_generic_csv_dataset(tmp_path):
+    """A user's logged time series: a first-order lag y' = (u - y) / tau."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    u = np.repeat(rng.uniform(-1, 1, n // 25), 25)
+    y = np.zeros(n)
+    for k in range(1, n):
+        y[k] = y[k - 1] + 0.2 * (u[k - 1] - y[k - 1])
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2024-01-01", periods=n, freq="1min"),
+            "u": u,
+            "y_prev": np.concatenate([[0.0], y[:-1]]),
+            "y": y,
+        }
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    data = csv_dataset(
+        path, "time", inputs=["u", "y_prev"], outputs=["y"], window=8, stride=2
+    )
+    for kind in ("iclrnn", "lstm"):
+        m = SurrogateModel(kind, hidden=8, max_epochs=40, verbose=False).fit(data)
+        Xt, Yt = data.subset("test")
+        assert m.predict(Xt).shape == Yt.shape
+        _, Ys = data.scaled("test")
+        assert m.evaluate(data)["scaled"] < 0.3 * float(np.var(Ys))
