@@ -50,7 +50,11 @@ def to_do_mpc(
     ConfigError
         If the feature layout does not match ``state_names + input_names``.
     """
-    import do_mpc  # imported lazily: do-mpc prints warnings on import
+    import warnings
+
+    with warnings.catch_warnings():  # do-mpc warns about optional features on import
+        warnings.simplefilter("ignore")
+        import do_mpc
 
     spec = get_spec(model_or_spec)
     n_f, n_out = spec_dims(spec)

@@ -147,6 +147,24 @@ class SurrogateMPC:
         Y = pr.predict(v, pr.params(x, np.zeros(pr.nx), self._u_prev))
         return Y[pr.spm - 1]
 
+    def _screen(self, v0: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Best starting point among ``v0`` and a grid of constant input plans.
+
+        Used on cold starts only (first step, after a fallback): the problem is not
+        convex and a local solver started at the steady-state input can settle in a
+        poor local minimum. One merit evaluation per candidate.
+        """
+        pr = self.problem
+        levels = np.linspace(-1.0, 1.0, self.settings.cold_start_levels)
+        grid = np.array(np.meshgrid(*[levels] * pr.nu, indexing="ij"))
+        candidates = [v0] + [np.tile(c, pr.N) for c in grid.reshape(pr.nu, -1).T]
+        best, best_phi = v0, np.inf
+        for c in candidates:
+            phi = pr.merit(c, p)[0]
+            if phi < best_phi:
+                best, best_phi = c, phi
+        return np.asarray(best, dtype=float)
+
     def step(self, x: Any) -> StepResult:
         """Solve at the measured state ``x`` and return the input to apply."""
         start = time.perf_counter()
@@ -158,6 +176,8 @@ class SurrogateMPC:
         if self.settings.warm_start and self._plan is not None:
             V = self._v.reshape(pr.N, pr.nu)
             v0 = np.vstack([V[1:], V[-1:]]).ravel()
+        elif self.settings.cold_start_levels > 1:
+            v0 = self._screen(v0, p)
         try:
             res = self.solver.solve(v0, p, self._lam)
             ok, status = res.success, res.status

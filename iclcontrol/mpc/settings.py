@@ -101,6 +101,10 @@ class MPCSettings:
         Filter gain in (0, 1] of the drift estimate.
     warm_start : bool
         Start each solve from the shifted previous plan.
+    cold_start_levels : int
+        On a cold start (first step, after a fallback) start from the best, by
+        merit value, of the safe input and a grid of ``levels ** n_inputs``
+        constant plans over the input box (1: no screening).
     safe_input : sequence of float or None
         Input applied when no plan is available after a failed solve
         (default: the plant's steady-state input).
@@ -134,11 +138,12 @@ class MPCSettings:
     offset_free: bool = True
     disturbance_gain: float = 1.0
     warm_start: bool = True
+    cold_start_levels: int = 3
     safe_input: tuple[float, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("horizon", "steps_per_move", "max_iter"):
+        for name in ("horizon", "steps_per_move", "max_iter", "cold_start_levels"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")

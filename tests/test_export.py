@@ -1,0 +1,191 @@
+"""Tests of iclcontrol.export: CasADi parity with torch, derivatives, do-mpc model."""
+
+from __future__ import annotations
+
+import casadi as ca
+import numpy as np
+import pytest
+import torch
+
+from iclcontrol.exceptions import ConfigError, DimensionError
+from iclcontrol.export import to_casadi, to_do_mpc
+from iclcontrol.models import make_network
+
+KINDS = ["iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn"]
+
+
+def _scalers(rng: np.random.Generator) -> tuple[dict, dict]:
+    # MinMaxScaler.to_dict() form: scaled = x * scale + offset
+    xs = {
+        "scale": rng.uniform(0.1, 2.0, 4).tolist(),
+        "offset": rng.normal(size=4).tolist(),
+    }
+    ys = {
+        "scale": rng.uniform(0.1, 2.0, 2).tolist(),
+        "offset": rng.normal(size=2).tolist(),
+    }
+    return xs, ys
+
+
+def _spec(kind: str, seed: int = 0, hidden: int = 8) -> tuple[torch.nn.Module, dict]:
+    net = make_network(kind, 4, 2, hidden=hidden, layers=2, random_state=seed).double()
+    spec = net.export_spec()
+    spec["x_scaler"], spec["y_scaler"] = _scalers(np.random.default_rng(seed))
+    spec["feature_names"] = ["CA", "T", "CA0", "Q"]
+    spec["output_names"] = ["CA", "T"]
+    return net, spec
+
+
+def _torch_physical(net: torch.nn.Module, spec: dict, X: np.ndarray) -> np.ndarray:
+    xs = np.asarray(spec["x_scaler"]["scale"])
+    xo = np.asarray(spec["x_scaler"]["offset"])
+    ys = np.asarray(spec["y_scaler"]["scale"])
+    yo = np.asarray(spec["y_scaler"]["offset"])
+    with torch.no_grad():
+        Ys = net(torch.as_tensor(X * xs + xo, dtype=torch.float64)).numpy()
+    return (Ys - yo) / ys
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("symbolic", ["MX", "SX"])
+def test_parity_with_torch_float64(kind: str, symbolic: str) -> None:
+    """The exported Function equals the torch module (scalers folded) to 1e-6 rel."""
+    net, spec = _spec(kind, seed=3)
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-2.0, 2.0, size=(5, 12, 4))
+    expected = _torch_physical(net, spec, X)
+    f = to_casadi(spec, steps=12, symbolic=symbolic)
+    got = np.stack([np.asarray(f(x)) for x in X])
+    assert got.shape == expected.shape == (5, 12, 2)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+    # the outputs are not trivially constant (the test would pass on a dead net)
+    assert np.ptp(expected) > 1e-3
+
+
+def test_named_inputs_and_outputs() -> None:
+    _, spec = _spec("iclrnn")
+    f = to_casadi(spec, steps=7)
+    assert f.name_in() == ["X"] and f.name_out() == ["Y"]
+    assert f.size_in(0) == (7, 4) and f.size_out(0) == (7, 2)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "iclrnn"])
+def test_first_derivatives_match_finite_differences(kind: str) -> None:
+    """CasADi's AD Jacobian equals central differences (O(h^2) error, h = 1e-6)."""
+    _, spec = _spec(kind, seed=5)
+    f = to_casadi(spec, steps=6)
+    X = ca.MX.sym("X", 6, 4)
+    J = ca.Function("J", [X], [ca.jacobian(ca.vec(f(X)), ca.vec(X))])
+    rng = np.random.default_rng(2)
+    x0 = rng.uniform(-1, 1, size=(6, 4))
+    jac = np.asarray(J(x0))
+    h = 1e-6
+    fd = np.zeros_like(jac)
+    flat = x0.ravel(order="F")
+    for i in range(flat.size):
+        e = np.zeros_like(flat)
+        e[i] = h
+        yp = np.asarray(f((flat + e).reshape(6, 4, order="F"))).ravel(order="F")
+        ym = np.asarray(f((flat - e).reshape(6, 4, order="F"))).ravel(order="F")
+        fd[:, i] = (yp - ym) / (2 * h)
+    # ReLU kinks are hit with probability ~0 at random points; scale-aware tolerance
+    np.testing.assert_allclose(jac, fd, rtol=1e-5, atol=1e-6 * np.abs(jac).max())
+
+
+def test_second_derivatives_match_finite_differences_tanh() -> None:
+    """Exact Hessian of a smooth scalar function of the outputs (tanh RNN)."""
+    _, spec = _spec("rnn", seed=7)
+    f = to_casadi(spec, steps=4)
+    X = ca.MX.sym("X", 4, 4)
+    obj = ca.sumsqr(f(X))
+    grad = ca.Function("g", [X], [ca.gradient(obj, ca.vec(X))])
+    hess = ca.Function("H", [X], [ca.hessian(obj, ca.vec(X))[0]])
+    x0 = np.random.default_rng(3).uniform(-1, 1, (4, 4))
+    H = np.asarray(hess(x0))
+    h = 1e-6
+    flat = x0.ravel(order="F")
+    fd = np.zeros_like(H)
+    for i in range(flat.size):
+        e = np.zeros_like(flat)
+        e[i] = h
+        gp = np.asarray(grad((flat + e).reshape(4, 4, order="F"))).ravel()
+        gm = np.asarray(grad((flat - e).reshape(4, 4, order="F"))).ravel()
+        fd[:, i] = (gp - gm) / (2 * h)
+    np.testing.assert_allclose(H, fd, rtol=1e-4, atol=1e-5 * np.abs(H).max())
+    np.testing.assert_allclose(H, H.T, atol=1e-12)
+
+
+def test_jit_matches_interpreted() -> None:
+    """gcc-compiled Function gives the same numbers as the CasADi VM."""
+    _, spec = _spec("iclrnn", hidden=4)
+    f = to_casadi(spec, steps=3)
+    fj = to_casadi(spec, steps=3, jit=True, name="jit_test")
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 4))
+    np.testing.assert_allclose(np.asarray(fj(x)), np.asarray(f(x)), rtol=1e-12)
+
+
+def test_spec_from_object_with_export_spec() -> None:
+    net, _ = _spec("lrnn")
+    f1 = to_casadi(net, steps=2)  # the network itself (no scalers: identity)
+    x = np.ones((2, 4))
+    with torch.no_grad():
+        expected = net(torch.ones(1, 2, 4, dtype=torch.float64)).numpy()[0]
+    np.testing.assert_allclose(np.asarray(f1(x)), expected, rtol=1e-6)
+
+
+def test_errors() -> None:
+    _, spec = _spec("iclrnn")
+    with pytest.raises(ConfigError, match="unknown network kind"):
+        to_casadi({**spec, "kind": "gru"})
+    with pytest.raises(ConfigError, match="jit"):
+        to_casadi(spec, symbolic="SX", jit=True)
+    with pytest.raises(ConfigError, match="symbolic"):
+        to_casadi(spec, symbolic="XX")
+    with pytest.raises(ConfigError):
+        to_casadi(42)
+    bad = dict(spec, x_scaler={"scale": [1.0, 1.0], "offset": [0.0, 0.0]})
+    with pytest.raises(DimensionError, match="expects 4"):
+        to_casadi(bad)
+
+
+def test_do_mpc_model_transition_and_one_mpc_step() -> None:
+    """The do-mpc model's x+ equals the surrogate's last output; MPC makes a step."""
+    import do_mpc
+
+    _, spec = _spec("iclrnn", seed=11)
+    model = to_do_mpc(spec)
+    assert list(model.x.keys())[1:] == ["CA", "T"] or "CA" in model.x.keys()
+    f = to_casadi(spec, steps=10)
+    x, u = np.array([0.3, -2.0]), np.array([1.0, 1e5])
+    rhs = ca.Function("rhs", [model.x, model.u], [model._rhs])
+    x_next = np.asarray(rhs(x, u)).ravel()
+    expected = np.asarray(f(np.tile(np.r_[x, u], (10, 1))))[-1]
+    np.testing.assert_allclose(x_next, expected, rtol=1e-10)
+
+    # one MPC step on a smooth (tanh) surrogate: IPOPT's home ground
+    _, smooth = _spec("rnn", seed=11)
+    model = to_do_mpc(smooth)
+    mpc = do_mpc.controller.MPC(model)
+    mpc.settings.n_horizon = 2
+    mpc.settings.t_step = 0.005
+    mpc.settings.store_full_solution = False
+    mpc.settings.supress_ipopt_output()
+    cost = 1000 * model.x["CA"] ** 2 + model.x["T"] ** 2
+    mpc.set_objective(lterm=cost, mterm=cost)
+    mpc.set_rterm(CA0=1e-2, Q=1e-12)
+    for name, lo, hi in (("CA0", -3.5, 3.5), ("Q", -5e5, 5e5)):
+        mpc.bounds["lower", "_u", name] = lo
+        mpc.bounds["upper", "_u", name] = hi
+    mpc.scaling["_u", "Q"] = 5e5
+    mpc.setup()
+    mpc.x0 = x
+    mpc.set_initial_guess()
+    u0 = np.asarray(mpc.make_step(x)).ravel()
+    assert mpc.solver_stats["success"], mpc.solver_stats["return_status"]
+    assert -3.5 - 1e-8 <= u0[0] <= 3.5 + 1e-8 and -5e5 - 1e-3 <= u0[1] <= 5e5 + 1e-3
+
+
+def test_do_mpc_export_rejects_bad_layout() -> None:
+    _, spec = _spec("iclrnn")
+    with pytest.raises(ConfigError):
+        to_do_mpc(spec, state_names=["CA"], input_names=["CA0", "Q"])

@@ -1,0 +1,247 @@
+"""Tests of iclcontrol.mpc: problem builder, solvers, convexity report, fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from iclcontrol.exceptions import ConfigError
+from iclcontrol.mpc import (
+    GaussNewtonSQP,
+    MPCProblem,
+    MPCSettings,
+    NlpSolver,
+    SolveResult,
+    SurrogateMPC,
+    midpoint_test,
+)
+from plants.cstr import CSTR
+
+
+@pytest.fixture(scope="module")
+def model():
+    """A tiny ICLRNN trained a few seconds on two-move CSTR sequences."""
+    from iclcontrol.data import cstr_dataset
+    from iclcontrol.train import SurrogateModel
+
+    torch.set_num_threads(1)
+    ds = cstr_dataset(moves=2, n_grid=30, random_state=0)
+    return SurrogateModel(
+        "iclrnn", hidden=12, layers=2, max_epochs=4, random_state=0, verbose=False
+    ).fit(ds)
+
+
+@pytest.fixture(scope="module")
+def plant():
+    return CSTR()
+
+
+def _features(x0, U, spm=10):
+    rows = [np.r_[x0, u] for u in U for _ in range(spm)]
+    return np.array(rows)[None]
+
+
+def test_settings_validation() -> None:
+    with pytest.raises(ConfigError, match="horizon"):
+        MPCSettings(horizon=0)
+    with pytest.raises(ConfigError, match="solver"):
+        MPCSettings(solver="snopt")
+    with pytest.raises(ConfigError, match="disturbance_gain"):
+        MPCSettings(disturbance_gain=0.0)
+    s = MPCSettings(rate_limits=[1.0, 1e5])
+    assert MPCSettings.from_dict(s.to_dict()) == s
+    with pytest.raises(ConfigError, match="unknown"):
+        MPCSettings.from_dict({"horizon": 2, "colour": "red"})
+
+
+def test_unknown_override_raises_type_error(model, plant) -> None:
+    with pytest.raises(TypeError, match="unexpected"):
+        SurrogateMPC(model, plant, horizont=3)
+
+
+def test_prediction_matches_torch_model(model, plant) -> None:
+    """The problem's prediction equals SurrogateModel.predict on the same features."""
+    pr = MPCProblem(model, plant, MPCSettings())
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        v = rng.uniform(-1, 1, pr.nv)
+        x0 = np.array([rng.uniform(-1, 1), rng.uniform(-50, 50)])
+        Y = pr.predict(v, pr.params(x0))
+        expected = model.predict(_features(x0, pr.to_inputs(v)))[0]
+        np.testing.assert_allclose(Y, expected, rtol=1e-5, atol=1e-5 * np.ptp(expected))
+
+
+def test_rollout_feeds_the_predicted_state_back(model, plant) -> None:
+    pr = MPCProblem(model, plant, MPCSettings(prediction="rollout"))
+    x0, v = np.array([0.5, -20.0]), np.array([0.3, -0.2, -0.5, 0.9])
+    Y = pr.predict(v, pr.params(x0))
+    U = pr.to_inputs(v)
+    first = model.predict(_features(x0, U[:1]))[0]
+    second = model.predict(_features(first[-1], U[1:]))[0]
+    # single-move predictions of a model trained on two-move sequences (first 10 steps)
+    np.testing.assert_allclose(Y[:10], first[:10], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(Y[10:], second[:10], rtol=1e-5, atol=1e-5)
+
+
+def test_solution_respects_bounds_and_lyapunov_on_model_prediction(model, plant):
+    """At a GN-SQP solution: inputs in bounds; V(x_pred) <= V(x0) if no slack used."""
+    ctl = SurrogateMPC(model, plant, offset_free=False)
+    for x0 in ([1.5, -70.0], [-1.5, 70.0], [0.3, 5.0]):
+        ctl.reset()
+        res = ctl.step(x0)
+        assert res.success and not res.fallback
+        assert np.all(res.plan >= plant.input_lower - 1e-9)
+        assert np.all(res.plan <= plant.input_upper + 1e-9)
+        pred = model.predict(_features(np.array(x0), res.plan))[0]
+        V0 = CSTR.lyapunov(np.array(x0))
+        V1 = CSTR.lyapunov(pred[9])
+        if res.max_violation <= 1e-9:
+            assert V1 <= V0 * (1 + 1e-6) + 1e-6
+        else:  # slack used: the reported violation is the normalized excess
+            np.testing.assert_allclose(
+                (V1 - V0) / (V0 + 1), res.max_violation, rtol=1e-3
+            )
+
+
+def _convex_settings(**kw) -> MPCSettings:
+    # economic (linear, non-negative on outputs) cost + output upper bound, no
+    # tracking term, no Lyapunov: the report must call this convex
+    return MPCSettings(
+        state_weights=(0.0, 0.0),
+        input_weights=(0.1, 1e-12),
+        economic_state_weights=(1.0, 0.05),
+        output_upper=(5.0, 100.0),
+        lyapunov=False,
+        **kw,
+    )
+
+
+def test_convexity_report_and_midpoint_checks(model, plant) -> None:
+    convex = MPCProblem(model, plant, _convex_settings())
+    assert convex.convexity.convex, str(convex.convexity)
+    p = convex.params([0.5, -10.0])
+    # claimed convex -> no midpoint violations of the objective or the outputs
+    assert midpoint_test(lambda v: convex.objective(v, p), convex.nv, 150) == 0.0
+    assert midpoint_test(lambda v: convex.predict(v, p), convex.nv, 150) == 0.0
+
+    reference = MPCProblem(model, plant, MPCSettings())
+    assert not reference.convexity.convex
+    reasons = {i.component: i.convex for i in reference.convexity.items}
+    assert reasons["tracking cost"] is False and reasons["Lyapunov constraint"] is False
+    rollout = MPCProblem(model, plant, MPCSettings(prediction="rollout"))
+    assert {i.component: i.convex for i in rollout.convexity.items}[
+        "prediction"
+    ] is False
+    rnn_spec = {**model.export_spec(), "kind": "rnn", "activation": "tanh"}
+    assert not MPCProblem(rnn_spec, plant, _convex_settings()).convexity.convex
+    assert "NOT provably convex" in str(reference.convexity)
+
+
+@pytest.mark.parametrize("plugin", ["ipopt", "sqpmethod"])
+def test_gauss_newton_sqp_agrees_with_exact_hessian_solvers(model, plant, plugin):
+    """On a smooth (tanh RNN) tracking LMPC both solvers reach the same minimum."""
+    from iclcontrol.models import make_network
+
+    spec = make_network("rnn", 4, 2, hidden=8, random_state=1).export_spec()
+    full = model.export_spec()
+    for key in ("x_scaler", "y_scaler", "feature_names", "output_names"):
+        spec[key] = full[key]
+    pr = MPCProblem(spec, plant, MPCSettings(tol=1e-8, lyapunov=False))
+    gn = GaussNewtonSQP(pr)
+    ref = NlpSolver(pr, plugin)
+    for x0 in ([0.5, -10.0], [-0.8, 30.0]):
+        p = pr.params(x0)
+        a = gn.solve(np.zeros(pr.nv), p)
+        b = ref.solve(np.zeros(pr.nv), p)
+        assert a.success and b.success, (a.status, b.status)
+        np.testing.assert_allclose(a.objective, b.objective, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(a.v, b.v, atol=1e-3)
+
+
+def test_gauss_newton_sqp_on_convex_relu_problem(model, plant) -> None:
+    """Convex but piecewise-linear objective: GN-SQP is at least as good as IPOPT."""
+    pr = MPCProblem(model, plant, _convex_settings())
+    gn, ip = GaussNewtonSQP(pr), NlpSolver(pr, "ipopt")
+    for x0 in ([0.5, -10.0], [-0.8, 30.0]):
+        p = pr.params(x0)
+        a, b = gn.solve(np.zeros(pr.nv), p), ip.solve(np.zeros(pr.nv), p)
+        assert a.success and a.max_violation < 1e-5
+        fa, fb = pr.merit(a.v, p)[0], pr.merit(b.v, p)[0]
+        assert fa <= fb + 1e-3 * (1 + abs(fb))
+        if b.success:  # IPOPT may stall at the kinks of a ReLU network
+            np.testing.assert_allclose(a.v, b.v, atol=1e-3)
+
+
+def test_reference_lmpc_gn_sqp_not_worse_than_ipopt(model, plant) -> None:
+    """On the (non-convex) reference LMPC GN-SQP reaches IPOPT's objective or better."""
+    pr = MPCProblem(model, plant, MPCSettings())
+    gn, ip = GaussNewtonSQP(pr), NlpSolver(pr, "ipopt")
+    p = pr.params([1.5, -70.0])
+    a, b = gn.solve(np.zeros(pr.nv), p), ip.solve(np.zeros(pr.nv), p)
+    assert a.success
+    assert a.objective <= b.objective * (1 + 1e-3) + 1e-6 or not b.success
+
+
+def test_infeasible_hard_problem_falls_back_without_raising(model, plant) -> None:
+    """An impossible hard output bound: no exception, the safe input is applied."""
+    ctl = SurrogateMPC(
+        model,
+        plant,
+        output_upper=(-50.0, -1e4),
+        soft_constraints=False,
+        lyapunov=False,
+        safe_input=(0.5, 1000.0),
+    )
+    res = ctl.step([0.2, 3.0])
+    assert res.fallback and not res.success
+    assert res.fallback_reason == "safe input"
+    np.testing.assert_allclose(res.u, [0.5, 1000.0])
+    res2 = ctl.step([0.2, 3.0])
+    assert res2.fallback
+
+
+def test_failed_solve_applies_shifted_previous_plan(model, plant, monkeypatch) -> None:
+    ctl = SurrogateMPC(model, plant)
+    first = ctl.step([1.0, -40.0])
+    assert not first.fallback
+    planned_second = first.plan[1].copy()
+
+    def failing(v0, p, lam0=None):
+        return SolveResult(
+            v0, False, "forced failure", 3, np.nan, 0.0, 0.1, np.zeros(0)
+        )
+
+    monkeypatch.setattr(ctl.solver, "solve", failing)
+    second = ctl.step([0.9, -35.0])
+    assert second.fallback and second.fallback_reason == "shifted previous plan"
+    np.testing.assert_allclose(second.u, planned_second)
+    third = ctl.step([0.8, -30.0])  # horizon 2: the plan is used up
+    assert third.fallback and third.fallback_reason == "safe input"
+
+    def raising(v0, p, lam0=None):
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(ctl.solver, "solve", raising)
+    fourth = ctl.step([0.7, -25.0])
+    assert fourth.fallback and "solver crashed" in fourth.status
+
+
+def test_rate_limits_hold(model, plant) -> None:
+    ctl = SurrogateMPC(model, plant, rate_limits=(0.5, 5e4), safe_input=(0.0, 0.0))
+    res = ctl.step([1.5, -70.0])
+    assert res.success
+    du = np.diff(np.vstack([[0.0, 0.0], res.plan]), axis=0)
+    assert np.all(np.abs(du[:, 0]) <= 0.5 + 1e-6)
+    assert np.all(np.abs(du[:, 1]) <= 5e4 * (1 + 1e-6))
+
+
+def test_offset_free_estimate_is_the_prediction_error(model, plant) -> None:
+    """After one step the drift estimate equals x_meas - model prediction."""
+    ctl = SurrogateMPC(model, plant, disturbance_gain=1.0)
+    x0 = np.array([0.4, -10.0])
+    res = ctl.step(x0)
+    x1 = plant.step(x0, res.u)[0]
+    ctl.step(x1)
+    pred = model.predict(_features(x0, np.tile(res.u, (2, 1))))[0][9]
+    np.testing.assert_allclose(ctl.disturbance_, x1 - pred, rtol=1e-4, atol=1e-5)
