@@ -125,7 +125,7 @@ def clearsky_index(
 def calendar_features(index: pd.DatetimeIndex) -> pd.DataFrame:
     """Cyclic hour-of-day and day-of-year encodings (local clock of the index)."""
     hour = index.hour + index.minute / 60.0
-    doy = index.dayofyear - 1 + hour / 24.0
+    doy = index.day_of_year - 1 + hour / 24.0
     return pd.DataFrame(
         {
             "hour_sin": np.sin(2 * np.pi * hour / 24.0),

@@ -34,8 +34,13 @@ def plot_forecast_days(
     ``n_days`` test days with the most daytime samples (by valid time)."""
     plt = _plt()
     col = f"h{step}"
-    freq = frames["truth"].index.freq or pd.infer_freq(frames["truth"].index[:10])
-    shift = step * pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    idx = frames["truth"].index
+    freq = (
+        idx.freq
+        if idx.freq is not None
+        else pd.Timedelta(np.median(np.diff(idx.asi8)), unit=str(idx.unit))
+    )
+    shift = step * pd.Timedelta(freq)
     valid_index = frames["truth"].index + shift
     s = {k: pd.Series(frames[k][col].to_numpy(), index=valid_index) for k in frames}
     day = s["daytime"].astype(bool)
