@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import casadi as ca
 import numpy as np
 import pytest
@@ -177,7 +179,9 @@ def test_do_mpc_model_transition_and_one_mpc_step() -> None:
         mpc.bounds["lower", "_u", name] = lo
         mpc.bounds["upper", "_u", name] = hi
     mpc.scaling["_u", "Q"] = 5e5
-    mpc.setup()
+    with warnings.catch_warnings():  # do-mpc's own numpy-on-casadi calls
+        warnings.simplefilter("ignore", FutureWarning)
+        mpc.setup()
     mpc.x0 = x
     mpc.set_initial_guess()
     u0 = np.asarray(mpc.make_step(x)).ravel()

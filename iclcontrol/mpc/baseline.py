@@ -110,7 +110,9 @@ class DoMPCController:
                 return template
 
             mpc.set_tvp_fun(tvp_fun)
-        mpc.setup()
+        with warnings.catch_warnings():  # do-mpc's own numpy-on-casadi calls
+            warnings.simplefilter("ignore", FutureWarning)
+            mpc.setup()
         self.mpc = mpc
         self.reset()
 

@@ -1,0 +1,167 @@
+"""Tests of closed_loop, its metrics, the do-mpc baseline, plots and the mpc CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from iclcontrol.mpc import (
+    DoMPCController,
+    MPCSettings,
+    SurrogateMPC,
+    closed_loop,
+    closed_loop_cost,
+    steps_to_region,
+    summarize,
+)
+from plants.cstr import CSTR
+
+JSON_KEYS = {
+    "median_solve_ms",
+    "p95_solve_ms",
+    "max_solve_ms",
+    "median_iterations",
+    "steps_to_region",
+    "final_state",
+    "closed_loop_cost",
+    "fallbacks",
+}
+
+
+@pytest.fixture(scope="module")
+def model():
+    from iclcontrol.data import cstr_dataset
+    from iclcontrol.train import SurrogateModel
+
+    torch.set_num_threads(1)
+    ds = cstr_dataset(moves=2, n_grid=30, random_state=0)
+    return SurrogateModel(
+        "iclrnn", hidden=12, layers=2, max_epochs=4, random_state=0, verbose=False
+    ).fit(ds)
+
+
+def test_steps_to_region_and_cost_by_hand() -> None:
+    frame = pd.DataFrame(
+        {
+            "CA": [1.0, 0.05, 0.5, 0.0, 0.01],
+            "T": [10.0, 1.0, 0.0, 0.0, -1.0],
+            "CA0": [1.0, -1.0, 0.0, 2.0, np.nan],
+            "Q": [1e5, 0.0, 0.0, 0.0, np.nan],
+        }
+    )
+    frame["in_setpoint_region"] = CSTR.in_setpoint_region(frame[["CA", "T"]])
+    # inside at k=1, leaves at k=2 (CA=0.5), inside from k=3 on
+    assert steps_to_region(frame) == 3
+    # states k=1..4, inputs k=0..3: 1000*(0.05^2+0.5^2+0+0.01^2) + (1+0+0+1)
+    # + (1+1+0+4) + 3e-10*1e10
+    expected = 1000 * (0.0025 + 0.25 + 0.0001) + 2.0 + 6.0 + 3.0
+    assert closed_loop_cost(frame) == pytest.approx(expected, rel=1e-12)
+    frame.loc[4, "in_setpoint_region"] = False
+    assert steps_to_region(frame) is None
+
+
+def test_do_mpc_baseline_reaches_setpoint_region() -> None:
+    """First-principles NMPC (exact model): in the region well within 30 steps."""
+    plant = CSTR()
+    ctl = DoMPCController(plant, MPCSettings())
+    frame = closed_loop(plant, ctl, [1.5, -70.0], 25)
+    m = summarize(frame, plant)
+    assert m["fallbacks"] == 0
+    assert m["steps_to_region"] is not None and m["steps_to_region"] <= 20
+    # the reference Lyapunov constraint holds on the plant up to collocation error
+    V = frame["lyapunov"].to_numpy()
+    assert np.all(np.diff(V[:10]) <= 1e-3 * V[:9] + 1e-6)
+
+
+def test_short_surrogate_closed_loop(model) -> None:
+    plant = CSTR()
+    ctl = SurrogateMPC(model, plant, MPCSettings())
+    seen = []
+    frame = closed_loop(
+        plant,
+        ctl,
+        [-1.5, 70.0],
+        4,
+        noise=(0.0, 0.1),
+        callback=lambda k, r: seen.append(k),
+    )
+    assert seen == [0, 1, 2, 3]
+    assert len(frame) == 5 and frame["k"].tolist() == [0, 1, 2, 3, 4]
+    for col in ("t", "CA", "T", "CA0", "Q", "solve_ms", "iterations", "fallback"):
+        assert col in frame
+    u = frame[["CA0", "Q"]].to_numpy()[:-1]
+    assert np.all(u >= plant.input_lower - 1e-9) and np.all(
+        u <= plant.input_upper + 1e-9
+    )
+    # the plant state really follows the applied inputs
+    x1 = plant.step(np.array([-1.5, 70.0]), u[0])[0]
+    np.testing.assert_allclose(frame.loc[1, ["CA", "T"]].to_numpy(float), x1)
+    m = summarize(frame, plant)
+    assert JSON_KEYS <= set(m)
+    assert m["fallbacks"] == int(frame["fallback"].iloc[:-1].sum())
+    assert m["max_solve_ms"] >= m["p95_solve_ms"] >= m["median_solve_ms"] > 0
+
+
+def test_closed_loop_rejects_bad_steps(model) -> None:
+    from iclcontrol.exceptions import ConfigError
+
+    with pytest.raises(ConfigError):
+        closed_loop(CSTR(), SurrogateMPC(model, CSTR()), [0.0, 0.0], 0)
+
+
+def test_plots_write_files(tmp_path, model) -> None:
+    from iclcontrol.mpc.plots import (
+        plot_phase_plane,
+        plot_solve_times,
+        plot_time_series,
+    )
+
+    plant = CSTR()
+    frame = closed_loop(plant, SurrogateMPC(model, plant), [0.5, -20.0], 3)
+    plot_time_series({"a": frame}, path=tmp_path / "ts.png")
+    plot_phase_plane({"a": frame}, path=tmp_path / "pp.png")
+    plot_solve_times({"a": frame["solve_ms"].dropna()}, path=tmp_path / "st.png")
+    for name in ("ts.png", "pp.png", "st.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_cli_mpc_json_with_negative_x0(tmp_path, model, capsys) -> None:
+    from iclcontrol.cli import main
+
+    model.save(tmp_path / "model")
+    code = main(
+        [
+            "mpc",
+            "--model",
+            str(tmp_path / "model"),
+            "--plant",
+            "cstr",
+            "--x0=-1.5,70",
+            "--steps",
+            "3",
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ]
+    )
+    assert code == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    payload = json.loads(last)
+    assert JSON_KEYS <= set(payload)
+    assert (tmp_path / "out" / "closed_loop.csv").exists()
+    frame = pd.read_csv(tmp_path / "out" / "closed_loop.csv")
+    assert frame.loc[0, "CA"] == -1.5 and frame.loc[0, "T"] == 70.0
+    np.testing.assert_allclose(payload["final_state"], frame[["CA", "T"]].iloc[-1])
+
+
+def test_cli_mpc_bad_x0_is_a_user_error(tmp_path, model, capsys) -> None:
+    from iclcontrol.cli import main
+
+    model.save(tmp_path / "m")
+    code = main(["mpc", "--model", str(tmp_path / "m"), "--x0=1.5", "--steps", "2"])
+    assert code == 2
+    assert "--x0" in capsys.readouterr().err
