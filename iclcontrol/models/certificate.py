@@ -357,7 +357,7 @@ def midpoint_convexity_violations(
     X_b: np.ndarray,
     n_points: int = 5,
     rtol: float = 1e-5,
-    atol: float = 1e-6,
+    atol: float | np.ndarray = 1e-6,
 ) -> dict[str, Any]:
     """Test ``f((1-t) a + t b) <= (1-t) f(a) + t f(b)`` along segments.
 
@@ -370,7 +370,7 @@ def midpoint_convexity_violations(
         Segment end points.
     n_points : int
         Interior points ``t = k / (n_points + 1)`` per segment.
-    rtol, atol : float
+    rtol, atol : float (atol may be an array broadcast over the output axis)
         Tolerance: a violation is ``lhs - rhs > atol + rtol * |rhs|`` (float32
         evaluation error of the network, relative to the output scale).
 

@@ -1,0 +1,237 @@
+"""``iclcontrol train``, ``iclcontrol certify``, ``iclcontrol study noise``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iclcontrol.commands.common import parse_list, print_json
+from iclcontrol.exceptions import DataError, ModelFileError
+from iclcontrol.models.networks import KINDS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train", help="train a surrogate model on a dataset folder"
+    )
+    train.add_argument(
+        "--data",
+        required=True,
+        help="dataset folder (iclcontrol data ...), or 'cstr' for the reference set",
+    )
+    train.add_argument("--model", default="iclrnn", choices=KINDS)
+    train.add_argument("--hidden", type=int, default=64, help="units per layer")
+    train.add_argument("--layers", type=int, default=2)
+    train.add_argument(
+        "--noise", type=float, default=0.0, help="target noise std (scaled units)"
+    )
+    train.add_argument(
+        "--time-budget", type=float, default=120.0, help="training budget [s]"
+    )
+    train.add_argument("--max-epochs", type=int, default=1000)
+    train.add_argument("--lr", type=float, default=5e-3)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", required=True, help="run folder for the model")
+    train.add_argument("--json", action="store_true", help="print a JSON summary last")
+    train.set_defaults(func=run_train)
+
+    cert = subparsers.add_parser(
+        "certify", help="convexity and Lipschitz certificate of a trained model"
+    )
+    cert.add_argument("run", help="run/model folder written by 'iclcontrol train'")
+    cert.add_argument(
+        "--midpoint",
+        type=int,
+        default=200,
+        help="random segments for the numerical midpoint convexity test (0: skip)",
+    )
+    cert.add_argument("--seed", type=int, default=0)
+    cert.add_argument("--json", action="store_true", help="print a JSON summary last")
+    cert.set_defaults(func=run_certify)
+
+    study = subparsers.add_parser("study", help="studies over models and settings")
+    sub = study.add_subparsers(dest="study_command", required=True)
+    noise = sub.add_parser(
+        "noise", help="noise-robustness study of REFERENCE.md (resumable)"
+    )
+    noise.add_argument("--models", default="iclrnn,icrnn,lrnn,lstm,rnn")
+    noise.add_argument("--noise", default="0,0.3,0.6,0.9")
+    noise.add_argument(
+        "--time-budget", type=float, default=120.0, help="training budget per fit [s]"
+    )
+    noise.add_argument("--hidden", type=int, default=64)
+    noise.add_argument("--layers", type=int, default=2)
+    noise.add_argument("--seed", type=int, default=0)
+    noise.add_argument(
+        "--out", required=True, help="result folder (resumed if it exists)"
+    )
+    noise.add_argument("--json", action="store_true", help="print a JSON summary last")
+    noise.set_defaults(func=run_study_noise)
+
+
+def _load_dataset(spec: str) -> Any:
+    from iclcontrol.data import SequenceDataset, cstr_dataset
+
+    if spec == "cstr" and not Path(spec).exists():
+        return cstr_dataset()
+    if not Path(spec).is_dir():
+        raise DataError(
+            f"dataset folder {spec} does not exist; build one with 'iclcontrol data "
+            "cstr --out DIR' or 'iclcontrol data csv ...', or pass --data cstr"
+        )
+    return SequenceDataset.load(spec)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from iclcontrol.train import SurrogateModel
+
+    dataset = _load_dataset(args.data)
+    model = SurrogateModel(
+        args.model,
+        hidden=args.hidden,
+        layers=args.layers,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_epochs=args.max_epochs,
+        time_budget_s=args.time_budget,
+        noise_std=args.noise,
+        random_state=args.seed,
+    ).fit(dataset)
+    test = model.evaluate(dataset, "test")
+    out = model.save(args.out)
+    summary = {
+        "model": args.model,
+        "noise": args.noise,
+        "test_mse": {"scaled": test["scaled"], "physical": test["physical"]},
+        "train_seconds": model.fit_info_["train_seconds"],
+        "epochs": model.fit_info_["epochs"],
+        "best_epoch": model.fit_info_["best_epoch"],
+        "stop_reason": model.fit_info_["stop_reason"],
+        "samples_per_second": model.fit_info_["samples_per_second"],
+        "certificate": _certificate_summary(model.certificate_.to_dict()),
+        "out": str(out),
+    }
+    (out / "metrics.json").write_text(json.dumps(summary, indent=1))
+    if args.json:
+        print_json(summary)
+    else:
+        c = summary["certificate"]
+        print(
+            f"{args.model}: test MSE {test['scaled']:.3g} (scaled) after "
+            f"{summary['epochs']} epochs / {summary['train_seconds']:.1f} s; "
+            f"convex={c['convex']}, Lipschitz <= {c['lipschitz_upper']} -> {out}"
+        )
+    return 0
+
+
+def _certificate_summary(cert: dict[str, Any]) -> dict[str, Any]:
+    keep = (
+        "kind",
+        "convex",
+        "convexity_reason",
+        "monotone_in_augmented_input",
+        "steps",
+        "lipschitz_upper",
+        "lipschitz_upper_physical",
+        "lipschitz_lower_empirical",
+        "lipschitz_norm",
+        "lipschitz_method",
+        "n_samples_empirical",
+    )
+    out = {k: cert.get(k) for k in keep}
+    out["matrices"] = [
+        {k: m[k] for k in ("name", "spectral_norm", "min_entry", "bound")}
+        for m in cert.get("matrices", [])
+    ]
+    return out
+
+
+def run_certify(args: argparse.Namespace) -> int:
+    from iclcontrol.models.certificate import midpoint_convexity_violations
+    from iclcontrol.train import load
+
+    run = Path(args.run)
+    if not run.exists():
+        raise ModelFileError(f"run folder {run} does not exist")
+    model = load(run)
+    cert = _certificate_summary(model.certify().to_dict())
+    if args.midpoint > 0:
+        # random segments inside the training data's range, in physical units
+        rng = np.random.default_rng(args.seed)
+        lo = np.asarray(model.x_scaler_.data_min_)
+        hi = np.asarray(model.x_scaler_.data_max_)
+        shape = (args.midpoint, model.steps_, len(lo))
+        a = lo + (hi - lo) * rng.random(shape)
+        b = lo + (hi - lo) * rng.random(shape)
+        # float32 evaluation error is ~1e-7 of the output range; allow 1e-5 of it
+        span = np.asarray(model.y_scaler_.data_max_) - model.y_scaler_.data_min_
+        mid = midpoint_convexity_violations(
+            model.predict, a, b, rtol=1e-5, atol=1e-5 * span
+        )
+        cert["midpoint_test"] = {**mid, "segments": args.midpoint, "units": "physical"}
+    if args.json:
+        print_json(cert)
+    else:
+        print(f"model {run}: kind {cert['kind']}")
+        print(f"  convex: {cert['convex']} ({cert['convexity_reason']})")
+        print(
+            f"  Lipschitz <= {cert['lipschitz_upper']} ({cert['lipschitz_norm']}); "
+            f"empirical >= {cert['lipschitz_lower_empirical']}"
+        )
+        for m in cert["matrices"]:
+            print(
+                f"  {m['name']}: ||.||_2 = {m['spectral_norm']:.6f}, min entry "
+                f"{m['min_entry']:.3g}, bound {m['bound']}"
+            )
+        if "midpoint_test" in cert:
+            mt = cert["midpoint_test"]
+            print(
+                f"  midpoint test: {mt['n_violations']} violations in "
+                f"{mt['n_checks']} checks (max excess {mt['max_excess']:.3g})"
+            )
+    return 0
+
+
+def run_study_noise(args: argparse.Namespace) -> int:
+    from iclcontrol.study import run_noise_study
+
+    def report(row: dict[str, Any]) -> None:
+        ref = row["reference_mse"]
+        ref_text = f"{ref:.1e}" if ref is not None else "-"
+        print(
+            f"{row['model']:>7} noise {row['noise']:.2f}: test MSE "
+            f"{row['test_mse_scaled']:.2e} (paper {ref_text}), "
+            f"{row['epochs']} epochs",
+            file=sys.stderr,
+        )
+
+    results = run_noise_study(
+        args.out,
+        models=parse_list(args.models),
+        noise_levels=parse_list(args.noise, float),
+        time_budget_s=args.time_budget,
+        hidden=args.hidden,
+        layers=args.layers,
+        random_state=args.seed,
+        on_result=report,
+    )
+    out = Path(args.out)
+    if args.json:
+        print_json(
+            {
+                "out": str(out),
+                "rows": len(results),
+                "results": results.replace({np.nan: None}).to_dict("records"),
+                "table": str(out / "table.md"),
+                "plot": str(out / "noise.png"),
+            }
+        )
+    else:
+        print((out / "table.md").read_text())
+    return 0

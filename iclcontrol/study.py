@@ -1,0 +1,272 @@
+"""Noise-robustness study of the ICLRNN paper (REFERENCE.md), resumable.
+
+For every (model kind, noise level) pair a :class:`~iclcontrol.train.SurrogateModel`
+is trained on the CSTR dataset with Gaussian noise of standard deviation ``noise``
+added to the scaled training (and validation) targets, under the same wall-clock
+budget, and its test MSE is measured on clean scaled targets. Results go to a folder:
+
+    results.csv    one row per finished pair (written after each pair)
+    study.json     the study's configuration (a rerun must match it to resume)
+    table.md       measured test MSE beside the paper's values
+    noise.png      test MSE against noise, log scale, paper values dashed
+
+A rerun with the same folder skips finished pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iclcontrol.exceptions import ConfigError
+from iclcontrol.models.networks import KINDS
+
+#: Test MSE (scaled) of the ICLRNN paper's notebooks, REFERENCE.md.
+_REF_KINDS = ("iclrnn", "icrnn", "lrnn", "lstm", "rnn")
+_REF_ROWS = {
+    0.0: (3.0e-4, 9.0e-5, 1.3e-5, 5.1e-7, 1.5e-6),
+    0.3: (4.1e-4, 1.8e-4, 5.8e-4, 1.6e-3, 3.1e-3),
+    0.6: (2.9e-4, 1.3e-4, 1.1e-3, 4.1e-2, 2.2e-2),
+    0.9: (4.1e-4, 2.9e-4, 2.0e-3, 1.3e-1, 6.7e-2),
+}
+REFERENCE_MSE: dict[float, dict[str, float]] = {
+    s: dict(zip(_REF_KINDS, row, strict=True)) for s, row in _REF_ROWS.items()
+}
+
+DEFAULT_MODELS = ("iclrnn", "icrnn", "lrnn", "lstm", "rnn")
+DEFAULT_NOISE = (0.0, 0.3, 0.6, 0.9)
+
+
+def reference_mse(kind: str, noise: float) -> float | None:
+    """The paper's test MSE for a kind and noise level, or None."""
+    for level, row in REFERENCE_MSE.items():
+        if math.isclose(level, noise, abs_tol=1e-9):
+            return row.get(kind)
+    return None
+
+
+def _study_config(
+    time_budget_s: float, hidden: int, layers: int, random_state: int, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "dataset": "cstr_dataset(moves=1, random_state=0)",
+        "time_budget_s": float(time_budget_s),
+        "hidden": int(hidden),
+        "layers": int(layers),
+        "random_state": int(random_state),
+        **extra,
+    }
+
+
+def run_noise_study(
+    out_dir: str | Path,
+    models: Sequence[str] = DEFAULT_MODELS,
+    noise_levels: Sequence[float] = DEFAULT_NOISE,
+    time_budget_s: float = 120.0,
+    hidden: int = 64,
+    layers: int = 2,
+    random_state: int = 0,
+    max_epochs: int = 1000,
+    dataset: Any = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    verbose: bool | None = None,
+) -> pd.DataFrame:
+    """Train every (model, noise) pair under one budget; resumable.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Result folder (created; an existing one with the same configuration is
+        resumed).
+    models : sequence of str
+        Model kinds.
+    noise_levels : sequence of float
+        Standard deviations of the target noise, in scaled units. [-]
+    time_budget_s : float
+        Wall-clock training budget per pair. [s]
+    hidden, layers : int
+        Network size (the same for every kind).
+    random_state : int
+        Seed of every fit.
+    max_epochs : int
+        Epoch cap (the budget usually stops training first).
+    dataset : SequenceDataset, optional
+        Default: the reference CSTR dataset ``cstr_dataset()``.
+    on_result : callable, optional
+        Called with each new result row (a dict).
+    verbose : bool or None
+        Progress bars (None: only on a terminal and not under CI).
+
+    Returns
+    -------
+    pandas.DataFrame
+        All rows of ``results.csv``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown kind, negative noise, or a folder holding a study with another
+        configuration.
+    """
+    from tqdm.auto import tqdm
+
+    from iclcontrol.train import SurrogateModel, _progress_enabled
+
+    models = [str(m) for m in models]
+    for m in models:
+        if m not in KINDS:
+            raise ConfigError(f"unknown model kind {m!r}; expected one of {KINDS}")
+    noise_levels = [float(s) for s in noise_levels]
+    if any(not (s >= 0) for s in noise_levels):
+        raise ConfigError(f"noise levels must be >= 0, got {noise_levels}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = _study_config(
+        time_budget_s,
+        hidden,
+        layers,
+        random_state,
+        max_epochs=int(max_epochs),
+        custom_dataset=dataset is not None,
+    )
+    cfg_path = out / "study.json"
+    if cfg_path.exists():
+        old = json.loads(cfg_path.read_text())
+        if old != config:
+            raise ConfigError(
+                f"{out} holds a study with another configuration ({old}); use a new "
+                "--out folder or delete the old one"
+            )
+    cfg_path.write_text(json.dumps(config, indent=1))
+    csv_path = out / "results.csv"
+    rows: list[dict[str, Any]] = (
+        pd.read_csv(csv_path).to_dict("records") if csv_path.exists() else []
+    )
+    done = {(r["model"], round(float(r["noise"]), 9)) for r in rows}
+    todo = [
+        (m, s) for s in noise_levels for m in models if (m, round(s, 9)) not in done
+    ]
+    if todo and dataset is None:
+        from iclcontrol.data import cstr_dataset
+
+        dataset = cstr_dataset()
+    bar = tqdm(
+        total=len(todo),
+        disable=not _progress_enabled(verbose),
+        desc="noise study",
+        unit="fit",
+        file=sys.stderr,
+    )
+    try:
+        for kind, noise in todo:
+            bar.set_postfix(model=kind, noise=noise)
+            start = time.perf_counter()
+            model = SurrogateModel(
+                kind,
+                hidden=hidden,
+                layers=layers,
+                noise_std=noise,
+                time_budget_s=time_budget_s,
+                max_epochs=max_epochs,
+                random_state=random_state,
+                verbose=False,
+            ).fit(dataset)
+            res = model.evaluate(dataset, "test")
+            cert = model.certificate_
+            row = {
+                "model": kind,
+                "noise": noise,
+                "test_mse_scaled": res["scaled"],
+                **{f"test_mse_{k}": v for k, v in res["physical"].items()},
+                "reference_mse": reference_mse(kind, noise),
+                "train_seconds": model.fit_info_["train_seconds"],
+                "epochs": model.fit_info_["epochs"],
+                "best_epoch": model.fit_info_["best_epoch"],
+                "stop_reason": model.fit_info_["stop_reason"],
+                "samples_per_second": model.fit_info_["samples_per_second"],
+                "convex": cert.convex,
+                "lipschitz_upper": cert.lipschitz_upper,
+                "lipschitz_lower_empirical": cert.lipschitz_lower_empirical,
+                "wall_seconds": time.perf_counter() - start,
+            }
+            rows.append(row)
+            tmp = out / "results.csv.tmp"
+            pd.DataFrame(rows).to_csv(tmp, index=False)
+            tmp.replace(csv_path)
+            write_report(out)
+            if on_result is not None:
+                on_result(row)
+            bar.update(1)
+    finally:
+        bar.close()
+    if rows:
+        write_report(out)
+    return pd.DataFrame(rows)
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    return f"{float(v):.1e}"
+
+
+def markdown_table(results: pd.DataFrame) -> str:
+    """Measured test MSE beside the paper's: ``measured (paper)`` per cell."""
+    kinds = [k for k in DEFAULT_MODELS if k in set(results["model"])]
+    kinds += [k for k in dict.fromkeys(results["model"]) if k not in kinds]
+    header = "| noise s | " + " | ".join(k.upper() for k in kinds) + " |"
+    lines = [header, "|---" * (len(kinds) + 1) + "|"]
+    for noise in sorted(set(results["noise"])):
+        cells = []
+        for k in kinds:
+            sel = results[(results["model"] == k) & np.isclose(results["noise"], noise)]
+            measured = float(sel["test_mse_scaled"].iloc[-1]) if len(sel) else None
+            ref = reference_mse(k, float(noise))
+            cells.append(f"{_fmt(measured)} ({_fmt(ref)})")
+        lines.append(f"| {noise:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out_dir: str | Path) -> None:
+    """Write ``table.md`` and ``noise.png`` from ``results.csv``."""
+    out = Path(out_dir)
+    results = pd.read_csv(out / "results.csv")
+    config = json.loads((out / "study.json").read_text())
+    text = (
+        "# Noise-robustness study\n\n"
+        "Scaled test MSE on clean targets, measured (paper's value in parentheses). "
+        f"Budget {config['time_budget_s']:g} s of training per cell, "
+        f"{config['layers']}x{config['hidden']} networks, seed "
+        f"{config['random_state']}.\n\n" + markdown_table(results)
+    )
+    (out / "table.md").write_text(text)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, kind in enumerate(dict.fromkeys(results["model"])):
+        sel = results[results["model"] == kind].sort_values("noise")
+        color = f"C{i}"
+        ax.semilogy(sel["noise"], sel["test_mse_scaled"], "o-", color=color, label=kind)
+        ref = [(s, reference_mse(kind, s)) for s in sorted(REFERENCE_MSE)]
+        ref = [(s, v) for s, v in ref if v is not None]
+        if ref:
+            ax.semilogy(*zip(*ref, strict=True), "x--", color=color, alpha=0.5)
+    ax.set_xlabel("target noise standard deviation (scaled units)")
+    ax.set_ylabel("test MSE (scaled, clean targets)")
+    ax.set_title("measured (solid) vs paper (dashed)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "noise.png", dpi=120)
+    plt.close(fig)
