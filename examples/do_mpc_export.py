@@ -1,0 +1,54 @@
+"""Put a trained surrogate into do-mpc and run do-mpc's own MPC on it.
+
+Run: python examples/do_mpc_export.py [BUDGET_SECONDS]
+You will see: a short training, then five closed-loop steps of
+``do_mpc.controller.MPC`` built on the surrogate (``iclcontrol.export.to_do_mpc``),
+applied to the CSTR simulator, with the inputs and the IPOPT status of each step.
+"""
+
+import sys
+import warnings
+
+import numpy as np
+
+from iclcontrol.data import cstr_dataset
+from iclcontrol.export import to_do_mpc
+from iclcontrol.train import SurrogateModel
+from plants import CSTR
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import do_mpc
+
+budget = float(sys.argv[1]) if len(sys.argv) > 1 else 20.0
+# a one-move model: x[k+1] = last output of one sampling period
+model = SurrogateModel("iclrnn", hidden=16, time_budget_s=budget).fit(cstr_dataset())
+dm_model = to_do_mpc(model)  # discrete-time do-mpc model, states CA, T; inputs CA0, Q
+
+mpc = do_mpc.controller.MPC(dm_model)
+mpc.settings.n_horizon = 2
+mpc.settings.t_step = 0.005
+mpc.settings.store_full_solution = False
+mpc.settings.supress_ipopt_output()
+cost = 1000 * dm_model.x["CA"] ** 2 + dm_model.x["T"] ** 2
+mpc.set_objective(lterm=cost, mterm=cost)
+mpc.set_rterm(CA0=1.0, Q=3e-10)
+for name, bound in (("CA0", 3.5), ("Q", 5e5)):
+    mpc.bounds["lower", "_u", name] = -bound
+    mpc.bounds["upper", "_u", name] = bound
+mpc.scaling["_u", "Q"] = 5e5
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)
+    mpc.setup()
+
+plant = CSTR()
+x = np.array([1.5, -70.0])
+mpc.x0 = x
+mpc.set_initial_guess()
+for k in range(5):
+    u = np.asarray(mpc.make_step(x)).ravel()
+    print(
+        f"k={k} x={np.round(x, 3)} u={np.round(u, 3)} "
+        f"{mpc.solver_stats['return_status']}"
+    )
+    x = plant.step(x, u)[0]

@@ -1,0 +1,61 @@
+"""Tests of the main job (iclcontrol.report / ``iclcontrol run``) on a tiny budget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from iclcontrol.report import run_report
+
+    out = tmp_path_factory.mktemp("run")
+    messages: list[str] = []
+    metrics = run_report(
+        out=out, budget_s=3.0, hidden=8, steps=3, baseline=True, log=messages.append
+    )
+    return out, metrics, messages
+
+
+def test_report_files_and_metrics(run_dir) -> None:
+    out, metrics, messages = run_dir
+    for name in (
+        "report.md",
+        "metrics.json",
+        "config.json",
+        "phase_plane.png",
+        "solve_times.png",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "model").is_dir()
+    on_disk = json.loads((out / "metrics.json").read_text())
+    runs = on_disk["iclrnn_lmpc"]["runs"]
+    assert set(runs) == {"x0=1.5,-70", "x0=-1.5,70"}
+    for r in runs.values():
+        assert r["steps"] == 3
+        assert {"median_solve_ms", "steps_to_region", "fallbacks"} <= set(r)
+    # the ratio is computed from the two medians written next to it
+    ratio = (
+        on_disk["iclrnn_lmpc"]["median_solve_ms"]
+        / on_disk["dompc_nmpc"]["median_solve_ms"]
+    )
+    assert on_disk["ratio_iclrnn_to_dompc"] == pytest.approx(ratio)
+    assert metrics["ratio_iclrnn_to_dompc"] == pytest.approx(ratio)
+    assert on_disk["convexity"]["convex"] is False  # tracking cost + Lyapunov
+    # progress was reported step by step
+    assert any(m.startswith("[1/4]") for m in messages)
+    assert any(m.startswith("[4/4]") for m in messages)
+
+
+def test_report_markdown_links_existing_plots(run_dir) -> None:
+    out, _, _ = run_dir
+    text = (out / "report.md").read_text()
+    assert "| ICLRNN LMPC |" in text and "| do-mpc NMPC |" in text
+    import re
+
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) >= 4
+    for link in links:
+        assert (out / link).exists(), link
