@@ -138,3 +138,37 @@ def test_nlp_path_detects_missing_ipopt():
 
     # Pyomo finds ipopt only as an executable; there is none on these machines
     assert ipopt_available() == (shutil.which("ipopt") is not None)
+
+
+def test_run_plan_on_a_week(tmp_path):
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.workflows import run_plan
+
+    week = load_solar("tmy3-greensboro").slice("1990-06-01", "1990-06-07 23:00")
+    res = run_plan(week, load="residential", out=tmp_path)
+    assert res["status"] == "optimal"
+    assert 0.0 <= res["kwp"] <= 20.0 and 0.0 <= res["kwh"] <= 40.0
+    # building nothing is feasible, so the optimum cannot cost more than the grid
+    assert res["annual_cost"] <= res["baseline_cost"] + 1e-6
+    assert (tmp_path / "plan.json").is_file()
+
+
+def test_run_operate_small(tmp_path):
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.workflows import run_operate
+
+    d = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-25")
+    res = run_operate(
+        d,
+        horizon=4,
+        lags=4,
+        days=1,
+        dispatch_hours=6,
+        epochs=1,
+        hidden=4,
+        out=tmp_path,
+    )
+    assert res["periods"] == 24
+    assert set(res["costs"]) == {"perfect", "persistence", "forecast"}
+    assert all(s["failed_solves"] == 0 for s in res["strategies"].values())
+    assert (tmp_path / "dispatch.png").is_file()
