@@ -244,4 +244,19 @@ def test_offset_free_estimate_is_the_prediction_error(model, plant) -> None:
     x1 = plant.step(x0, res.u)[0]
     ctl.step(x1)
     pred = model.predict(_features(x0, np.tile(res.u, (2, 1))))[0][9]
-    np.testing.assert_allclose(ctl.disturbance_, x1 - pred, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ctl.disturbance_[0], x1 - pred, rtol=1e-4, atol=1e-5)
+    # no two-move history yet: the second move's offset is twice the first
+    np.testing.assert_allclose(ctl.disturbance_[1], 2 * ctl.disturbance_[0])
+
+
+def test_offset_free_two_move_estimate(model, plant) -> None:
+    """With two steps of history D[1] is the two-move prediction error."""
+    ctl = SurrogateMPC(model, plant, disturbance_gain=1.0)
+    x0 = np.array([0.6, -15.0])
+    ua = ctl.step(x0).u
+    x1 = plant.step(x0, ua)[0]
+    ub = ctl.step(x1).u
+    x2 = plant.step(x1, ub)[0]
+    ctl.step(x2)
+    pred = model.predict(_features(x0, np.vstack([ua, ub])))[0]
+    np.testing.assert_allclose(ctl.disturbance_[1], x2 - pred[19], rtol=1e-4, atol=1e-5)

@@ -79,8 +79,11 @@ class SurrogateMPC:
     ----------
     problem : MPCProblem
     convexity : ConvexityReport
-    disturbance_ : numpy.ndarray
-        Current per-period drift estimate (offset-free MPC).
+    disturbance_ : numpy.ndarray, shape (horizon, n_states)
+        Current output offsets at the end of each move (offset-free MPC): the
+        model's error over one move is estimated from the last measurement, over
+        two moves from the measurement two steps after a state, later moves are
+        extrapolated linearly.
 
     Examples
     --------
@@ -128,23 +131,36 @@ class SurrogateMPC:
         self._plan_age = 0
         self._last_x: np.ndarray | None = None
         self._last_pred: np.ndarray | None = None
+        self._history: list[tuple[np.ndarray, np.ndarray]] = []
         self._u_prev = self.safe_input.copy()
-        self.disturbance_ = np.zeros(pr.nx)
+        self.disturbance_ = np.zeros((pr.N, pr.nx))
 
     def _update_disturbance(self, x: np.ndarray) -> None:
         s = self.settings
         if not s.offset_free or self._last_x is None or self._last_pred is None:
             return
         # one-period prediction error of the last applied input, without the drift
-        error = x - self._last_pred
+        pr = self.problem
+        est = np.empty_like(self.disturbance_)
+        est[0] = x - self._last_pred
+        if pr.N >= 2:
+            if len(self._history) >= 2:
+                (x2, u2), (_, u1) = self._history[-2], self._history[-1]
+                U = np.vstack([u2, np.tile(u1, (pr.N - 1, 1))])
+                Y = pr.predict(pr.to_scaled(U), pr.params(x2, None, u2))
+                est[1] = x - Y[2 * pr.spm - 1]
+            else:  # no two-move history yet: a constant drift per period
+                est[1] = 2.0 * est[0]
+            for j in range(2, pr.N):
+                est[j] = 2.0 * est[j - 1] - est[j - 2]
         self.disturbance_ = self.disturbance_ + s.disturbance_gain * (
-            error - self.disturbance_
+            est - self.disturbance_
         )
 
     def _one_period_prediction(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         pr = self.problem
         v = pr.to_scaled(np.tile(u, (pr.N, 1)))
-        Y = pr.predict(v, pr.params(x, np.zeros(pr.nx), self._u_prev))
+        Y = pr.predict(v, pr.params(x, None, self._u_prev))
         return Y[pr.spm - 1]
 
     def _screen(self, v0: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -204,11 +220,12 @@ class SurrogateMPC:
             self._lam = None
         u = np.clip(u, self.plant.input_lower, self.plant.input_upper)
         self._last_x = x
+        self._history = [*self._history[-1:], (x, u)]
         if not self.settings.offset_free:
             self._last_pred = None
         elif not fallback and res is not None and res.y_first is not None:
             # the drift ramp adds d over the first period: remove it
-            self._last_pred = res.y_first - self.disturbance_
+            self._last_pred = res.y_first - self.disturbance_[0]
         else:
             self._last_pred = self._one_period_prediction(x, u)
         self._u_prev = u

@@ -1,8 +1,9 @@
 """The surrogate MPC problem: prediction, cost and constraints as CasADi expressions.
 
 Decision variables are the inputs of every move scaled to [-1, 1]
-(``u = mid + half * v``); parameters are the measured state ``x0``, the per-period
-output drift estimate ``d`` (offset-free MPC) and the previously applied input.
+(``u = mid + half * v``); parameters are the measured state ``x0``, the output
+offsets ``D`` (horizon x states: the model's error at the end of each move, estimated
+from past measurements for offset-free MPC) and the previously applied input.
 
 The problem is written once as residuals ``r(v)`` (objective ``||r||^2 + e(v)``, with
 ``e`` linear in the outputs and inputs) and constraint rows ``g(v) <= 0``; every solver
@@ -96,7 +97,7 @@ class MPCProblem:
         self.N = s.horizon
         self.spm = s.steps_per_move
         self.nv = self.N * self.nu
-        self.n_params = 2 * self.nx + self.nu
+        self.n_params = self.nx + self.N * self.nx + self.nu
         for name, width in (
             ("state_weights", self.nx),
             ("input_weights", self.nu),
@@ -119,10 +120,23 @@ class MPCProblem:
         self.convexity: ConvexityReport = convexity_report(self.spec, s)
 
     # -- helpers --------------------------------------------------------------------
+    def offsets(self, d: Any) -> np.ndarray:
+        """Offsets (horizon, nx) at the end of each move.
+
+        ``d`` of shape (nx,) is a drift per sampling period (offset ``(j+1) d`` at the
+        end of move j); shape (horizon, nx) is taken as is; None is zero.
+        """
+        if d is None:
+            return np.zeros((self.N, self.nx))
+        d = np.asarray(d, dtype=float)
+        if d.shape == (self.nx,):
+            return np.outer(np.arange(1, self.N + 1), d)
+        return d.reshape(self.N, self.nx)
+
     def params(self, x0: Any, d: Any = None, u_prev: Any = None) -> np.ndarray:
-        """Parameter vector ``[x0, d, u_prev]``."""
+        """Parameter vector ``[x0, vec(D), u_prev]`` (see :meth:`offsets`)."""
         x0 = np.asarray(x0, dtype=float).ravel()
-        d = np.zeros(self.nx) if d is None else np.asarray(d, dtype=float).ravel()
+        d = self.offsets(d).ravel()
         up = self.u_mid if u_prev is None else np.asarray(u_prev, dtype=float).ravel()
         return np.concatenate([x0, d, up])
 
@@ -141,22 +155,31 @@ class MPCProblem:
         return float(x @ self.P @ x)
 
     # -- construction ---------------------------------------------------------------
-    def _prediction(self, x0: Any, d: Any, U: Any) -> Any:
-        """Predicted outputs (N*spm, nx) in physical units (MX)."""
+    def _prediction(self, x0: Any, D: Any, U: Any) -> Any:
+        """Predicted outputs (N*spm, nx) in physical units (MX).
+
+        ``D`` (N, nx): offset at the end of each move; within a move the offset
+        moves linearly from the previous move's offset (0 before the first).
+        """
         spec, spm, N = self.spec, self.spm, self.N
-        ramp = ca.DM(np.arange(1, spm + 1) / spm)  # drift d per period, linear in time
+        frac = np.arange(1, spm + 1) / spm
+        A = np.zeros((N * spm, N))
+        for j in range(N):
+            A[j * spm : (j + 1) * spm, j] = frac
+            if j > 0:
+                A[j * spm : (j + 1) * spm, j - 1] = 1.0 - frac
         if self.settings.prediction == "sequence":
             rows = []
             for j in range(N):
                 rows.append(ca.repmat(ca.horzcat(x0.T, U[j, :]), spm, 1))
             Y = physical_expression(spec, ca.vertcat(*rows))
-            ramp_all = ca.DM(np.arange(1, N * spm + 1) / spm)
-            return Y + ca.mtimes(ramp_all, d.T)
+            return Y + ca.mtimes(ca.DM(A), D)
         blocks = []
         x = x0
         for j in range(N):
             Xj = ca.repmat(ca.horzcat(x.T, U[j, :]), spm, 1)
-            Yj = physical_expression(spec, Xj) + ca.mtimes(ramp, d.T)
+            step_offset = D[j, :] - (D[j - 1, :] if j > 0 else 0)
+            Yj = physical_expression(spec, Xj) + ca.mtimes(ca.DM(frac), step_offset)
             blocks.append(Yj)
             x = Yj[spm - 1, :].T
         return ca.vertcat(*blocks)
@@ -165,12 +188,13 @@ class MPCProblem:
         s, nx, nu, N, spm = self.settings, self.nx, self.nu, self.N, self.spm
         v = ca.MX.sym("v", self.nv)
         p = ca.MX.sym("p", self.n_params)
-        x0, d, u_prev = p[:nx], p[nx : 2 * nx], p[2 * nx :]
+        x0, u_prev = p[:nx], p[nx + N * nx :]
+        D = ca.reshape(p[nx : nx + N * nx], nx, N).T  # (N, nx), row j = move j
         Vm = ca.reshape(v, nu, N).T  # (N, nu), row j = move j
         U = ca.repmat(ca.DM(self.u_mid).T, N, 1) + Vm * ca.repmat(
             ca.DM(self.u_half).T, N, 1
         )
-        Y = self._prediction(x0, d, U)
+        Y = self._prediction(x0, D, U)
         ysp = np.zeros(nx) if s.state_setpoint is None else np.array(s.state_setpoint)
         usp = np.zeros(nu) if s.input_setpoint is None else np.array(s.input_setpoint)
         if s.cost_steps == "move_end":

@@ -91,7 +91,8 @@ class MPCSettings:
     max_iter : int
         Iteration limit of the solver.
     tol : float
-        Step tolerance of ``gn_sqp`` (scaled inputs) and IPOPT's ``tol``.
+        Step tolerance of ``gn_sqp`` in scaled inputs (1e-4 of the half-range:
+        50 kJ/h of heat input); ``ipopt``/``sqpmethod`` use ``min(tol, 1e-8)``.
     jit : bool
         JIT-compile the evaluation Functions with gcc (a few seconds once).
     offset_free : bool
@@ -133,7 +134,7 @@ class MPCSettings:
     slack_l2: float = 1e5
     solver: SolverName = "gn_sqp"
     max_iter: int = 30
-    tol: float = 1e-7
+    tol: float = 1e-4
     jit: bool = False
     offset_free: bool = True
     disturbance_gain: float = 1.0

@@ -164,7 +164,7 @@ class GaussNewtonSQP:
                     status = "infeasible"
                     break
             pred = phi - model_val
-            if np.max(np.abs(dv)) < s.tol or pred <= 1e-9 * max(1.0, abs(phi)):
+            if np.max(np.abs(dv)) < s.tol or pred <= 1e-8 * max(1.0, abs(phi)):
                 lam = lam_qp
                 status, success = "converged", True
                 break
@@ -223,7 +223,7 @@ class NlpSolver:
             opts: dict[str, Any] = {
                 "ipopt.print_level": 0,
                 "ipopt.max_iter": s.max_iter * 10,
-                "ipopt.tol": s.tol,
+                "ipopt.tol": min(s.tol, 1e-8),
                 "ipopt.sb": "yes",
                 "print_time": False,
                 "error_on_fail": False,
