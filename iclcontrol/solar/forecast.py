@@ -346,7 +346,6 @@ class IrradianceForecaster:
         n_val = max(round(self.val_fraction * idx.size), 1)
         tr, va = idx[:-n_val], idx[-n_val:]
         self.x_scaler_ = MinMaxScaler().fit(w.X[tr])
-        torch.manual_seed(self.random_state)  # torch dropout-free; seeds nothing else
         gen = torch.Generator().manual_seed(self.random_state)
         net = make_network(
             self.kind,
@@ -408,7 +407,13 @@ class IrradianceForecaster:
                 loss = loss_fn(Xt[b], c0t[b], cst[b], yt[b], mt[b])
                 loss.backward()
                 opt.step()
-                if hasattr(net, "project_"):
+                if self.kind == "lstm":
+                    pass  # unconstrained
+                elif hasattr(net, "project_sign_"):
+                    # Elman kinds normalize spectrally inside forward; only the sign
+                    # constraint needs enforcing per step (project_() at the end)
+                    net.project_sign_()
+                else:
                     net.project_()
                 tot += float(loss.detach()) * len(b)
             net.eval()
@@ -436,6 +441,8 @@ class IrradianceForecaster:
                 history["stopped"] = "time_limit"
                 break
         net.load_state_dict(best[2])
+        if hasattr(net, "project_"):
+            net.project_()  # weights now satisfy the constraints exactly
         net.eval()
         history["best_epoch"] = best[1]
         history["best_val_loss"] = best[0]
