@@ -99,7 +99,9 @@ class MPCSettings:
         Estimate an additive per-period output drift from the last prediction error
         (offset-free MPC).
     disturbance_gain : float
-        Filter gain in (0, 1] of the drift estimate.
+        Filter gain in (0, 1] of the offset estimate (1: dead-beat, the last
+        prediction error; 0.5 smooths the large transient model errors of fast
+        moves: on the CSTR closed loops it gave a lower cost than 1).
     warm_start : bool
         Start each solve from the shifted previous plan.
     cold_start_levels : int
@@ -137,7 +139,7 @@ class MPCSettings:
     tol: float = 1e-4
     jit: bool = False
     offset_free: bool = True
-    disturbance_gain: float = 1.0
+    disturbance_gain: float = 0.5
     warm_start: bool = True
     cold_start_levels: int = 3
     safe_input: tuple[float, ...] | None = None
