@@ -201,7 +201,7 @@ def run_noise_study(
             tmp = out / "results.csv.tmp"
             pd.DataFrame(rows).to_csv(tmp, index=False)
             tmp.replace(csv_path)
-            write_report(out)
+            write_report(out, plot=False)
             if on_result is not None:
                 on_result(row)
             bar.update(1)
@@ -235,8 +235,8 @@ def markdown_table(results: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(out_dir: str | Path) -> None:
-    """Write ``table.md`` and ``noise.png`` from ``results.csv``."""
+def write_report(out_dir: str | Path, plot: bool = True) -> None:
+    """Write ``table.md`` (and ``noise.png`` if ``plot``) from ``results.csv``."""
     out = Path(out_dir)
     results = pd.read_csv(out / "results.csv")
     config = json.loads((out / "study.json").read_text())
@@ -248,6 +248,8 @@ def write_report(out_dir: str | Path) -> None:
         f"{config['random_state']}.\n\n" + markdown_table(results)
     )
     (out / "table.md").write_text(text)
+    if not plot:
+        return
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,0 +1,131 @@
+"""Noise study (resumable) and the CLI commands train / certify / study noise."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from iclcontrol.cli import main
+from iclcontrol.data import cstr_dataset
+from iclcontrol.exceptions import ConfigError
+from iclcontrol.study import REFERENCE_MSE, markdown_table, run_noise_study
+
+
+@pytest.fixture(scope="module")
+def small_dataset():
+    return cstr_dataset(n_grid=20, random_state=0)
+
+
+def test_reference_table_matches_reference_md():
+    # spot checks against the table in REFERENCE.md
+    assert REFERENCE_MSE[0.0]["iclrnn"] == 3.0e-4
+    assert REFERENCE_MSE[0.6]["lstm"] == 4.1e-2
+    assert REFERENCE_MSE[0.9]["rnn"] == 6.7e-2
+
+
+def test_study_writes_results_and_resumes(small_dataset, tmp_path):
+    out = tmp_path / "study"
+    seen = []
+    kw = {
+        "models": ["iclrnn", "rnn"],
+        "noise_levels": [0.0, 0.6],
+        "time_budget_s": 0.3,
+        "hidden": 4,
+        "dataset": small_dataset,
+    }
+    df = run_noise_study(out, on_result=seen.append, **kw)
+    assert len(df) == len(seen) == 4
+    assert set(zip(df["model"], df["noise"], strict=True)) == {
+        ("iclrnn", 0.0),
+        ("rnn", 0.0),
+        ("iclrnn", 0.6),
+        ("rnn", 0.6),
+    }
+    assert (df["test_mse_scaled"] > 0).all()
+    assert (df["lipschitz_lower_empirical"] <= df["lipschitz_upper"]).all()
+    table = (out / "table.md").read_text()
+    assert "(3.0e-04)" in table and "(2.2e-02)" in table  # paper values beside ours
+    assert (out / "noise.png").stat().st_size > 1000
+    assert len(pd.read_csv(out / "results.csv")) == 4
+    # a rerun resumes: nothing is retrained
+    again = []
+    df2 = run_noise_study(out, on_result=again.append, **kw)
+    assert again == [] and len(df2) == 4
+    # extending the study trains only the new pair
+    kw2 = {**kw, "noise_levels": [0.0, 0.6, 0.9], "models": ["iclrnn"]}
+    more = []
+    run_noise_study(out, on_result=more.append, **kw2)
+    assert [(r["model"], r["noise"]) for r in more] == [("iclrnn", 0.9)]
+    # another configuration in the same folder is refused
+    with pytest.raises(ConfigError, match="another configuration"):
+        run_noise_study(out, **{**kw, "hidden": 5})
+
+
+def test_markdown_table_layout():
+    df = pd.DataFrame(
+        {"model": ["iclrnn", "lstm"], "noise": [0.3, 0.3], "test_mse_scaled": [2e-4, 1]}
+    )
+    text = markdown_table(df)
+    assert text.splitlines()[0] == "| noise s | ICLRNN | LSTM |"
+    assert "| 0.3 | 2.0e-04 (4.1e-04) | 1.0e+00 (1.6e-03) |" in text
+
+
+def test_cli_train_certify_and_errors(small_dataset, tmp_path, capsys):
+    data = small_dataset.save(tmp_path / "data")
+    run = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--model",
+            "iclrnn",
+            "--hidden",
+            "6",
+            "--time-budget",
+            "1",
+            "--out",
+            str(run),
+            "--json",
+        ]
+    )
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["test_mse"]["scaled"] > 0
+    assert set(summary["test_mse"]["physical"]) == {"CA", "T"}
+    assert summary["epochs"] >= 1 and summary["samples_per_second"] > 0
+    cert = summary["certificate"]
+    assert cert["convex"] is True
+    assert cert["lipschitz_lower_empirical"] <= cert["lipschitz_upper"]
+
+    assert main(["certify", str(run), "--midpoint", "50", "--json"]) == 0
+    cert2 = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert cert2["lipschitz_upper"] == pytest.approx(cert["lipschitz_upper"])
+    assert cert2["midpoint_test"]["n_violations"] == 0
+    assert cert2["midpoint_test"]["n_checks"] == 50 * 10 * 2 * 5
+
+    # user errors: one line on stderr, exit status 2
+    assert main(["certify", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "nodata"), "--out", "x"]) == 2
+    assert "dataset folder" in capsys.readouterr().err
+
+
+def test_cli_study_noise(small_dataset, tmp_path, capsys, monkeypatch):
+    import iclcontrol.data
+
+    # the CLI builds the reference dataset; a small one keeps this test fast
+    monkeypatch.setattr(
+        iclcontrol.data, "cstr_dataset", lambda *a, **k: small_dataset, raising=True
+    )
+    out = tmp_path / "st"
+    args = ["study", "noise", "--models", "iclrnn,lstm", "--noise", "0,0.3"]
+    args += ["--time-budget", "0.3", "--hidden", "4", "--out", str(out), "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out.strip().splitlines()[-1])
+    assert payload["rows"] == 4
+    assert "noise 0.30" in captured.err  # progress lines
+    assert (out / "results.csv").exists() and (out / "noise.png").exists()
