@@ -260,3 +260,52 @@ def test_offset_free_two_move_estimate(model, plant) -> None:
     ctl.step(x2)
     pred = model.predict(_features(x0, np.vstack([ua, ub])))[0]
     np.testing.assert_allclose(ctl.disturbance_[1], x2 - pred[19], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "rnn", "ficnn"])
+def test_tangent_jacobian_equals_casadi_ad(model, plant, kind) -> None:
+    """The hand-propagated [h, dh/dv] Jacobian equals CasADi's AD Jacobian."""
+    import casadi as ca
+
+    from iclcontrol.models import make_network
+
+    spec = make_network(kind, 4, 2, hidden=8, random_state=2).export_spec()
+    full = model.export_spec()
+    for key in ("x_scaler", "y_scaler", "feature_names", "output_names"):
+        spec[key] = full[key]
+    settings = MPCSettings(cost_steps="all", output_upper=(3.0, 100.0), rate_weight=0.1)
+    pr = MPCProblem(spec, plant, settings)
+    assert pr.derivative_mode == "tangent"
+    sym = pr._sym
+    rows = ca.vertcat(sym["r"], sym["e"], sym["g"])
+    ad = ca.Function("ad", [sym["v"], sym["p"]], [rows, ca.jacobian(rows, sym["v"])])
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        v = rng.uniform(-1, 1, pr.nv)
+        p = pr.params(
+            rng.normal(size=2) * [0.5, 20], rng.normal(size=(2, 2)), [0.1, 1e4]
+        )
+        z, Jz, y1 = pr.functions.derivs(v, p)
+        z_ad, J_ad = ad(v, p)
+        n = z_ad.shape[0]
+        np.testing.assert_allclose(
+            np.asarray(z)[:n], np.asarray(z_ad), rtol=1e-10, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            np.asarray(Jz)[:n], np.asarray(J_ad), rtol=1e-9, atol=1e-9
+        )
+        np.testing.assert_allclose(
+            np.asarray(y1).ravel(), pr.predict(v, p)[9], atol=1e-10
+        )
+
+
+def test_lstm_and_rollout_use_casadi_ad(model, plant) -> None:
+    from iclcontrol.models import make_network
+
+    spec = make_network("lstm", 4, 2, hidden=4, random_state=0).export_spec()
+    full = model.export_spec()
+    for key in ("x_scaler", "y_scaler", "feature_names", "output_names"):
+        spec[key] = full[key]
+    assert MPCProblem(spec, plant, MPCSettings()).derivative_mode == "ad"
+    rollout = MPCProblem(model, plant, MPCSettings(prediction="rollout"))
+    assert rollout.derivative_mode == "ad"

@@ -24,6 +24,7 @@ from iclcontrol.export.casadi_export import (
     get_spec,
     jit_options,
     physical_expression,
+    scaler_affine,
     spec_dims,
 )
 from iclcontrol.mpc.convexity import ConvexityReport, convexity_report
@@ -194,7 +195,7 @@ class MPCProblem:
         U = ca.repmat(ca.DM(self.u_mid).T, N, 1) + Vm * ca.repmat(
             ca.DM(self.u_half).T, N, 1
         )
-        Y = self._prediction(x0, D, U)
+        Y = ca.MX.sym("Y", N * spm, nx)  # costs are built on a symbol, then composed
         ysp = np.zeros(nx) if s.state_setpoint is None else np.array(s.state_setpoint)
         usp = np.zeros(nu) if s.input_setpoint is None else np.array(s.input_setpoint)
         if s.cost_steps == "move_end":
@@ -273,25 +274,141 @@ class MPCProblem:
         L = ca.vertcat(*lyap_rows) if lyap_rows else ca.MX(0, 1)
         self.n_lyap = len(lyap_rows)
         opts = jit_options(s.jit)
-        # one Jacobian sweep for all rows: z = [r; e; g; L]
-        stacked = ca.vertcat(r, e, gv, L)
         self.n_r = int(r.shape[0])
-        y_first = Y[spm - 1, :].T
+        stacked = ca.vertcat(r, e, gv, L)
+        Ysym = Y
+        zfun = ca.Function("mpc_z", [Ysym, v, p], [r, e, gv, stacked])
+        Yexpr = self._prediction(x0, D, U)
+        r, e, gv, stacked = zfun(Yexpr, v, p)
+        y_first = Yexpr[spm - 1, :].T
+        tangent = self._tangent_prediction(x0, D, v)
+        if tangent is None:  # exact AD through the network graph
+            self.derivative_mode = "ad"
+            jac = ca.jacobian(stacked, v)
+        else:
+            # exact Jacobian propagated with the network (forward mode written out
+            # as matrix products): dz/dv = dz/dY dY/dv + dz/dv|_Y
+            self.derivative_mode = "tangent"
+            Yt, JY = tangent
+            z_y = ca.vertcat(*zfun.call([Ysym, v, p])[3:])
+            jfun = ca.Function(
+                "mpc_zjac",
+                [Ysym, v, p],
+                [ca.jacobian(z_y, ca.vec(Ysym)), ca.jacobian(z_y, v)],
+            )
+            JzY, Jzv = jfun(Yt, v, p)
+            stacked = zfun(Yt, v, p)[3]
+            jac = ca.mtimes(JzY, JY) + Jzv
+            y_first = Yt[spm - 1, :].T
         self.functions = ProblemFunctions(
             values=ca.Function(
-                "mpc_values", [v, p], [r, e, gv], ["v", "p"], ["r", "e", "g"], opts
+                "mpc_values", [v, p], [r, e, gv], ["v", "p"], ["r", "e", "g"]
             ),
             derivs=ca.Function(
                 "mpc_derivs",
                 [v, p],
-                [stacked, ca.jacobian(stacked, v), y_first],
+                [stacked, jac, y_first],
                 ["v", "p"],
                 ["z", "Jz", "y1"],
                 opts,
             ),
-            predict=ca.Function("mpc_predict", [v, p], [Y], ["v", "p"], ["Y"]),
+            predict=ca.Function("mpc_predict", [v, p], [Yexpr], ["v", "p"], ["Y"]),
         )
-        self._sym = {"v": v, "p": p, "r": r, "e": e, "g": gv, "Y": Y}
+        self._sym = {"v": v, "p": p, "r": r, "e": e, "g": gv, "Y": Yexpr}
+
+    def _tangent_prediction(self, x0: Any, D: Any, v: Any) -> tuple[Any, Any] | None:
+        """Predicted outputs and their Jacobian ``d vec(Y) / dv`` in one pass.
+
+        For Elman networks (and the feed-forward kind) in ``"sequence"`` mode the
+        state of the recurrence is carried together with its derivative with
+        respect to the decision variables as one matrix ``[h, dh/dv]``, so each
+        step is one matrix product and one activation; for ReLU both columns are
+        multiplied by the same 0/1 mask. Returns None where not applicable (LSTM,
+        rollout): the caller then uses CasADi's AD.
+        """
+        spec, s = self.spec, self.settings
+        kind = spec["kind"]
+        if s.prediction != "sequence" or kind == "lstm":
+            return None
+        act = spec.get("activation", "relu")
+        if act not in ("relu", "tanh"):
+            return None
+        nx, nu, N, spm, nv = self.nx, self.nu, self.N, self.spm, self.nv
+        n_f = nx + nu
+        T = N * spm
+        xs, xo = scaler_affine(spec.get("x_scaler"), n_f)
+        ys, yo = scaler_affine(spec.get("y_scaler"), nx)
+        aug = bool(spec.get("augment", False))
+        # scaled (augmented) features of move j and their constant derivative
+        zs, dzs = [], []
+        for j in range(N):
+            u_j = self.u_mid + self.u_half * v[j * nu : (j + 1) * nu]
+            z = xs * ca.vertcat(x0, u_j) + xo
+            dz = np.zeros((n_f, nv))
+            for i in range(nu):
+                dz[nx + i, j * nu + i] = xs[nx + i] * self.u_half[i]
+            if aug:
+                z = ca.vertcat(z, -z)
+                dz = np.vstack([dz, -dz])
+            zs.append(z)
+            dzs.append(dz)
+
+        def activate(S: Any) -> Any:
+            a = S[:, 0]
+            if act == "relu":
+                return S * ca.repmat(a > 0, 1, nv + 1)
+            h = ca.tanh(a)
+            return ca.horzcat(h, S[:, 1:] * ca.repmat(1 - h * h, 1, nv))
+
+        layers = spec["layers"]
+        HD: list[Any] = []  # per step [h_t, dh_t/dv] of the current layer
+        for li, layer in enumerate(layers):
+            W = np.asarray(layer["W"], dtype=float)
+            b = np.asarray(layer["b"], dtype=float)
+            Uw = None if kind == "ficnn" else np.asarray(layer["U"], dtype=float)
+            nh = W.shape[0]
+            bmat = ca.horzcat(ca.DM(b), ca.DM.zeros(nh, nv))
+            if li == 0:
+                C = [
+                    ca.horzcat(ca.mtimes(ca.DM(W), zs[j]) + b, ca.DM(W @ dzs[j]))
+                    for j in range(N)
+                ]
+                inputs = [C[t // spm] for t in range(T)]
+            else:
+                big = ca.mtimes(ca.DM(W), ca.horzcat(*HD))
+                w = nv + 1
+                inputs = [big[:, t * w : (t + 1) * w] + bmat for t in range(T)]
+            out = []
+            prev = None
+            for t in range(T):
+                S = inputs[t]
+                if prev is not None and Uw is not None:
+                    S = S + ca.mtimes(ca.DM(Uw), prev)
+                prev = activate(S)
+                out.append(prev)
+            HD = out
+        Wr = np.asarray(spec["readout"]["W"], dtype=float) / ys[:, None]
+        br = (np.asarray(spec["readout"]["b"], dtype=float) - yo) / ys
+        big = ca.mtimes(ca.DM(Wr), ca.horzcat(*HD))  # (nx, T * (nv + 1))
+        w = nv + 1
+        vals = big[:, [t * w for t in range(T)]]
+        ders = big[:, [t * w + 1 + c for t in range(T) for c in range(nv)]]
+        Y = (vals + ca.repmat(ca.DM(br), 1, T)).T
+        A = self._offset_matrix()
+        Y = Y + ca.mtimes(ca.DM(A), D)
+        # ders[i, t*nv + c] -> row i*T + t, column c (column-major vec of Y)
+        JY = ca.reshape(ders.T, nv, T * nx).T
+        return Y, JY
+
+    def _offset_matrix(self) -> np.ndarray:
+        spm, N = self.spm, self.N
+        frac = np.arange(1, spm + 1) / spm
+        A = np.zeros((N * spm, N))
+        for j in range(N):
+            A[j * spm : (j + 1) * spm, j] = frac
+            if j > 0:
+                A[j * spm : (j + 1) * spm, j - 1] = 1.0 - frac
+        return A
 
     # -- evaluation -----------------------------------------------------------------
     def objective(self, v: Any, p: Any) -> float:
