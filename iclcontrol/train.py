@@ -363,6 +363,8 @@ class SurrogateModel:
         start = time.perf_counter()
         budget = self.time_budget_s
         seen = 0
+        recoveries = 0
+        lr_scale = 1.0
         bar = tqdm(
             total=self.max_epochs,
             disable=not _progress_enabled(self.verbose),
@@ -384,17 +386,33 @@ class SurrogateModel:
                             elapsed = time.perf_counter() - start
                             progress = max(progress, elapsed / budget)
                         progress = min(progress, 1.0)
-                        lr = self.min_lr + 0.5 * (self.lr - self.min_lr) * (
+                        lr = self.min_lr + 0.5 * (self.lr * lr_scale - self.min_lr) * (
                             1 + math.cos(math.pi * progress)
                         )
                         for group in opt.param_groups:
                             group["lr"] = lr
                     opt.zero_grad(set_to_none=True)
-                    loss = torch.mean((self._forward(net, xt[idx]) - yt[idx]) ** 2)
-                    loss.backward()
-                    if self.clip_grad_norm:
-                        torch.nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
-                    opt.step()
+                    try:
+                        pred = self._forward(net, xt[idx])
+                        loss = torch.mean((pred - yt[idx]) ** 2)
+                        loss.backward()
+                        if self.clip_grad_norm:
+                            torch.nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
+                        opt.step()
+                        diverged = not all(
+                            bool(torch.isfinite(p).all()) for p in params
+                        )
+                    except torch.linalg.LinAlgError:  # SVD of non-finite weights
+                        diverged = True
+                    if diverged:
+                        # divergence guard: back to the best weights, fresh Adam
+                        # state, half the learning rate
+                        recoveries += 1
+                        net.load_state_dict(best_state)
+                        lr_scale *= 0.5
+                        lr *= 0.5
+                        opt = torch.optim.Adam(params, lr=lr)
+                        continue
                     if self.kind == "lstm" or self.kind == "ficnn":
                         net.project_()  # type: ignore[operator]
                     else:  # Elman networks normalize spectrally in forward
@@ -458,6 +476,7 @@ class SurrogateModel:
             "stop_reason": stop_reason,
             "best_epoch": best_epoch,
             "best_val_loss": best_val,
+            "divergence_recoveries": recoveries,
             "n_train": len(xt),
             "n_val": len(xv),
         }
