@@ -136,3 +136,18 @@ def test_midpoint_convexity_in_physical_units(trained, small_dataset):
 
     res = midpoint_convexity_violations(f, (a - lo) / (hi - lo), (b - lo) / (hi - lo))
     assert res["n_violations"] > 0
+
+
+def test_ficnn_midpoint_and_bound():
+    """The static feed-forward ICNN: convex certificate and midpoint test."""
+    net = make_network("ficnn", 3, 2, hidden=16, layers=3, random_state=4)
+    cert = certify(net, steps=1, X_scaled=np.random.default_rng(0).random((20, 1, 3)))
+    assert cert.convex and cert.lipschitz_lower_empirical <= cert.lipschitz_upper
+    rng = np.random.default_rng(1)
+    a, b = rng.random((400, 1, 3)) * 4 - 2, rng.random((400, 1, 3)) * 4 - 2
+
+    def f(x):
+        with torch.no_grad():
+            return net(torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+    assert midpoint_convexity_violations(f, a, b)["n_violations"] == 0
