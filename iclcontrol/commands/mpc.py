@@ -82,6 +82,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--kinds", default="iclrnn,rnn,lstm")
     b.add_argument("--cache", default=None, help="surrogate cache folder")
     b.add_argument("--retrain", action="store_true")
+    b.add_argument(
+        "--no-ipopt-pass",
+        action="store_true",
+        help="skip the IPOPT runs that count iterations per surrogate",
+    )
     b.add_argument("--out", default=None, help="write bench.json and plots here")
     b.add_argument("--json", action="store_true", help="print a JSON summary last")
     _add_mpc_options(b)
@@ -180,6 +185,7 @@ def run_bench(args: argparse.Namespace) -> int:
         settings=_settings(args),
         cache=args.cache,
         retrain=args.retrain,
+        ipopt_pass=not args.no_ipopt_pass,
         log=log,
     )
     frames = results.pop("_frames")

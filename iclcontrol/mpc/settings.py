@@ -92,7 +92,8 @@ class MPCSettings:
         Iteration limit of the solver.
     tol : float
         Step tolerance of ``gn_sqp`` in scaled inputs (1e-4 of the half-range:
-        50 kJ/h of heat input); ``ipopt``/``sqpmethod`` use ``min(tol, 1e-8)``.
+        50 kJ/h of heat input); ``ipopt`` uses ``min(tol, 1e-6)`` (acceptable
+        level 1e-4), ``sqpmethod`` 1e-8.
     jit : bool
         JIT-compile the evaluation Functions with gcc (a few seconds once).
     offset_free : bool
