@@ -152,7 +152,9 @@ def test_errors() -> None:
 
 def test_do_mpc_model_transition_and_one_mpc_step() -> None:
     """The do-mpc model's x+ equals the surrogate's last output; MPC makes a step."""
-    import do_mpc
+    with warnings.catch_warnings():  # optional do-mpc features warn on import
+        warnings.simplefilter("ignore", UserWarning)
+        import do_mpc
 
     _, spec = _spec("iclrnn", seed=11)
     model = to_do_mpc(spec)
