@@ -141,6 +141,7 @@ def main() -> None:
         for k in (
             "costs",
             "gap_closed",
+            "gap_closed_vs_oracle_h",
             "periods",
             "dispatch_horizon_steps",
             "forecast_horizon_steps",
@@ -163,6 +164,7 @@ def main() -> None:
         for k in (
             "costs",
             "gap_closed",
+            "gap_closed_vs_oracle_h",
             "periods",
             "dispatch_horizon_steps",
             "forecast_horizon_steps",

@@ -169,6 +169,6 @@ def test_run_operate_small(tmp_path):
         out=tmp_path,
     )
     assert res["periods"] == 24
-    assert set(res["costs"]) == {"perfect", "persistence", "forecast"}
+    assert set(res["costs"]) == {"perfect", "oracle_h", "persistence", "forecast"}
     assert all(s["failed_solves"] == 0 for s in res["strategies"].values())
     assert (tmp_path / "dispatch.png").is_file()

@@ -295,8 +295,10 @@ def run_operate(
 ) -> dict[str, Any]:
     """Receding-horizon battery dispatch on the first ``days`` of the held-out period.
 
-    Three forecasts drive the same LP and the same plant: perfect foresight (the
-    measured irradiance), smart persistence, and the forecaster (trained on the
+    Four forecasts drive the same LP and the same plant: perfect foresight (the
+    measured irradiance over the whole dispatch horizon), ``oracle_h`` (the measured
+    clear-sky index over the forecaster's H leads only, the best any H-step
+    forecaster could do), smart persistence, and the forecaster (trained on the
     first 80 %). Beyond the forecaster's horizon each strategy holds its last
     clear-sky index. PV forecasts are ``clear-sky PV power x forecast clear-sky
     index``; the plant is driven by the measured irradiance.
@@ -305,7 +307,8 @@ def run_operate(
     -------
     dict
         Costs per strategy, ``gap_closed`` = (C_persistence - C_forecast) /
-        (C_persistence - C_perfect), and run details.
+        (C_persistence - C_perfect), ``gap_closed_vs_oracle_h`` (same with
+        C_oracle_h), and run details.
     """
     from iclcontrol.solar.planning import Tariff, load_profile, run_dispatch
     from plants.pv import BatteryParameters
@@ -366,8 +369,18 @@ def run_operate(
             k = np.where(c > 1.0, vals / np.maximum(c, 1e-9), 1.0)
         return np.where(np.isfinite(k), k, 1.0)
 
+    y_arr = span.y.to_numpy(float)
+
+    def oracle_csi(pos: int) -> np.ndarray:
+        # the measured clear-sky index over the forecaster's H leads only
+        c, y = cs_arr[pos : pos + H], y_arr[pos : pos + H]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = np.where(c > 1.0, y / np.maximum(c, 1e-9), 1.0)
+        return np.where(np.isfinite(k), k, 1.0)
+
     strategies = {
         "perfect": lambda j: pv_true_arr[pos0 + j : pos0 + j + n_dispatch],
+        "oracle_h": lambda j: from_csi(pos0 + j, oracle_csi(pos0 + j)),
         "persistence": lambda j: from_csi(pos0 + j, csi_of(pers, pos0 + j)),
         "forecast": lambda j: from_csi(pos0 + j, csi_of(fc, pos0 + j)),
     }
@@ -395,6 +408,11 @@ def run_operate(
         "costs": c,
         "cost_gap_persistence_minus_perfect": gap,
         "gap_closed": (c["persistence"] - c["forecast"]) / gap if gap > 1e-9 else None,
+        "gap_closed_vs_oracle_h": (
+            (c["persistence"] - c["forecast"]) / (c["persistence"] - c["oracle_h"])
+            if c["persistence"] - c["oracle_h"] > 1e-9
+            else None
+        ),
         "strategies": {k: r.to_dict() for k, r in results.items()},
         "fit_seconds": fit_s,
         "qc_flagged": qc_report.get("flagged_total"),
