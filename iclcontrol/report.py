@@ -115,7 +115,7 @@ def run_report(
     test = model.evaluate(dataset)
     model.save(run / "model")
     cert = getattr(model, "certificate_", None)
-    cert_d = cert.to_dict() if hasattr(cert, "to_dict") else {}
+    cert_d = cert.to_dict() if cert is not None and hasattr(cert, "to_dict") else {}
     log(
         f"      trained {train_s:.0f} s, scaled test MSE {test['scaled']:.2e}, "
         f"convex: {cert_d.get('convex')}"

@@ -132,10 +132,10 @@ def network_expression(spec: Mapping[str, Any], Z: Any) -> Any:
         if kind == "lstm":
             Wih = ca.DM(np.asarray(layer["W_ih"], dtype=float))
             Whh = ca.DM(np.asarray(layer["W_hh"], dtype=float))
-            b = np.asarray(layer["b"], dtype=float)
+            b_lstm = ca.DM(np.asarray(layer["b"], dtype=float))
             nh = Whh.shape[1]
             # input projections for all steps at once, recurrence column by column
-            P = ca.mtimes(Wih, H) + ca.repmat(ca.DM(b), 1, steps)
+            P = ca.mtimes(Wih, H) + ca.repmat(b_lstm, 1, steps)
             h = ca.DM.zeros(nh, 1)
             c = ca.DM.zeros(nh, 1)
             cols = []
@@ -154,12 +154,12 @@ def network_expression(spec: Mapping[str, Any], Z: Any) -> Any:
         U = ca.DM(np.asarray(layer["U"], dtype=float))
         b = ca.DM(np.asarray(layer["b"], dtype=float))
         P = ca.mtimes(W, H) + ca.repmat(b, 1, steps)
-        h = None
+        h_prev: Any = None
         cols = []
         for t in range(steps):
-            pre = P[:, t] if h is None else P[:, t] + ca.mtimes(U, h)
-            h = _act(act, pre)
-            cols.append(h)
+            pre = P[:, t] if h_prev is None else P[:, t] + ca.mtimes(U, h_prev)
+            h_prev = _act(act, pre)
+            cols.append(h_prev)
         H = ca.horzcat(*cols)
     Wr = ca.DM(np.asarray(spec["readout"]["W"], dtype=float))
     br = ca.DM(np.asarray(spec["readout"]["b"], dtype=float))
@@ -242,7 +242,7 @@ def to_casadi(
         )
     n_f, _ = spec_dims(spec)
     sym = ca.MX if symbolic == "MX" else ca.SX
-    X = sym.sym("X", steps, n_f)
+    X: Any = sym.sym("X", steps, n_f)
     Y = physical_expression(spec, X)
     return ca.Function(name, [X], [Y], ["X"], ["Y"], jit_options(jit))
 

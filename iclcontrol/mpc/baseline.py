@@ -54,7 +54,7 @@ class DoMPCController:
         model = do_mpc.model.Model("continuous", "SX")
         xs = [model.set_variable("_x", n) for n in plant.state_names]
         us = [model.set_variable("_u", n) for n in plant.input_names]
-        v_now = model.set_variable("_tvp", "V_now") if s.lyapunov else None
+        v_now: Any = model.set_variable("_tvp", "V_now") if s.lyapunov else None
         rhs = plant.rhs(ca.vertcat(*xs), ca.vertcat(*us), backend=ca)
         for i, n in enumerate(plant.state_names):
             model.set_rhs(n, rhs[i])

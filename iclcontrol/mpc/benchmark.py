@@ -205,8 +205,8 @@ def bench_mpc(
             results.setdefault("ipopt", {})[kind] = ip_pooled
     if include_dompc:
         log("[mpc] closed loops with the do-mpc first-principles NMPC")
-        ctl = DoMPCController(plant, s)
-        pooled, fr = run_controller(ctl, plant, REFERENCE_X0, steps)
+        base_ctl = DoMPCController(plant, s)
+        pooled, fr = run_controller(base_ctl, plant, REFERENCE_X0, steps)
         results["controllers"]["dompc"] = pooled
         frames["dompc"] = fr
         base = pooled

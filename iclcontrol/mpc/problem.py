@@ -437,7 +437,7 @@ class MPCProblem:
             + 1e3 * max(s.slack_l1, 1.0) * hard.sum()
         )
 
-    def unpack(self, out: Any) -> tuple[np.ndarray, ...]:
+    def unpack(self, out: Any) -> tuple[Any, ...]:
         """Split ``derivs`` outputs into ``(r, Jr, e, ge, g, Jg, JL, y1)``."""
         z = np.asarray(out[0]).ravel()
         J = np.asarray(out[1])

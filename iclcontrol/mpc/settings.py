@@ -162,8 +162,8 @@ class MPCSettings:
                 raise ConfigError(
                     f"{name} must be one of {allowed}, got {getattr(self, name)!r}"
                 )
-        self.state_weights = _tuple(self.state_weights, None, "state_weights")
-        self.input_weights = _tuple(self.input_weights, None, "input_weights")
+        self.state_weights = _tuple(self.state_weights, None, "state_weights") or ()
+        self.input_weights = _tuple(self.input_weights, None, "input_weights") or ()
         for name in (
             "state_setpoint",
             "input_setpoint",

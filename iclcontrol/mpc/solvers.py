@@ -108,7 +108,7 @@ class GaussNewtonSQP:
         lam = np.zeros(pr.ng) if lam0 is None else np.asarray(lam0, dtype=float)
         status, success, it = "max_iter", False, 0
         r, Jr, e, ge, g, Jg, JL, y1 = pr.unpack(pr.functions.derivs(v, p))
-        phi = float(r @ r) + e + pr.penalty(g)
+        phi: float = float(r @ r) + e + pr.penalty(g)
         lyap_idx = [i for i, nm in enumerate(pr.constraint_names) if "lyapunov" in nm]
         while it < s.max_iter:
             it += 1
@@ -204,7 +204,7 @@ class GaussNewtonSQP:
             success=success,
             status=status,
             iterations=it,
-            objective=phi,
+            objective=float(phi),
             max_violation=max(viol, 0.0),
             solve_ms=1e3 * (time.perf_counter() - start),
             multipliers=lam,
