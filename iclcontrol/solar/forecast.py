@@ -166,9 +166,7 @@ def make_windows(
     X[:, :lags, 3] = 0.0
     X[:, lags:, 3] = 1.0
     X[:, :, 4:10] = seq_known
-    X[:, :, 10:15] = np.exp(
-        -0.5 * ((X[:, :, :1] - _CSI_CENTRES) / _CSI_WIDTH) ** 2
-    )
+    X[:, :, 10:15] = np.exp(-0.5 * ((X[:, :, :1] - _CSI_CENTRES) / _CSI_WIDTH) ** 2)
     hour = swv(hour_of_day, L)[:n_win]
     dh = np.abs(hour[:, :, None] - _HOUR_CENTRES)
     dh = np.minimum(dh, 24.0 - dh)
@@ -370,8 +368,9 @@ class IrradianceForecaster:
 
         Xt, c0t, cst, yt, mt = tensors(tr)
         Xv, c0v, csv, yv, mv = tensors(va)
-        if hasattr(net, "data_init_"):
-            net.data_init_(Xt[: min(512, len(Xt))])
+        data_init = getattr(net, "data_init_", None)
+        if callable(data_init):
+            data_init(Xt[: min(512, len(Xt))])
         lags = self.lags
 
         # Weight each lead time by 1 / (its smart-persistence MSE) so that the short

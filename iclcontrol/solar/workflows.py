@@ -218,7 +218,9 @@ def _plant_for(d: SolarData, kwp: float, battery: Any = None) -> Any:
         d.site.latitude,
         d.site.longitude,
         d.site.altitude,
-        array=PVArrayParameters(kwp=kwp, surface_tilt=tilt, surface_azimuth=az),
+        array=PVArrayParameters(
+            kwp=kwp, surface_tilt=float(tilt or 0.0), surface_azimuth=float(az or 0.0)
+        ),
         battery=battery or BatteryParameters(),
         dt_h=d.freq / pd.Timedelta("1h"),
     )
