@@ -94,6 +94,9 @@ class GaussNewtonSQP:
         self.lbx = np.concatenate([-np.ones(pr.nv), np.zeros(pr.n_slack)])
         self.ubx = np.concatenate([np.ones(pr.nv), np.full(pr.n_slack, np.inf)])
         s = pr.settings
+        self._lba = ca.DM(-np.inf * np.ones(pr.ng))
+        self._x0 = ca.DM.zeros(n)
+        self._empty = ca.DM()
         self.l1 = s.slack_l1
         self.l2 = s.slack_l2
 
@@ -131,15 +134,23 @@ class GaussNewtonSQP:
             lbx[:nv] -= v
             ubx[:nv] -= v
             try:
-                sol = self.qp(
-                    h=H,
-                    g=q,
-                    a=A,
-                    lba=-np.inf * np.ones(pr.ng),
-                    uba=-g,
-                    lbx=lbx,
-                    ubx=ubx,
-                    x0=np.zeros(self.n),
+                # positional call (h, g, a, lba, uba, lbx, ubx, x0, lam_x0, lam_a0,
+                # q, p): cheaper than keyword arguments in a tight loop
+                sol = self.qp.call(
+                    [
+                        ca.DM(H),
+                        ca.DM(q),
+                        ca.DM(A),
+                        self._lba,
+                        ca.DM(-g),
+                        ca.DM(lbx),
+                        ca.DM(ubx),
+                        self._x0,
+                        self._empty,
+                        self._empty,
+                        self._empty,
+                        self._empty,
+                    ]
                 )
             except RuntimeError as err:  # pragma: no cover - defensive
                 status = f"qp_error: {err}"
@@ -148,8 +159,8 @@ class GaussNewtonSQP:
             if not qstats.get("success", False):
                 status = f"qp_failed: {qstats.get('return_status', '?')}"
                 break
-            z = np.asarray(sol["x"]).ravel()
-            lam_qp = np.asarray(sol["lam_a"]).ravel()
+            z = sol[0].full().ravel()
+            lam_qp = sol[2].full().ravel()
             dv = z[:nv]
             model_val = (
                 float(r @ r) + e + float(q[:nv] @ dv) + 0.5 * dv @ H[:nv, :nv] @ dv
