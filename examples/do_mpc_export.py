@@ -1,13 +1,15 @@
 """Put a trained surrogate into do-mpc and run do-mpc's own MPC on it.
 
-Run: python examples/do_mpc_export.py [BUDGET_SECONDS]
+Run: python examples/do_mpc_export.py [OUT_DIR] [BUDGET_SECONDS]
 You will see: a short training, then five closed-loop steps of
 ``do_mpc.controller.MPC`` built on the surrogate (``iclcontrol.export.to_do_mpc``),
-applied to the CSTR simulator, with the inputs and the IPOPT status of each step.
+applied to the CSTR simulator, with the inputs and the IPOPT status of each step;
+the steps are also written to OUT_DIR/do_mpc_steps.csv.
 """
 
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -20,7 +22,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import do_mpc
 
-budget = float(sys.argv[1]) if len(sys.argv) > 1 else 20.0
+out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/examples")
+budget = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
+out.mkdir(parents=True, exist_ok=True)
 # a one-move model: x[k+1] = last output of one sampling period
 model = SurrogateModel("iclrnn", hidden=16, time_budget_s=budget).fit(cstr_dataset())
 dm_model = to_do_mpc(model)  # discrete-time do-mpc model, states CA, T; inputs CA0, Q
@@ -45,10 +49,12 @@ plant = CSTR()
 x = np.array([1.5, -70.0])
 mpc.x0 = x
 mpc.set_initial_guess()
+rows = ["k,CA,T,CA0,Q,status"]
 for k in range(5):
     u = np.asarray(mpc.make_step(x)).ravel()
-    print(
-        f"k={k} x={np.round(x, 3)} u={np.round(u, 3)} "
-        f"{mpc.solver_stats['return_status']}"
-    )
+    status = mpc.solver_stats["return_status"]
+    print(f"k={k} x={np.round(x, 3)} u={np.round(u, 3)} {status}")
+    rows.append(f"{k},{x[0]},{x[1]},{u[0]},{u[1]},{status}")
     x = plant.step(x, u)[0]
+(out / "do_mpc_steps.csv").write_text("\n".join(rows) + "\n")
+print("wrote", out / "do_mpc_steps.csv")
