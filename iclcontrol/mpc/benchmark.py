@@ -210,6 +210,18 @@ def bench_mpc(
         results["controllers"]["dompc"] = pooled
         frames["dompc"] = fr
         base = pooled
+        # for reference: the same NMPC without the Lyapunov constraint (the simpler
+        # problem REFERENCE.md's 1.8 ms was measured on)
+        log("[mpc] closed loops with the do-mpc NMPC without the Lyapunov constraint")
+        plain = DoMPCController(plant, replace(s, lyapunov=False))
+        plain_pooled, _ = run_controller(plain, plant, REFERENCE_X0, steps)
+        results["controllers"]["dompc_no_lyapunov"] = plain_pooled
+        results["ratio_iclrnn_to_dompc_no_lyapunov"] = (
+            results["controllers"]["iclrnn"]["median_solve_ms"]
+            / max(plain_pooled["median_solve_ms"], 1e-12)
+            if "iclrnn" in results["controllers"]
+            else None
+        )
         for kind in kinds:
             c = results["controllers"][kind]
             results[f"ratio_{kind}_to_dompc"] = c["median_solve_ms"] / max(
