@@ -202,6 +202,12 @@ class GaussNewtonSQP:
             if alpha == 1.0 and np.max(np.abs(dv)) < 10 * s.tol:
                 status, success = "converged", True
                 break
+            if alpha == 1.0 and abs(phi - model_val) <= 1e-10 * (1.0 + abs(phi)):
+                # the local model was exact at the full step (piecewise-linear
+                # network, same activation pattern): the step is the minimizer of
+                # the exact local problem and another QP would return zero
+                status, success = "converged_exact_model", True
+                break
         viol = float(np.max(g, initial=0.0)) if g.size else 0.0
         hard_viol = float(np.max(g[~pr.soft], initial=0.0)) if g.size else 0.0
         if hard_viol > 1e-6:
