@@ -191,6 +191,7 @@ def run_noise_study(
                 "epochs": model.fit_info_["epochs"],
                 "best_epoch": model.fit_info_["best_epoch"],
                 "stop_reason": model.fit_info_["stop_reason"],
+                "divergence_recoveries": model.fit_info_["divergence_recoveries"],
                 "samples_per_second": model.fit_info_["samples_per_second"],
                 "convex": cert.convex,
                 "lipschitz_upper": cert.lipschitz_upper,

@@ -162,3 +162,29 @@ def test_kind_defaults():
     assert make_network("lrnn", 2, 1, hidden=3).config.nonnegative is False
     cfg = make_network("iclrnn", 2, 1, hidden=3, spectral_bound=2.0).config
     assert cfg.spectral_bound == 2.0
+
+
+def test_top_singular_pair_fallbacks(monkeypatch):
+    """MKL's float32 SVD can fail on finite matrices; the fallbacks give the same
+    top singular value (compared with numpy's SVD)."""
+    from iclcontrol.models import networks
+
+    rng = np.random.default_rng(0)
+    a = rng.random((12, 9))
+    a[:, 3:6] = 0.0
+    w = torch.tensor(a, dtype=torch.float32)
+    expected = np.linalg.norm(a.astype(np.float32).astype(float), 2)
+    real_svd = torch.linalg.svd
+
+    def svd_fails_for(dtypes):
+        def fake(x, *args, **kwargs):
+            if x.dtype in dtypes:
+                raise torch.linalg.LinAlgError("simulated MKL failure")
+            return real_svd(x, *args, **kwargs)
+
+        return fake
+
+    for dtypes in [(), (torch.float32,), (torch.float32, torch.float64)]:
+        monkeypatch.setattr(torch.linalg, "svd", svd_fails_for(dtypes))
+        u, v = networks._top_singular_pair(w)
+        assert float(u @ w @ v) == pytest.approx(expected, rel=1e-5), dtypes

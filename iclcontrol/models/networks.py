@@ -153,6 +153,30 @@ class NetworkConfig:
         return cls(**d)
 
 
+def _top_singular_pair(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top left and right singular vectors of ``w`` (exact, LAPACK).
+
+    MKL's float32 SVD occasionally fails on finite matrices with exact-zero blocks
+    (``SLASCL`` parameter error, seen with non-negative weights whose units died);
+    the float64 SVD and then the symmetric eigensolver are the fallbacks.
+    """
+    try:
+        left, _, right_h = torch.linalg.svd(w, full_matrices=False)
+        return left[:, 0], right_h[0]
+    except torch.linalg.LinAlgError:
+        pass
+    w64 = w.double()
+    try:
+        left, _, right_h = torch.linalg.svd(w64, full_matrices=False)
+        return left[:, 0].to(w.dtype), right_h[0].to(w.dtype)
+    except torch.linalg.LinAlgError:
+        _, vecs = torch.linalg.eigh(w64.T @ w64)
+        v = vecs[:, -1]
+        u = w64 @ v
+        u = u / torch.clamp(u.norm(), min=1e-300)
+        return u.to(w.dtype), v.to(w.dtype)
+
+
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().to(dtype=torch.float64, device="cpu").numpy().copy()
 
@@ -305,8 +329,8 @@ class ElmanNetwork(_Base):
         # ``project_`` recomputes everything in float64 anyway.
         bound = self.config.spectral_bound * (1.0 - SAFETY)  # type: ignore[operator]
         with torch.no_grad():
-            left, _, right_h = torch.linalg.svd(w, full_matrices=False)
-        sigma = torch.clamp(left[:, 0] @ w @ right_h[0], min=1e-12)
+            u, v = _top_singular_pair(w)
+        sigma = torch.clamp(u @ w @ v, min=1e-12)
         return w * torch.clamp(bound / sigma, max=1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
