@@ -7,9 +7,9 @@ optimizer step) and by the certificate (checking the weights afterwards):
 * spectral norm: ``W <- W * bound / sigma`` when ``sigma = ||W||_2 > bound``.
 
 The order is fixed: clamp first, then rescale. Rescaling by a positive factor keeps
-the signs, so both constraints hold at the end (the reverse order would not: clamping
-can increase the spectral norm of a matrix with negative entries only in special
-cases, but it is not guaranteed to decrease it either).
+the signs, so both constraints hold at the end. The reverse order would not work:
+clamping can increase the spectral norm (``[[1, -1], [1, 1]]`` has norm 1.414, its
+clamped version ``[[1, 0], [1, 1]]`` has norm 1.618).
 
 The spectral norm is always the exact largest singular value computed by an SVD in
 float64 (LAPACK, relative error about 1e-15), never a power-iteration estimate. The

@@ -18,9 +18,15 @@ lstm      (gates)     no       no           none            LSTM
 ficnn     relu        yes      yes          1.0             feed-forward
 ========  ==========  =======  ===========  ==============  ==========
 
-The constraints apply to every input, recurrent and readout matrix; they are enforced
-by :meth:`project_` (called after each optimizer step by the trainer) and hold
-exactly afterwards (see :mod:`iclcontrol.models.constraints`).
+The constraints apply to every input, recurrent and readout matrix. Signs are
+enforced by clamping after each optimizer step (:meth:`project_sign_`). The spectral
+bound of the Elman kinds is enforced inside the forward pass (``W * min(1, bound /
+||W||_2)`` with the exact top singular value, so the gradient sees the rescaling,
+which trains far better than rescaling after the step); :meth:`project_` writes the
+same normalization into the stored weights, after which the forward normalization is
+the identity and the exported weights satisfy every constraint exactly (see
+:mod:`iclcontrol.models.constraints`). The feed-forward ``ficnn`` is projected after
+each step.
 
 Convex networks get their own initialization: clamping a default random init to
 non-negative values gives nearly rank-one matrices in which ``z`` and ``-z`` cancel.
