@@ -322,9 +322,10 @@ class SurrogateModel:
         yt = torch.as_tensor(Ytr, dtype=torch.float32)
         xv = torch.as_tensor(Xva, dtype=torch.float32)
         yv = torch.as_tensor(Yva, dtype=torch.float32)
-        if hasattr(net, "data_init_"):
+        data_init = getattr(net, "data_init_", None)
+        if callable(data_init):
             idx = torch.randperm(len(xt), generator=gen)[:1024]
-            net.data_init_(xt[idx])
+            data_init(xt[idx])
             net.project_()
         self.network_ = net
         pick = torch.randperm(len(xt), generator=gen)[:32].numpy()
@@ -469,7 +470,7 @@ class SurrogateModel:
         net.eval()
         elapsed = time.perf_counter() - start
         self.history_ = history
-        self.fit_info_ = {
+        self.fit_info_: dict[str, Any] = {
             "train_seconds": elapsed,
             "epochs": len(history),
             "samples_per_second": seen / elapsed if elapsed > 0 else None,
@@ -748,7 +749,7 @@ def load(path: str | Path) -> SurrogateModel:
         model.steps_ = int(meta["steps"])
         model.output_steps_ = int(meta["output_steps"])
         model.history_ = list(meta.get("history", []))
-        model.fit_info_ = meta.get("fit_info")
+        model.fit_info_ = dict(meta.get("fit_info") or {})
         sample = np.asarray(meta.get("certify_sample_scaled", []), dtype=float)
         if sample.ndim == 3 and sample.shape[-1] == model.config_.n_features:
             model._certify_sample = sample

@@ -42,7 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -210,7 +210,7 @@ class _Base(nn.Module):
         if not cfg.nonnegative and cfg.spectral_bound is None:
             return
         for _, w in self.constrained_weights():
-            project_(w, cfg.nonnegative, cfg.spectral_bound)
+            project_(w, bool(cfg.nonnegative), cfg.spectral_bound)
 
     @torch.no_grad()
     def project_sign_(self) -> None:
@@ -476,11 +476,14 @@ class FICNN(_Base):
             self.readout = nn.Linear(config.hidden, config.n_outputs)
         self.reset_parameters(generator)
 
+    def _linears(self) -> list[nn.Linear]:
+        return [cast(nn.Linear, lin) for lin in self.hidden_layers]
+
     @torch.no_grad()
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         cfg, g = self.config, generator
         h, f = cfg.hidden, cfg.n_features
-        for k, lin in enumerate(self.hidden_layers):
+        for k, lin in enumerate(self._linears()):
             n_in = lin.weight.shape[1]
             if cfg.nonnegative and k == 0 and cfg.augment:
                 G = torch.randn(h, f, generator=g) * math.sqrt(2.0 / f)
@@ -509,7 +512,7 @@ class FICNN(_Base):
         if not cfg.nonnegative or cfg.activation != "relu":
             return
         z = self._augment(x).reshape(-1, cfg.n_inputs)
-        for k, lin in enumerate(self.hidden_layers):
+        for k, lin in enumerate(self._linears()):
             pre = lin(z)
             if k > 0:
                 lin.bias.sub_(torch.quantile(pre, 1.0 - active_fraction, dim=0))
@@ -521,14 +524,12 @@ class FICNN(_Base):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self._augment(x)
         act = torch.relu if self.config.activation == "relu" else torch.tanh
-        for lin in self.hidden_layers:
+        for lin in self._linears():
             z = act(lin(z))
         return self.readout(z)
 
     def constrained_weights(self) -> list[tuple[str, torch.Tensor]]:
-        out = [
-            (f"layers.{k}.W", lin.weight) for k, lin in enumerate(self.hidden_layers)
-        ]
+        out = [(f"layers.{k}.W", lin.weight) for k, lin in enumerate(self._linears())]
         out.append(("readout.W", self.readout.weight))
         return out
 
@@ -543,7 +544,7 @@ class FICNN(_Base):
             "nonnegative": cfg.nonnegative,
             "spectral_bound": cfg.spectral_bound,
             "layers": [
-                {"W": _np(lin.weight), "b": _np(lin.bias)} for lin in self.hidden_layers
+                {"W": _np(lin.weight), "b": _np(lin.bias)} for lin in self._linears()
             ],
             "readout": {"W": _np(self.readout.weight), "b": _np(self.readout.bias)},
         }
