@@ -62,3 +62,26 @@ def test_data_csv_and_errors(tmp_path):
         "--out", str(tmp_path / "e"), "--debug",
     )  # fmt: skip
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_help_is_fast_because_it_imports_no_heavy_library():
+    # building the parser must not import torch/casadi/pyomo (7 s on these machines)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from iclcontrol.cli import build_parser; build_parser(); "
+            "print(sorted({'torch', 'casadi', 'pyomo', 'pvlib'} & set(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]"
+
+
+def test_cli_model_kinds_match_the_networks():
+    from iclcontrol.commands.models import MODEL_KINDS
+    from iclcontrol.models.networks import KINDS
+
+    assert tuple(MODEL_KINDS) == tuple(KINDS)

@@ -12,7 +12,10 @@ import numpy as np
 
 from iclcontrol.commands.common import parse_list, print_json
 from iclcontrol.exceptions import DataError, ModelFileError
-from iclcontrol.models.networks import KINDS
+
+#: Model kinds accepted by ``--model`` (kept here so that ``--help`` does not import
+#: torch; tests check it equals ``iclcontrol.models.networks.KINDS``).
+MODEL_KINDS = ("iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         help="dataset folder (iclcontrol data ...), or 'cstr' for the reference set",
     )
-    train.add_argument("--model", default="iclrnn", choices=KINDS)
+    train.add_argument("--model", default="iclrnn", choices=MODEL_KINDS)
     train.add_argument("--hidden", type=int, default=64, help="units per layer")
     train.add_argument("--layers", type=int, default=2)
     train.add_argument(
