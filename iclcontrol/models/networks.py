@@ -219,9 +219,40 @@ class _Base(nn.Module):
             for _, w in self.constrained_weights():
                 clamp_nonnegative_(w)
 
+    def export_layers(self) -> list[dict[str, np.ndarray]]:
+        """Per-layer weight arrays in the layout of docs/INTERFACES.md."""
+        raise NotImplementedError
+
     def export_spec(self) -> dict[str, Any]:
         """Weights as numpy float64 arrays plus metadata (docs/INTERFACES.md)."""
-        raise NotImplementedError
+        cfg = self.config
+        readout: nn.Linear = self.readout  # type: ignore[assignment]
+        return {
+            "kind": cfg.kind,
+            "augment": cfg.augment,
+            "activation": cfg.activation,
+            "n_features": cfg.n_features,
+            "n_outputs": cfg.n_outputs,
+            "nonnegative": cfg.nonnegative,
+            "spectral_bound": cfg.spectral_bound,
+            "layers": self.export_layers(),
+            "readout": {"W": _np(readout.weight), "b": _np(readout.bias)},
+        }
+
+
+def _torch_rnn_layers(
+    rnn: nn.Module, n_layers: int, w_key: str, u_key: str
+) -> list[dict[str, np.ndarray]]:
+    """Input/recurrent weights and summed biases of each layer of a torch RNN/LSTM."""
+    return [
+        {
+            w_key: _np(getattr(rnn, f"weight_ih_l{k}")),
+            u_key: _np(getattr(rnn, f"weight_hh_l{k}")),
+            "b": _np(getattr(rnn, f"bias_ih_l{k}"))
+            + _np(getattr(rnn, f"bias_hh_l{k}")),
+        }
+        for k in range(n_layers)
+    ]
 
 
 class ElmanNetwork(_Base):
@@ -365,29 +396,8 @@ class ElmanNetwork(_Base):
         out.append(("readout.W", self.readout.weight))
         return out
 
-    def export_spec(self) -> dict[str, Any]:
-        cfg = self.config
-        layers = []
-        for k in range(cfg.layers):
-            layers.append(
-                {
-                    "W": _np(getattr(self.rnn, f"weight_ih_l{k}")),
-                    "U": _np(getattr(self.rnn, f"weight_hh_l{k}")),
-                    "b": _np(getattr(self.rnn, f"bias_ih_l{k}"))
-                    + _np(getattr(self.rnn, f"bias_hh_l{k}")),
-                }
-            )
-        return {
-            "kind": cfg.kind,
-            "augment": cfg.augment,
-            "activation": cfg.activation,
-            "n_features": cfg.n_features,
-            "n_outputs": cfg.n_outputs,
-            "nonnegative": cfg.nonnegative,
-            "spectral_bound": cfg.spectral_bound,
-            "layers": layers,
-            "readout": {"W": _np(self.readout.weight), "b": _np(self.readout.bias)},
-        }
+    def export_layers(self) -> list[dict[str, np.ndarray]]:
+        return _torch_rnn_layers(self.rnn, self.config.layers, "W", "U")
 
 
 class LSTMNetwork(_Base):
@@ -430,29 +440,8 @@ class LSTMNetwork(_Base):
     def constrained_weights(self) -> list[tuple[str, torch.Tensor]]:
         return []
 
-    def export_spec(self) -> dict[str, Any]:
-        cfg = self.config
-        layers = []
-        for k in range(cfg.layers):
-            layers.append(
-                {
-                    "W_ih": _np(getattr(self.rnn, f"weight_ih_l{k}")),
-                    "W_hh": _np(getattr(self.rnn, f"weight_hh_l{k}")),
-                    "b": _np(getattr(self.rnn, f"bias_ih_l{k}"))
-                    + _np(getattr(self.rnn, f"bias_hh_l{k}")),
-                }
-            )
-        return {
-            "kind": "lstm",
-            "augment": cfg.augment,
-            "activation": "tanh",
-            "n_features": cfg.n_features,
-            "n_outputs": cfg.n_outputs,
-            "nonnegative": False,
-            "spectral_bound": None,
-            "layers": layers,
-            "readout": {"W": _np(self.readout.weight), "b": _np(self.readout.bias)},
-        }
+    def export_layers(self) -> list[dict[str, np.ndarray]]:
+        return _torch_rnn_layers(self.rnn, self.config.layers, "W_ih", "W_hh")
 
 
 class FICNN(_Base):
@@ -533,21 +522,8 @@ class FICNN(_Base):
         out.append(("readout.W", self.readout.weight))
         return out
 
-    def export_spec(self) -> dict[str, Any]:
-        cfg = self.config
-        return {
-            "kind": "ficnn",
-            "augment": cfg.augment,
-            "activation": cfg.activation,
-            "n_features": cfg.n_features,
-            "n_outputs": cfg.n_outputs,
-            "nonnegative": cfg.nonnegative,
-            "spectral_bound": cfg.spectral_bound,
-            "layers": [
-                {"W": _np(lin.weight), "b": _np(lin.bias)} for lin in self._linears()
-            ],
-            "readout": {"W": _np(self.readout.weight), "b": _np(self.readout.bias)},
-        }
+    def export_layers(self) -> list[dict[str, np.ndarray]]:
+        return [{"W": _np(lin.weight), "b": _np(lin.bias)} for lin in self._linears()]
 
 
 Network = ElmanNetwork | LSTMNetwork | FICNN
