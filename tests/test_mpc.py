@@ -309,3 +309,64 @@ def test_lstm_and_rollout_use_casadi_ad(model, plant) -> None:
     assert MPCProblem(spec, plant, MPCSettings()).derivative_mode == "ad"
     rollout = MPCProblem(model, plant, MPCSettings(prediction="rollout"))
     assert rollout.derivative_mode == "ad"
+
+
+def test_softplus_smoothing_is_within_tau_log2_of_relu() -> None:
+    """Hand bound: 0 <= tau log(1 + e^(z/tau)) - max(z, 0) <= tau log 2 (at z = 0)."""
+    import casadi as ca
+
+    from iclcontrol.export.casadi_export import _act
+
+    z = np.linspace(-5.0, 5.0, 2001)
+    relu = np.maximum(z, 0.0)
+    np.testing.assert_array_equal(np.asarray(_act("relu", ca.DM(z))).ravel(), relu)
+    for tau in (1e-1, 1e-3):
+        smooth = np.asarray(_act("relu", ca.DM(z), tau)).ravel()
+        gap = smooth - relu
+        assert np.all(gap >= 0.0)
+        assert gap.max() <= tau * np.log(2.0) + 1e-15
+        np.testing.assert_allclose(gap[1000], tau * np.log(2.0), rtol=1e-12)
+        # no overflow far from the kink; the gap vanishes there
+        assert np.all(np.isfinite(smooth)) and gap[0] < 1e-12 and gap[-1] < 1e-12
+    with pytest.raises(ConfigError, match="relu_smoothing"):
+        MPCSettings(relu_smoothing=-1e-3)
+
+
+def test_smoothed_nlp_converges_to_the_exact_problem(model, plant) -> None:
+    """The softplus NLP's objective tends to the ReLU problem's as tau -> 0."""
+    import casadi as ca
+
+    pr = MPCProblem(model, plant, MPCSettings(solver="ipopt"))
+    rng = np.random.default_rng(0)
+    p = pr.params([1.0, -40.0])
+    zeros = np.zeros(pr.n_slack)
+    gaps = []
+    for tau in (1e-1, 1e-2, 1e-3, 1e-5):
+        nlp = pr.nlp(tau)
+        f = ca.Function("f", [nlp["x"], nlp["p"]], [nlp["f"]])
+        gap = 0.0
+        for _ in range(5):
+            v = rng.uniform(-1, 1, pr.nv)
+            exact = pr.objective(v, p)
+            gap = max(gap, abs(float(f(np.r_[v, zeros], p)) - exact) / (1 + exact))
+        gaps.append(gap)
+    assert gaps[-1] < 1e-4
+    assert gaps[-1] < gaps[-2] < gaps[0]
+
+
+def test_ipopt_on_smoothed_relu_agrees_with_gn_sqp(model, plant) -> None:
+    """Smoothed-network IPOPT reaches gn_sqp's exact merit value and first move."""
+    s = MPCSettings(solver="ipopt", relu_smoothing=1e-3)
+    pr = MPCProblem(model, plant, s)
+    gn, ip = GaussNewtonSQP(pr), NlpSolver(pr, "ipopt")
+    for x0 in ([1.5, -70.0], [-1.5, 70.0], [0.3, -10.0]):
+        p = pr.params(x0)
+        a, b = gn.solve(np.zeros(pr.nv), p), ip.solve(np.zeros(pr.nv), p)
+        assert a.success and b.success, (a.status, b.status)
+        assert b.status in ("Solve_Succeeded", "Solved_To_Acceptable_Level")
+        # the reported objective is the exact (ReLU) problem's merit value
+        fb = pr.merit(b.v, p)[0]
+        assert b.objective == pytest.approx(fb, rel=1e-12)
+        fa = pr.merit(a.v, p)[0]
+        assert fb <= fa + 1e-2 * (1 + abs(fa))
+        np.testing.assert_allclose(b.v[: pr.nu], a.v[: pr.nu], atol=2e-2)

@@ -30,6 +30,13 @@ def _add_mpc_options(p: argparse.ArgumentParser) -> None:
         "--no-lyapunov", action="store_true", help="drop V(x_pred) <= V(x_now)"
     )
     p.add_argument("--no-offset-free", action="store_true", help="no drift estimate")
+    p.add_argument(
+        "--relu-smoothing",
+        type=float,
+        default=0.0,
+        help="ipopt/sqpmethod: solve on the softplus-smoothed network with this "
+        "temperature (0: exact network; results are checked on the exact one)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -42,6 +49,7 @@ def _settings(args: argparse.Namespace) -> Any:
         jit=args.jit,
         lyapunov=not args.no_lyapunov,
         offset_free=not args.no_offset_free,
+        relu_smoothing=args.relu_smoothing,
     )
 
 
@@ -86,6 +94,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-ipopt-pass",
         action="store_true",
         help="skip the IPOPT runs that count iterations per surrogate",
+    )
+    b.add_argument(
+        "--ipopt-pass-smoothing",
+        type=float,
+        default=1e-3,
+        help="softplus temperature of the extra IPOPT pass on ReLU surrogates "
+        "(0: no extra pass)",
     )
     b.add_argument("--out", default=None, help="write bench.json and plots here")
     b.add_argument("--json", action="store_true", help="print a JSON summary last")
@@ -186,6 +201,7 @@ def run_bench(args: argparse.Namespace) -> int:
         cache=args.cache,
         retrain=args.retrain,
         ipopt_pass=not args.no_ipopt_pass,
+        relu_smoothing=args.ipopt_pass_smoothing,
         log=log,
     )
     frames = results.pop("_frames")

@@ -105,19 +105,30 @@ def spec_dims(spec: Mapping[str, Any]) -> tuple[int, int]:
     return n_in, n_out
 
 
-def _act(name: str, z: Any) -> Any:
+def _act(name: str, z: Any, relu_smoothing: float = 0.0) -> Any:
     if name == "relu":
+        if relu_smoothing > 0:
+            # softplus with temperature tau, written without overflow:
+            # tau log(1 + exp(z / tau)) = max(z, 0) + tau log1p(exp(-|z| / tau));
+            # within tau log 2 of max(z, 0) everywhere, infinitely differentiable
+            tau = float(relu_smoothing)
+            return ca.fmax(z, 0) + tau * ca.log1p(ca.exp(-ca.fabs(z) / tau))
         return ca.fmax(z, 0)
     if name == "tanh":
         return ca.tanh(z)
     raise ConfigError(f"unknown activation {name!r}; expected 'relu' or 'tanh'")
 
 
-def network_expression(spec: Mapping[str, Any], Z: Any) -> Any:
+def network_expression(
+    spec: Mapping[str, Any], Z: Any, relu_smoothing: float = 0.0
+) -> Any:
     """Scaled outputs of a network for scaled inputs ``Z`` (n_features x steps).
 
     Works column-wise (one column per time step) with ``Z`` an SX/MX/DM matrix;
     returns an (n_outputs x steps) expression. Weights enter as constant matrices.
+    ``relu_smoothing`` > 0 replaces ReLU by the softplus ``tau log(1 + e^(z/tau))``
+    (tau = relu_smoothing, in pre-activation units; at most ``tau log 2`` above
+    ReLU): a smooth approximation of the network, not the network itself.
     """
     kind = spec["kind"]
     act = spec.get("activation", "tanh" if kind in ("rnn", "lstm") else "relu")
@@ -127,7 +138,7 @@ def network_expression(spec: Mapping[str, Any], Z: Any) -> Any:
         if kind == "ficnn":
             W = ca.DM(np.asarray(layer["W"], dtype=float))
             b = ca.DM(np.asarray(layer["b"], dtype=float))
-            H = _act(act, ca.mtimes(W, H) + ca.repmat(b, 1, steps))
+            H = _act(act, ca.mtimes(W, H) + ca.repmat(b, 1, steps), relu_smoothing)
             continue
         if kind == "lstm":
             Wih = ca.DM(np.asarray(layer["W_ih"], dtype=float))
@@ -158,7 +169,7 @@ def network_expression(spec: Mapping[str, Any], Z: Any) -> Any:
         cols = []
         for t in range(steps):
             pre = P[:, t] if h_prev is None else P[:, t] + ca.mtimes(U, h_prev)
-            h_prev = _act(act, pre)
+            h_prev = _act(act, pre, relu_smoothing)
             cols.append(h_prev)
         H = ca.horzcat(*cols)
     Wr = ca.DM(np.asarray(spec["readout"]["W"], dtype=float))
@@ -166,11 +177,14 @@ def network_expression(spec: Mapping[str, Any], Z: Any) -> Any:
     return ca.mtimes(Wr, H) + ca.repmat(br, 1, steps)
 
 
-def physical_expression(spec: Mapping[str, Any], X: Any) -> Any:
+def physical_expression(
+    spec: Mapping[str, Any], X: Any, relu_smoothing: float = 0.0
+) -> Any:
     """Physical outputs (steps x n_outputs) for physical features ``X`` (steps x n_f).
 
     The input scaler is applied first and the output scaler inverted at the end,
     so the expression is what ``SurrogateModel.predict`` computes for one sample.
+    ``relu_smoothing``: see :func:`network_expression` (0: the exact network).
     """
     n_f, n_out = spec_dims(spec)
     if X.shape[1] != n_f:
@@ -181,7 +195,7 @@ def physical_expression(spec: Mapping[str, Any], X: Any) -> Any:
     ys, yo = scaler_affine(spec.get("y_scaler"), n_out)
     steps = X.shape[0]
     Z = ca.diag(ca.DM(xs)) @ X.T + ca.repmat(ca.DM(xo), 1, steps)
-    Ys = network_expression(spec, Z)
+    Ys = network_expression(spec, Z, relu_smoothing)
     Y = ca.diag(ca.DM(1.0 / ys)) @ (Ys - ca.repmat(ca.DM(yo), 1, steps))
     return Y.T
 

@@ -156,11 +156,13 @@ class MPCProblem:
         return float(x @ self.P @ x)
 
     # -- construction ---------------------------------------------------------------
-    def _prediction(self, x0: Any, D: Any, U: Any) -> Any:
+    def _prediction(self, x0: Any, D: Any, U: Any, relu_smoothing: float = 0.0) -> Any:
         """Predicted outputs (N*spm, nx) in physical units (MX).
 
         ``D`` (N, nx): offset at the end of each move; within a move the offset
         moves linearly from the previous move's offset (0 before the first).
+        ``relu_smoothing`` > 0: softplus instead of ReLU (see
+        :func:`~iclcontrol.export.casadi_export.network_expression`).
         """
         spec, spm, N = self.spec, self.spm, self.N
         frac = np.arange(1, spm + 1) / spm
@@ -173,14 +175,16 @@ class MPCProblem:
             rows = []
             for j in range(N):
                 rows.append(ca.repmat(ca.horzcat(x0.T, U[j, :]), spm, 1))
-            Y = physical_expression(spec, ca.vertcat(*rows))
+            Y = physical_expression(spec, ca.vertcat(*rows), relu_smoothing)
             return Y + ca.mtimes(ca.DM(A), D)
         blocks = []
         x = x0
         for j in range(N):
             Xj = ca.repmat(ca.horzcat(x.T, U[j, :]), spm, 1)
             step_offset = D[j, :] - (D[j - 1, :] if j > 0 else 0)
-            Yj = physical_expression(spec, Xj) + ca.mtimes(ca.DM(frac), step_offset)
+            Yj = physical_expression(spec, Xj, relu_smoothing) + ca.mtimes(
+                ca.DM(frac), step_offset
+            )
             blocks.append(Yj)
             x = Yj[spm - 1, :].T
         return ca.vertcat(*blocks)
@@ -315,6 +319,8 @@ class MPCProblem:
             predict=ca.Function("mpc_predict", [v, p], [Yexpr], ["v", "p"], ["Y"]),
         )
         self._sym = {"v": v, "p": p, "r": r, "e": e, "g": gv, "Y": Yexpr}
+        self._pred_args = (x0, D, U)
+        self._zfun = zfun
 
     def _tangent_prediction(self, x0: Any, D: Any, v: Any) -> tuple[Any, Any] | None:
         """Predicted outputs and their Jacobian ``d vec(Y) / dv`` in one pass.
@@ -458,9 +464,17 @@ class MPCProblem:
         """Predicted outputs (horizon * steps_per_move, nx), physical units."""
         return np.asarray(self.functions.predict(v, p))
 
-    def nlp(self) -> dict[str, Any]:
-        """The NLP in CasADi form with slacks: x = [v; s], for ``nlpsol``."""
-        sym, s = self._sym, self.settings
+    def nlp(self, relu_smoothing: float = 0.0) -> dict[str, Any]:
+        """The NLP in CasADi form with slacks: x = [v; s], for ``nlpsol``.
+
+        ``relu_smoothing`` > 0 builds it on the softplus-smoothed network (an
+        approximation of the problem; see :attr:`MPCSettings.relu_smoothing`).
+        """
+        sym, s = dict(self._sym), self.settings
+        if relu_smoothing > 0:
+            Ys = self._prediction(*self._pred_args, relu_smoothing=relu_smoothing)
+            r, e, g, _ = self._zfun(Ys, sym["v"], sym["p"])
+            sym.update(r=r, e=e, g=g)
         sl = ca.MX.sym("s", self.n_slack)
         S = np.zeros((self.ng, self.n_slack))
         S[np.flatnonzero(self.soft), np.arange(self.n_slack)] = 1.0
