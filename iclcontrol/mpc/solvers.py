@@ -9,7 +9,12 @@
   the Lagrangian there. A backtracking line search on the l1 merit function
   globalizes it.
 * :class:`NlpSolver` — the same NLP handed to CasADi's ``nlpsol`` (IPOPT or
-  ``sqpmethod``) with the exact Hessian: the reference solver.
+  ``sqpmethod``) with the exact Hessian: the reference solver. On a ReLU network
+  the optimum often lies on a kink of the piecewise-linear prediction, where
+  IPOPT's Newton steps cycle until the iteration limit (a reported failure, the
+  controller falls back). With ``MPCSettings.relu_smoothing > 0`` the NLP is built
+  on the softplus-smoothed network instead (twice differentiable); the
+  objective, violations and success reported are those of the exact network.
 
 Both return a :class:`SolveResult`; solver failures are data (``success=False``),
 never exceptions.
