@@ -236,8 +236,14 @@ def run_bench(args: argparse.Namespace) -> int:
                 f"fallbacks {v['fallbacks']}"
             )
         for k, v in summary.items():
-            if k.startswith("ratio_") or k.startswith("cost_ratio_"):
-                print(f"{k} = {v:.3f}")
+            if k.startswith(("ratio_", "cost_ratio_")):
+                print(f"{k} = {v:.3f}" if v is not None else f"{k} = n/a")
+        for key in ("ipopt", "ipopt_relu_smoothed"):
+            for k, v in summary.get(key, {}).items():
+                print(
+                    f"{key} {k:8s} median iterations {v['median_iterations']:4g}  "
+                    f"failed solves {v['failed_solves']}  statuses {v['status_counts']}"
+                )
     return 0
 
 
