@@ -213,6 +213,20 @@ class _Base(nn.Module):
             project_(w, bool(cfg.nonnegative), cfg.spectral_bound)
 
     @torch.no_grad()
+    def _init_readout_(self, g: torch.Generator | None) -> None:
+        """Readout init (small positive weights for convex kinds), then project."""
+        cfg = self.config
+        h = cfg.hidden
+        readout: nn.Linear = self.readout  # type: ignore[assignment]
+        R = readout.weight
+        if cfg.nonnegative:
+            R.copy_(torch.rand(cfg.n_outputs, h, generator=g) / h)
+        else:
+            R.copy_(torch.randn(cfg.n_outputs, h, generator=g) / math.sqrt(h))
+        readout.bias.fill_(0.5)
+        self.project_()
+
+    @torch.no_grad()
     def project_sign_(self) -> None:
         """Enforce only the sign constraints (cheap, for use after each step)."""
         if self.config.nonnegative:
@@ -311,13 +325,7 @@ class ElmanNetwork(_Base):
                 q, _ = torch.linalg.qr(torch.randn(h, h, generator=g))
                 U.copy_(0.5 * q)
                 b.copy_(0.1 * torch.randn(h, generator=g))
-        R = self.readout.weight
-        if cfg.nonnegative:
-            R.copy_(torch.rand(cfg.n_outputs, h, generator=g) / h)
-        else:
-            R.copy_(torch.randn(cfg.n_outputs, h, generator=g) / math.sqrt(h))
-        self.readout.bias.fill_(0.5)
-        self.project_()
+        self._init_readout_(g)
 
     @torch.no_grad()
     def data_init_(self, x: torch.Tensor, active_fraction: float = 0.7) -> None:
@@ -486,13 +494,7 @@ class FICNN(_Base):
             else:
                 lin.weight.copy_(torch.randn(h, n_in, generator=g) / math.sqrt(n_in))
                 lin.bias.copy_(0.1 * torch.randn(h, generator=g))
-        R = self.readout.weight
-        if cfg.nonnegative:
-            R.copy_(torch.rand(cfg.n_outputs, h, generator=g) / h)
-        else:
-            R.copy_(torch.randn(cfg.n_outputs, h, generator=g) / math.sqrt(h))
-        self.readout.bias.fill_(0.5)
-        self.project_()
+        self._init_readout_(g)
 
     @torch.no_grad()
     def data_init_(self, x: torch.Tensor, active_fraction: float = 0.7) -> None:

@@ -166,11 +166,7 @@ class MPCProblem:
         """
         spec, spm, N = self.spec, self.spm, self.N
         frac = np.arange(1, spm + 1) / spm
-        A = np.zeros((N * spm, N))
-        for j in range(N):
-            A[j * spm : (j + 1) * spm, j] = frac
-            if j > 0:
-                A[j * spm : (j + 1) * spm, j - 1] = 1.0 - frac
+        A = self._offset_matrix()
         if self.settings.prediction == "sequence":
             rows = []
             for j in range(N):
