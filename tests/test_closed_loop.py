@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from iclcontrol.mpc import (
     DoMPCController,
@@ -33,15 +32,8 @@ JSON_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def model():
-    from iclcontrol.data import cstr_dataset
-    from iclcontrol.train import SurrogateModel
-
-    torch.set_num_threads(1)
-    ds = cstr_dataset(moves=2, n_grid=30, random_state=0)
-    return SurrogateModel(
-        "iclrnn", hidden=12, layers=2, max_epochs=4, random_state=0, verbose=False
-    ).fit(ds)
+def model(tiny_iclrnn_two_moves):
+    return tiny_iclrnn_two_moves
 
 
 def test_steps_to_region_and_cost_by_hand() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from iclcontrol.exceptions import ConfigError
 from iclcontrol.mpc import (
@@ -20,16 +19,8 @@ from plants.cstr import CSTR
 
 
 @pytest.fixture(scope="module")
-def model():
-    """A tiny ICLRNN trained a few seconds on two-move CSTR sequences."""
-    from iclcontrol.data import cstr_dataset
-    from iclcontrol.train import SurrogateModel
-
-    torch.set_num_threads(1)
-    ds = cstr_dataset(moves=2, n_grid=30, random_state=0)
-    return SurrogateModel(
-        "iclrnn", hidden=12, layers=2, max_epochs=4, random_state=0, verbose=False
-    ).fit(ds)
+def model(tiny_iclrnn_two_moves):
+    return tiny_iclrnn_two_moves
 
 
 @pytest.fixture(scope="module")
