@@ -17,6 +17,16 @@ __all__ = [
 ]
 
 
+def _save(fig: Any, path: str | Path) -> Path:
+    """Lay out, write as PNG and close a figure; returns the path."""
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    fig.clf()
+    _plt().close(fig)
+    return path
+
+
 def _plt() -> Any:
     import matplotlib
 
@@ -59,11 +69,7 @@ def plot_forecast_days(
         ax.tick_params(axis="x", rotation=45)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{step}-step-ahead forecast")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_error_by_hour(
@@ -90,11 +96,7 @@ def plot_error_by_hour(
     ax.set_xlabel("hour of issue time (local)")
     ax.set_ylabel("RMSE [W/m$^2$]")
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_skill_by_horizon(
@@ -114,11 +116,7 @@ def plot_skill_by_horizon(
     ax.set_xlabel("steps ahead")
     ax.set_ylabel("skill vs smart persistence")
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_dispatch(traces: dict[str, pd.DataFrame], path: str | Path) -> Path:
@@ -130,8 +128,4 @@ def plot_dispatch(traces: dict[str, pd.DataFrame], path: str | Path) -> Path:
     ax.set_ylabel("stored energy [kWh]")
     ax.legend()
     fig.autofmt_xdate()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
