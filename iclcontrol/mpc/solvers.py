@@ -104,6 +104,18 @@ class GaussNewtonSQP:
         self._empty = ca.DM()
         self.l1 = s.slack_l1
         self.l2 = s.slack_l2
+        # per-step constants, computed once (the solve loop is the hot path)
+        self._lba_np = np.full(pr.ng, -np.inf)
+        self._lyap_idx = [
+            i for i, nm in enumerate(pr.constraint_names) if "lyapunov" in nm
+        ]
+        self._hard = ~pr.soft
+        self._any_hard = bool(np.any(self._hard))
+        self._eye_nv = 1e-9 * np.eye(pr.nv)
+        self._H_slack = 2.0 * self.l2 * np.eye(pr.n_slack)
+        self._q_slack = np.full(pr.n_slack, self.l1)
+        self._negS = -self.S
+        self._derivs = pr.functions.derivs
 
     def solve(
         self, v0: np.ndarray, p: np.ndarray, lam0: np.ndarray | None = None
@@ -115,13 +127,15 @@ class GaussNewtonSQP:
         v = np.clip(np.asarray(v0, dtype=float).ravel(), -1.0, 1.0)
         lam = np.zeros(pr.ng) if lam0 is None else np.asarray(lam0, dtype=float)
         status, success, it = "max_iter", False, 0
-        r, Jr, e, ge, g, Jg, JL, y1 = pr.unpack(pr.functions.derivs(v, p))
+        derivs = self._derivs
+        r, Jr, e, ge, g, Jg, JL, y1 = pr.unpack(derivs.call([v, p]))
         phi: float = float(r @ r) + e + pr.penalty(g)
-        lyap_idx = [i for i, nm in enumerate(pr.constraint_names) if "lyapunov" in nm]
+        lyap_idx = self._lyap_idx
+        hard, any_hard = self._hard, self._any_hard
         while it < s.max_iter:
             it += 1
             H = np.zeros((self.n, self.n))
-            H[:nv, :nv] = 2.0 * Jr.T @ Jr + 1e-9 * np.eye(nv)
+            H[:nv, :nv] = 2.0 * Jr.T @ Jr + self._eye_nv
             if lyap_idx and pr.n_lyap:
                 P = pr.P
                 x0 = p[: pr.nx]
@@ -131,25 +145,26 @@ class GaussNewtonSQP:
                         Jj = JL[row * pr.nx : (row + 1) * pr.nx, :]
                         H[:nv, :nv] += lam[j] * 2.0 * Jj.T @ P @ Jj / (rhs + 1.0)
             if ns:
-                H[nv:, nv:] = 2.0 * self.l2 * np.eye(ns)
-            q = np.concatenate([2.0 * Jr.T @ r + ge, np.full(ns, self.l1)])
-            A = np.hstack([Jg, -self.S]) if pr.ng else np.zeros((0, self.n))
+                H[nv:, nv:] = self._H_slack
+            q = np.concatenate([2.0 * Jr.T @ r + ge, self._q_slack])
+            A = np.hstack([Jg, self._negS]) if pr.ng else np.zeros((0, self.n))
             lbx = self.lbx.copy()
             ubx = self.ubx.copy()
             lbx[:nv] -= v
             ubx[:nv] -= v
             try:
                 # positional call (h, g, a, lba, uba, lbx, ubx, x0, lam_x0, lam_a0,
-                # q, p): cheaper than keyword arguments in a tight loop
+                # q, p): cheaper than keyword arguments in a tight loop; numpy
+                # arrays are converted by the SWIG typemaps, faster than ca.DM(...)
                 sol = self.qp.call(
                     [
-                        ca.DM(H),
-                        ca.DM(q),
-                        ca.DM(A),
-                        self._lba,
-                        ca.DM(-g),
-                        ca.DM(lbx),
-                        ca.DM(ubx),
+                        H,
+                        q,
+                        A,
+                        self._lba_np,
+                        -g,
+                        lbx,
+                        ubx,
                         self._x0,
                         self._empty,
                         self._empty,
@@ -173,8 +188,7 @@ class GaussNewtonSQP:
             if ns:
                 sl = z[nv:]
                 model_val += self.l1 * sl.sum() + self.l2 * sl @ sl
-            hard = ~pr.soft
-            if np.any(hard):
+            if any_hard:
                 lin = g + Jg @ dv
                 if np.max(lin[hard], initial=-np.inf) > 1e-6:
                     status = "infeasible"
@@ -188,7 +202,7 @@ class GaussNewtonSQP:
             accepted = False
             for _ in range(5):
                 vt = v + alpha * dv
-                out_t = pr.unpack(pr.functions.derivs(vt, p))
+                out_t = pr.unpack(derivs.call([vt, p]))
                 rt, et, gt = out_t[0], out_t[2], out_t[4]
                 phit = float(rt @ rt) + et + pr.penalty(gt)
                 if phit <= phi - 1e-4 * alpha * max(pred, 0.0):
