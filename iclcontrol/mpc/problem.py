@@ -31,6 +31,11 @@ from iclcontrol.mpc.convexity import ConvexityReport, convexity_report
 from iclcontrol.mpc.settings import MPCSettings
 
 
+def _array(a: Any) -> np.ndarray:
+    """Dense numpy copy of a CasADi DM (``full()`` directly: the hot path) or array."""
+    return a.full() if isinstance(a, ca.DM) else np.asarray(a, dtype=float)
+
+
 def _scalar(a: Any) -> float:
     return float(np.asarray(a, dtype=float).ravel()[0])
 
@@ -444,8 +449,8 @@ class MPCProblem:
 
     def unpack(self, out: Any) -> tuple[Any, ...]:
         """Split ``derivs`` outputs into ``(r, Jr, e, ge, g, Jg, JL, y1)``."""
-        z = np.asarray(out[0]).ravel()
-        J = np.asarray(out[1])
+        z = _array(out[0]).ravel()
+        J = _array(out[1])
         a, b = self.n_r, self.n_r + 1
         c = b + self.ng
         return (
@@ -456,7 +461,7 @@ class MPCProblem:
             z[b:c],
             J[b:c],
             J[c:],
-            np.asarray(out[2]).ravel(),
+            _array(out[2]).ravel(),
         )
 
     def predict(self, v: Any, p: Any) -> np.ndarray:
