@@ -187,6 +187,13 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().to(dtype=torch.float64, device="cpu").numpy().copy()
 
 
+def _freeze_recurrent_biases(rnn: nn.Module, n_layers: int) -> None:
+    """Keep torch's second bias vector out of training: with ``bias_ih`` it is
+    redundant (the export sums the two)."""
+    for k in range(n_layers):
+        getattr(rnn, f"bias_hh_l{k}").requires_grad_(False)
+
+
 class _Base(nn.Module):
     """Shared behaviour: config, constraint list, projection, augmentation."""
 
@@ -291,9 +298,7 @@ class ElmanNetwork(_Base):
                 batch_first=True,
             )
             self.readout = nn.Linear(config.hidden, config.n_outputs)
-        for k in range(config.layers):
-            bhh = getattr(self.rnn, f"bias_hh_l{k}")
-            bhh.requires_grad_(False)
+        _freeze_recurrent_biases(self.rnn, config.layers)
         self.reset_parameters(generator)
 
     @torch.no_grad()
@@ -424,8 +429,7 @@ class LSTMNetwork(_Base):
                 batch_first=True,
             )
             self.readout = nn.Linear(config.hidden, config.n_outputs)
-        for k in range(config.layers):
-            getattr(self.rnn, f"bias_hh_l{k}").requires_grad_(False)
+        _freeze_recurrent_biases(self.rnn, config.layers)
         self.reset_parameters(generator)
 
     @torch.no_grad()
