@@ -170,7 +170,8 @@ def test_ipopt_on_smoothed_relu_closed_loop_has_no_failures(model) -> None:
     ref = closed_loop(
         plant, SurrogateMPC(model, plant, MPCSettings()), [1.5, -70.0], 15
     )
-    ctl = SurrogateMPC(model, plant, MPCSettings(solver="ipopt", relu_smoothing=1e-3))
+    ctl = SurrogateMPC(model, plant, MPCSettings(solver="ipopt"))  # default: smoothed
+    assert ctl.solver.relu_smoothing == pytest.approx(1e-3)
     frame = closed_loop(plant, ctl, [1.5, -70.0], 15)
     solved = frame.iloc[:-1]
     assert solved["success"].all(), solved["status"].tolist()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -151,8 +153,9 @@ def test_gauss_newton_sqp_agrees_with_exact_hessian_solvers(model, plant, plugin
 
 
 def test_gauss_newton_sqp_on_convex_relu_problem(model, plant) -> None:
-    """Convex but piecewise-linear objective: GN-SQP is at least as good as IPOPT."""
-    pr = MPCProblem(model, plant, _convex_settings())
+    """Convex but piecewise-linear objective: GN-SQP is at least as good as IPOPT
+    on the exact (unsmoothed) network."""
+    pr = MPCProblem(model, plant, replace(_convex_settings(), relu_smoothing=0.0))
     gn, ip = GaussNewtonSQP(pr), NlpSolver(pr, "ipopt")
     for x0 in ([0.5, -10.0], [-0.8, 30.0]):
         p = pr.params(x0)
@@ -321,6 +324,19 @@ def test_softplus_smoothing_is_within_tau_log2_of_relu() -> None:
         assert np.all(np.isfinite(smooth)) and gap[0] < 1e-12 and gap[-1] < 1e-12
     with pytest.raises(ConfigError, match="relu_smoothing"):
         MPCSettings(relu_smoothing=-1e-3)
+
+
+def test_relu_smoothing_default_applies_to_relu_networks_only(model, plant) -> None:
+    """None means 1e-3 for ReLU networks, nothing for tanh; explicit values win."""
+    assert MPCSettings().relu_smoothing_for("relu") == 1e-3
+    assert MPCSettings().relu_smoothing_for("tanh") == 0.0
+    assert MPCSettings(relu_smoothing=0.0).relu_smoothing_for("relu") == 0.0
+    assert MPCSettings(relu_smoothing=1e-2).relu_smoothing_for("tanh") == 0.0
+    relu = NlpSolver(MPCProblem(model, plant, MPCSettings(solver="ipopt")))
+    exact = NlpSolver(
+        MPCProblem(model, plant, MPCSettings(solver="ipopt", relu_smoothing=0.0))
+    )
+    assert relu.relu_smoothing == 1e-3 and exact.relu_smoothing == 0.0
 
 
 def test_smoothed_nlp_converges_to_the_exact_problem(model, plant) -> None:

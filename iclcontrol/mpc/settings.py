@@ -12,6 +12,12 @@ Prediction = Literal["sequence", "rollout"]
 CostSteps = Literal["move_end", "all"]
 SolverName = Literal["gn_sqp", "ipopt", "sqpmethod"]
 
+#: Softplus temperature with which ``ipopt`` and ``sqpmethod`` solve ReLU networks
+#: unless told otherwise (pre-activation units; at most ``1e-3 log 2 = 6.9e-4``
+#: above ReLU per unit). On the bench closed loops 1e-4 still left 3 of 60 IPOPT
+#: failures, 1e-3 none.
+DEFAULT_RELU_SMOOTHING = 1e-3
+
 
 def _tuple(value: Any, n: int | None, name: str) -> tuple[float, ...] | None:
     if value is None:
@@ -88,17 +94,20 @@ class MPCSettings:
         Hessian almost everywhere for ReLU networks. ``"ipopt"``: CasADi/IPOPT with
         the exact Hessian (the reference solver). ``"sqpmethod"``: CasADi's SQP with
         qrqp and the exact Hessian.
-    relu_smoothing : float
+    relu_smoothing : float or None
         ``ipopt`` and ``sqpmethod`` only: solve the problem built on the network
         with every ReLU replaced by the softplus ``tau log(1 + exp(z / tau))``,
         ``tau = relu_smoothing`` (pre-activation units; 0: the exact network).
-        ReLU networks are piecewise linear and the MPC optimum often lies on a
-        kink, where IPOPT's Newton steps cycle without meeting its tolerance
-        (measured: 16 of 60 bench steps with the ICLRNN); the smoothed problem
-        is twice differentiable. It is an approximation: the softplus is at most
-        ``tau log 2`` above ReLU per unit, and the reported objective,
-        constraint violations and success (hard rows) are evaluated on the
-        exact network. ``gn_sqp`` ignores it.
+        None (default): :data:`DEFAULT_RELU_SMOOTHING` for ReLU networks, 0 for
+        tanh networks (see :meth:`relu_smoothing_for`). Why: exact-Hessian
+        solvers assume twice-differentiable problem functions; a ReLU network is
+        piecewise linear and the MPC optimum often lies on a kink, where IPOPT's
+        Newton steps cycle without meeting its tolerance (measured on the bench:
+        15 of 60 ICLRNN steps fail on the exact network, 0 of 60 with
+        ``tau = 1e-3``). The softplus is at most ``tau log 2`` above ReLU per
+        unit, and the reported objective, constraint violations and success
+        (hard rows) are always evaluated on the exact network. ``gn_sqp`` ignores
+        it (it handles the kinks with its exact piecewise Hessian).
     max_iter : int
         Iteration limit of the solver.
     tol : float
@@ -147,7 +156,7 @@ class MPCSettings:
     slack_l1: float = 1e5
     slack_l2: float = 1e5
     solver: SolverName = "gn_sqp"
-    relu_smoothing: float = 0.0
+    relu_smoothing: float | None = None
     max_iter: int = 30
     tol: float = 1e-4
     jit: bool = False
@@ -201,12 +210,35 @@ class MPCSettings:
             "lyapunov_min_level",
             "relu_smoothing",
         ):
-            if not getattr(self, name) >= 0:
+            value = getattr(self, name)
+            if name == "relu_smoothing" and value is None:
+                continue
+            if not value >= 0:
                 raise ConfigError(f"{name} must be non-negative")
         if not 0 < self.disturbance_gain <= 1:
             raise ConfigError(
                 f"disturbance_gain must be in (0, 1], got {self.disturbance_gain}"
             )
+
+    def relu_smoothing_for(self, activation: str) -> float:
+        """Softplus temperature used by ``ipopt``/``sqpmethod`` for a network.
+
+        Parameters
+        ----------
+        activation : {"relu", "tanh"}
+            Activation of the network's hidden units.
+
+        Returns
+        -------
+        float
+            ``relu_smoothing`` if set; else :data:`DEFAULT_RELU_SMOOTHING` for a
+            ReLU network and 0 (nothing to smooth) otherwise. [pre-activation units]
+        """
+        if activation != "relu":
+            return 0.0
+        if self.relu_smoothing is None:
+            return DEFAULT_RELU_SMOOTHING
+        return float(self.relu_smoothing)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (for the run folder)."""

@@ -12,9 +12,10 @@
   ``sqpmethod``) with the exact Hessian: the reference solver. On a ReLU network
   the optimum often lies on a kink of the piecewise-linear prediction, where
   IPOPT's Newton steps cycle until the iteration limit (a reported failure, the
-  controller falls back). With ``MPCSettings.relu_smoothing > 0`` the NLP is built
-  on the softplus-smoothed network instead (twice differentiable); the
-  objective, violations and success reported are those of the exact network.
+  controller falls back). So for ReLU networks the NLP is by default built on the
+  softplus-smoothed network (twice differentiable, as IPOPT assumes; see
+  ``MPCSettings.relu_smoothing``, 0 for the exact network); the objective,
+  violations and success reported are always those of the exact network.
 
 Both return a :class:`SolveResult`; solver failures are data (``success=False``),
 never exceptions.
@@ -254,7 +255,7 @@ class NlpSolver:
     def __init__(self, problem: MPCProblem, plugin: str = "ipopt") -> None:
         self.problem = pr = problem
         s = pr.settings
-        self.relu_smoothing = float(s.relu_smoothing)
+        self.relu_smoothing = s.relu_smoothing_for(pr.spec.get("activation", "relu"))
         nlp = pr.nlp(self.relu_smoothing)
         if plugin == "ipopt":
             opts: dict[str, Any] = {
