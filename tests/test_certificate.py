@@ -29,7 +29,7 @@ def trained(small_dataset):
         kind: SurrogateModel(
             kind, hidden=8, layers=2, max_epochs=4, verbose=False, random_state=0
         ).fit(small_dataset)
-        for kind in ("iclrnn", "icrnn", "lrnn", "rnn")
+        for kind in ("iclrnn", "icrnn", "lrnn", "rnn", "lstm")
     }
 
 
@@ -56,7 +56,54 @@ def test_hand_computed_bound_one_unit():
     assert last == pytest.approx(2.0 * np.sqrt(0.41), rel=1e-8)
 
 
-@pytest.mark.parametrize("kind", ["iclrnn", "icrnn", "lrnn", "rnn", "ficnn"])
+def test_hand_computed_lstm_bound_one_step():
+    """One LSTM step from the zero state: dc = dp_i / 4 + dp_g (c_0 = 0, so the
+    forget gate does not matter) and dh = dp_o / 4 + dc, with dp_q = ||W_q|| dz.
+
+    Gate blocks (torch order i, f, g, o) of a 1-unit LSTM with weights 2, 5, 3, 4 and
+    readout 0.5: bound = 0.5 * (2/4 + 3 + 4/4) = 2.25.
+    """
+    spec = {
+        "kind": "lstm",
+        "augment": False,
+        "activation": "tanh",
+        "layers": [
+            {
+                "W_ih": np.array([[2.0], [5.0], [3.0], [4.0]]),
+                "W_hh": np.array([[1.0], [1.0], [1.0], [1.0]]),
+                "b": np.zeros(4),
+            }
+        ],
+        "readout": {"W": np.array([[0.5]]), "b": np.zeros(1)},
+    }
+    bound, method = lipschitz_upper_bound(spec, steps=1)
+    assert bound == pytest.approx(2.25, rel=1e-8)
+    assert "LSTM" in method
+    # longer sequences can only have a larger constant (the first step is a
+    # sub-map), and the bound is monotone in the length
+    b2, _ = lipschitz_upper_bound(spec, steps=2)
+    b5, _ = lipschitz_upper_bound(spec, steps=5)
+    assert bound < b2 < b5
+
+
+def test_lstm_jacobians_stay_below_certified_bound():
+    """Large-weight LSTMs: the Jacobian norm at many random points never exceeds
+    the certified bound (gradient-based, so it probes the worst directions)."""
+    from iclcontrol.models.certificate import empirical_lipschitz
+
+    for seed in range(3):
+        net = make_network("lstm", 3, 2, hidden=6, layers=2, random_state=seed)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.mul_(4.0)  # saturating gates, far from the init
+        g = torch.Generator().manual_seed(seed)
+        X = (4 * torch.rand(64, 5, 3, generator=g) - 2).numpy()
+        cert = certify(net, steps=5)
+        assert cert.lipschitz_upper is not None
+        assert empirical_lipschitz(net, X, max_samples=64) <= cert.lipschitz_upper
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "icrnn", "lrnn", "rnn", "ficnn", "lstm"])
 def test_random_pairs_never_exceed_certified_bound(kind):
     """Brute force: ||f(a) - f(b)|| / ||a - b|| over random sequence pairs <= bound."""
     net = make_network(kind, 3, 2, hidden=10, layers=2, random_state=1)

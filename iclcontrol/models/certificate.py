@@ -206,7 +206,7 @@ def lipschitz_upper_bound(
     """
     kind = spec["kind"]
     if kind == "lstm":
-        return None, "not available for LSTM (no certified bound implemented)"
+        return _lstm_upper_bound(spec, steps, output_steps)
     if spec["activation"] not in ("relu", "tanh"):
         return None, f"activation {spec['activation']} has no known Lipschitz constant"
     r = _norm(np.asarray(spec["readout"]["W"], float))
@@ -233,6 +233,62 @@ def lipschitz_upper_bound(
     return float(bound), (
         "lower-triangular Toeplitz gain matrices M[t, s] = ||W||_2 ||U||_2^(t-s) per "
         "layer (exact SVDs), multiplied over layers, times ||W_out||_2"
+    )
+
+
+def _lstm_gain(W: np.ndarray, U: np.ndarray, steps: int) -> np.ndarray:
+    """Gain matrix ``M`` of one LSTM layer: ``dh <= M dz`` entrywise (docstring of
+    :func:`_lstm_upper_bound`); ``W`` (4h x n_in) and ``U`` (4h x h) in torch's gate
+    order i, f, g, o."""
+    h = U.shape[1]
+    w = [_norm(W[q * h : (q + 1) * h]) for q in range(4)]
+    u = [_norm(U[q * h : (q + 1) * h]) for q in range(4)]
+    M = np.zeros((steps, steps))
+    for s in range(steps):  # response to a unit perturbation of the input at step s
+        dh_prev = dc_prev = 0.0
+        for t in range(s, steps):
+            dz = 1.0 if t == s else 0.0
+            di, df, dg, do = (w[q] * dz + u[q] * dh_prev for q in range(4))
+            c_max = float(t)  # |c_t| <= |c_{t-1}| + 1 with c_0 = 0
+            dc = dc_prev + 0.25 * c_max * df + 0.25 * di + dg
+            dh_prev, dc_prev = 0.25 * do + dc, dc
+            M[t, s] = dh_prev
+    return M
+
+
+def _lstm_upper_bound(
+    spec: dict[str, Any], steps: int, output_steps: int | None
+) -> tuple[float, str]:
+    """Certified Lipschitz bound of a stacked LSTM (zero initial state).
+
+    With ``c_t = f * c_{t-1} + i * g`` and ``h_t = o * tanh(c_t)``, the gates
+    ``i, f, o = sigmoid(.)`` in (0, 1) with slope <= 1/4, ``g = tanh(.)`` in (-1, 1)
+    with slope <= 1, and ``|c_t| <= t`` entrywise (``c_0 = 0``), the l2 norms of
+    the differences of two trajectories obey, with ``dp_q = ||W_q|| dz_t +
+    ||U_q|| dh_{t-1}`` per gate (exact SVDs) and ``||a * b||_2 <= ||a||_inf
+    ||b||_2``::
+
+        dc_t <= dc_{t-1} + (t - 1)/4 dp_f + 1/4 dp_i + dp_g
+        dh_t <= 1/4 dp_o + dc_t
+
+    This comparison system is linear with non-negative coefficients, so
+    ``dh <= M dz`` entrywise with ``M`` its impulse responses; layers multiply as
+    for the Elman networks. Valid but loose (it grows with the sequence length).
+    """
+    total = np.eye(steps)
+    for k, layer in enumerate(spec["layers"]):
+        W = _effective_first(spec, "W_ih") if k == 0 else np.asarray(layer["W_ih"])
+        total = (
+            _lstm_gain(np.asarray(W, float), np.asarray(layer["W_hh"], float), steps)
+            @ total
+        )
+    if output_steps is not None:
+        total = total[-output_steps:]
+    r = _norm(np.asarray(spec["readout"]["W"], float))
+    return float(r * _norm(total) * (1 + _ROUNDING)), (
+        "LSTM comparison system (sigmoid slope 1/4, tanh slope 1, |c_t| <= t) per "
+        "layer with exact per-gate spectral norms, impulse-response gain matrices "
+        "multiplied over layers, times ||W_out||_2"
     )
 
 
