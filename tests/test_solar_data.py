@@ -202,3 +202,45 @@ def test_feature_frame_columns_and_daytime(poa_slice):
 def test_site_validation():
     with pytest.raises(ValueError, match="latitude"):
         Site("x", 95.0, 0.0)
+
+
+@pytest.mark.skipif(
+    pytest.importorskip("ruptures", reason="clock-shift QC needs ruptures") is None,
+    reason="ruptures missing",
+)
+def test_quality_control_finds_injected_clock_shift_with_shifts_ruptures():
+    # 150 days of real POA data; the middle 50 days are moved one hour later (as a
+    # logger whose clock jumped by an hour would record them). shifts_ruptures must
+    # put change points around that stretch and flag it, and nothing far from it.
+    import pandas.core.window as pcw
+
+    d = load_solar("pvdaq-poa-15min").slice("2019-04-01", "2019-08-28")
+    frame = d.frame.copy()
+    days = frame.index.normalize()
+    first = days[0]
+    inside = (days >= first + pd.Timedelta(days=50)) & (
+        days < first + pd.Timedelta(days=100)
+    )
+    y = frame[d.target].to_numpy().copy()
+    shifted = np.roll(y, 4)  # 4 x 15 min: the reading of 10:00 appears at 11:00
+    y[inside] = shifted[inside]
+    frame[d.target] = y
+    had_old_name = hasattr(pcw, "RollingGroupby")
+    qc = quality_control(SolarData(frame, d.target, d.site))
+    rep = qc.report
+    assert rep["clock_shift_method"].startswith("pvanalytics.quality.time")
+    flagged_days = days[qc.flags["clock_shift"].to_numpy()].unique()
+    in_days = days[inside].unique()
+    # most of the shifted days flagged (change points may land a few days off) ...
+    assert np.isin(in_days, flagged_days).mean() > 0.8
+    # ... and no day more than 10 days away from the shifted stretch
+    far = (flagged_days < in_days[0] - pd.Timedelta(days=10)) | (
+        flagged_days > in_days[-1] + pd.Timedelta(days=10)
+    )
+    assert not far.any()
+    # the shift is reported as +60 min (later than the clear-sky midday)
+    assert any(
+        s["shift_minutes"] == 60.0 for s in rep["midday_offset_minutes"]["segments"]
+    )
+    # the pandas-3 name shim for pvanalytics is removed again after the call
+    assert hasattr(pcw, "RollingGroupby") == had_old_name

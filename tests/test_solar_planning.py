@@ -166,9 +166,30 @@ def test_run_operate_small(tmp_path):
         dispatch_hours=6,
         epochs=1,
         hidden=4,
+        long_params={"epochs": 1, "hidden": 4},
+        oracle_hours=(2,),
         out=tmp_path,
     )
     assert res["periods"] == 24
-    assert set(res["costs"]) == {"perfect", "oracle_h", "persistence", "forecast"}
+    assert set(res["costs"]) == {
+        "perfect",
+        "oracle_h",
+        "persistence",
+        "forecast_short",
+        "persistence_climatology",
+        "forecast",
+        "oracle_2h",
+    }
+    assert res["long_forecast_horizon_steps"] == 6  # the whole 6-h dispatch horizon
     assert all(s["failed_solves"] == 0 for s in res["strategies"].values())
+    # gap fractions follow their definition from the costs
+    c = res["costs"]
+    gap = c["persistence"] - c["perfect"]
+    for k, v in res["gap_closed_by"].items():
+        assert v == pytest.approx((c["persistence"] - c[k]) / gap)
+    assert res["gap_closed"] == res["gap_closed_by"]["forecast"]
+    # imports by price band add up to the total import of each strategy
+    for k, bands in res["import_kwh_by_price"].items():
+        total = res["strategies"][k]["import_kwh"]
+        assert sum(bands.values()) == pytest.approx(total, rel=1e-9, abs=1e-9)
     assert (tmp_path / "dispatch.png").is_file()

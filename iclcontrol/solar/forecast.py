@@ -33,15 +33,44 @@ from iclcontrol.solar.features import CSI_MAX, CSI_MIN_CLEARSKY, feature_frame
 from iclcontrol.solar.metrics import horizon_metrics
 
 __all__ = [
+    "CONTEXT_FEATURES",
     "STEP_FEATURES",
+    "ClearSkyIndexClimatology",
     "ForecastWindows",
     "IrradianceForecaster",
     "SmartPersistence",
     "backtest",
     "chronological_cut",
     "evaluate",
+    "feature_names",
     "make_windows",
 ]
+
+
+def feature_names(context: bool = False) -> tuple[str, ...]:
+    """Per-step network features, with the day-ahead context features or not."""
+    return STEP_FEATURES + CONTEXT_FEATURES if context else STEP_FEATURES
+
+
+def _daytime_csi_stats(ff: pd.DataFrame) -> np.ndarray:
+    """Trailing daytime clear-sky-index statistics at every step, (n, 3).
+
+    Mean and standard deviation over the last 24 h and mean over the last 6 h of the
+    daytime samples (clear sky >= 50 W/m^2) up to and including the step; steps
+    without any daytime sample in the window take the value of the longer window
+    (and 1 / 0 when there is none at all, i.e. the neutral clear-sky index).
+    """
+    day_csi = ff["csi"].where(ff["daytime"])
+    r24 = day_csi.rolling("24h", min_periods=1)
+    m24 = r24.mean()
+    s24 = r24.std(ddof=0)
+    m6 = day_csi.rolling("6h", min_periods=1).mean()
+    m24 = m24.fillna(1.0)
+    m6 = m6.fillna(m24)
+    return np.column_stack(
+        [m24.to_numpy(float), s24.fillna(0.0).to_numpy(float), m6.to_numpy(float)]
+    )
+
 
 #: Per-step network features, in order.
 STEP_FEATURES = (
@@ -67,6 +96,21 @@ _CSI_WIDTH = 0.2
 _HOUR_CENTRES = np.arange(6) * 4.0  # every 4 h, periodic over 24 h
 _HOUR_WIDTH = 2.5
 _RES_SCALE = 2.0
+#: Extra per-step features of a day-ahead forecaster (``context=True``). Short
+#: windows (a few hours of past) see nothing but night at night, so the decisions
+#: taken then (charge from the grid off-peak or wait for PV) need a summary of the
+#: last day: trailing means and spread of the daytime clear-sky index, plus the lead
+#: time (radial bases in hours), so that the network can make its reversion towards
+#: the usual sky depend on how far ahead it looks.
+CONTEXT_FEATURES = (
+    "csi_mean_24h",
+    "csi_std_24h",
+    "csi_mean_6h",
+    "lead_h",
+    *(f"lead_rbf{i}" for i in range(5)),
+)
+_LEAD_CENTRES_H = np.array([0.0, 3.0, 6.0, 12.0, 24.0])
+_LEAD_WIDTH_H = 3.0
 
 
 @dataclass
@@ -118,13 +162,34 @@ class ForecastWindows:
 
 
 def make_windows(
-    data: SolarData, lags: int, horizon: int, ff: pd.DataFrame | None = None
+    data: SolarData,
+    lags: int,
+    horizon: int,
+    ff: pd.DataFrame | None = None,
+    context: bool = False,
+    stride: int = 1,
 ) -> ForecastWindows:
-    """Build the per-issue-time sequences of :data:`STEP_FEATURES` (vectorized)."""
+    """Build the per-issue-time sequences of :data:`STEP_FEATURES` (vectorized).
+
+    Parameters
+    ----------
+    data : SolarData
+    lags, horizon : int
+        Past steps and future steps of every window.
+    ff : pandas.DataFrame or None
+        A precomputed :func:`~iclcontrol.solar.features.feature_frame`.
+    context : bool
+        Append :data:`CONTEXT_FEATURES` (day-ahead forecasters).
+    stride : int
+        Keep every ``stride``-th issue time (training a long-horizon forecaster on
+        hourly issue times of 15-min data keeps the memory bounded).
+    """
     from numpy.lib.stride_tricks import sliding_window_view as swv
 
     if lags < 1 or horizon < 1:
         raise ConfigError(f"lags and horizon must be >= 1, got {lags}, {horizon}")
+    if stride < 1:
+        raise ConfigError(f"stride must be >= 1, got {stride}")
     ff = feature_frame(data) if ff is None else ff
     n = len(ff)
     if n < lags + horizon + 1:
@@ -143,18 +208,20 @@ def make_windows(
     )
     hour_of_day = np.asarray(ff.index.hour + ff.index.minute / 60.0, dtype=float)
     L = lags + horizon
-    n_win = n - L + 1  # window w covers steps w .. w+L-1, origin at w+lags-1
-    past_csi = swv(csi, lags)[:n_win]  # (n_win, lags)
+    n_all = n - L + 1  # window w covers steps w .. w+L-1, origin at w+lags-1
+    sel = np.arange(0, n_all, stride)
+    n_win = sel.size
+    past_csi = swv(csi, lags)[sel]  # (n_win, lags)
     csi0 = past_csi[:, -1]
-    seq_known = swv(known, L, axis=0)[:n_win].transpose(0, 2, 1)  # (n_win, L, 6)
+    seq_known = swv(known, L, axis=0)[sel].transpose(0, 2, 1)  # (n_win, L, 6)
     fut = np.arange(lags, L)
-    cs_f = swv(cs, L)[:n_win][:, fut]
-    y_f = swv(y, L)[:n_win][:, fut]
-    past_y = swv(y, lags)[:n_win]
+    cs_f = swv(cs, L)[sel][:, fut]
+    y_f = swv(y, L)[sel][:, fut]
+    past_y = swv(y, lags)[sel]
     complete = np.isfinite(past_csi).all(axis=1) & np.isfinite(past_y).all(axis=1)
     pc = np.nan_to_num(past_csi, nan=1.0)
     c0 = np.nan_to_num(csi0, nan=1.0)
-    X = np.empty((n_win, L, len(STEP_FEATURES)))
+    X = np.empty((n_win, L, len(feature_names(context))))
     X[:, :lags, 0] = pc
     X[:, lags:, 0] = c0[:, None]
     # step-to-step change of the index: variability is what persistence misses
@@ -167,11 +234,23 @@ def make_windows(
     X[:, lags:, 3] = 1.0
     X[:, :, 4:10] = seq_known
     X[:, :, 10:15] = np.exp(-0.5 * ((X[:, :, :1] - _CSI_CENTRES) / _CSI_WIDTH) ** 2)
-    hour = swv(hour_of_day, L)[:n_win]
+    hour = swv(hour_of_day, L)[sel]
     dh = np.abs(hour[:, :, None] - _HOUR_CENTRES)
     dh = np.minimum(dh, 24.0 - dh)
     X[:, :, 15:21] = np.exp(-0.5 * (dh / _HOUR_WIDTH) ** 2)
-    origins = ff.index[lags - 1 : lags - 1 + n_win]
+    if context:
+        c = len(STEP_FEATURES)
+        stats = _daytime_csi_stats(ff)
+        past_stats = swv(stats, lags, axis=0)[sel].transpose(0, 2, 1)
+        X[:, :lags, c : c + 3] = past_stats
+        X[:, lags:, c : c + 3] = past_stats[:, -1:, :]  # known at issue time only
+        step_h = pd.Timedelta(data.freq) / pd.Timedelta("1h")
+        lead = np.concatenate([np.zeros(lags), np.arange(1, horizon + 1) * step_h])
+        X[:, :, c + 3] = lead
+        X[:, :, c + 4 : c + 9] = np.exp(
+            -0.5 * ((lead[:, None] - _LEAD_CENTRES_H) / _LEAD_WIDTH_H) ** 2
+        )
+    origins = ff.index[lags - 1 + sel]
     return ForecastWindows(
         origins, X, csi0, cs_f, y_f, cs_f >= CSI_MIN_CLEARSKY, complete
     )
@@ -219,6 +298,68 @@ class SmartPersistence:
         return w.frame(w.persistence())
 
 
+class ClearSkyIndexClimatology:
+    """Climatological clear-sky index: the mean daytime index of the training period
+    by month and local hour, times the clear sky of the target time.
+
+    A forecast that uses no measurement at the issue time; beyond a few hours it is
+    the natural reference of a day-ahead forecaster. Same API as
+    :class:`SmartPersistence`.
+
+    Attributes
+    ----------
+    table_ : pandas.DataFrame
+        Mean clear-sky index, index month 1..12, columns hour 0..23.
+    """
+
+    kind = "climatology"
+
+    def __init__(self, horizon: int = 4, lags: int = 1) -> None:
+        self.horizon = horizon
+        self.lags = lags
+
+    def fit(self, data: SolarData, end: Any = None) -> ClearSkyIndexClimatology:
+        ff = feature_frame(data)
+        keep = ff["daytime"] & ff["csi"].notna()
+        if end is not None:
+            keep &= ff.index < pd.Timestamp(end)
+        day = ff.loc[keep, "csi"]
+        if day.size < 24:
+            raise DataError(f"only {day.size} daytime measurements to average")
+        table = day.groupby([day.index.month, day.index.hour]).mean().unstack()
+        table = table.reindex(index=range(1, 13), columns=range(24))
+        # months or hours never seen in daytime: the hour's mean, then the overall
+        self.table_ = table.fillna(table.mean(axis=0)).fillna(float(day.mean()))
+        self.site_ = data.site
+        self.target_ = data.target
+        self.freq_ = data.freq
+        return self
+
+    def csi_at(self, times: pd.DatetimeIndex) -> np.ndarray:
+        """Climatological clear-sky index at ``times`` (local month and hour)."""
+        if not hasattr(self, "table_"):
+            raise NotFittedError("this ClearSkyIndexClimatology is not fitted yet")
+        t = self.table_.to_numpy(float)
+        return t[np.asarray(times.month) - 1, np.asarray(times.hour)]
+
+    def predict(
+        self,
+        data: SolarData,
+        horizon: int | None = None,
+        start: Any = None,
+        windows: ForecastWindows | None = None,
+    ) -> pd.DataFrame:
+        h = horizon or self.horizon
+        w = windows or make_windows(data, max(self.lags, 1), h)
+        if start is not None:
+            w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+        step = pd.Timedelta(data.freq)
+        csi = np.column_stack(
+            [self.csi_at(w.origins + (j + 1) * step) for j in range(h)]
+        )
+        return w.frame(csi * w.clearsky[:, :h])
+
+
 class IrradianceForecaster:
     """Multi-step irradiance forecaster on a (convex) recurrent network.
 
@@ -248,6 +389,13 @@ class IrradianceForecaster:
         Stop training after this many seconds (the best epoch so far is kept).
     random_state : int
         Seeds the initialization and the minibatch order.
+    context : bool
+        Add :data:`CONTEXT_FEATURES` (trailing daily clear-sky-index statistics and
+        the lead time) to every step: for day-ahead horizons, whose issue times at
+        night see only night in a few hours of past.
+    stride : int
+        Train on every ``stride``-th issue time only (memory of long horizons);
+        prediction always uses every issue time.
     verbose : bool
 
     Attributes
@@ -274,6 +422,8 @@ class IrradianceForecaster:
         max_train_samples: int | None = None,
         time_limit_s: float | None = None,
         random_state: int = 0,
+        context: bool = False,
+        stride: int = 1,
         verbose: bool = False,
     ) -> None:
         self.kind = kind
@@ -289,6 +439,8 @@ class IrradianceForecaster:
         self.max_train_samples = max_train_samples
         self.time_limit_s = time_limit_s
         self.random_state = random_state
+        self.context = context
+        self.stride = stride
         self.verbose = verbose
 
     def _check_params(self) -> None:
@@ -299,7 +451,15 @@ class IrradianceForecaster:
             raise ConfigError(
                 f"kind must be a recurrent network ({kinds}), got {self.kind!r}"
             )
-        for name in ("horizon", "lags", "hidden", "layers", "epochs", "batch_size"):
+        for name in (
+            "horizon",
+            "lags",
+            "hidden",
+            "layers",
+            "epochs",
+            "batch_size",
+            "stride",
+        ):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
@@ -328,7 +488,14 @@ class IrradianceForecaster:
                 f"{type(data).__name__}"
             )
         t0 = time.perf_counter()
-        w = windows or make_windows(data, self.lags, self.horizon)
+        w = windows or make_windows(
+            data, self.lags, self.horizon, context=self.context, stride=self.stride
+        )
+        if w.X.shape[2] != len(feature_names(self.context)):
+            raise ConfigError(
+                f"windows have {w.X.shape[2]} features per step, the forecaster "
+                f"expects {len(feature_names(self.context))} (context={self.context})"
+            )
         keep = w.complete & w.daytime.any(axis=1)
         if end is not None:
             # the last target must be before the cut too (no peeking into the test)
@@ -347,7 +514,7 @@ class IrradianceForecaster:
         gen = torch.Generator().manual_seed(self.random_state)
         net = make_network(
             self.kind,
-            n_features=len(STEP_FEATURES),
+            n_features=len(feature_names(self.context)),
             n_outputs=1,
             hidden=self.hidden,
             layers=self.layers,
@@ -494,7 +661,7 @@ class IrradianceForecaster:
         if not 1 <= h <= self.horizon:
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
         data = self._as_solar(data)
-        w = windows or make_windows(data, self.lags, self.horizon)
+        w = windows or make_windows(data, self.lags, self.horizon, context=self.context)
         if start is not None:
             w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
         out = np.full((len(w.origins), self.horizon), np.nan)
@@ -542,6 +709,8 @@ class IrradianceForecaster:
                 "max_train_samples",
                 "time_limit_s",
                 "random_state",
+                "context",
+                "stride",
             )
         }
 
@@ -550,7 +719,7 @@ class IrradianceForecaster:
         self._check_fitted()
         spec = self.network_.export_spec()
         spec["x_scaler"] = self.x_scaler_.to_dict()
-        spec["feature_names"] = list(STEP_FEATURES)
+        spec["feature_names"] = list(feature_names(self.context))
         spec["output_names"] = ["csi_correction"]
         spec["lags"] = self.lags
         spec["horizon"] = self.horizon
@@ -577,7 +746,9 @@ def evaluate(
         ``n_test`` (issue times), ``frames`` (forecast, persistence, truth, daytime).
     """
     h = horizon or model.horizon
-    w = windows or make_windows(data, model.lags, model.horizon)
+    w = windows or make_windows(
+        data, model.lags, model.horizon, context=getattr(model, "context", False)
+    )
     w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
     fc = model.predict(data, horizon=h, windows=w)
     ref = w.frame(w.persistence()[:, :h])
@@ -615,7 +786,7 @@ def backtest(
     edges = [test_times[int(i * len(test_times) / n_folds)] for i in range(n_folds)]
     edges.append(test_times[-1] + pd.Timedelta(data.freq))
     model0 = IrradianceForecaster(**params)
-    w = make_windows(data, model0.lags, model0.horizon)
+    w = make_windows(data, model0.lags, model0.horizon, context=model0.context)
     folds = []
     for k in range(n_folds):
         model = IrradianceForecaster(**params).fit(data, end=edges[k], windows=w)

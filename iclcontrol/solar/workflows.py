@@ -31,6 +31,7 @@ from iclcontrol.solar.forecast import (
 
 __all__ = [
     "default_forecast_params",
+    "long_forecast_params",
     "prepare",
     "run_forecast",
     "run_operate",
@@ -280,6 +281,29 @@ def run_plan(
 
 
 # -- operation ---------------------------------------------------------------------
+def long_forecast_params(
+    data: SolarData, dispatch_hours: float = 24.0, **overrides: Any
+) -> dict[str, Any]:
+    """Parameters of a day-ahead forecaster covering a whole dispatch horizon.
+
+    Direct outputs at the data resolution for every lead up to ``dispatch_hours``,
+    the same past window as the short forecaster, :data:`CONTEXT_FEATURES` (daily
+    clear-sky-index statistics and lead time), and training on hourly issue times.
+    """
+    step = pd.Timedelta(data.freq)
+    base = default_forecast_params(data)
+    params = {
+        "lags": base["lags"],
+        "horizon": max(round(pd.Timedelta(hours=dispatch_hours) / step), 1),
+        "context": True,
+        "stride": max(round(pd.Timedelta("1h") / step), 1),
+        "epochs": 20,
+        "time_limit_s": 900.0,
+    }
+    params.update(overrides)
+    return params
+
+
 def run_operate(
     data: str | Path | SolarData,
     kind: str = "iclrnn",
@@ -292,26 +316,44 @@ def run_operate(
     out: str | Path | None = None,
     qc: bool = True,
     model: IrradianceForecaster | None = None,
+    full_horizon: bool = True,
+    long_model: IrradianceForecaster | None = None,
+    long_params: dict[str, Any] | None = None,
+    oracle_hours: tuple[float, ...] = (),
     load_kwargs: dict[str, Any] | None = None,
     **model_params: Any,
 ) -> dict[str, Any]:
     """Receding-horizon battery dispatch on the first ``days`` of the held-out period.
 
-    Four forecasts drive the same LP and the same plant: perfect foresight (the
-    measured irradiance over the whole dispatch horizon), ``oracle_h`` (the measured
-    clear-sky index over the forecaster's H leads only, the best any H-step
-    forecaster could do), smart persistence, and the forecaster (trained on the
-    first 80 %). Beyond the forecaster's horizon each strategy holds its last
-    clear-sky index. PV forecasts are ``clear-sky PV power x forecast clear-sky
-    index``; the plant is driven by the measured irradiance.
+    The same LP and the same plant are driven by these PV forecasts, each
+    ``clear-sky PV power x forecast clear-sky index`` (the plant itself is driven by
+    the measured irradiance; forecasters are trained on the first 80 %):
+
+    * ``perfect``: the measured PV over the whole dispatch horizon;
+    * ``persistence``: smart persistence, the issue time's clear-sky index held
+      over the whole horizon;
+    * ``forecast_short``: the H-step forecaster (``model``), its last lead held
+      beyond H;
+    * ``oracle_h``: the measured clear-sky index over the short forecaster's H leads,
+      held beyond (the best any H-step forecaster could do);
+    * ``persistence_climatology`` (``full_horizon``): smart persistence over H leads,
+      the training period's clear-sky index by month and hour beyond;
+    * ``forecast`` (``full_horizon``): the operator's forecast over the whole
+      horizon: the short forecaster over its H leads, the day-ahead forecaster
+      (``long_model``, :func:`long_forecast_params`) beyond. Without
+      ``full_horizon`` it is ``forecast_short``;
+    * ``oracle_<k>h`` for ``k`` in ``oracle_hours``: the measured index over the
+      first ``k`` hours, the full-horizon forecast beyond.
 
     Returns
     -------
     dict
         Costs per strategy, ``gap_closed`` = (C_persistence - C_forecast) /
-        (C_persistence - C_perfect), ``gap_closed_vs_oracle_h`` (same with
-        C_oracle_h), and run details.
+        (C_persistence - C_perfect), ``gap_closed_short`` (same for
+        ``forecast_short``), ``gap_closed_by`` (every strategy),
+        ``import_kwh_by_price`` per strategy, and run details.
     """
+    from iclcontrol.solar.forecast import ClearSkyIndexClimatology
     from iclcontrol.solar.planning import Tariff, load_profile, run_dispatch
     from plants.pv import BatteryParameters
 
@@ -321,6 +363,9 @@ def run_operate(
     t_fit = time.perf_counter()
     if model is None:
         model = IrradianceForecaster(kind=kind, **params).fit(d, end=cut)
+    if full_horizon and long_model is None:
+        lp = long_forecast_params(d, dispatch_hours, **(long_params or {}))
+        long_model = IrradianceForecaster(kind=model.kind, **lp).fit(d, end=cut)
     fit_s = time.perf_counter() - t_fit
     H = model.horizon
     step = d.freq
@@ -337,7 +382,10 @@ def run_operate(
     last = min(first + n_periods + n_dispatch, len(idx))
     if last - first < n_dispatch + 1:
         raise ConfigError("the held-out period is shorter than the dispatch horizon")
-    span = d.slice(idx[first - 1 - model.lags], idx[last - 1])
+    pad = max(model.lags, long_model.lags if long_model is not None else 1)
+    if long_model is not None and long_model.context:
+        pad += round(pd.Timedelta("1D") / step)  # trailing daily statistics
+    span = d.slice(idx[max(first - 1 - pad, 0)], idx[last - 1])
     weather = _weather_for_plant(span)
     pv_true = plant.pv_ac_kw(weather, label=d.site.label).fillna(0.0)
     cs = clearsky_target(span)
@@ -349,72 +397,127 @@ def run_operate(
     n_run = min(n_periods, len(labels) - pos0 - n_dispatch + 1)
     cs_arr, pvc = cs.to_numpy(), pv_clear.to_numpy()
     pv_true_arr = pv_true.to_numpy()
+    y_arr = span.y.to_numpy(float)
 
     def from_csi(pos: int, csi_lead: np.ndarray) -> np.ndarray:
-        # csi_lead: forecast clear-sky index for leads 1..H; hold the last beyond
+        # csi_lead: forecast clear-sky index for leads 1..m; hold the last beyond
         full = np.empty(n_dispatch)
-        m = min(H, n_dispatch)
+        m = min(csi_lead.size, n_dispatch)
         full[:m] = csi_lead[:m]
         full[m:] = csi_lead[m - 1]
         sl = slice(pos, pos + n_dispatch)
         return np.clip(full, 0.0, CSI_MAX) * pvc[sl]
 
-    def csi_of(frame: pd.DataFrame, pos: int) -> np.ndarray:
-        issue = labels[pos - 1]
-        vals = (
-            frame.loc[issue].to_numpy(float)
-            if issue in frame.index
-            else np.full(H, np.nan)
-        )
-        c = cs_arr[pos : pos + H]
+    def ratio(vals: np.ndarray, c: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             k = np.where(c > 1.0, vals / np.maximum(c, 1e-9), 1.0)
         return np.where(np.isfinite(k), k, 1.0)
 
-    y_arr = span.y.to_numpy(float)
+    def csi_of(frame: pd.DataFrame, pos: int) -> np.ndarray:
+        m = frame.shape[1]
+        issue = labels[pos - 1]
+        vals = (
+            frame.loc[issue].to_numpy(float)
+            if issue in frame.index
+            else np.full(m, np.nan)
+        )
+        c = cs_arr[pos : pos + m]
+        return ratio(vals[: c.size], c)
 
-    def oracle_csi(pos: int) -> np.ndarray:
-        # the measured clear-sky index over the forecaster's H leads only
-        c, y = cs_arr[pos : pos + H], y_arr[pos : pos + H]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            k = np.where(c > 1.0, y / np.maximum(c, 1e-9), 1.0)
-        return np.where(np.isfinite(k), k, 1.0)
+    def oracle_csi(pos: int, n: int) -> np.ndarray:
+        # the measured clear-sky index over the first n leads
+        return ratio(y_arr[pos : pos + n], cs_arr[pos : pos + n])
 
-    strategies = {
+    strategies: dict[str, Any] = {
         "perfect": lambda j: pv_true_arr[pos0 + j : pos0 + j + n_dispatch],
-        "oracle_h": lambda j: from_csi(pos0 + j, oracle_csi(pos0 + j)),
+        "oracle_h": lambda j: from_csi(pos0 + j, oracle_csi(pos0 + j, H)),
         "persistence": lambda j: from_csi(pos0 + j, csi_of(pers, pos0 + j)),
-        "forecast": lambda j: from_csi(pos0 + j, csi_of(fc, pos0 + j)),
+        "forecast_short": lambda j: from_csi(pos0 + j, csi_of(fc, pos0 + j)),
     }
+    if full_horizon:
+        assert long_model is not None
+        clim = ClearSkyIndexClimatology().fit(d, end=cut)
+        clim_csi = clim.csi_at(labels)
+        fc_long = long_model.predict(span, start=labels[pos0 - 1])
+
+        def splice(head: np.ndarray, tail: np.ndarray) -> np.ndarray:
+            m = min(head.size, n_dispatch)
+            return np.concatenate([head[:m], tail[m:n_dispatch]])
+
+        def full_forecast(pos: int) -> np.ndarray:
+            return splice(csi_of(fc, pos), csi_of(fc_long, pos))
+
+        strategies["persistence_climatology"] = lambda j: from_csi(
+            pos0 + j,
+            splice(csi_of(pers, pos0 + j), clim_csi[pos0 + j : pos0 + j + n_dispatch]),
+        )
+        strategies["forecast"] = lambda j: from_csi(pos0 + j, full_forecast(pos0 + j))
+        for hours in oracle_hours:
+            k = max(round(pd.Timedelta(hours=hours) / step), 1)
+            strategies[f"oracle_{hours:g}h"] = lambda j, k=k: from_csi(
+                pos0 + j, splice(oracle_csi(pos0 + j, k), full_forecast(pos0 + j))
+            )
+    else:
+        strategies["forecast"] = strategies["forecast_short"]
     sl = slice(pos0, pos0 + n_run + n_dispatch - 1)
     pv_s = pd.Series(pv_true_arr[sl], index=labels[sl])
     load_s = load_profile(load, labels[sl])
     results = {}
     for name, fn in strategies.items():
+        if name == "forecast" and not full_horizon:
+            results[name] = results["forecast_short"]
+            continue
         results[name] = run_dispatch(
             plant, pv_s, load_s, fn, n_dispatch, tariff, strategy=name
         )
     c = {k: r.cost for k, r in results.items()}
     gap = c["persistence"] - c["perfect"]
+
+    def closed(name: str) -> float | None:
+        return (c["persistence"] - c[name]) / gap if gap > 1e-9 else None
+
+    price_bands = {
+        "offpeak": tariff.offpeak,
+        "shoulder": tariff.shoulder,
+        "peak": tariff.peak,
+    }
+    by_price = {
+        k: {
+            band: float(
+                r.trace["grid_import"][np.isclose(r.trace["price"], p)].sum()
+                * plant.dt_h
+            )
+            for band, p in price_bands.items()
+        }
+        for k, r in results.items()
+    }
     summary = {
         "dataset": d.card.get("name", d.card.get("source", "")),
         "kind": model.kind,
         "start": str(labels[pos0]),
         "periods": n_run,
+        "days": n_run * (step / pd.Timedelta("1D")),
         "dispatch_horizon_steps": n_dispatch,
         "forecast_horizon_steps": H,
+        "long_forecast_horizon_steps": (
+            long_model.horizon if full_horizon and long_model is not None else None
+        ),
         "kwp": kwp,
         "battery": battery.__dict__,
         "tariff": tariff.to_dict(),
         "load": load,
         "costs": c,
         "cost_gap_persistence_minus_perfect": gap,
-        "gap_closed": (c["persistence"] - c["forecast"]) / gap if gap > 1e-9 else None,
+        "gap_closed": closed("forecast"),
+        "gap_closed_short": closed("forecast_short"),
+        "gap_closed_by": {k: closed(k) for k in c},
         "gap_closed_vs_oracle_h": (
-            (c["persistence"] - c["forecast"]) / (c["persistence"] - c["oracle_h"])
+            (c["persistence"] - c["forecast_short"])
+            / (c["persistence"] - c["oracle_h"])
             if c["persistence"] - c["oracle_h"] > 1e-9
             else None
         ),
+        "import_kwh_by_price": by_price,
         "strategies": {k: r.to_dict() for k, r in results.items()},
         "fit_seconds": fit_s,
         "qc_flagged": qc_report.get("flagged_total"),
