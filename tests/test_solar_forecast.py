@@ -213,3 +213,66 @@ def test_reference_targets_on_pvdaq():
     assert res["horizons"][0]["rmse_reference"] == pytest.approx(122, abs=3)
     assert res["horizons"][3]["rmse_reference"] == pytest.approx(207, abs=4)
     assert skills[0] >= 0.05 and skills[3] >= 0.10
+
+
+def test_context_windows_extend_the_plain_ones(tmy_slice):
+    from iclcontrol.solar.features import feature_frame
+    from iclcontrol.solar.forecast import CONTEXT_FEATURES
+
+    lags, h = 4, 6
+    plain = make_windows(tmy_slice, lags, h)
+    ctx = make_windows(tmy_slice, lags, h, context=True, stride=3)
+    n_s = len(STEP_FEATURES)
+    assert ctx.X.shape[2] == n_s + len(CONTEXT_FEATURES)
+    # stride keeps every third issue time; the step features are unchanged
+    assert ctx.origins.equals(plain.origins[::3])
+    np.testing.assert_array_equal(ctx.X[:, :, :n_s], plain.X[::3])
+    np.testing.assert_array_equal(ctx.truth, plain.truth[::3])
+    # lead time in hours: 0 over the past, 1..h over the future (hourly data)
+    lead = ctx.X[0, :, n_s + 3]
+    np.testing.assert_array_equal(lead, [0.0] * lags + list(range(1, h + 1)))
+    # trailing daytime statistics at the issue time, by hand: mean and spread of
+    # the daytime clear-sky index over (t - 24 h, t], held over the future steps
+    ff = feature_frame(tmy_slice)
+    k = 40
+    t = ctx.origins[k]
+    win = ff[(ff.index > t - pd.Timedelta("24h")) & (ff.index <= t) & ff["daytime"]]
+    np.testing.assert_allclose(ctx.X[k, lags - 1 :, n_s], win["csi"].mean())
+    np.testing.assert_allclose(ctx.X[k, lags:, n_s + 1], win["csi"].std(ddof=0))
+    with pytest.raises(ConfigError, match="stride"):
+        make_windows(tmy_slice, lags, h, stride=0)
+
+
+def test_climatology_reproduces_a_constant_clear_sky_index(tmy_slice):
+    from iclcontrol.solar.data import SolarData
+    from iclcontrol.solar.forecast import ClearSkyIndexClimatology
+
+    # an irradiance that is always 0.6 x clear sky: every month-hour mean is 0.6
+    # and the forecast is 0.6 x clear sky of the target time, at every lead
+    cs = clearsky_target(tmy_slice)
+    frame = tmy_slice.frame.copy()
+    frame[tmy_slice.target] = 0.6 * cs
+    d = SolarData(frame, tmy_slice.target, tmy_slice.site)
+    clim = ClearSkyIndexClimatology(horizon=5).fit(d)
+    fc = clim.predict(d)
+    w = make_windows(d, 1, 5)
+    np.testing.assert_allclose(fc.to_numpy(), 0.6 * w.clearsky, atol=1e-9)
+    # month-hours never seen in daytime (here: January) fall back to hour means
+    assert np.allclose(clim.table_.loc[1].dropna(), 0.6)
+
+
+def test_day_ahead_forecaster_with_context_fits_and_predicts(tmy_slice):
+    cut = chronological_cut(tmy_slice)
+    m = IrradianceForecaster(
+        hidden=4, epochs=1, lags=4, horizon=24, context=True, stride=2
+    ).fit(tmy_slice, end=cut)
+    fc = m.predict(tmy_slice, start=cut)
+    assert list(fc.columns) == [f"h{j}" for j in range(1, 25)]
+    assert fc.index[0] >= cut
+    spec = m.export_spec()
+    assert spec["feature_names"][-1] == "lead_rbf4"
+    # windows without the context features do not fit this forecaster
+    with pytest.raises(ConfigError, match="features per step"):
+        IrradianceForecaster(hidden=4, epochs=1, lags=4, horizon=24, context=True).fit(
+            tmy_slice, windows=make_windows(tmy_slice, 4, 24)
+        )
