@@ -53,6 +53,69 @@ def reference_mse(kind: str, noise: float) -> float | None:
     return None
 
 
+def isotonic_fit(Y: Any) -> np.ndarray:
+    """Least-squares non-decreasing fit of every sequence along axis 1.
+
+    Uses the min-max formula of isotonic regression (Barlow et al., 1972):
+    ``f_i = max_{j <= i} min_{k >= i} mean(y_j..y_k)``, vectorized over all
+    sequences (O(steps^3) per sequence, fine for short sequences).
+
+    Parameters
+    ----------
+    Y : array-like, shape (n, steps) or (n, steps, outputs)
+        Sequences, time along axis 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``Y``: for each sequence (and output), the non-decreasing
+        sequence closest to it in least squares.
+    """
+    arr = np.asarray(Y, dtype=np.float64)
+    if arr.ndim not in (2, 3):
+        raise ConfigError(f"Y must have shape (n, steps[, outputs]), got {arr.shape}")
+    y = arr if arr.ndim == 3 else arr[:, :, None]
+    steps = y.shape[1]
+    csum = np.concatenate([np.zeros_like(y[:, :1]), np.cumsum(y, axis=1)], axis=1)
+    j, k = np.meshgrid(np.arange(steps), np.arange(steps), indexing="ij")
+    valid = j <= k
+    length = np.where(valid, k - j + 1, 1)
+    # means[:, j, k] = mean(y[j..k]) for j <= k
+    means = (csum[:, k + 1] - csum[:, j]) / length[None, :, :, None]
+    fit = np.empty_like(y)
+    for i in range(steps):
+        fit[:, i] = means[:, : i + 1, i:].min(axis=2).max(axis=1)
+    return fit if arr.ndim == 3 else fit[:, :, 0]
+
+
+def time_monotone_floor(Y: Any) -> float:
+    """Smallest MSE that a predictor with outputs non-decreasing in time can reach.
+
+    ICLRNN and ICRNN with input sequences that are constant in time (the CSTR
+    protocol repeats the features at every step) are such predictors: with a zero
+    initial state and non-negative recurrent, deeper-input and readout matrices,
+    ``h_1 = relu(a) >= h_0 = 0`` and ``h_t >= h_{t-1}`` implies ``h_{t+1} =
+    relu(a + U h_t) >= relu(a + U h_{t-1}) = h_t``; the next layer sees a
+    non-decreasing sequence through a non-negative matrix, and the readout is
+    non-negative, so every output is non-decreasing in time for every input.
+    Their test MSE can therefore not go below the MSE of the per-trajectory
+    isotonic fit (:func:`isotonic_fit`), whatever the training.
+
+    Parameters
+    ----------
+    Y : array-like, shape (n, steps, outputs)
+        Target sequences (e.g. clean scaled test targets).
+
+    Returns
+    -------
+    float
+        Mean over all entries of ``(isotonic_fit(Y) - Y)**2``, the same averaging
+        as the scaled test MSE of :meth:`iclcontrol.train.SurrogateModel.evaluate`.
+    """
+    arr = np.asarray(Y, dtype=np.float64)
+    return float(np.mean((isotonic_fit(arr) - arr) ** 2))
+
+
 def _study_config(
     time_budget_s: float, hidden: int, layers: int, random_state: int, **extra: Any
 ) -> dict[str, Any]:
@@ -248,6 +311,17 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
         f"{config['layers']}x{config['hidden']} networks, seed "
         f"{config['random_state']}.\n\n" + markdown_table(results)
     )
+    floor = None
+    if not config.get("custom_dataset", True):  # the reference CSTR dataset
+        from iclcontrol.data import cstr_dataset
+
+        floor = time_monotone_floor(cstr_dataset().scaled("test")[1])
+        text += (
+            f"\nModels whose outputs are non-decreasing in time (ICLRNN and ICRNN on "
+            f"these constant input sequences) cannot go below a test MSE of "
+            f"{floor:.2e} (`time_monotone_floor`, the isotonic fit of each test "
+            "trajectory).\n"
+        )
     (out / "table.md").write_text(text)
     if not plot:
         return
@@ -265,6 +339,8 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
         ref = [(s, v) for s, v in ref if v is not None]
         if ref:
             ax.semilogy(*zip(*ref, strict=True), "x--", color=color, alpha=0.5)
+    if floor is not None:
+        ax.axhline(floor, color="k", lw=0.8, ls=":", label="time-monotone floor")
     ax.set_xlabel("target noise standard deviation (scaled units)")
     ax.set_ylabel("test MSE (scaled, clean targets)")
     ax.set_title("measured (solid) vs paper (dashed)")

@@ -188,3 +188,28 @@ def test_top_singular_pair_fallbacks(monkeypatch):
         monkeypatch.setattr(torch.linalg, "svd", svd_fails_for(dtypes))
         u, v = networks._top_singular_pair(w)
         assert float(u @ w @ v) == pytest.approx(expected, rel=1e-5), dtypes
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "icrnn"])
+def test_convex_recurrent_kinds_are_non_decreasing_in_time(kind):
+    """With a zero initial state and non-negative U, deeper W and readout, a
+    sequence that is constant in time gives outputs non-decreasing in time (proof
+    in iclcontrol.study.time_monotone_floor); checked on random weights."""
+    g = torch.Generator().manual_seed(4)
+    net = make_network(kind, n_features=4, n_outputs=3, hidden=12)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    net.project_()
+    x = torch.rand(200, 1, 4, generator=g).expand(200, 15, 4)
+    with torch.no_grad():
+        y = net(x).double()
+    # float32 sums of non-negative terms are monotone up to rounding (~1e-6)
+    assert float(torch.diff(y, dim=1).min()) >= -1e-5
+    # not vacuous: signed weights (lrnn) do produce outputs decreasing in time
+    lrnn = make_network("lrnn", n_features=4, n_outputs=3, hidden=12)
+    with torch.no_grad():
+        for p in lrnn.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+        lrnn.project_()
+        assert float(torch.diff(lrnn(x), dim=1).min()) < -1e-3

@@ -70,6 +70,17 @@ def test_constraints_hold_after_training(model):
     assert "x_scaler" in spec and "y_scaler" in spec
 
 
+def test_trained_iclrnn_is_time_monotone_and_above_the_floor(model, ds):
+    """A trained ICLRNN predicts trajectories non-decreasing in time (constant input
+    sequences), so its test MSE cannot go below the isotonic floor of the targets."""
+    from iclcontrol.study import time_monotone_floor
+
+    Xs, Ys = ds.scaled("test")
+    pred = model.predict_scaled(Xs)
+    assert float(np.diff(pred, axis=1).min()) >= -1e-5  # float32 rounding
+    assert model.evaluate(ds)["scaled"] >= time_monotone_floor(Ys)
+
+
 def test_deterministic_for_a_seed(ds):
     kw = {"hidden": 6, "max_epochs": 2, "verbose": False}
     a = SurrogateModel("iclrnn", random_state=3, noise_std=0.3, **kw).fit(ds)
