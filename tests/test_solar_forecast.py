@@ -276,3 +276,21 @@ def test_day_ahead_forecaster_with_context_fits_and_predicts(tmy_slice):
         IrradianceForecaster(hidden=4, epochs=1, lags=4, horizon=24, context=True).fit(
             tmy_slice, windows=make_windows(tmy_slice, 4, 24)
         )
+
+
+def test_quantile_forecasters_are_ordered(tmy_slice):
+    # the pinball loss pulls a 0.1-quantile forecaster below a 0.9-quantile one:
+    # on held-out daytime targets, fewer measurements fall below the former
+    cut = chronological_cut(tmy_slice)
+    params = {**TINY, "epochs": 4}
+    lo = IrradianceForecaster(quantile=0.1, **params).fit(tmy_slice, end=cut)
+    hi = IrradianceForecaster(quantile=0.9, **params).fit(tmy_slice, end=cut)
+    w = make_windows(tmy_slice, TINY["lags"], TINY["horizon"])
+    keep = (w.origins >= cut) & w.daytime[:, 0] & np.isfinite(w.truth[:, 0])
+    f_lo = lo.predict(tmy_slice, windows=w).to_numpy()[keep, 0]
+    f_hi = hi.predict(tmy_slice, windows=w).to_numpy()[keep, 0]
+    t = w.truth[keep, 0]
+    assert np.mean(t <= f_lo) < np.mean(t <= f_hi)
+    assert np.mean(f_lo) < np.mean(f_hi)
+    with pytest.raises(ConfigError, match="quantile"):
+        IrradianceForecaster(quantile=1.5).fit(tmy_slice)

@@ -193,3 +193,18 @@ def test_run_operate_small(tmp_path):
         total = res["strategies"][k]["import_kwh"]
         assert sum(bands.values()) == pytest.approx(total, rel=1e-9, abs=1e-9)
     assert (tmp_path / "dispatch.png").is_file()
+
+
+def test_newsvendor_quantile_by_hand():
+    from iclcontrol.solar.planning import Tariff
+    from iclcontrol.solar.workflows import newsvendor_quantile
+    from plants.pv import BatteryParameters
+
+    # defaults: c_under = 0.12 / 0.95^2 - 0.04, c_over = 0.40 - 0.04
+    c_under = 0.12 / 0.9025 - 0.04
+    assert newsvendor_quantile() == pytest.approx(c_under / (c_under + 0.36))
+    # a tariff whose peak equals the export price makes a missing kWh free: plan
+    # on the highest quantile
+    t = Tariff(offpeak=0.10, shoulder=0.10, peak=0.05, export=0.05)
+    b = BatteryParameters(eta_charge=1.0, eta_discharge=1.0)
+    assert newsvendor_quantile(t, b) == pytest.approx(1.0)

@@ -119,6 +119,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     op.add_argument("--battery-kwh", type=float, default=None, help="default 2 x kWp")
     op.add_argument("--battery-kw", type=float, default=None, help="default kWp / 2")
     op.add_argument("--load", default="residential")
+    op.add_argument(
+        "--short-only",
+        action="store_true",
+        help="no day-ahead forecaster: hold the short forecast's last lead",
+    )
+    op.add_argument(
+        "--oracle-hours",
+        default="",
+        help="comma list of hours, e.g. 4,12: also dispatch on the measured index "
+        "over those first hours (the forecast beyond)",
+    )
     _model_args(op)
     op.add_argument("--out", default=None)
     op.add_argument("--json", action="store_true", help="print a JSON summary last")
@@ -219,6 +230,13 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         load=args.load,
         out=args.out,
         qc=not args.no_qc,
+        full_horizon=not args.short_only,
+        long_params={
+            k: params[k]
+            for k in ("hidden", "layers", "epochs", "random_state", "time_limit_s")
+            if params.get(k) is not None
+        },
+        oracle_hours=tuple(float(h) for h in args.oracle_hours.split(",") if h),
         load_kwargs=_load_kwargs(args),
         **params,
     )

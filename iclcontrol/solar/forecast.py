@@ -396,6 +396,11 @@ class IrradianceForecaster:
     stride : int
         Train on every ``stride``-th issue time only (memory of long horizons);
         prediction always uses every issue time.
+    quantile : float or None
+        Train for this quantile of the irradiance (pinball loss) instead of the
+        mean (squared error). A dispatch whose costs are asymmetric (PV that fails
+        to come is bought at the peak price, PV that comes unexpectedly is exported
+        cheaply) is better served by a low quantile than by the mean.
     verbose : bool
 
     Attributes
@@ -424,6 +429,7 @@ class IrradianceForecaster:
         random_state: int = 0,
         context: bool = False,
         stride: int = 1,
+        quantile: float | None = None,
         verbose: bool = False,
     ) -> None:
         self.kind = kind
@@ -441,6 +447,7 @@ class IrradianceForecaster:
         self.random_state = random_state
         self.context = context
         self.stride = stride
+        self.quantile = quantile
         self.verbose = verbose
 
     def _check_params(self) -> None:
@@ -463,6 +470,8 @@ class IrradianceForecaster:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if self.quantile is not None and not 0.0 < self.quantile < 1.0:
+            raise ConfigError(f"quantile must be in (0, 1), got {self.quantile}")
         if not 0.0 < self.val_fraction < 0.5:
             raise ConfigError(
                 f"val_fraction must be in (0, 0.5), got {self.val_fraction}"
@@ -545,11 +554,19 @@ class IrradianceForecaster:
         pers = (c0t[:, None] * cst - yt) * mt
         mse_h = (pers**2).sum(0) / mt.sum(0).clamp(min=1.0)
         weight = (1.0 / mse_h.clamp(min=1e-8)) / (1.0 / mse_h.clamp(min=1e-8)).mean()
+        tau = self.quantile
+        if tau is not None:
+            # the pinball loss scales with the error, not its square
+            rms_h = mse_h.clamp(min=1e-8).sqrt()
+            weight = (1.0 / rms_h) / (1.0 / rms_h).mean()
 
         def loss_fn(X: Any, c0: Any, cs: Any, y: Any, m: Any) -> Any:
             o = net(X)[:, lags:, 0]
             csi = torch.clamp(c0[:, None] + _RES_SCALE * (o - 0.5), 0.0, CSI_MAX)
             err = (csi * cs - y) * m
+            if tau is not None:  # pinball loss of the tau-quantile (err = -residual)
+                pin = torch.maximum(-tau * err, (1.0 - tau) * err)
+                return (pin * weight).sum() / m.sum().clamp(min=1.0)
             return ((err**2) * weight).sum() / m.sum().clamp(min=1.0)
 
         opt = torch.optim.Adam(
@@ -711,6 +728,7 @@ class IrradianceForecaster:
                 "random_state",
                 "context",
                 "stride",
+                "quantile",
             )
         }
 

@@ -32,6 +32,7 @@ from iclcontrol.solar.forecast import (
 __all__ = [
     "default_forecast_params",
     "long_forecast_params",
+    "newsvendor_quantile",
     "prepare",
     "run_forecast",
     "run_operate",
@@ -304,6 +305,27 @@ def long_forecast_params(
     return params
 
 
+def newsvendor_quantile(tariff: Any = None, battery: Any = None) -> float:
+    """Quantile of the PV forecast that balances the two costs of a wrong one.
+
+    PV that was forecast but does not come leaves the battery short at the peak:
+    each kWh is bought at the peak price instead of being stored PV worth the
+    export price, ``c_over = peak - export``. PV that comes unforecast replaced
+    grid energy charged off-peak through both efficiencies and is exported,
+    ``c_under = offpeak / (eta_charge eta_discharge) - export``. The newsvendor
+    critical ratio ``c_under / (c_under + c_over)`` is the quantile to plan on
+    (about 0.2 with the default tariff and battery).
+    """
+    from iclcontrol.solar.planning import Tariff
+    from plants.pv import BatteryParameters
+
+    t = tariff or Tariff()
+    b = battery or BatteryParameters()
+    c_over = t.peak - t.export
+    c_under = t.offpeak / (b.eta_charge * b.eta_discharge) - t.export
+    return float(c_under / (c_under + c_over))
+
+
 def run_operate(
     data: str | Path | SolarData,
     kind: str = "iclrnn",
@@ -320,6 +342,7 @@ def run_operate(
     long_model: IrradianceForecaster | None = None,
     long_params: dict[str, Any] | None = None,
     oracle_hours: tuple[float, ...] = (),
+    extra_models: dict[str, Any] | None = None,
     load_kwargs: dict[str, Any] | None = None,
     **model_params: Any,
 ) -> dict[str, Any]:
@@ -343,7 +366,9 @@ def run_operate(
       (``long_model``, :func:`long_forecast_params`) beyond. Without
       ``full_horizon`` it is ``forecast_short``;
     * ``oracle_<k>h`` for ``k`` in ``oracle_hours``: the measured index over the
-      first ``k`` hours, the full-horizon forecast beyond.
+      first ``k`` hours, the full-horizon forecast beyond;
+    * one strategy per entry of ``extra_models`` (name -> fitted forecaster, e.g. a
+      quantile forecaster): its forecast over all its leads, the last held beyond.
 
     Returns
     -------
@@ -382,8 +407,9 @@ def run_operate(
     last = min(first + n_periods + n_dispatch, len(idx))
     if last - first < n_dispatch + 1:
         raise ConfigError("the held-out period is shorter than the dispatch horizon")
-    pad = max(model.lags, long_model.lags if long_model is not None else 1)
-    if long_model is not None and long_model.context:
+    others = [m for m in [long_model, *(extra_models or {}).values()] if m]
+    pad = max([model.lags, *(m.lags for m in others)])
+    if any(getattr(m, "context", False) for m in others):
         pad += round(pd.Timedelta("1D") / step)  # trailing daily statistics
     span = d.slice(idx[max(first - 1 - pad, 0)], idx[last - 1])
     weather = _weather_for_plant(span)
@@ -459,6 +485,9 @@ def run_operate(
             )
     else:
         strategies["forecast"] = strategies["forecast_short"]
+    for name, extra in (extra_models or {}).items():
+        frame = extra.predict(span, start=labels[pos0 - 1])
+        strategies[name] = lambda j, f=frame: from_csi(pos0 + j, csi_of(f, pos0 + j))
     sl = slice(pos0, pos0 + n_run + n_dispatch - 1)
     pv_s = pd.Series(pv_true_arr[sl], index=labels[sl])
     load_s = load_profile(load, labels[sl])
