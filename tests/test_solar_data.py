@@ -204,16 +204,13 @@ def test_site_validation():
         Site("x", 95.0, 0.0)
 
 
-@pytest.mark.skipif(
-    pytest.importorskip("ruptures", reason="clock-shift QC needs ruptures") is None,
-    reason="ruptures missing",
-)
 def test_quality_control_finds_injected_clock_shift_with_shifts_ruptures():
     # 150 days of real POA data; the middle 50 days are moved one hour later (as a
     # logger whose clock jumped by an hour would record them). shifts_ruptures must
     # put change points around that stretch and flag it, and nothing far from it.
     import pandas.core.window as pcw
 
+    pytest.importorskip("ruptures", reason="pvanalytics' shifts_ruptures needs it")
     d = load_solar("pvdaq-poa-15min").slice("2019-04-01", "2019-08-28")
     frame = d.frame.copy()
     days = frame.index.normalize()
