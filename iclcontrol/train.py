@@ -111,6 +111,10 @@ class SurrogateModel:
     min_lr : float
     spectral_bound : float or None
         Override of the kind's spectral bound (None: kind default).
+    learn_initial_state : bool or None
+        Train the initial hidden state of Elman networks (None: kind default,
+        True for iclrnn and icrnn; see
+        :class:`iclcontrol.models.networks.NetworkConfig`).
     clip_grad_norm : float or None
         Clip the global gradient norm per step (None: no clipping); keeps ReLU
         units alive through occasional large gradients.
@@ -166,6 +170,7 @@ class SurrogateModel:
         lr_factor: float = 0.5,
         min_lr: float = 1e-5,
         spectral_bound: float | None = None,
+        learn_initial_state: bool | None = None,
         clip_grad_norm: float | None = 1.0,
         random_state: int = 0,
         n_threads: int | None = 1,
@@ -185,6 +190,7 @@ class SurrogateModel:
         self.lr_factor = lr_factor
         self.min_lr = min_lr
         self.spectral_bound = spectral_bound
+        self.learn_initial_state = learn_initial_state
         self.clip_grad_norm = clip_grad_norm
         self.random_state = random_state
         self.n_threads = n_threads
@@ -210,6 +216,7 @@ class SurrogateModel:
                 "lr_factor",
                 "min_lr",
                 "spectral_bound",
+                "learn_initial_state",
                 "clip_grad_norm",
                 "random_state",
                 "n_threads",
@@ -315,6 +322,7 @@ class SurrogateModel:
             hidden=int(self.hidden),
             layers=int(self.layers),
             spectral_bound=self.spectral_bound,
+            learn_initial_state=self.learn_initial_state,
         )
         gen = torch.Generator().manual_seed(int(self.random_state))
         net = network_from_config(self.config_, gen)

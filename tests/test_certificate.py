@@ -108,6 +108,9 @@ def test_random_pairs_never_exceed_certified_bound(kind):
     """Brute force: ||f(a) - f(b)|| / ||a - b|| over random sequence pairs <= bound."""
     net = make_network(kind, 3, 2, hidden=10, layers=2, random_state=1)
     g = torch.Generator().manual_seed(2)
+    if getattr(net, "initial_state", None) is not None:  # the bound holds for any h0
+        with torch.no_grad():
+            net.initial_state.copy_(torch.rand(2, 10, generator=g))
     cert = certify(net, steps=6, X_scaled=torch.rand(8, 6, 3, generator=g).numpy())
     a = torch.rand(500, 6, 3, generator=g)
     b = a + 0.05 * torch.randn(500, 6, 3, generator=g)

@@ -31,6 +31,12 @@ def _scalers(rng: np.random.Generator) -> tuple[dict, dict]:
 
 def _spec(kind: str, seed: int = 0, hidden: int = 8) -> tuple[torch.nn.Module, dict]:
     net = make_network(kind, 4, 2, hidden=hidden, layers=2, random_state=seed).double()
+    if getattr(net, "initial_state", None) is not None:
+        # a learned initial state starts at zero; give it values so that every
+        # parity and derivative test exercises it
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            net.initial_state.copy_(torch.rand(net.initial_state.shape, generator=g))
     spec = net.export_spec()
     spec["x_scaler"], spec["y_scaler"] = _scalers(np.random.default_rng(seed))
     spec["feature_names"] = ["CA", "T", "CA0", "Q"]
@@ -62,6 +68,18 @@ def test_parity_with_torch_float64(kind: str, symbolic: str) -> None:
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
     # the outputs are not trivially constant (the test would pass on a dead net)
     assert np.ptp(expected) > 1e-3
+
+
+def test_learned_initial_state_is_exported() -> None:
+    """ICLRNN defaults to a learned h0; the export carries it (and a zero-h0
+    network exports none, so older specs keep working)."""
+    net, spec = _spec("iclrnn", seed=4)
+    assert all("h0" in layer for layer in spec["layers"])
+    np.testing.assert_allclose(
+        spec["layers"][1]["h0"], net.initial_state[1].detach().numpy()
+    )
+    plain = make_network("rnn", 4, 2, hidden=8).export_spec()
+    assert not any("h0" in layer for layer in plain["layers"])
 
 
 def test_named_inputs_and_outputs() -> None:

@@ -70,15 +70,21 @@ def test_constraints_hold_after_training(model):
     assert "x_scaler" in spec and "y_scaler" in spec
 
 
-def test_trained_iclrnn_is_time_monotone_and_above_the_floor(model, ds):
-    """A trained ICLRNN predicts trajectories non-decreasing in time (constant input
-    sequences), so its test MSE cannot go below the isotonic floor of the targets."""
+def test_learned_initial_state_lifts_the_time_monotone_floor(model, ds):
+    """With h0 = 0 a trained ICLRNN predicts trajectories non-decreasing in time
+    (constant input sequences), so its test MSE cannot go below the isotonic floor
+    of the targets; the default learned h0 lets it follow falling trajectories."""
     from iclcontrol.study import time_monotone_floor
 
     Xs, Ys = ds.scaled("test")
-    pred = model.predict_scaled(Xs)
+    assert model.config_.learn_initial_state  # the default for iclrnn
+    assert float(np.diff(model.predict_scaled(Xs), axis=1).min()) < -1e-3
+    zero_h0 = SurrogateModel(
+        "iclrnn", hidden=6, max_epochs=2, verbose=False, learn_initial_state=False
+    ).fit(ds)
+    pred = zero_h0.predict_scaled(Xs)
     assert float(np.diff(pred, axis=1).min()) >= -1e-5  # float32 rounding
-    assert model.evaluate(ds)["scaled"] >= time_monotone_floor(Ys)
+    assert zero_h0.evaluate(ds)["scaled"] >= time_monotone_floor(Ys)
 
 
 def test_deterministic_for_a_seed(ds):

@@ -119,6 +119,15 @@ def _act(name: str, z: Any, relu_smoothing: float = 0.0) -> Any:
     raise ConfigError(f"unknown activation {name!r}; expected 'relu' or 'tanh'")
 
 
+def initial_state(layer: Mapping[str, Any]) -> Any:
+    """The initial hidden state ``h0`` of an Elman layer as a DM, None if zero."""
+    h0 = layer.get("h0")
+    if h0 is None:
+        return None
+    h0 = np.asarray(h0, dtype=float).ravel()
+    return ca.DM(h0) if np.any(h0 != 0) else None
+
+
 def network_expression(
     spec: Mapping[str, Any], Z: Any, relu_smoothing: float = 0.0
 ) -> Any:
@@ -165,7 +174,8 @@ def network_expression(
         U = ca.DM(np.asarray(layer["U"], dtype=float))
         b = ca.DM(np.asarray(layer["b"], dtype=float))
         P = ca.mtimes(W, H) + ca.repmat(b, 1, steps)
-        h_prev: Any = None
+        # a learned initial state enters the first step as the constant U h0
+        h_prev: Any = initial_state(layer)
         cols = []
         for t in range(steps):
             pre = P[:, t] if h_prev is None else P[:, t] + ca.mtimes(U, h_prev)

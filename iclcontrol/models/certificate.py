@@ -28,6 +28,10 @@ where ``Z`` is the whole scaled input sequence (steps x n_features) and ``Y`` th
 whole scaled output sequence, both flattened (Frobenius norm). ``W_eff`` is the first
 layer's matrix acting on ``z`` itself: with augmentation ``W [z, -z] = (W_+ - W_-) z``.
 The physical-unit bound multiplies by ``max(x_scale) / min(y_scale)``.
+
+A learned initial state ``h_0`` (iclrnn, icrnn by default) is the same constant
+for every input sequence: it enters the first step as a constant bias ``U h_0``,
+so it changes neither the convexity argument nor the Lipschitz bound (``dh_0 = 0``).
 """
 
 from __future__ import annotations

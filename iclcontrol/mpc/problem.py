@@ -22,6 +22,7 @@ import numpy as np
 from iclcontrol.exceptions import ConfigError, DimensionError
 from iclcontrol.export.casadi_export import (
     get_spec,
+    initial_state,
     jit_options,
     physical_expression,
     scaler_affine,
@@ -390,6 +391,9 @@ class MPCProblem:
                 inputs = [big[:, t * w : (t + 1) * w] + bmat for t in range(T)]
             out = []
             prev = None
+            h0 = None if Uw is None else initial_state(layer)
+            if h0 is not None:  # constant: [h0, 0] (no derivative)
+                prev = ca.horzcat(h0, ca.DM.zeros(nh, nv))
             for t in range(T):
                 S = inputs[t]
                 if prev is not None and Uw is not None:
