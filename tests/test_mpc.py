@@ -377,3 +377,15 @@ def test_ipopt_on_smoothed_relu_agrees_with_gn_sqp(model, plant) -> None:
         fa = pr.merit(a.v, p)[0]
         assert fb <= fa + 1e-2 * (1 + abs(fa))
         np.testing.assert_allclose(b.v[: pr.nu], a.v[: pr.nu], atol=2e-2)
+
+
+def test_bench_cache_rejects_models_built_with_other_defaults(model) -> None:
+    """A cached surrogate saved before learned initial states existed is retrained."""
+    import copy
+
+    from iclcontrol.mpc.benchmark import _has_current_defaults
+
+    assert _has_current_defaults(model)
+    old = copy.copy(model)
+    old.config_ = replace(model.config_, learn_initial_state=False)
+    assert not _has_current_defaults(old)

@@ -42,6 +42,18 @@ def cache_dir(explicit: str | Path | None = None) -> Path:
     return Path.home() / ".cache" / "iclcontrol" / "mpc"
 
 
+def _has_current_defaults(model: Any) -> bool:
+    """Whether a cached model's network is what its kind builds by default today
+    (e.g. not a model saved before learned initial states existed)."""
+    from iclcontrol.models.networks import NetworkConfig
+
+    cfg = model.config_
+    today = NetworkConfig(
+        cfg.kind, cfg.n_features, cfg.n_outputs, cfg.hidden, cfg.layers
+    )
+    return bool(today == cfg)
+
+
 def train_surrogate(
     kind: str,
     moves: int = 2,
@@ -86,10 +98,13 @@ def train_surrogate(
     if folder is not None and not retrain and folder.is_dir():
         try:
             model = load(folder)
-            log(f"[mpc] using cached {kind} surrogate {folder}")
-            return model
         except Exception:
             log(f"[mpc] cached {kind} surrogate in {folder} unreadable: retraining")
+        else:
+            if _has_current_defaults(model):
+                log(f"[mpc] using cached {kind} surrogate {folder}")
+                return model
+            log(f"[mpc] cached {kind} surrogate predates the current defaults")
     log(f"[mpc] building CSTR dataset (moves={moves})")
     dataset = cstr_dataset(moves=moves, random_state=random_state)
     log(f"[mpc] training {kind} {layers}x{hidden} for up to {budget_s:g} s")
