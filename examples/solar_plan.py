@@ -4,7 +4,8 @@ Run: python examples/solar_plan.py [OUT_DIR]
 You will see: the optimal kWp / kWh and annual cost from a Pyomo LP solved by HiGHS
 over the TMY3 year, then a 7-day closed-loop receding-horizon dispatch (one LP per
 hour) driven by perfect foresight, smart persistence, an ICLRNN 24-h forecaster,
-the same with daily context features, and climatology, with the cost of each. Writes plan.json, operate.json and dispatch.png.
+the same with daily context features, and climatology, with the cost of each.
+Writes plan.json, operate.json and dispatch.png.
 """
 
 import sys
