@@ -196,13 +196,22 @@ def test_cli_solar_forecast_json(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_reference_targets_on_pvdaq():
-    """REFERENCE.md targets: skill >= 0.05 (1 step) and >= 0.10 (4 steps)."""
+    """REFERENCE.md targets: skill >= 0.05 (1 step) and >= 0.10 (4 steps), under the
+    REFERENCE protocol: readings above 1.5 x clear-sky POA + 100 W/m^2 discarded.
+
+    (The full quality control also blanks the May-July 2023 clock drift found by
+    shifts_ruptures, which removes 63 days from the held-out period; the skill there
+    is reported in docs/solar_results.md.)"""
     import torch
 
-    from iclcontrol.solar.workflows import prepare
+    from iclcontrol.solar.data import SolarData
 
     torch.set_num_threads(1)
-    d, _ = prepare("pvdaq-poa-15min")
+    raw = load_solar("pvdaq-poa-15min")
+    cs = clearsky_target(raw)
+    frame = raw.frame.copy()
+    frame.loc[raw.y > 1.5 * cs + 100.0, raw.target] = np.nan
+    d = SolarData(frame, raw.target, raw.site)
     cut = chronological_cut(d)
     m = IrradianceForecaster(kind="iclrnn", horizon=4, lags=8, epochs=25).fit(
         d, end=cut
