@@ -6,9 +6,10 @@ Targets:
   4.1e-4) and better than our RNN and LSTM trained with the same budget.
 
 Each target also reports ``time_monotone_floor``: the smallest clean test MSE that
-any model whose outputs are non-decreasing in time can reach (ICLRNN and ICRNN are
-such models on this dataset, :func:`iclcontrol.study.time_monotone_floor`); when a
-baseline is below it, "better than the baseline" is out of reach for ICLRNN.
+any model whose outputs are non-decreasing in time can reach (ICLRNN and ICRNN with a
+zero initial state are such models on this dataset,
+:func:`iclcontrol.study.time_monotone_floor`); the default learned initial state
+removes that floor.
 
 The fits are those of the noise study (:func:`iclcontrol.study.run_noise_study`):
 pointing ``--out`` at a study folder with the same configuration reuses its finished

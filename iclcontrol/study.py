@@ -91,9 +91,10 @@ def isotonic_fit(Y: Any) -> np.ndarray:
 def time_monotone_floor(Y: Any) -> float:
     """Smallest MSE that a predictor with outputs non-decreasing in time can reach.
 
-    ICLRNN and ICRNN with input sequences that are constant in time (the CSTR
-    protocol repeats the features at every step) are such predictors: with a zero
-    initial state and non-negative recurrent, deeper-input and readout matrices,
+    ICLRNN and ICRNN with a zero initial state (``learn_initial_state=False``) and
+    input sequences that are constant in time (the CSTR protocol repeats the
+    features at every step) are such predictors: with a zero initial state and
+    non-negative recurrent, deeper-input and readout matrices,
     ``h_1 = relu(a) >= h_0 = 0`` and ``h_t >= h_{t-1}`` implies ``h_{t+1} =
     relu(a + U h_t) >= relu(a + U h_{t-1}) = h_t``; the next layer sees a
     non-decreasing sequence through a non-negative matrix, and the readout is
@@ -317,10 +318,10 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
 
         floor = time_monotone_floor(cstr_dataset().scaled("test")[1])
         text += (
-            f"\nModels whose outputs are non-decreasing in time (ICLRNN and ICRNN on "
-            f"these constant input sequences) cannot go below a test MSE of "
-            f"{floor:.2e} (`time_monotone_floor`, the isotonic fit of each test "
-            "trajectory).\n"
+            "\nModels whose outputs are non-decreasing in time (ICLRNN and ICRNN "
+            "with a zero initial state, `learn_initial_state=False`, on these "
+            f"constant input sequences) cannot go below a test MSE of {floor:.2e} "
+            "(`time_monotone_floor`, the isotonic fit of each test trajectory).\n"
         )
     (out / "table.md").write_text(text)
     if not plot:
@@ -340,7 +341,7 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
         if ref:
             ax.semilogy(*zip(*ref, strict=True), "x--", color=color, alpha=0.5)
     if floor is not None:
-        ax.axhline(floor, color="k", lw=0.8, ls=":", label="time-monotone floor")
+        ax.axhline(floor, color="k", lw=0.8, ls=":", label="floor if h0 = 0")
     ax.set_xlabel("target noise standard deviation (scaled units)")
     ax.set_ylabel("test MSE (scaled, clean targets)")
     ax.set_title("measured (solid) vs paper (dashed)")
