@@ -266,7 +266,29 @@ def chronological_cut(data: SolarData, test_fraction: float = 0.2) -> pd.Timesta
     return valid[int(np.floor(len(valid) * (1.0 - test_fraction)))]
 
 
-class SmartPersistence:
+class _ReferenceForecast:
+    """Shared parts of the reference forecasts (no training of a network)."""
+
+    def __init__(self, horizon: int = 4, lags: int = 1) -> None:
+        self.horizon = horizon
+        self.lags = lags
+
+    def _windows(
+        self,
+        data: SolarData,
+        horizon: int | None,
+        start: Any,
+        windows: ForecastWindows | None,
+    ) -> tuple[int, ForecastWindows]:
+        """The forecast horizon and the windows to forecast from."""
+        h = horizon or self.horizon
+        w = windows or make_windows(data, max(self.lags, 1), h)
+        if start is not None:
+            w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+        return h, w
+
+
+class SmartPersistence(_ReferenceForecast):
     """Persistence of the clear-sky index: ``y_hat(t+h) = csi(t) * clearsky(t+h)``.
 
     Same API as :class:`IrradianceForecaster` (``fit`` does nothing but store the
@@ -274,10 +296,6 @@ class SmartPersistence:
     """
 
     kind = "smart_persistence"
-
-    def __init__(self, horizon: int = 4, lags: int = 1) -> None:
-        self.horizon = horizon
-        self.lags = lags
 
     def fit(self, data: SolarData) -> SmartPersistence:
         self.site_ = data.site
@@ -291,14 +309,11 @@ class SmartPersistence:
         start: Any = None,
         windows: ForecastWindows | None = None,
     ) -> pd.DataFrame:
-        h = horizon or self.horizon
-        w = windows or make_windows(data, max(self.lags, 1), h)
-        if start is not None:
-            w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+        _, w = self._windows(data, horizon, start, windows)
         return w.frame(w.persistence())
 
 
-class ClearSkyIndexClimatology:
+class ClearSkyIndexClimatology(_ReferenceForecast):
     """Climatological clear-sky index: the mean daytime index of the training period
     by month and local hour, times the clear sky of the target time.
 
@@ -313,10 +328,6 @@ class ClearSkyIndexClimatology:
     """
 
     kind = "climatology"
-
-    def __init__(self, horizon: int = 4, lags: int = 1) -> None:
-        self.horizon = horizon
-        self.lags = lags
 
     def fit(self, data: SolarData, end: Any = None) -> ClearSkyIndexClimatology:
         ff = feature_frame(data)
@@ -349,10 +360,7 @@ class ClearSkyIndexClimatology:
         start: Any = None,
         windows: ForecastWindows | None = None,
     ) -> pd.DataFrame:
-        h = horizon or self.horizon
-        w = windows or make_windows(data, max(self.lags, 1), h)
-        if start is not None:
-            w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+        h, w = self._windows(data, horizon, start, windows)
         step = pd.Timedelta(data.freq)
         csi = np.column_stack(
             [self.csi_at(w.origins + (j + 1) * step) for j in range(h)]
