@@ -105,6 +105,13 @@ def spec_dims(spec: Mapping[str, Any]) -> tuple[int, int]:
     return n_in, n_out
 
 
+def spec_activation(spec: Mapping[str, Any]) -> str:
+    """Hidden-unit activation of a network spec (specs without the key: the kind's
+    default, tanh for rnn and lstm, relu otherwise)."""
+    default = "tanh" if spec["kind"] in ("rnn", "lstm") else "relu"
+    return str(spec.get("activation", default))
+
+
 def _act(name: str, z: Any, relu_smoothing: float = 0.0) -> Any:
     if name == "relu":
         if relu_smoothing > 0:
@@ -140,7 +147,7 @@ def network_expression(
     ReLU): a smooth approximation of the network, not the network itself.
     """
     kind = spec["kind"]
-    act = spec.get("activation", "tanh" if kind in ("rnn", "lstm") else "relu")
+    act = spec_activation(spec)
     steps = Z.shape[1]
     H = ca.vertcat(Z, -Z) if spec.get("augment", False) else Z
     for layer in spec["layers"]:

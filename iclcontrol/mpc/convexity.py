@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from iclcontrol.export.casadi_export import CONVEX_KINDS
+from iclcontrol.export.casadi_export import CONVEX_KINDS, spec_activation
 
 
 @dataclass
@@ -63,7 +63,7 @@ def convexity_report(spec: dict[str, Any], settings: Any) -> ConvexityReport:
     s = settings
     items: list[ConvexityItem] = []
     kind = spec["kind"]
-    net_convex = kind in CONVEX_KINDS and spec.get("activation", "relu") == "relu"
+    net_convex = kind in CONVEX_KINDS and spec_activation(spec) == "relu"
     if net_convex:
         items.append(
             ConvexityItem(

@@ -26,6 +26,7 @@ from iclcontrol.export.casadi_export import (
     jit_options,
     physical_expression,
     scaler_affine,
+    spec_activation,
     spec_dims,
 )
 from iclcontrol.mpc.convexity import ConvexityReport, convexity_report
@@ -341,7 +342,7 @@ class MPCProblem:
         kind = spec["kind"]
         if s.prediction != "sequence" or kind == "lstm":
             return None
-        act = spec.get("activation", "relu")
+        act = spec_activation(spec)
         if act not in ("relu", "tanh"):
             return None
         nx, nu, N, spm, nv = self.nx, self.nu, self.N, self.spm, self.nv

@@ -208,13 +208,11 @@ class MPCSettings:
             "tol",
             "rate_weight",
             "lyapunov_min_level",
-            "relu_smoothing",
         ):
-            value = getattr(self, name)
-            if name == "relu_smoothing" and value is None:
-                continue
-            if not value >= 0:
+            if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be non-negative")
+        if self.relu_smoothing is not None and not self.relu_smoothing >= 0:
+            raise ConfigError("relu_smoothing must be non-negative (or None)")
         if not 0 < self.disturbance_gain <= 1:
             raise ConfigError(
                 f"disturbance_gain must be in (0, 1], got {self.disturbance_gain}"

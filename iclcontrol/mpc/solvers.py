@@ -30,7 +30,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from iclcontrol.export.casadi_export import jit_options
+from iclcontrol.export.casadi_export import jit_options, spec_activation
 from iclcontrol.mpc.problem import MPCProblem
 
 
@@ -255,7 +255,7 @@ class NlpSolver:
     def __init__(self, problem: MPCProblem, plugin: str = "ipopt") -> None:
         self.problem = pr = problem
         s = pr.settings
-        self.relu_smoothing = s.relu_smoothing_for(pr.spec.get("activation", "relu"))
+        self.relu_smoothing = s.relu_smoothing_for(spec_activation(pr.spec))
         nlp = pr.nlp(self.relu_smoothing)
         if plugin == "ipopt":
             opts: dict[str, Any] = {
@@ -319,12 +319,12 @@ class NlpSolver:
         stats = self.solver.stats()
         x = np.asarray(sol["x"]).ravel()
         v = np.clip(x[: pr.nv], -1, 1)
-        g = np.asarray(pr.functions.values(v, p)[2]).ravel()
+        # constraint rows and, with a smoothed network, the objective are those of
+        # the exact network (one evaluation)
+        merit, _, g = pr.merit(v, p)
         hard_viol = float(np.max(g[~pr.soft], initial=0.0)) if g.size else 0.0
         success = bool(stats.get("success", False)) and hard_viol <= 1e-6
-        # constraint rows above are those of the exact network; with a smoothed
-        # network the reported objective is also the exact problem's merit value
-        objective = pr.merit(v, p)[0] if self.relu_smoothing > 0 else _scalar(sol["f"])
+        objective = merit if self.relu_smoothing > 0 else _scalar(sol["f"])
         return SolveResult(
             v=v,
             success=success and bool(np.all(np.isfinite(v))),
