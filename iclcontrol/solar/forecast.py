@@ -266,6 +266,21 @@ def chronological_cut(data: SolarData, test_fraction: float = 0.2) -> pd.Timesta
     return valid[int(np.floor(len(valid) * (1.0 - test_fraction)))]
 
 
+def _issue_windows(
+    data: SolarData,
+    lags: int,
+    horizon: int,
+    start: Any = None,
+    windows: ForecastWindows | None = None,
+    context: bool = False,
+) -> ForecastWindows:
+    """The windows to forecast from: ``windows`` or new ones, from ``start`` on."""
+    w = windows or make_windows(data, lags, horizon, context=context)
+    if start is not None:
+        w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+    return w
+
+
 class _ReferenceForecast:
     """Shared parts of the reference forecasts (no training of a network)."""
 
@@ -282,10 +297,7 @@ class _ReferenceForecast:
     ) -> tuple[int, ForecastWindows]:
         """The forecast horizon and the windows to forecast from."""
         h = horizon or self.horizon
-        w = windows or make_windows(data, max(self.lags, 1), h)
-        if start is not None:
-            w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
-        return h, w
+        return h, _issue_windows(data, max(self.lags, 1), h, start, windows)
 
 
 class SmartPersistence(_ReferenceForecast):
@@ -561,12 +573,13 @@ class IrradianceForecaster:
         # leads, whose errors are smallest, are not drowned by the long ones.
         pers = (c0t[:, None] * cst - yt) * mt
         mse_h = (pers**2).sum(0) / mt.sum(0).clamp(min=1.0)
-        weight = (1.0 / mse_h.clamp(min=1e-8)) / (1.0 / mse_h.clamp(min=1e-8)).mean()
         tau = self.quantile
+        # per-lead weights 1 / (persistence loss): squared error, or for the pinball
+        # loss, which scales with the error and not its square, the RMS error
+        scale = mse_h.clamp(min=1e-8)
         if tau is not None:
-            # the pinball loss scales with the error, not its square
-            rms_h = mse_h.clamp(min=1e-8).sqrt()
-            weight = (1.0 / rms_h) / (1.0 / rms_h).mean()
+            scale = scale.sqrt()
+        weight = (1.0 / scale) / (1.0 / scale).mean()
 
         def loss_fn(X: Any, c0: Any, cs: Any, y: Any, m: Any) -> Any:
             o = net(X)[:, lags:, 0]
@@ -686,9 +699,9 @@ class IrradianceForecaster:
         if not 1 <= h <= self.horizon:
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
         data = self._as_solar(data)
-        w = windows or make_windows(data, self.lags, self.horizon, context=self.context)
-        if start is not None:
-            w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+        w = _issue_windows(
+            data, self.lags, self.horizon, start, windows, context=self.context
+        )
         out = np.full((len(w.origins), self.horizon), np.nan)
         with torch.no_grad():
             for s in range(0, len(w.origins), 4096):
@@ -772,10 +785,14 @@ def evaluate(
         ``n_test`` (issue times), ``frames`` (forecast, persistence, truth, daytime).
     """
     h = horizon or model.horizon
-    w = windows or make_windows(
-        data, model.lags, model.horizon, context=getattr(model, "context", False)
+    w = _issue_windows(
+        data,
+        model.lags,
+        model.horizon,
+        start,
+        windows,
+        context=getattr(model, "context", False),
     )
-    w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
     fc = model.predict(data, horizon=h, windows=w)
     ref = w.frame(w.persistence()[:, :h])
     truth = w.frame(w.truth[:, :h])

@@ -483,8 +483,6 @@ def run_operate(
             strategies[f"oracle_{hours:g}h"] = lambda j, k=k: from_csi(
                 pos0 + j, splice(oracle_csi(pos0 + j, k), full_forecast(pos0 + j))
             )
-    else:
-        strategies["forecast"] = strategies["forecast_short"]
     for name, extra in (extra_models or {}).items():
         frame = extra.predict(span, start=labels[pos0 - 1])
         strategies[name] = lambda j, f=frame: from_csi(pos0 + j, csi_of(f, pos0 + j))
@@ -493,12 +491,11 @@ def run_operate(
     load_s = load_profile(load, labels[sl])
     results = {}
     for name, fn in strategies.items():
-        if name == "forecast" and not full_horizon:
-            results[name] = results["forecast_short"]
-            continue
         results[name] = run_dispatch(
             plant, pv_s, load_s, fn, n_dispatch, tariff, strategy=name
         )
+    if not full_horizon:  # the operator's forecast is the short one
+        results["forecast"] = results["forecast_short"]
     c = {k: r.cost for k, r in results.items()}
     gap = c["persistence"] - c["perfect"]
 
