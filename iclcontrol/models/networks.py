@@ -36,12 +36,10 @@ signed linear map of the features. Deeper non-negative matrices are sparse, and
 :meth:`ElmanNetwork.data_init_` sets biases from a batch of data so that units start
 active on part of the data only.
 
-A structural limitation of the convex recurrent kinds (iclrnn, icrnn): with the zero
-initial state, non-negative recurrent, deeper-input and readout matrices and a
-non-decreasing activation, an input sequence that is constant in time gives outputs
-that are non-decreasing in time (by induction, ``h_{t+1} >= h_t``). On data where
-targets also decrease in time this sets a floor on the error whatever the training;
-see :func:`iclcontrol.study.time_monotone_floor`.
+The convex recurrent kinds (iclrnn, icrnn) learn their initial hidden state by
+default: with a zero one their outputs could only rise in time for an input held
+constant (see :class:`NetworkConfig`, ``learn_initial_state``, and
+:func:`iclcontrol.study.time_monotone_floor`).
 """
 
 from __future__ import annotations
