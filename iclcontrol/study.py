@@ -117,9 +117,27 @@ def time_monotone_floor(Y: Any) -> float:
     return float(np.mean((isotonic_fit(arr) - arr) ** 2))
 
 
+#: Estimator parameters that a study sets per fit (everything else is a default of
+#: :class:`iclcontrol.train.SurrogateModel` and is recorded in ``study.json``).
+_PER_FIT_PARAMS = ("kind", "hidden", "layers", "noise_std", "time_budget_s")
+_NOT_RESULTS = ("random_state", "max_epochs", "n_threads", "verbose")
+
+
 def _study_config(
     time_budget_s: float, hidden: int, layers: int, random_state: int, **extra: Any
 ) -> dict[str, Any]:
+    """What a study's rows depend on; a folder is resumed only if this matches.
+
+    The training defaults are part of it, so that rows fitted before a change of a
+    default (e.g. weight averaging) are never mixed with rows fitted after it.
+    """
+    from iclcontrol.train import SurrogateModel
+
+    training = {
+        k: v
+        for k, v in SurrogateModel().get_params().items()
+        if k not in _PER_FIT_PARAMS + _NOT_RESULTS
+    }
     return {
         "dataset": "cstr_dataset(moves=1, random_state=0)",
         "time_budget_s": float(time_budget_s),
@@ -127,6 +145,7 @@ def _study_config(
         "layers": int(layers),
         "random_state": int(random_state),
         **extra,
+        "training": training,
     }
 
 

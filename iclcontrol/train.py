@@ -42,6 +42,7 @@ from iclcontrol.exceptions import (
     ModelFileError,
     NotFittedError,
 )
+from iclcontrol.models.averaging import WeightAverage, averaged_weights
 from iclcontrol.models.certificate import Certificate, certify
 from iclcontrol.models.networks import KINDS, NetworkConfig, network_from_config
 
@@ -172,6 +173,7 @@ class SurrogateModel:
         spectral_bound: float | None = None,
         learn_initial_state: bool | None = None,
         clip_grad_norm: float | None = 1.0,
+        ema_decay: float | None = 0.99,
         random_state: int = 0,
         n_threads: int | None = 1,
         verbose: bool | None = None,
@@ -192,6 +194,7 @@ class SurrogateModel:
         self.spectral_bound = spectral_bound
         self.learn_initial_state = learn_initial_state
         self.clip_grad_norm = clip_grad_norm
+        self.ema_decay = ema_decay
         self.random_state = random_state
         self.n_threads = n_threads
         self.verbose = verbose
@@ -218,6 +221,7 @@ class SurrogateModel:
                 "spectral_bound",
                 "learn_initial_state",
                 "clip_grad_norm",
+                "ema_decay",
                 "random_state",
                 "n_threads",
                 "verbose",
@@ -247,6 +251,10 @@ class SurrogateModel:
             raise ConfigError(f"lr_factor must be in (0, 1], got {self.lr_factor!r}")
         if not (self.noise_std >= 0 and math.isfinite(self.noise_std)):
             raise ConfigError(f"noise_std must be >= 0, got {self.noise_std!r}")
+        if self.ema_decay is not None and not (0 <= self.ema_decay < 1):
+            raise ConfigError(
+                f"ema_decay must be in [0, 1) or None, got {self.ema_decay!r}"
+            )
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise ConfigError(
                 f"time_budget_s must be positive or None, got {self.time_budget_s!r}"
@@ -364,6 +372,7 @@ class SurrogateModel:
         bs = min(int(self.batch_size), n)
         best_val = math.inf
         best_state = {k: v.clone() for k, v in net.state_dict().items()}
+        averaged = WeightAverage(params, self.ema_decay) if self.ema_decay else None
         best_epoch = 0
         since_best = 0
         since_lr = 0
@@ -426,6 +435,8 @@ class SurrogateModel:
                         net.project_()  # type: ignore[operator]
                     else:  # Elman networks normalize spectrally in forward
                         net.project_sign_()  # type: ignore[operator]
+                    if averaged is not None:
+                        averaged.update()
                     total += loss.item() * len(idx)
                     count += len(idx)
                     if budget is not None and time.perf_counter() - start > budget:
@@ -433,8 +444,12 @@ class SurrogateModel:
                         break
                 seen += count
                 net.eval()
-                with torch.no_grad():
+                with torch.no_grad(), averaged_weights(averaged):
                     val = float(torch.mean((self._forward(net, xv) - yv) ** 2))
+                    if val < best_val:
+                        best_state = {
+                            k: v.clone() for k, v in net.state_dict().items()
+                        }
                 history.append(
                     {
                         "epoch": epoch,
@@ -448,7 +463,6 @@ class SurrogateModel:
                 bar.set_postfix(val=f"{val:.2e}", lr=f"{lr:.0e}")
                 if val < best_val:
                     best_val, best_epoch = val, epoch
-                    best_state = {k: v.clone() for k, v in net.state_dict().items()}
                     since_best = since_lr = 0
                 else:
                     since_best += 1

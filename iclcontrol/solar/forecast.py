@@ -421,6 +421,13 @@ class IrradianceForecaster:
         mean (squared error). A dispatch whose costs are asymmetric (PV that fails
         to come is bought at the peak price, PV that comes unexpectedly is exported
         cheaply) is better served by a low quantile than by the mean.
+    ema_decay : float or None
+        Exponential moving average of the weights per optimizer step
+        (:mod:`iclcontrol.models.averaging`); validation, early stopping and the
+        fitted model use the average. None: the raw weights.
+    spectral_bound : float or None
+        Bound on the spectral norm of every weight matrix of the Lipschitz kinds
+        (iclrnn, lrnn); None: the kind's default (1).
     verbose : bool
 
     Attributes
@@ -450,6 +457,8 @@ class IrradianceForecaster:
         context: bool = False,
         stride: int = 1,
         quantile: float | None = None,
+        ema_decay: float | None = None,
+        spectral_bound: float | None = None,
         verbose: bool = False,
     ) -> None:
         self.kind = kind
@@ -468,6 +477,8 @@ class IrradianceForecaster:
         self.context = context
         self.stride = stride
         self.quantile = quantile
+        self.ema_decay = ema_decay
+        self.spectral_bound = spectral_bound
         self.verbose = verbose
 
     def _check_params(self) -> None:
@@ -509,6 +520,7 @@ class IrradianceForecaster:
 
         from iclcontrol.data import MinMaxScaler
         from iclcontrol.models import make_network
+        from iclcontrol.models.averaging import WeightAverage, averaged_weights
 
         self._check_params()
         if not isinstance(data, SolarData):
@@ -548,6 +560,11 @@ class IrradianceForecaster:
             hidden=self.hidden,
             layers=self.layers,
             random_state=gen,
+            **(
+                {}
+                if self.spectral_bound is None
+                else {"spectral_bound": self.spectral_bound}
+            ),
         )
         net = net.double()
 
@@ -590,9 +607,9 @@ class IrradianceForecaster:
                 return (pin * weight).sum() / m.sum().clamp(min=1.0)
             return ((err**2) * weight).sum() / m.sum().clamp(min=1.0)
 
-        opt = torch.optim.Adam(
-            [p for p in net.parameters() if p.requires_grad], lr=self.lr
-        )
+        params = [p for p in net.parameters() if p.requires_grad]
+        opt = torch.optim.Adam(params, lr=self.lr)
+        averaged = WeightAverage(params, self.ema_decay) if self.ema_decay else None
         rng = np.random.default_rng(self.random_state)
         history: dict[str, Any] = {"train_loss": [], "val_loss": []}
         best = (np.inf, -1, copy.deepcopy(net.state_dict()))
@@ -619,10 +636,14 @@ class IrradianceForecaster:
                     net.project_sign_()
                 else:
                     net.project_()
+                if averaged is not None:
+                    averaged.update()
                 tot += float(loss.detach()) * len(b)
             net.eval()
-            with torch.no_grad():
+            with torch.no_grad(), averaged_weights(averaged):
                 vl = float(loss_fn(Xv, c0v, csv, yv, mv))
+                if vl < best[0] - 1e-7:
+                    best_state = copy.deepcopy(net.state_dict())
             history["train_loss"].append(tot / len(perm))
             history["val_loss"].append(vl)
             if self.verbose:
@@ -631,7 +652,7 @@ class IrradianceForecaster:
                     f"({time.perf_counter() - t0:.0f} s)"
                 )
             if vl < best[0] - 1e-7:
-                best = (vl, epoch, copy.deepcopy(net.state_dict()))
+                best = (vl, epoch, best_state)
                 bad = 0
             else:
                 bad += 1
@@ -750,6 +771,8 @@ class IrradianceForecaster:
                 "context",
                 "stride",
                 "quantile",
+                "ema_decay",
+                "spectral_bound",
             )
         }
 
