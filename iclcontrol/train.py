@@ -447,9 +447,7 @@ class SurrogateModel:
                 with torch.no_grad(), averaged_weights(averaged):
                     val = float(torch.mean((self._forward(net, xv) - yv) ** 2))
                     if val < best_val:
-                        best_state = {
-                            k: v.clone() for k, v in net.state_dict().items()
-                        }
+                        best_state = {k: v.clone() for k, v in net.state_dict().items()}
                 history.append(
                     {
                         "epoch": epoch,

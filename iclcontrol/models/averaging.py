@@ -40,7 +40,7 @@ class WeightAverage:
     def swap(self) -> None:
         """Exchange the live parameters and the average (twice restores)."""
         with torch.no_grad():
-            for p, s in zip(self.params, self.shadow):
+            for p, s in zip(self.params, self.shadow, strict=True):
                 tmp = p.detach().clone()
                 p.copy_(s)
                 s.copy_(tmp)
