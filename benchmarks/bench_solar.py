@@ -17,8 +17,10 @@ Prints one JSON object (last line) with:
   full-horizon forecast = 1-4 step forecaster + day-ahead forecaster beyond,
   persistence + climatology, oracles over the first 1, 4 and 12 hours, and the
   day-ahead ICLRNN trained for the tariff's newsvendor quantile of the irradiance,
-  about 0.2) and the fraction of the persistence-to-perfect gap each closes; also on
-  the held-out 20 % of tmy3-greensboro (1-h forecaster + day-ahead beyond).
+  about 0.2, and the stochastic LP over ``--scenarios`` analog-day scenarios around
+  the full-horizon forecast) and the fraction of the persistence-to-perfect gap
+  each closes; also on the held-out 20 % of tmy3-greensboro (1-h forecaster +
+  day-ahead beyond).
 
 Full run: about 40-50 minutes on 2 shared cores; --quick: a few minutes (smaller
 training budgets; numbers are then not the reported ones).
@@ -188,6 +190,12 @@ def main() -> None:
         "--operate-days", type=float, default=42.0, help="dispatch test days (pvdaq)"
     )
     ap.add_argument(
+        "--scenarios",
+        type=int,
+        default=7,
+        help="analog-day scenarios of the stochastic dispatch (0: skip it)",
+    )
+    ap.add_argument(
         "--day-ahead-kinds",
         default="iclrnn",
         help="comma list of day-ahead forecaster kinds (the first drives dispatch)",
@@ -266,6 +274,7 @@ def main() -> None:
         dispatch_hours=24,
         oracle_hours=(4, 12),
         extra_models={"forecast_quantile": da_models["quantile"]},
+        scenarios=args.scenarios,
         out=(Path(args.out) / "operate_pvdaq") if args.out else None,
     )
     report["operate"]["pvdaq-poa-15min"] = {k: op[k] for k in OPERATE_KEYS}
@@ -288,6 +297,7 @@ def main() -> None:
         dispatch_hours=24,
         long_params={"epochs": epochs_small},
         oracle_hours=(4, 12),
+        scenarios=args.scenarios,
     )
     report["operate"]["tmy3-greensboro"] = {k: op2[k] for k in OPERATE_KEYS}
     report["seconds"] = round(time.perf_counter() - t_all, 1)

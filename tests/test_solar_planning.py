@@ -168,6 +168,7 @@ def test_run_operate_small(tmp_path):
         hidden=4,
         long_params={"epochs": 1, "hidden": 4},
         oracle_hours=(2,),
+        scenarios=3,
         out=tmp_path,
     )
     assert res["periods"] == 24
@@ -179,6 +180,7 @@ def test_run_operate_small(tmp_path):
         "persistence_climatology",
         "forecast",
         "oracle_2h",
+        "forecast_scenarios",
     }
     assert res["long_forecast_horizon_steps"] == 6  # the whole 6-h dispatch horizon
     assert all(s["failed_solves"] == 0 for s in res["strategies"].values())

@@ -130,6 +130,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma list of hours, e.g. 4,12: also dispatch on the measured index "
         "over those first hours (the forecast beyond)",
     )
+    op.add_argument(
+        "--scenarios",
+        type=int,
+        default=0,
+        help="also dispatch with a stochastic LP over this many analog-day scenarios "
+        "around the forecast (0: off)",
+    )
     _model_args(op)
     op.add_argument("--out", default=None)
     op.add_argument("--json", action="store_true", help="print a JSON summary last")
@@ -237,6 +244,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
             if params.get(k) is not None
         },
         oracle_hours=tuple(float(h) for h in args.oracle_hours.split(",") if h),
+        scenarios=args.scenarios,
         load_kwargs=_load_kwargs(args),
         **params,
     )

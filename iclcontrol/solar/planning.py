@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import ConfigError, DataError, SolverUnavailableError
+from iclcontrol.exceptions import (
+    ConfigError,
+    DataError,
+    DimensionError,
+    SolverUnavailableError,
+)
 
 __all__ = [
     "DispatchResult",
@@ -326,7 +331,13 @@ def size_system(
 
 # -- dispatch ----------------------------------------------------------------------
 class _DispatchLP:
-    """One Pyomo LP over N steps with mutable data, re-solved every control step."""
+    """One Pyomo LP over N steps with mutable data, re-solved every control step.
+
+    With ``scenarios`` > 1 it is the two-stage stochastic version: one battery plan
+    per PV scenario, the expected cost minimized, and the first move (the only one
+    applied) shared by all scenarios (non-anticipativity). One scenario is the
+    deterministic LP.
+    """
 
     def __init__(
         self,
@@ -335,46 +346,61 @@ class _DispatchLP:
         battery: Any,
         export_price: float,
         export_limit_kw: float | None,
+        scenarios: int = 1,
     ) -> None:
         import pyomo.environ as pyo
 
         self.n = n
+        self.scenarios = scenarios
         m = pyo.ConcreteModel("dispatch")
         K = range(n)
-        m.pv = pyo.Param(K, mutable=True, initialize=0.0)
+        S = range(scenarios)
+        SK = [(s, k) for s in S for k in K]
+        m.pv = pyo.Param(SK, mutable=True, initialize=0.0)
         m.load_kw = pyo.Param(K, mutable=True, initialize=0.0)
         m.price = pyo.Param(K, mutable=True, initialize=0.0)
         m.e0 = pyo.Param(mutable=True, initialize=battery.e_min)
         b = battery
-        m.ch = pyo.Var(K, bounds=(0, b.power_kw))
-        m.dis = pyo.Var(K, bounds=(0, b.power_kw))
-        m.imp = pyo.Var(K, domain=pyo.NonNegativeReals)
-        m.exp = pyo.Var(K, bounds=(0, export_limit_kw))
-        m.curt = pyo.Var(K, domain=pyo.NonNegativeReals)
-        m.E = pyo.Var(range(n + 1), bounds=(b.e_min, b.e_max))
-        m.curtmax = pyo.Constraint(K, rule=lambda m, k: m.curt[k] <= m.pv[k])
+        m.ch = pyo.Var(SK, bounds=(0, b.power_kw))
+        m.dis = pyo.Var(SK, bounds=(0, b.power_kw))
+        m.imp = pyo.Var(SK, domain=pyo.NonNegativeReals)
+        m.exp = pyo.Var(SK, bounds=(0, export_limit_kw))
+        m.curt = pyo.Var(SK, domain=pyo.NonNegativeReals)
+        m.E = pyo.Var(S, range(n + 1), bounds=(b.e_min, b.e_max))
+        m.curtmax = pyo.Constraint(SK, rule=lambda m, s, k: m.curt[s, k] <= m.pv[s, k])
         m.balance = pyo.Constraint(
-            K,
-            rule=lambda m, k: (
-                m.imp[k] - m.exp[k]
-                == m.load_kw[k] - m.pv[k] + m.curt[k] + m.ch[k] - m.dis[k]
+            SK,
+            rule=lambda m, s, k: (
+                m.imp[s, k] - m.exp[s, k]
+                == m.load_kw[k] - m.pv[s, k] + m.curt[s, k] + m.ch[s, k] - m.dis[s, k]
             ),
         )
-        m.init = pyo.Constraint(expr=m.E[0] == m.e0)
+        m.init = pyo.Constraint(S, rule=lambda m, s: m.E[s, 0] == m.e0)
         m.dyn = pyo.Constraint(
-            K,
-            rule=lambda m, k: (
-                m.E[k + 1]
-                == m.E[k] + dt_h * (b.eta_charge * m.ch[k] - m.dis[k] / b.eta_discharge)
+            SK,
+            rule=lambda m, s, k: (
+                m.E[s, k + 1]
+                == m.E[s, k]
+                + dt_h * (b.eta_charge * m.ch[s, k] - m.dis[s, k] / b.eta_discharge)
             ),
+        )
+        # non-anticipativity: the move applied now cannot depend on the scenario
+        m.same_ch = pyo.Constraint(
+            S, rule=lambda m, s: m.ch[s, 0] == m.ch[0, 0] if s else pyo.Constraint.Skip
+        )
+        m.same_dis = pyo.Constraint(
+            S,
+            rule=lambda m, s: m.dis[s, 0] == m.dis[0, 0] if s else pyo.Constraint.Skip,
         )
         # Do not end the horizon emptier than it started: no myopic draining.
-        m.terminal = pyo.Constraint(expr=m.E[n] >= m.e0)
+        m.terminal = pyo.Constraint(S, rule=lambda m, s: m.E[s, n] >= m.e0)
         m.obj = pyo.Objective(
             expr=sum(
-                dt_h * (m.price[k] * m.imp[k] - export_price * m.exp[k]) for k in K
+                dt_h * (m.price[k] * m.imp[s, k] - export_price * m.exp[s, k])
+                + 1e-4 * (m.ch[s, k] + m.dis[s, k])  # break ties, no cycling
+                for s, k in SK
             )
-            + 1e-4 * sum(m.ch[k] + m.dis[k] for k in K),  # break ties, no cycling
+            / scenarios,
             sense=pyo.minimize,
         )
         self.model = m
@@ -382,23 +408,32 @@ class _DispatchLP:
         try:
             from pyomo.contrib import appsi
 
-            s = appsi.solvers.Highs()
-            if s.available():
-                self.solver = s
+            solver = appsi.solvers.Highs()
+            if solver.available():
+                self.solver = solver
         except Exception:  # appsi missing in this Pyomo: plain SolverFactory below
             self.solver = None
 
     def solve(
         self, e0: float, pv: np.ndarray, load: np.ndarray, price: np.ndarray
     ) -> tuple[str, np.ndarray]:
+        """Solve for PV ``pv`` of shape (n,) or (scenarios, n); return the status
+        and the first move ``(P_ch, P_dis)``. [kW]"""
         import pyomo.environ as pyo
 
         m = self.model
+        pv = np.atleast_2d(np.asarray(pv, float))
+        if pv.shape != (self.scenarios, self.n):
+            raise DimensionError(
+                f"PV forecast of shape {pv.shape}; this LP expects "
+                f"({self.scenarios}, {self.n}) (scenarios, steps)"
+            )
         m.e0.set_value(float(e0))
         for k in range(self.n):
-            m.pv[k].set_value(float(max(pv[k], 0.0)))
             m.load_kw[k].set_value(float(load[k]))
             m.price[k].set_value(float(price[k]))
+            for s in range(self.scenarios):
+                m.pv[s, k].set_value(float(max(pv[s, k], 0.0)))
         if self.solver is not None:
             self.solver.config.load_solution = False
             res = self.solver.solve(m)
@@ -409,7 +444,7 @@ class _DispatchLP:
             status, _ = _solve(m)
         if status != "optimal":
             return status, np.zeros(2)
-        return status, np.array([pyo.value(m.ch[0]), pyo.value(m.dis[0])])
+        return status, np.array([pyo.value(m.ch[0, 0]), pyo.value(m.dis[0, 0])])
 
 
 def dispatch_lp(
@@ -421,10 +456,21 @@ def dispatch_lp(
     battery: Any,
     tariff: Tariff | None = None,
 ) -> tuple[str, np.ndarray]:
-    """Solve one dispatch LP; return its status and the first move ``(P_ch, P_dis)``."""
+    """Solve one dispatch LP; return its status and the first move ``(P_ch, P_dis)``.
+
+    ``pv_kw`` of shape (n,) is a point forecast; of shape (scenarios, n) equally
+    likely scenarios (two-stage stochastic LP, first move shared). [kW]
+    """
     tariff = tariff or Tariff()
-    pv = np.asarray(pv_kw, float)
-    lp = _DispatchLP(pv.size, dt_h, battery, tariff.export, tariff.export_limit_kw)
+    pv = np.atleast_2d(np.asarray(pv_kw, float))
+    lp = _DispatchLP(
+        pv.shape[1],
+        dt_h,
+        battery,
+        tariff.export,
+        tariff.export_limit_kw,
+        scenarios=pv.shape[0],
+    )
     return lp.solve(e0, pv, np.asarray(load_kw, float), np.asarray(import_price, float))
 
 
@@ -462,7 +508,9 @@ def run_dispatch(
 
     At every step ``k`` an LP over ``horizon_steps`` periods is solved with the
     forecast ``pv_forecast(k)`` (array of ``horizon_steps`` kW values for periods
-    ``k .. k+H-1``; the load is assumed known), the first move is applied to
+    ``k .. k+H-1``, or of shape (scenarios, ``horizon_steps``) for the stochastic
+    LP over equally likely scenarios; the load is assumed known), the first move is
+    applied to
     ``plant`` (which clips it to its limits), and the realised grid flows are
     priced: ``cost = sum dt (p_imp imp - p_exp exp)``. PV above the export limit is
     curtailed by the plant.
@@ -480,16 +528,23 @@ def run_dispatch(
     price = tariff.import_price(idx)
     load = load_kw.to_numpy(float)
     pv_true = pv_actual_kw.to_numpy(float)
-    lp = _DispatchLP(
-        horizon_steps, dt, plant.battery, tariff.export, tariff.export_limit_kw
-    )
+    lp = None
     e = plant.x_steady[0] if e0 is None else float(e0)
     rows = []
     failed = 0
     t_solve = 0.0
     lim = np.inf if tariff.export_limit_kw is None else tariff.export_limit_kw
     for k in range(n):
-        fc = np.asarray(pv_forecast(k), float)
+        fc = np.atleast_2d(np.asarray(pv_forecast(k), float))
+        if lp is None:  # built once; the scenario count comes with the forecast
+            lp = _DispatchLP(
+                horizon_steps,
+                dt,
+                plant.battery,
+                tariff.export,
+                tariff.export_limit_kw,
+                scenarios=fc.shape[0],
+            )
         t0 = time.perf_counter()
         status, u = lp.solve(
             e, fc, load[k : k + horizon_steps], price[k : k + horizon_steps]

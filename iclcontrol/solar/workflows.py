@@ -343,6 +343,7 @@ def run_operate(
     long_params: dict[str, Any] | None = None,
     oracle_hours: tuple[float, ...] = (),
     extra_models: dict[str, Any] | None = None,
+    scenarios: int = 0,
     load_kwargs: dict[str, Any] | None = None,
     **model_params: Any,
 ) -> dict[str, Any]:
@@ -368,7 +369,11 @@ def run_operate(
     * ``oracle_<k>h`` for ``k`` in ``oracle_hours``: the measured index over the
       first ``k`` hours, the full-horizon forecast beyond;
     * one strategy per entry of ``extra_models`` (name -> fitted forecaster, e.g. a
-      quantile forecaster): its forecast over all its leads, the last held beyond.
+      quantile forecaster): its forecast over all its leads, the last held beyond;
+    * ``forecast_scenarios`` (``scenarios`` > 0 with ``full_horizon``): the
+      stochastic LP over ``scenarios`` equally likely scenarios around ``forecast``,
+      spread by analog days of the training period
+      (:class:`iclcontrol.solar.scenarios.AnalogDayScenarios`).
 
     Returns
     -------
@@ -478,6 +483,17 @@ def run_operate(
             splice(csi_of(pers, pos0 + j), clim_csi[pos0 + j : pos0 + j + n_dispatch]),
         )
         strategies["forecast"] = lambda j: from_csi(pos0 + j, full_forecast(pos0 + j))
+        if scenarios > 0:
+            from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+            analogs = AnalogDayScenarios(n_scenarios=int(scenarios)).fit(d, end=cut)
+
+            def scenario_forecast(pos: int) -> np.ndarray:
+                point = np.clip(full_forecast(pos), 0.0, CSI_MAX)
+                csi = analogs.scenarios(labels[pos - 1], point)
+                return np.stack([from_csi(pos, row) for row in csi])
+
+            strategies["forecast_scenarios"] = lambda j: scenario_forecast(pos0 + j)
         for hours in oracle_hours:
             k = max(round(pd.Timedelta(hours=hours) / step), 1)
             strategies[f"oracle_{hours:g}h"] = lambda j, k=k: from_csi(
