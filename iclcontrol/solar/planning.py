@@ -410,6 +410,20 @@ class _DispatchLP:
 
             solver = appsi.solvers.Highs()
             if solver.available():
+                # only parameter values change between solves: skip the structural
+                # checks of the persistent interface (a third of the solve time)
+                uc = solver.update_config
+                for flag in (
+                    "check_for_new_or_removed_constraints",
+                    "check_for_new_or_removed_vars",
+                    "check_for_new_or_removed_params",
+                    "check_for_new_objective",
+                    "update_constraints",
+                    "update_vars",
+                    "update_named_expressions",
+                    "update_objective",
+                ):
+                    setattr(uc, flag, False)
                 self.solver = solver
         except Exception:  # appsi missing in this Pyomo: plain SolverFactory below
             self.solver = None
@@ -438,8 +452,8 @@ class _DispatchLP:
             self.solver.config.load_solution = False
             res = self.solver.solve(m)
             status = str(res.termination_condition).split(".")[-1]
-            if status == "optimal":
-                res.solution_loader.load_vars()
+            if status == "optimal":  # only the applied move is read
+                res.solution_loader.load_vars([m.ch[0, 0], m.dis[0, 0]])
         else:
             status, _ = _solve(m)
         if status != "optimal":
