@@ -14,17 +14,20 @@ from iclcontrol.train import SurrogateModel
 
 def test_moving_average_matches_hand_computation():
     p = torch.nn.Parameter(torch.tensor([0.0, 4.0]))
-    avg = WeightAverage([p], decay=0.5)
+    avg = WeightAverage([p], decay=0.2)
     values = [[2.0, 2.0], [4.0, 0.0], [8.0, 8.0]]
     for v in values:
         with torch.no_grad():
             p.copy_(torch.tensor(v))
         avg.update()
-    # warm-up: step 1 takes the value (weight max(0.5, 1/1) = 1), then weight 0.5
-    # [2, 2] -> 0.5*[2, 2] + 0.5*[4, 0] = [3, 1] -> 0.5*[3, 1] + 0.5*[8, 8] = [5.5, 4.5]
-    np.testing.assert_allclose(avg.shadow[0].numpy(), [5.5, 4.5])
+    # step 1: decay min(0.2, 2/11) = 2/11, so s1 = 2/11 [0, 4] + 9/11 [2, 2]
+    # steps 2, 3: (1 + t) / (10 + t) = 3/12, 4/13 > 0.2, so decay 0.2
+    s1 = np.array([0.0, 4.0]) * 2 / 11 + np.array([2.0, 2.0]) * 9 / 11
+    s2 = 0.2 * s1 + 0.8 * np.array([4.0, 0.0])
+    s3 = 0.2 * s2 + 0.8 * np.array([8.0, 8.0])
+    np.testing.assert_allclose(avg.shadow[0].numpy(), s3, rtol=1e-6)
     with averaged_weights(avg):
-        np.testing.assert_allclose(p.detach().numpy(), [5.5, 4.5])
+        np.testing.assert_allclose(p.detach().numpy(), s3, rtol=1e-6)
     np.testing.assert_allclose(p.detach().numpy(), [8.0, 8.0])  # restored
     with averaged_weights(None):  # no averaging: the live weights
         np.testing.assert_allclose(p.detach().numpy(), [8.0, 8.0])

@@ -31,9 +31,16 @@ class WeightAverage:
             self.shadow = [p.detach().clone() for p in params]
 
     def update(self) -> None:
-        """Fold the current parameters into the average (warm-up: 1/(steps+1))."""
+        """Fold the current parameters into the average.
+
+        The decay warms up as ``min(decay, (1 + t) / (10 + t))`` after ``t`` updates
+        (the schedule of TensorFlow's ExponentialMovingAverage with
+        ``num_updates``), so that in short runs the average follows the fast early
+        progress instead of keeping the untrained first iterates.
+        """
         self.steps += 1
-        weight = max(1.0 - self.decay, 1.0 / self.steps)
+        t = self.steps
+        weight = 1.0 - min(self.decay, (1.0 + t) / (10.0 + t))
         with torch.no_grad():
             torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], weight)
 
