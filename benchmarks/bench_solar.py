@@ -207,6 +207,14 @@ def main() -> None:
     epochs_small = 10 if args.quick else 30
     report: dict = {"quick": args.quick, "forecast": {}, "plan": {}, "operate": {}}
 
+    def save() -> None:
+        """Write what is measured so far (a late failure keeps the earlier blocks)."""
+        if args.out:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            (Path(args.out) / "bench_solar.json").write_text(
+                json.dumps(sanitize(report), indent=2)
+            )
+
     pv_res, pv_models, pv_data = forecast_block(
         "pvdaq-poa-15min", 4, 8, epochs_big, ["iclrnn", "lstm"]
     )
@@ -214,6 +222,7 @@ def main() -> None:
     for site in ("tmy3-greensboro", "tmy3-sandpoint"):
         res, _, _ = forecast_block(site, 1, 6, epochs_small, ["iclrnn", "lstm"])
         report["forecast"][site] = res
+    save()
 
     if args.backtest:
         bt = backtest(
@@ -263,6 +272,7 @@ def main() -> None:
         pv_data, cut, da_kinds, 3 if args.quick else 20, args.out
     )
     report["day_ahead"] = {"pvdaq-poa-15min": da_res}
+    save()
 
     days = 2 if args.quick else args.operate_days
     op = run_operate(
@@ -281,6 +291,7 @@ def main() -> None:
     report["operate"]["pvdaq-poa-15min"]["mean_solve_ms"] = {
         k: v["mean_solve_ms"] for k, v in op["strategies"].items()
     }
+    save()
     gb, _ = prepare("tmy3-greensboro")
     gb_q = IrradianceForecaster(
         random_state=0,
@@ -301,11 +312,8 @@ def main() -> None:
     )
     report["operate"]["tmy3-greensboro"] = {k: op2[k] for k in OPERATE_KEYS}
     report["seconds"] = round(time.perf_counter() - t_all, 1)
-    report = sanitize(report)
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "bench_solar.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps(report))
+    save()
+    print(json.dumps(sanitize(report)))
 
 
 if __name__ == "__main__":

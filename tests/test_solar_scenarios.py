@@ -53,11 +53,21 @@ def test_alternating_days_fan_out_by_lead(tmy_slice):
     np.testing.assert_allclose(out[1], 0.5 + 0.3 * w, atol=1e-9)
 
 
+def test_too_few_days_in_the_window_falls_back_to_the_nearest(tmy_slice):
+    # the 40 training days are all > 1 day of year away from an issue in September:
+    # the 20 nearest days (by day of year) are the candidates; they alternate 0.3 /
+    # 0.9, so the two quartile picks still give the -0.3 / +0.3 spread
+    d = _with_daily_index(tmy_slice, lambda i: 0.3 if i % 2 else 0.9)
+    sc = AnalogDayScenarios(n_scenarios=2, window_days=1, min_analogs=20).fit(d)
+    out = sc.scenarios(_midnight(d, 20) + np.timedelta64(100, "D"), np.full(23, 0.5))
+    np.testing.assert_allclose(out[:, -1], [0.2, 0.8], atol=1e-9)
+
+
 def test_scenario_errors(tmy_slice):
     d = _with_daily_index(tmy_slice, lambda i: 0.6)
-    sc = AnalogDayScenarios(n_scenarios=3, window_days=1).fit(d)
-    with pytest.raises(DataError, match="widen window_days"):
-        sc.scenarios(_midnight(d, 20) + np.timedelta64(100, "D"), np.ones(24))
+    with pytest.raises(DataError, match="need at least n_scenarios=100"):
+        AnalogDayScenarios(n_scenarios=100).fit(d)
+    sc = AnalogDayScenarios(n_scenarios=3).fit(d)
     with pytest.raises(DataError, match="finite"):
         sc.scenarios(_midnight(d, 20), np.array([1.0, np.nan]))
 

@@ -9,9 +9,11 @@ the site at that time of year:
 1. ``fit`` stores the measured clear-sky index of every day of the training period,
    per time-of-day slot (missing daytime values filled with the day's mean).
 2. For an issue time, the candidate analogs are the training days within
-   ``window_days`` of the same day of year. Each candidate ``a`` gives a trajectory
-   over the leads: a lead that falls ``o`` days after the issue date at slot ``s``
-   reads day ``a + o`` at slot ``s``, so day-to-day persistence is kept.
+   ``window_days`` of the same day of year (or, when there are fewer than
+   ``min_analogs`` of them, the ``min_analogs`` days nearest in day of year). Each
+   candidate ``a`` gives a trajectory over the leads: a lead that falls ``o`` days
+   after the issue date at slot ``s`` reads day ``a + o`` at slot ``s``, so
+   day-to-day persistence is kept.
 3. ``n_scenarios`` candidates are taken at evenly spaced quantiles of their mean
    daytime index over the leads (from the cloudiest to the clearest), equally likely.
 4. Scenario ``i`` = point forecast + ``w(lead)`` x (analog ``i`` - mean of the
@@ -49,6 +51,9 @@ class AnalogDayScenarios:
         analog spread. [h]
     min_daytime_coverage : float
         Days with a smaller measured fraction of their daytime slots are not used.
+    min_analogs : int
+        When fewer training days than this lie within ``window_days``, the
+        ``min_analogs`` days nearest in day of year are the candidates instead.
 
     Attributes
     ----------
@@ -67,11 +72,13 @@ class AnalogDayScenarios:
         window_days: int = 30,
         ramp_hours: float = 6.0,
         min_daytime_coverage: float = 0.8,
+        min_analogs: int = 20,
     ) -> None:
         self.n_scenarios = n_scenarios
         self.window_days = window_days
         self.ramp_hours = ramp_hours
         self.min_daytime_coverage = min_daytime_coverage
+        self.min_analogs = min_analogs
 
     def fit(self, data: SolarData, end: Any = None) -> AnalogDayScenarios:
         """Store the daily clear-sky-index profiles of ``data`` before ``end``."""
@@ -145,14 +152,21 @@ class AnalogDayScenarios:
         doy_gap = np.abs(self.days_.day_of_year[cand] - issue.day_of_year)
         doy_gap = np.minimum(doy_gap, 365 - doy_gap)
         rows = cand[:, None] + offset[None, :]
-        valid = (doy_gap <= self.window_days) & self.usable_[rows].all(axis=1)
-        cand, rows = cand[valid], rows[valid]
+        usable = self.usable_[rows].all(axis=1)
+        cand, rows, doy_gap = cand[usable], rows[usable], doy_gap[usable]
         if cand.size < self.n_scenarios:
             raise DataError(
-                f"only {cand.size} analog days within {self.window_days} days of "
-                f"{issue.date()} in the training period; need {self.n_scenarios} "
-                "(widen window_days)"
+                f"only {cand.size} usable days in the training period; need "
+                f"n_scenarios={self.n_scenarios}"
             )
+        near = doy_gap <= self.window_days
+        min_analogs = max(int(self.min_analogs), int(self.n_scenarios))
+        if near.sum() < min_analogs:
+            # a season the training period barely covers (e.g. the end of a TMY
+            # year held out): the nearest days of the year instead
+            near = np.zeros(cand.size, dtype=bool)
+            near[np.argsort(doy_gap, kind="stable")[:min_analogs]] = True
+        cand, rows = cand[near], rows[near]
         traj = self.profiles_[rows, slot[None, :]]  # (n_cand, n_leads)
         day = self.daytime_[rows, slot[None, :]]
         score = np.where(day, traj, 0.0).sum(axis=1) / np.maximum(day.sum(axis=1), 1)
