@@ -110,8 +110,9 @@ class AnalogDayScenarios:
                 f"{self.min_daytime_coverage:.0%} of their daytime measured; need at "
                 f"least n_scenarios={self.n_scenarios}"
             )
-        with np.errstate(invalid="ignore"):
-            day_mean = np.nanmean(np.where(usable[:, None], csi, np.nan), axis=1)
+        measured = np.isfinite(csi) & usable[:, None]
+        total = np.where(measured, csi, 0.0).sum(axis=1)
+        day_mean = np.where(usable, total / np.maximum(measured.sum(axis=1), 1), np.nan)
         filled = np.where(np.isfinite(csi), csi, day_mean[:, None])
         self.days_ = days
         self.profiles_ = np.where(np.isfinite(filled), filled, 1.0)
