@@ -40,8 +40,11 @@ def main() -> int:
     parser.add_argument("--noise", default="0,0.3,0.6,0.9")
     args = parser.parse_args()
 
-    from iclcontrol.data import cstr_dataset
-    from iclcontrol.study import reference_mse, run_noise_study, time_monotone_floor
+    from iclcontrol.study import (
+        cstr_time_monotone_floor,
+        reference_mse,
+        run_noise_study,
+    )
 
     models = [m for m in args.models.split(",") if m]
     noise = [float(s) for s in args.noise.split(",") if s]
@@ -61,7 +64,7 @@ def main() -> int:
         sel = df[(df["model"] == kind) & np.isclose(df["noise"], s)]
         return float(sel["test_mse_scaled"].iloc[-1]) if len(sel) else None
 
-    floor = time_monotone_floor(cstr_dataset().scaled("test")[1])
+    floor = cstr_time_monotone_floor()
     targets: dict[str, object] = {}
     m0 = mse("iclrnn", 0.0)
     if m0 is not None:

@@ -446,7 +446,8 @@ class SurrogateModel:
                 net.eval()
                 with torch.no_grad(), averaged_weights(averaged):
                     val = float(torch.mean((self._forward(net, xv) - yv) ** 2))
-                    if val < best_val:
+                    improved = val < best_val
+                    if improved:  # the weights validated: averaged ones if any
                         best_state = {k: v.clone() for k, v in net.state_dict().items()}
                 history.append(
                     {
@@ -459,7 +460,7 @@ class SurrogateModel:
                 )
                 bar.update(1)
                 bar.set_postfix(val=f"{val:.2e}", lr=f"{lr:.0e}")
-                if val < best_val:
+                if improved:
                     best_val, best_epoch = val, epoch
                     since_best = since_lr = 0
                 else:

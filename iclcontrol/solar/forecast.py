@@ -560,11 +560,7 @@ class IrradianceForecaster:
             hidden=self.hidden,
             layers=self.layers,
             random_state=gen,
-            **(
-                {}
-                if self.spectral_bound is None
-                else {"spectral_bound": self.spectral_bound}
-            ),
+            spectral_bound=self.spectral_bound,  # None: the kind's default
         )
         net = net.double()
 
@@ -612,7 +608,6 @@ class IrradianceForecaster:
         averaged = WeightAverage(params, self.ema_decay) if self.ema_decay else None
         rng = np.random.default_rng(self.random_state)
         history: dict[str, Any] = {"train_loss": [], "val_loss": []}
-        best = (np.inf, -1, copy.deepcopy(net.state_dict()))
         with torch.no_grad():
             v0 = float(loss_fn(Xv, c0v, csv, yv, mv))
         history["val_loss_persistence"] = v0
@@ -642,8 +637,9 @@ class IrradianceForecaster:
             net.eval()
             with torch.no_grad(), averaged_weights(averaged):
                 vl = float(loss_fn(Xv, c0v, csv, yv, mv))
-                if vl < best[0] - 1e-7:
-                    best_state = copy.deepcopy(net.state_dict())
+                improved = vl < best[0] - 1e-7
+                if improved:  # the weights validated: averaged ones if any
+                    best = (vl, epoch, copy.deepcopy(net.state_dict()))
             history["train_loss"].append(tot / len(perm))
             history["val_loss"].append(vl)
             if self.verbose:
@@ -651,8 +647,7 @@ class IrradianceForecaster:
                     f"epoch {epoch}: train {tot / len(perm):.5f} val {vl:.5f} "
                     f"({time.perf_counter() - t0:.0f} s)"
                 )
-            if vl < best[0] - 1e-7:
-                best = (vl, epoch, best_state)
+            if improved:
                 bad = 0
             else:
                 bad += 1

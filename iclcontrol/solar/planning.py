@@ -524,10 +524,9 @@ def run_dispatch(
     forecast ``pv_forecast(k)`` (array of ``horizon_steps`` kW values for periods
     ``k .. k+H-1``, or of shape (scenarios, ``horizon_steps``) for the stochastic
     LP over equally likely scenarios; the load is assumed known), the first move is
-    applied to
-    ``plant`` (which clips it to its limits), and the realised grid flows are
-    priced: ``cost = sum dt (p_imp imp - p_exp exp)``. PV above the export limit is
-    curtailed by the plant.
+    applied to ``plant`` (which clips it to its limits), and the realised grid flows
+    are priced: ``cost = sum dt (p_imp imp - p_exp exp)``. PV above the export limit
+    is curtailed by the plant.
 
     Returns
     -------

@@ -36,6 +36,14 @@ from iclcontrol.solar.features import CSI_MAX, feature_frame
 __all__ = ["AnalogDayScenarios"]
 
 
+def _day_and_slot(
+    index: pd.DatetimeIndex, step: pd.Timedelta
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Local date of every timestamp and its slot of ``step`` within that day."""
+    dates = index.normalize()
+    return dates, np.asarray(np.round((index - dates) / step), dtype=int)
+
+
 class AnalogDayScenarios:
     """Ensemble of clear-sky-index trajectories around a point forecast.
 
@@ -91,8 +99,7 @@ class AnalogDayScenarios:
             ff = ff[ff.index < pd.Timestamp(end)]
         step = pd.Timedelta(data.freq)
         per_day = round(pd.Timedelta("1D") / step)
-        dates = ff.index.normalize()
-        slot = np.asarray(np.round((ff.index - dates) / step), dtype=int)
+        dates, slot = _day_and_slot(ff.index, step)
         days = pd.date_range(dates.min(), dates.max(), freq="D")
         row = np.asarray((dates - days[0]).days, dtype=int)
         ok = slot < per_day  # the extra hour of a DST day is dropped
@@ -112,10 +119,10 @@ class AnalogDayScenarios:
             )
         measured = np.isfinite(csi) & usable[:, None]
         total = np.where(measured, csi, 0.0).sum(axis=1)
-        day_mean = np.where(usable, total / np.maximum(measured.sum(axis=1), 1), np.nan)
-        filled = np.where(np.isfinite(csi), csi, day_mean[:, None])
+        # unusable days are never analogs; 1.0 only keeps the array finite
+        day_mean = np.where(usable, total / np.maximum(measured.sum(axis=1), 1), 1.0)
         self.days_ = days
-        self.profiles_ = np.where(np.isfinite(filled), filled, 1.0)
+        self.profiles_ = np.where(np.isfinite(csi), csi, day_mean[:, None])
         self.daytime_ = daytime
         self.usable_ = usable
         self.freq_ = step
@@ -144,9 +151,8 @@ class AnalogDayScenarios:
             raise DataError("point_csi must be a finite 1-D array of leads")
         issue = pd.Timestamp(issue_time)
         leads = pd.date_range(issue + self.freq_, periods=point.size, freq=self.freq_)
-        lead_dates = leads.normalize()
+        lead_dates, slot = _day_and_slot(leads, self.freq_)
         offset = np.asarray((lead_dates - issue.normalize()).days, dtype=int)
-        slot = np.asarray(np.round((leads - lead_dates) / self.freq_), dtype=int)
         slot = np.minimum(slot, self.profiles_.shape[1] - 1)
         n_days = self.days_.size
         cand = np.arange(n_days - int(offset.max()))
