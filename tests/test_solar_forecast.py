@@ -257,6 +257,35 @@ def test_context_windows_extend_the_plain_ones(tmy_slice):
         make_windows(tmy_slice, lags, h, stride=0)
 
 
+def test_delay_embedding_holds_earlier_clear_sky_indices(tmy_slice):
+    lags, h, e = 4, 3, 2
+    plain = make_windows(tmy_slice, lags, h)
+    emb = make_windows(tmy_slice, lags, h, embedding=e)
+    n_s = len(STEP_FEATURES)
+    assert emb.X.shape[2] == n_s + e
+    np.testing.assert_array_equal(emb.X[:, :, :n_s], plain.X)
+    y = tmy_slice.y
+    csi = np.asarray(clearsky_index(y, clearsky_target(tmy_slice)), dtype=float)
+    k = 100
+    t = k + lags - 1  # issue time row
+    for j in range(lags):  # past step s = t - lags + 1 + j: csi(s - 1), csi(s - 2)
+        s = t - lags + 1 + j
+        expect = np.nan_to_num(csi[[s - 1, s - 2]], nan=1.0)
+        np.testing.assert_allclose(emb.X[k, j, n_s:], expect)
+    # future steps hold the lags of the issue time: nothing after t is used
+    np.testing.assert_allclose(
+        emb.X[k, lags:, n_s:],
+        np.tile(np.nan_to_num(csi[[t - 1, t - 2]], nan=1.0), (h, 1)),
+    )
+    m = IrradianceForecaster(embedding=e, **TINY).fit(tmy_slice, windows=emb)
+    assert m.export_spec()["feature_names"][-2:] == ["csi_lag1", "csi_lag2"]
+    assert (
+        m.predict(tmy_slice, start=tmy_slice.y.index[-50]).shape[1] == TINY["horizon"]
+    )
+    with pytest.raises(ConfigError, match="embedding"):
+        IrradianceForecaster(embedding=-1, **TINY).fit(tmy_slice)
+
+
 def test_climatology_reproduces_a_constant_clear_sky_index(tmy_slice):
     from iclcontrol.solar.data import SolarData
     from iclcontrol.solar.forecast import ClearSkyIndexClimatology

@@ -47,9 +47,13 @@ __all__ = [
 ]
 
 
-def feature_names(context: bool = False) -> tuple[str, ...]:
-    """Per-step network features, with the day-ahead context features or not."""
-    return STEP_FEATURES + CONTEXT_FEATURES if context else STEP_FEATURES
+def feature_names(context: bool = False, embedding: int = 0) -> tuple[str, ...]:
+    """Per-step network features: :data:`STEP_FEATURES`, then the day-ahead
+    :data:`CONTEXT_FEATURES` if ``context``, then ``embedding`` delay-embedding
+    features ``csi_lag1 ..`` (the clear-sky index 1 .. ``embedding`` steps earlier).
+    """
+    names = STEP_FEATURES + CONTEXT_FEATURES if context else STEP_FEATURES
+    return names + tuple(f"csi_lag{k}" for k in range(1, embedding + 1))
 
 
 def _daytime_csi_stats(ff: pd.DataFrame) -> np.ndarray:
@@ -168,6 +172,7 @@ def make_windows(
     ff: pd.DataFrame | None = None,
     context: bool = False,
     stride: int = 1,
+    embedding: int = 0,
 ) -> ForecastWindows:
     """Build the per-issue-time sequences of :data:`STEP_FEATURES` (vectorized).
 
@@ -183,6 +188,12 @@ def make_windows(
     stride : int
         Keep every ``stride``-th issue time (training a long-horizon forecaster on
         hourly issue times of 15-min data keeps the memory bounded).
+    embedding : int
+        Delay embedding: append the clear-sky index of the ``embedding`` steps
+        before every step (``csi_lag1 ..``; at future steps those before the issue
+        time). The recurrence of a convex network only adds up its past with
+        non-negative weights; at one step, its (negation-augmented) input weights
+        can take differences of recent values, i.e. the trend.
     """
     from numpy.lib.stride_tricks import sliding_window_view as swv
 
@@ -190,6 +201,8 @@ def make_windows(
         raise ConfigError(f"lags and horizon must be >= 1, got {lags}, {horizon}")
     if stride < 1:
         raise ConfigError(f"stride must be >= 1, got {stride}")
+    if embedding < 0:
+        raise ConfigError(f"embedding must be >= 0, got {embedding}")
     ff = feature_frame(data) if ff is None else ff
     n = len(ff)
     if n < lags + horizon + 1:
@@ -221,7 +234,7 @@ def make_windows(
     complete = np.isfinite(past_csi).all(axis=1) & np.isfinite(past_y).all(axis=1)
     pc = np.nan_to_num(past_csi, nan=1.0)
     c0 = np.nan_to_num(csi0, nan=1.0)
-    X = np.empty((n_win, L, len(feature_names(context))))
+    X = np.empty((n_win, L, len(feature_names(context, embedding))))
     X[:, :lags, 0] = pc
     X[:, lags:, 0] = c0[:, None]
     # step-to-step change of the index: variability is what persistence misses
@@ -250,6 +263,14 @@ def make_windows(
         X[:, :, c + 4 : c + 9] = np.exp(
             -0.5 * ((lead[:, None] - _LEAD_CENTRES_H) / _LEAD_WIDTH_H) ** 2
         )
+    if embedding:
+        e0 = len(feature_names(context))
+        lagged = np.column_stack(
+            [np.r_[np.full(k, np.nan), csi[:-k]] for k in range(1, embedding + 1)]
+        )
+        seq = np.nan_to_num(swv(lagged, L, axis=0)[sel].transpose(0, 2, 1), nan=1.0)
+        X[:, :lags, e0:] = seq[:, :lags]
+        X[:, lags:, e0:] = seq[:, lags - 1 : lags]  # known at issue time only
     origins = ff.index[lags - 1 + sel]
     return ForecastWindows(
         origins, X, csi0, cs_f, y_f, cs_f >= CSI_MIN_CLEARSKY, complete
@@ -273,9 +294,12 @@ def _issue_windows(
     start: Any = None,
     windows: ForecastWindows | None = None,
     context: bool = False,
+    embedding: int = 0,
 ) -> ForecastWindows:
     """The windows to forecast from: ``windows`` or new ones, from ``start`` on."""
-    w = windows or make_windows(data, lags, horizon, context=context)
+    w = windows or make_windows(
+        data, lags, horizon, context=context, embedding=embedding
+    )
     if start is not None:
         w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
     return w
@@ -416,6 +440,8 @@ class IrradianceForecaster:
     stride : int
         Train on every ``stride``-th issue time only (memory of long horizons);
         prediction always uses every issue time.
+    embedding : int
+        Delay-embedding features per step (:func:`make_windows`); 0: none.
     quantile : float or None
         Train for this quantile of the irradiance (pinball loss) instead of the
         mean (squared error). A dispatch whose costs are asymmetric (PV that fails
@@ -456,6 +482,7 @@ class IrradianceForecaster:
         random_state: int = 0,
         context: bool = False,
         stride: int = 1,
+        embedding: int = 0,
         quantile: float | None = None,
         ema_decay: float | None = None,
         spectral_bound: float | None = None,
@@ -476,6 +503,7 @@ class IrradianceForecaster:
         self.random_state = random_state
         self.context = context
         self.stride = stride
+        self.embedding = embedding
         self.quantile = quantile
         self.ema_decay = ema_decay
         self.spectral_bound = spectral_bound
@@ -501,12 +529,20 @@ class IrradianceForecaster:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(self.embedding, (int, np.integer)) or self.embedding < 0:
+            raise ConfigError(
+                f"embedding must be a non-negative integer, got {self.embedding!r}"
+            )
         if self.quantile is not None and not 0.0 < self.quantile < 1.0:
             raise ConfigError(f"quantile must be in (0, 1), got {self.quantile}")
         if not 0.0 < self.val_fraction < 0.5:
             raise ConfigError(
                 f"val_fraction must be in (0, 0.5), got {self.val_fraction}"
             )
+
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the per-step network features, in order."""
+        return feature_names(self.context, self.embedding)
 
     # -- fitting -----------------------------------------------------------------
     def fit(
@@ -530,12 +566,19 @@ class IrradianceForecaster:
             )
         t0 = time.perf_counter()
         w = windows or make_windows(
-            data, self.lags, self.horizon, context=self.context, stride=self.stride
+            data,
+            self.lags,
+            self.horizon,
+            context=self.context,
+            stride=self.stride,
+            embedding=self.embedding,
         )
-        if w.X.shape[2] != len(feature_names(self.context)):
+        n_features = len(self.feature_names())
+        if w.X.shape[2] != n_features:
             raise ConfigError(
                 f"windows have {w.X.shape[2]} features per step, the forecaster "
-                f"expects {len(feature_names(self.context))} (context={self.context})"
+                f"expects {n_features} (context={self.context}, "
+                f"embedding={self.embedding})"
             )
         keep = w.complete & w.daytime.any(axis=1)
         if end is not None:
@@ -555,7 +598,7 @@ class IrradianceForecaster:
         gen = torch.Generator().manual_seed(self.random_state)
         net = make_network(
             self.kind,
-            n_features=len(feature_names(self.context)),
+            n_features=n_features,
             n_outputs=1,
             hidden=self.hidden,
             layers=self.layers,
@@ -716,7 +759,13 @@ class IrradianceForecaster:
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
         data = self._as_solar(data)
         w = _issue_windows(
-            data, self.lags, self.horizon, start, windows, context=self.context
+            data,
+            self.lags,
+            self.horizon,
+            start,
+            windows,
+            context=self.context,
+            embedding=self.embedding,
         )
         out = np.full((len(w.origins), self.horizon), np.nan)
         with torch.no_grad():
@@ -765,6 +814,7 @@ class IrradianceForecaster:
                 "random_state",
                 "context",
                 "stride",
+                "embedding",
                 "quantile",
                 "ema_decay",
                 "spectral_bound",
@@ -776,7 +826,7 @@ class IrradianceForecaster:
         self._check_fitted()
         spec = self.network_.export_spec()
         spec["x_scaler"] = self.x_scaler_.to_dict()
-        spec["feature_names"] = list(feature_names(self.context))
+        spec["feature_names"] = list(self.feature_names())
         spec["output_names"] = ["csi_correction"]
         spec["lags"] = self.lags
         spec["horizon"] = self.horizon
@@ -810,6 +860,7 @@ def evaluate(
         start,
         windows,
         context=getattr(model, "context", False),
+        embedding=getattr(model, "embedding", 0),
     )
     fc = model.predict(data, horizon=h, windows=w)
     ref = w.frame(w.persistence()[:, :h])
@@ -847,7 +898,13 @@ def backtest(
     edges = [test_times[int(i * len(test_times) / n_folds)] for i in range(n_folds)]
     edges.append(test_times[-1] + pd.Timedelta(data.freq))
     model0 = IrradianceForecaster(**params)
-    w = make_windows(data, model0.lags, model0.horizon, context=model0.context)
+    w = make_windows(
+        data,
+        model0.lags,
+        model0.horizon,
+        context=model0.context,
+        embedding=model0.embedding,
+    )
     folds = []
     for k in range(n_folds):
         model = IrradianceForecaster(**params).fit(data, end=edges[k], windows=w)
