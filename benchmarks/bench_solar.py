@@ -82,7 +82,7 @@ def day_ahead_block(d, cut, kinds: list[str], epochs: int, out: str | None):
         m = IrradianceForecaster(kind=kind, random_state=0, **params).fit(d, end=cut)
         fit_s = time.perf_counter() - t0
         if w is None:  # hourly issue times of the whole series; evaluate cuts them
-            w = make_windows(d, m.lags, m.horizon, context=True, stride=4)
+            w = make_windows(d, m.lags, m.horizon, stride=4, **m.window_options())
         ev = evaluate(m, d, cut, windows=w)
         res["params"] = params
         res["models"][kind] = {
@@ -147,7 +147,8 @@ def day_ahead_block(d, cut, kinds: list[str], epochs: int, out: str | None):
 def forecast_block(name: str, horizon: int, lags: int, epochs: int, kinds: list[str]):
     d, qc = prepare(name)
     cut = chronological_cut(d)
-    w = make_windows(d, lags, horizon)
+    options = IrradianceForecaster(horizon=horizon, lags=lags).window_options()
+    w = make_windows(d, lags, horizon, **options)
     out = {"qc_flagged": qc.get("flagged_total"), "cut": str(cut), "models": {}}
     models = {}
     for kind in kinds:

@@ -277,13 +277,60 @@ def test_delay_embedding_holds_earlier_clear_sky_indices(tmy_slice):
         emb.X[k, lags:, n_s:],
         np.tile(np.nan_to_num(csi[[t - 1, t - 2]], nan=1.0), (h, 1)),
     )
-    m = IrradianceForecaster(embedding=e, **TINY).fit(tmy_slice, windows=emb)
+    m = IrradianceForecaster(embedding=e, variability=0, **TINY)
+    m.fit(tmy_slice, windows=emb)
     assert m.export_spec()["feature_names"][-2:] == ["csi_lag1", "csi_lag2"]
     assert (
         m.predict(tmy_slice, start=tmy_slice.y.index[-50]).shape[1] == TINY["horizon"]
     )
     with pytest.raises(ConfigError, match="embedding"):
         IrradianceForecaster(embedding=-1, **TINY).fit(tmy_slice)
+
+
+def test_variability_features_by_hand(tmy_slice):
+    lags, h, v = 4, 3, 3
+    w = make_windows(tmy_slice, lags, h, embedding=1, variability=v)
+    n_s = len(STEP_FEATURES)
+    assert w.X.shape[2] == n_s + 1 + 2
+    csi = np.asarray(clearsky_index(tmy_slice.y, clearsky_target(tmy_slice)))
+    # an afternoon window with changing clouds: every value is measured
+    k = next(
+        k
+        for k in range(200, len(w.origins))
+        if np.all(np.isfinite(csi[k - 3 : k + lags]))
+        and np.ptp(csi[k - 3 : k + lags]) > 0.2
+    )
+    t = k + lags - 1
+    for j in range(lags):
+        s = t - lags + 1 + j
+        expect = np.mean(np.abs(np.diff(csi[s - v : s + 1])))  # last v changes
+        np.testing.assert_allclose(w.X[k, j, -2], expect)
+        np.testing.assert_allclose(w.X[k, j, -1], csi[s] * expect)
+    # future steps: the issue time's variability, times the held index csi(t)
+    np.testing.assert_allclose(w.X[k, lags:, -2], w.X[k, lags - 1, -2])
+    np.testing.assert_allclose(w.X[k, lags:, -1], csi[t] * w.X[k, lags - 1, -2])
+    m = IrradianceForecaster(embedding=1, variability=v, **TINY)
+    assert m.feature_names()[-3:] == ("csi_lag1", "csi_variability", "csi_x_variability")
+    with pytest.raises(ConfigError, match="variability"):
+        IrradianceForecaster(variability=1.5, **TINY).fit(tmy_slice)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+def test_an_untrained_network_starts_centred_on_smart_persistence(tmy_slice, kind):
+    # lr = 0 keeps the initial weights. The readout is centred so that the mean
+    # correction to smart persistence over the first training windows is 0; an
+    # LSTM whose outputs started far from it clipped every forecast to 0 and
+    # never trained (no gradient through the clip)
+    import torch
+
+    params = {**TINY, "lr": 0.0, "epochs": 1}
+    m = IrradianceForecaster(kind=kind, **params).fit(tmy_slice)
+    w = make_windows(tmy_slice, m.lags, m.horizon, **m.window_options())
+    n_first = min(512, m.history_["n_train"])
+    first = np.flatnonzero(w.complete & w.daytime.any(axis=1))[:n_first]
+    with torch.no_grad():
+        o = m.network_(torch.from_numpy(m.x_scaler_.transform(w.X[first])))
+    assert float(o[:, m.lags :, 0].mean()) == pytest.approx(0.5, abs=1e-9)
 
 
 def test_climatology_reproduces_a_constant_clear_sky_index(tmy_slice):
@@ -313,7 +360,8 @@ def test_day_ahead_forecaster_with_context_fits_and_predicts(tmy_slice):
     assert list(fc.columns) == [f"h{j}" for j in range(1, 25)]
     assert fc.index[0] >= cut
     spec = m.export_spec()
-    assert spec["feature_names"][-1] == "lead_rbf4"
+    assert spec["feature_names"] == list(m.feature_names())
+    assert "lead_rbf4" in spec["feature_names"]
     # windows without the context features do not fit this forecaster
     with pytest.raises(ConfigError, match="features per step"):
         IrradianceForecaster(hidden=4, epochs=1, lags=4, horizon=24, context=True).fit(
@@ -328,7 +376,7 @@ def test_quantile_forecasters_are_ordered(tmy_slice):
     params = {**TINY, "epochs": 4}
     lo = IrradianceForecaster(quantile=0.1, **params).fit(tmy_slice, end=cut)
     hi = IrradianceForecaster(quantile=0.9, **params).fit(tmy_slice, end=cut)
-    w = make_windows(tmy_slice, TINY["lags"], TINY["horizon"])
+    w = make_windows(tmy_slice, TINY["lags"], TINY["horizon"], **lo.window_options())
     keep = (w.origins >= cut) & w.daytime[:, 0] & np.isfinite(w.truth[:, 0])
     f_lo = lo.predict(tmy_slice, windows=w).to_numpy()[keep, 0]
     f_hi = hi.predict(tmy_slice, windows=w).to_numpy()[keep, 0]

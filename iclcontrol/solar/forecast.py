@@ -47,13 +47,17 @@ __all__ = [
 ]
 
 
-def feature_names(context: bool = False, embedding: int = 0) -> tuple[str, ...]:
+def feature_names(
+    context: bool = False, embedding: int = 0, variability: int = 0
+) -> tuple[str, ...]:
     """Per-step network features: :data:`STEP_FEATURES`, then the day-ahead
     :data:`CONTEXT_FEATURES` if ``context``, then ``embedding`` delay-embedding
-    features ``csi_lag1 ..`` (the clear-sky index 1 .. ``embedding`` steps earlier).
+    features ``csi_lag1 ..`` (the clear-sky index 1 .. ``embedding`` steps earlier),
+    then :data:`VARIABILITY_FEATURES` if ``variability``.
     """
     names = STEP_FEATURES + CONTEXT_FEATURES if context else STEP_FEATURES
-    return names + tuple(f"csi_lag{k}" for k in range(1, embedding + 1))
+    names += tuple(f"csi_lag{k}" for k in range(1, embedding + 1))
+    return names + (VARIABILITY_FEATURES if variability else ())
 
 
 def _daytime_csi_stats(ff: pd.DataFrame) -> np.ndarray:
@@ -113,6 +117,12 @@ CONTEXT_FEATURES = (
     "lead_h",
     *(f"lead_rbf{i}" for i in range(5)),
 )
+#: Features of recent variability (``variability`` steps > 0): the mean absolute
+#: step change of the clear-sky index over the last steps, and its product with the
+#: index. How fast a low index recovers depends on how broken the sky is (a passing
+#: cloud vs a steady overcast): a product of the two, a saddle that a network convex
+#: in the raw values cannot form, but a linear function of this product feature.
+VARIABILITY_FEATURES = ("csi_variability", "csi_x_variability")
 _LEAD_CENTRES_H = np.array([0.0, 3.0, 6.0, 12.0, 24.0])
 _LEAD_WIDTH_H = 3.0
 
@@ -173,6 +183,7 @@ def make_windows(
     context: bool = False,
     stride: int = 1,
     embedding: int = 0,
+    variability: int = 0,
 ) -> ForecastWindows:
     """Build the per-issue-time sequences of :data:`STEP_FEATURES` (vectorized).
 
@@ -194,6 +205,9 @@ def make_windows(
         time). The recurrence of a convex network only adds up its past with
         non-negative weights; at one step, its (negation-augmented) input weights
         can take differences of recent values, i.e. the trend.
+    variability : int
+        Steps over which :data:`VARIABILITY_FEATURES` average the absolute change
+        of the clear-sky index (0: no such features).
     """
     from numpy.lib.stride_tricks import sliding_window_view as swv
 
@@ -201,8 +215,10 @@ def make_windows(
         raise ConfigError(f"lags and horizon must be >= 1, got {lags}, {horizon}")
     if stride < 1:
         raise ConfigError(f"stride must be >= 1, got {stride}")
-    if embedding < 0:
-        raise ConfigError(f"embedding must be >= 0, got {embedding}")
+    if embedding < 0 or variability < 0:
+        raise ConfigError(
+            f"embedding and variability must be >= 0, got {embedding}, {variability}"
+        )
     ff = feature_frame(data) if ff is None else ff
     n = len(ff)
     if n < lags + horizon + 1:
@@ -234,7 +250,7 @@ def make_windows(
     complete = np.isfinite(past_csi).all(axis=1) & np.isfinite(past_y).all(axis=1)
     pc = np.nan_to_num(past_csi, nan=1.0)
     c0 = np.nan_to_num(csi0, nan=1.0)
-    X = np.empty((n_win, L, len(feature_names(context, embedding))))
+    X = np.empty((n_win, L, len(feature_names(context, embedding, variability))))
     X[:, :lags, 0] = pc
     X[:, lags:, 0] = c0[:, None]
     # step-to-step change of the index: variability is what persistence misses
@@ -269,8 +285,14 @@ def make_windows(
             [np.r_[np.full(k, np.nan), csi[:-k]] for k in range(1, embedding + 1)]
         )
         seq = np.nan_to_num(swv(lagged, L, axis=0)[sel].transpose(0, 2, 1), nan=1.0)
-        X[:, :lags, e0:] = seq[:, :lags]
-        X[:, lags:, e0:] = seq[:, lags - 1 : lags]  # known at issue time only
+        X[:, :lags, e0 : e0 + embedding] = seq[:, :lags]
+        X[:, lags:, e0 : e0 + embedding] = seq[:, lags - 1 : lags]  # at issue time
+    if variability:
+        change = ff["csi"].diff().abs().rolling(variability, min_periods=1).mean()
+        var = swv(change.fillna(0.0).to_numpy(float), L)[sel].copy()
+        var[:, lags:] = var[:, lags - 1 : lags]  # known at issue time only
+        X[:, :, -2] = var
+        X[:, :, -1] = X[:, :, 0] * var
     origins = ff.index[lags - 1 + sel]
     return ForecastWindows(
         origins, X, csi0, cs_f, y_f, cs_f >= CSI_MIN_CLEARSKY, complete
@@ -293,13 +315,11 @@ def _issue_windows(
     horizon: int,
     start: Any = None,
     windows: ForecastWindows | None = None,
-    context: bool = False,
-    embedding: int = 0,
+    **features: Any,
 ) -> ForecastWindows:
-    """The windows to forecast from: ``windows`` or new ones, from ``start`` on."""
-    w = windows or make_windows(
-        data, lags, horizon, context=context, embedding=embedding
-    )
+    """The windows to forecast from: ``windows`` or new ones (``features``: options
+    of :func:`make_windows`), from ``start`` on."""
+    w = windows or make_windows(data, lags, horizon, **features)
     if start is not None:
         w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
     return w
@@ -311,6 +331,10 @@ class _ReferenceForecast:
     def __init__(self, horizon: int = 4, lags: int = 1) -> None:
         self.horizon = horizon
         self.lags = lags
+
+    def window_options(self) -> dict[str, Any]:
+        """No extra features: reference forecasts read plain windows."""
+        return {}
 
     def _windows(
         self,
@@ -442,6 +466,11 @@ class IrradianceForecaster:
         prediction always uses every issue time.
     embedding : int
         Delay-embedding features per step (:func:`make_windows`); 0: none.
+    variability : int
+        Steps of the recent-variability features (:func:`make_windows`); 0: none.
+        The defaults (4 and 4, with ``ema_decay=0.99``) were chosen on the
+        validation loss of pvdaq-poa-15min and both TMY3 sites
+        (docs/solar_results.md).
     quantile : float or None
         Train for this quantile of the irradiance (pinball loss) instead of the
         mean (squared error). A dispatch whose costs are asymmetric (PV that fails
@@ -482,9 +511,10 @@ class IrradianceForecaster:
         random_state: int = 0,
         context: bool = False,
         stride: int = 1,
-        embedding: int = 0,
+        embedding: int = 4,
+        variability: int = 4,
         quantile: float | None = None,
-        ema_decay: float | None = None,
+        ema_decay: float | None = 0.99,
         spectral_bound: float | None = None,
         verbose: bool = False,
     ) -> None:
@@ -504,6 +534,7 @@ class IrradianceForecaster:
         self.context = context
         self.stride = stride
         self.embedding = embedding
+        self.variability = variability
         self.quantile = quantile
         self.ema_decay = ema_decay
         self.spectral_bound = spectral_bound
@@ -529,10 +560,10 @@ class IrradianceForecaster:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-        if not isinstance(self.embedding, (int, np.integer)) or self.embedding < 0:
-            raise ConfigError(
-                f"embedding must be a non-negative integer, got {self.embedding!r}"
-            )
+        for name in ("embedding", "variability"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 0:
+                raise ConfigError(f"{name} must be a non-negative integer, got {v!r}")
         if self.quantile is not None and not 0.0 < self.quantile < 1.0:
             raise ConfigError(f"quantile must be in (0, 1), got {self.quantile}")
         if not 0.0 < self.val_fraction < 0.5:
@@ -540,9 +571,17 @@ class IrradianceForecaster:
                 f"val_fraction must be in (0, 0.5), got {self.val_fraction}"
             )
 
+    def window_options(self) -> dict[str, Any]:
+        """Feature options of :func:`make_windows` that this forecaster reads."""
+        return {
+            "context": self.context,
+            "embedding": self.embedding,
+            "variability": self.variability,
+        }
+
     def feature_names(self) -> tuple[str, ...]:
         """Names of the per-step network features, in order."""
-        return feature_names(self.context, self.embedding)
+        return feature_names(**self.window_options())
 
     # -- fitting -----------------------------------------------------------------
     def fit(
@@ -565,20 +604,16 @@ class IrradianceForecaster:
                 f"{type(data).__name__}"
             )
         t0 = time.perf_counter()
+        options = self.window_options()
         w = windows or make_windows(
-            data,
-            self.lags,
-            self.horizon,
-            context=self.context,
-            stride=self.stride,
-            embedding=self.embedding,
+            data, self.lags, self.horizon, stride=self.stride, **options
         )
         n_features = len(self.feature_names())
         if w.X.shape[2] != n_features:
             raise ConfigError(
                 f"windows have {w.X.shape[2]} features per step, the forecaster "
-                f"expects {n_features} (context={self.context}, "
-                f"embedding={self.embedding})"
+                f"expects {n_features} ({options}); build them with "
+                "make_windows(..., **forecaster.window_options())"
             )
         keep = w.complete & w.daytime.any(axis=1)
         if end is not None:
@@ -624,6 +659,13 @@ class IrradianceForecaster:
         if callable(data_init):
             data_init(Xt[: min(512, len(Xt))])
         lags = self.lags
+        # Start from smart persistence: centre the untrained outputs of the future
+        # steps at 0.5 (a zero correction). Outputs far from it clip every index at
+        # 0 or CSI_MAX, where no gradient flows (an LSTM with 27 features then
+        # never left its initialization).
+        with torch.no_grad():
+            o0 = net(Xt[: min(512, len(Xt))])[:, lags:, 0]
+            net.readout.bias.sub_(o0.mean() - 0.5)
 
         # Weight each lead time by 1 / (its smart-persistence MSE) so that the short
         # leads, whose errors are smallest, are not drowned by the long ones.
@@ -759,13 +801,7 @@ class IrradianceForecaster:
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
         data = self._as_solar(data)
         w = _issue_windows(
-            data,
-            self.lags,
-            self.horizon,
-            start,
-            windows,
-            context=self.context,
-            embedding=self.embedding,
+            data, self.lags, self.horizon, start, windows, **self.window_options()
         )
         out = np.full((len(w.origins), self.horizon), np.nan)
         with torch.no_grad():
@@ -815,6 +851,7 @@ class IrradianceForecaster:
                 "context",
                 "stride",
                 "embedding",
+                "variability",
                 "quantile",
                 "ema_decay",
                 "spectral_bound",
@@ -854,13 +891,7 @@ def evaluate(
     """
     h = horizon or model.horizon
     w = _issue_windows(
-        data,
-        model.lags,
-        model.horizon,
-        start,
-        windows,
-        context=getattr(model, "context", False),
-        embedding=getattr(model, "embedding", 0),
+        data, model.lags, model.horizon, start, windows, **model.window_options()
     )
     fc = model.predict(data, horizon=h, windows=w)
     ref = w.frame(w.persistence()[:, :h])
@@ -898,13 +929,7 @@ def backtest(
     edges = [test_times[int(i * len(test_times) / n_folds)] for i in range(n_folds)]
     edges.append(test_times[-1] + pd.Timedelta(data.freq))
     model0 = IrradianceForecaster(**params)
-    w = make_windows(
-        data,
-        model0.lags,
-        model0.horizon,
-        context=model0.context,
-        embedding=model0.embedding,
-    )
+    w = make_windows(data, model0.lags, model0.horizon, **model0.window_options())
     folds = []
     for k in range(n_folds):
         model = IrradianceForecaster(**params).fit(data, end=edges[k], windows=w)

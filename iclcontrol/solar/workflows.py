@@ -102,7 +102,8 @@ def run_forecast(
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
     params = {**default_forecast_params(d, horizon), **model_params}
     cut = chronological_cut(d, test_fraction)
-    windows = make_windows(d, params["lags"], params["horizon"])
+    options = IrradianceForecaster(**params).window_options()  # same for all kinds
+    windows = make_windows(d, params["lags"], params["horizon"], **options)
     summary: dict[str, Any] = {
         "dataset": d.card.get("name", d.card.get("source", "")),
         "target": d.target,
@@ -297,6 +298,11 @@ def long_forecast_params(
         "lags": base["lags"],
         "horizon": max(round(pd.Timedelta(hours=dispatch_hours) / step), 1),
         "context": True,
+        # the short-term features and averaging were chosen on the validation loss
+        # of the 1-step forecaster; the day-ahead one keeps what it was built with
+        "embedding": 0,
+        "variability": 0,
+        "ema_decay": None,
         "stride": max(round(pd.Timedelta("1h") / step), 1),
         "epochs": 20,
         "time_limit_s": 900.0,
