@@ -178,6 +178,10 @@ def test_cli_solar_forecast_json(tmp_path, capsys):
             "1",
             "--hidden",
             "4",
+            "--embedding",
+            "2",
+            "--variability",
+            "0",
             "--out",
             str(tmp_path / "run"),
             "--json",
@@ -190,6 +194,7 @@ def test_cli_solar_forecast_json(tmp_path, capsys):
         out["horizons"][0]
     )
     assert out["n_train"] > 0 and out["n_test"] > 0
+    assert out["params"]["embedding"] == 2 and out["params"]["variability"] == 0
     assert (tmp_path / "run" / "metrics.json").is_file()
     assert (tmp_path / "run" / "skill_by_horizon.png").is_file()
 
@@ -307,7 +312,11 @@ def test_variability_features_by_hand(tmy_slice):
     np.testing.assert_allclose(w.X[k, lags:, -2], w.X[k, lags - 1, -2])
     np.testing.assert_allclose(w.X[k, lags:, -1], csi[t] * w.X[k, lags - 1, -2])
     m = IrradianceForecaster(embedding=1, variability=v, **TINY)
-    assert m.feature_names()[-3:] == ("csi_lag1", "csi_variability", "csi_x_variability")
+    assert m.feature_names()[-3:] == (
+        "csi_lag1",
+        "csi_variability",
+        "csi_x_variability",
+    )
     with pytest.raises(ConfigError, match="variability"):
         IrradianceForecaster(variability=1.5, **TINY).fit(tmy_slice)
 

@@ -48,6 +48,18 @@ def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lags", type=int, default=None, help="past steps fed to the model")
+    p.add_argument(
+        "--embedding",
+        type=int,
+        default=None,
+        help="clear-sky-index lags fed at every step (default 4; 0: none)",
+    )
+    p.add_argument(
+        "--variability",
+        type=int,
+        default=None,
+        help="steps of the recent-variability features (default 4; 0: none)",
+    )
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--epochs", type=int, default=30)
@@ -66,8 +78,9 @@ def _model_params(args: argparse.Namespace) -> dict[str, Any]:
         "time_limit_s": args.time_limit,
         "max_train_samples": args.max_train_samples,
     }
-    if args.lags is not None:
-        params["lags"] = args.lags
+    for name in ("lags", "embedding", "variability"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
     return params
 
 
