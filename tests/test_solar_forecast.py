@@ -156,7 +156,11 @@ def test_cli_solar_forecast_json(tmp_path, capsys):
     csv = tmp_path / "ghi.csv"
     d = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-20")
     pd.DataFrame(
-        {"time": d.frame.index.strftime("%Y-%m-%dT%H:%M:%S%z"), "ghi": d.y.to_numpy()}
+        {
+            "time": d.frame.index.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "ghi": d.y.to_numpy(),
+            "temp": d.frame["temp_air"].to_numpy(),
+        }
     ).to_csv(csv, index=False)
     code = main(
         [
@@ -182,6 +186,8 @@ def test_cli_solar_forecast_json(tmp_path, capsys):
             "2",
             "--variability",
             "0",
+            "--covariates",
+            "temp",
             "--out",
             str(tmp_path / "run"),
             "--json",
@@ -195,6 +201,7 @@ def test_cli_solar_forecast_json(tmp_path, capsys):
     )
     assert out["n_train"] > 0 and out["n_test"] > 0
     assert out["params"]["embedding"] == 2 and out["params"]["variability"] == 0
+    assert out["params"]["covariates"] == ["temp"]
     assert (tmp_path / "run" / "metrics.json").is_file()
     assert (tmp_path / "run" / "skill_by_horizon.png").is_file()
 
@@ -337,6 +344,73 @@ def test_an_untrained_network_starts_centred_on_smart_persistence(tmy_slice, kin
     with torch.no_grad():
         o = m.network_(torch.from_numpy(m.x_scaler_.transform(w.X[first])))
     assert float(o[:, m.lags :, 0].mean()) == pytest.approx(0.5, abs=1e-9)
+
+
+def _with_covariates(tmy_slice):
+    """The slice with a clear-sky index drawn i.i.d. uniform on [0.2, 1] every hour,
+    a perfect forecast of it (``csi_forecast``) and a measured ``sensor`` column."""
+    from iclcontrol.solar.data import SolarData
+
+    cs = clearsky_target(tmy_slice).to_numpy()
+    k = np.random.default_rng(0).uniform(0.2, 1.0, cs.size)
+    frame = tmy_slice.frame.copy()
+    frame[tmy_slice.target] = k * cs
+    frame["csi_forecast"] = k
+    frame["sensor"] = np.arange(cs.size, dtype=float)
+    return SolarData(frame, tmy_slice.target, tmy_slice.site)
+
+
+def test_covariate_windows_by_hand(tmy_slice):
+    d = _with_covariates(tmy_slice)
+    lags, h = 4, 3
+    d.frame.loc[d.frame.index[300], "sensor"] = np.nan
+    w = make_windows(
+        d, lags, h, covariates=("sensor",), future_covariates=("csi_forecast",)
+    )
+    assert w.X.shape[2] == len(STEP_FEATURES) + 2
+    k = 100
+    t = k + lags - 1
+    sensor, fc = w.X[k, :, -2], w.X[k, :, -1]
+    # measured: up to the issue time, then held; known in advance: its own times
+    np.testing.assert_array_equal(sensor, [t - 3, t - 2, t - 1, t, t, t, t])
+    np.testing.assert_allclose(fc, d.frame["csi_forecast"].to_numpy()[t - 3 : t + 4])
+    # a missing past measurement: the windows that read it are not complete, and
+    # their forecasts are NaN
+    reads = (np.arange(len(w.origins)) + lags - 1 >= 300) & (
+        np.arange(len(w.origins)) <= 300
+    )
+    assert not w.covariates_known[reads].any() and w.covariates_known[~reads].all()
+    assert not w.complete[reads].any()
+    m = IrradianceForecaster(
+        covariates=("sensor",), future_covariates=("csi_forecast",), **TINY
+    ).fit(d)
+    fc = m.predict(d)
+    assert fc[reads].isna().all().all() and fc[~reads].notna().any().any()
+
+
+def test_a_known_in_advance_covariate_is_used(tmy_slice):
+    # The index is i.i.d.: without the covariate the best forecast is its mean,
+    # whose skill over persistence is 1 - sqrt(var / (2 var)) = 0.29. Fed a
+    # perfect forecast of the index, the forecaster must do far better.
+    d = _with_covariates(tmy_slice)
+    cut = chronological_cut(d)
+    params = {**TINY, "epochs": 15, "lr": 0.02, "embedding": 0, "variability": 0}
+    m = IrradianceForecaster(future_covariates=["csi_forecast"], **params)
+    skill = evaluate(m.fit(d, end=cut), d, cut)["horizons"]
+    assert min(h["skill_vs_smart_persistence"] for h in skill) > 0.6
+    assert m.export_spec()["feature_names"][-1] == "future:csi_forecast"
+
+
+def test_covariate_errors_name_the_problem(tmy_slice):
+    d = _with_covariates(tmy_slice)
+    with pytest.raises(DataError, match=r"not in the data.*csi_forecast"):
+        IrradianceForecaster(covariates=("cloud",), **TINY).fit(d)
+    with pytest.raises(ConfigError, match="target"):
+        IrradianceForecaster(covariates=(d.target,), **TINY).fit(d)
+    with pytest.raises(ConfigError, match="sequence of column names"):
+        IrradianceForecaster(covariates="sensor", **TINY).fit(d)
+    with pytest.raises(ConfigError, match="twice"):
+        make_windows(d, 4, 3, covariates=("sensor",), future_covariates=("sensor",))
 
 
 def test_climatology_reproduces_a_constant_clear_sky_index(tmy_slice):

@@ -169,9 +169,13 @@ def test_run_operate_small(tmp_path):
         long_params={"epochs": 1, "hidden": 4},
         oracle_hours=(2,),
         scenarios=3,
+        covariates=("temp_air",),
         out=tmp_path,
     )
     assert res["periods"] == 24
+    # both forecasters read the measured covariate
+    for role in ("short", "day_ahead"):
+        assert list(res["forecasters"][role]["covariates"]) == ["temp_air"]
     assert set(res["costs"]) == {
         "perfect",
         "oracle_h",

@@ -18,7 +18,16 @@ def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
     )
     p.add_argument("--time-column", default=None, help="timestamp column of a table")
     p.add_argument("--target", default=None, help="irradiance column [W/m^2]")
-    p.add_argument("--covariates", default="", help="comma-separated extra columns")
+    p.add_argument(
+        "--covariates",
+        default="",
+        help="comma-separated measured columns fed to the forecaster",
+    )
+    p.add_argument(
+        "--future-covariates",
+        default="",
+        help="comma-separated columns known in advance (a weather forecast)",
+    )
     p.add_argument("--tz", default=None, help="time zone of naive timestamps")
     p.add_argument("--latitude", type=float, default=None)
     p.add_argument("--longitude", type=float, default=None)
@@ -40,10 +49,14 @@ def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         v = getattr(args, name, None)
         if v is not None:
             kw[name] = v
-    cov = parse_list(getattr(args, "covariates", "") or "")
+    cov = _covariates(args, "covariates") + _covariates(args, "future_covariates")
     if cov:
         kw["covariates"] = cov
     return kw
+
+
+def _covariates(args: argparse.Namespace, name: str) -> list[str]:
+    return parse_list(getattr(args, name, "") or "")
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -81,6 +94,9 @@ def _model_params(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("lags", "embedding", "variability"):
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
+    for name in ("covariates", "future_covariates"):
+        if _covariates(args, name):
+            params[name] = tuple(_covariates(args, name))
     return params
 
 

@@ -48,16 +48,23 @@ __all__ = [
 
 
 def feature_names(
-    context: bool = False, embedding: int = 0, variability: int = 0
+    context: bool = False,
+    embedding: int = 0,
+    variability: int = 0,
+    covariates: tuple[str, ...] = (),
+    future_covariates: tuple[str, ...] = (),
 ) -> tuple[str, ...]:
     """Per-step network features: :data:`STEP_FEATURES`, then the day-ahead
     :data:`CONTEXT_FEATURES` if ``context``, then ``embedding`` delay-embedding
     features ``csi_lag1 ..`` (the clear-sky index 1 .. ``embedding`` steps earlier),
-    then :data:`VARIABILITY_FEATURES` if ``variability``.
+    then :data:`VARIABILITY_FEATURES` if ``variability``, then one feature per
+    covariate (``past:NAME``) and per future covariate (``future:NAME``).
     """
     names = STEP_FEATURES + CONTEXT_FEATURES if context else STEP_FEATURES
     names += tuple(f"csi_lag{k}" for k in range(1, embedding + 1))
-    return names + (VARIABILITY_FEATURES if variability else ())
+    names += VARIABILITY_FEATURES if variability else ()
+    names += tuple(f"past:{c}" for c in covariates)
+    return names + tuple(f"future:{c}" for c in future_covariates)
 
 
 def _daytime_csi_stats(ff: pd.DataFrame) -> np.ndarray:
@@ -144,7 +151,10 @@ class ForecastWindows:
     daytime : numpy.ndarray of bool, (n, horizon)
         Clear sky at ``t + h`` of at least 50 W/m^2.
     complete : numpy.ndarray of bool, (n,)
-        The past window has no missing value.
+        The past window has no missing value (covariates included).
+    covariates_known : numpy.ndarray of bool, (n,)
+        Every covariate the window reads is measured (past covariates over the
+        past, future covariates over the whole window); a forecast needs them.
     """
 
     origins: pd.DatetimeIndex
@@ -154,6 +164,7 @@ class ForecastWindows:
     truth: np.ndarray
     daytime: np.ndarray
     complete: np.ndarray
+    covariates_known: np.ndarray
 
     def take(self, idx: np.ndarray) -> ForecastWindows:
         return ForecastWindows(
@@ -164,6 +175,7 @@ class ForecastWindows:
             self.truth[idx],
             self.daytime[idx],
             self.complete[idx],
+            self.covariates_known[idx],
         )
 
     def persistence(self) -> np.ndarray:
@@ -184,6 +196,8 @@ def make_windows(
     stride: int = 1,
     embedding: int = 0,
     variability: int = 0,
+    covariates: tuple[str, ...] = (),
+    future_covariates: tuple[str, ...] = (),
 ) -> ForecastWindows:
     """Build the per-issue-time sequences of :data:`STEP_FEATURES` (vectorized).
 
@@ -208,6 +222,15 @@ def make_windows(
     variability : int
         Steps over which :data:`VARIABILITY_FEATURES` average the absolute change
         of the clear-sky index (0: no such features).
+    covariates : tuple of str
+        Columns of ``data`` measured along with the target (temperature, a sky
+        camera's cloud fraction ...): fed at the past steps, their value at the
+        issue time held over the future ones.
+    future_covariates : tuple of str
+        Columns known in advance (a numerical weather forecast of cloud cover or
+        irradiance for the time of the step): fed at every step with the value of
+        that step. The column must hold, at each time, what was known before the
+        issue times that read it (a forecast issued earlier), not a measurement.
     """
     from numpy.lib.stride_tricks import sliding_window_view as swv
 
@@ -219,6 +242,8 @@ def make_windows(
         raise ConfigError(
             f"embedding and variability must be >= 0, got {embedding}, {variability}"
         )
+    covariates, future_covariates = tuple(covariates), tuple(future_covariates)
+    _check_covariates(data, covariates + future_covariates)
     ff = feature_frame(data) if ff is None else ff
     n = len(ff)
     if n < lags + horizon + 1:
@@ -250,7 +275,10 @@ def make_windows(
     complete = np.isfinite(past_csi).all(axis=1) & np.isfinite(past_y).all(axis=1)
     pc = np.nan_to_num(past_csi, nan=1.0)
     c0 = np.nan_to_num(csi0, nan=1.0)
-    X = np.empty((n_win, L, len(feature_names(context, embedding, variability))))
+    names = feature_names(
+        context, embedding, variability, covariates, future_covariates
+    )
+    X = np.empty((n_win, L, len(names)))
     X[:, :lags, 0] = pc
     X[:, lags:, 0] = c0[:, None]
     # step-to-step change of the index: variability is what persistence misses
@@ -280,7 +308,7 @@ def make_windows(
             -0.5 * ((lead[:, None] - _LEAD_CENTRES_H) / _LEAD_WIDTH_H) ** 2
         )
     if embedding:
-        e0 = len(feature_names(context))
+        e0 = names.index("csi_lag1")
         lagged = np.column_stack(
             [np.r_[np.full(k, np.nan), csi[:-k]] for k in range(1, embedding + 1)]
         )
@@ -291,12 +319,46 @@ def make_windows(
         change = ff["csi"].diff().abs().rolling(variability, min_periods=1).mean()
         var = swv(change.fillna(0.0).to_numpy(float), L)[sel].copy()
         var[:, lags:] = var[:, lags - 1 : lags]  # known at issue time only
-        X[:, :, -2] = var
-        X[:, :, -1] = X[:, :, 0] * var
+        v0 = names.index(VARIABILITY_FEATURES[0])
+        X[:, :, v0] = var
+        X[:, :, v0 + 1] = X[:, :, 0] * var
+    cov_known = np.ones(n_win, dtype=bool)
+    for name in covariates + future_covariates:
+        future = name in future_covariates
+        col = names.index(f"future:{name}" if future else f"past:{name}")
+        seq = swv(data.frame[name].to_numpy(float), L)[sel].copy()
+        if not future:  # measured: known up to the issue time only
+            seq[:, lags:] = seq[:, lags - 1 : lags]
+        cov_known &= np.isfinite(seq).all(axis=1)
+        X[:, :, col] = np.nan_to_num(seq)
     origins = ff.index[lags - 1 + sel]
     return ForecastWindows(
-        origins, X, csi0, cs_f, y_f, cs_f >= CSI_MIN_CLEARSKY, complete
+        origins,
+        X,
+        csi0,
+        cs_f,
+        y_f,
+        cs_f >= CSI_MIN_CLEARSKY,
+        complete & cov_known,
+        cov_known,
     )
+
+
+def _check_covariates(data: SolarData, names: tuple[str, ...]) -> None:
+    """Covariate columns exist, are not the target and are not listed twice."""
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a covariate is listed twice: {list(names)}")
+    if data.target in names:
+        raise ConfigError(
+            f"the target {data.target!r} is not a covariate: it is always fed"
+        )
+    missing = [c for c in names if c not in data.frame.columns]
+    if missing:
+        raise DataError(
+            f"covariate column(s) {missing} not in the data; columns: "
+            f"{list(data.frame.columns)} (load a table with covariates=[...] or "
+            "--covariates)"
+        )
 
 
 def chronological_cut(data: SolarData, test_fraction: float = 0.2) -> pd.Timestamp:
@@ -468,6 +530,11 @@ class IrradianceForecaster:
         Delay-embedding features per step (:func:`make_windows`); 0: none.
     variability : int
         Steps of the recent-variability features (:func:`make_windows`); 0: none.
+    covariates, future_covariates : tuple of str
+        Extra columns of the data fed to the network (:func:`make_windows`):
+        measured ones (held over the future) and ones known in advance (a weather
+        forecast). Issue times with a missing covariate are not trained on and get
+        NaN forecasts.
         The defaults (4 and 4, with ``ema_decay=0.99``) were chosen on the
         validation loss of pvdaq-poa-15min and both TMY3 sites
         (docs/solar_results.md).
@@ -513,6 +580,8 @@ class IrradianceForecaster:
         stride: int = 1,
         embedding: int = 4,
         variability: int = 4,
+        covariates: tuple[str, ...] = (),
+        future_covariates: tuple[str, ...] = (),
         quantile: float | None = None,
         ema_decay: float | None = 0.99,
         spectral_bound: float | None = None,
@@ -535,6 +604,8 @@ class IrradianceForecaster:
         self.stride = stride
         self.embedding = embedding
         self.variability = variability
+        self.covariates = covariates
+        self.future_covariates = future_covariates
         self.quantile = quantile
         self.ema_decay = ema_decay
         self.spectral_bound = spectral_bound
@@ -560,6 +631,10 @@ class IrradianceForecaster:
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("covariates", "future_covariates"):
+            v = getattr(self, name)
+            if isinstance(v, str) or not all(isinstance(c, str) for c in v):
+                raise ConfigError(f"{name} must be a sequence of column names")
         for name in ("embedding", "variability"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or v < 0:
@@ -573,10 +648,13 @@ class IrradianceForecaster:
 
     def window_options(self) -> dict[str, Any]:
         """Feature options of :func:`make_windows` that this forecaster reads."""
+        self._check_params()
         return {
             "context": self.context,
             "embedding": self.embedding,
             "variability": self.variability,
+            "covariates": tuple(self.covariates),
+            "future_covariates": tuple(self.future_covariates),
         }
 
     def feature_names(self) -> tuple[str, ...]:
@@ -812,7 +890,7 @@ class IrradianceForecaster:
                     w.csi0[s : s + 4096, None] + _RES_SCALE * (o - 0.5), 0.0, CSI_MAX
                 )
                 out[s : s + 4096] = csi * w.clearsky[s : s + 4096]
-        out[~np.isfinite(w.csi0)] = np.nan
+        out[~np.isfinite(w.csi0) | ~w.covariates_known] = np.nan
         return w.frame(out[:, :h])
 
     def _as_solar(self, data: SolarData | pd.DataFrame) -> SolarData:
@@ -852,6 +930,8 @@ class IrradianceForecaster:
                 "stride",
                 "embedding",
                 "variability",
+                "covariates",
+                "future_covariates",
                 "quantile",
                 "ema_decay",
                 "spectral_bound",
@@ -899,7 +979,7 @@ def evaluate(
     day = w.frame(w.daytime[:, :h])
     return {
         "horizons": horizon_metrics(truth, fc, ref, day),
-        "n_test": int(np.isfinite(w.csi0).sum()),
+        "n_test": int((np.isfinite(w.csi0) & w.covariates_known).sum()),
         "frames": {"forecast": fc, "persistence": ref, "truth": truth, "daytime": day},
     }
 

@@ -400,7 +400,13 @@ def run_operate(
     if model is None:
         model = IrradianceForecaster(kind=kind, **params).fit(d, end=cut)
     if full_horizon and long_model is None:
-        lp = long_forecast_params(d, dispatch_hours, **(long_params or {}))
+        # the day-ahead forecaster reads the same covariates as the short one
+        shared = {
+            k: params[k] for k in ("covariates", "future_covariates") if k in params
+        }
+        lp = long_forecast_params(
+            d, dispatch_hours, **{**shared, **(long_params or {})}
+        )
         long_model = IrradianceForecaster(kind=model.kind, **lp).fit(d, end=cut)
     fit_s = time.perf_counter() - t_fit
     H = model.horizon
@@ -550,6 +556,14 @@ def run_operate(
         "long_forecast_horizon_steps": (
             long_model.horizon if full_horizon and long_model is not None else None
         ),
+        "forecasters": {
+            "short": model.get_params(),
+            "day_ahead": (
+                long_model.get_params()
+                if full_horizon and long_model is not None
+                else None
+            ),
+        },
         "kwp": kwp,
         "battery": battery.__dict__,
         "tariff": tariff.to_dict(),
