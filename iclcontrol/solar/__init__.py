@@ -5,6 +5,8 @@
 * :mod:`~iclcontrol.solar.features`: clear sky, clear-sky index, solar position,
   calendar (pvlib).
 * :mod:`~iclcontrol.solar.metrics`: RMSE, MAE, MBE, skill over smart persistence.
+* :mod:`~iclcontrol.solar.windows`: the forecaster's per-issue-time input windows
+  (features, lags, variability, covariates).
 * :mod:`~iclcontrol.solar.forecast`: ICLRNN / LSTM forecaster, smart persistence,
   rolling-origin backtest.
 * :mod:`~iclcontrol.solar.planning`: Pyomo + HiGHS sizing and receding-horizon

@@ -1,11 +1,13 @@
 """Irradiance forecasting 1 to H steps ahead with an ICLRNN (or a baseline network).
 
-The network reads one sequence per forecast issue time ``t``: ``lags`` past steps
-(observed clear-sky index, clear sky, solar geometry, calendar) followed by the
-``horizon`` future steps, for which only what is known in advance is fed (clear sky,
-geometry, calendar, and the last observed clear-sky index with a "future" flag). Its
-outputs at the future steps are corrections to smart persistence of the clear-sky
-index, so an untrained network (output 0.5 → correction 0) *is* smart persistence:
+The network reads one window per forecast issue time ``t``
+(:mod:`iclcontrol.solar.windows`): ``lags`` past steps (observed clear-sky index,
+recent lags and variability, clear sky, solar geometry, calendar, measured
+covariates) followed by the ``horizon`` future steps, for which only what is known in
+advance is fed (clear sky, geometry, calendar, forecasts given as future covariates,
+and the last observed values with a "future" flag). Its outputs at the future steps
+are corrections to smart persistence of the clear-sky index; the untrained network's
+outputs are centred on 0.5 (correction 0), so it starts as smart persistence:
 
 ``y_hat(t+h) = clearsky(t+h) * clip(csi(t) + 2 * (o_h - 0.5), 0, CSI_MAX)``
 
