@@ -9,8 +9,10 @@
   (features, lags, variability, covariates).
 * :mod:`~iclcontrol.solar.forecast`: ICLRNN / LSTM forecaster, smart persistence,
   rolling-origin backtest.
+* :mod:`~iclcontrol.solar.scenarios`: analog-day clear-sky-index scenarios for the
+  stochastic dispatch.
 * :mod:`~iclcontrol.solar.planning`: Pyomo + HiGHS sizing and receding-horizon
-  dispatch.
+  dispatch (deterministic or two-stage stochastic).
 * :mod:`~iclcontrol.solar.workflows`: the end-to-end runs behind ``iclcontrol solar``.
 * :mod:`~iclcontrol.solar.plots`: figures (matplotlib, imported on demand).
 """
