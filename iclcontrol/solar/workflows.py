@@ -298,11 +298,6 @@ def long_forecast_params(
         "lags": base["lags"],
         "horizon": max(round(pd.Timedelta(hours=dispatch_hours) / step), 1),
         "context": True,
-        # the short-term features and averaging were chosen on the validation loss
-        # of the 1-step forecaster; the day-ahead one keeps what it was built with
-        "embedding": 0,
-        "variability": 0,
-        "ema_decay": None,
         "stride": max(round(pd.Timedelta("1h") / step), 1),
         "epochs": 20,
         "time_limit_s": 900.0,
