@@ -95,8 +95,9 @@ def _model_params(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
     for name in ("covariates", "future_covariates"):
-        if _covariates(args, name):
-            params[name] = tuple(_covariates(args, name))
+        columns = _covariates(args, name)
+        if columns:
+            params[name] = tuple(columns)
     return params
 
 

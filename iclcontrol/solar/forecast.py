@@ -374,18 +374,17 @@ class IrradianceForecaster:
         from iclcontrol.models import make_network
         from iclcontrol.models.averaging import WeightAverage, averaged_weights
 
-        self._check_params()
+        options = self.window_options()  # checks every parameter
         if not isinstance(data, SolarData):
             raise DataError(
                 "fit expects a SolarData (iclcontrol.solar.load_solar(...)); got "
                 f"{type(data).__name__}"
             )
         t0 = time.perf_counter()
-        options = self.window_options()
         w = windows or make_windows(
             data, self.lags, self.horizon, stride=self.stride, **options
         )
-        n_features = len(self.feature_names())
+        n_features = len(feature_names(**options))
         if w.X.shape[2] != n_features:
             raise ConfigError(
                 f"windows have {w.X.shape[2]} features per step, the forecaster "

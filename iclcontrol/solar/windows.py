@@ -213,7 +213,6 @@ def make_windows(
         that step. The column must hold, at each time, what was known before the
         issue times that read it (a forecast issued earlier), not a measurement.
     """
-    from numpy.lib.stride_tricks import sliding_window_view as swv
 
     if lags < 1 or horizon < 1:
         raise ConfigError(f"lags and horizon must be >= 1, got {lags}, {horizon}")
@@ -246,33 +245,30 @@ def make_windows(
     n_all = n - L + 1  # window w covers steps w .. w+L-1, origin at w+lags-1
     sel = np.arange(0, n_all, stride)
     n_win = sel.size
-    past_csi = swv(csi, lags)[sel]  # (n_win, lags)
+    csi_w = _windowed(csi, L, sel, hold_from=lags)  # (n_win, L), csi(t) held
+    past_csi = csi_w[:, :lags]
     csi0 = past_csi[:, -1]
-    seq_known = swv(known, L, axis=0)[sel].transpose(0, 2, 1)  # (n_win, L, 6)
-    fut = np.arange(lags, L)
-    cs_f = swv(cs, L)[sel][:, fut]
-    y_f = swv(y, L)[sel][:, fut]
-    past_y = swv(y, lags)[sel]
+    cs_f = _windowed(cs, L, sel)[:, lags:]
+    y_w = _windowed(y, L, sel)
+    past_y, y_f = y_w[:, :lags], y_w[:, lags:]
     complete = np.isfinite(past_csi).all(axis=1) & np.isfinite(past_y).all(axis=1)
-    pc = np.nan_to_num(past_csi, nan=1.0)
     c0 = np.nan_to_num(csi0, nan=1.0)
     names = feature_names(
         context, embedding, variability, covariates, future_covariates
     )
     X = np.empty((n_win, L, len(names)))
-    X[:, :lags, 0] = pc
-    X[:, lags:, 0] = c0[:, None]
+    X[:, :, 0] = np.nan_to_num(csi_w, nan=1.0)
     # step-to-step change of the index: variability is what persistence misses
     X[:, 0, 1] = 0.0
-    X[:, 1:lags, 1] = np.diff(pc, axis=1)
+    X[:, 1:lags, 1] = np.diff(X[:, :lags, 0], axis=1)
     X[:, lags:, 1] = 0.0
     X[:, :lags, 2] = np.nan_to_num(past_y) / 1000.0
     X[:, lags:, 2] = c0[:, None] * cs_f / 1000.0  # smart persistence for the future
     X[:, :lags, 3] = 0.0
     X[:, lags:, 3] = 1.0
-    X[:, :, 4:10] = seq_known
+    X[:, :, 4:10] = _windowed(known, L, sel)
     X[:, :, 10:15] = np.exp(-0.5 * ((X[:, :, :1] - _CSI_CENTRES) / _CSI_WIDTH) ** 2)
-    hour = swv(hour_of_day, L)[sel]
+    hour = _windowed(hour_of_day, L, sel)
     dh = np.abs(hour[:, :, None] - _HOUR_CENTRES)
     dh = np.minimum(dh, 24.0 - dh)
     X[:, :, 15:21] = np.exp(-0.5 * (dh / _HOUR_WIDTH) ** 2)
@@ -331,8 +327,8 @@ def _windowed(
     """
     from numpy.lib.stride_tricks import sliding_window_view as swv
 
-    w = swv(values, length, axis=0)[starts]
-    w = (w.transpose(0, 2, 1) if values.ndim == 2 else w).copy()
+    w = swv(values, length, axis=0)[starts]  # indexing copies the windows
+    w = w.transpose(0, 2, 1) if values.ndim == 2 else w
     if hold_from is not None:
         w[:, hold_from:] = w[:, hold_from - 1 : hold_from]
     return w
