@@ -431,10 +431,7 @@ class SurrogateModel:
                         lr *= 0.5
                         opt = torch.optim.Adam(params, lr=lr)
                         continue
-                    if self.kind == "lstm" or self.kind == "ficnn":
-                        net.project_()  # type: ignore[operator]
-                    else:  # Elman networks normalize spectrally in forward
-                        net.project_sign_()  # type: ignore[operator]
+                    net.after_step_()  # type: ignore[operator]
                     if averaged is not None:
                         averaged.update()
                     total += loss.item() * len(idx)

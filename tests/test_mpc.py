@@ -163,8 +163,12 @@ def test_gauss_newton_sqp_on_convex_relu_problem(model, plant) -> None:
         assert a.success and a.max_violation < 1e-5
         fa, fb = pr.merit(a.v, p)[0], pr.merit(b.v, p)[0]
         assert fa <= fb + 1e-3 * (1 + abs(fb))
-        if b.success:  # IPOPT may stall at the kinks of a ReLU network
-            np.testing.assert_allclose(a.v, b.v, atol=1e-3)
+        # IPOPT may stall at the kinks of a ReLU network, and the minimizer of a
+        # piecewise-linear objective need not be unique, so compare objectives:
+        # IPOPT started from GN-SQP's solution finds nothing better
+        c = ip.solve(a.v, p)
+        fc = pr.merit(c.v, p)[0] if c.max_violation < 1e-5 else np.inf
+        assert fc >= fa - 1e-4 * (1 + abs(fa))
 
 
 def test_reference_lmpc_gn_sqp_not_worse_than_ipopt(model, plant) -> None:

@@ -484,14 +484,7 @@ class IrradianceForecaster:
                 loss = loss_fn(Xt[b], c0t[b], cst[b], yt[b], mt[b])
                 loss.backward()
                 opt.step()
-                if self.kind == "lstm":
-                    pass  # unconstrained
-                elif hasattr(net, "project_sign_"):
-                    # Elman kinds normalize spectrally inside forward; only the sign
-                    # constraint needs enforcing per step (project_() at the end)
-                    net.project_sign_()
-                else:
-                    net.project_()
+                net.after_step_()
                 if averaged is not None:
                     averaged.update()
                 tot += float(loss.detach()) * len(b)
