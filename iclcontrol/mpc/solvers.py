@@ -7,8 +7,7 @@
   for ReLU networks the outputs are piecewise linear, their second derivatives
   vanish almost everywhere, and this Gauss-Newton Hessian is the exact Hessian of
   the Lagrangian there. A backtracking line search on the l1 merit function
-  globalizes it; where a step finds no decrease (at a kink), the model is damped
-  Levenberg-Marquardt style before the solver gives up.
+  globalizes it.
 * :class:`NlpSolver` — the same NLP handed to CasADi's ``nlpsol`` (IPOPT or
   ``sqpmethod``) with the exact Hessian: the reference solver. On a ReLU network
   the optimum often lies on a kink of the piecewise-linear prediction, where
@@ -134,14 +133,10 @@ class GaussNewtonSQP:
         phi: float = float(r @ r) + e + pr.penalty(g)
         lyap_idx = self._lyap_idx
         hard, any_hard = self._hard, self._any_hard
-        damping = 0.0  # Levenberg-Marquardt term, raised when a step fails
-        stalled = False  # a full Gauss-Newton step found no decrease at some point
         while it < s.max_iter:
             it += 1
             H = np.zeros((self.n, self.n))
             H[:nv, :nv] = 2.0 * Jr.T @ Jr + self._eye_nv
-            if damping:
-                H[:nv, :nv] += damping * np.eye(nv)
             if lyap_idx and pr.n_lyap:
                 P = pr.P
                 x0 = p[: pr.nx]
@@ -216,21 +211,10 @@ class GaussNewtonSQP:
                     break
                 alpha *= 0.5
             if not accepted:
-                # No decrease along the QP step: a stationary point of the merit
-                # function up to the kinks of the ReLU network, or a Gauss-Newton
-                # model too poor here (a kink, the curvature it omits). Damp the
-                # model as Levenberg-Marquardt does (a shorter, more gradient-like
-                # step) and try again; stop when a damped step finds no decrease
-                # either. The iterate only ever improves, so running out of
-                # iterations from here on still returns a point at least as good.
-                stalled = True
-                scale = max(float(np.trace(H[:nv, :nv])) / nv, 1e-12)
-                if damping >= 0.99 * scale:
-                    status, success = "converged_no_decrease", True
-                    break
-                damping = max(10.0 * damping, 1e-2 * scale)
-                continue
-            damping = 0.5 * damping if damping > 1e-8 else 0.0
+                # no decrease along the QP step: a stationary point of the merit
+                # function up to the kinks of the ReLU network
+                status, success = "converged_no_decrease", True
+                break
             v = np.clip(vt, -1.0, 1.0)
             lam = lam_qp
             r, Jr, e, ge, g, Jg, JL, y1 = out_t
@@ -244,8 +228,6 @@ class GaussNewtonSQP:
                 # the exact local problem and another QP would return zero
                 status, success = "converged_exact_model", True
                 break
-        if status == "max_iter" and stalled:
-            status, success = "converged_no_decrease", True
         viol = float(np.max(g, initial=0.0)) if g.size else 0.0
         hard_viol = float(np.max(g[~pr.soft], initial=0.0)) if g.size else 0.0
         if hard_viol > 1e-6:
