@@ -59,6 +59,7 @@ OPERATE_KEYS = (
     "gap_closed_short",
     "gap_closed_by",
     "gap_closed_vs_oracle_h",
+    "gap_closed_interval",
     "import_kwh_by_price",
     "periods",
     "days",

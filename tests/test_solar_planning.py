@@ -194,6 +194,10 @@ def test_run_operate_small(tmp_path):
     for k, v in res["gap_closed_by"].items():
         assert v == pytest.approx((c["persistence"] - c[k]) / gap)
     assert res["gap_closed"] == res["gap_closed_by"]["forecast"]
+    # the daily costs add up to each strategy's total cost
+    daily = res["daily_costs"]
+    for k, total in c.items():
+        assert sum(day[k] for day in daily.values()) == pytest.approx(total, abs=1e-9)
     # imports by price band add up to the total import of each strategy
     for k, bands in res["import_kwh_by_price"].items():
         total = res["strategies"][k]["import_kwh"]

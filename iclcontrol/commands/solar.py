@@ -284,7 +284,14 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         c = summary["costs"]
         print(
             f"cost perfect {c['perfect']:.2f} $, persistence "
-            f"{c['persistence']:.2f} $, {summary['kind']} {c['forecast']:.2f} $; "
-            f"gap closed: {summary['gap_closed']}"
+            f"{c['persistence']:.2f} $ over {summary['days']:g} days"
         )
+        print("strategy: cost, persistence-to-perfect gap closed [90 % over days]")
+        for name, cost in c.items():
+            share = summary["gap_closed_by"].get(name)
+            interval = summary["gap_closed_interval"].get(name)
+            text = "n/a" if share is None else f"{share:.1%}"
+            if share is not None and interval is not None:
+                text += f" [{interval[0]:.1%}, {interval[1]:.1%}]"
+            print(f"  {name}: {cost:.2f} $, {text}")
     return 0

@@ -28,6 +28,7 @@ from iclcontrol.solar.forecast import (
     evaluate,
     make_windows,
 )
+from iclcontrol.solar.gap import daily_costs, gap_closed, gap_closed_interval
 
 __all__ = [
     "default_forecast_params",
@@ -382,6 +383,8 @@ def run_operate(
         Costs per strategy, ``gap_closed`` = (C_persistence - C_forecast) /
         (C_persistence - C_perfect), ``gap_closed_short`` (same for
         ``forecast_short``), ``gap_closed_by`` (every strategy),
+        ``gap_closed_interval`` (every strategy's 90 % bootstrap interval over days,
+        :mod:`iclcontrol.solar.gap`), ``daily_costs`` (per day and strategy, [$]),
         ``import_kwh_by_price`` per strategy, and run details.
     """
     from iclcontrol.solar.forecast import ClearSkyIndexClimatology
@@ -521,9 +524,9 @@ def run_operate(
         results["forecast"] = results["forecast_short"]
     c = {k: r.cost for k, r in results.items()}
     gap = c["persistence"] - c["perfect"]
-
-    def closed(name: str) -> float | None:
-        return (c["persistence"] - c[name]) / gap if gap > 1e-9 else None
+    daily = daily_costs(
+        {k: r.trace for k, r in results.items()}, tariff.export, plant.dt_h
+    )
 
     price_bands = {
         "offpeak": tariff.offpeak,
@@ -565,15 +568,15 @@ def run_operate(
         "load": load,
         "costs": c,
         "cost_gap_persistence_minus_perfect": gap,
-        "gap_closed": closed("forecast"),
-        "gap_closed_short": closed("forecast_short"),
-        "gap_closed_by": {k: closed(k) for k in c},
-        "gap_closed_vs_oracle_h": (
-            (c["persistence"] - c["forecast_short"])
-            / (c["persistence"] - c["oracle_h"])
-            if c["persistence"] - c["oracle_h"] > 1e-9
-            else None
+        "gap_closed": gap_closed(c, "forecast"),
+        "gap_closed_short": gap_closed(c, "forecast_short"),
+        "gap_closed_by": {k: gap_closed(c, k) for k in c},
+        "gap_closed_interval": gap_closed_interval(daily, level=0.9),
+        "gap_closed_interval_note": (
+            "90 % bootstrap interval over the days of the test period"
         ),
+        "gap_closed_vs_oracle_h": gap_closed(c, "forecast_short", best="oracle_h"),
+        "daily_costs": {str(day): row.to_dict() for day, row in daily.iterrows()},
         "import_kwh_by_price": by_price,
         "strategies": {k: r.to_dict() for k, r in results.items()},
         "fit_seconds": fit_s,
