@@ -10,7 +10,7 @@ from iclcontrol.exceptions import DataError
 from iclcontrol.solar.gap import daily_costs, gap_closed, gap_closed_interval
 
 
-def _trace(imports, exports, prices, start="2024-03-09 22:00", tz="America/New_York"):
+def _trace(imports, exports, prices, start="2024-03-09 23:00", tz="America/New_York"):
     index = pd.date_range(start, periods=len(imports), freq="1h", tz=tz)
     return pd.DataFrame(
         {"grid_import": imports, "grid_export": exports, "price": prices}, index=index
@@ -18,12 +18,14 @@ def _trace(imports, exports, prices, start="2024-03-09 22:00", tz="America/New_Y
 
 
 def test_daily_costs_by_hand():
-    # 22:00 and 23:00 on the 9th, 00:00 and 01:00 on the 10th (local time)
+    # 23:00 on the 9th, then 00:00, 01:00 and (clocks spring forward) 03:00 on the
+    # 10th, local time
     t = _trace([1.0, 2.0, 0.0, 3.0], [0.0, 0.0, 4.0, 0.0], [0.1, 0.2, 0.3, 0.1])
+    assert t.index[-1].hour == 3
     daily = daily_costs({"a": t}, export_price=0.05, dt_h=0.5)
-    # day 1: 0.5 * (0.1 * 1 + 0.2 * 2) = 0.25; day 2: 0.5 * (-0.05 * 4 + 0.1 * 3)
+    # day 1: 0.5 * 0.1 * 1 = 0.05; day 2: 0.5 * (0.2 * 2 - 0.05 * 4 + 0.1 * 3) = 0.25
     assert list(daily.index.astype(str)) == ["2024-03-09", "2024-03-10"]
-    np.testing.assert_allclose(daily["a"], [0.25, 0.05])
+    np.testing.assert_allclose(daily["a"], [0.05, 0.25])
 
 
 def test_daily_costs_rejects_bad_traces():
