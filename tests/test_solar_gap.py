@@ -66,3 +66,5 @@ def test_interval_of_two_days_by_hand():
         gap_closed_interval(daily, level=1.0)
     with pytest.raises(DataError, match="perfect"):
         gap_closed_interval(daily.drop(columns="perfect"))
+    with pytest.raises(DataError, match="empty"):
+        gap_closed_interval(daily.iloc[:0])

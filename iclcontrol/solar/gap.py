@@ -102,6 +102,8 @@ def gap_closed_interval(
     """
     if not 0 < level < 1:
         raise DataError(f"level must be in (0, 1), got {level!r}")
+    if daily.empty:
+        raise DataError("no daily costs to resample (an empty dispatch period)")
     for name in (reference, best):
         if name not in daily.columns:
             raise DataError(f"daily costs lack the {name!r} strategy")
