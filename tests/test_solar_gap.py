@@ -62,6 +62,9 @@ def test_interval_of_two_days_by_hand():
     assert gap_closed_interval(daily, level=0.4)["forecast"] == pytest.approx(
         [0.5, 0.5]
     )
+    # no gap on any day: no fraction to report
+    flat = daily.assign(perfect=daily["persistence"])
+    assert gap_closed_interval(flat) == dict.fromkeys(flat.columns)
     with pytest.raises(DataError, match="level"):
         gap_closed_interval(daily, level=1.0)
     with pytest.raises(DataError, match="perfect"):

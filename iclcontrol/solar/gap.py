@@ -114,13 +114,12 @@ def gap_closed_interval(
     col = {name: i for i, name in enumerate(daily.columns)}
     gap = sums[:, col[reference]] - sums[:, col[best]]
     usable = gap > 1e-9
+    if usable.mean() < 0.5:  # mostly no gap to close: no meaningful fraction
+        return dict.fromkeys(col)
+    tail = 50.0 * (1.0 - level)
     out: dict[str, list[float] | None] = {}
     for name, i in col.items():
-        if usable.mean() < 0.5:
-            out[name] = None
-            continue
         frac = (sums[usable, col[reference]] - sums[usable, i]) / gap[usable]
-        tail = 50.0 * (1.0 - level)
         lo, hi = np.percentile(frac, [tail, 100.0 - tail])
         out[name] = [float(lo), float(hi)]
     return out
