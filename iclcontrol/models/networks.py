@@ -19,15 +19,14 @@ ficnn     relu        yes      yes          1.0             feed-forward
 ========  ==========  =======  ===========  ==============  ==========
 
 The constraints apply to every input, recurrent and readout matrix. Training calls
-:meth:`after_step_` after each optimizer step. Signs are enforced there by clamping
-(:meth:`project_sign_`). The spectral
-bound of the Elman kinds is enforced inside the forward pass (``W * min(1, bound /
-||W||_2)`` with the exact top singular value, so the gradient sees the rescaling,
-which trains far better than rescaling after the step); :meth:`project_` writes the
-same normalization into the stored weights, after which the forward normalization is
-the identity and the exported weights satisfy every constraint exactly (see
-:mod:`iclcontrol.models.constraints`). The feed-forward ``ficnn`` is projected after
-each step.
+:meth:`after_step_` after each optimizer step, which enforces the signs by clamping
+(:meth:`project_sign_`). The spectral bound of the Elman kinds is enforced inside the
+forward pass (``W * min(1, bound / ||W||_2)`` with the exact top singular value, so
+the gradient sees the rescaling, which trains far better than rescaling after the
+step); :meth:`project_` writes the same normalization into the stored weights, after
+which the forward normalization is the identity and the exported weights satisfy
+every constraint exactly (see :mod:`iclcontrol.models.constraints`). The
+feed-forward ``ficnn`` is projected exactly after each step.
 
 Convex networks get their own initialization: clamping a default random init to
 non-negative values gives nearly rank-one matrices in which ``z`` and ``-z`` cancel.

@@ -13,6 +13,8 @@
   stochastic dispatch.
 * :mod:`~iclcontrol.solar.planning`: Pyomo + HiGHS sizing and receding-horizon
   dispatch (deterministic or two-stage stochastic).
+* :mod:`~iclcontrol.solar.gap`: the share of the persistence-to-perfect-foresight
+  cost gap a dispatch closes, with a bootstrap interval over days.
 * :mod:`~iclcontrol.solar.workflows`: the end-to-end runs behind ``iclcontrol solar``.
 * :mod:`~iclcontrol.solar.plots`: figures (matplotlib, imported on demand).
 """
