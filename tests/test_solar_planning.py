@@ -203,6 +203,7 @@ def test_run_operate_small(tmp_path):
         total = res["strategies"][k]["import_kwh"]
         assert sum(bands.values()) == pytest.approx(total, rel=1e-9, abs=1e-9)
     assert (tmp_path / "dispatch.png").is_file()
+    assert (tmp_path / "gap.png").is_file()
 
 
 def test_newsvendor_quantile_by_hand():

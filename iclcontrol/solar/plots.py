@@ -129,3 +129,34 @@ def plot_dispatch(traces: dict[str, pd.DataFrame], path: str | Path) -> Path:
     ax.legend()
     fig.autofmt_xdate()
     return _save(fig, path)
+
+
+def plot_gap_closed(
+    gap_closed: dict[str, float | None],
+    intervals: dict[str, list[float] | None],
+    path: str | Path,
+) -> Path:
+    """Share of the persistence-to-perfect cost gap each strategy closes, with its
+    bootstrap interval over days (:mod:`iclcontrol.solar.gap`), as horizontal bars.
+    """
+    plt = _plt()
+    names = [k for k, v in gap_closed.items() if v is not None]
+    values = np.array([100.0 * float(gap_closed[k]) for k in names])  # type: ignore[arg-type]
+    bounds = np.array(
+        [
+            [100.0 * b for b in intervals[k]] if intervals.get(k) else [v, v]
+            for k, v in zip(names, values, strict=True)
+        ]
+    ).reshape(len(names), 2)
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(names) + 1.2))
+    y = np.arange(len(names))
+    ax.barh(y, values, color="tab:blue", alpha=0.6)
+    error = np.vstack([values - bounds[:, 0], bounds[:, 1] - values])
+    ax.errorbar(values, y, xerr=error, fmt="none", ecolor="k", capsize=3)
+    ax.axvline(0.0, color="k", lw=0.8)
+    ax.axvline(50.0, color="gray", lw=0.8, ls="--")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlabel("gap closed [%] (0: persistence, 100: perfect foresight)")
+    ax.set_title("dispatch cost gap closed, 90 % interval over days", fontsize=10)
+    return _save(fig, path)

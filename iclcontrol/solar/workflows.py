@@ -587,9 +587,12 @@ def run_operate(
         out.mkdir(parents=True, exist_ok=True)
         for k, r in results.items():
             r.trace.to_csv(out / f"dispatch_{k}.csv")
-        from iclcontrol.solar.plots import plot_dispatch
+        from iclcontrol.solar.plots import plot_dispatch, plot_gap_closed
 
         plot_dispatch({k: r.trace for k, r in results.items()}, out / "dispatch.png")
+        plot_gap_closed(
+            summary["gap_closed_by"], summary["gap_closed_interval"], out / "gap.png"
+        )
         with open(out / "operate.json", "w") as f:
             json.dump(sanitize(summary), f, indent=2)
         summary["files"] = {"operate": str(out / "operate.json")}
