@@ -97,8 +97,9 @@ def gap_closed_interval(
     Returns
     -------
     dict
-        ``{strategy: [low, high]}``; None where fewer than half of the resamples
-        have a positive gap.
+        ``{strategy: [low, high]}`` (percentiles of the resampled fractions; on a
+        few days they need not contain the fraction of the whole period); None
+        where fewer than half of the resamples have a positive gap.
     """
     if not 0 < level < 1:
         raise DataError(f"level must be in (0, 1), got {level!r}")

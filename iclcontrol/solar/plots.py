@@ -151,8 +151,10 @@ def plot_gap_closed(
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(names) + 1.2))
     y = np.arange(len(names))
     ax.barh(y, values, color="tab:blue", alpha=0.6)
-    error = np.vstack([values - bounds[:, 0], bounds[:, 1] - values])
-    ax.errorbar(values, y, xerr=error, fmt="none", ecolor="k", capsize=3)
+    # the interval as a line (a percentile interval of a ratio need not contain
+    # the point value on a few days)
+    ax.hlines(y, bounds[:, 0], bounds[:, 1], color="k")
+    ax.plot(bounds.ravel(), np.repeat(y, 2), "k|", ms=8)
     ax.axvline(0.0, color="k", lw=0.8)
     ax.axvline(50.0, color="gray", lw=0.8, ls="--")
     ax.set_yticks(y, names)
