@@ -581,7 +581,7 @@ class IrradianceForecaster:
                     w.csi0[s : s + 4096, None] + _RES_SCALE * (o - 0.5), 0.0, CSI_MAX
                 )
                 out[s : s + 4096] = csi * w.clearsky[s : s + 4096]
-        out[~np.isfinite(w.csi0) | ~w.covariates_known] = np.nan
+        out[~w.forecastable] = np.nan
         return w.frame(out[:, :h])
 
     def _as_solar(self, data: SolarData | pd.DataFrame) -> SolarData:
@@ -670,7 +670,7 @@ def evaluate(
     day = w.frame(w.daytime[:, :h])
     return {
         "horizons": horizon_metrics(truth, fc, ref, day),
-        "n_test": int((np.isfinite(w.csi0) & w.covariates_known).sum()),
+        "n_test": int(w.forecastable.sum()),
         "frames": {"forecast": fc, "persistence": ref, "truth": truth, "daytime": day},
     }
 

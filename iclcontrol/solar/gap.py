@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from iclcontrol.exceptions import DataError
+from iclcontrol.solar.planning import period_costs
 
 __all__ = ["daily_costs", "gap_closed", "gap_closed_interval"]
 
@@ -49,9 +50,7 @@ def daily_costs(
         missing = {"grid_import", "grid_export", "price"} - set(trace.columns)
         if missing:
             raise DataError(f"trace {name!r} lacks columns {sorted(missing)}")
-        cost = dt_h * (
-            trace["price"] * trace["grid_import"] - export_price * trace["grid_export"]
-        )
+        cost = period_costs(trace, export_price, dt_h)
         columns[name] = cost.groupby(cost.index.date).sum()
     frame = pd.DataFrame(columns)
     if frame.isna().any().any():

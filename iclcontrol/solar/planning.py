@@ -508,6 +508,24 @@ class DispatchResult:
         return d
 
 
+def period_costs(trace: pd.DataFrame, export_price: float, dt_h: float) -> pd.Series:
+    """Cost of every period of a dispatch trace: ``dt (p_imp imp - p_exp exp)``. [$]
+
+    Parameters
+    ----------
+    trace : pandas.DataFrame
+        ``DispatchResult.trace``: ``grid_import``, ``grid_export`` [kW] and
+        ``price`` [$/kWh] per period.
+    export_price : float
+        Price paid for exported energy. [$/kWh]
+    dt_h : float
+        Period length. [h]
+    """
+    return dt_h * (
+        trace["price"] * trace["grid_import"] - export_price * trace["grid_export"]
+    )
+
+
 def run_dispatch(
     plant: Any,
     pv_actual_kw: pd.Series,
@@ -588,15 +606,7 @@ def run_dispatch(
             "price",
         ],
     ).set_index("time")
-    cost = float(
-        np.sum(
-            dt
-            * (
-                trace["price"] * trace["grid_import"]
-                - tariff.export * trace["grid_export"]
-            )
-        )
-    )
+    cost = float(np.sum(period_costs(trace, tariff.export, dt)))
     return DispatchResult(
         strategy=strategy,
         cost=cost,

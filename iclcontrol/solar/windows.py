@@ -159,6 +159,12 @@ class ForecastWindows:
             self.covariates_known[idx],
         )
 
+    @property
+    def forecastable(self) -> np.ndarray:
+        """Issue times with a measured clear-sky index and every covariate read,
+        (n,) bool: the others get NaN forecasts."""
+        return np.isfinite(self.csi0) & self.covariates_known
+
     def persistence(self) -> np.ndarray:
         """Smart persistence forecast ``csi(t) * clearsky(t + h)``. [W/m^2]"""
         return self.csi0[:, None] * self.clearsky

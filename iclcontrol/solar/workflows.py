@@ -524,9 +524,8 @@ def run_operate(
         results["forecast"] = results["forecast_short"]
     c = {k: r.cost for k, r in results.items()}
     gap = c["persistence"] - c["perfect"]
-    daily = daily_costs(
-        {k: r.trace for k, r in results.items()}, tariff.export, plant.dt_h
-    )
+    traces = {k: r.trace for k, r in results.items()}
+    daily = daily_costs(traces, tariff.export, plant.dt_h)
 
     price_bands = {
         "offpeak": tariff.offpeak,
@@ -585,11 +584,11 @@ def run_operate(
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        for k, r in results.items():
-            r.trace.to_csv(out / f"dispatch_{k}.csv")
+        for k, trace in traces.items():
+            trace.to_csv(out / f"dispatch_{k}.csv")
         from iclcontrol.solar.plots import plot_dispatch, plot_gap_closed
 
-        plot_dispatch({k: r.trace for k, r in results.items()}, out / "dispatch.png")
+        plot_dispatch(traces, out / "dispatch.png")
         plot_gap_closed(
             summary["gap_closed_by"], summary["gap_closed_interval"], out / "gap.png"
         )
