@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,9 @@ class SequenceDataset:
     y_scaler: MinMaxScaler
     card: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_consistent(self)
+
     @property
     def n_samples(self) -> int:
         return int(self.X.shape[0])
@@ -156,6 +160,10 @@ class SequenceDataset:
         rng = np.random.default_rng(random_state)
         return Y + rng.normal(0.0, std, size=Y.shape) if std > 0 else Y
 
+    def check_finite(self, splits: Sequence[str] = SPLIT_NAMES) -> None:
+        """Raise :class:`DataError` naming the samples of ``splits`` with NaN or inf."""
+        check_finite(self, splits)
+
     def _split(self, split: str) -> np.ndarray:
         if split not in self.splits:
             raise ConfigError(f"unknown split {split!r}; choose one of {SPLIT_NAMES}")
@@ -175,6 +183,7 @@ class SequenceDataset:
     # -- persistence ---------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write ``arrays.npz`` and ``card.json`` into ``directory``."""
+        check_consistent(self)
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         np.savez(
@@ -197,7 +206,15 @@ class SequenceDataset:
 
     @classmethod
     def load(cls, directory: str | Path) -> SequenceDataset:
-        """Read a dataset folder written by :meth:`save`."""
+        """Read a dataset folder written by :meth:`save`.
+
+        Raises
+        ------
+        ModelFileError
+            The folder lacks a file, a file is truncated or not what it should be,
+            or ``card.json`` does not describe ``arrays.npz``; the message names the
+            file and the problem.
+        """
         path = Path(directory)
         card_path, arrays_path = path / "card.json", path / "arrays.npz"
         if not card_path.is_file() or not arrays_path.is_file():
@@ -205,19 +222,28 @@ class SequenceDataset:
                 f"{path} is not a dataset folder: expected card.json and arrays.npz "
                 "(build one with `iclcontrol data cstr --out DIR`)"
             )
+        rebuild = "rebuild the dataset with `iclcontrol data ...`"
         try:
             card = json.loads(card_path.read_text())
+        except (ValueError, OSError) as err:
+            raise ModelFileError(
+                f"{card_path} is not valid JSON ({err}); {rebuild}"
+            ) from err
+        if not isinstance(card, dict):
+            raise ModelFileError(
+                f"{card_path} holds a JSON {type(card).__name__}, expected an object "
+                f"with the dataset's names, shapes and scalers; {rebuild}"
+            )
+        try:
             with np.load(arrays_path, allow_pickle=False) as arrays:
                 X, Y = arrays["X"], arrays["Y"]
                 splits = {k: arrays[f"split_{k}"] for k in SPLIT_NAMES}
-        except (ValueError, KeyError, OSError) as err:
-            raise ModelFileError(f"dataset folder {path} is corrupted: {err}") from err
-        if list(X.shape) != card.get("X_shape") or list(Y.shape) != card.get("Y_shape"):
+        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as err:
             raise ModelFileError(
-                f"dataset folder {path}: arrays of shape {X.shape}, {Y.shape} do not "
-                f"match the card ({card.get('X_shape')}, {card.get('Y_shape')})"
-            )
-        meta_keys = {
+                f"{arrays_path} is corrupted or truncated "
+                f"({type(err).__name__}: {err}); {rebuild}"
+            ) from err
+        required = (
             "feature_names",
             "feature_units",
             "output_names",
@@ -226,22 +252,97 @@ class SequenceDataset:
             "y_scaler",
             "X_shape",
             "Y_shape",
-            "n_samples",
-            "split_sizes",
-            "format",
-        }
-        return cls(
-            X=X,
-            Y=Y,
-            feature_names=tuple(card["feature_names"]),
-            feature_units=tuple(card["feature_units"]),
-            output_names=tuple(card["output_names"]),
-            output_units=tuple(card["output_units"]),
-            splits=splits,
-            x_scaler=MinMaxScaler.from_dict(card["x_scaler"]),
-            y_scaler=MinMaxScaler.from_dict(card["y_scaler"]),
-            card={k: v for k, v in card.items() if k not in meta_keys},
         )
+        missing = [k for k in required if k not in card]
+        if missing:
+            raise ModelFileError(f"{card_path} lacks the key(s) {missing}; {rebuild}")
+        if list(X.shape) != card.get("X_shape") or list(Y.shape) != card.get("Y_shape"):
+            raise ModelFileError(
+                f"dataset folder {path}: arrays of shape {X.shape}, {Y.shape} do not "
+                f"match the card ({card.get('X_shape')}, {card.get('Y_shape')})"
+            )
+        meta_keys = {*required, "n_samples", "split_sizes", "format"}
+        try:
+            return cls(
+                X=X,
+                Y=Y,
+                feature_names=tuple(card["feature_names"]),
+                feature_units=tuple(card["feature_units"]),
+                output_names=tuple(card["output_names"]),
+                output_units=tuple(card["output_units"]),
+                splits=splits,
+                x_scaler=MinMaxScaler.from_dict(card["x_scaler"]),
+                y_scaler=MinMaxScaler.from_dict(card["y_scaler"]),
+                card={k: v for k, v in card.items() if k not in meta_keys},
+            )
+        except (KeyError, TypeError, ValueError) as err:  # DimensionError included
+            raise ModelFileError(
+                f"{card_path} does not describe {arrays_path.name} "
+                f"({type(err).__name__}: {err}); {rebuild}"
+            ) from err
+
+
+def check_consistent(dataset: Any) -> None:
+    """Raise :class:`DimensionError` if a dataset's parts disagree.
+
+    Checks that ``X`` and ``Y`` are 3-D with as many samples, that there is one
+    feature (output) name, unit and scaler entry per column of ``X`` (``Y``), and that
+    the split indices lie inside the samples.
+    """
+    X, Y = np.asarray(dataset.X), np.asarray(dataset.Y)
+    if X.ndim != 3 or Y.ndim != 3 or len(X) != len(Y):
+        raise DimensionError(
+            f"X and Y must have shape (n, steps, columns) with the same n; got "
+            f"{X.shape} and {Y.shape}"
+        )
+    for role, array, names, units, scaler in (
+        ("feature", X, dataset.feature_names, dataset.feature_units, dataset.x_scaler),
+        ("output", Y, dataset.output_names, dataset.output_units, dataset.y_scaler),
+    ):
+        width = array.shape[2]
+        if len(names) != width:
+            raise DimensionError(
+                f"{len(names)} {role} names {list(names)} for {width} {role} columns "
+                f"of {'X' if role == 'feature' else 'Y'}"
+            )
+        if len(units) != width:
+            raise DimensionError(f"{len(units)} {role} units for {width} {role}s")
+        scale = getattr(scaler, "scale_", None)
+        if scale is not None and len(scale) != width:
+            raise DimensionError(
+                f"the {role} scaler has {len(scale)} entries for {width} {role}s"
+            )
+    for split, idx in dataset.splits.items():
+        idx = np.asarray(idx)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(X)):
+            raise DimensionError(
+                f"split {split!r} has sample indices outside 0..{len(X) - 1}"
+            )
+
+
+def check_finite(dataset: Any, splits: Sequence[str] = SPLIT_NAMES) -> None:
+    """Raise :class:`DataError` if a sample of ``splits`` holds NaN or inf.
+
+    The message names the split, the array and the first offending samples (their
+    indices in ``dataset.X``).
+    """
+    for split in splits:
+        idx = np.asarray(dataset.splits.get(split, []), dtype=int)
+        if len(idx) == 0:
+            continue
+        for name, array in (("X", dataset.X), ("Y", dataset.Y)):
+            part = np.asarray(array)[idx]
+            bad = idx[~np.isfinite(part.reshape(len(idx), -1)).all(axis=1)]
+            if len(bad):
+                shown = ", ".join(str(i) for i in bad[:5]) + (
+                    ", ..." if len(bad) > 5 else ""
+                )
+                raise DataError(
+                    f"the {split!r} split has NaN or inf in {name} of {len(bad)} "
+                    f"sample(s) (dataset indices {shown}); remove or impute them, "
+                    "e.g. rebuild the dataset with `iclcontrol data csv`, which drops "
+                    "windows with NaN"
+                )
 
 
 def split_indices(
@@ -413,13 +514,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not file.is_file():
         raise DataError(f"no such file: {file}")
     suffix = file.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return pd.read_csv(file)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(file)
+    try:
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(file)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(file)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{file} is empty: expected a header line and rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
+        raise DataError(f"cannot read {file}: {err}") from err
     raise DataError(
         f"cannot read {file.name}: expected a .csv or .parquet file, got {suffix!r}"
     )
+
+
+#: Units accepted by ``csv_dataset(time_unit=...)`` for a numeric time column.
+TIME_UNITS = ("D", "h", "min", "s", "ms", "us", "ns")
 
 
 def _check_columns(frame: pd.DataFrame, wanted: Sequence[str], role: str) -> None:
@@ -431,11 +541,95 @@ def _check_columns(frame: pd.DataFrame, wanted: Sequence[str], role: str) -> Non
         )
 
 
+def _column_names(value: str | Sequence[str], role: str) -> list[str]:
+    """A column list; a single string is one column, not a sequence of letters."""
+    names = [value] if isinstance(value, str) else list(value)
+    if not names:
+        raise ConfigError(f"give at least one {role} column")
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise ConfigError(f"{role} column(s) {repeated} given more than once")
+    return names
+
+
+def _check_int(name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _parse_times(column: pd.Series, name: str, time_unit: str | None) -> pd.Series:
+    """Timestamps of the time column (NaT where a cell is empty or unparseable)."""
+    numeric = pd.api.types.is_numeric_dtype(column)
+    if time_unit is not None:
+        if time_unit not in TIME_UNITS:
+            raise ConfigError(
+                f"time_unit must be one of {', '.join(TIME_UNITS)}, got {time_unit!r}"
+            )
+        if not numeric:
+            raise DataError(
+                f"time_unit={time_unit!r} is for a numeric time column, but "
+                f"{name!r} holds {column.dtype} values; leave time_unit unset"
+            )
+        unit = "m" if time_unit == "min" else time_unit
+        return pd.to_datetime(column, unit=unit)
+    if numeric:
+        # pandas would read numbers as nanoseconds since 1970: never what a log means
+        raise DataError(
+            f"time column {name!r} is numeric (e.g. {column.iloc[0]!r}); give its "
+            f"unit with time_unit (CLI: --time-unit), one of {', '.join(TIME_UNITS)}, "
+            "e.g. 's' for seconds (since 1970 or since the start of the log), or "
+            "store timestamps as text such as 2024-01-01 00:00:00"
+        )
+    try:
+        return pd.to_datetime(column)
+    except (ValueError, TypeError) as err:
+        if "Mixed timezones" in str(err):
+            # the UTC offset changes within the log (daylight saving time): the
+            # timestamps are still one time line, which UTC represents
+            try:
+                return pd.to_datetime(column, utc=True)
+            except (ValueError, TypeError) as err2:
+                err = err2
+        raise DataError(f"time column {name!r} could not be parsed: {err}") from err
+
+
+def _numeric_values(
+    frame: pd.DataFrame, columns: list[str]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Columns as floats, with NaN for empty, non-numeric and infinite cells.
+
+    Returns the values and per-column counts of the cells set to NaN, by cause. A
+    column without a single finite number is an error naming it.
+    """
+    raw = frame[columns]
+    values = raw.apply(pd.to_numeric, errors="coerce").astype(float)
+    non_numeric = (values.isna() & raw.notna()).sum()
+    infinite = np.isinf(values).sum()
+    values = values.mask(np.isinf(values))
+    for c in columns:
+        if values[c].notna().any():
+            continue
+        if non_numeric[c]:
+            example = raw[c][raw[c].notna()].iloc[0]
+            raise DataError(
+                f"column {c!r} holds no number (e.g. {example!r}); choose numeric "
+                "columns as inputs and outputs, or convert this one"
+            )
+        raise DataError(f"column {c!r} holds no finite number (all empty, NaN or inf)")
+    counts = {
+        "non_numeric_cells": {c: int(n) for c, n in non_numeric.items() if n},
+        "infinite_cells": {c: int(n) for c, n in infinite.items() if n},
+    }
+    return values, counts
+
+
 def csv_dataset(
     path: str | Path | pd.DataFrame,
     time_column: str,
-    inputs: Sequence[str],
-    outputs: Sequence[str],
+    inputs: str | Sequence[str],
+    outputs: str | Sequence[str],
     window: int,
     stride: int = 1,
     resample: str | None = None,
@@ -443,22 +637,30 @@ def csv_dataset(
     test_fraction: float = 0.3,
     val_fraction: float = 0.1,
     random_state: int | np.random.Generator | None = 0,
+    time_unit: str | None = None,
 ) -> SequenceDataset:
     """Windows of a logged time series as a sequence dataset.
 
-    Rows are sorted by time and duplicated timestamps keep their first row. The sample
-    interval is the median time step; a step longer than 1.5 times that is a gap.
-    Windows that touch a gap or a NaN are dropped, and the card's ``cleaning``
-    section says how many and why.
+    Rows are sorted by time and duplicated timestamps keep their first row; rows
+    whose timestamp is empty or unparseable are dropped. Cells that are empty,
+    non-numeric (``"1,5"``, ``"n/a"``) or infinite count as NaN. The sample interval
+    is the median time step; a step longer than 1.5 times that is a gap. Windows that
+    touch a gap or a NaN are dropped, and the card's ``cleaning`` section says how
+    many and why.
 
     Parameters
     ----------
     path : str, pathlib.Path or pandas.DataFrame
         A .csv or .parquet file, or a frame already in memory.
     time_column : str
-        Column with timestamps (anything ``pandas.to_datetime`` parses).
-    inputs, outputs : sequence of str
-        Column names of the model's input features and outputs.
+        Column with timestamps (anything ``pandas.to_datetime`` parses; ISO
+        timestamps whose UTC offset changes, as at daylight saving time, are read
+        in UTC). A numeric column needs ``time_unit``.
+    inputs, outputs : str or sequence of str
+        Column names of the model's input features and outputs (a single string is
+        one column). A column may not appear twice, be both an input and an output
+        (the model would see its target; feed past outputs as a lagged copy in a
+        column of its own) or be the time column.
     window : int
         Samples per sequence.
     stride : int
@@ -466,40 +668,73 @@ def csv_dataset(
     resample : str, optional
         A pandas offset alias (``"15min"``); values are averaged per bin.
     split : {"chronological", "random"}
-        Chronological keeps the last windows for test (no leakage between
-        overlapping windows); random shuffles windows with ``random_state``.
+        Chronological keeps the first windows for training, then validation, then
+        test; windows that share rows with a later split are purged (their number
+        is ``windows_purged_overlap`` in the cleaning report), so no row is seen by
+        two splits. Random shuffles windows with ``random_state`` (overlapping
+        windows may then share rows across splits).
     test_fraction, val_fraction : float
-        Fractions of windows for test and validation.
+        Fractions of windows for test and validation (before purging).
+    random_state : int, numpy.random.Generator or None
+        Seed of the random split.
+    time_unit : {"D", "h", "min", "s", "ms", "us", "ns"}, optional
+        Unit of a numeric time column (counted from 1970-01-01, so both epoch
+        seconds and seconds since the start of the log work). Without it a
+        numeric time column is an error, since pandas would read it as
+        nanoseconds.
 
     Returns
     -------
     SequenceDataset
         ``X`` (n, window, len(inputs)), ``Y`` (n, window, len(outputs)).
+
+    Raises
+    ------
+    ConfigError
+        Invalid window, stride, resample alias, split or column roles.
+    DataError
+        Unreadable file, unknown or non-numeric columns, unparseable time column,
+        or no window left after cleaning.
     """
-    inputs, outputs = list(inputs), list(outputs)
-    if window < 1 or stride < 1:
-        raise ConfigError(f"window and stride must be >= 1, got {window}, {stride}")
-    if not inputs or not outputs:
-        raise ConfigError("give at least one input column and one output column")
+    inputs = _column_names(inputs, "input")
+    outputs = _column_names(outputs, "output")
+    _check_int("window", window)
+    _check_int("stride", stride)
     if split not in ("chronological", "random"):
         raise ConfigError(f"split must be 'chronological' or 'random', got {split!r}")
+    both = [c for c in outputs if c in inputs]
+    if both:
+        raise ConfigError(
+            f"column(s) {both} are both input and output: the model would see the "
+            "target it has to predict; to feed past outputs, add a lagged copy as a "
+            "column of its own"
+        )
+    if time_column in inputs + outputs:
+        raise ConfigError(
+            f"the time column {time_column!r} cannot be an input or an output"
+        )
+    if resample is not None:
+        try:
+            pd.tseries.frequencies.to_offset(resample)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"resample={resample!r} is not a pandas offset alias; use e.g. "
+                "'30s', '15min', '1h' or '1D'"
+            ) from None
     frame = path.copy() if isinstance(path, pd.DataFrame) else read_table(path)
     source = "DataFrame" if isinstance(path, pd.DataFrame) else str(path)
     _check_columns(frame, [time_column], "time")
     _check_columns(frame, inputs, "input")
     _check_columns(frame, outputs, "output")
-    columns = list(dict.fromkeys(inputs + outputs))
-    try:
-        times = pd.to_datetime(frame[time_column], utc=None)
-    except (ValueError, TypeError) as err:
-        raise DataError(
-            f"time column {time_column!r} could not be parsed: {err}"
-        ) from err
-    values = frame[columns].apply(pd.to_numeric, errors="coerce")
+    columns = inputs + outputs
+    times = _parse_times(frame[time_column], time_column, time_unit)
+    values, cell_counts = _numeric_values(frame, columns)
     values.index = pd.DatetimeIndex(times)
     n_rows = len(values)
-    n_unsorted = int((np.diff(values.index.asi8) < 0).sum()) if n_rows > 1 else 0
-    values = values[~values.index.isna()].sort_index(kind="stable")
+    bad_time = values.index.isna()
+    values = values[~bad_time]
+    n_unsorted = int((np.diff(values.index.asi8) < 0).sum()) if len(values) > 1 else 0
+    values = values.sort_index(kind="stable")
     values.index = values.index.as_unit("ns")
     duplicated = values.index.duplicated(keep="first")
     values = values[~duplicated]
@@ -521,11 +756,45 @@ def csv_dataset(
     has_nan = nan_count[starts + window] - nan_count[starts] > 0
     has_gap = gap_count[starts + window - 1] - gap_count[starts] > 0
     keep = starts[~has_nan & ~has_gap]
+    nan_cells = {c: int(n) for c, n in values.isna().sum().items() if n}
     if len(keep) == 0:
         raise DataError(
             f"no window of {window} rows is free of NaN and time gaps "
-            f"({int(row_bad.sum())} rows with NaN, {int(is_gap.sum())} gaps)"
+            f"({int(row_bad.sum())} rows with NaN, {int(is_gap.sum())} gaps; NaN "
+            f"cells per column {nan_cells}, of which non-numeric "
+            f"{cell_counts['non_numeric_cells']}, infinite "
+            f"{cell_counts['infinite_cells']}); use a shorter window or clean "
+            "these columns"
         )
+    n = len(keep)
+    purged = 0
+    if split == "random":
+        splits = split_indices(n, test_fraction, val_fraction, random_state)
+    else:
+        split_indices(n, test_fraction, val_fraction)  # validates the fractions
+        n_test, n_val = round(n * test_fraction), round(n * val_fraction)
+        order = np.arange(n)
+        train = order[: n - n_test - n_val]
+        val = order[n - n_test - n_val : n - n_test]
+        test = order[n - n_test :]
+
+        def _purge(part: np.ndarray, later: np.ndarray) -> np.ndarray:
+            # windows of ``part`` that end before the first row of ``later``
+            if len(later) == 0:
+                return part
+            return part[keep[part] + window <= keep[later[0]]]
+
+        val_kept = _purge(val, test)
+        train_kept = _purge(train, np.concatenate([val_kept, test]))
+        purged = len(train) + len(val) - len(train_kept) - len(val_kept)
+        keep = keep[np.concatenate([train_kept, val_kept, test])]
+        n_train, n_val = len(train_kept), len(val_kept)
+        order = np.arange(len(keep))
+        splits = {
+            "train": order[:n_train],
+            "val": order[n_train : n_train + n_val],
+            "test": order[n_train + n_val :],
+        }
     array = values.to_numpy(dtype=float)
     take = keep[:, None] + np.arange(window)[None, :]
     X = array[take][:, :, [columns.index(c) for c in inputs]]
@@ -533,33 +802,26 @@ def csv_dataset(
     constant = [c for c in columns if values[c].nunique(dropna=True) <= 1]
     cleaning = {
         "rows": n_rows,
+        "rows_with_bad_time": int(bad_time.sum()),
         "rows_out_of_order": n_unsorted,
         "duplicate_timestamps_dropped": int(duplicated.sum()),
         "rows_with_nan": int(row_bad.sum()),
+        "nan_cells": nan_cells,
+        **cell_counts,
         "time_gaps": int(is_gap.sum()),
         "windows_total": len(starts),
         "windows_dropped_nan": int(has_nan.sum()),
         "windows_dropped_gap": int((has_gap & ~has_nan).sum()),
+        "windows_purged_overlap": purged,
         "windows_kept": len(keep),
         "constant_columns": constant,
         "sample_interval_s": interval / 1e9,
     }
-    n = len(keep)
-    if split == "random":
-        splits = split_indices(n, test_fraction, val_fraction, random_state)
-    else:
-        split_indices(n, test_fraction, val_fraction)  # validates the fractions
-        n_test, n_val = round(n * test_fraction), round(n * val_fraction)
-        order = np.arange(n)
-        splits = {
-            "train": order[: n - n_test - n_val],
-            "val": order[n - n_test - n_val : n - n_test],
-            "test": order[n - n_test :],
-        }
     card = {
         "name": Path(source).stem if source != "DataFrame" else "dataframe",
         "source": source,
         "time_column": time_column,
+        "time_unit": time_unit,
         "window": window,
         "stride": stride,
         "resample": resample,

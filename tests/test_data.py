@@ -1,5 +1,8 @@
 """Tests of iclcontrol.data: the CSTR dataset, scalers, and a user's time series."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +15,12 @@ from iclcontrol.data import (
     cstr_initial_states,
     csv_dataset,
 )
-from iclcontrol.exceptions import DataError, DimensionError, ModelFileError
+from iclcontrol.exceptions import (
+    ConfigError,
+    DataError,
+    DimensionError,
+    ModelFileError,
+)
 from plants import CSTR
 
 
@@ -125,13 +133,29 @@ def test_csv_cleaning_and_windows(tmp_path):
     # 117 unique rows -> 113 windows; 5 contain row 30, 4 span the hole (59 -> 63)
     assert c["windows_total"] == 113
     assert c["windows_dropped_nan"] == 5 and c["windows_dropped_gap"] == 4
-    assert ds.n_samples == 104
+    # 104 windows; the chronological split purges the 4 last train windows and the
+    # 4 last val windows, which share rows with the next split's first window
+    assert c["windows_purged_overlap"] == 8 and ds.n_samples == c["windows_kept"] == 96
     # windows are consecutive, sorted, and outputs line up with inputs
     assert np.all(np.diff(ds.X[:, :, 0], axis=1) == 1.0)
     assert_allclose(ds.Y[:, :, 0], 2 * ds.X[:, :, 0])
     assert c["sample_interval_s"] == 60.0
     # chronological split: every test window starts after every train window
     assert ds.X[ds.splits["test"], 0, 0].min() > ds.X[ds.splits["train"], 0, 0].max()
+    assert sum(len(v) for v in ds.splits.values()) == ds.n_samples
+
+
+def test_chronological_split_shares_no_row_between_splits():
+    t = pd.date_range("2024-01-01", periods=200, freq="1min")
+    frame = pd.DataFrame({"time": t, "u": np.arange(200.0), "y": np.ones(200)})
+    ds = csv_dataset(frame, "time", ["u"], ["y"], window=10, stride=1)
+    rows = {k: set(ds.X[v, :, 0].ravel()) for k, v in ds.splits.items()}
+    assert not rows["train"] & rows["val"]
+    assert not rows["val"] & rows["test"]
+    assert not rows["train"] & rows["test"]
+    # 191 windows: 57 test, 19 val of which 9 purged, 115 train of which 9 purged
+    assert ds.card["cleaning"]["windows_purged_overlap"] == 18
+    assert [len(ds.splits[k]) for k in ("train", "val", "test")] == [106, 10, 57]
 
 
 def test_csv_errors_name_the_problem(tmp_path):
@@ -154,3 +178,115 @@ def test_parquet_and_resample(tmp_path):
     ds = csv_dataset(tmp_path / "log.parquet", "time", ["u"], ["y"], 3, resample="5min")
     # 5-minute means of 0..59 are 2, 7, 12, ...
     assert_allclose(ds.X[0, :, 0], [2.0, 7.0, 12.0])
+
+
+def _frame(n=60, **extra):
+    t = pd.date_range("2024-01-01", periods=n, freq="1min")
+    return pd.DataFrame({"time": t, "u": np.arange(float(n)), "y": np.ones(n), **extra})
+
+
+def test_csv_bad_options_raise_clear_errors(tmp_path):
+    frame = _frame()
+    with pytest.raises(ConfigError, match="resample='foo' is not a pandas offset"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5, resample="foo")
+    with pytest.raises(ConfigError, match=r"window must be an integer, got 5\.5"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5.5)
+    with pytest.raises(ConfigError, match="stride must be >= 1"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5, stride=0)
+    with pytest.raises(ConfigError, match=r"input column\(s\) \['u'\] given more"):
+        csv_dataset(frame, "time", ["u", "u"], ["y"], window=5)
+    with pytest.raises(ConfigError, match=r"\['u'\] are both input and output"):
+        csv_dataset(frame, "time", ["u"], ["u"], window=5)
+    with pytest.raises(ConfigError, match="time column 'time' cannot be an input"):
+        csv_dataset(frame, "time", ["time"], ["y"], window=5)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match=r"empty\.csv is empty"):
+        csv_dataset(tmp_path / "empty.csv", "time", ["u"], ["y"], window=5)
+
+
+def test_csv_single_column_string_is_one_column():
+    ds = csv_dataset(_frame(), "time", "u", "y", window=5)
+    assert ds.feature_names == ("u",) and ds.output_names == ("y",)
+
+
+def test_csv_numeric_time_needs_a_unit():
+    frame = _frame()
+    frame["time"] = np.arange(60) * 60  # seconds
+    with pytest.raises(DataError, match=r"'time' is numeric.*time_unit.*'s'"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    ds = csv_dataset(frame, "time", ["u"], ["y"], window=5, time_unit="s")
+    assert ds.card["cleaning"]["sample_interval_s"] == 60.0
+    with pytest.raises(ConfigError, match="time_unit must be one of"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5, time_unit="sec")
+
+
+def test_csv_offset_change_at_daylight_saving_time():
+    # one local zone (Europe/Berlin), 30-minute steps across the autumn change
+    t = pd.date_range("2024-10-27 00:00", periods=12, freq="30min", tz="UTC")
+    text = t.tz_convert("Europe/Berlin").strftime("%Y-%m-%dT%H:%M:%S%z")
+    frame = pd.DataFrame({"time": text, "u": np.arange(12.0), "y": np.ones(12)})
+    ds = csv_dataset(frame, "time", ["u"], ["y"], window=4)
+    c = ds.card["cleaning"]
+    assert c["time_gaps"] == 0 and c["rows_out_of_order"] == 0
+    assert c["sample_interval_s"] == 1800.0
+
+
+def test_csv_non_numeric_inf_and_bad_time_are_reported():
+    frame = _frame().astype({"u": object, "time": object})
+    frame.loc[5, "u"] = "1,5"
+    frame.loc[20, "y"] = np.inf
+    frame.loc[40, "time"] = ""
+    ds = csv_dataset(frame, "time", ["u"], ["y"], window=3)
+    c = ds.card["cleaning"]
+    assert c["non_numeric_cells"] == {"u": 1}
+    assert c["infinite_cells"] == {"y": 1}
+    assert c["nan_cells"] == {"u": 1, "y": 1}
+    assert c["rows_with_nan"] == 2 and c["rows_with_bad_time"] == 1
+    assert np.all(np.isfinite(ds.X)) and np.all(np.isfinite(ds.Y))
+    text = frame.assign(note="ok")
+    with pytest.raises(DataError, match="column 'note' holds no number"):
+        csv_dataset(text, "time", ["u", "note"], ["y"], window=3)
+
+
+def test_damaged_dataset_folders_raise_model_file_error(tmp_path):
+    ds = csv_dataset(_frame(), "time", ["u"], ["y"], window=5)
+    folder = ds.save(tmp_path / "ds")
+    raw = (folder / "arrays.npz").read_bytes()
+    (folder / "arrays.npz").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ModelFileError, match=r"arrays\.npz is corrupted or truncated"):
+        SequenceDataset.load(folder)
+    folder = ds.save(tmp_path / "ds2")
+    card = json.loads((folder / "card.json").read_text())
+    (folder / "card.json").write_text(
+        json.dumps({k: v for k, v in card.items() if k != "x_scaler"})
+    )
+    with pytest.raises(
+        ModelFileError, match=r"card\.json lacks the key\(s\) \['x_scaler'\]"
+    ):
+        SequenceDataset.load(folder)
+    (folder / "card.json").write_text("[1, 2]")
+    with pytest.raises(ModelFileError, match="holds a JSON list"):
+        SequenceDataset.load(folder)
+    (folder / "card.json").write_text("{broken")
+    with pytest.raises(ModelFileError, match="is not valid JSON"):
+        SequenceDataset.load(folder)
+    (folder / "card.json").write_text(json.dumps({**card, "feature_names": ["a", "b"]}))
+    with pytest.raises(ModelFileError, match=r"2 feature names .* for 1 feature"):
+        SequenceDataset.load(folder)
+
+
+def test_dataset_parts_must_agree_and_be_finite():
+    ds = csv_dataset(_frame(), "time", ["u"], ["y"], window=5)
+    with pytest.raises(DimensionError, match="2 feature names"):
+        dataclasses.replace(ds, feature_names=("u", "v"))
+    ds.feature_names = ("u", "v")  # changed after construction
+    with pytest.raises(DimensionError, match="2 feature names"):
+        ds.save("unused")
+    ds.feature_names = ("u",)
+    bad = dataclasses.replace(ds, Y=ds.Y.copy())
+    bad.Y[bad.splits["test"][2], 1, 0] = np.nan
+    bad.check_finite(["train", "val"])
+    with pytest.raises(
+        DataError, match=r"'test' split has NaN or inf in Y of 1 sample"
+    ):
+        bad.check_finite()
