@@ -295,17 +295,19 @@ def check_consistent(dataset: Any) -> None:
             f"X and Y must have shape (n, steps, columns) with the same n; got "
             f"{X.shape} and {Y.shape}"
         )
-    for role, array, names, units, scaler in (
-        ("feature", X, dataset.feature_names, dataset.feature_units, dataset.x_scaler),
-        ("output", Y, dataset.output_names, dataset.output_units, dataset.y_scaler),
+    for role, array, scaler in (
+        ("feature", X, getattr(dataset, "x_scaler", None)),
+        ("output", Y, getattr(dataset, "y_scaler", None)),
     ):
         width = array.shape[2]
+        names = getattr(dataset, f"{role}_names")
+        units = getattr(dataset, f"{role}_units", None)
         if len(names) != width:
             raise DimensionError(
                 f"{len(names)} {role} names {list(names)} for {width} {role} columns "
                 f"of {'X' if role == 'feature' else 'Y'}"
             )
-        if len(units) != width:
+        if units is not None and len(units) != width:
             raise DimensionError(f"{len(units)} {role} units for {width} {role}s")
         scale = getattr(scaler, "scale_", None)
         if scale is not None and len(scale) != width:

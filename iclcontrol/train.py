@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from iclcontrol.data import check_consistent, check_finite
 from iclcontrol.exceptions import (
     ConfigError,
     DataError,
@@ -70,6 +72,15 @@ def _threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _is_number(value: Any) -> bool:
+    """A finite real number (``bool`` and strings excluded)."""
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def _scaler_from_dict(d: dict[str, Any]) -> Any:
@@ -109,7 +120,9 @@ class SurrogateModel:
         Epochs without improvement before the learning rate is multiplied by
         ``lr_factor``.
     lr_factor : float
+        In (0, 1].
     min_lr : float
+        Final (cosine) or smallest (plateau) learning rate, in [0, ``lr``].
     spectral_bound : float or None
         Override of the kind's spectral bound (None: kind default).
     learn_initial_state : bool or None
@@ -117,10 +130,11 @@ class SurrogateModel:
         True for iclrnn and icrnn; see
         :class:`iclcontrol.models.networks.NetworkConfig`).
     clip_grad_norm : float or None
-        Clip the global gradient norm per step (None: no clipping); keeps ReLU
-        units alive through occasional large gradients.
+        Clip the global gradient norm per step to this positive value (None: no
+        clipping); keeps ReLU units alive through occasional large gradients.
     random_state : int
-        Seed of initialization, minibatch order and target noise.
+        Seed of initialization, minibatch order and target noise (an integer:
+        fits are always seeded, so that they are reproducible).
     n_threads : int or None
         torch intra-op threads while fitting and predicting (restored afterwards).
         1 is fastest for these small matrices, especially on a shared machine where
@@ -200,33 +214,42 @@ class SurrogateModel:
         self.verbose = verbose
 
     # ------------------------------------------------------------------ params
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments, as given."""
-        return {
-            name: getattr(self, name)
-            for name in (
-                "kind",
-                "hidden",
-                "layers",
-                "lr",
-                "batch_size",
-                "max_epochs",
-                "time_budget_s",
-                "noise_std",
-                "patience",
-                "schedule",
-                "lr_patience",
-                "lr_factor",
-                "min_lr",
-                "spectral_bound",
-                "learn_initial_state",
-                "clip_grad_norm",
-                "ema_decay",
-                "random_state",
-                "n_threads",
-                "verbose",
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments, as given.
+
+        Parameters
+        ----------
+        deep : bool
+            Accepted for scikit-learn compatibility; there are no sub-estimators.
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> SurrogateModel:
+        """Set constructor arguments (checked at the next :meth:`fit`).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ConfigError
+            A name that is not a constructor argument.
+        """
+        valid = self._param_names()
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"unknown parameter(s) {unknown} for SurrogateModel; valid ones: "
+                f"{', '.join(valid)}"
             )
-        }
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
 
     def _validate_params(self) -> None:
         if self.kind not in KINDS:
@@ -241,23 +264,53 @@ class SurrogateModel:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"lr must be positive, got {self.lr!r}")
+        if not (_is_number(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        if not (_is_number(self.min_lr) and 0 <= self.min_lr <= self.lr):
+            raise ConfigError(
+                f"min_lr must be a number in [0, lr={self.lr!r}], got {self.min_lr!r}"
+            )
         if self.schedule not in ("cosine", "plateau"):
             raise ConfigError(
                 f"schedule must be 'cosine' or 'plateau', got {self.schedule!r}"
             )
-        if not (0 < self.lr_factor <= 1):
+        if not (_is_number(self.lr_factor) and 0 < self.lr_factor <= 1):
             raise ConfigError(f"lr_factor must be in (0, 1], got {self.lr_factor!r}")
-        if not (self.noise_std >= 0 and math.isfinite(self.noise_std)):
+        if not (_is_number(self.noise_std) and self.noise_std >= 0):
             raise ConfigError(f"noise_std must be >= 0, got {self.noise_std!r}")
-        if self.ema_decay is not None and not (0 <= self.ema_decay < 1):
+        if self.ema_decay is not None and not (
+            _is_number(self.ema_decay) and 0 <= self.ema_decay < 1
+        ):
             raise ConfigError(
                 f"ema_decay must be in [0, 1) or None, got {self.ema_decay!r}"
             )
-        if self.time_budget_s is not None and not self.time_budget_s > 0:
+        if self.time_budget_s is not None and not (
+            _is_number(self.time_budget_s) and self.time_budget_s > 0
+        ):
             raise ConfigError(
                 f"time_budget_s must be positive or None, got {self.time_budget_s!r}"
+            )
+        if self.clip_grad_norm is not None and not (
+            _is_number(self.clip_grad_norm) and self.clip_grad_norm > 0
+        ):
+            raise ConfigError(
+                "clip_grad_norm must be positive, or None to disable clipping; got "
+                f"{self.clip_grad_norm!r}"
+            )
+        n_threads = self.n_threads
+        if n_threads is not None and (
+            isinstance(n_threads, bool)
+            or not isinstance(n_threads, (int, np.integer))
+            or n_threads < 1
+        ):
+            raise ConfigError(
+                f"n_threads must be a positive integer or None, got {n_threads!r}"
+            )
+        seed = self.random_state
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ConfigError(
+                "random_state must be an integer seed (fits are always seeded, so "
+                f"that they are reproducible); got {seed!r}"
             )
 
     # --------------------------------------------------------------------- fit
@@ -268,7 +321,8 @@ class SurrogateModel:
         ----------
         dataset : SequenceDataset
             Uses its "train" split for gradient steps, "val" for early stopping (the
-            training split's last 10% if "val" is empty) and its scalers.
+            training split's last 10% if "val" is empty, which needs at least two
+            training samples) and its scalers.
 
         Returns
         -------
@@ -279,7 +333,10 @@ class SurrogateModel:
         ConfigError
             Invalid hyperparameter or unknown kind.
         DataError
-            NaN in the data or an empty training split.
+            NaN or inf in the training or validation split, an empty training
+            split, or too few training samples to hold out a validation split.
+        DimensionError
+            Names that do not match the data's columns.
         """
         self._validate_params()
         with _threads(self.n_threads):
@@ -292,6 +349,8 @@ class SurrogateModel:
                     f"fit expects an iclcontrol.data.SequenceDataset; got "
                     f"{type(dataset).__name__} without attribute {attr!r}"
                 )
+        check_consistent(dataset)
+        check_finite(dataset, ("train", "val"))
         Xtr, _ = dataset.scaled("train")
         Ytr = dataset.noisy_scaled_targets(
             self.noise_std, np.random.default_rng([self.random_state, 0])
@@ -301,6 +360,14 @@ class SurrogateModel:
         if len(dataset.splits.get("val", [])) > 0:
             Xva, Yva = dataset.scaled("val")
         else:  # hold out the end of the training split
+            if len(Xtr) < 2:
+                sizes = {k: len(v) for k, v in dataset.splits.items()}
+                raise DataError(
+                    f"too few samples: split sizes {sizes}; with an empty validation "
+                    "split fit holds out the end of the training split, which needs "
+                    "at least 2 training samples. Use a smaller stride or window, or "
+                    "more data"
+                )
             n_val = max(1, len(Xtr) // 10)
             Xtr, Xva, Ytr, Yva = Xtr[:-n_val], Xtr[-n_val:], Ytr[:-n_val], Ytr[-n_val:]
         if self.noise_std > 0:  # validation targets are as noisy as training ones
@@ -383,13 +450,23 @@ class SurrogateModel:
         seen = 0
         recoveries = 0
         lr_scale = 1.0
-        bar = tqdm(
-            total=self.max_epochs,
-            disable=not _progress_enabled(self.verbose),
-            desc=f"train {self.kind}",
-            unit="epoch",
-            leave=False,
-        )
+        if budget is None:
+            bar = tqdm(
+                total=self.max_epochs,
+                disable=not _progress_enabled(self.verbose),
+                desc=f"train {self.kind}",
+                unit="epoch",
+                leave=False,
+            )
+        else:  # the budget, not max_epochs, usually ends training: show seconds
+            bar = tqdm(
+                total=float(budget),
+                disable=not _progress_enabled(self.verbose),
+                desc=f"train {self.kind}",
+                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}"
+                "{postfix}]",
+                leave=False,
+            )
         try:
             for epoch in range(1, self.max_epochs + 1):
                 net.train()
@@ -455,8 +532,12 @@ class SurrogateModel:
                         "seconds": time.perf_counter() - start,
                     }
                 )
-                bar.update(1)
-                bar.set_postfix(val=f"{val:.2e}", lr=f"{lr:.0e}")
+                if budget is None:
+                    bar.update(1)
+                    bar.set_postfix(val=f"{val:.2e}", lr=f"{lr:.0e}")
+                else:
+                    bar.update(min(time.perf_counter() - start, budget) - bar.n)
+                    bar.set_postfix(epoch=epoch, val=f"{val:.2e}", lr=f"{lr:.0e}")
                 if improved:
                     best_val, best_epoch = val, epoch
                     since_best = since_lr = 0
@@ -509,11 +590,20 @@ class SurrogateModel:
             )
 
     def _check_X(self, X: Any) -> np.ndarray:
+        if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
+            # named columns are matched by name, as scikit-learn does
+            names = list(self.feature_names_)
+            missing = [c for c in names if c not in X.columns]
+            extra = [c for c in X.columns if c not in names]
+            if missing or extra:
+                raise DataError(
+                    f"X has columns {list(X.columns)}, but SurrogateModel was fit on "
+                    f"features {names}: missing {missing}, unexpected {extra}; "
+                    "rename or select the columns (a numpy array is taken in "
+                    "feature order)"
+                )
+            X = X[names]
         if hasattr(X, "to_numpy"):
-            if hasattr(X, "columns"):
-                missing = [c for c in self.feature_names_ if c not in X.columns]
-                if not missing:
-                    X = X[list(self.feature_names_)]
             X = X.to_numpy()
         try:
             arr = np.asarray(X, dtype=np.float64)
@@ -553,13 +643,20 @@ class SurrogateModel:
         Parameters
         ----------
         X : array-like, shape (n, steps, n_features) or (steps, n_features)
-            Input sequences in physical units (feature order ``feature_names_``;
-            a DataFrame is reordered by column name).
+            Input sequences in physical units, in the feature order
+            ``feature_names_``. A DataFrame with string column names is matched by
+            name (reordered); missing or unexpected columns are an error. Any
+            number of steps is accepted.
 
         Returns
         -------
-        numpy.ndarray, shape (n, output_steps, n_outputs)
+        numpy.ndarray, shape (n, output_steps_, n_outputs)
             Physical units (``output_names_``); a 2-D input gives ``n = 1``.
+            Always the last ``output_steps_`` steps of the network's output, the
+            steps that had targets in training, whatever the input length: a model
+            trained on 10-step targets returns the last 10 steps of a 20-step
+            input (the MPC export relies on this shape). For the outputs of
+            every step, fit on targets as long as the inputs you will give.
 
         Raises
         ------
@@ -573,13 +670,36 @@ class SurrogateModel:
     def evaluate(self, dataset: Any, split: str = "test") -> dict[str, Any]:
         """Test MSE on clean targets: scaled (all outputs) and physical per output.
 
+        Parameters
+        ----------
+        dataset : SequenceDataset
+            Data with the model's features and outputs; scaled with the model's
+            scalers.
+        split : {"train", "val", "test"}
+
         Returns
         -------
         dict
             ``{"scaled": float, "physical": {output_name: float}, "n": int}``.
+
+        Raises
+        ------
+        NotFittedError, DimensionError
+            Another number of features or outputs than the model's.
+        DataError
+            NaN or inf in the split (the message names the samples).
         """
         self._check_fitted()
-        Xs, Ys = dataset.scaled(split)
+        X, Y = dataset.subset(split)
+        n_out = len(self.output_names_)
+        if np.shape(Y)[-1] != n_out:
+            raise DimensionError(
+                f"the dataset has {np.shape(Y)[-1]} outputs, but SurrogateModel "
+                f"predicts {n_out} ({', '.join(self.output_names_)})"
+            )
+        check_finite(dataset, [split])
+        Xs = self.x_scaler_.transform(self._check_X(X))
+        Ys = self.y_scaler_.transform(Y)
         pred = self.predict_scaled(Xs)
         Ys = Ys[:, -self.output_steps_ :]
         scaled = float(np.mean((pred - Ys) ** 2))
@@ -710,6 +830,11 @@ def load(path: str | Path) -> SurrogateModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise ModelFileError(
+            "load expects the path of a model folder (str or pathlib.Path), got "
+            f"{type(path).__name__}"
+        )
     folder = Path(path)
     if folder.is_file():
         folder = folder.parent
@@ -779,11 +904,39 @@ def load(path: str | Path) -> SurrogateModel:
         raise ModelFileError(
             f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
         ) from None
-    n_f = model.config_.n_features
-    if len(model.feature_names_) != n_f or len(model.x_scaler_.scale_) != n_f:
-        raise ModelFileError(
-            f"{meta_path}: {len(model.feature_names_)} feature names and "
-            f"{len(model.x_scaler_.scale_)} scaler entries for a network with "
-            f"{n_f} features"
-        )
+    _check_model_parts(model, meta_path)
     return model
+
+
+def _check_model_parts(model: SurrogateModel, meta_path: Path) -> None:
+    """Raise :class:`ModelFileError` if the parts of a loaded model disagree."""
+    config = model.config_
+    for name in ("kind", "hidden", "layers"):
+        if getattr(model, name) != getattr(config, name):
+            raise ModelFileError(
+                f"{meta_path}: params.{name} is {getattr(model, name)!r} but the "
+                f"network has {name} {getattr(config, name)!r}"
+            )
+    for role, width, scaler in (
+        ("feature", config.n_features, model.x_scaler_),
+        ("output", config.n_outputs, model.y_scaler_),
+    ):
+        names = getattr(model, f"{role}_names_")
+        units = getattr(model, f"{role}_units_")
+        if len(names) != width or (units and len(units) != width):
+            raise ModelFileError(
+                f"{meta_path}: {len(names)} {role} names and {len(units)} units for "
+                f"a network with {width} {role}s"
+            )
+        for part in ("data_min_", "data_max_", "scale_", "offset_"):
+            if np.shape(getattr(scaler, part)) != (width,):
+                raise ModelFileError(
+                    f"{meta_path}: the {role} scaler's {part.rstrip('_')} has shape "
+                    f"{np.shape(getattr(scaler, part))} for a network with {width} "
+                    f"{role}s"
+                )
+    if not 1 <= model.output_steps_ <= model.steps_:
+        raise ModelFileError(
+            f"{meta_path}: output_steps {model.output_steps_} is not in "
+            f"1..steps ({model.steps_})"
+        )

@@ -232,3 +232,128 @@ def test_iclrnn_reaches_target_in_budget():
     m = SurrogateModel("iclrnn", time_budget_s=120.0, verbose=False).fit(full)
     assert m.fit_info_["train_seconds"] <= 125.0
     assert m.evaluate(full)["scaled"] <= 1e-4
+
+
+def test_too_few_training_samples_for_a_validation_split():
+    # a 100-row log with window 10 and stride 1000: one window, all of it training
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2024-01-01", periods=100, freq="1min"),
+            "u": np.arange(100.0),
+            "y": np.sin(np.arange(100.0)),
+        }
+    )
+    data = csv_dataset(frame, "time", ["u"], ["y"], window=10, stride=1000)
+    assert [len(data.splits[k]) for k in ("train", "val", "test")] == [1, 0, 0]
+    with pytest.raises(DataError, match=r"'train': 1.*smaller stride or window"):
+        SurrogateModel(hidden=4, max_epochs=1, verbose=False).fit(data)
+
+
+def test_nan_in_val_or_test_split_is_named(model, ds):
+    import dataclasses
+
+    Y = ds.Y.copy()
+    Y[ds.splits["test"][3], 4, 1] = np.nan
+    bad = dataclasses.replace(ds, Y=Y)
+    with pytest.raises(DataError, match=r"'test' split has NaN or inf in Y of 1"):
+        model.evaluate(bad)
+    X = ds.X.copy()
+    X[ds.splits["val"][0], 0, 0] = np.inf
+    with pytest.raises(DataError, match=r"'val' split has NaN or inf in X"):
+        SurrogateModel(hidden=4, max_epochs=1, verbose=False).fit(
+            dataclasses.replace(ds, X=X)
+        )
+
+
+def test_evaluate_checks_feature_and_output_counts(model, ds):
+    import dataclasses
+
+    wider = dataclasses.replace(
+        ds,
+        X=np.concatenate([ds.X, ds.X[..., :1]], axis=2),
+        feature_names=(*ds.feature_names, "extra"),
+        feature_units=(*ds.feature_units, ""),
+        x_scaler=type(ds.x_scaler)().fit(np.concatenate([ds.X, ds.X[..., :1]], 2)),
+    )
+    with pytest.raises(DimensionError, match=r"5 features.*expecting 4"):
+        model.evaluate(wider)
+    fewer = dataclasses.replace(
+        ds,
+        Y=ds.Y[..., :1],
+        output_names=ds.output_names[:1],
+        output_units=ds.output_units[:1],
+        y_scaler=type(ds.y_scaler)().fit(ds.Y[..., :1]),
+    )
+    with pytest.raises(
+        DimensionError, match="1 outputs, but SurrogateModel predicts 2"
+    ):
+        model.evaluate(fewer)
+
+
+def test_predict_matches_dataframe_columns_by_name(model, ds):
+    X = ds.X[0]
+    frame = pd.DataFrame(X, columns=["CA", "T", "CA0", "Q"])
+    shuffled = frame[["Q", "CA", "T", "CA0"]]
+    np.testing.assert_allclose(model.predict(shuffled), model.predict(X[None]))
+    renamed = frame.rename(columns={"Q": "q_in"})
+    with pytest.raises(DataError, match=r"missing \['Q'\], unexpected \['q_in'\]"):
+        model.predict(renamed)
+    with pytest.raises(DataError, match=r"unexpected \['extra'\]"):
+        model.predict(frame.assign(extra=1.0))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"min_lr": -1e-5}, "min_lr must be a number in"),
+        ({"lr": 1e-3, "min_lr": 1e-2}, "min_lr must be a number in"),
+        ({"clip_grad_norm": 0.0}, "clip_grad_norm must be positive, or None"),
+        ({"n_threads": 0}, "n_threads must be a positive integer"),
+        ({"lr": "0.01"}, "lr must be a positive number, got '0.01'"),
+        ({"random_state": None}, "random_state must be an integer seed"),
+        ({"random_state": np.random.default_rng(0)}, "random_state must be an int"),
+        ({"time_budget_s": "5"}, "time_budget_s must be positive"),
+    ],
+)
+def test_unchecked_settings_raise_config_error(ds, params, message):
+    with pytest.raises(ConfigError, match=message):
+        SurrogateModel(hidden=4, max_epochs=1, verbose=False, **params).fit(ds)
+
+
+def test_progress_bar_counts_seconds_under_a_time_budget(ds, capsys):
+    SurrogateModel(hidden=4, max_epochs=1000, time_budget_s=0.3, verbose=True).fit(ds)
+    err = capsys.readouterr().err
+    assert "/0.3 s" in err and "/1000" not in err
+
+
+def test_get_and_set_params():
+    m = SurrogateModel()
+    params = m.get_params()
+    assert params["kind"] == "iclrnn" and "verbose" in params
+    assert m.set_params(hidden=8, lr=1e-3) is m
+    assert m.get_params() == {**params, "hidden": 8, "lr": 1e-3}
+    assert SurrogateModel(**m.get_params()).get_params() == m.get_params()
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['hiden'\]"):
+        m.set_params(hiden=8)
+
+
+def test_load_rejects_folders_whose_parts_disagree(model, tmp_path):
+    with pytest.raises(ModelFileError, match=r"path of a model folder.*NoneType"):
+        load(None)
+
+    def damaged(name, change):
+        folder = model.save(tmp_path / name)
+        meta = json.loads((folder / "model.json").read_text())
+        change(meta)
+        (folder / "model.json").write_text(json.dumps(meta))
+        return folder
+
+    kind = damaged("kind", lambda m: m["params"].update(kind="lstm"))
+    with pytest.raises(ModelFileError, match=r"params\.kind is 'lstm'.*'iclrnn'"):
+        load(kind)
+    short = damaged("ysc", lambda m: m["y_scaler"].update(scale=[1.0]))
+    with pytest.raises(ModelFileError, match="output scaler's scale has shape"):
+        load(short)
+    names = damaged("names", lambda m: m.update(output_names=["CA"]))
+    with pytest.raises(ModelFileError, match=r"1 output names .* with 2 outputs"):
+        load(names)
