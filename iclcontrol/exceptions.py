@@ -25,7 +25,7 @@ class NotFittedError(IclControlError, ValueError, AttributeError):
 
 
 class ModelFileError(IclControlError, ValueError):
-    """A saved model or dataset folder is missing, truncated or inconsistent."""
+    """A saved model, dataset or study folder is missing, truncated or inconsistent."""
 
 
 class SolverUnavailableError(IclControlError, RuntimeError):

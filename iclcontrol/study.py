@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import ConfigError
+from iclcontrol.exceptions import ConfigError, ModelFileError
 from iclcontrol.models.networks import KINDS
 
 #: Test MSE (scaled) of the ICLRNN paper's notebooks, REFERENCE.md.
@@ -159,6 +159,30 @@ def _study_config(
     }
 
 
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """``"hidden: 4 -> 5, training.lr: ..."``: the keys whose values differ."""
+    a, b = _flatten(old), _flatten(new)
+    missing = object()
+    parts = [
+        f"{key}: {a.get(key, missing)!r} -> {b.get(key, missing)!r}".replace(
+            repr(missing), "(absent)"
+        )
+        for key in sorted(set(a) | set(b))
+        if a.get(key, missing) != b.get(key, missing)
+    ]
+    return ", ".join(parts)
+
+
 def run_noise_study(
     out_dir: str | Path,
     models: Sequence[str] = DEFAULT_MODELS,
@@ -206,20 +230,42 @@ def run_noise_study(
     Raises
     ------
     ConfigError
-        Unknown kind, negative noise, or a folder holding a study with another
-        configuration.
+        Unknown kind, no kind or noise level, negative noise, an invalid setting
+        (checked before anything is written), or a folder holding a study with
+        another configuration (the message lists the differing keys).
+    ModelFileError
+        A ``study.json`` in the folder that is not a valid configuration.
     """
     from tqdm.auto import tqdm
 
     from iclcontrol.train import SurrogateModel, _progress_enabled
 
     models = [str(m) for m in models]
+    if not models:
+        raise ConfigError(f"give at least one model kind, from {', '.join(KINDS)}")
     for m in models:
         if m not in KINDS:
             raise ConfigError(f"unknown model kind {m!r}; expected one of {KINDS}")
-    noise_levels = [float(s) for s in noise_levels]
-    if any(not (s >= 0) for s in noise_levels):
+    try:
+        noise_levels = [float(s) for s in noise_levels]
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"noise levels must be numbers: {err}") from None
+    if not noise_levels:
+        raise ConfigError("give at least one noise level")
+    if any(not (s >= 0 and math.isfinite(s)) for s in noise_levels):
         raise ConfigError(f"noise levels must be >= 0, got {noise_levels}")
+    if time_budget_s is None:
+        raise ConfigError("a study needs a time budget per fit, got None")
+    # every setting is checked before study.json is written, so that a rejected
+    # run leaves no configuration behind that a corrected rerun would conflict with
+    SurrogateModel(
+        models[0],
+        hidden=hidden,
+        layers=layers,
+        time_budget_s=time_budget_s,
+        max_epochs=max_epochs,
+        random_state=random_state,
+    )._validate_params()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config = _study_config(
@@ -232,11 +278,23 @@ def run_noise_study(
     )
     cfg_path = out / "study.json"
     if cfg_path.exists():
-        old = json.loads(cfg_path.read_text())
+        try:
+            old = json.loads(cfg_path.read_text())
+        except (ValueError, OSError) as err:
+            raise ModelFileError(
+                f"{cfg_path} is not valid JSON ({err}); delete the folder or use "
+                "another one"
+            ) from None
+        if not isinstance(old, dict):
+            raise ModelFileError(
+                f"{cfg_path} holds a JSON {type(old).__name__}, not a study "
+                "configuration; delete the folder or use another one"
+            )
         if old != config:
             raise ConfigError(
-                f"{out} holds a study with another configuration ({old}); use a new "
-                "--out folder or delete the old one"
+                f"{out} holds a study with another configuration (folder -> now: "
+                f"{config_differences(old, config)}); use a new output folder or "
+                "delete the old one"
             )
     cfg_path.write_text(json.dumps(config, indent=1))
     csv_path = out / "results.csv"

@@ -10,7 +10,7 @@ import pytest
 
 from iclcontrol.cli import main
 from iclcontrol.data import cstr_dataset
-from iclcontrol.exceptions import ConfigError
+from iclcontrol.exceptions import ConfigError, ModelFileError
 from iclcontrol.study import (
     REFERENCE_MSE,
     isotonic_fit,
@@ -168,3 +168,24 @@ def test_time_monotone_floor_of_the_cstr_data():
     assert 5.0e-5 < floor < 7.0e-5
     with pytest.raises(ConfigError, match="shape"):
         isotonic_fit(np.zeros(5))
+
+
+def test_invalid_settings_write_nothing_and_mismatch_names_keys(
+    small_dataset, tmp_path
+):
+    out = tmp_path / "st"
+    kw = {"models": ["iclrnn"], "noise_levels": [0.0], "hidden": 4}
+    kw["dataset"] = small_dataset
+    with pytest.raises(ConfigError, match="time_budget_s must be positive"):
+        run_noise_study(out, time_budget_s=-1, **kw)
+    assert not (out / "study.json").exists()
+    with pytest.raises(ConfigError, match="at least one model kind"):
+        run_noise_study(out, **{**kw, "models": []})
+    with pytest.raises(ConfigError, match="noise levels must be numbers"):
+        run_noise_study(out, **{**kw, "noise_levels": ["x"]})
+    run_noise_study(out, time_budget_s=0.2, **kw)  # the corrected rerun works
+    with pytest.raises(ConfigError, match=r"hidden: 4 -> 5\)"):
+        run_noise_study(out, time_budget_s=0.2, **{**kw, "hidden": 5})
+    (out / "study.json").write_text("{broken")
+    with pytest.raises(ModelFileError, match=r"study\.json is not valid JSON"):
+        run_noise_study(out, time_budget_s=0.2, **kw)
