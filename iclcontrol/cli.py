@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from iclcontrol import __version__
 from iclcontrol.exceptions import IclControlError
@@ -19,8 +20,25 @@ from iclcontrol.exceptions import IclControlError
 COMMAND_MODULES = ("data", "models", "mpc", "solar")
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: ...)`` to options that have a meaningful default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Shows defaults in ``--help``; subcommand parsers inherit the class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="iclcontrol",
         description=(
             "Input Convex Lipschitz RNN surrogates: datasets, training, certificates, "
@@ -54,7 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.debug = debug
     try:
         return int(args.func(args) or 0)
-    except (IclControlError, FileNotFoundError, PermissionError) as err:
+    except (
+        IclControlError,
+        FileNotFoundError,
+        FileExistsError,
+        NotADirectoryError,
+        PermissionError,
+    ) as err:
         if args.debug:
             raise
         print(f"iclcontrol: error: {err}", file=sys.stderr)

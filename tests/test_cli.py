@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from iclcontrol import __version__
 from iclcontrol.cli import main
@@ -86,3 +87,66 @@ def test_cli_model_kinds_match_the_networks():
     from iclcontrol.models.networks import KINDS
 
     assert tuple(MODEL_KINDS) == tuple(KINDS)
+
+
+def test_output_path_that_is_a_file_fails_before_any_work(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    for args in (
+        ["data", "cstr", "--out", str(afile)],
+        ["train", "--data", "cstr", "--out", str(afile)],  # would train 120 s
+        ["study", "noise", "--out", str(afile)],
+    ):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is an existing file, not a folder" in err
+    assert afile.read_text() == "keep me"
+
+
+def test_train_refuses_nan_in_the_test_split_and_json_has_no_nan(tmp_path, capsys):
+    from iclcontrol.commands.common import print_json
+    from iclcontrol.data import csv_dataset
+
+    t = pd.date_range("2024-01-01", periods=80, freq="1min")
+    frame = pd.DataFrame({"ts": t, "a": np.arange(80.0), "b": np.sin(np.arange(80))})
+    ds = csv_dataset(frame, "ts", ["a"], ["b"], window=4)
+    ds.Y[ds.splits["test"][1], 2, 0] = np.nan
+    ds.save(tmp_path / "d")
+    args = ["train", "--data", str(tmp_path / "d"), "--hidden", "4"]
+    assert main([*args, "--max-epochs", "1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "'test' split has NaN or inf in Y of 1 sample" in err
+    assert not (tmp_path / "r").exists()  # refused before training
+    print_json({"mse": float("nan"), "nested": [np.float64("inf"), 1.0]})
+    assert json.loads(capsys.readouterr().out) == {"mse": None, "nested": [None, 1.0]}
+
+
+def test_bad_flag_values_name_the_flag(capsys):
+    for args, message in (
+        (["study", "noise", "--noise", "x"], "argument --noise: expected a number"),
+        (["study", "noise", "--models", ""], "argument --models: give at least one"),
+        (["study", "noise", "--time-budget", "-1"], "argument --time-budget: must be"),
+        (["train", "--data", "cstr", "--noise", "-1"], "argument --noise: must be >="),
+        (["certify", "run", "--midpoint", "-5"], "argument --midpoint: must be >= 0"),
+        (["data", "csv", "f.csv", "--window", "5.5"], "argument --window: expected"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args, "--out", "unused"])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+
+
+def test_help_shows_defaults_and_explains_the_protocols():
+    text = " ".join(run_cli("study", "noise", "--help").stdout.split())  # unwrapped
+    assert "(default: 120.0)" in text
+    assert "standard deviations of the target noise" in text  # --noise
+    assert "comma-separated model kinds" in text  # --models
+    for args in (("study", "noise", "--help"), ("data", "--help")):
+        assert "REFERENCE.md" not in run_cli(*args).stdout
+
+
+def test_cli_time_units_match_the_library():
+    from iclcontrol.commands.data import TIME_UNITS
+    from iclcontrol.data import TIME_UNITS as LIBRARY_TIME_UNITS
+
+    assert TIME_UNITS == LIBRARY_TIME_UNITS

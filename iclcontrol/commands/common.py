@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from iclcontrol.exceptions import ConfigError
 
 
 def _default(value: Any) -> Any:
@@ -18,9 +23,87 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf) replaced by None.
+
+    Strict JSON has no NaN; a missing value is ``null``.
+    """
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
+
+
 def print_json(payload: dict[str, Any]) -> None:
     """Print one JSON object on one line (the last line of a ``--json`` command)."""
-    print(json.dumps(payload, default=_default, allow_nan=False))
+    print(json.dumps(json_safe(payload), default=_default, allow_nan=False))
+
+
+def check_out_path(path: str, flag: str = "--out") -> None:
+    """Refuse an output path that exists and is not a folder, before any work."""
+    if Path(path).exists() and not Path(path).is_dir():
+        raise ConfigError(
+            f"{flag} {path} is an existing file, not a folder; choose another path"
+        )
+
+
+# -- argparse types: a bad value is a usage error that names the flag ---------------
+def _number(text: str, cast: type) -> Any:
+    try:
+        value = cast(text)
+    except ValueError:
+        kind = "an integer" if cast is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = _number(text, float)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value:g}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _number(text, float)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value:g}")
+    return value
+
+
+def name_list(text: str) -> list[str]:
+    """Comma-separated names, at least one."""
+    names = parse_list(text)
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one comma-separated name")
+    return names
+
+
+def non_negative_float_list(text: str) -> list[float]:
+    """Comma-separated numbers >= 0, at least one."""
+    values = [non_negative_float(item) for item in parse_list(text)]
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one comma-separated number")
+    return values
 
 
 def parse_list(text: str, cast: type = str) -> list[Any]:

@@ -5,32 +5,68 @@ from __future__ import annotations
 import argparse
 import time
 
-from iclcontrol.commands.common import parse_list, print_json
+from iclcontrol.commands.common import (
+    check_out_path,
+    name_list,
+    positive_int,
+    print_json,
+)
+
+#: Units of ``--time-unit`` (kept here so that ``--help`` does not import pandas;
+#: tests check it equals ``iclcontrol.data.TIME_UNITS``).
+TIME_UNITS = ("D", "h", "min", "s", "ms", "us", "ns")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     data = subparsers.add_parser("data", help="build datasets")
     sub = data.add_subparsers(dest="data_command", required=True)
 
-    cstr = sub.add_parser("cstr", help="the reference CSTR dataset (REFERENCE.md)")
+    about = (
+        "the CSTR dataset of the ICLRNN paper: every stable initial state of a "
+        "100x100 state grid times a 4x4 grid of inputs, 10 recorded steps per "
+        "0.005 h sampling period (12352 samples)"
+    )
+    cstr = sub.add_parser("cstr", help=about, description=about)
     cstr.add_argument("--out", required=True, help="output folder")
     cstr.add_argument(
-        "--moves", type=int, default=1, help="sampling periods per sample"
+        "--moves", type=positive_int, default=1, help="sampling periods per sample"
     )
     cstr.add_argument("--seed", type=int, default=0, help="split seed")
     cstr.add_argument("--json", action="store_true", help="print a JSON summary last")
     cstr.set_defaults(func=run_cstr)
 
     csv = sub.add_parser("csv", help="windows of a CSV or Parquet time series")
-    csv.add_argument("file")
-    csv.add_argument("--time-column", required=True)
-    csv.add_argument("--inputs", required=True, help="comma-separated column names")
-    csv.add_argument("--outputs", required=True, help="comma-separated column names")
-    csv.add_argument("--window", type=int, required=True, help="samples per window")
-    csv.add_argument("--stride", type=int, default=1)
+    csv.add_argument("file", help="a .csv or .parquet file")
+    csv.add_argument("--time-column", required=True, help="column with timestamps")
+    csv.add_argument(
+        "--time-unit",
+        default=None,
+        choices=TIME_UNITS,
+        help="unit of a numeric time column (counted from 1970-01-01: epoch seconds "
+        "and seconds from the start both work); needed for numeric time columns",
+    )
+    csv.add_argument(
+        "--inputs", type=name_list, required=True, help="comma-separated column names"
+    )
+    csv.add_argument(
+        "--outputs", type=name_list, required=True, help="comma-separated column names"
+    )
+    csv.add_argument(
+        "--window", type=positive_int, required=True, help="samples per window"
+    )
+    csv.add_argument(
+        "--stride",
+        type=positive_int,
+        default=1,
+        help="samples between the starts of consecutive windows",
+    )
     csv.add_argument("--resample", default=None, help="pandas offset alias, e.g. 15min")
     csv.add_argument(
-        "--split", default="chronological", choices=["chronological", "random"]
+        "--split",
+        default="chronological",
+        choices=["chronological", "random"],
+        help="chronological: train, then validation, then test windows, with "
+        "windows that share rows with a later split purged; random: shuffled",
     )
     csv.add_argument("--out", required=True, help="output folder")
     csv.add_argument("--json", action="store_true", help="print a JSON summary last")
@@ -40,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_cstr(args: argparse.Namespace) -> int:
     from iclcontrol.data import cstr_dataset
 
+    check_out_path(args.out)
     start = time.perf_counter()
     dataset = cstr_dataset(moves=args.moves, random_state=args.seed)
     built = time.perf_counter() - start
@@ -58,16 +95,18 @@ def run_cstr(args: argparse.Namespace) -> int:
 def run_csv(args: argparse.Namespace) -> int:
     from iclcontrol.data import csv_dataset
 
+    check_out_path(args.out)
     start = time.perf_counter()
     dataset = csv_dataset(
         args.file,
         time_column=args.time_column,
-        inputs=parse_list(args.inputs),
-        outputs=parse_list(args.outputs),
+        inputs=args.inputs,
+        outputs=args.outputs,
         window=args.window,
         stride=args.stride,
         resample=args.resample,
         split=args.split,
+        time_unit=args.time_unit,
     )
     dataset.save(args.out)
     summary = {

@@ -10,7 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from iclcontrol.commands.common import parse_list, print_json
+from iclcontrol.commands.common import (
+    check_out_path,
+    json_safe,
+    name_list,
+    non_negative_float,
+    non_negative_float_list,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    print_json,
+)
 from iclcontrol.exceptions import DataError, ModelFileError
 
 #: Model kinds accepted by ``--model`` (kept here so that ``--help`` does not import
@@ -27,19 +37,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         required=True,
         help="dataset folder (iclcontrol data ...), or 'cstr' for the reference set",
     )
-    train.add_argument("--model", default="iclrnn", choices=MODEL_KINDS)
-    train.add_argument("--hidden", type=int, default=64, help="units per layer")
-    train.add_argument("--layers", type=int, default=2)
     train.add_argument(
-        "--noise", type=float, default=0.0, help="target noise std (scaled units)"
+        "--model", default="iclrnn", choices=MODEL_KINDS, help="model kind"
     )
     train.add_argument(
-        "--time-budget", type=float, default=120.0, help="training budget [s]"
+        "--hidden", type=positive_int, default=64, help="units per layer"
     )
-    train.add_argument("--max-epochs", type=int, default=1000)
-    train.add_argument("--lr", type=float, default=5e-3)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--layers", type=positive_int, default=2, help="layers")
+    train.add_argument(
+        "--noise",
+        type=non_negative_float,
+        default=0.0,
+        help="standard deviation of Gaussian noise added to the scaled training "
+        "targets (scaled units)",
+    )
+    train.add_argument(
+        "--time-budget", type=positive_float, default=120.0, help="training budget [s]"
+    )
+    train.add_argument(
+        "--max-epochs", type=positive_int, default=1000, help="epoch cap"
+    )
+    train.add_argument(
+        "--lr", type=positive_float, default=5e-3, help="initial learning rate"
+    )
+    train.add_argument(
+        "--batch-size", type=positive_int, default=64, help="minibatch size"
+    )
+    train.add_argument("--seed", type=int, default=0, help="random seed")
     train.add_argument("--out", required=True, help="run folder for the model")
     train.add_argument("--json", action="store_true", help="print a JSON summary last")
     train.set_defaults(func=run_train)
@@ -50,27 +74,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cert.add_argument("run", help="run/model folder written by 'iclcontrol train'")
     cert.add_argument(
         "--midpoint",
-        type=int,
+        type=non_negative_int,
         default=200,
         help="random segments for the numerical midpoint convexity test (0: skip)",
     )
-    cert.add_argument("--seed", type=int, default=0)
+    cert.add_argument(
+        "--seed", type=int, default=0, help="seed of the midpoint test's segments"
+    )
     cert.add_argument("--json", action="store_true", help="print a JSON summary last")
     cert.set_defaults(func=run_certify)
 
     study = subparsers.add_parser("study", help="studies over models and settings")
     sub = study.add_subparsers(dest="study_command", required=True)
-    noise = sub.add_parser(
-        "noise", help="noise-robustness study of REFERENCE.md (resumable)"
+    about = (
+        "noise-robustness study of the ICLRNN paper: every model kind is trained on "
+        "the CSTR dataset with Gaussian noise of each standard deviation added to "
+        "the scaled training targets, under the same time budget, and tested on "
+        "clean targets; results beside the paper's (resumable)"
     )
-    noise.add_argument("--models", default="iclrnn,icrnn,lrnn,lstm,rnn")
-    noise.add_argument("--noise", default="0,0.3,0.6,0.9")
+    noise = sub.add_parser("noise", help=about, description=about)
     noise.add_argument(
-        "--time-budget", type=float, default=120.0, help="training budget per fit [s]"
+        "--models",
+        type=name_list,
+        default="iclrnn,icrnn,lrnn,lstm,rnn",
+        help=f"comma-separated model kinds, from {','.join(MODEL_KINDS)}",
     )
-    noise.add_argument("--hidden", type=int, default=64)
-    noise.add_argument("--layers", type=int, default=2)
-    noise.add_argument("--seed", type=int, default=0)
+    noise.add_argument(
+        "--noise",
+        type=non_negative_float_list,
+        default="0,0.3,0.6,0.9",
+        help="comma-separated standard deviations of the target noise (scaled "
+        "units, >= 0)",
+    )
+    noise.add_argument(
+        "--time-budget",
+        type=positive_float,
+        default=120.0,
+        help="training budget per fit [s]",
+    )
+    noise.add_argument(
+        "--hidden", type=positive_int, default=64, help="units per layer"
+    )
+    noise.add_argument("--layers", type=positive_int, default=2, help="layers")
+    noise.add_argument("--seed", type=int, default=0, help="seed of every fit")
     noise.add_argument(
         "--out", required=True, help="result folder (resumed if it exists)"
     )
@@ -94,7 +140,9 @@ def _load_dataset(spec: str) -> Any:
 def run_train(args: argparse.Namespace) -> int:
     from iclcontrol.train import SurrogateModel
 
+    check_out_path(args.out)
     dataset = _load_dataset(args.data)
+    dataset.check_finite()  # the test split too: it is evaluated after training
     model = SurrogateModel(
         args.model,
         hidden=args.hidden,
@@ -120,7 +168,9 @@ def run_train(args: argparse.Namespace) -> int:
         "certificate": _certificate_summary(model.certificate_.to_dict()),
         "out": str(out),
     }
-    (out / "metrics.json").write_text(json.dumps(summary, indent=1))
+    (out / "metrics.json").write_text(
+        json.dumps(json_safe(summary), indent=1, allow_nan=False)
+    )
     if args.json:
         print_json(summary)
     else:
@@ -214,10 +264,11 @@ def run_study_noise(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
+    check_out_path(args.out)
     results = run_noise_study(
         args.out,
-        models=parse_list(args.models),
-        noise_levels=parse_list(args.noise, float),
+        models=args.models,
+        noise_levels=args.noise,
         time_budget_s=args.time_budget,
         hidden=args.hidden,
         layers=args.layers,
