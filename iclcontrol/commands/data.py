@@ -122,7 +122,8 @@ def run_csv(args: argparse.Namespace) -> int:
         print(
             f"{summary['n_samples']} windows kept of {c['windows_total']} "
             f"({c['windows_dropped_nan']} touch NaN, "
-            f"{c['windows_dropped_gap']} touch a time gap; "
+            f"{c['windows_dropped_gap']} touch a time gap, "
+            f"{c['windows_purged_overlap']} share rows with a later split; "
             f"{c['duplicate_timestamps_dropped']} duplicate timestamps dropped)"
             f" -> {args.out}"
         )
