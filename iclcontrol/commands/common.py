@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,32 +63,24 @@ def _number(text: str, cast: type) -> Any:
     return value
 
 
-def positive_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _at_least(cast: type, minimum: float, strict: bool) -> Callable[[str], Any]:
+    """An argparse type: a number of type ``cast`` >= ``minimum`` (> if strict)."""
+
+    def parse(text: str) -> Any:
+        value = _number(text, cast)
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"must be {'>' if strict else '>='} {minimum:g}, got {value:g}"
+            )
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value:g}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value:g}")
-    return value
+positive_int = _at_least(int, 1, strict=False)
+non_negative_int = _at_least(int, 0, strict=False)
+positive_float = _at_least(float, 0.0, strict=True)
+non_negative_float = _at_least(float, 0.0, strict=False)
 
 
 def name_list(text: str) -> list[str]:
