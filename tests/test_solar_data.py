@@ -241,3 +241,25 @@ def test_quality_control_finds_injected_clock_shift_with_shifts_ruptures():
     )
     # the pandas-3 name shim for pvanalytics is removed again after the call
     assert hasattr(pcw, "RollingGroupby") == had_old_name
+
+
+def test_tmy2_labels_the_start_of_the_hour():
+    """pvlib's read_tmy2 indexes hour field ``h`` (period ending at h) as ``h - 1``:
+    the label is the period start. With that label, measured GHI and clear-sky GHI
+    correlate best at zero lag and nothing is flagged above clear sky at dawn."""
+    import pvlib
+
+    from iclcontrol.solar.features import clearsky_target
+
+    d = load_solar(Path(pvlib.__file__).parent / "data" / "12839.tm2")
+    assert d.site.label == "beginning"
+    cs = clearsky_target(d)
+    corr = {lag: d.y.corr(cs.shift(-lag)) for lag in (-1, 0, 1)}
+    assert max(corr, key=corr.get) == 0
+    # the user-test hours: 06:00-07:00 EST is after sunrise (~05:30 EST)
+    assert cs.loc["1990-06-15 06:00"] > d.y.loc["1990-06-15 06:00"] > 0
+    qc = quality_control(d)
+    assert qc.report["checks"]["above_clearsky"]["flagged"] == 0
+    # where the mid-hour sun is below the horizon only the sunrise/sunset hours
+    # see a little light (max 30 W/m^2; 171 W/m^2 with the old "ending" label)
+    assert d.y[cs == 0].max() < 50.0

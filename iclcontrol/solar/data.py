@@ -318,7 +318,11 @@ def read_weather_file(
             )
             tz_hours = float(meta["TZ"])
             name = str(meta.get("City", path.stem))
-            label = "ending"
+            # The file's hour field ends the hour (TMY2 manual), but pvlib builds
+            # the index from ``hour - 1`` (see pvlib.iotools.tmy._read_tmy2): the
+            # label is the hour's start. Measured and clear-sky GHI correlate best
+            # at lag 0 with "beginning" (tests/test_solar_data.py).
+            label = "beginning"
             raw.index = _coerce_year(raw.index, coerce_year)
         else:
             raw, meta = pvlib.iotools.read_epw(path, coerce_year=coerce_year)
