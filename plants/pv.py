@@ -201,6 +201,8 @@ class PVBatteryPlant(Plant):
         label : {"instant", "ending", "beginning"}
             Timestamp convention of the weather (hourly TMY values are
             period-ending: the sun is evaluated at the middle of the interval).
+            The interval is ``weather.index.freq`` or, when that is None, the most
+            common step of the index; a single unlabelled row raises ``DataError``.
         """
         import pvlib
 
@@ -217,8 +219,15 @@ class PVBatteryPlant(Plant):
             effective = poa_global
         elif {"ghi", "dni", "dhi"} <= set(weather.columns):
             times = weather.index
-            if label != "instant" and times.freq is not None:
-                half = pd.Timedelta(times.freq) / 2
+            if label not in ("instant", "ending", "beginning"):
+                raise ConfigError(
+                    f"label must be 'instant', 'ending' or 'beginning', got {label!r}"
+                )
+            if label != "instant":
+                # the step comes from index.freq or, without one, the index itself
+                from iclcontrol.solar.features import index_step
+
+                half = index_step(times) / 2
                 times = times - half if label == "ending" else times + half
             loc = pvlib.location.Location(
                 self.latitude, self.longitude, altitude=self.altitude
