@@ -731,6 +731,7 @@ def run_dispatch(
     tariff: Tariff | None = None,
     strategy: str = "forecast",
     e0: float | None = None,
+    label: str = "instant",
 ) -> DispatchResult:
     """Receding-horizon battery dispatch against the PV plant simulator.
 
@@ -740,7 +741,9 @@ def run_dispatch(
     LP over equally likely scenarios; the load is assumed known), the first move is
     applied to ``plant`` (which clips it to its limits), and the realised grid flows
     are priced: ``cost = sum dt (p_imp imp - p_exp exp)``. PV above the export limit
-    is curtailed by the plant.
+    is curtailed by the plant. The import price of a period is the tariff's at the
+    period start (``label`` says what the index labels stand for, see
+    :meth:`Tariff.import_price`).
 
     Returns
     -------
@@ -752,7 +755,7 @@ def run_dispatch(
     n = len(idx) - horizon_steps + 1
     if n < 1:
         raise DataError(f"need more than horizon_steps={horizon_steps} periods")
-    price = tariff.import_price(idx)
+    price = tariff.import_price(idx, label)
     load = load_kw.to_numpy(float)
     pv_true = pv_actual_kw.to_numpy(float)
     lp = None
