@@ -215,8 +215,10 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
                 print(
                     f"  {kind:7s} +{h['steps']} step: RMSE {h['rmse']:.1f} W/m2, "
                     f"smart persistence {h['rmse_reference']:.1f}, "
-                    f"skill {h['skill_vs_smart_persistence']:.3f}"
+                    f"skill {h['skill_vs_smart_persistence']:.3f} (n={h['n']})"
                 )
+        for warning in summary.get("warnings", []):
+            print(f"warning: {warning}")
     return 0
 
 

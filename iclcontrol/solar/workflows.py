@@ -42,6 +42,10 @@ __all__ = [
 ]
 
 
+#: Daytime test samples per horizon below which a skill gets a warning.
+MIN_SCORED_SAMPLES = 100
+
+
 def sanitize(obj: Any) -> Any:
     """JSON-safe copy: NaN/inf → None, numpy scalars → Python, timestamps → str."""
     if isinstance(obj, dict):
@@ -96,9 +100,11 @@ def run_forecast(
     Returns
     -------
     dict
-        ``dataset``, ``n_train``, ``n_test``, ``cut``, ``horizons`` (first kind),
-        ``models`` (per kind: ``horizons``, ``history``), ``qc`` report, and
-        ``files`` written under ``out``.
+        ``dataset``, ``n_train``, ``n_test`` (issue times scored), ``cut``,
+        ``horizons`` (first kind; ``n`` = daytime samples scored at that lead),
+        ``models`` (per kind: ``horizons``, ``history``), ``qc`` report,
+        ``warnings`` (a lead scored on fewer than :data:`MIN_SCORED_SAMPLES`
+        daytime samples) and ``files`` written under ``out``.
     """
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
     params = {**default_forecast_params(d, horizon), **model_params}
@@ -152,6 +158,17 @@ def run_forecast(
             )
         }
         for h in results[kinds[0]]
+    ]
+    summary["n_note"] = (
+        "n_test: issue times in the held-out period with a forecast; n (per "
+        "horizon): the daytime samples that were scored (all metrics use them)"
+    )
+    summary["warnings"] = [
+        f"{kind} +{h['steps']} step: skill from only {h['n']} daytime test samples "
+        f"(fewer than {MIN_SCORED_SAMPLES}): treat it as anecdotal"
+        for kind, horizons in results.items()
+        for h in horizons
+        if h["n"] < MIN_SCORED_SAMPLES
     ]
     if out is not None:
         out = Path(out)
@@ -422,7 +439,8 @@ def run_plan(
         )
         pv1_lp, load_lp, price_lp = hourly["pv"], hourly["load"], hourly["price"]
         dt = 1.0
-        notes.append(f"{step} profiles averaged to hours for the sizing LP")
+        freqstr = pd.tseries.frequencies.to_offset(step).freqstr
+        notes.append(f"{freqstr} profiles averaged to hours for the sizing LP")
         lp_index = hourly.index
     else:
         pv1_lp, load_lp, price_lp = pv1, loadp, price
