@@ -249,7 +249,7 @@ def _weather_for_plant(d: SolarData) -> tuple[pd.DataFrame, str | None]:
 
     ghi = d.frame[ghi_col].astype(float)
     zen = solar_geometry(d)["zenith"]
-    parts = pvlib.irradiance.erbs(ghi, zen, ghi.index.dayofyear)
+    parts = pvlib.irradiance.erbs(ghi, zen, ghi.index.day_of_year)
     w = pd.DataFrame(
         {"ghi": ghi, "dni": parts["dni"], "dhi": parts["dhi"]}, index=d.frame.index
     )
