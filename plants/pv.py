@@ -62,6 +62,28 @@ class PVArrayParameters:
                 f"kwp must be >= 0 and dc_ac_ratio > 0, got {self.kwp}, "
                 f"{self.dc_ac_ratio}"
             )
+        if not 0.0 <= self.surface_tilt <= 90.0:
+            raise ConfigError(
+                f"surface_tilt must be in [0, 90] deg (0 = horizontal), got "
+                f"{self.surface_tilt}"
+            )
+        if not 0.0 <= self.surface_azimuth <= 360.0:
+            raise ConfigError(
+                f"surface_azimuth must be in [0, 360] deg (180 = south), got "
+                f"{self.surface_azimuth}"
+            )
+        if self.losses_percent is not None and not 0 <= self.losses_percent < 100:
+            raise ConfigError(
+                f"losses_percent must be in [0, 100), got {self.losses_percent}"
+            )
+        import pvlib
+
+        models = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]
+        if self.temperature_model not in models:
+            raise ConfigError(
+                f"temperature_model {self.temperature_model!r} unknown; one of "
+                f"{sorted(models)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -137,6 +159,12 @@ class PVBatteryPlant(Plant):
     def __post_init__(self) -> None:
         if not self.dt_h > 0:
             raise ConfigError(f"dt_h must be positive, got {self.dt_h}")
+        if not -90.0 <= self.latitude <= 90.0:
+            raise ConfigError(f"latitude must be in [-90, 90] deg, got {self.latitude}")
+        if not -180.0 <= self.longitude <= 180.0:
+            raise ConfigError(
+                f"longitude must be in [-180, 180] deg, got {self.longitude}"
+            )
         self.sampling_period = float(self.dt_h)
 
     # -- Plant interface -----------------------------------------------------------
@@ -175,6 +203,14 @@ class PVBatteryPlant(Plant):
         u = np.clip(self.check_inputs(u), 0.0, self.battery.power_kw)
         b, dt = self.battery, self.dt_h
         e = x[:, 0]
+        tol = 1e-9 * max(b.capacity_kwh, 1.0)
+        outside = (e < b.e_min - tol) | (e > b.e_max + tol) | ~np.isfinite(e)
+        if outside.any():
+            raise DataError(
+                f"stored energy E={e[outside][0]:g} kWh is outside the battery's "
+                f"bounds [{b.e_min:g}, {b.e_max:g}] kWh (soc_min, soc_max x "
+                "capacity_kwh)"
+            )
         room = np.maximum(b.e_max - e, 0.0)  # energy that can still be stored
         avail = np.maximum(e - b.e_min, 0.0)  # energy that can still be drawn
         p_ch = np.minimum(u[:, 0], room / (b.eta_charge * dt))
@@ -201,6 +237,8 @@ class PVBatteryPlant(Plant):
         label : {"instant", "ending", "beginning"}
             Timestamp convention of the weather (hourly TMY values are
             period-ending: the sun is evaluated at the middle of the interval).
+            The interval is ``weather.index.freq`` or, when that is None, the most
+            common step of the index; a single unlabelled row raises ``DataError``.
         """
         import pvlib
 
@@ -217,8 +255,15 @@ class PVBatteryPlant(Plant):
             effective = poa_global
         elif {"ghi", "dni", "dhi"} <= set(weather.columns):
             times = weather.index
-            if label != "instant" and times.freq is not None:
-                half = pd.Timedelta(times.freq) / 2
+            if label not in ("instant", "ending", "beginning"):
+                raise ConfigError(
+                    f"label must be 'instant', 'ending' or 'beginning', got {label!r}"
+                )
+            if label != "instant":
+                # the step comes from index.freq or, without one, the index itself
+                from iclcontrol.solar.features import index_step
+
+                half = index_step(times) / 2
                 times = times - half if label == "ending" else times + half
             loc = pvlib.location.Location(
                 self.latitude, self.longitude, altitude=self.altitude

@@ -117,3 +117,34 @@ def test_config_validation():
         BatteryParameters(soc_min=0.9, soc_max=0.1)
     with pytest.raises(ConfigError):
         PVBatteryPlant(dt_h=0.0)
+
+
+def test_validation_of_site_array_and_state():
+    with pytest.raises(ConfigError, match="latitude"):
+        PVBatteryPlant(99, 500)
+    with pytest.raises(ConfigError, match="longitude"):
+        PVBatteryPlant(40.0, 500.0)
+    with pytest.raises(ConfigError, match="surface_tilt"):
+        PVArrayParameters(surface_tilt=120)
+    with pytest.raises(ConfigError, match="surface_azimuth"):
+        PVArrayParameters(surface_azimuth=400)
+    plant = PVBatteryPlant(battery=BatteryParameters(capacity_kwh=10.0))
+    # e_max = 9 kWh: 50 kWh is not a state of this battery
+    with pytest.raises(DataError, match="outside the battery's bounds"):
+        plant.step([50.0], [0.0, 1.0])
+
+
+def test_label_without_index_freq(weather):
+    """label='ending' shifts the sun half a step whether or not index.freq is set."""
+    plant = PVBatteryPlant(array=PVArrayParameters(kwp=1.0))
+    with_freq = plant.pv_ac_kw(weather, label="ending")
+    no_freq = weather.copy()
+    no_freq.index = pd.DatetimeIndex(list(no_freq.index))
+    assert no_freq.index.freq is None
+    np.testing.assert_allclose(
+        plant.pv_ac_kw(no_freq, label="ending").to_numpy(), with_freq.to_numpy()
+    )
+    instant = plant.pv_ac_kw(weather, label="instant")
+    assert not np.allclose(with_freq.to_numpy(), instant.to_numpy())
+    with pytest.raises(DataError, match="fewer than two"):
+        plant.pv_ac_kw(no_freq.iloc[:1], label="ending")

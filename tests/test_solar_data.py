@@ -241,3 +241,110 @@ def test_quality_control_finds_injected_clock_shift_with_shifts_ruptures():
     )
     # the pandas-3 name shim for pvanalytics is removed again after the call
     assert hasattr(pcw, "RollingGroupby") == had_old_name
+
+
+def test_tmy2_labels_the_start_of_the_hour():
+    """pvlib's read_tmy2 indexes hour field ``h`` (period ending at h) as ``h - 1``:
+    the label is the period start. With that label, measured GHI and clear-sky GHI
+    correlate best at zero lag and nothing is flagged above clear sky at dawn."""
+    import pvlib
+
+    from iclcontrol.solar.features import clearsky_target
+
+    d = load_solar(Path(pvlib.__file__).parent / "data" / "12839.tm2")
+    assert d.site.label == "beginning"
+    cs = clearsky_target(d)
+    corr = {lag: d.y.corr(cs.shift(-lag)) for lag in (-1, 0, 1)}
+    assert max(corr, key=corr.get) == 0
+    # the user-test hours: 06:00-07:00 EST is after sunrise (~05:30 EST)
+    assert cs.loc["1990-06-15 06:00"] > d.y.loc["1990-06-15 06:00"] > 0
+    qc = quality_control(d)
+    assert qc.report["checks"]["above_clearsky"]["flagged"] == 0
+    # where the mid-hour sun is below the horizon only the sunrise/sunset hours
+    # see a little light (max 30 W/m^2; 171 W/m^2 with the old "ending" label)
+    assert d.y[cs == 0].max() < 50.0
+
+
+def _clear_csv(path, start, periods, freq="15min", tz="America/Denver", jitter_s=0):
+    """Naive local-time CSV of 0.8 x Ineichen clear-sky GHI at Golden, CO."""
+    import pvlib
+
+    idx = pd.date_range(start, periods=periods, freq=freq, tz=tz)
+    loc = pvlib.location.Location(39.74, -105.18, altitude=1800)
+    ghi = (0.8 * loc.get_clearsky(idx)["ghi"]).round(2).to_numpy()
+    wall = idx.tz_localize(None)
+    if jitter_s:
+        rng = np.random.default_rng(0)
+        wall = wall + pd.to_timedelta(
+            rng.integers(-jitter_s, jitter_s + 1, len(idx)), "s"
+        )
+    pd.DataFrame({"time": wall.strftime("%Y-%m-%d %H:%M:%S"), "GHI": ghi}).to_csv(
+        path, index=False
+    )
+    return idx, ghi
+
+
+def test_naive_local_time_without_tz_is_reported(tmp_path):
+    """Local Denver time read as UTC is 7 h (MST) behind the sun: clear error."""
+    path = tmp_path / "local.csv"
+    _clear_csv(path, "2023-01-10", 4 * 96, tz="Etc/GMT+7")
+    kw = {"time_column": "time", "target": "GHI", "latitude": 39.74}
+    with pytest.raises(DataError, match=r"7 h off solar time.*--tz"):
+        load_solar(path, longitude=-105.18, **kw)
+    d = load_solar(path, longitude=-105.18, tz="Etc/GMT+7", **kw)
+    qc = quality_control(d)
+    assert abs(qc.report["solar_time_lag_minutes"]) < 30
+    assert qc.report["flagged_total"] == 0
+
+
+def test_autumn_repeated_hour_is_resolved_from_file_order(tmp_path):
+    """Both 01:xx hours of 2023-11-05 in file order: no row is dropped."""
+    path = tmp_path / "fall.csv"
+    idx, ghi = _clear_csv(path, "2023-11-04", 3 * 96 + 4)  # 25-h day: 4 more
+    frame, report = read_table(path, "time", "GHI", tz="America/Denver")
+    assert report["nonexistent_or_ambiguous_times_dropped"] == 0
+    assert report["ambiguous_times_resolved_by_order"] == 8
+    assert report["missing_steps"] == 0
+    assert len(frame) == len(idx)
+    assert (frame.index == idx).all()
+    np.testing.assert_allclose(frame["GHI"].to_numpy(), ghi)
+
+
+def test_jittered_timestamps_snap_to_the_grid(tmp_path):
+    """15-min stamps +-20 s off: step 15 min, every row kept, snaps reported."""
+    path = tmp_path / "jitter.csv"
+    idx, ghi = _clear_csv(path, "2023-06-01", 3 * 96, jitter_s=20)
+    raw = pd.to_datetime(pd.read_csv(path)["time"])
+    frame, report = read_table(path, "time", "GHI", tz="America/Denver")
+    assert report["freq"] == "15min"
+    assert report["missing_steps"] == 0 and report["off_grid_dropped"] == 0
+    assert report["snapped_to_grid"] == int((raw.dt.second != 0).sum())
+    assert (frame.index == idx).all()
+    np.testing.assert_allclose(frame["GHI"].to_numpy(), ghi)
+
+
+def test_non_numeric_columns_are_named(tmp_path):
+    path = tmp_path / "comma.csv"
+    t = pd.date_range("2023-06-01", periods=8, freq="h").strftime("%Y-%m-%d %H:%M")
+    pd.DataFrame({"time": t, "GHI": ["-0,36"] * 8, "temp": ["1.0"] * 8}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(DataError, match=r"column GHI is not numeric \(e.g. '-0,36'\)"):
+        read_table(path, "time", "GHI", ["temp"], tz="UTC")
+    part = tmp_path / "part.csv"
+    ghi = ["1.0", "x", "3.0", "4.0", "n/a?", "6.0", "7.0", "8.0"]
+    pd.DataFrame({"time": t, "GHI": ghi}).to_csv(part, index=False)
+    frame, report = read_table(part, "time", "GHI", tz="UTC")
+    assert report["non_numeric_values"] == {"GHI": 2}
+    assert frame["GHI"].isna().sum() == 2
+
+
+def test_missing_file_and_bad_zone_messages():
+    from iclcontrol.exceptions import ConfigError
+
+    with pytest.raises(DataError, match=r"nofile.csv not found.*tmy3-greensboro"):
+        load_solar("nofile.csv")
+    with pytest.raises(ConfigError, match="unknown time zone 'America/Denvr'"):
+        read_table(DATA / "solar_dst_gaps.csv", "timestamp", "ghi", tz="America/Denvr")
+    with pytest.raises(DataError, match="--time-column"):
+        load_solar(DATA / "solar_offsets.csv")

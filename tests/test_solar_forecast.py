@@ -465,3 +465,46 @@ def test_quantile_forecasters_are_ordered(tmy_slice):
     assert np.mean(f_lo) < np.mean(f_hi)
     with pytest.raises(ConfigError, match="quantile"):
         IrradianceForecaster(quantile=1.5).fit(tmy_slice)
+
+
+def test_run_forecast_warns_on_few_daytime_samples(tmp_path):
+    """A tiny test period: every lead is scored on < 100 daytime samples, the JSON
+    says so and carries ``n`` per horizon."""
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.workflows import MIN_SCORED_SAMPLES, run_forecast
+
+    d = load_solar("tmy3-greensboro").slice("1990-06-01", "1990-06-10 23:00")
+    res = run_forecast(
+        d, horizon=2, qc=False, epochs=1, hidden=4, lags=6, random_state=0
+    )
+    ns = [h["n"] for h in res["horizons"]]
+    assert all(0 < n < MIN_SCORED_SAMPLES for n in ns)
+    assert len(res["warnings"]) == len(ns)
+    assert f"only {ns[0]} daytime test samples" in res["warnings"][0]
+    assert "n_test" in res["n_note"]
+
+
+def test_plots_integer_steps_and_legend_outside(tmp_path, monkeypatch):
+    from iclcontrol.solar import plots as P
+
+    figs = []
+
+    def keep(fig, path):  # keep the figure open instead of writing it
+        fig.tight_layout()
+        fig.canvas.draw()
+        figs.append(fig)
+        return path
+
+    monkeypatch.setattr(P, "_save", keep)
+    results = {
+        "m": [{"steps": s, "skill_vs_smart_persistence": 0.1} for s in (1, 2, 3)]
+    }
+    P.plot_skill_by_horizon(results, tmp_path / "s.png")
+    ticks = figs[0].axes[0].get_xticks()
+    np.testing.assert_array_equal(ticks, np.round(ticks))
+    idx = pd.date_range("2020-01-01", periods=48, freq="h", tz="UTC")
+    traces = {k: pd.DataFrame({"E": np.linspace(0, 5, 48)}, index=idx) for k in "ab"}
+    P.plot_dispatch(traces, tmp_path / "d.png")
+    ax = figs[1].axes[0]
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # right of the axes

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from iclcontrol.commands.common import parse_list, print_json
+from iclcontrol.exceptions import ConfigError
 
 
 def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
@@ -133,6 +134,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pl.add_argument("--battery-cost", type=float, default=45.0, help="$/(kWh a)")
     pl.add_argument("--max-kwp", type=float, default=20.0)
     pl.add_argument("--max-kwh", type=float, default=40.0)
+    pl.add_argument("--no-qc", action="store_true", help="skip quality control")
     pl.add_argument("--out", default=None)
     pl.add_argument("--json", action="store_true", help="print a JSON summary last")
     pl.set_defaults(func=run_plan_cmd)
@@ -213,8 +215,10 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
                 print(
                     f"  {kind:7s} +{h['steps']} step: RMSE {h['rmse']:.1f} W/m2, "
                     f"smart persistence {h['rmse_reference']:.1f}, "
-                    f"skill {h['skill_vs_smart_persistence']:.3f}"
+                    f"skill {h['skill_vs_smart_persistence']:.3f} (n={h['n']})"
                 )
+        for warning in summary.get("warnings", []):
+            print(f"warning: {warning}")
     return 0
 
 
@@ -234,6 +238,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         out=args.out,
         costs=costs,
         load_kwargs=_load_kwargs(args),
+        qc=not args.no_qc,
     )
     if args.json:
         print_json(summary)
@@ -243,13 +248,58 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
             f"annual cost {summary['annual_cost']:.0f} $ "
             f"(grid only {summary['baseline_cost']:.0f} $)"
         )
+        cov = summary["coverage"]
+        print(
+            f"data: {cov['covered_days']:.1f} days valid, {cov['missing_steps']} "
+            f"missing steps; PV yield {summary['pv_yield_kwh_per_kwp']:.0f} kWh/kWp"
+        )
+        bounds = [k for k, v in summary["at_bound"].items() if v]
+        if bounds:
+            print(
+                f"at bound: {', '.join(bounds)} (--max-kwp/--max-kwh limit the optimum)"
+            )
+        for note in summary["notes"]:
+            print(f"note: {note}")
+        for warning in summary["warnings"]:
+            print(f"warning: {warning}")
     return 0
+
+
+def _operate_flags(args: argparse.Namespace) -> tuple[float, ...]:
+    """Check operate's numeric flags by their own names; return the oracle hours."""
+    checks = (
+        ("--days", args.days, args.days > 0, "> 0"),
+        ("--dispatch-hours", args.dispatch_hours, args.dispatch_hours > 0, "> 0"),
+        ("--kwp", args.kwp, args.kwp >= 0, ">= 0"),
+        ("--scenarios", args.scenarios, args.scenarios >= 0, ">= 0"),
+    )
+    for name in ("battery_kwh", "battery_kw"):
+        v = getattr(args, name)
+        if v is not None:
+            flag = "--" + name.replace("_", "-")
+            checks += ((flag, v, v >= 0, ">= 0"),)
+    for flag, value, ok, rule in checks:
+        if not ok:
+            raise ConfigError(f"{flag} must be {rule}, got {value:g}")
+    hours = []
+    for h in parse_list(args.oracle_hours or ""):
+        try:
+            hours.append(float(h))
+        except ValueError:
+            raise ConfigError(
+                f"--oracle-hours takes comma-separated numbers of hours, e.g. 4,12; "
+                f"got {h!r}"
+            ) from None
+        if not hours[-1] > 0:
+            raise ConfigError(f"--oracle-hours must be > 0, got {h}")
+    return tuple(hours)
 
 
 def run_operate_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.workflows import run_operate
     from plants.pv import BatteryParameters
 
+    oracle_hours = _operate_flags(args)
     battery = BatteryParameters(
         capacity_kwh=args.battery_kwh if args.battery_kwh is not None else 2 * args.kwp,
         power_kw=args.battery_kw if args.battery_kw is not None else 0.5 * args.kwp,
@@ -273,7 +323,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
             for k in ("hidden", "layers", "epochs", "random_state", "time_limit_s")
             if params.get(k) is not None
         },
-        oracle_hours=tuple(float(h) for h in args.oracle_hours.split(",") if h),
+        oracle_hours=oracle_hours,
         scenarios=args.scenarios,
         load_kwargs=_load_kwargs(args),
         **params,

@@ -35,13 +35,16 @@ __all__ = [
     "QCResult",
     "Site",
     "SolarData",
+    "check_solar_time",
     "dataset_path",
+    "infer_step",
     "list_datasets",
     "load_solar",
     "quality_control",
     "read_table",
     "read_weather_file",
     "regularize",
+    "solar_time_lag",
 ]
 
 
@@ -262,7 +265,7 @@ def _info(name: str) -> DatasetInfo:
         raise DataError(
             f"unknown dataset {name!r}; known datasets: {sorted(DATASETS)}, or pass a "
             "file path (.tm2, .epw, TMY3 .csv, or a .csv/.parquet with time_column "
-            "and target)"
+            "and target; CLI: --time-column and --target)"
         )
     return DATASETS[name]
 
@@ -318,7 +321,11 @@ def read_weather_file(
             )
             tz_hours = float(meta["TZ"])
             name = str(meta.get("City", path.stem))
-            label = "ending"
+            # The file's hour field ends the hour (TMY2 manual), but pvlib builds
+            # the index from ``hour - 1`` (see pvlib.iotools.tmy._read_tmy2): the
+            # label is the hour's start. Measured and clear-sky GHI correlate best
+            # at lag 0 with "beginning" (tests/test_solar_data.py).
+            label = "beginning"
             raw.index = _coerce_year(raw.index, coerce_year)
         else:
             raw, meta = pvlib.iotools.read_epw(path, coerce_year=coerce_year)
@@ -361,7 +368,8 @@ def _weather_kind(path: Path) -> str:
             return "tmy3"
     raise DataError(
         f"{path.name} is not a recognised weather file (TMY2 .tm2, TMY3 .csv, EPW "
-        ".epw); for a plain table pass time_column and target"
+        ".epw); for a plain table pass time_column and target (CLI: --time-column "
+        "and --target)"
     )
 
 
@@ -431,8 +439,12 @@ def read_table(
             f"{path.name} has no column(s) {missing}; columns are {list(raw.columns)}"
         )
     report: dict[str, Any] = {}
-    times = _parse_times(raw[time_column], tz, report)
-    frame = raw[[target, *covariates]].apply(pd.to_numeric, errors="coerce")
+    columns = [target, *covariates]
+    # rows repeated verbatim are one row: they must not count as the second
+    # occurrence of a repeated autumn hour
+    repeat = raw.duplicated(subset=[time_column, *columns], keep="first").to_numpy()
+    times = _parse_times(raw[time_column], tz, report, repeat)
+    frame = _numeric_columns(raw[columns], path.name, report)
     frame.index = times
     frame = frame[~frame.index.isna()]
     frame.index.name = None
@@ -441,25 +453,115 @@ def read_table(
     return frame, report
 
 
-def _parse_times(col: pd.Series, tz: str | None, report: dict[str, Any]) -> Any:
+def _numeric_columns(
+    raw: pd.DataFrame, name: str, report: dict[str, Any]
+) -> pd.DataFrame:
+    """Columns as floats. A column with no numeric value raises ``DataError`` with an
+    example of a bad value; partly non-numeric columns are counted in
+    ``report["non_numeric_values"]`` (those values become NaN)."""
+    out = raw.apply(pd.to_numeric, errors="coerce").astype(float)
+    counts: dict[str, int] = {}
+    for col in raw.columns:
+        bad = raw[col].notna() & out[col].isna()
+        if not bad.any():
+            continue
+        example = raw[col][bad].iloc[0]
+        if out[col].notna().sum() == 0:
+            raise DataError(
+                f"{name}: column {col} is not numeric (e.g. {example!r}); use '.' as "
+                "the decimal separator and leave missing values empty"
+            )
+        counts[str(col)] = int(bad.sum())
+    if counts:
+        report["non_numeric_values"] = counts
+    return out
+
+
+def _parse_times(
+    col: pd.Series,
+    tz: str | None,
+    report: dict[str, Any],
+    repeat: np.ndarray | None = None,
+) -> Any:
+    """Timestamps of a table column as a timezone-aware index (NaT where unusable).
+
+    Naive times are local wall-clock time in ``tz`` (UTC when ``None``, reported as
+    ``timestamps``). The autumn hour that occurs twice is resolved from the file
+    order: among the distinct rows (``repeat`` marks verbatim repeats), the first
+    occurrence of an ambiguous wall time is daylight-saving time, the second
+    standard time, further ones and single ones (which cannot be told apart) are
+    dropped. Wall times skipped in spring are dropped. Both are counted.
+    """
     if pd.api.types.is_datetime64_any_dtype(col) and getattr(col.dt, "tz", None):
         return pd.DatetimeIndex(col)
     text = col.astype(str)
     has_offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).all()
     if has_offset:
-        idx = pd.DatetimeIndex(pd.to_datetime(text, utc=True, format="ISO8601"))
-        return idx.tz_convert(tz) if tz else idx
-    idx = pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601"))
-    zone = tz or "UTC"
-    # Sorting first lets "infer" resolve the repeated autumn hour from row order.
-    order = np.argsort(idx.values, kind="stable")
+        idx = pd.DatetimeIndex(_to_datetime(text, utc=True))
+        report["timestamps"] = "with UTC offsets"
+        return idx.tz_convert(_zone(tz)) if tz else idx
+    idx = pd.DatetimeIndex(_to_datetime(text, utc=False))
+    zone = _zone(tz) if tz else "UTC"
+    report["timestamps"] = f"naive, local time in {tz}" if tz else "naive, taken as UTC"
+    dst = idx.tz_localize(zone, ambiguous=np.ones(len(idx), bool), nonexistent="NaT")
+    std = idx.tz_localize(zone, ambiguous=np.zeros(len(idx), bool), nonexistent="NaT")
+    ambiguous = np.asarray(dst != std) & ~dst.isna() & ~std.isna()
+    n_nonexistent = int(dst.isna().sum())
+    out = std
+    dropped_ambiguous = 0
+    if ambiguous.any():
+        repeat = np.zeros(len(idx), bool) if repeat is None else np.asarray(repeat)
+        is_dst = np.zeros(len(idx), bool)
+        keep = np.ones(len(idx), bool)
+        wall = idx.asi8
+        for w in np.unique(wall[ambiguous]):
+            rows = np.flatnonzero(wall == w)  # file order
+            distinct = rows[~repeat[rows]]
+            if len(distinct) == 2:
+                # two different rows: the first is DST, the second standard time
+                # (a verbatim repeat after the second collides with it and is
+                # dropped as a duplicate by regularize)
+                is_dst[rows] = rows < distinct[1]
+            elif len(distinct) == 1 and len(rows) >= 2:
+                # identical rows (e.g. zero irradiance at night): either order is
+                # the same data; the later copies are standard time
+                is_dst[rows[0]] = True
+            else:  # a single row, or three different ones: cannot be told apart
+                keep[rows] = False
+        out = idx.tz_localize(zone, ambiguous=is_dst, nonexistent="NaT")
+        out = out.where(keep | ~ambiguous)
+        dropped_ambiguous = int((ambiguous & ~keep).sum())
+        report["ambiguous_times_resolved_by_order"] = int((ambiguous & keep).sum())
+    report["nonexistent_times_dropped"] = n_nonexistent
+    report["ambiguous_times_dropped"] = dropped_ambiguous
+    report["nonexistent_or_ambiguous_times_dropped"] = n_nonexistent + dropped_ambiguous
+    return pd.DatetimeIndex(out)
+
+
+def _zone(tz: str) -> Any:
+    """``tz`` checked: an unknown zone name raises ``ConfigError``."""
     try:
-        local = idx[order].tz_localize(zone, ambiguous="infer", nonexistent="NaT")
-    except Exception:  # pytz/zoneinfo raise different errors for uninferable hours
-        local = idx[order].tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-    out = local.take(np.argsort(order, kind="stable"))
-    report["nonexistent_or_ambiguous_times_dropped"] = int(out.isna().sum())
-    return out
+        pd.Timestamp("2000-01-01").tz_localize(tz)
+    except Exception:
+        raise ConfigError(
+            f"unknown time zone {tz!r}; use an IANA name such as 'America/Denver', "
+            "'Etc/GMT+7' (UTC-7, no DST) or 'UTC'"
+        ) from None
+    return tz
+
+
+def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
+    """ISO 8601 strings to timestamps; a bad one raises ``DataError`` naming it."""
+    parsed = pd.to_datetime(text, utc=utc, format="ISO8601", errors="coerce")
+    bad = parsed.isna() & text.notna() & (text.str.strip() != "")
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())
+        raise DataError(
+            f"{len(rows)} timestamp(s) are not ISO 8601, e.g. {text.iloc[rows[0]]!r} "
+            f"(data row {rows[0] + 1}); expected e.g. '2023-06-01 13:00' or "
+            "'2023-06-01T13:00:00-07:00'"
+        )
+    return parsed
 
 
 def regularize(
@@ -475,6 +577,8 @@ def regularize(
         ``index.freq`` set; missing steps are NaN rows.
     report : dict
         ``unsorted_rows``, ``duplicate_timestamps``, ``n_rows``, ``freq``,
+        ``snapped_to_grid`` (timestamps within a quarter step of the grid moved
+        onto it, e.g. clock jitter), ``off_grid_dropped`` (farther ones),
         ``missing_steps``, ``gaps`` (up to 20 longest, start/end/steps),
         ``negative_values_zeroed``.
     """
@@ -493,25 +597,19 @@ def regularize(
     if len(frame) < 3:
         raise DataError(f"need at least 3 distinct timestamps, got {len(frame)}")
     if freq is None:
-        steps = pd.Series(np.diff(frame.index.asi8))
-        step = pd.Timedelta(int(steps.mode().iloc[0]), unit="ns")
-        if frame.index.unit != "ns":
-            step = pd.Timedelta(int(steps.mode().iloc[0]), unit=str(frame.index.unit))
-        freq_offset = pd.tseries.frequencies.to_offset(step)
+        step = infer_step(frame.index)
     else:
-        freq_offset = pd.tseries.frequencies.to_offset(freq)
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    freq_offset = pd.tseries.frequencies.to_offset(step)
     n_before = len(frame)
-    utc = frame.index.tz_convert("UTC")  # flooring local time hits DST ambiguity
-    off_grid = utc != utc.floor(freq_offset)
-    anchor = frame.index[0]
-    if off_grid.any():
-        # keep an anchor-based grid (e.g. hh:30 labels) instead of dropping rows
-        grid = pd.date_range(anchor, frame.index[-1], freq=freq_offset)
-        frame = frame.reindex(
-            grid, method="nearest", tolerance=pd.Timedelta(freq_offset) / 2
-        )
-    else:
-        frame = frame.asfreq(freq_offset)
+    frame, snapped, dropped = _snap_to_grid(frame, step)
+    report["snapped_to_grid"] = snapped
+    report["off_grid_dropped"] = dropped
+    dup = frame.index.duplicated(keep="first")
+    if dup.any():  # two jittered rows snapped onto one grid point
+        report["duplicate_timestamps"] += int(dup.sum())
+        frame = frame[~dup]
+    frame = frame.asfreq(freq_offset)
     frame.index.freq = freq_offset
     report["n_rows"] = int(n_before)
     report["freq"] = freq_offset.freqstr
@@ -524,6 +622,50 @@ def regularize(
     report["negative_values_zeroed"] = int(neg.sum())
     frame.loc[neg, target] = 0.0
     return frame, report
+
+
+def infer_step(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """Sampling step of irregular timestamps, robust to clock jitter.
+
+    The median difference between consecutive distinct timestamps, rounded to a
+    whole minute when it is at least a minute (to a whole second otherwise): 15-min
+    data stamped 900 +- 20 s apart gives 15 min, not the ``901s`` of the most
+    common difference.
+    """
+    diffs = np.diff(index.asi8)
+    diffs = diffs[diffs > 0]
+    if diffs.size == 0:
+        raise DataError("cannot infer the sampling step: fewer than 2 distinct times")
+    step = pd.Timedelta(int(np.median(diffs)), unit=str(index.unit))
+    unit = "1min" if step >= pd.Timedelta("1min") else "1s"
+    rounded = step.round(unit)
+    return rounded if rounded > pd.Timedelta(0) else step
+
+
+def _snap_to_grid(
+    frame: pd.DataFrame, step: pd.Timedelta, tolerance: float = 0.25
+) -> tuple[pd.DataFrame, int, int]:
+    """Move timestamps within ``tolerance * step`` of a regular grid onto it.
+
+    The grid has spacing ``step`` and the phase most timestamps share (so hh:30
+    labels of hourly data stay hh:30), in UTC so that DST changes do not matter.
+    Returns the frame, how many timestamps were moved and how many were too far
+    from the grid and dropped.
+    """
+    t = frame.index.tz_convert("UTC").as_unit("ns").asi8
+    n = int(step.value)
+    centred = (t + n // 2) % n - n // 2  # offset from the epoch-based grid
+    unit = 60_000_000_000 if n >= 60_000_000_000 else 1_000_000_000
+    phase = int(np.round(np.median(centred) / unit)) * unit
+    grid = np.round((t - phase) / n).astype(np.int64) * n + phase
+    off = np.abs(t - grid)
+    near = off <= tolerance * n
+    snapped = int(((off > 0) & near).sum())
+    dropped = int((~near).sum())
+    out = frame[near].copy()
+    new = pd.DatetimeIndex(grid[near], tz="UTC").tz_convert(frame.index.tz)
+    out.index = new.as_unit(frame.index.unit)
+    return out, snapped, dropped
 
 
 def _gaps(missing: pd.Series, keep: int = 20) -> list[dict[str, Any]]:
@@ -594,11 +736,18 @@ def load_solar(
         return data
     path = Path(name_or_path)
     if not path.exists():
+        if path.suffix or "/" in key or "\\" in key:
+            raise DataError(
+                f"data file {key} not found (no such file); named datasets are "
+                f"{sorted(DATASETS)}"
+            )
         _info(key)  # raises with the list of known names
     if time_column is None:
         return read_weather_file(path, target=target or "ghi")
     if target is None:
-        raise DataError("a plain table needs target (the irradiance column)")
+        raise DataError(
+            "a plain table needs target, the irradiance column (CLI: --target)"
+        )
     frame, report = read_table(path, time_column, target, covariates, tz=tz)
     if site is None:
         if latitude is None or longitude is None:
@@ -615,7 +764,10 @@ def load_solar(
             surface_azimuth=surface_azimuth,
         )
     card = {"source": str(path), "kind": "table", "resolution": _freq_str(frame)}
-    return SolarData(frame, target, site, card, report)
+    data = SolarData(frame, target, site, card, report)
+    if tz is None and report.get("timestamps") == "naive, taken as UTC":
+        check_solar_time(data)  # naive local time read as UTC: say so now
+    return data
 
 
 # -- quality control ---------------------------------------------------------------
@@ -693,6 +845,7 @@ def quality_control(
     valid = y.notna()
     if clearsky is None:
         clearsky = clearsky_target(data)
+    lag = check_solar_time(data, clearsky)
     flags = pd.DataFrame(index=y.index)
     within = pva_util.check_limits(
         y, upper_bound=csi_factor * clearsky + csi_offset, inclusive_upper=True
@@ -709,7 +862,9 @@ def quality_control(
     )
     flags["zscore"] = z.reindex(y.index).fillna(False).astype(bool)
 
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {
+        "solar_time_lag_minutes": None if lag is None else lag / pd.Timedelta("1min")
+    }
     # on the raw series: readings of a drifted clock are the ones far above the
     # clear sky of their label, so blanking them first would hide the drift
     shift_days = _clock_shift_days(
@@ -755,6 +910,70 @@ def quality_control(
         frame, data.target, data.site, dict(data.card), {**data.report, "qc": report}
     )
     return QCResult(cleaned, flags, report)
+
+
+#: Largest lag between measured and clear-sky irradiance accepted as solar time.
+MAX_SOLAR_TIME_LAG = pd.Timedelta("90min")
+
+
+def solar_time_lag(
+    data: SolarData, clearsky: pd.Series | None = None
+) -> pd.Timedelta | None:
+    """Lag at which the measured irradiance best matches the clear sky.
+
+    The lag ``L`` (a multiple of the step, within +-12 h) maximizes the correlation
+    of ``y(t)`` with ``clearsky(t + L)``: a positive lag means the labels are
+    ``L`` behind the time the sun says (e.g. +5 h for US Eastern local time read as
+    UTC). Correlation rather than pvanalytics' daily midday is used here because a
+    day that straddles midnight in the wrong zone has no midday. ``None`` when
+    there is too little daylight to tell (fewer than 2 days of data).
+
+    Returns
+    -------
+    pandas.Timedelta or None
+    """
+    from iclcontrol.solar.features import clearsky_target
+
+    step = data.freq
+    y = data.y.to_numpy(float)
+    if len(y) * step < pd.Timedelta("2D") or step > pd.Timedelta("3h"):
+        return None
+    cs = (clearsky if clearsky is not None else clearsky_target(data)).to_numpy(float)
+    n = int(pd.Timedelta("12h") / step)
+    best, best_r = 0, -np.inf
+    for lag in range(-n, n + 1):
+        a, b = (y[: len(y) - lag], cs[lag:]) if lag >= 0 else (y[-lag:], cs[:lag])
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() < 10 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
+            continue
+        r = float(np.corrcoef(a[ok], b[ok])[0, 1])
+        if r > best_r:
+            best, best_r = lag, r
+    if not np.isfinite(best_r):
+        return None
+    return best * step
+
+
+def check_solar_time(
+    data: SolarData, clearsky: pd.Series | None = None
+) -> pd.Timedelta | None:
+    """:func:`solar_time_lag`, raising ``DataError`` when it exceeds
+    :data:`MAX_SOLAR_TIME_LAG` (the timestamps are then almost surely local time
+    read as UTC, or in the wrong zone)."""
+    lag = solar_time_lag(data, clearsky)
+    if lag is None or abs(lag) < MAX_SOLAR_TIME_LAG:
+        return lag
+    hours = lag / pd.Timedelta("1h")
+    utc_offset = -round(hours)
+    zone = "Etc/GMT" + (f"{-utc_offset:+d}" if utc_offset else "")
+    tz = str(data.frame.index.tz)
+    raise DataError(
+        f"timestamps look {abs(hours):g} h off solar time (read in {tz}, the "
+        f"measured irradiance matches the clear sky {hours:+g} h from its labels): "
+        "they are probably local time; pass --tz ZONE (or tz=... to load_solar), "
+        f"e.g. --tz {zone} (UTC{utc_offset:+d}, no DST) or the site's IANA zone "
+        "such as America/Denver"
+    )
 
 
 @contextlib.contextmanager

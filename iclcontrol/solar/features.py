@@ -19,6 +19,8 @@ __all__ = [
     "clearsky_target",
     "feature_frame",
     "geometry_times",
+    "index_step",
+    "period_starts",
     "solar_geometry",
 ]
 
@@ -28,11 +30,52 @@ CSI_MAX = 2.0
 CSI_MIN_CLEARSKY = 50.0
 
 
+def index_step(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """Sampling step of a regular index: ``index.freq``, else the most common
+    difference between consecutive labels (so a slice with gaps still works).
+
+    Raises
+    ------
+    DataError
+        With fewer than two labels and no ``freq`` the step is unknown.
+    """
+    from iclcontrol.exceptions import DataError
+
+    if index.freq is not None:
+        return pd.Timedelta(index.freq)
+    if len(index) < 2:
+        raise DataError(
+            "cannot infer the sampling step of an index with fewer than two labels "
+            "and no freq; set index.freq"
+        )
+    diffs = pd.Series(np.diff(index.asi8))
+    diffs = diffs[diffs > 0]
+    if diffs.empty:
+        raise DataError("cannot infer the sampling step: timestamps are not increasing")
+    return pd.Timedelta(int(diffs.mode().iloc[0]), unit=str(index.unit))
+
+
+def period_starts(index: pd.DatetimeIndex, label: str) -> pd.DatetimeIndex:
+    """Start of the period each label stands for.
+
+    ``"ending"`` labels close their period (hourly TMY3): the start is one step
+    earlier. ``"beginning"`` and ``"instant"`` labels are returned unchanged. Tariff
+    hours and load profiles are evaluated here, so that period-ending and
+    period-beginning files of the same weather give the same schedule.
+    """
+    if label == "ending":
+        return index - index_step(index)
+    return index
+
+
 def geometry_times(index: pd.DatetimeIndex, site: Site) -> pd.DatetimeIndex:
-    """Times at which to evaluate the sun for each label (mid-interval for averages)."""
-    if index.freq is None or site.label == "instant":
+    """Times at which to evaluate the sun for each label (mid-interval for averages).
+
+    The step is ``index.freq`` or, without one, inferred by :func:`index_step`.
+    """
+    if site.label == "instant":
         return index
-    half = pd.Timedelta(index.freq) / 2
+    half = index_step(index) / 2
     return index - half if site.label == "ending" else index + half
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "dispatch_lp",
     "ipopt_available",
     "load_profile",
+    "load_with_report",
     "run_dispatch",
     "size_system",
 ]
@@ -93,8 +94,23 @@ class Tariff:
     export: float = 0.04
     export_limit_kw: float | None = None
 
-    def import_price(self, index: pd.DatetimeIndex) -> np.ndarray:
-        h = np.asarray(index.hour)
+    def import_price(
+        self, index: pd.DatetimeIndex, label: str = "instant"
+    ) -> np.ndarray:
+        """Import price of each period. [$/kWh]
+
+        Parameters
+        ----------
+        index : pandas.DatetimeIndex
+            Period labels in local time.
+        label : {"instant", "ending", "beginning"}
+            What a label stands for; the price is that of the hour in which the
+            period starts (one step before an ``"ending"`` label,
+            :func:`iclcontrol.solar.features.period_starts`).
+        """
+        from iclcontrol.solar.features import period_starts
+
+        h = np.asarray(period_starts(index, label).hour)
         price = np.full(len(index), self.shoulder)
         price[(h >= self.offpeak_hours[0]) & (h < self.offpeak_hours[1])] = self.offpeak
         price[(h >= self.peak_hours[0]) & (h < self.peak_hours[1])] = self.peak
@@ -104,44 +120,224 @@ class Tariff:
         return asdict(self)
 
 
-def load_profile(spec: str, index: pd.DatetimeIndex) -> pd.Series:
+def load_profile(
+    spec: str, index: pd.DatetimeIndex, label: str = "instant"
+) -> pd.Series:
     """A load profile on ``index``. [kW]
 
-    ``spec`` is ``"residential"`` (built-in daily shape, mean 0.7 kW: 0.4 kW base,
-    +0.6 kW 07-09 h, +1.2 kW 17-22 h local time), ``"residential:SCALE"``,
-    ``"flat:KW"``, or a CSV path with columns ``time`` and ``load_kw`` (resampled to
-    ``index`` by time of day over a typical day when its dates do not match).
+    Same as :func:`load_with_report` without the report.
     """
-    if spec.startswith("residential"):
-        scale = float(spec.split(":", 1)[1]) if ":" in spec else 1.0
-        h = np.asarray(index.hour + index.minute / 60.0)
-        kw = 0.4 + 0.6 * ((h >= 7) & (h < 9)) + 1.2 * ((h >= 17) & (h < 22))
-        return pd.Series(scale * kw, index=index, name="load_kw")
-    if spec.startswith("flat:"):
-        return pd.Series(float(spec.split(":", 1)[1]), index=index, name="load_kw")
-    import os
+    return load_with_report(spec, index, label)[0]
 
-    if not os.path.exists(spec):
-        raise DataError(
-            f"load {spec!r} is neither a file nor a profile ('residential', "
-            "'residential:SCALE', 'flat:KW')"
+
+#: Mean load above which a profile looks like it was given in W, not kW. [kW]
+LOAD_LOOKS_LIKE_WATTS_KW = 50.0
+
+
+def _spec_number(spec: str, what: str) -> float:
+    text = spec.split(":", 1)[1]
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(
+            f"load {spec!r}: {what} must be a number, got {text!r} (e.g. "
+            f"'{spec.split(':', 1)[0]}:1.5')"
+        ) from None
+    if not np.isfinite(value) or value < 0:
+        raise ConfigError(
+            f"load {spec!r}: {what} must be a finite number >= 0, got {value}"
         )
-    raw = pd.read_csv(spec)
+    return value
+
+
+def _lines(rows: np.ndarray, keep: int = 5) -> str:
+    """File line numbers (header = line 1) of data rows, the first ``keep``."""
+    lines = [str(int(r) + 2) for r in rows[:keep]]
+    more = f" and {len(rows) - keep} more" if len(rows) > keep else ""
+    return ", ".join(lines) + more
+
+
+def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
+    """Validated dated load values of a CSV (wall-clock times, no zone) and their
+    step. Errors name the file and its lines."""
+    name = spec
+    try:
+        raw = pd.read_csv(spec, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"load file {name} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DataError(f"load file {name} is not a readable CSV: {err}") from None
     if not {"time", "load_kw"} <= set(raw.columns):
         raise DataError(
-            f"{spec}: expected columns time, load_kw; got {list(raw.columns)}"
+            f"load file {name}: expected columns time, load_kw; got {list(raw.columns)}"
         )
-    t = pd.to_datetime(raw["time"], format="ISO8601")
-    tod = (t.dt.hour * 60 + t.dt.minute).to_numpy()
-    by_minute = (
-        pd.Series(raw["load_kw"].to_numpy(float), index=tod).groupby(level=0).mean()
-    )
-    grid = np.arange(0, 1440)
-    full = np.interp(
-        grid, by_minute.index.to_numpy(), by_minute.to_numpy(), period=1440
-    )
-    want = np.asarray(index.hour * 60 + index.minute)
-    return pd.Series(full[want], index=index, name="load_kw")
+    if raw.empty:
+        raise DataError(f"load file {name} has a header but no rows")
+    text = raw["load_kw"].str.strip()
+    blank = text.str.lower().isin(["", "nan", "na", "n/a", "null", "none"])
+    if blank.any():
+        rows = np.flatnonzero(blank.to_numpy())
+        raise DataError(
+            f"load file {name}: load_kw is missing (NaN) on {len(rows)} row(s), "
+            f"line(s) {_lines(rows)}"
+        )
+    values = pd.to_numeric(text, errors="coerce")
+    bad = values.isna()
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())
+        raise DataError(
+            f"load file {name}: load_kw is not numeric on {len(rows)} row(s), e.g. "
+            f"{text.iloc[rows[0]]!r} on line {rows[0] + 2} (use '.' as the decimal "
+            "separator)"
+        )
+    if not np.isfinite(values).all():
+        rows = np.flatnonzero(~np.isfinite(values.to_numpy()))
+        raise DataError(
+            f"load file {name}: load_kw is infinite on line(s) {_lines(rows)}"
+        )
+    if (values < 0).any():
+        rows = np.flatnonzero((values < 0).to_numpy())
+        raise DataError(
+            f"load file {name}: load_kw is negative on {len(rows)} row(s), line(s) "
+            f"{_lines(rows)}; a load is consumption >= 0 [kW]"
+        )
+    times = pd.to_datetime(raw["time"], format="ISO8601", errors="coerce", utc=False)
+    if times.isna().any():
+        rows = np.flatnonzero(times.isna().to_numpy())
+        raise DataError(
+            f"load file {name}: time is not an ISO 8601 timestamp on {len(rows)} "
+            f"row(s), e.g. {raw['time'].iloc[rows[0]]!r} on line {rows[0] + 2} "
+            "(expected e.g. '2023-01-01 13:00')"
+        )
+    idx = pd.DatetimeIndex(times)
+    if idx.tz is not None:
+        idx = idx.tz_convert("UTC").tz_localize(None)  # caller re-labels below
+        aware = True
+    else:
+        aware = False
+    series = pd.Series(values.to_numpy(float), index=idx).groupby(level=0).mean()
+    series.attrs["aware"] = aware
+    diffs = np.diff(series.index.asi8)
+    if diffs.size == 0:
+        raise DataError(
+            f"load file {name}: one distinct time only; give at least one day of values"
+        )
+    step = pd.Timedelta(int(pd.Series(diffs).mode().iloc[0]), unit=str(idx.unit))
+    tod = series.index - series.index.normalize()
+    if len(np.unique(tod.asi8)) * step < pd.Timedelta("1D"):
+        raise DataError(
+            f"load file {name}: {len(series)} value(s) every {step} cover less than "
+            "a day; give at least one day of values (24 hourly rows)"
+        )
+    return series, step
+
+
+def load_with_report(
+    spec: str, index: pd.DatetimeIndex, label: str = "instant"
+) -> tuple[pd.Series, dict[str, Any]]:
+    """A load profile on ``index`` and a report of how it was built. [kW]
+
+    Parameters
+    ----------
+    spec : str
+        ``"residential"`` (built-in daily shape, mean 0.7 kW: 0.4 kW base, +0.6 kW
+        07-09 h, +1.2 kW 17-22 h local time), ``"residential:SCALE"``,
+        ``"flat:KW"`` [kW], or a CSV path with columns ``time`` (ISO 8601; naive
+        times are the wall clock of ``index``, the start of each load period) and
+        ``load_kw`` [kW].
+    index : pandas.DatetimeIndex
+        Period labels (timezone-aware, local time).
+    label : {"instant", "ending", "beginning"}
+        What the labels stand for; the profile is evaluated at the start of each
+        period (one step before an ``"ending"`` label).
+
+    A CSV is used **by date** when its times cover every period of ``index``
+    (matched on month, day and time of day, so a load year can drive a TMY year
+    whose last hour wraps round; each period takes the value of the CSV step it
+    starts in). Otherwise its values are **averaged by time of day** into one
+    typical day (interpolated, periodic) and the report says so.
+
+    Returns
+    -------
+    load : pandas.Series
+        ``load_kw`` on ``index``. [kW]
+    report : dict
+        ``spec``, ``method`` (``"builtin"``, ``"dated"`` or
+        ``"time_of_day_average"``), ``mean_kw``, ``rows`` and ``step`` of a CSV,
+        ``note`` when averaged, ``warnings`` (e.g. a mean above
+        :data:`LOAD_LOOKS_LIKE_WATTS_KW`, which looks like W).
+
+    Raises
+    ------
+    ConfigError
+        Unparsable or negative ``SCALE``/``KW``; unknown profile name.
+    DataError
+        CSV problems, each naming the file and its lines: empty, wrong columns,
+        missing, non-numeric or negative loads, non-ISO times, less than a day.
+    """
+    from iclcontrol.solar.features import period_starts
+
+    labels = index
+    starts = period_starts(index, label)
+    report: dict[str, Any] = {"spec": spec, "evaluated_at": "period start"}
+    if spec == "residential" or spec.startswith("residential:"):
+        scale = _spec_number(spec, "SCALE") if ":" in spec else 1.0
+        h = np.asarray(starts.hour + starts.minute / 60.0)
+        kw = scale * (0.4 + 0.6 * ((h >= 7) & (h < 9)) + 1.2 * ((h >= 17) & (h < 22)))
+        report["method"] = "builtin"
+    elif spec.startswith("flat:"):
+        kw = np.full(len(labels), _spec_number(spec, "KW"))
+        report["method"] = "builtin"
+    else:
+        import os
+
+        if not os.path.exists(spec):
+            raise ConfigError(
+                f"load {spec!r} is neither a file nor a profile ('residential', "
+                "'residential:SCALE', 'flat:KW')"
+            )
+        series, step = _read_load_csv(spec)
+        local = starts
+        if series.attrs.get("aware") and starts.tz is not None:
+            series.index = series.index.tz_localize("UTC").tz_convert(starts.tz)
+            series.index = series.index.tz_localize(None)
+        wall = local.tz_localize(None) if local.tz is not None else local
+        report.update({"rows": len(series), "step": str(step)})
+        # the CSV step each period starts in, keyed without the year
+        csv_key = series.index.strftime("%m-%d %H:%M:%S")
+        by_key = pd.Series(series.to_numpy(), index=csv_key).groupby(level=0).mean()
+        want = wall.floor(step) if step <= pd.Timedelta("1D") else wall
+        want_key = want.strftime("%m-%d %H:%M:%S")
+        hit = np.asarray(pd.Index(want_key).isin(by_key.index))
+        if hit.all():
+            kw = by_key.reindex(want_key).to_numpy(float)
+            report["method"] = "dated"
+        else:
+            tod = (series.index.hour * 60 + series.index.minute).to_numpy()
+            by_minute = pd.Series(series.to_numpy(), index=tod).groupby(level=0).mean()
+            full = np.interp(
+                np.arange(0, 1440),
+                by_minute.index.to_numpy(),
+                by_minute.to_numpy(),
+                period=1440,
+            )
+            kw = full[np.asarray(wall.hour * 60 + wall.minute)]
+            report["method"] = "time_of_day_average"
+            report["note"] = (
+                f"the load file's dates cover {hit.mean():.0%} of the periods: its "
+                "values were averaged by time of day over "
+                f"{series.index.normalize().nunique()} day(s) into one typical day"
+            )
+    out = pd.Series(np.asarray(kw, float), index=labels, name="load_kw")
+    report["mean_kw"] = float(out.mean())
+    warnings_: list[str] = []
+    if report["mean_kw"] > LOAD_LOOKS_LIKE_WATTS_KW:
+        warnings_.append(
+            f"mean load {report['mean_kw']:.0f} kW is large for a building; if the "
+            "file is in W, divide by 1000 (load_kw is in kW)"
+        )
+    report["warnings"] = warnings_
+    return out, report
 
 
 # -- sizing ------------------------------------------------------------------------
@@ -535,6 +731,7 @@ def run_dispatch(
     tariff: Tariff | None = None,
     strategy: str = "forecast",
     e0: float | None = None,
+    label: str = "instant",
 ) -> DispatchResult:
     """Receding-horizon battery dispatch against the PV plant simulator.
 
@@ -544,7 +741,9 @@ def run_dispatch(
     LP over equally likely scenarios; the load is assumed known), the first move is
     applied to ``plant`` (which clips it to its limits), and the realised grid flows
     are priced: ``cost = sum dt (p_imp imp - p_exp exp)``. PV above the export limit
-    is curtailed by the plant.
+    is curtailed by the plant. The import price of a period is the tariff's at the
+    period start (``label`` says what the index labels stand for, see
+    :meth:`Tariff.import_price`).
 
     Returns
     -------
@@ -556,7 +755,7 @@ def run_dispatch(
     n = len(idx) - horizon_steps + 1
     if n < 1:
         raise DataError(f"need more than horizon_steps={horizon_steps} periods")
-    price = tariff.import_price(idx)
+    price = tariff.import_price(idx, label)
     load = load_kw.to_numpy(float)
     pv_true = pv_actual_kw.to_numpy(float)
     lp = None

@@ -112,6 +112,9 @@ def plot_skill_by_horizon(
             "o-",
             label=name,
         )
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xlabel("steps ahead")
     ax.set_ylabel("skill vs smart persistence")
@@ -122,11 +125,12 @@ def plot_skill_by_horizon(
 def plot_dispatch(traces: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """Stored energy of each dispatch strategy over the closed loop."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig, ax = plt.subplots(figsize=(10, 3.5))
     for name, tr in traces.items():
         ax.plot(tr.index, tr["E"].to_numpy(), lw=1, label=name)
     ax.set_ylabel("stored energy [kWh]")
-    ax.legend()
+    # outside the axes, right: the strategies' curves overlap the whole plot
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.autofmt_xdate()
     return _save(fig, path)
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import ConfigError
+from iclcontrol.exceptions import ConfigError, DataError
 from iclcontrol.solar.data import SolarData, load_solar, quality_control
 from iclcontrol.solar.features import CSI_MAX, clearsky_target
 from iclcontrol.solar.forecast import (
@@ -40,6 +40,10 @@ __all__ = [
     "run_plan",
     "sanitize",
 ]
+
+
+#: Daytime test samples per horizon below which a skill gets a warning.
+MIN_SCORED_SAMPLES = 100
 
 
 def sanitize(obj: Any) -> Any:
@@ -96,9 +100,11 @@ def run_forecast(
     Returns
     -------
     dict
-        ``dataset``, ``n_train``, ``n_test``, ``cut``, ``horizons`` (first kind),
-        ``models`` (per kind: ``horizons``, ``history``), ``qc`` report, and
-        ``files`` written under ``out``.
+        ``dataset``, ``n_train``, ``n_test`` (issue times scored), ``cut``,
+        ``horizons`` (first kind; ``n`` = daytime samples scored at that lead),
+        ``models`` (per kind: ``horizons``, ``history``), ``qc`` report,
+        ``warnings`` (a lead scored on fewer than :data:`MIN_SCORED_SAMPLES`
+        daytime samples) and ``files`` written under ``out``.
     """
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
     params = {**default_forecast_params(d, horizon), **model_params}
@@ -153,6 +159,17 @@ def run_forecast(
         }
         for h in results[kinds[0]]
     ]
+    summary["n_note"] = (
+        "n_test: issue times in the held-out period with a forecast; n (per "
+        "horizon): the daytime samples that were scored (all metrics use them)"
+    )
+    summary["warnings"] = [
+        f"{kind} +{h['steps']} step: skill from only {h['n']} daytime test samples "
+        f"(fewer than {MIN_SCORED_SAMPLES}): treat it as anecdotal"
+        for kind, horizons in results.items()
+        for h in horizons
+        if h["n"] < MIN_SCORED_SAMPLES
+    ]
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -197,16 +214,82 @@ def _listify(obj: Any) -> Any:
 
 
 # -- planning ----------------------------------------------------------------------
-def _weather_for_plant(d: SolarData) -> pd.DataFrame:
+#: Fewest days of valid data a plan may be annualized from.
+MIN_PLAN_DAYS = 28.0
+#: Largest distance of the site from the zone's meridian for UTC data. [deg]
+MAX_UTC_LONGITUDE = 7.5
+
+
+def _weather_for_plant(d: SolarData) -> tuple[pd.DataFrame, str | None]:
+    """Weather for the PV chain (NaN where missing) and a note when DNI and DHI
+    were derived from GHI.
+
+    GHI, DNI and DHI are used as given; plane-of-array data is used directly. With
+    GHI alone, DNI and DHI come from pvlib's Erbs decomposition
+    (``pvlib.irradiance.erbs``) at the sun position of each period.
+    """
     cols = [c for c in ("ghi", "dni", "dhi", "temp_air", "wind_speed") if c in d.frame]
     if {"ghi", "dni", "dhi"} <= set(cols):
-        return d.frame[cols].fillna(0.0)
+        return d.frame[cols], None
     if d.site.is_poa:
-        return pd.DataFrame({"poa_global": d.y.fillna(0.0)}, index=d.frame.index)
-    raise ConfigError(
-        "PV power needs GHI, DNI and DHI (a weather file) or plane-of-array "
-        "irradiance with the site's tilt and azimuth"
+        return pd.DataFrame({"poa_global": d.y}, index=d.frame.index), None
+    ghi_col = (
+        "ghi" if "ghi" in d.frame else (d.target if "ghi" in d.target.lower() else None)
     )
+    if ghi_col is None:
+        raise ConfigError(
+            "PV power needs GHI (DNI and DHI are then derived with pvlib's Erbs "
+            "model), GHI, DNI and DHI, or plane-of-array irradiance with the site's "
+            "tilt and azimuth (--surface-tilt, --surface-azimuth); the target "
+            f"{d.target!r} is none of these"
+        )
+    import pvlib
+
+    from iclcontrol.solar.features import solar_geometry
+
+    ghi = d.frame[ghi_col].astype(float)
+    zen = solar_geometry(d)["zenith"]
+    parts = pvlib.irradiance.erbs(ghi, zen, ghi.index.day_of_year)
+    w = pd.DataFrame(
+        {"ghi": ghi, "dni": parts["dni"], "dhi": parts["dhi"]}, index=d.frame.index
+    )
+    for c in ("temp_air", "wind_speed"):
+        if c in d.frame:
+            w[c] = d.frame[c]
+    return w, (
+        f"only GHI ({ghi_col!r}) given: DNI and DHI derived with pvlib.irradiance.erbs"
+    )
+
+
+def _is_utc(tz: Any) -> bool:
+    name = str(tz).upper()
+    if name in ("UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "UTC+00:00", "UTC-00:00"):
+        return True
+    return False
+
+
+def check_local_clock(d: SolarData) -> None:
+    """Tariff and load hours are local time: refuse UTC data far from Greenwich.
+
+    Raises
+    ------
+    ConfigError
+        When the data's zone is UTC and the site is more than
+        :data:`MAX_UTC_LONGITUDE` degrees from the prime meridian (the local clock
+        then differs from UTC by at least half an hour of solar time). The message
+        suggests a standard-time zone from the longitude.
+    """
+    tz = d.frame.index.tz
+    lon = d.site.longitude
+    if _is_utc(tz) and abs(lon) > MAX_UTC_LONGITUDE:
+        hours = round(lon / 15.0)
+        zone = "Etc/GMT" + (f"{-hours:+d}" if hours else "")
+        raise ConfigError(
+            f"the timestamps are in UTC but tariff and load hours are local time and "
+            f"the site is at longitude {lon:g} deg (about UTC{hours:+d}); pass --tz "
+            f"ZONE (or tz=... to load_solar), e.g. --tz {zone} (standard time from "
+            "the longitude) or the site's IANA zone"
+        )
 
 
 def _plant_for(d: SolarData, kwp: float, battery: Any = None) -> Any:
@@ -230,6 +313,32 @@ def _plant_for(d: SolarData, kwp: float, battery: Any = None) -> Any:
     )
 
 
+def _plan_year(d: SolarData, covered: pd.Series) -> tuple[SolarData, str | None]:
+    """One year of data: the calendar year with the most valid steps when the data
+    spans more than a year (a plan is over one year; a multi-year LP is slow and
+    would weight the years unequally). ``None`` note when nothing was cut."""
+    idx = d.frame.index
+    if idx[-1] - idx[0] <= pd.Timedelta(days=366):
+        return d, None
+    per_year = covered.groupby(idx.year).sum()
+    year = int(per_year.idxmax())
+    sub = d.slice(str(year), str(year))
+    return sub, (
+        f"the data span {per_year.size} calendar years; the plan uses {year}, the "
+        f"most complete ({int(per_year.max())} valid steps)"
+    )
+
+
+def _fill_by_hour(pv: pd.Series) -> pd.Series:
+    """Missing PV from the mean of the same month and time of day (else the same
+    time of day over all months) over the covered steps."""
+    idx = pv.index
+    tod = idx.hour * 60 + idx.minute
+    by_month = pv.groupby([idx.month, tod]).transform("mean")
+    by_tod = pv.groupby(tod).transform("mean")
+    return pv.fillna(by_month).fillna(by_tod).fillna(0.0)
+
+
 def run_plan(
     site: str | Path | SolarData,
     load: str = "residential",
@@ -237,22 +346,124 @@ def run_plan(
     costs: Any = None,
     tariff: Any = None,
     load_kwargs: dict[str, Any] | None = None,
+    qc: bool = True,
+    min_days: float = MIN_PLAN_DAYS,
 ) -> dict[str, Any]:
-    """Size PV (kWp) and battery (kWh) for a site and load over its weather year."""
-    from iclcontrol.solar.planning import SizingCosts, Tariff, load_profile, size_system
+    """Size PV (kWp) and battery (kWh) for a site and load over its weather year.
+
+    Steps: load; refuse UTC timestamps far from Greenwich
+    (:func:`check_local_clock`: tariff and load hours are local); quality control
+    as in forecast/operate (``qc=False``: none); one year when the data span more
+    (the calendar year with most valid steps); PV per kWp from the weather (GHI
+    alone is decomposed with Erbs); sub-hourly profiles averaged to hours; missing
+    steps (gaps, QC-flagged values) filled with the mean PV of the same month and
+    hour (never zero PV); sizing LP (:func:`iclcontrol.solar.planning.size_system`)
+    with tariff and load evaluated at each period's start.
+
+    Parameters
+    ----------
+    min_days : float
+        Fewest days of valid data; fewer raise ``DataError``. [d]
+
+    Returns
+    -------
+    dict
+        Sizes and costs (annual), ``pv_yield_kwh_per_kwp`` (mean PV over the covered
+        steps x 8760 h), ``coverage`` (steps, missing steps, covered days, gap
+        fill), ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
+        ``load_report``, ``qc``, ``notes`` and ``warnings``.
+    """
+    from iclcontrol.solar.planning import (
+        SizingCosts,
+        Tariff,
+        load_with_report,
+        size_system,
+    )
 
     d = site if isinstance(site, SolarData) else load_solar(site, **(load_kwargs or {}))
+    check_local_clock(d)
     costs = costs or SizingCosts()
     tariff = tariff or Tariff()
+    notes: list[str] = []
+    warnings_: list[str] = []
+    qc_report: dict[str, Any] = {"skipped": True}
+    if qc:
+        res = quality_control(d)
+        d, qc_report = res.data, res.report
+    weather, note = _weather_for_plant(d)
+    needed = [c for c in ("ghi", "dni", "dhi", "poa_global") if c in weather]
+    covered = weather[needed].notna().all(axis=1) & d.y.notna()
+    d, note_year = _plan_year(d, covered)
+    if note_year:
+        notes.append(note_year)
+        weather, note = _weather_for_plant(d)
+        covered = covered.reindex(d.frame.index, fill_value=False)
+    if note:
+        notes.append(note)
+    step = d.freq
+    covered_days = float(covered.sum() * (step / pd.Timedelta("1D")))
+    if covered_days < min_days:
+        raise DataError(
+            f"only {covered_days:.1f} days of valid data ({int(covered.sum())} of "
+            f"{len(covered)} steps); a plan annualizes a year and needs at least "
+            f"{min_days:g} days (min_days)"
+        )
     plant = _plant_for(d, kwp=1.0)
-    pv1 = plant.pv_ac_kw(_weather_for_plant(d), label=d.site.label).fillna(0.0)
-    loadp = load_profile(load, d.frame.index)
-    dt = plant.dt_h
+    pv_raw = plant.pv_ac_kw(weather.fillna(0.0), label=d.site.label)
+    pv_raw = pv_raw.where(covered)
+    yield_kwh = float(pv_raw.mean() * 8760.0)
+    pv1 = _fill_by_hour(pv_raw)
+    loadp, load_rep = load_with_report(load, d.frame.index, d.site.label)
+    warnings_ += load_rep.get("warnings", [])
+    if load_rep.get("note"):
+        notes.append(load_rep["note"])
+    index, label = d.frame.index, d.site.label
+    price = pd.Series(tariff.import_price(index, label), index=index)
+    if step < pd.Timedelta("1h"):
+        # hourly means for sizing: energy is kept, the LP is smaller
+        from iclcontrol.solar.features import period_starts
+
+        starts = period_starts(index, label)
+        hourly = (
+            pd.DataFrame(
+                {
+                    "pv": pv1.to_numpy(),
+                    "load": loadp.to_numpy(),
+                    "price": price.to_numpy(),
+                },
+                index=starts,
+            )
+            .resample("1h")
+            .mean()
+            .dropna()
+        )
+        pv1_lp, load_lp, price_lp = hourly["pv"], hourly["load"], hourly["price"]
+        dt = 1.0
+        freqstr = pd.tseries.frequencies.to_offset(step).freqstr
+        notes.append(f"{freqstr} profiles averaged to hours for the sizing LP")
+        lp_index = hourly.index
+    else:
+        pv1_lp, load_lp, price_lp = pv1, loadp, price
+        dt = plant.dt_h
+        lp_index = index
+    n_missing = int((~covered).sum())
+    span_days = len(covered) * step / pd.Timedelta("1D")
+    if n_missing:
+        notes.append(
+            f"{n_missing} missing or flagged steps filled with the mean PV of the same "
+            "month and hour of day (a gap is not zero PV)"
+        )
+    if span_days < 360:
+        warnings_.append(
+            f"the data cover {span_days:.0f} days ({index[0].date()} to "
+            f"{index[-1].date()}), not a year: annual figures extrapolate them and "
+            "carry their season"
+        )
     res = size_system(
-        pv1.to_numpy(),
-        loadp.to_numpy(),
+        pv1_lp.to_numpy(),
+        load_lp.to_numpy(),
         dt,
-        tariff.import_price(d.frame.index),
+        price_lp.to_numpy(),
         tariff.export,
         costs,
         plant.battery.eta_charge,
@@ -261,21 +472,54 @@ def run_plan(
         plant.battery.soc_max,
         keep_schedule=out is not None,
     )
+    tol = 1e-6
+    at_bound = {
+        "kwp": costs.max_kwp is not None
+        and bool(res.kwp >= costs.max_kwp * (1 - tol) - tol),
+        "kwh": costs.max_kwh is not None
+        and bool(res.kwh >= costs.max_kwh * (1 - tol) - tol),
+    }
+    for name, flag in at_bound.items():
+        if flag:
+            bound = "max_kwp" if name == "kwp" else "max_kwh"
+            warnings_.append(
+                f"the optimal {name} sits at its bound {bound}="
+                f"{getattr(costs, bound):g}: the optimum is limited by it (raise it "
+                "or check the load's units)"
+            )
     summary = {
         "site": d.site.to_dict(),
         "load": load,
-        "annual_load_kwh": float(loadp.sum() * dt * 8760.0 / (len(loadp) * dt)),
-        "pv_yield_kwh_per_kwp": float(pv1.sum() * dt * 8760.0 / (len(pv1) * dt)),
+        "load_report": load_rep,
+        "annual_load_kwh": float(load_lp.mean() * 8760.0),
+        "pv_yield_kwh_per_kwp": yield_kwh,
+        "pv_yield_note": "mean AC output per kWp over the covered steps x 8760 h",
+        "coverage": {
+            "steps": len(covered),
+            "missing_steps": n_missing,
+            "covered_fraction": float(covered.mean()),
+            "covered_days": covered_days,
+            "first": str(index[0]),
+            "last": str(index[-1]),
+            "gap_fill": "mean PV of the same month and hour of day",
+            "sizing_step": str(pd.Timedelta(hours=dt)),
+        },
         "costs": costs.__dict__,
         "tariff": tariff.to_dict(),
+        "tariff_and_load_at": "period start (label minus one step for label=ending)",
         **res.to_dict(),
         "savings_vs_grid_only": res.baseline_cost - res.annual_cost,
+        "at_bound": at_bound,
+        "qc": qc_report,
+        "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
+        "notes": notes,
+        "warnings": warnings_,
     }
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         if res.schedule is not None:
-            res.schedule.index = d.frame.index
+            res.schedule.index = lp_index
             res.schedule.to_csv(out / "sizing_schedule.csv")
         with open(out / "plan.json", "w") as f:
             json.dump(sanitize(summary), f, indent=2)
@@ -388,10 +632,12 @@ def run_operate(
         ``import_kwh_by_price`` per strategy, and run details.
     """
     from iclcontrol.solar.forecast import ClearSkyIndexClimatology
-    from iclcontrol.solar.planning import Tariff, load_profile, run_dispatch
+    from iclcontrol.solar.planning import Tariff, load_with_report, run_dispatch
     from plants.pv import BatteryParameters
 
+    _check_operate_args(days, dispatch_hours, kwp, scenarios)
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
+    check_local_clock(d)
     params = {**default_forecast_params(d), **model_params}
     cut = chronological_cut(d)
     t_fit = time.perf_counter()
@@ -427,8 +673,8 @@ def run_operate(
     if any(getattr(m, "context", False) for m in others):
         pad += round(pd.Timedelta("1D") / step)  # trailing daily statistics
     span = d.slice(idx[max(first - 1 - pad, 0)], idx[last - 1])
-    weather = _weather_for_plant(span)
-    pv_true = plant.pv_ac_kw(weather, label=d.site.label).fillna(0.0)
+    weather, decomposition = _weather_for_plant(span)
+    pv_true = plant.pv_ac_kw(weather.fillna(0.0), label=d.site.label)
     cs = clearsky_target(span)
     pv_clear = _clear_pv(plant, span, cs)
     fc = model.predict(span)  # issue-time indexed, h1..hH [W/m^2]
@@ -514,11 +760,18 @@ def run_operate(
         strategies[name] = lambda j, f=frame: from_csi(pos0 + j, csi_of(f, pos0 + j))
     sl = slice(pos0, pos0 + n_run + n_dispatch - 1)
     pv_s = pd.Series(pv_true_arr[sl], index=labels[sl])
-    load_s = load_profile(load, labels[sl])
+    load_s, load_rep = load_with_report(load, labels[sl], d.site.label)
     results = {}
     for name, fn in strategies.items():
         results[name] = run_dispatch(
-            plant, pv_s, load_s, fn, n_dispatch, tariff, strategy=name
+            plant,
+            pv_s,
+            load_s,
+            fn,
+            n_dispatch,
+            tariff,
+            strategy=name,
+            label=d.site.label,
         )
     if not full_horizon:  # the operator's forecast is the short one
         results["forecast"] = results["forecast_short"]
@@ -565,6 +818,9 @@ def run_operate(
         "battery": battery.__dict__,
         "tariff": tariff.to_dict(),
         "load": load,
+        "load_report": load_rep,
+        "irradiance_decomposition": decomposition,
+        "tariff_and_load_at": "period start (label minus one step for label=ending)",
         "costs": c,
         "cost_gap_persistence_minus_perfect": gap,
         "gap_closed": gap_closed(c, "forecast"),
@@ -596,6 +852,27 @@ def run_operate(
             json.dump(sanitize(summary), f, indent=2)
         summary["files"] = {"operate": str(out / "operate.json")}
     return sanitize(summary)
+
+
+def _check_operate_args(
+    days: float, dispatch_hours: float, kwp: float, scenarios: int
+) -> None:
+    """Reject bad run_operate arguments by their own names (CLI flags in brackets)."""
+    checks = (
+        ("days", "--days", days, days > 0, "> 0"),
+        (
+            "dispatch_hours",
+            "--dispatch-hours",
+            dispatch_hours,
+            dispatch_hours > 0,
+            "> 0",
+        ),
+        ("kwp", "--kwp", kwp, kwp >= 0, ">= 0"),
+        ("scenarios", "--scenarios", scenarios, scenarios >= 0, ">= 0"),
+    )
+    for name, flag, value, ok, rule in checks:
+        if not (ok and math.isfinite(value)):
+            raise ConfigError(f"{name} ({flag}) must be {rule}, got {value:g}")
 
 
 def _clear_pv(plant: Any, d: SolarData, cs: pd.Series) -> pd.Series:

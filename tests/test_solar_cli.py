@@ -1,0 +1,66 @@
+"""``iclcontrol solar``: user errors end with one line on stderr and exit status 2."""
+
+import pandas as pd
+import pytest
+
+from iclcontrol.cli import main
+
+
+def _one_line_error(capsys, argv, match):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("iclcontrol: error:"), err
+    assert match in err[0], err[0]
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--days", "0"], "--days must be > 0, got 0"),
+        (["--days", "-1"], "--days must be > 0, got -1"),
+        (["--kwp", "-5"], "--kwp must be >= 0, got -5"),
+        (["--dispatch-hours", "0"], "--dispatch-hours must be > 0"),
+        (["--battery-kwh", "-1"], "--battery-kwh must be >= 0"),
+        (["--oracle-hours", "4,x"], "--oracle-hours takes comma-separated numbers"),
+    ],
+)
+def test_operate_flags_are_checked_by_name(capsys, flags, match):
+    _one_line_error(
+        capsys, ["solar", "operate", "--data", "tmy3-greensboro", *flags], match
+    )
+
+
+def test_data_and_load_errors_are_one_line(capsys, tmp_path):
+    _one_line_error(
+        capsys, ["solar", "forecast", "--data", "nofile.csv"], "nofile.csv not found"
+    )
+    table = tmp_path / "t.csv"
+    t = pd.date_range("2023-06-01", periods=96, freq="h").strftime("%Y-%m-%d %H:%M")
+    pd.DataFrame({"time": t, "GHI": 1.0}).to_csv(table, index=False)
+    site = ["--latitude", "39.7", "--longitude", "-105.2"]
+    _one_line_error(
+        capsys,
+        [
+            *("solar", "forecast", "--data", str(table), "--time-column", "time"),
+            *("--target", "GHI", "--tz", "America/Denvr", *site),
+        ],
+        "unknown time zone 'America/Denvr'",
+    )
+    _one_line_error(
+        capsys,
+        ["solar", "forecast", "--data", str(table), "--target", "GHI"],
+        "--time-column",
+    )
+    empty = tmp_path / "empty.csv"
+    empty.write_text("time,load_kw\n")
+    for load, match in [
+        ("flat:abc", "KW must be a number"),
+        ("residential:abc", "SCALE must be a number"),
+        ("flat:-2", ">= 0"),
+        (str(empty), "no rows"),
+    ]:
+        _one_line_error(
+            capsys,
+            ["solar", "plan", "--site", "tmy3-sandpoint", "--no-qc", "--load", load],
+            match,
+        )
