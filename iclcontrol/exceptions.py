@@ -34,3 +34,12 @@ class SolverUnavailableError(IclControlError, RuntimeError):
 
 class ConfigError(IclControlError, ValueError):
     """An invalid configuration value (unknown model kind, negative horizon, ...)."""
+
+
+class LayoutError(ConfigError, DimensionError):
+    """A model's features or outputs do not match a plant's states and inputs.
+
+    Both a :class:`ConfigError` and a :class:`DimensionError`: wrong counts and
+    wrong names are reported by the same check
+    (:func:`iclcontrol.export.check_layout`).
+    """

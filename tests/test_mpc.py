@@ -397,3 +397,27 @@ def test_bench_cache_rejects_models_built_with_other_defaults(model) -> None:
     old = copy.copy(model)
     old.config_ = replace(model.config_, learn_initial_state=False)
     assert not _has_current_defaults(old)
+
+
+def test_model_of_another_process_is_rejected_by_name(model, plant) -> None:
+    """Same counts, other names (a CSV model of valve/feed/...): a LayoutError,
+    from the same check to_do_mpc uses."""
+    from iclcontrol.exceptions import DimensionError, LayoutError
+    from iclcontrol.export import check_layout, to_do_mpc
+
+    spec = dict(model.export_spec())
+    spec["feature_names"] = ["valve", "feed", "temp_in", "press"]
+    spec["output_names"] = ["temp", "flow"]
+    with pytest.raises(LayoutError, match=r"features \['valve'.*expected \['CA'"):
+        SurrogateMPC(spec, plant)
+    with pytest.raises(ConfigError, match="valve"):  # LayoutError is a ConfigError
+        to_do_mpc(spec, state_names=["CA", "T"], input_names=["CA0", "Q"])
+    # outputs right, features in another order: also caught
+    spec = dict(model.export_spec(), feature_names=["CA", "T", "Q", "CA0"])
+    with pytest.raises(DimensionError, match="CA0"):  # ... and a DimensionError
+        MPCProblem(spec, plant, MPCSettings())
+    assert check_layout(model.export_spec(), plant.state_names, plant.input_names) == (
+        ["CA", "T"],
+        ["CA0", "Q"],
+    )
+

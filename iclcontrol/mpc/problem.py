@@ -21,6 +21,7 @@ import numpy as np
 
 from iclcontrol.exceptions import ConfigError, DimensionError
 from iclcontrol.export.casadi_export import (
+    check_layout,
     get_spec,
     initial_state,
     jit_options,
@@ -64,8 +65,9 @@ class MPCProblem:
     Parameters
     ----------
     model : SurrogateModel, network or dict
-        The surrogate (``export_spec()``); its features must be the states
-        followed by the inputs, its outputs the states.
+        The surrogate (``export_spec()``); its features must be the plant's
+        states followed by its inputs, its outputs the states (checked by count
+        and, where the model carries names, by name: :func:`check_layout`).
     plant : plants.Plant
         Gives the input bounds and the steady-state input.
     settings : MPCSettings
@@ -88,16 +90,14 @@ class MPCProblem:
         n_f, n_out = spec_dims(self.spec)
         self.nx = n_out
         self.nu = n_f - n_out
-        if self.nu < 1:
-            raise DimensionError(
-                f"the model has {n_f} features and {n_out} outputs; MPC needs the "
-                "features to be the states followed by at least one input"
-            )
-        if plant.n_states != self.nx or plant.n_inputs != self.nu:
-            raise DimensionError(
-                f"plant has {plant.n_states} states and {plant.n_inputs} inputs, the "
-                f"model {self.nx} outputs and {self.nu} input features"
-            )
+        # the same layout check as to_do_mpc: counts, and names where the model
+        # has them (a model of another process must not pass as a CSTR surrogate)
+        check_layout(
+            self.spec,
+            tuple(plant.state_names),
+            tuple(plant.input_names),
+            f"MPC of {type(plant).__name__}",
+        )
         self.u_lower = np.asarray(plant.input_lower, dtype=float)
         self.u_upper = np.asarray(plant.input_upper, dtype=float)
         self.u_mid = 0.5 * (self.u_upper + self.u_lower)
