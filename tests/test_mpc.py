@@ -421,3 +421,85 @@ def test_model_of_another_process_is_rejected_by_name(model, plant) -> None:
         ["CA0", "Q"],
     )
 
+
+def test_far_output_bounds_soft_gn_sqp_matches_ipopt(model, plant) -> None:
+    """Output bounds far from x0 with slacks (always feasible): gn_sqp returns a
+    best-effort solution with IPOPT's objective, not a QP failure."""
+    bounds = {"output_lower": (-0.01, -0.1), "output_upper": (0.01, 0.1)}
+    gn = SurrogateMPC(model, plant, **bounds)
+    ip = SurrogateMPC(model, plant, solver="ipopt", relu_smoothing=0.0, **bounds)
+    a, b = gn.step([1.5, -70.0]), ip.step([1.5, -70.0])
+    assert b.success, b.status
+    assert a.success and not a.fallback, a.status
+    assert a.max_violation > 1.0  # the bounds cannot be met: slacks are used
+    # objective (slack penalties ~1e11 included) equal to IPOPT's, or better
+    assert a.objective <= b.objective * (1 + 1e-6)
+
+
+def test_gn_sqp_qp_fallback_solves_what_qrqp_fails_on(model, plant) -> None:
+    """When qrqp fails on a subproblem the HiGHS retry returns its optimum; the
+    expected optimum is computed independently with IPOPT on the same QP."""
+    import casadi as ca
+
+    pr = MPCProblem(
+        model, plant, MPCSettings(output_lower=(-0.01, -0.1), output_upper=(0.01, 0.1))
+    )
+    gn = GaussNewtonSQP(pr)
+    p = pr.params([1.5, -70.0])
+    v = np.zeros(pr.nv)
+    r, Jr, _, ge, g, Jg, _, _ = pr.unpack(pr.functions.derivs.call([v, p]))
+    n = gn.n
+    H = np.zeros((n, n))
+    H[: pr.nv, : pr.nv] = 2 * Jr.T @ Jr
+    H[pr.nv :, pr.nv :] = gn._H_slack
+    q = np.concatenate([2 * Jr.T @ r + ge, gn._q_slack])
+    A = np.hstack([Jg, -gn.S])
+    lbx, ubx = (
+        gn.lbx - np.r_[v, np.zeros(pr.n_slack)],
+        gn.ubx - np.r_[v, 0 * gn._q_slack],
+    )
+
+    qrqp = gn.qp
+
+    class Failing:  # qrqp as it fails on such problems
+        def call(self, args):
+            return qrqp.call(args)
+
+        def stats(self):
+            return {"success": False, "return_status": "forced"}
+
+    gn.qp = Failing()
+    z, lam, status = gn._solve_qp(H, q, A, g, Jg, lbx, ubx, p)
+    assert status == "" and z is not None
+    x = ca.MX.sym("x", n)
+    ref = ca.nlpsol(
+        "ref",
+        "ipopt",
+        {
+            "x": x,
+            "f": 0.5 * ca.bilin(ca.DM(H), x, x) + ca.dot(ca.DM(q), x),
+            "g": ca.mtimes(ca.DM(A), x),
+        },
+        {"ipopt.print_level": 0, "print_time": False, "ipopt.tol": 1e-12},
+    )(lbx=lbx, ubx=ubx, ubg=-g)
+    zr = ref["x"].full().ravel()
+    f = 0.5 * z @ H @ z + q @ z
+    fr = 0.5 * zr @ H @ zr + q @ zr
+    assert f == pytest.approx(fr, rel=1e-7)
+    assert np.max(A @ z + g) <= 1e-6 * max(1.0, np.max(np.abs(g)))
+
+
+def test_hard_infeasible_output_bounds_are_reported_as_infeasible(model, plant):
+    ctl = SurrogateMPC(
+        model,
+        plant,
+        output_lower=(-0.01, -0.1),
+        output_upper=(0.01, 0.1),
+        soft_constraints=False,
+    )
+    res = ctl.step([1.5, -70.0])
+    assert res.fallback and not res.success
+    assert res.status.startswith(
+        "infeasible: output bounds cannot be met from x0=(1.5, -70)"
+    ), res.status
+    assert "use soft constraints" in res.status
