@@ -469,7 +469,7 @@ def test_gn_sqp_qp_fallback_solves_what_qrqp_fails_on(model, plant) -> None:
             return {"success": False, "return_status": "forced"}
 
     gn.qp = Failing()
-    z, lam, status = gn._solve_qp(H, q, A, g, Jg, lbx, ubx, p)
+    z, _lam, status = gn._solve_qp(H, q, A, g, Jg, lbx, ubx, p)
     assert status == "" and z is not None
     x = ca.MX.sym("x", n)
     ref = ca.nlpsol(

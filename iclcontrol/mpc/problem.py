@@ -19,7 +19,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
-from iclcontrol.exceptions import ConfigError, DimensionError
+from iclcontrol.exceptions import ConfigError
 from iclcontrol.export.casadi_export import (
     check_layout,
     get_spec,

@@ -33,7 +33,6 @@ import numpy as np
 from iclcontrol.export.casadi_export import jit_options, spec_activation
 from iclcontrol.mpc.problem import MPCProblem
 
-
 #: QP solver of the subproblems qrqp fails on, and of the phase-1 problem.
 _FALLBACK_QP = "highs"
 _FALLBACK_QP_OPTIONS: dict[str, Any] = {
@@ -111,6 +110,7 @@ class GaussNewtonSQP:
         self._lba = ca.DM(-np.inf * np.ones(pr.ng))
         self._x0 = ca.DM.zeros(n)
         self._empty = ca.DM()
+        self._no_guess = [self._empty] * 4  # lam_x0, lam_a0, q, p of a conic call
         self.l1 = s.slack_l1
         self.l2 = s.slack_l2
         # per-step constants, computed once (the solve loop is the hot path)
@@ -252,7 +252,7 @@ class GaussNewtonSQP:
         ubx: np.ndarray,
         p: np.ndarray,
     ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
-        """Solve one SQP subproblem: ``(z, multipliers, "")`` or ``(None, None, status)``.
+        """One SQP subproblem: ``(z, multipliers, "")`` or ``(None, None, status)``.
 
         First the plain qrqp call (the path of every well-posed step, unchanged).
         If qrqp fails, one retry with HiGHS (CasADi's ``highs`` conic, a robust
@@ -269,14 +269,12 @@ class GaussNewtonSQP:
         """
         pr = self.problem
         nv = pr.nv
-        empty = self._empty
         try:
             # positional call (h, g, a, lba, uba, lbx, ubx, x0, lam_x0, lam_a0,
             # q, p): cheaper than keyword arguments in a tight loop; numpy
             # arrays are converted by the SWIG typemaps, faster than ca.DM(...)
             sol = self.qp.call(
-                [H, q, A, self._lba_np, -g, lbx, ubx, self._x0]
-                + [empty, empty, empty, empty]
+                [H, q, A, self._lba_np, -g, lbx, ubx, self._x0, *self._no_guess]
             )
         except RuntimeError as err:  # pragma: no cover - defensive
             return None, None, f"qp_error: {err}"
@@ -288,9 +286,9 @@ class GaussNewtonSQP:
             return None, None, first
         scale = 1.0 / max(1.0, float(np.max(np.abs(H))), float(np.max(np.abs(q))))
         try:
+            Hs, qs = H * scale, q * scale
             sol = self._fallback_qp.call(
-                [H * scale, q * scale, A, self._lba_np, -g, lbx, ubx]
-                + [self._x0, empty, empty, empty, empty]
+                [Hs, qs, A, self._lba_np, -g, lbx, ubx, self._x0, *self._no_guess]
             )
         except RuntimeError as err:  # pragma: no cover - defensive
             return None, None, f"qp_error: {err}"
