@@ -503,3 +503,71 @@ def test_hard_infeasible_output_bounds_are_reported_as_infeasible(model, plant):
         "infeasible: output bounds cannot be met from x0=(1.5, -70)"
     ), res.status
     assert "use soft constraints" in res.status
+
+
+def test_step_validates_the_measured_state(model, plant) -> None:
+    from iclcontrol.exceptions import DataError, DimensionError
+
+    ctl = SurrogateMPC(model, plant)
+    with pytest.raises(DataError, match="NaN"):
+        ctl.step([np.nan, 0.0])
+    with pytest.raises(DimensionError, match=r"x must be .* 2 entries .*got 3"):
+        ctl.step([1.5, -70.0, 3.0])
+    with pytest.raises(DimensionError, match="x must"):
+        ctl.step([1.5])
+
+
+def test_safe_input_outside_bounds_is_an_error(model, plant) -> None:
+    with pytest.raises(ConfigError, match=r"safe_input .* outside .* input bounds"):
+        SurrogateMPC(model, plant, safe_input=(100.0, 1e9))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("relu_smoothing", float("inf"), "relu_smoothing must be a finite"),
+        ("tol", float("inf"), "tol must be a finite"),
+        ("slack_l1", float("inf"), "slack_l1 must be a finite"),
+        ("slack_l2", float("nan"), "slack_l2 must be a finite"),
+        ("lyapunov_P", ((1.0, 0.0), (0.0, float("nan"))), "finite"),
+        ("lyapunov_P", ((1.0, 0.0), (0.0, -1.0)), "positive definite"),
+        ("lyapunov_P", ((1.0, 2.0), (2.0, 1.0)), "positive definite"),  # eig -1, 3
+        ("lyapunov_P", ((1.0, 0.5), (0.0, 1.0)), "symmetric"),
+        ("lyapunov_P", ((1.0, 0.0, 0.0),), "square"),
+    ],
+)
+def test_non_finite_or_invalid_settings_are_refused(name, value, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        MPCSettings(**{name: value})
+
+
+def test_horizon_longer_than_training_sequences_warns(model, plant) -> None:
+    """The fixture is trained on 2-move (20-step) sequences: horizon 3 needs 30."""
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match=r"30 steps .* trained on 20-step"):
+        ctl = SurrogateMPC(model, plant, horizon=3)
+    assert "horizon <= 2" in ctl.problem.warnings[0]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        SurrogateMPC(model, plant, horizon=2)
+        SurrogateMPC(model, plant, horizon=3, prediction="rollout")
+
+
+def test_sqpmethod_solves_the_reference_problem_like_ipopt(model, plant) -> None:
+    """Reference LMPC closed loop from (-1.5, 70): sqpmethod solves every step
+    (with the former options, tol 1e-8, no convexification, min_step_size 1e-10,
+    4 of these 10 steps ended Search_Direction_Becomes_Too_Small) and its
+    closed-loop cost equals IPOPT's (same smoothed NLP; IPOPT is the independent
+    reference)."""
+    from iclcontrol.mpc import closed_loop, closed_loop_cost
+
+    a = closed_loop(
+        plant, SurrogateMPC(model, plant, solver="sqpmethod"), [-1.5, 70.0], 10
+    )
+    b = closed_loop(plant, SurrogateMPC(model, plant, solver="ipopt"), [-1.5, 70.0], 10)
+    assert b.iloc[:-1]["success"].all()
+    assert a.iloc[:-1]["success"].all(), a["status"].tolist()
+    assert closed_loop_cost(a) == pytest.approx(closed_loop_cost(b), rel=1e-3)

@@ -13,13 +13,14 @@ Gauss-Newton SQP solve exactly the same problem.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import casadi as ca
 import numpy as np
 
-from iclcontrol.exceptions import ConfigError
+from iclcontrol.exceptions import ConfigError, IclControlWarning
 from iclcontrol.export.casadi_export import (
     check_layout,
     get_spec,
@@ -72,6 +73,15 @@ class MPCProblem:
         Gives the input bounds and the steady-state input.
     settings : MPCSettings
 
+    Warns
+    -----
+    IclControlWarning
+        ``"sequence"`` prediction over ``horizon * steps_per_move`` network steps
+        (``"rollout"``: ``steps_per_move``) longer than the model's trained
+        ``output_steps``: a warning, not an error, because the network still
+        runs (recurrent) and a user may want to try; the message names the fix.
+        Also kept in :attr:`warnings`.
+
     Attributes
     ----------
     nv : int
@@ -81,6 +91,8 @@ class MPCProblem:
     soft : numpy.ndarray of bool
         Which constraint rows have a slack.
     convexity : ConvexityReport
+    warnings : list of str
+        Warnings issued while building (see Warns).
     """
 
     def __init__(self, model: Any, plant: Any, settings: MPCSettings) -> None:
@@ -124,8 +136,30 @@ class MPCProblem:
         self.P = np.asarray(s.lyapunov_P, dtype=float)
         if s.lyapunov and self.P.shape != (self.nx, self.nx):
             raise ConfigError(f"lyapunov_P must be {self.nx}x{self.nx}")
+        self.warnings: list[str] = self._horizon_warnings()
+        for note in self.warnings:
+            warnings.warn(note, IclControlWarning, stacklevel=3)
         self._build()
         self.convexity: ConvexityReport = convexity_report(self.spec, s)
+
+    def _horizon_warnings(self) -> list[str]:
+        """A warning if one network evaluation is longer than the model's training
+        sequences (the recurrent network then extrapolates in time)."""
+        trained = self.spec.get("output_steps", self.spec.get("steps"))
+        if trained is None:
+            return []
+        s = self.settings
+        needed = self.N * self.spm if s.prediction == "sequence" else self.spm
+        if needed <= int(trained):
+            return []
+        fit = max(int(trained) // self.spm, 1)
+        return [
+            f"the prediction runs the network over {needed} steps (horizon "
+            f"{self.N} x {self.spm} steps per move) but the model was trained on "
+            f"{int(trained)}-step sequences: beyond step {int(trained)} it "
+            f"extrapolates in time; use horizon <= {fit} or a model trained on "
+            f"longer sequences (e.g. cstr_dataset(moves={self.N}))"
+        ]
 
     # -- helpers --------------------------------------------------------------------
     def offsets(self, d: Any) -> np.ndarray:
