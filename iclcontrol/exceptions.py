@@ -43,3 +43,23 @@ class LayoutError(ConfigError, DimensionError):
     wrong names are reported by the same check
     (:func:`iclcontrol.export.check_layout`).
     """
+
+
+class SimulationError(IclControlError, RuntimeError):
+    """A plant simulation diverged (non-finite or physically invalid states).
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame or None
+        What was computed before the divergence (a closed loop's rows), so that
+        callers can still save it.
+    """
+
+    def __init__(self, message: str, frame: object = None) -> None:
+        super().__init__(message)
+        self.frame = frame
+
+
+class IclControlWarning(UserWarning):
+    """A questionable but usable setting or input (the CLI prints these on stderr
+    and lists them under ``warnings`` in its JSON)."""

@@ -337,7 +337,17 @@ def to_casadi(
     Raises
     ------
     ConfigError
-        Unknown kind/activation/symbolic, or ``jit`` with ``symbolic="SX"``.
+        Unknown kind/activation/symbolic, ``steps`` not a positive integer
+        (floats, strings and bools are refused), or ``jit`` with
+        ``symbolic="SX"``.
+
+    Notes
+    -----
+    The Function does not check its input (a CasADi Function cannot raise on a
+    value): NaN or infinite features give finite-looking outputs for ReLU
+    networks, because CasADi's ``fmax(NaN, 0)`` is 0, so a NaN goes through
+    every ReLU as 0. Check inputs before calling it (``SurrogateMPC.step`` does
+    so for the measured state).
 
     Examples
     --------
