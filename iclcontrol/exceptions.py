@@ -34,3 +34,32 @@ class SolverUnavailableError(IclControlError, RuntimeError):
 
 class ConfigError(IclControlError, ValueError):
     """An invalid configuration value (unknown model kind, negative horizon, ...)."""
+
+
+class LayoutError(ConfigError, DimensionError):
+    """A model's features or outputs do not match a plant's states and inputs.
+
+    Both a :class:`ConfigError` and a :class:`DimensionError`: wrong counts and
+    wrong names are reported by the same check
+    (:func:`iclcontrol.export.check_layout`).
+    """
+
+
+class SimulationError(IclControlError, RuntimeError):
+    """A plant simulation diverged (non-finite or physically invalid states).
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame or None
+        What was computed before the divergence (a closed loop's rows), so that
+        callers can still save it.
+    """
+
+    def __init__(self, message: str, frame: object = None) -> None:
+        super().__init__(message)
+        self.frame = frame
+
+
+class IclControlWarning(UserWarning):
+    """A questionable but usable setting or input (the CLI prints these on stderr
+    and lists them under ``warnings`` in its JSON)."""

@@ -67,6 +67,21 @@ class Plant(ABC):
     def n_inputs(self) -> int:
         return len(self.input_names)
 
+    #: Level of the Lyapunov function ``lyapunov(x)`` bounding the region in which
+    #: a Lyapunov-constrained controller is guaranteed to stabilize the plant
+    #: (None: the plant defines none).
+    stability_level: float | None = None
+
+    @property
+    def state_lower(self) -> np.ndarray | None:
+        """Lowest physically valid states, shape (n_states,) (None: no limit)."""
+        return None
+
+    @property
+    def state_upper(self) -> np.ndarray | None:
+        """Highest physically valid states, shape (n_states,) (None: no limit)."""
+        return None
+
     @property
     @abstractmethod
     def input_lower(self) -> np.ndarray:

@@ -75,6 +75,7 @@ class CSTR(Plant):
     input_names = ("CA0", "Q")
     input_units = ("kmol/m^3", "kJ/h")
     sampling_period = 0.005
+    stability_level = STABILITY_LEVEL
 
     def __post_init__(self) -> None:
         if self.method not in ("euler", "rk4", "cvodes"):
@@ -94,6 +95,17 @@ class CSTR(Plant):
         self._integrator_duration = 0.0
 
     # -- plant interface -----------------------------------------------------------
+    @property
+    def state_lower(self) -> np.ndarray:
+        """Physical limits in deviation form: concentration >= 0 kmol/m^3 and
+        temperature >= 0 K, i.e. (-CAs, -Ts). [kmol/m^3, K]"""
+        return np.array([-self.params.CAs, -self.params.Ts])
+
+    @property
+    def state_upper(self) -> np.ndarray:
+        """No upper physical limit. [kmol/m^3, K]"""
+        return np.array([np.inf, np.inf])
+
     @property
     def input_lower(self) -> np.ndarray:
         return np.array([-3.5, -5e5])

@@ -180,3 +180,157 @@ def test_ipopt_on_smoothed_relu_closed_loop_has_no_failures(model) -> None:
     assert (solved["iterations"] < 5 * ctl.settings.max_iter).all()
     cost, ref_cost = closed_loop_cost(frame), closed_loop_cost(ref)
     assert abs(cost - ref_cost) <= 0.1 * ref_cost
+
+
+class _Constant:
+    """A controller that always applies the same input."""
+
+    def __init__(self, u):
+        self.u = np.asarray(u, dtype=float)
+
+    def reset(self, x0=None):
+        pass
+
+    def step(self, x):
+        from iclcontrol.mpc.controller import StepResult
+
+        return StepResult(self.u.copy(), True, "constant", 0, 0.0, 0.0)
+
+
+def test_x0_is_validated_before_the_loop() -> None:
+    from iclcontrol.exceptions import DataError, IclControlWarning
+
+    plant = CSTR()
+    ctl = _Constant([0.0, 0.0])
+    # absolute concentration 1.9537 - 3 < 0: not a state of the reactor
+    with pytest.raises(DataError, match=r"CA=-3 < -1.9537"):
+        closed_loop(plant, ctl, [-3.0, 150.0], 2)
+    with pytest.raises(DataError, match="NaN"):
+        closed_loop(plant, ctl, [np.nan, 0.0], 2)
+    # V = 1060*1.9^2 - 2*22*1.9*150 + 0.52*150^2 = 3826.6 - 12540 + 11700 = 2986.6
+    with pytest.warns(IclControlWarning, match=r"V\(x0\)=2987 > 372"):
+        closed_loop(plant, ctl, [-1.9, 150.0], 1)
+
+
+def test_plant_divergence_stops_the_loop_naming_the_step() -> None:
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning, SimulationError
+
+    plant = CSTR()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy overflow noise
+        warnings.simplefilter("ignore", IclControlWarning)
+        with pytest.raises(SimulationError, match=r"diverged at step 1 of 5") as err:
+            closed_loop(plant, _Constant([3.5, 5e5]), [3.0, 1000.0], 5)
+    frame = err.value.frame
+    assert len(frame) == 2 and frame.loc[0, "CA"] == 3.0
+    assert not np.isfinite(frame.loc[1, "CA"])
+
+
+def test_noise_is_validated() -> None:
+    from iclcontrol.exceptions import ConfigError, DimensionError
+
+    plant = CSTR()
+    with pytest.raises(DimensionError, match="one half-width per state"):
+        closed_loop(plant, _Constant([0, 0]), [0.1, 1.0], 2, noise=[0.01, 1, 3])
+    with pytest.raises(ConfigError, match=">= 0"):
+        closed_loop(plant, _Constant([0, 0]), [0.1, 1.0], 2, noise=[-0.01, -1])
+    frame = closed_loop(plant, _Constant([0, 0]), [0.1, 1.0], 2, noise=0.01)
+    assert len(frame) == 3
+
+
+def test_cli_mpc_records_the_run_and_warns_on_failed_solves(
+    tmp_path, model, capsys, monkeypatch
+) -> None:
+    from iclcontrol.cli import main
+    from iclcontrol.mpc import solvers
+
+    model.save(tmp_path / "m")
+
+    def failing(self, v0, p, lam0=None):
+        return solvers.SolveResult(v0, False, "forced", 1, np.nan, 0.0, 0.1, None)
+
+    monkeypatch.setattr(solvers.GaussNewtonSQP, "solve", failing)
+    args = ["mpc", "--model", str(tmp_path / "m"), "--x0=1.5,-70", "--steps", "3"]
+    code = main(
+        [
+            *args,
+            "--relu-smoothing",
+            "0.01",
+            "--prediction",
+            "rollout",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ]
+    )
+    assert code == 0  # a completed run, with failures
+    cap = capsys.readouterr()
+    assert "note: --relu-smoothing applies to --solver ipopt/sqpmethod only" in cap.err
+    assert "warning: 3 of 3 solves failed ({'forced': 3})" in cap.err
+    payload = json.loads(cap.out.strip().splitlines()[-1])
+    assert payload["failed_solves"] == 3 and payload["fallbacks"] == 3
+    assert payload["run"]["model"] == str(tmp_path / "m")
+    assert payload["run"]["x0"] == [1.5, -70.0]
+    assert payload["run"]["solver"] == "gn_sqp" and payload["run"]["steps"] == 3
+    assert payload["run"]["prediction"] == "rollout" and payload["run"]["horizon"] == 2
+    # rollout is not convex: the reason comes with the flag
+    assert payload["convex"] is False and "rollout" in payload["convexity_reason"]
+    assert any("solves failed" in w for w in payload["warnings"])
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["run"] == payload["run"] and metrics["settings"]["horizon"] == 2
+    main([*args, "--horizon", "3"])  # text output
+    cap = capsys.readouterr()
+    assert "failed solves 3 of 3" in cap.out
+    assert "trained on 20-step sequences" in cap.err
+
+
+def test_cli_mpc_checks_out_and_x0_before_any_work(tmp_path, capsys) -> None:
+    from iclcontrol.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    # the model does not exist: the --out check comes first, before loading
+    code = main(
+        ["mpc", "--model", str(tmp_path / "none"), "--x0=1.5,-70", "--out", str(afile)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "existing file" in err[0]
+    code = main(["mpc", "--model", str(tmp_path / "none"), "--x0=-3,150"])
+    assert code == 2
+    assert "outside the valid states" in capsys.readouterr().err
+
+
+def test_cli_mpc_divergence_writes_what_was_computed(
+    tmp_path, model, capsys, monkeypatch
+) -> None:
+    from iclcontrol.cli import main
+    from iclcontrol.mpc import controller
+
+    model.save(tmp_path / "m")
+    monkeypatch.setattr(
+        controller.SurrogateMPC, "step", lambda self, x: _Constant([3.5, 5e5]).step(x)
+    )
+    code = main(
+        [
+            "mpc",
+            "--model",
+            str(tmp_path / "m"),
+            "--x0=3,1000",
+            "--steps",
+            "4",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "V(x0)=" in err  # the stability-region warning came first
+    assert "diverged at step 1 of 4" in err.strip().splitlines()[-1]
+    frame = pd.read_csv(tmp_path / "o" / "closed_loop.csv")
+    assert len(frame) == 2
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["completed"] is False and "diverged" in metrics["error"]

@@ -213,3 +213,29 @@ def test_do_mpc_export_rejects_bad_layout() -> None:
     _, spec = _spec("iclrnn")
     with pytest.raises(ConfigError):
         to_do_mpc(spec, state_names=["CA"], input_names=["CA0", "Q"])
+
+
+@pytest.mark.parametrize("steps", [2.7, "5", True, 0, -1])
+def test_to_casadi_steps_must_be_a_positive_int(steps) -> None:
+    _, spec = _spec("iclrnn")
+    with pytest.raises(ConfigError, match="steps must be a positive integer"):
+        to_casadi(spec, steps=steps)
+    assert to_casadi(spec, steps=np.int64(3)).size1_in(0) == 3
+
+
+def test_to_do_mpc_argument_errors() -> None:
+    _, spec = _spec("iclrnn")
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ConfigError, match="steps_per_period"):
+            to_do_mpc(spec, steps_per_period=bad)
+    with pytest.raises(ConfigError, match="symvar_type"):
+        to_do_mpc(spec, symvar_type="XX")
+
+
+def test_nan_input_gives_finite_output_as_documented() -> None:
+    """CasADi Functions cannot raise: fmax(NaN, 0) = 0 hides a NaN input (the
+    to_casadi docstring says so; SurrogateMPC.step checks its state itself)."""
+    _, spec = _spec("iclrnn")
+    f = to_casadi(spec, steps=3)
+    assert np.all(np.isfinite(np.asarray(f(np.full((3, 4), np.nan)))))
+    assert "NaN" in to_casadi.__doc__

@@ -397,3 +397,177 @@ def test_bench_cache_rejects_models_built_with_other_defaults(model) -> None:
     old = copy.copy(model)
     old.config_ = replace(model.config_, learn_initial_state=False)
     assert not _has_current_defaults(old)
+
+
+def test_model_of_another_process_is_rejected_by_name(model, plant) -> None:
+    """Same counts, other names (a CSV model of valve/feed/...): a LayoutError,
+    from the same check to_do_mpc uses."""
+    from iclcontrol.exceptions import DimensionError, LayoutError
+    from iclcontrol.export import check_layout, to_do_mpc
+
+    spec = dict(model.export_spec())
+    spec["feature_names"] = ["valve", "feed", "temp_in", "press"]
+    spec["output_names"] = ["temp", "flow"]
+    with pytest.raises(LayoutError, match=r"features \['valve'.*expected \['CA'"):
+        SurrogateMPC(spec, plant)
+    with pytest.raises(ConfigError, match="valve"):  # LayoutError is a ConfigError
+        to_do_mpc(spec, state_names=["CA", "T"], input_names=["CA0", "Q"])
+    # outputs right, features in another order: also caught
+    spec = dict(model.export_spec(), feature_names=["CA", "T", "Q", "CA0"])
+    with pytest.raises(DimensionError, match="CA0"):  # ... and a DimensionError
+        MPCProblem(spec, plant, MPCSettings())
+    assert check_layout(model.export_spec(), plant.state_names, plant.input_names) == (
+        ["CA", "T"],
+        ["CA0", "Q"],
+    )
+
+
+def test_far_output_bounds_soft_gn_sqp_matches_ipopt(model, plant) -> None:
+    """Output bounds far from x0 with slacks (always feasible): gn_sqp returns a
+    best-effort solution with IPOPT's objective, not a QP failure."""
+    bounds = {"output_lower": (-0.01, -0.1), "output_upper": (0.01, 0.1)}
+    gn = SurrogateMPC(model, plant, **bounds)
+    ip = SurrogateMPC(model, plant, solver="ipopt", relu_smoothing=0.0, **bounds)
+    a, b = gn.step([1.5, -70.0]), ip.step([1.5, -70.0])
+    assert b.success, b.status
+    assert a.success and not a.fallback, a.status
+    assert a.max_violation > 1.0  # the bounds cannot be met: slacks are used
+    # objective (slack penalties ~1e11 included) equal to IPOPT's, or better
+    assert a.objective <= b.objective * (1 + 1e-6)
+
+
+def test_gn_sqp_qp_fallback_solves_what_qrqp_fails_on(model, plant) -> None:
+    """When qrqp fails on a subproblem the HiGHS retry returns its optimum; the
+    expected optimum is computed independently with IPOPT on the same QP."""
+    import casadi as ca
+
+    pr = MPCProblem(
+        model, plant, MPCSettings(output_lower=(-0.01, -0.1), output_upper=(0.01, 0.1))
+    )
+    gn = GaussNewtonSQP(pr)
+    p = pr.params([1.5, -70.0])
+    v = np.zeros(pr.nv)
+    r, Jr, _, ge, g, Jg, _, _ = pr.unpack(pr.functions.derivs.call([v, p]))
+    n = gn.n
+    H = np.zeros((n, n))
+    H[: pr.nv, : pr.nv] = 2 * Jr.T @ Jr
+    H[pr.nv :, pr.nv :] = gn._H_slack
+    q = np.concatenate([2 * Jr.T @ r + ge, gn._q_slack])
+    A = np.hstack([Jg, -gn.S])
+    lbx, ubx = (
+        gn.lbx - np.r_[v, np.zeros(pr.n_slack)],
+        gn.ubx - np.r_[v, 0 * gn._q_slack],
+    )
+
+    qrqp = gn.qp
+
+    class Failing:  # qrqp as it fails on such problems
+        def call(self, args):
+            return qrqp.call(args)
+
+        def stats(self):
+            return {"success": False, "return_status": "forced"}
+
+    gn.qp = Failing()
+    z, _lam, status = gn._solve_qp(H, q, A, g, Jg, lbx, ubx, p)
+    assert status == "" and z is not None
+    x = ca.MX.sym("x", n)
+    ref = ca.nlpsol(
+        "ref",
+        "ipopt",
+        {
+            "x": x,
+            "f": 0.5 * ca.bilin(ca.DM(H), x, x) + ca.dot(ca.DM(q), x),
+            "g": ca.mtimes(ca.DM(A), x),
+        },
+        {"ipopt.print_level": 0, "print_time": False, "ipopt.tol": 1e-12},
+    )(lbx=lbx, ubx=ubx, ubg=-g)
+    zr = ref["x"].full().ravel()
+    f = 0.5 * z @ H @ z + q @ z
+    fr = 0.5 * zr @ H @ zr + q @ zr
+    assert f == pytest.approx(fr, rel=1e-7)
+    assert np.max(A @ z + g) <= 1e-6 * max(1.0, np.max(np.abs(g)))
+
+
+def test_hard_infeasible_output_bounds_are_reported_as_infeasible(model, plant):
+    ctl = SurrogateMPC(
+        model,
+        plant,
+        output_lower=(-0.01, -0.1),
+        output_upper=(0.01, 0.1),
+        soft_constraints=False,
+    )
+    res = ctl.step([1.5, -70.0])
+    assert res.fallback and not res.success
+    assert res.status.startswith(
+        "infeasible: output bounds cannot be met from x0=(1.5, -70)"
+    ), res.status
+    assert "use soft constraints" in res.status
+
+
+def test_step_validates_the_measured_state(model, plant) -> None:
+    from iclcontrol.exceptions import DataError, DimensionError
+
+    ctl = SurrogateMPC(model, plant)
+    with pytest.raises(DataError, match="NaN"):
+        ctl.step([np.nan, 0.0])
+    with pytest.raises(DimensionError, match=r"x must be .* 2 entries .*got 3"):
+        ctl.step([1.5, -70.0, 3.0])
+    with pytest.raises(DimensionError, match="x must"):
+        ctl.step([1.5])
+
+
+def test_safe_input_outside_bounds_is_an_error(model, plant) -> None:
+    with pytest.raises(ConfigError, match=r"safe_input .* outside .* input bounds"):
+        SurrogateMPC(model, plant, safe_input=(100.0, 1e9))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("relu_smoothing", float("inf"), "relu_smoothing must be a finite"),
+        ("tol", float("inf"), "tol must be a finite"),
+        ("slack_l1", float("inf"), "slack_l1 must be a finite"),
+        ("slack_l2", float("nan"), "slack_l2 must be a finite"),
+        ("lyapunov_P", ((1.0, 0.0), (0.0, float("nan"))), "finite"),
+        ("lyapunov_P", ((1.0, 0.0), (0.0, -1.0)), "positive definite"),
+        ("lyapunov_P", ((1.0, 2.0), (2.0, 1.0)), "positive definite"),  # eig -1, 3
+        ("lyapunov_P", ((1.0, 0.5), (0.0, 1.0)), "symmetric"),
+        ("lyapunov_P", ((1.0, 0.0, 0.0),), "square"),
+    ],
+)
+def test_non_finite_or_invalid_settings_are_refused(name, value, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        MPCSettings(**{name: value})
+
+
+def test_horizon_longer_than_training_sequences_warns(model, plant) -> None:
+    """The fixture is trained on 2-move (20-step) sequences: horizon 3 needs 30."""
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match=r"30 steps .* trained on 20-step"):
+        ctl = SurrogateMPC(model, plant, horizon=3)
+    assert "horizon <= 2" in ctl.problem.warnings[0]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        SurrogateMPC(model, plant, horizon=2)
+        SurrogateMPC(model, plant, horizon=3, prediction="rollout")
+
+
+def test_sqpmethod_solves_the_reference_problem_like_ipopt(model, plant) -> None:
+    """Reference LMPC closed loop from (-1.5, 70): sqpmethod solves every step
+    (with the former options, tol 1e-8, no convexification, min_step_size 1e-10,
+    4 of these 10 steps ended Search_Direction_Becomes_Too_Small) and its
+    closed-loop cost equals IPOPT's (same smoothed NLP; IPOPT is the independent
+    reference)."""
+    from iclcontrol.mpc import closed_loop, closed_loop_cost
+
+    a = closed_loop(
+        plant, SurrogateMPC(model, plant, solver="sqpmethod"), [-1.5, 70.0], 10
+    )
+    b = closed_loop(plant, SurrogateMPC(model, plant, solver="ipopt"), [-1.5, 70.0], 10)
+    assert b.iloc[:-1]["success"].all()
+    assert a.iloc[:-1]["success"].all(), a["status"].tolist()
+    assert closed_loop_cost(a) == pytest.approx(closed_loop_cost(b), rel=1e-3)

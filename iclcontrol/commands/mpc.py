@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from iclcontrol.commands.common import print_json
+from iclcontrol.commands.common import (
+    check_out_path,
+    non_negative_float,
+    positive_int,
+    print_json,
+)
 from iclcontrol.exceptions import ConfigError
 
 
@@ -16,7 +21,8 @@ def _add_mpc_options(p: argparse.ArgumentParser) -> None:
         "--solver",
         default="gn_sqp",
         choices=["gn_sqp", "ipopt", "sqpmethod"],
-        help="gn_sqp: Gauss-Newton SQP (fast); ipopt: exact-Hessian reference",
+        help="gn_sqp: Gauss-Newton SQP (fast); ipopt: exact-Hessian reference; "
+        "sqpmethod: CasADi SQP, exact Hessian",
     )
     p.add_argument(
         "--prediction",
@@ -24,7 +30,13 @@ def _add_mpc_options(p: argparse.ArgumentParser) -> None:
         choices=["sequence", "rollout"],
         help="one network evaluation over the horizon, or the model rolled per move",
     )
-    p.add_argument("--horizon", type=int, default=2, help="control moves")
+    p.add_argument(
+        "--horizon",
+        type=positive_int,
+        default=2,
+        help="control moves; with --prediction sequence, horizon x 10 network steps "
+        "must not exceed the steps the model was trained on (else a warning)",
+    )
     p.add_argument("--jit", action="store_true", help="JIT-compile with gcc")
     p.add_argument(
         "--no-lyapunov", action="store_true", help="drop V(x_pred) <= V(x_now)"
@@ -32,7 +44,7 @@ def _add_mpc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-offset-free", action="store_true", help="no drift estimate")
     p.add_argument(
         "--relu-smoothing",
-        type=float,
+        type=non_negative_float,
         default=None,
         help="ipopt/sqpmethod: softplus temperature with which ReLU networks are "
         "solved (default 1e-3; 0: the exact piecewise-linear network, on which "
@@ -71,11 +83,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "mpc", help="closed-loop MPC of a plant with a trained surrogate"
     )
     mpc.add_argument("--model", required=True, help="model folder (or run folder)")
-    mpc.add_argument("--plant", default="cstr", choices=["cstr"])
     mpc.add_argument(
-        "--x0", required=True, help="initial state CA,T (use --x0=-1.5,70)"
+        "--plant",
+        default="cstr",
+        choices=["cstr"],
+        help="plant simulator: cstr, the reference CSTR (states CA [kmol/m^3], "
+        "T [K]; inputs CA0, Q; deviations from the steady state; 0.005 h periods)",
     )
-    mpc.add_argument("--steps", type=int, default=30, help="sampling periods")
+    mpc.add_argument(
+        "--x0",
+        required=True,
+        help="initial state CA,T as deviations (use --x0=-1.5,70); must be "
+        "physically valid (CA >= -1.9537, T >= -401.87); a warning if V(x0) > 372, "
+        "outside the stability region",
+    )
+    mpc.add_argument("--steps", type=positive_int, default=30, help="sampling periods")
     mpc.add_argument("--out", default=None, help="folder for CSV, JSON and plots")
     mpc.add_argument("--json", action="store_true", help="print a JSON summary last")
     _add_mpc_options(mpc)
@@ -139,17 +161,45 @@ def _load_model(path: str) -> Any:
     return load(folder)
 
 
+def _warn(message: str, kind: str = "warning") -> None:
+    print(f"iclcontrol: {kind}: {message}", file=sys.stderr)
+
+
 def run_mpc(args: argparse.Namespace) -> int:
-    from iclcontrol.mpc.closed_loop import closed_loop, summarize
+    import json
+    import warnings
+
+    from iclcontrol.commands.common import json_safe
+    from iclcontrol.exceptions import IclControlWarning, SimulationError
+    from iclcontrol.mpc.closed_loop import check_initial_state, closed_loop, summarize
     from iclcontrol.mpc.controller import SurrogateMPC
     from plants.cstr import CSTR
 
+    # everything that can be checked without the model, before any work
     x0 = _parse_x0(args.x0)
     if args.steps < 1:
         raise ConfigError(f"--steps must be >= 1, got {args.steps}")
-    model = _load_model(args.model)
+    if args.out:
+        check_out_path(args.out)
     plant = CSTR()
-    ctl = SurrogateMPC(model, plant, _settings(args))
+    x0_arr, notes = check_initial_state(plant, x0)
+    settings = _settings(args)
+    if args.relu_smoothing is not None and args.solver == "gn_sqp":
+        _warn(
+            "--relu-smoothing applies to --solver ipopt/sqpmethod only; gn_sqp "
+            "solves the exact network and ignores it",
+            "note",
+        )
+    shown: list[str] = []
+
+    def show(message: str) -> None:
+        if message not in shown:
+            shown.append(message)
+            _warn(message)
+
+    for note in notes:
+        show(note)
+    model = _load_model(args.model)
     quiet = args.json
 
     def progress(k: int, row: dict[str, Any]) -> None:
@@ -161,26 +211,83 @@ def run_mpc(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
 
-    frame = closed_loop(plant, ctl, x0, args.steps, callback=progress)
+    error: SimulationError | None = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IclControlWarning)
+        ctl = SurrogateMPC(model, plant, settings)
+        for w in caught:
+            show(str(w.message))
+        try:
+            frame = closed_loop(plant, ctl, x0_arr, args.steps, callback=progress)
+        except SimulationError as err:
+            if err.frame is None:
+                raise
+            error, frame = err, err.frame
+    for w in caught:
+        if issubclass(w.category, IclControlWarning):
+            show(str(w.message))
+        else:  # not ours: shown as Python shows it
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     summary = summarize(frame, plant)
+    summary["completed"] = error is None
+    if error is not None:
+        summary["error"] = str(error)
+    summary["run"] = {
+        "model": str(args.model),
+        "plant": args.plant,
+        "x0": [float(v) for v in x0_arr],
+        "steps": args.steps,
+        "solver": settings.solver,
+        "horizon": settings.horizon,
+        "prediction": settings.prediction,
+        "lyapunov": settings.lyapunov,
+        "offset_free": settings.offset_free,
+        "jit": settings.jit,
+        "relu_smoothing": ctl.solver.relu_smoothing
+        if hasattr(ctl.solver, "relu_smoothing")
+        else None,
+    }
     summary["convex"] = ctl.convexity.convex
+    summary["convexity_reason"] = "; ".join(
+        f"{item.component}: {item.reason}"
+        for item in ctl.convexity.items
+        if not item.convex
+    )
+    failed = summary["failed_solves"]
+    if failed:
+        statuses = frame.iloc[:-1].loc[
+            ~frame.iloc[:-1]["success"].astype(bool), "status"
+        ]
+        counts = statuses.value_counts().to_dict()
+        show(
+            f"{failed} of {summary['steps']} solves failed ({counts}); the "
+            f"controller applied fallback inputs there ({summary['fallbacks']} "
+            "fallbacks)"
+        )
+    summary["warnings"] = shown
     if args.out:
-        import json
-
         from iclcontrol.mpc.plots import plot_phase_plane, plot_time_series
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / "closed_loop.csv", index=False)
-        (out / "metrics.json").write_text(json.dumps(summary, indent=1))
-        plot_time_series({"surrogate MPC": frame}, path=out / "time_series.png")
-        plot_phase_plane({"surrogate MPC": frame}, path=out / "phase_plane.png")
+        metrics = {**summary, "settings": settings.to_dict()}
+        (out / "metrics.json").write_text(
+            json.dumps(json_safe(metrics), indent=1, default=str)
+        )
+        if error is None:
+            plot_time_series({"surrogate MPC": frame}, path=out / "time_series.png")
+            plot_phase_plane({"surrogate MPC": frame}, path=out / "phase_plane.png")
+    if error is not None:
+        where = f"; the {len(frame) - 1} computed steps are in {args.out}"
+        raise SimulationError(f"{error}{where if args.out else ''}") from error
     if args.json:
         print_json(summary)
     else:
         print(
             f"median {summary['median_solve_ms']:.2f} ms/step, steps to region "
             f"{summary['steps_to_region']}, cost {summary['closed_loop_cost']:.4g}, "
+            f"failed solves {failed} of {summary['steps']}, "
             f"fallbacks {summary['fallbacks']}"
         )
     return 0
@@ -189,6 +296,8 @@ def run_mpc(args: argparse.Namespace) -> int:
 def run_bench(args: argparse.Namespace) -> int:
     from iclcontrol.mpc.benchmark import bench_mpc, write_json
 
+    if args.out:
+        check_out_path(args.out)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     results = bench_mpc(
@@ -249,6 +358,7 @@ def run_bench(args: argparse.Namespace) -> int:
 def run_main(args: argparse.Namespace) -> int:
     from iclcontrol.report import run_report
 
+    check_out_path(args.out)
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     metrics = run_report(
         out=args.out,

@@ -3,6 +3,7 @@
 from iclcontrol.export.casadi_export import (
     CONVEX_KINDS,
     KINDS,
+    check_layout,
     get_spec,
     network_expression,
     physical_expression,
@@ -15,6 +16,7 @@ from iclcontrol.export.do_mpc_export import to_do_mpc
 __all__ = [
     "CONVEX_KINDS",
     "KINDS",
+    "check_layout",
     "get_spec",
     "network_expression",
     "physical_expression",

@@ -14,19 +14,36 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import casadi as ca
 import numpy as np
 
-from iclcontrol.exceptions import ConfigError, DimensionError
+from iclcontrol.exceptions import ConfigError, DimensionError, LayoutError
 
 KINDS = ("iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn")
 #: Kinds whose output is certified convex in the input sequence (sign constraints).
 CONVEX_KINDS = ("iclrnn", "icrnn", "ficnn")
 
 Symbolic = Literal["MX", "SX"]
+
+
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an int if it is a positive integer (not a bool, float or str).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``name`` and the value found.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(
+            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
+        )
+    if value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value}")
+    return int(value)
 
 
 def get_spec(model_or_spec: Any) -> dict[str, Any]:
@@ -103,6 +120,74 @@ def spec_dims(spec: Mapping[str, Any]) -> tuple[int, int]:
         n_in //= 2
     n_out = np.asarray(spec["readout"]["W"]).shape[0]
     return n_in, n_out
+
+
+def check_layout(
+    spec: Mapping[str, Any],
+    state_names: Sequence[str] | None = None,
+    input_names: Sequence[str] | None = None,
+    user: str = "the controller",
+) -> tuple[list[str], list[str]]:
+    """Check that a surrogate's features are ``states + inputs`` and outputs ``states``.
+
+    The one layout check shared by :class:`~iclcontrol.mpc.SurrogateMPC` (names of
+    the plant) and :func:`~iclcontrol.export.to_do_mpc` (names given or defaulted).
+    Counts are always checked; names only where the spec carries them
+    (``feature_names``/``output_names`` of a ``SurrogateModel``; a bare network
+    spec has none).
+
+    Parameters
+    ----------
+    spec : dict
+        Export specification (see :func:`get_spec`).
+    state_names, input_names : sequence of str, optional
+        Expected states (= outputs) and inputs. Default: the spec's
+        ``output_names`` and the features after them (``x0, x1, ...`` and
+        ``u0, u1, ...`` without names).
+    user : str
+        Who needs the layout, for the error message.
+
+    Returns
+    -------
+    (list of str, list of str)
+        The state names and input names.
+
+    Raises
+    ------
+    LayoutError
+        Wrong number of features or outputs, or names that differ.
+    """
+    n_f, n_out = spec_dims(spec)
+    features = [str(f) for f in (spec.get("feature_names") or [])]
+    out_names = [str(f) for f in (spec.get("output_names") or [])]
+    if state_names is not None:
+        states = [str(n) for n in state_names]
+    else:
+        states = out_names or [f"x{i}" for i in range(n_out)]
+    if input_names is not None:
+        inputs = [str(n) for n in input_names]
+    else:
+        inputs = features[n_out:] if features else [f"u{i}" for i in range(n_f - n_out)]
+    if len(states) != n_out or len(states) + len(inputs) != n_f or not inputs:
+        raise LayoutError(
+            f"{user} needs a model whose features are the states followed by the "
+            f"inputs and whose outputs are the states; the model has {n_f} features "
+            f"and {n_out} outputs, expected {len(states) + len(inputs)} features "
+            f"{states + inputs} and {len(states)} outputs {states}"
+        )
+    expected = states + inputs
+    wrong = []
+    if features and features != expected:
+        wrong.append(f"features {features} (expected {expected})")
+    if out_names and out_names != states:
+        wrong.append(f"outputs {out_names} (expected {states})")
+    if wrong:
+        raise LayoutError(
+            f"{user}: the model's {' and '.join(wrong)} do not match the states "
+            f"{states} and inputs {inputs}; the surrogate must be trained on this "
+            "process's data with features = states then inputs and outputs = states"
+        )
+    return states, inputs
 
 
 def spec_activation(spec: Mapping[str, Any]) -> str:
@@ -252,7 +337,17 @@ def to_casadi(
     Raises
     ------
     ConfigError
-        Unknown kind/activation/symbolic, or ``jit`` with ``symbolic="SX"``.
+        Unknown kind/activation/symbolic, ``steps`` not a positive integer
+        (floats, strings and bools are refused), or ``jit`` with
+        ``symbolic="SX"``.
+
+    Notes
+    -----
+    The Function does not check its input (a CasADi Function cannot raise on a
+    value): NaN or infinite features give finite-looking outputs for ReLU
+    networks, because CasADi's ``fmax(NaN, 0)`` is 0, so a NaN goes through
+    every ReLU as 0. Check inputs before calling it (``SurrogateMPC.step`` does
+    so for the measured state).
 
     Examples
     --------
@@ -260,9 +355,7 @@ def to_casadi(
     >>> Y = f(X)                                      # doctest: +SKIP
     """
     spec = get_spec(model_or_spec)
-    steps = int(steps if steps is not None else spec.get("steps", 10))
-    if steps < 1:
-        raise ConfigError(f"steps must be a positive integer, got {steps}")
+    steps = positive_int(steps if steps is not None else spec.get("steps", 10), "steps")
     if symbolic not in ("MX", "SX"):
         raise ConfigError(f"symbolic must be 'MX' or 'SX', got {symbolic!r}")
     if jit and symbolic == "SX":

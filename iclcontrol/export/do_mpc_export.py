@@ -14,7 +14,12 @@ from typing import Any
 import casadi as ca
 
 from iclcontrol.exceptions import ConfigError
-from iclcontrol.export.casadi_export import get_spec, physical_expression, spec_dims
+from iclcontrol.export.casadi_export import (
+    check_layout,
+    get_spec,
+    physical_expression,
+    positive_int,
+)
 
 
 def to_do_mpc(
@@ -47,8 +52,9 @@ def to_do_mpc(
 
     Raises
     ------
-    ConfigError
-        If the feature layout does not match ``state_names + input_names``.
+    LayoutError
+        (a ConfigError) If the features are not ``state_names + input_names`` or
+        the outputs not ``state_names`` (:func:`check_layout`).
     """
     import warnings
 
@@ -57,24 +63,10 @@ def to_do_mpc(
         import do_mpc
 
     spec = get_spec(model_or_spec)
-    n_f, n_out = spec_dims(spec)
-    outputs = list(state_names or spec.get("output_names") or [])
-    if not outputs:
-        outputs = [f"x{i}" for i in range(n_out)]
-    features = list(spec.get("feature_names") or [])
-    if input_names is None:
-        inputs = features[n_out:] if features else [f"u{i}" for i in range(n_f - n_out)]
-    else:
-        inputs = list(input_names)
-    if len(outputs) != n_out or len(outputs) + len(inputs) != n_f:
-        raise ConfigError(
-            f"to_do_mpc needs features = states + inputs; the network has {n_f} "
-            f"features and {n_out} outputs, got states {outputs} and inputs {inputs}"
-        )
-    if features and features[:n_out] != outputs:
-        raise ConfigError(
-            f"the first features {features[:n_out]} must be the states {outputs}"
-        )
+    steps_per_period = positive_int(steps_per_period, "steps_per_period")
+    if symvar_type not in ("SX", "MX"):
+        raise ConfigError(f"symvar_type must be 'SX' or 'MX', got {symvar_type!r}")
+    outputs, inputs = check_layout(spec, state_names, input_names, "to_do_mpc")
     model = do_mpc.model.Model("discrete", symvar_type)
     xs = [model.set_variable("_x", name) for name in outputs]
     us = [model.set_variable("_u", name) for name in inputs]

@@ -9,6 +9,7 @@
 
 from iclcontrol.mpc.baseline import DoMPCController
 from iclcontrol.mpc.closed_loop import (
+    check_initial_state,
     closed_loop,
     closed_loop_cost,
     steps_to_region,
@@ -30,6 +31,7 @@ __all__ = [
     "SolveResult",
     "StepResult",
     "SurrogateMPC",
+    "check_initial_state",
     "closed_loop",
     "closed_loop_cost",
     "convexity_report",

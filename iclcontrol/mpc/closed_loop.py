@@ -2,12 +2,89 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import ConfigError
+from iclcontrol.exceptions import (
+    ConfigError,
+    DataError,
+    DimensionError,
+    IclControlWarning,
+    SimulationError,
+)
+
+
+def _state_text(plant: Any, x: np.ndarray) -> str:
+    return ", ".join(f"{n}={v:.6g}" for n, v in zip(plant.state_names, x, strict=True))
+
+
+def _outside_box(plant: Any, x: np.ndarray) -> list[str]:
+    """Descriptions of the states outside the plant's valid box (empty: inside)."""
+    lo = getattr(plant, "state_lower", None)
+    hi = getattr(plant, "state_upper", None)
+    units = getattr(plant, "state_units", ("",) * len(x))
+    out = []
+    for i, name in enumerate(plant.state_names):
+        if lo is not None and x[i] < lo[i]:
+            out.append(f"{name}={x[i]:.6g} < {lo[i]:.6g} {units[i]}")
+        if hi is not None and x[i] > hi[i]:
+            out.append(f"{name}={x[i]:.6g} > {hi[i]:.6g} {units[i]}")
+    return out
+
+
+def check_initial_state(plant: Any, x0: Any) -> tuple[np.ndarray, list[str]]:
+    """Validate an initial state before a closed loop.
+
+    Parameters
+    ----------
+    plant : plants.Plant
+    x0 : array-like, shape (n_states,)
+        Initial state in the plant's coordinates. [state units]
+
+    Returns
+    -------
+    x0 : numpy.ndarray, shape (n_states,)
+    warnings : list of str
+        Reasons for concern that do not stop a run: ``V(x0)`` above the plant's
+        ``stability_level`` (outside the region in which the Lyapunov constraint
+        guarantees stabilization).
+
+    Raises
+    ------
+    DimensionError
+        Not one state of ``n_states`` entries.
+    DataError
+        NaN or infinite entries, or a state outside the plant's physically valid
+        box (``plant.state_lower``/``state_upper``, e.g. a negative absolute
+        concentration of the CSTR).
+    """
+    xb = plant.check_states(x0)
+    if xb.shape[0] != 1:
+        raise DimensionError(
+            f"x0 must be one state of shape ({plant.n_states},), got {xb.shape[0]}"
+        )
+    x = xb[0]
+    outside = _outside_box(plant, x)
+    if outside:
+        raise DataError(
+            f"x0=({_state_text(plant, x)}) is outside the valid states of "
+            f"{type(plant).__name__}: {'; '.join(outside)} (physical limits, e.g. "
+            "absolute concentration and temperature >= 0, in deviation form)"
+        )
+    notes = []
+    level = getattr(plant, "stability_level", None)
+    if level is not None and hasattr(plant, "lyapunov"):
+        v = float(plant.lyapunov(x))
+        if v > level:
+            notes.append(
+                f"V(x0)={v:.4g} > {level:.4g}: x0 is outside the region the "
+                "Lyapunov constraint guarantees (the stability region); the closed "
+                "loop may not converge or the plant may diverge"
+            )
+    return x, notes
 
 
 def closed_loop(
@@ -29,9 +106,10 @@ def closed_loop(
         Initial state (plant coordinates, e.g. deviations).
     steps : int
         Number of sampling periods.
-    noise : sequence of float or None
-        Bounds of uniform noise added to the measured state (the controller sees
-        ``x + noise``; the plant keeps the true state). [state units]
+    noise : float, sequence of float or None
+        Half-widths (>= 0, one per state or one for all) of uniform noise added
+        to the measured state (the controller sees ``x + noise``; the plant keeps
+        the true state). [state units]
     random_state : int, Generator or None
         Seed of the measurement noise.
     callback : callable or None
@@ -45,12 +123,28 @@ def closed_loop(
         ``success``, ``status``, ``iterations``, ``solve_ms``, ``objective``,
         ``fallback``, ``fallback_reason``, ``max_violation``, ``lyapunov``,
         ``in_setpoint_region``.
+
+    Raises
+    ------
+    DataError, DimensionError
+        Invalid ``x0`` (see :func:`check_initial_state`) or ``noise``.
+    SimulationError
+        The plant state became non-finite or left the plant's valid box; the
+        message names the step, ``err.frame`` holds the rows computed so far
+        (the last one the diverged state).
+
+    Warns
+    -----
+    IclControlWarning
+        ``V(x0)`` above the plant's stability level.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ConfigError(f"steps must be a positive integer, got {steps!r}")
-    x = plant.check_states(x0)[0]
+    x, notes = check_initial_state(plant, x0)
+    for note in notes:
+        warnings.warn(note, IclControlWarning, stacklevel=2)
     rng = np.random.default_rng(random_state)
-    bound = None if noise is None else np.asarray(noise, dtype=float)
+    bound = _noise_bound(noise, plant.n_states)
     controller.reset(x)
     rows: list[dict[str, Any]] = []
     for k in range(steps + 1):
@@ -79,13 +173,59 @@ def closed_loop(
         rows.append(row)
         if callback is not None:
             callback(k, row)
-        x = plant.step(x, res.u)[0]
-    frame = pd.DataFrame(rows)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            x_next = plant.step(x, res.u)[0]
+        finite = bool(np.all(np.isfinite(x_next)))
+        outside = _outside_box(plant, x_next) if finite else []
+        if not finite or outside:
+            row = {"k": k + 1, "t": (k + 1) * plant.sampling_period}
+            for i, name in enumerate(plant.state_names):
+                row[name] = float(x_next[i])
+            for name in plant.input_names:
+                row[name] = np.nan
+            rows.append(row)
+            frame = _finish(pd.DataFrame(rows), plant)
+            u_text = ", ".join(f"{v:.6g}" for v in res.u)
+            why = "; ".join(outside) if finite else "not finite"
+            raise SimulationError(
+                f"the plant simulation diverged at step {k + 1} of {steps} "
+                f"(t={(k + 1) * plant.sampling_period:g} h): from "
+                f"({_state_text(plant, x)}) with u=({u_text}) it reached "
+                f"({_state_text(plant, x_next)}), {why}; the closed loop stopped",
+                frame=frame,
+            )
+        x = x_next
+    return _finish(pd.DataFrame(rows), plant)
+
+
+def _noise_bound(noise: Any, n_states: int) -> np.ndarray | None:
+    """Half-widths of the uniform measurement noise, validated."""
+    if noise is None:
+        return None
+    bound = np.asarray(noise, dtype=float)
+    if bound.ndim == 0:
+        bound = np.full(n_states, float(bound))
+    if bound.shape != (n_states,):
+        raise DimensionError(
+            f"noise needs one half-width per state ({n_states}), got shape "
+            f"{bound.shape}"
+        )
+    if not np.all(np.isfinite(bound)) or np.any(bound < 0):
+        raise ConfigError(
+            f"noise half-widths must be finite and >= 0, got {bound.tolist()}"
+        )
+    return bound
+
+
+def _finish(frame: pd.DataFrame, plant: Any) -> pd.DataFrame:
+    """Add the Lyapunov value and the setpoint-region flag per row."""
     states = frame[list(plant.state_names)].to_numpy()
     if hasattr(plant, "lyapunov"):
-        frame["lyapunov"] = plant.lyapunov(states)
+        with np.errstate(over="ignore", invalid="ignore"):
+            frame["lyapunov"] = plant.lyapunov(states)
     if hasattr(plant, "in_setpoint_region"):
-        frame["in_setpoint_region"] = plant.in_setpoint_region(states)
+        with np.errstate(invalid="ignore"):
+            frame["in_setpoint_region"] = plant.in_setpoint_region(states)
     return frame
 
 

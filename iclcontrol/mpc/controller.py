@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from iclcontrol.exceptions import ConfigError, DataError, DimensionError
 from iclcontrol.mpc.problem import MPCProblem
 from iclcontrol.mpc.settings import MPCSettings
 from iclcontrol.mpc.solvers import make_solver
@@ -75,6 +76,19 @@ class SurrogateMPC:
     **overrides
         Keyword overrides of ``settings`` fields.
 
+    Raises
+    ------
+    LayoutError
+        The model's features/outputs are not the plant's states and inputs.
+    ConfigError
+        Invalid settings, or ``safe_input`` outside the plant's input bounds.
+
+    Warns
+    -----
+    IclControlWarning
+        The prediction is longer than the sequences the model was trained on
+        (see :class:`MPCProblem`).
+
     Attributes
     ----------
     problem : MPCProblem
@@ -116,10 +130,18 @@ class SurrogateMPC:
         self.convexity = self.problem.convexity
         self.solver = make_solver(self.problem)
         self.kind = self.problem.spec["kind"]
-        safe = base.safe_input if base.safe_input is not None else plant.u_steady
-        self.safe_input = np.clip(
-            np.asarray(safe, dtype=float), plant.input_lower, plant.input_upper
+        safe = np.asarray(
+            base.safe_input if base.safe_input is not None else plant.u_steady,
+            dtype=float,
         )
+        lo, hi = np.asarray(plant.input_lower), np.asarray(plant.input_upper)
+        if np.any(safe < lo) or np.any(safe > hi):
+            raise ConfigError(
+                f"safe_input {tuple(safe.tolist())} is outside the plant's input "
+                f"bounds {tuple(lo.tolist())} .. {tuple(hi.tolist())} (inputs "
+                f"{tuple(plant.input_names)}); choose an input within them"
+            )
+        self.safe_input = safe
         self.reset()
 
     def reset(self, x0: Any = None) -> None:
@@ -181,11 +203,43 @@ class SurrogateMPC:
                 best, best_phi = c, phi
         return np.asarray(best, dtype=float)
 
+    def _check_state(self, x: Any) -> np.ndarray:
+        names = tuple(self.plant.state_names)
+        try:
+            xa = np.asarray(x, dtype=float).ravel()
+        except (TypeError, ValueError) as err:
+            raise DataError(f"x must be numbers {names}, got {x!r}") from err
+        if xa.shape != (self.problem.nx,):
+            raise DimensionError(
+                f"x must be the measured state with {self.problem.nx} entries "
+                f"{names}, got {xa.size} entries (shape {np.shape(x)})"
+            )
+        if not np.all(np.isfinite(xa)):
+            raise DataError(
+                f"x contains NaN or infinite values: {xa.tolist()}; the surrogate "
+                "would not notice (CasADi's fmax(NaN, 0) is 0), so the state is "
+                "refused; check the measurement"
+            )
+        return xa
+
     def step(self, x: Any) -> StepResult:
-        """Solve at the measured state ``x`` and return the input to apply."""
+        """Solve at the measured state ``x`` and return the input to apply.
+
+        Parameters
+        ----------
+        x : array-like, shape (n_states,)
+            Measured state in plant coordinates. [state units]
+
+        Raises
+        ------
+        DimensionError
+            ``x`` has the wrong number of entries.
+        DataError
+            ``x`` contains NaN or infinite values.
+        """
         start = time.perf_counter()
         pr = self.problem
-        x = np.asarray(x, dtype=float).ravel()
+        x = self._check_state(x)
         self._update_disturbance(x)
         p = pr.params(x, self.disturbance_, self._u_prev)
         v0 = self._v

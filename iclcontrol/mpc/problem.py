@@ -13,14 +13,16 @@ Gauss-Newton SQP solve exactly the same problem.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import casadi as ca
 import numpy as np
 
-from iclcontrol.exceptions import ConfigError, DimensionError
+from iclcontrol.exceptions import ConfigError, IclControlWarning
 from iclcontrol.export.casadi_export import (
+    check_layout,
     get_spec,
     initial_state,
     jit_options,
@@ -64,11 +66,21 @@ class MPCProblem:
     Parameters
     ----------
     model : SurrogateModel, network or dict
-        The surrogate (``export_spec()``); its features must be the states
-        followed by the inputs, its outputs the states.
+        The surrogate (``export_spec()``); its features must be the plant's
+        states followed by its inputs, its outputs the states (checked by count
+        and, where the model carries names, by name: :func:`check_layout`).
     plant : plants.Plant
         Gives the input bounds and the steady-state input.
     settings : MPCSettings
+
+    Warns
+    -----
+    IclControlWarning
+        ``"sequence"`` prediction over ``horizon * steps_per_move`` network steps
+        (``"rollout"``: ``steps_per_move``) longer than the model's trained
+        ``output_steps``: a warning, not an error, because the network still
+        runs (recurrent) and a user may want to try; the message names the fix.
+        Also kept in :attr:`warnings`.
 
     Attributes
     ----------
@@ -79,6 +91,8 @@ class MPCProblem:
     soft : numpy.ndarray of bool
         Which constraint rows have a slack.
     convexity : ConvexityReport
+    warnings : list of str
+        Warnings issued while building (see Warns).
     """
 
     def __init__(self, model: Any, plant: Any, settings: MPCSettings) -> None:
@@ -88,16 +102,14 @@ class MPCProblem:
         n_f, n_out = spec_dims(self.spec)
         self.nx = n_out
         self.nu = n_f - n_out
-        if self.nu < 1:
-            raise DimensionError(
-                f"the model has {n_f} features and {n_out} outputs; MPC needs the "
-                "features to be the states followed by at least one input"
-            )
-        if plant.n_states != self.nx or plant.n_inputs != self.nu:
-            raise DimensionError(
-                f"plant has {plant.n_states} states and {plant.n_inputs} inputs, the "
-                f"model {self.nx} outputs and {self.nu} input features"
-            )
+        # the same layout check as to_do_mpc: counts, and names where the model
+        # has them (a model of another process must not pass as a CSTR surrogate)
+        check_layout(
+            self.spec,
+            tuple(plant.state_names),
+            tuple(plant.input_names),
+            f"MPC of {type(plant).__name__}",
+        )
         self.u_lower = np.asarray(plant.input_lower, dtype=float)
         self.u_upper = np.asarray(plant.input_upper, dtype=float)
         self.u_mid = 0.5 * (self.u_upper + self.u_lower)
@@ -124,8 +136,30 @@ class MPCProblem:
         self.P = np.asarray(s.lyapunov_P, dtype=float)
         if s.lyapunov and self.P.shape != (self.nx, self.nx):
             raise ConfigError(f"lyapunov_P must be {self.nx}x{self.nx}")
+        self.warnings: list[str] = self._horizon_warnings()
+        for note in self.warnings:
+            warnings.warn(note, IclControlWarning, stacklevel=3)
         self._build()
         self.convexity: ConvexityReport = convexity_report(self.spec, s)
+
+    def _horizon_warnings(self) -> list[str]:
+        """A warning if one network evaluation is longer than the model's training
+        sequences (the recurrent network then extrapolates in time)."""
+        trained = self.spec.get("output_steps", self.spec.get("steps"))
+        if trained is None:
+            return []
+        s = self.settings
+        needed = self.N * self.spm if s.prediction == "sequence" else self.spm
+        if needed <= int(trained):
+            return []
+        fit = max(int(trained) // self.spm, 1)
+        return [
+            f"the prediction runs the network over {needed} steps (horizon "
+            f"{self.N} x {self.spm} steps per move) but the model was trained on "
+            f"{int(trained)}-step sequences: beyond step {int(trained)} it "
+            f"extrapolates in time; use horizon <= {fit} or a model trained on "
+            f"longer sequences (e.g. cstr_dataset(moves={self.N}))"
+        ]
 
     # -- helpers --------------------------------------------------------------------
     def offsets(self, d: Any) -> np.ndarray:

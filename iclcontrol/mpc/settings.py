@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from iclcontrol.exceptions import ConfigError
 
 Prediction = Literal["sequence", "rollout"]
@@ -33,6 +35,35 @@ def _tuple(value: Any, n: int | None, name: str) -> tuple[float, ...] | None:
     if not all(math.isfinite(v) for v in out):
         raise ConfigError(f"{name} must be finite, got {out}")
     return out
+
+
+def _finite_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _positive_definite(value: Any, name: str) -> tuple[tuple[float, ...], ...]:
+    """A square, finite, symmetric, positive definite matrix as nested tuples."""
+    try:
+        P = np.array(value, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{name} must be a square matrix of numbers") from err
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.size == 0:
+        raise ConfigError(f"{name} must be a square matrix, got shape {P.shape}")
+    if not np.all(np.isfinite(P)):
+        raise ConfigError(f"{name} must be finite, got {P.tolist()}")
+    if not np.allclose(P, P.T, rtol=1e-12, atol=0.0):
+        raise ConfigError(f"{name} must be symmetric, got {P.tolist()}")
+    eig = np.linalg.eigvalsh(P)
+    if eig[0] <= 1e-12 * max(abs(eig[-1]), 1e-300):
+        raise ConfigError(
+            f"{name} must be positive definite (V(x) = x' P x > 0 for x != 0); "
+            f"its eigenvalues are {eig.tolist()}"
+        )
+    return tuple(tuple(float(v) for v in row) for row in P)
 
 
 @dataclass
@@ -77,7 +108,8 @@ class MPCSettings:
         Add the reference Lyapunov constraint ``V(x_pred) <= max(V(x_now), level)``
         with ``V(x) = x' P x``.
     lyapunov_P : 2-D sequence
-        Matrix P of V. Default: the reference CSTR matrix.
+        Matrix P of V: square, finite, symmetric, positive definite (checked via
+        its eigenvalues). Default: the reference CSTR matrix.
     lyapunov_moves : {"first", "all"}
         Constrain the prediction at the end of the first move only, or every move.
     lyapunov_min_level : float
@@ -87,13 +119,14 @@ class MPCSettings:
         ``slack_l1 * s + slack_l2 * s^2`` (constraint rows are normalized).
         With False they are hard and an infeasible problem triggers the fallback.
     slack_l1, slack_l2 : float
-        Slack penalties (l1 is exact above the constraints' multipliers).
+        Slack penalties, finite and >= 0 (l1 is exact above the constraints'
+        multipliers).
     solver : {"gn_sqp", "ipopt", "sqpmethod"}
         ``"gn_sqp"``: Gauss-Newton SQP (network and its exact Jacobian evaluated
         once per iterate, a small dense QP solved with CasADi's qrqp); exact
         Hessian almost everywhere for ReLU networks. ``"ipopt"``: CasADi/IPOPT with
         the exact Hessian (the reference solver). ``"sqpmethod"``: CasADi's SQP with
-        qrqp and the exact Hessian.
+        qrqp and the exact Hessian, eigenvalue-clipped where indefinite.
     relu_smoothing : float or None
         ``ipopt`` and ``sqpmethod`` only: solve the problem built on the network
         with every ReLU replaced by the softplus ``tau log(1 + exp(z / tau))``,
@@ -113,7 +146,8 @@ class MPCSettings:
     tol : float
         Step tolerance of ``gn_sqp`` in scaled inputs (1e-4 of the half-range:
         50 kJ/h of heat input); ``ipopt`` uses ``min(tol, 1e-6)`` (acceptable
-        level 1e-4), ``sqpmethod`` 1e-8.
+        level 1e-4), ``sqpmethod`` tol_du 1e-4, tol_pr 1e-6 (with its exact
+        Hessian eigen-clipped to positive definite).
     jit : bool
         JIT-compile the evaluation Functions with gcc (a few seconds once).
     offset_free : bool
@@ -200,8 +234,7 @@ class MPCSettings:
             raise ConfigError("state_weights and input_weights must be non-negative")
         if self.rate_limits is not None and any(r <= 0 for r in self.rate_limits):
             raise ConfigError(f"rate_limits must be positive, got {self.rate_limits}")
-        P = tuple(tuple(float(v) for v in row) for row in self.lyapunov_P)
-        self.lyapunov_P = P
+        self.lyapunov_P = _positive_definite(self.lyapunov_P, "lyapunov_P")
         for name in (
             "slack_l1",
             "slack_l2",
@@ -209,10 +242,16 @@ class MPCSettings:
             "rate_weight",
             "lyapunov_min_level",
         ):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"{name} must be non-negative")
-        if self.relu_smoothing is not None and not self.relu_smoothing >= 0:
-            raise ConfigError("relu_smoothing must be non-negative (or None)")
+            value = getattr(self, name)
+            if not _finite_number(value) or not value >= 0:
+                raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.relu_smoothing is not None and (
+            not _finite_number(self.relu_smoothing) or not self.relu_smoothing >= 0
+        ):
+            raise ConfigError(
+                "relu_smoothing must be a finite number >= 0 (or None), got "
+                f"{self.relu_smoothing!r}"
+            )
         if not 0 < self.disturbance_gain <= 1:
             raise ConfigError(
                 f"disturbance_gain must be in (0, 1], got {self.disturbance_gain}"

@@ -33,6 +33,13 @@ import numpy as np
 from iclcontrol.export.casadi_export import jit_options, spec_activation
 from iclcontrol.mpc.problem import MPCProblem
 
+#: QP solver of the subproblems qrqp fails on, and of the phase-1 problem.
+_FALLBACK_QP = "highs"
+_FALLBACK_QP_OPTIONS: dict[str, Any] = {
+    "error_on_fail": False,
+    "highs": {"output_flag": False},
+}
+
 
 def _scalar(a: Any) -> float:
     return float(np.asarray(a, dtype=float).ravel()[0])
@@ -103,6 +110,7 @@ class GaussNewtonSQP:
         self._lba = ca.DM(-np.inf * np.ones(pr.ng))
         self._x0 = ca.DM.zeros(n)
         self._empty = ca.DM()
+        self._no_guess = [self._empty] * 4  # lam_x0, lam_a0, q, p of a conic call
         self.l1 = s.slack_l1
         self.l2 = s.slack_l2
         # per-step constants, computed once (the solve loop is the hot path)
@@ -117,6 +125,16 @@ class GaussNewtonSQP:
         self._q_slack = np.full(pr.n_slack, self.l1)
         self._negS = -self.S
         self._derivs = pr.functions.derivs
+        self._phase1: ca.Function | None = None  # built on first need
+        # robust QP solver for the subproblems qrqp fails on (see _solve_qp)
+        self._fallback_qp: ca.Function | None = None
+        if ca.has_conic(_FALLBACK_QP):
+            self._fallback_qp = ca.conic(
+                "gn_qp_fallback",
+                _FALLBACK_QP,
+                {"h": H_sp, "a": A_sp},
+                _FALLBACK_QP_OPTIONS,
+            )
 
     def solve(
         self, v0: np.ndarray, p: np.ndarray, lam0: np.ndarray | None = None
@@ -153,35 +171,10 @@ class GaussNewtonSQP:
             ubx = self.ubx.copy()
             lbx[:nv] -= v
             ubx[:nv] -= v
-            try:
-                # positional call (h, g, a, lba, uba, lbx, ubx, x0, lam_x0, lam_a0,
-                # q, p): cheaper than keyword arguments in a tight loop; numpy
-                # arrays are converted by the SWIG typemaps, faster than ca.DM(...)
-                sol = self.qp.call(
-                    [
-                        H,
-                        q,
-                        A,
-                        self._lba_np,
-                        -g,
-                        lbx,
-                        ubx,
-                        self._x0,
-                        self._empty,
-                        self._empty,
-                        self._empty,
-                        self._empty,
-                    ]
-                )
-            except RuntimeError as err:  # pragma: no cover - defensive
-                status = f"qp_error: {err}"
+            z, lam_qp, qp_status = self._solve_qp(H, q, A, g, Jg, lbx, ubx, p)
+            if z is None:
+                status = qp_status
                 break
-            qstats = self.qp.stats()
-            if not qstats.get("success", False):
-                status = f"qp_failed: {qstats.get('return_status', '?')}"
-                break
-            z = sol[0].full().ravel()
-            lam_qp = sol[2].full().ravel()
             dv = z[:nv]
             model_val = (
                 float(r @ r) + e + float(q[:nv] @ dv) + 0.5 * dv @ H[:nv, :nv] @ dv
@@ -192,7 +185,7 @@ class GaussNewtonSQP:
             if any_hard:
                 lin = g + Jg @ dv
                 if np.max(lin[hard], initial=-np.inf) > 1e-6:
-                    status = "infeasible"
+                    status = self._infeasible_status(lin, p)
                     break
             pred = phi - model_val
             if np.max(np.abs(dv)) < s.tol or pred <= 1e-8 * max(1.0, abs(phi)):
@@ -233,7 +226,7 @@ class GaussNewtonSQP:
         if hard_viol > 1e-6:
             success = False
             if status.startswith("converged"):
-                status = "infeasible"
+                status = self._infeasible_status(g, p)
         if not np.all(np.isfinite(v)):
             success, status = False, "nan"
         return SolveResult(
@@ -246,6 +239,118 @@ class GaussNewtonSQP:
             solve_ms=1e3 * (time.perf_counter() - start),
             multipliers=lam,
             y_first=y1,
+        )
+
+    def _solve_qp(
+        self,
+        H: np.ndarray,
+        q: np.ndarray,
+        A: np.ndarray,
+        g: np.ndarray,
+        Jg: np.ndarray,
+        lbx: np.ndarray,
+        ubx: np.ndarray,
+        p: np.ndarray,
+    ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+        """One SQP subproblem: ``(z, multipliers, "")`` or ``(None, None, status)``.
+
+        First the plain qrqp call (the path of every well-posed step, unchanged).
+        If qrqp fails, one retry with HiGHS (CasADi's ``highs`` conic, a robust
+        active-set QP solver) on the objective scaled to order one. Why: with
+        far-away output bounds the slack penalties make gradients ~1e5 and the
+        objective ~1e11, the optimum is a degenerate vertex (every row active),
+        and qrqp, whose tolerances are absolute (1e-8), ran into its iteration
+        limit with iterates 70 outside the step box; scaling the objective did
+        not make it reliable (success or failure, and wrong optima, depending on
+        the scale factor), HiGHS solved it in ~5 ms to the optimum IPOPT finds.
+        If that fails too and there are hard rows, a phase-1 problem (least total
+        violation) tells an infeasible linearization (``infeasible: ...``) from a
+        numerical QP failure.
+        """
+        pr = self.problem
+        nv = pr.nv
+        try:
+            # positional call (h, g, a, lba, uba, lbx, ubx, x0, lam_x0, lam_a0,
+            # q, p): cheaper than keyword arguments in a tight loop; numpy
+            # arrays are converted by the SWIG typemaps, faster than ca.DM(...)
+            sol = self.qp.call(
+                [H, q, A, self._lba_np, -g, lbx, ubx, self._x0, *self._no_guess]
+            )
+        except RuntimeError as err:  # pragma: no cover - defensive
+            return None, None, f"qp_error: {err}"
+        qstats = self.qp.stats()
+        if qstats.get("success", False):
+            return sol[0].full().ravel(), sol[2].full().ravel(), ""
+        first = f"qp_failed: {qstats.get('return_status', '?')}"
+        if self._fallback_qp is None:
+            return None, None, first
+        scale = 1.0 / max(1.0, float(np.max(np.abs(H))), float(np.max(np.abs(q))))
+        try:
+            Hs, qs = H * scale, q * scale
+            sol = self._fallback_qp.call(
+                [Hs, qs, A, self._lba_np, -g, lbx, ubx, self._x0, *self._no_guess]
+            )
+        except RuntimeError as err:  # pragma: no cover - defensive
+            return None, None, f"qp_error: {err}"
+        if self._fallback_qp.stats().get("success", False):
+            return sol[0].full().ravel(), sol[2].full().ravel() / scale, ""
+        if self._any_hard:
+            lin = self._least_violation(g, Jg, lbx[:nv], ubx[:nv])
+            if lin is not None and np.max(lin[self._hard], initial=0.0) > 1e-6:
+                return None, None, self._infeasible_status(lin, p)
+        return None, None, first
+
+    def _least_violation(
+        self, g: np.ndarray, Jg: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> np.ndarray | None:
+        """Linearized rows ``g + Jg dv`` at the step of least total violation.
+
+        Phase-1 QP: minimize ``sum(t) + 1e-8 (|dv|^2 + |t|^2)`` subject to
+        ``g + Jg dv <= t``, ``t >= 0``, ``lo <= dv <= hi``. None if it fails.
+        """
+        pr = self.problem
+        nv, ng = pr.nv, pr.ng
+        if self._fallback_qp is None:
+            return None
+        if self._phase1 is None:
+            n1 = nv + ng
+            self._phase1 = ca.conic(
+                "gn_phase1",
+                _FALLBACK_QP,
+                {"h": ca.Sparsity.dense(n1, n1), "a": ca.Sparsity.dense(ng, n1)},
+                _FALLBACK_QP_OPTIONS,
+            )
+        sol = self._phase1(
+            h=1e-8 * np.eye(nv + ng),
+            g=np.concatenate([np.zeros(nv), np.ones(ng)]),
+            a=np.hstack([Jg, -np.eye(ng)]),
+            lba=np.full(ng, -np.inf),
+            uba=-g,
+            lbx=np.concatenate([lo, np.zeros(ng)]),
+            ubx=np.concatenate([hi, np.full(ng, np.inf)]),
+        )
+        if self._phase1 is None or not self._phase1.stats().get("success", False):
+            return None
+        dv = sol["x"].full().ravel()[:nv]
+        return g + Jg @ dv
+
+    def _infeasible_status(self, rows: np.ndarray, p: np.ndarray) -> str:
+        """Status text of hard rows that cannot be met (``rows``: values, <= 0 ok)."""
+        pr = self.problem
+        viol = np.where(self._hard, rows, -np.inf)
+        i = int(np.argmax(viol))
+        name = pr.constraint_names[i]
+        if name.startswith("y["):
+            what = "output bounds"
+        elif name.startswith("lyapunov"):
+            what = "the Lyapunov constraint"
+        else:
+            what = "rate limits"
+        x0 = ", ".join(f"{v:.6g}" for v in p[: pr.nx])
+        return (
+            f"infeasible: {what} cannot be met from x0=({x0}): row {name} stays "
+            f"violated by {viol[i]:.3g} (normalized) at the least-violation "
+            "step; use soft constraints (soft_constraints=True, the default)"
         )
 
 
@@ -289,8 +394,21 @@ class NlpSolver:
                 "print_status": False,
                 "print_time": False,
                 "error_on_fail": False,
-                "tol_du": 1e-8,
-                "tol_pr": 1e-8,
+                # measured on the CSTR reference closed loops (2 x 30 steps, a
+                # 2x32 ICLRNN): with tol_du = tol_pr = 1e-8, no convexification
+                # and the default min_step_size, sqpmethod ended with
+                # Search_Direction_Becomes_Too_Small when started at the optimum
+                # (the first iterate's multipliers are zero, so the dual
+                # infeasibility is the slack penalty 1e5 while the QP step is
+                # ~1e-15) and settled in worse local minima through indefinite
+                # exact Hessians (closed-loop costs 28899 / 26540 vs IPOPT's
+                # 21585 / 17538). With these options: 0 failures, IPOPT's costs.
+                "convexify_strategy": "eigen-clip",
+                "min_step_size": 1e-20,
+                # the gradients are ~1e5 (slack penalties) and the objective ~1e4:
+                # 1e-8 in the dual infeasibility is below round-off
+                "tol_du": 1e-4,
+                "tol_pr": 1e-6,
             }
         if s.jit:
             opts.update(jit_options(True))
