@@ -133,7 +133,9 @@ def test_bad_flag_values_name_the_flag(capsys):
         with pytest.raises(SystemExit) as exit_info:
             main([*args, "--out", "unused"])
         assert exit_info.value.code == 2
-        assert message in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert message in err
+        assert err.count("\n") == 1  # one line, no usage block (README promise)
 
 
 def test_help_shows_defaults_and_explains_the_protocols():
