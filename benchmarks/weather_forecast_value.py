@@ -13,14 +13,17 @@ not the hours' clouds); for scale, the day-to-day standard deviation of the
 clearness on tmy3-greensboro is printed as ``clearness_std``.
 
 For each ``sigma`` the script runs :func:`iclcontrol.solar.workflows.run_operate`
-on the held-out 20 % of tmy3-greensboro (1-h forecaster + day-ahead forecaster,
-both reading the covariate, 7 analog-day scenarios) and prints one JSON object with
-every strategy's gap-closed fraction and its 90 % bootstrap interval over days.
-``sigma = none`` runs without the covariate (the reported dispatch).
+on the held-out period of the site with the settings of ``bench_solar.py``
+(tmy3-greensboro: 1-h forecaster, 73 days; pvdaq-poa-15min: 1-4 step forecaster,
+56 days; a day-ahead forecaster beyond, both reading the covariate, 7 analog-day
+scenarios) and prints one JSON object with every strategy's gap-closed fraction and
+its 90 % bootstrap interval over days. ``sigma = none`` runs without the covariate
+(the reported dispatch).
 
 Usage::
 
     python benchmarks/weather_forecast_value.py --sigmas none,0,0.1,0.2 --out DIR
+    python benchmarks/weather_forecast_value.py --site pvdaq-poa-15min --sigmas 0,0.1
 """
 
 from __future__ import annotations
@@ -40,15 +43,31 @@ from iclcontrol.solar.workflows import prepare, run_operate, sanitize
 
 COLUMN = "forecast_clearness"
 
+#: Per site: held-out days dispatched, forecaster horizon (None: the default),
+#: epochs of the short and of the day-ahead forecaster (as in bench_solar.py).
+SITE_SETTINGS: dict[str, dict] = {
+    "tmy3-greensboro": {"days": 73.0, "horizon": 1, "epochs": 30, "long_epochs": 30},
+    "pvdaq-poa-15min": {"days": 56.0, "horizon": None, "epochs": 25, "long_epochs": 20},
+}
+
 
 def daily_clearness(data: SolarData) -> pd.Series:
-    """Measured clearness of each hour's calendar day (site's local clock). [-]"""
-    cs = clearsky_target(data)
+    """Measured clearness of each step's calendar day (site's local clock). [-]
+
+    Sums over the steps with a measurement only; a day without any daytime
+    measurement gets the mean clearness of all days (an uninformative forecast).
+    """
+    cs = clearsky_target(data).to_numpy()
+    y = data.y.clip(lower=0.0).to_numpy()
+    measured = ~np.isnan(y)
     day = data.frame.index.normalize()
-    frame = pd.DataFrame({"y": data.y.clip(lower=0.0), "cs": cs.to_numpy()})
-    frame.index = data.frame.index
-    sums = frame.groupby(day).sum(min_count=1)
-    ratio = (sums["y"] / sums["cs"]).clip(0.0, 1.2)
+    frame = pd.DataFrame(
+        {"y": np.where(measured, y, 0.0), "cs": np.where(measured, cs, 0.0)},
+        index=data.frame.index,
+    )
+    sums = frame.groupby(day).sum()
+    ratio = (sums["y"] / sums["cs"].where(sums["cs"] > 0)).clip(0.0, 1.2)
+    ratio = ratio.fillna(ratio.mean())
     return pd.Series(ratio.reindex(day).to_numpy(), index=data.frame.index)
 
 
@@ -68,16 +87,18 @@ def with_forecast(data: SolarData, sigma: float, seed: int = 0) -> SolarData:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sigmas", default="none,0,0.1,0.2")
-    parser.add_argument("--days", type=float, default=73.0)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument(
+        "--site", default="tmy3-greensboro", choices=sorted(SITE_SETTINGS)
+    )
     parser.add_argument("--scenarios", type=int, default=7)
     parser.add_argument("--out", default=None, help="folder for the dispatch traces")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    base, _ = prepare("tmy3-greensboro")
+    site = SITE_SETTINGS[args.site]
+    base, _ = prepare(args.site)
     clearness = daily_clearness(base).groupby(base.frame.index.normalize()).first()
     report: dict = {
-        "site": "tmy3-greensboro",
+        "site": args.site,
         "clearness_std": float(clearness.std()),
         "runs": {},
     }
@@ -93,11 +114,11 @@ def main() -> int:
             data,
             qc=False,
             kind="iclrnn",
-            horizon=1,
-            days=args.days,
-            epochs=args.epochs,
+            **({"horizon": site["horizon"]} if site["horizon"] else {}),
+            days=site["days"],
+            epochs=site["epochs"],
             dispatch_hours=24,
-            long_params={"epochs": args.epochs},
+            long_params={"epochs": site["long_epochs"]},
             scenarios=args.scenarios,
             out=out,
             **extra,
