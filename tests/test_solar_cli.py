@@ -6,11 +6,19 @@ import pytest
 from iclcontrol.cli import main
 
 
-def _one_line_error(capsys, argv, match):
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("iclcontrol: error:"), err
-    assert match in err[0], err[0]
+def _error_lines(capsys, argv) -> tuple[int, list[str]]:
+    """Exit status of the CLI and the lines it wrote to stderr."""
+    status = main(argv)
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+def _is_one_line_error(status: int, err: list[str], match: str) -> bool:
+    return (
+        status == 2
+        and len(err) == 1
+        and err[0].startswith("iclcontrol: error:")
+        and match in err[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -25,32 +33,31 @@ def _one_line_error(capsys, argv, match):
     ],
 )
 def test_operate_flags_are_checked_by_name(capsys, flags, match):
-    _one_line_error(
-        capsys, ["solar", "operate", "--data", "tmy3-greensboro", *flags], match
+    status, err = _error_lines(
+        capsys, ["solar", "operate", "--data", "tmy3-greensboro", *flags]
     )
+    assert _is_one_line_error(status, err, match), (status, err)
 
 
 def test_data_and_load_errors_are_one_line(capsys, tmp_path):
-    _one_line_error(
-        capsys, ["solar", "forecast", "--data", "nofile.csv"], "nofile.csv not found"
-    )
+    status, err = _error_lines(capsys, ["solar", "forecast", "--data", "nofile.csv"])
+    assert _is_one_line_error(status, err, "nofile.csv not found"), (status, err)
     table = tmp_path / "t.csv"
     t = pd.date_range("2023-06-01", periods=96, freq="h").strftime("%Y-%m-%d %H:%M")
     pd.DataFrame({"time": t, "GHI": 1.0}).to_csv(table, index=False)
     site = ["--latitude", "39.7", "--longitude", "-105.2"]
-    _one_line_error(
+    status, err = _error_lines(
         capsys,
         [
             *("solar", "forecast", "--data", str(table), "--time-column", "time"),
             *("--target", "GHI", "--tz", "America/Denvr", *site),
         ],
-        "unknown time zone 'America/Denvr'",
     )
-    _one_line_error(
-        capsys,
-        ["solar", "forecast", "--data", str(table), "--target", "GHI"],
-        "--time-column",
+    assert _is_one_line_error(status, err, "unknown time zone 'America/Denvr'"), err
+    status, err = _error_lines(
+        capsys, ["solar", "forecast", "--data", str(table), "--target", "GHI"]
     )
+    assert _is_one_line_error(status, err, "--time-column"), (status, err)
     empty = tmp_path / "empty.csv"
     empty.write_text("time,load_kw\n")
     for load, match in [
@@ -59,8 +66,8 @@ def test_data_and_load_errors_are_one_line(capsys, tmp_path):
         ("flat:-2", ">= 0"),
         (str(empty), "no rows"),
     ]:
-        _one_line_error(
+        status, err = _error_lines(
             capsys,
             ["solar", "plan", "--site", "tmy3-sandpoint", "--no-qc", "--load", load],
-            match,
         )
+        assert _is_one_line_error(status, err, match), (load, status, err)
