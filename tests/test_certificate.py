@@ -201,3 +201,35 @@ def test_ficnn_midpoint_and_bound():
             return net(torch.as_tensor(x, dtype=torch.float32)).numpy()
 
     assert midpoint_convexity_violations(f, a, b)["n_violations"] == 0
+
+
+def test_certificate_prints_as_a_few_readable_lines():
+    """``print(model.certificate_)`` (README) shows the verdict, the whole reason and
+    the bounds, not the dataclass repr with every matrix."""
+    from iclcontrol.models.certificate import Certificate
+
+    reason = "activation relu is convex and non-decreasing; " + "x" * 500
+    cert = Certificate(
+        kind="iclrnn",
+        convex=True,
+        convexity_reason=reason,
+        monotone_in_augmented_input=True,
+        matrices=[{"name": "layers.0.W", "shape": [4, 8], "spectral_norm": 1.0}],
+        steps=10,
+        lipschitz_upper=35.4359,
+        lipschitz_upper_physical=1794.7,
+        lipschitz_norm="l2 norm",
+        lipschitz_lower_empirical=0.98132,
+        n_samples_empirical=32,
+    )
+    text = str(cert)
+    assert text.splitlines()[0] == "iclrnn certificate"
+    assert f"convex: yes ({reason})" in text  # the whole reason, not cut
+    assert "10-step sequences: 35.4 (scaled units), 1.79e+03 (physical units)" in text
+    assert "32 data samples: 0.981" in text
+    assert "layers.0.W" not in text  # per-matrix details stay in repr / to_dict
+    assert "layers.0.W" in repr(cert)
+    assert len(text.splitlines()) <= 6
+    unbounded = Certificate("lstm", False, "tanh is not convex", False)
+    assert "convex: no (tanh is not convex)" in str(unbounded)
+    assert "not available (scaled units)" in str(unbounded)

@@ -97,6 +97,43 @@ class Certificate:
         """Plain-JSON form."""
         return asdict(self)
 
+    def summary(self) -> str:
+        """A few readable lines: convexity with its reason, the Lipschitz bounds.
+
+        ``print(certificate)`` shows this; ``repr`` keeps every field.
+
+        Returns
+        -------
+        str
+            Lines without a trailing newline, e.g.::
+
+                iclrnn certificate
+                  convex: yes (activation relu is convex and non-decreasing; ...)
+                  Lipschitz bound over 10-step sequences: 35.4 (scaled units), ...
+        """
+
+        def num(value: float | None) -> str:
+            return "not available" if value is None else f"{value:.3g}"
+
+        lines = [
+            f"{self.kind} certificate",
+            f"  convex: {'yes' if self.convex else 'no'} ({self.convexity_reason})",
+            f"  Lipschitz bound over {self.steps}-step sequences: "
+            f"{num(self.lipschitz_upper)} (scaled units), "
+            f"{num(self.lipschitz_upper_physical)} (physical units)",
+        ]
+        if self.lipschitz_lower_empirical is not None:
+            lines.append(
+                f"  largest Jacobian norm on {self.n_samples_empirical} data samples: "
+                f"{num(self.lipschitz_lower_empirical)} (a lower bound, scaled units)"
+            )
+        if self.lipschitz_norm:
+            lines.append(f"  norm: {self.lipschitz_norm}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Certificate:
         return cls(**d)
