@@ -152,8 +152,12 @@ def run_report(
             safe = label.split()[0].lower().replace("-", "_")
             fr.to_csv(run / f"closed_loop_{safe}_{tag}.csv", index=False)
         p = run / f"time_series_{tag}.png"
-        plot_time_series(by_label, path=p)
-        figs[f"time_{tag}"] = p.name
+        plot_time_series(
+            by_label,
+            path=p,
+            title=f"closed loop from (CA, T) = ({x0[0]:g}, {x0[1]:g})",
+        )
+        figs[f"States and inputs from (CA, T) = ({x0[0]:g}, {x0[1]:g})"] = p.name
     p = run / "phase_plane.png"
     plot_phase_plane(
         {
@@ -163,10 +167,10 @@ def run_report(
         },
         path=p,
     )
-    figs["phase"] = p.name
+    figs["Phase plane with the stability region V(x) <= 372"] = p.name
     p = run / "solve_times.png"
     plot_solve_times(solve_ms, path=p)
-    figs["solve"] = p.name
+    figs["Time per MPC step"] = p.name
     try:
         import matplotlib.pyplot as plt
 
@@ -212,6 +216,20 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _certificate_lines(cert: dict[str, Any]) -> list[str]:
+    """Markdown bullets of a certificate (``Certificate.to_dict()`` form): the
+    verdict with its whole reason and the Lipschitz bounds; all fields are in
+    ``metrics.json``."""
+    from iclcontrol.models.certificate import Certificate
+
+    if not cert:
+        return ["- certificate: not available"]
+    summary = Certificate.from_dict(cert).summary().splitlines()[1:]
+    return ["- certificate (every field in `metrics.json`):"] + [
+        f"  - {line.strip()}" for line in summary
+    ]
+
+
 def _markdown(
     metrics: dict[str, Any], figs: dict[str, str], config: dict[str, Any], ctl: Any
 ) -> str:
@@ -230,7 +248,7 @@ def _markdown(
         "`cstr_dataset(moves=2)` (whole MPC horizons, initial state held in the "
         "features, piecewise-constant inputs)",
         f"- scaled test MSE: {m['test_mse_scaled']:.2e}",
-        f"- certificate: {json.dumps(m['certificate'], default=str)[:400]}",
+        *_certificate_lines(m["certificate"]),
         "",
         "## MPC problem",
         "",
@@ -274,8 +292,8 @@ def _markdown(
             "implementation needed 72 s per step.",
             "",
         ]
-    for key, name in figs.items():
-        lines += [f"![{key}]({name})", ""]
+    for caption, name in figs.items():
+        lines += [f"{caption}:", "", f"![{caption}]({name})", ""]
     lines += [
         "Files: `metrics.json`, `config.json`, `closed_loop_*.csv`, `model/`.",
         "",

@@ -334,3 +334,38 @@ def test_cli_mpc_divergence_writes_what_was_computed(
     assert len(frame) == 2
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["completed"] is False and "diverged" in metrics["error"]
+
+
+def test_plot_axes_say_deviation_and_units() -> None:
+    """The CSTR's columns are deviations (x = CA - CAs, ...): every axis says so,
+    with its unit, and the shaded setpoint band is in the legend."""
+    import pandas as pd
+
+    from iclcontrol.mpc.plots import plot_phase_plane, plot_time_series
+
+    frame = pd.DataFrame(
+        {
+            "t": [0.0, 0.005, 0.01],
+            "CA": [1.5, 1.4, 1.3],
+            "T": [-70.0, -60.0, -50.0],
+            "CA0": [-3.5, -3.5, -3.5],
+            "Q": [5e5, 5e5, 4e5],
+        }
+    )
+    fig = plot_time_series({"run": frame}, title="from (1.5, -70)")
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels == [
+        "CA - CAs [kmol/m^3]",
+        "T - Ts [K]",
+        "CA0 - CA0s [kmol/m^3]",
+        "Q - Qs [kJ/h]",
+    ]
+    assert fig.axes[-1].get_xlabel() == "time [h]"
+    assert fig._suptitle.get_text() == "from (1.5, -70)"
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["run", "setpoint region"]
+    fig = plot_phase_plane({"run": frame})
+    assert fig.axes[0].get_xlabel() == "CA - CAs [kmol/m^3]"
+    assert fig.axes[0].get_ylabel() == "T - Ts [K]"
+    absolute = plot_time_series({"run": frame}, deviation=False)
+    assert absolute.axes[1].get_ylabel() == "T [K]"

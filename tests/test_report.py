@@ -59,3 +59,18 @@ def test_report_markdown_links_existing_plots(run_dir) -> None:
     assert len(links) >= 4
     for link in links:
         assert (out / link).exists(), link
+
+
+def test_report_states_the_whole_certificate(run_dir) -> None:
+    """The certificate's reason is written out whole (it was cut at 400 characters
+    of JSON, mid-word) next to its Lipschitz bound, both as in metrics.json."""
+    out, _, _ = run_dir
+    text = (out / "report.md").read_text()
+    cert = json.loads((out / "metrics.json").read_text())["model"]["certificate"]
+    verdict = "yes" if cert["convex"] else "no"
+    assert f"convex: {verdict} ({cert['convexity_reason']})" in text
+    assert f"{cert['lipschitz_upper']:.3g} (scaled units)" in text
+    assert '{"kind"' not in text  # no raw JSON
+    # each plot has a caption naming what it shows
+    assert "States and inputs from (CA, T) = (1.5, -70):" in text
+    assert "States and inputs from (CA, T) = (-1.5, 70):" in text

@@ -33,6 +33,16 @@ def _save(fig: Any, path: str | Path | None) -> None:
         fig.savefig(path, dpi=110, bbox_inches="tight")
 
 
+#: Units of the CSTR's states and inputs (deviations from the steady state).
+CSTR_UNITS = {"CA": "kmol/m^3", "T": "K", "CA0": "kmol/m^3", "Q": "kJ/h"}
+
+
+def _axis_label(name: str, units: Mapping[str, str], deviation: bool) -> str:
+    """``"CA - CAs [kmol/m^3]"`` for a deviation variable, else ``"CA [kmol/m^3]"``."""
+    what = f"{name} - {name}s" if deviation else name
+    return f"{what} [{units.get(name, '-')}]"
+
+
 def plot_time_series(
     frames: Mapping[str, pd.DataFrame],
     state_names: tuple[str, ...] = ("CA", "T"),
@@ -40,6 +50,8 @@ def plot_time_series(
     setpoint_half_widths: tuple[float, ...] | None = (0.1, 3.0),
     units: Mapping[str, str] | None = None,
     path: str | Path | None = None,
+    title: str | None = None,
+    deviation: bool = True,
 ) -> Any:
     """States and inputs against time, with the setpoint band of each state.
 
@@ -51,11 +63,17 @@ def plot_time_series(
     setpoint_half_widths : tuple of float or None
         Half-widths of the setpoint region per state (shaded band around 0).
     units : mapping of column -> unit, optional
+        Default: the CSTR's, :data:`CSTR_UNITS`.
     path : str or Path, optional
         Save the figure there (PNG).
+    title : str, optional
+        Figure title, e.g. the initial state.
+    deviation : bool
+        The columns are deviations from the steady state (the CSTR's): the axes
+        read ``CA - CAs [kmol/m^3]``.
     """
     plt = _plt()
-    units = dict(units or {"CA": "kmol/m^3", "T": "K", "CA0": "kmol/m^3", "Q": "kJ/h"})
+    units = dict(units or CSTR_UNITS)
     names = list(state_names) + list(input_names)
     fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.0 * len(names)), sharex=True)
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
@@ -66,11 +84,15 @@ def plot_time_series(
                 ax.plot(frame["t"], frame[name], marker=".", ms=3, label=label)
         if name in state_names and setpoint_half_widths is not None:
             w = setpoint_half_widths[state_names.index(name)]
-            ax.axhspan(-w, w, color="tab:green", alpha=0.15, lw=0)
-        ax.set_ylabel(f"{name} [{units.get(name, '-')}]")
+            ax.axhspan(
+                -w, w, color="tab:green", alpha=0.15, lw=0, label="setpoint region"
+            )
+        ax.set_ylabel(_axis_label(name, units, deviation))
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].legend(fontsize=8)
     np.atleast_1d(axes)[-1].set_xlabel("time [h]")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     _save(fig, path)
     return fig
@@ -83,8 +105,29 @@ def plot_phase_plane(
     setpoint_half_widths: tuple[float, float] = (0.1, 3.0),
     state_names: tuple[str, str] = ("CA", "T"),
     path: str | Path | None = None,
+    units: Mapping[str, str] | None = None,
+    deviation: bool = True,
 ) -> Any:
-    """Trajectories in the (CA, T) plane with the stability ellipse ``x'Px = level``."""
+    """Trajectories in the (CA, T) plane with the stability ellipse ``x'Px = level``.
+
+    Parameters
+    ----------
+    frames : mapping of label -> DataFrame
+    P : (2, 2) array_like
+        Lyapunov matrix of ``V(x) = x' P x``.
+    level : float
+        Level of the drawn ellipse ``V(x) = level``.
+    setpoint_half_widths : tuple of 2 floats
+        Half-axes of the setpoint ellipse. [state units]
+    state_names : tuple of 2 str
+        Columns on the x and y axes.
+    path : str or Path, optional
+        Save the figure there (PNG).
+    units : mapping of column -> unit, optional
+        Default: the CSTR's, :data:`CSTR_UNITS`.
+    deviation : bool
+        The states are deviations from the steady state (axes ``CA - CAs [...]``).
+    """
     plt = _plt()
     P = np.asarray(P, dtype=float)
     fig, ax = plt.subplots(figsize=(6, 5))
@@ -100,8 +143,9 @@ def plot_phase_plane(
     for label, frame in frames.items():
         ax.plot(frame[a], frame[b], marker=".", ms=4, label=label)
         ax.plot(frame[a].iloc[0], frame[b].iloc[0], "ko", ms=4)
-    ax.set_xlabel(f"{a} (deviation)")
-    ax.set_ylabel(f"{b} (deviation)")
+    units = dict(units or CSTR_UNITS)
+    ax.set_xlabel(_axis_label(a, units, deviation))
+    ax.set_ylabel(_axis_label(b, units, deviation))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
