@@ -7,6 +7,19 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
+#: What each example's docstring says it writes into its output folder.
+WRITES = {
+    "cstr_open_loop": ["cstr_open_loop.png"],
+    "cstr_mpc": ["cstr_mpc.png"],
+    "do_mpc_export": ["do_mpc_steps.csv"],
+    "solar_forecast": [
+        "forecast_days.png",
+        "error_by_hour.png",
+        "skill_by_horizon.png",
+        "metrics.json",
+    ],
+    "solar_plan": ["plan.json", "operate.json", "dispatch.png"],
+}
 
 
 @pytest.mark.slow
@@ -20,7 +33,17 @@ def test_example_runs(script, tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert any(tmp_path.iterdir()), "the example wrote nothing into its output folder"
+    for name in WRITES[script.stem]:
+        assert (tmp_path / name).is_file(), f"{script.name} did not write {name}"
+    if script.stem == "do_mpc_export":
+        # the plant only gets inputs within its limits (IPOPT may end a hair
+        # outside: 5e5 * (1 + 1e-8) kJ/h)
+        import pandas as pd
+
+        steps = pd.read_csv(tmp_path / "do_mpc_steps.csv")
+        assert len(steps) == 5
+        assert steps["CA0 [kmol/m^3]"].abs().max() <= 3.5
+        assert steps["Q [kJ/h]"].abs().max() <= 5e5
 
 
 def test_open_loop_example_legend_covers_no_data(tmp_path, monkeypatch):
