@@ -508,3 +508,47 @@ def test_plots_integer_steps_and_legend_outside(tmp_path, monkeypatch):
     ax = figs[1].axes[0]
     legend = ax.get_legend().get_window_extent()
     assert legend.x0 >= ax.get_window_extent().x1  # right of the axes
+
+
+def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkeypatch):
+    """The error plot said 'hour of issue time' while its docstring promised the
+    valid time; a 1-step (1 h) forecast issued at 10:00 is valid at 11:00."""
+    from iclcontrol.solar import plots as P
+
+    idx = pd.date_range("1990-10-20", periods=48, freq="h", tz="Etc/GMT+5")
+    truth = pd.DataFrame({"h1": np.full(48, 300.0), "h2": np.full(48, 300.0)}, idx)
+    forecast = truth.copy()
+    forecast.loc[idx.hour == 10, "h1"] += 10.0  # issued at 10:00, valid at 11:00
+    forecast.loc[idx.hour == 10, "h2"] += 20.0  # valid at 12:00
+    frames = {
+        "truth": truth,
+        "forecast": forecast,
+        "persistence": truth + 3.0,
+        "daytime": pd.DataFrame(True, index=idx, columns=["h1", "h2"]),
+    }
+    by_hour = P.error_by_hour(frames, step=1)
+    assert by_hour.loc[11, "forecast"] == pytest.approx(10.0)
+    assert by_hour["forecast"].drop(11).abs().max() == 0.0
+    assert by_hour["persistence"].to_numpy() == pytest.approx(3.0)
+    assert P.error_by_hour(frames, step=2).loc[12, "forecast"] == pytest.approx(20.0)
+
+    figs = []
+
+    def keep(fig, path):  # keep the figure open instead of writing it
+        fig.canvas.draw()
+        figs.append(fig)
+        return path
+
+    monkeypatch.setattr(P, "_save", keep)
+    P.plot_error_by_hour(frames, tmp_path / "e.png")
+    ax = figs[0].axes[0]
+    assert ax.get_xlabel() == "hour of the valid time (local)"
+    assert "1-step-ahead (1 h)" in ax.get_title()
+    P.plot_forecast_days(frames, tmp_path / "d.png", n_days=1)
+    ax = figs[1].axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    # local hours only (the date is the title), in the data's own time zone
+    assert labels and all(len(s) == 5 and s[2] == ":" for s in labels)
+    assert set(labels) == {"00:00", "06:00", "12:00", "18:00"}
+    assert len(labels) <= 5  # readable: no overlapping labels on a 4.5-in panel
+    assert "1-step-ahead (1 h)" in figs[1]._suptitle.get_text()

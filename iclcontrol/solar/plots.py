@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "error_by_hour",
     "plot_dispatch",
     "plot_error_by_hour",
     "plot_forecast_days",
@@ -37,21 +38,35 @@ def _plt() -> Any:
     return plt
 
 
+def _interval(index: pd.DatetimeIndex) -> pd.Timedelta:
+    """The data interval: the index's frequency, else its median step."""
+    if index.freq is not None:
+        return pd.Timedelta(index.freq)
+    return pd.Timedelta(np.median(np.diff(index.asi8)), unit=str(index.unit))
+
+
+def _valid_index(issue: pd.DatetimeIndex, step: int) -> pd.DatetimeIndex:
+    """Valid times of the ``step``-ahead forecasts issued at ``issue``: issue time
+    plus ``step`` data intervals."""
+    return issue + step * _interval(issue)
+
+
+def _step_length(frames: dict[str, pd.DataFrame], step: int) -> str:
+    """``"1 h"``, ``"45 min"``: the lead time of ``step`` data intervals."""
+    minutes = step * _interval(frames["truth"].index) / pd.Timedelta("1min")
+    return f"{minutes / 60:g} h" if minutes % 60 == 0 else f"{minutes:g} min"
+
+
 def plot_forecast_days(
     frames: dict[str, pd.DataFrame], path: str | Path, step: int = 1, n_days: int = 3
 ) -> Path:
     """Forecast ``step`` ahead against measurement and smart persistence on the
     ``n_days`` test days with the most daytime samples (by valid time)."""
+    import matplotlib.dates as mdates
+
     plt = _plt()
     col = f"h{step}"
-    idx = frames["truth"].index
-    freq = (
-        idx.freq
-        if idx.freq is not None
-        else pd.Timedelta(np.median(np.diff(idx.asi8)), unit=str(idx.unit))
-    )
-    shift = step * pd.Timedelta(freq)
-    valid_index = frames["truth"].index + shift
+    valid_index = _valid_index(frames["truth"].index, step)
     s = {k: pd.Series(frames[k][col].to_numpy(), index=valid_index) for k in frames}
     day = s["daytime"].astype(bool)
     counts = s["truth"].where(day).notna().groupby(valid_index.normalize()).sum()
@@ -66,25 +81,54 @@ def plot_forecast_days(
         ax.plot(s["forecast"][sl], "C0-", lw=1, label="forecast")
         ax.set_title(str(d.date()))
         ax.set_ylabel("irradiance [W/m$^2$]")
-        ax.tick_params(axis="x", rotation=45)
+        # the date is the title: ticks show the local hour only, every 6 h
+        tz = valid_index.tz
+        ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18], tz=tz))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
+        ax.set_xlabel("local time (valid time of the forecast)")
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{step}-step-ahead forecast")
+    fig.suptitle(
+        f"{step}-step-ahead ({_step_length(frames, step)}) forecast on test days"
+    )
     return _save(fig, path)
+
+
+def error_by_hour(frames: dict[str, pd.DataFrame], step: int = 1) -> pd.DataFrame:
+    """RMSE of the forecast and of smart persistence by local hour of the valid time.
+
+    Parameters
+    ----------
+    frames : dict of DataFrame
+        ``forecast``, ``persistence``, ``truth``, ``daytime`` indexed by issue time
+        with columns ``h1..hH`` (:func:`iclcontrol.solar.forecast.evaluate`).
+    step : int
+        Lead in data intervals.
+
+    Returns
+    -------
+    DataFrame
+        Index: hour of the valid time (issue time + ``step`` intervals, in the
+        index's time zone), columns ``forecast`` and ``persistence``; daytime
+        targets only. [W/m^2]
+    """
+    col = f"h{step}"
+    t = frames["truth"][col]
+    day = frames["daytime"][col].astype(bool)
+    hours = _valid_index(t.index, step).hour
+    out = {}
+    for k in ("forecast", "persistence"):
+        e2 = ((frames[k][col] - t) ** 2).where(day)
+        out[k] = np.sqrt(e2.groupby(hours).mean())
+    return pd.DataFrame(out).dropna(how="all")
 
 
 def plot_error_by_hour(
     frames: dict[str, pd.DataFrame], path: str | Path, step: int = 1
 ) -> Path:
-    """RMSE by local hour of the valid time, forecast vs smart persistence."""
+    """RMSE by local hour of the valid time, forecast vs smart persistence
+    (:func:`error_by_hour`)."""
     plt = _plt()
-    col = f"h{step}"
-    t = frames["truth"][col]
-    day = frames["daytime"][col].astype(bool)
-    hours = t.index.hour
-    out = {}
-    for k in ("forecast", "persistence"):
-        e2 = ((frames[k][col] - t) ** 2).where(day)
-        out[k] = np.sqrt(e2.groupby(hours).mean())
+    out = error_by_hour(frames, step)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(
         out["persistence"].index,
@@ -93,8 +137,12 @@ def plot_error_by_hour(
         label="smart persistence",
     )
     ax.plot(out["forecast"].index, out["forecast"].to_numpy(), "C0o-", label="forecast")
-    ax.set_xlabel("hour of issue time (local)")
+    ax.set_xlabel("hour of the valid time (local)")
     ax.set_ylabel("RMSE [W/m$^2$]")
+    ax.set_title(
+        f"{step}-step-ahead ({_step_length(frames, step)}) error, daytime test data",
+        fontsize=10,
+    )
     ax.legend()
     return _save(fig, path)
 
