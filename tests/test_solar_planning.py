@@ -211,6 +211,35 @@ def test_run_operate_small(tmp_path):
     assert (tmp_path / "gap.png").is_file()
 
 
+def test_run_operate_trains_no_unused_day_ahead_forecaster():
+    """A short forecaster whose horizon covers the whole LP leaves nothing for the
+    day-ahead forecaster: none is trained (examples/solar_plan.py trained one for
+    nothing with horizon=24), and the operator's forecast is the short one."""
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.workflows import run_operate
+
+    d = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-25")
+    res = run_operate(
+        d,
+        horizon=6,
+        lags=4,
+        days=1,
+        dispatch_hours=6,
+        epochs=1,
+        hidden=4,
+        scenarios=2,
+    )
+    assert res["forecast_horizon_steps"] == res["dispatch_horizon_steps"] == 6
+    assert res["forecasters"]["day_ahead"] is None
+    assert res["long_forecast_horizon_steps"] is None
+    c = res["costs"]
+    # the same forecast over all 6 leads drives the same LP
+    assert c["forecast"] == pytest.approx(c["forecast_short"], rel=1e-12)
+    # smart persistence over all 6 leads: no climatology tail
+    assert c["persistence_climatology"] == pytest.approx(c["persistence"], rel=1e-12)
+    assert "forecast_scenarios" in c
+
+
 def test_newsvendor_quantile_by_hand():
     from iclcontrol.solar.planning import Tariff
     from iclcontrol.solar.workflows import newsvendor_quantile

@@ -611,7 +611,9 @@ def run_operate(
     * ``forecast`` (``full_horizon``): the operator's forecast over the whole
       horizon: the short forecaster over its H leads, the day-ahead forecaster
       (``long_model``, :func:`long_forecast_params`) beyond. Without
-      ``full_horizon`` it is ``forecast_short``;
+      ``full_horizon`` it is ``forecast_short``, and so it is when H covers the
+      whole dispatch horizon (no day-ahead forecaster is trained then:
+      ``forecasters["day_ahead"]`` is None);
     * ``oracle_<k>h`` for ``k`` in ``oracle_hours``: the measured index over the
       first ``k`` hours, the full-horizon forecast beyond;
     * one strategy per entry of ``extra_models`` (name -> fitted forecaster, e.g. a
@@ -643,7 +645,11 @@ def run_operate(
     t_fit = time.perf_counter()
     if model is None:
         model = IrradianceForecaster(kind=kind, **params).fit(d, end=cut)
-    if full_horizon and long_model is None:
+    H = model.horizon
+    step = d.freq
+    n_dispatch = max(round(pd.Timedelta(hours=dispatch_hours) / step), H)
+    # the day-ahead forecaster only fills the leads beyond the short one's H
+    if full_horizon and long_model is None and H < n_dispatch:
         # the day-ahead forecaster reads the same covariates as the short one
         shared = {
             k: params[k] for k in ("covariates", "future_covariates") if k in params
@@ -653,9 +659,6 @@ def run_operate(
         )
         long_model = IrradianceForecaster(kind=model.kind, **lp).fit(d, end=cut)
     fit_s = time.perf_counter() - t_fit
-    H = model.horizon
-    step = d.freq
-    n_dispatch = max(round(pd.Timedelta(hours=dispatch_hours) / step), H)
     n_periods = round(pd.Timedelta(days=days) / step)
     battery = battery or BatteryParameters(capacity_kwh=2.0 * kwp, power_kw=0.5 * kwp)
     tariff = tariff or Tariff()
@@ -722,10 +725,12 @@ def run_operate(
         "forecast_short": lambda j: from_csi(pos0 + j, csi_of(fc, pos0 + j)),
     }
     if full_horizon:
-        assert long_model is not None
         clim = ClearSkyIndexClimatology().fit(d, end=cut)
         clim_csi = clim.csi_at(labels)
-        fc_long = long_model.predict(span, start=labels[pos0 - 1])
+        # without a day-ahead forecaster the short one covers the whole horizon
+        fc_long = fc
+        if long_model is not None:
+            fc_long = long_model.predict(span, start=labels[pos0 - 1])
 
         def splice(head: np.ndarray, tail: np.ndarray) -> np.ndarray:
             m = min(head.size, n_dispatch)
