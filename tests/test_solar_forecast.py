@@ -508,6 +508,7 @@ def test_plots_integer_steps_and_legend_outside(tmp_path, monkeypatch):
     ax = figs[1].axes[0]
     legend = ax.get_legend().get_window_extent()
     assert legend.x0 >= ax.get_window_extent().x1  # right of the axes
+    assert ax.get_xlabel() == "local time" and "stored energy" in ax.get_title()
 
 
 def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkeypatch):

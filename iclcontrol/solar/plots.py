@@ -177,6 +177,10 @@ def plot_dispatch(traces: dict[str, pd.DataFrame], path: str | Path) -> Path:
     for name, tr in traces.items():
         ax.plot(tr.index, tr["E"].to_numpy(), lw=1, label=name)
     ax.set_ylabel("stored energy [kWh]")
+    ax.set_xlabel("local time")
+    ax.set_title(
+        "battery stored energy in closed loop, one line per PV forecast", fontsize=10
+    )
     # outside the axes, right: the strategies' curves overlap the whole plot
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.autofmt_xdate()
