@@ -369,3 +369,34 @@ def test_plot_axes_say_deviation_and_units() -> None:
     assert fig.axes[0].get_ylabel() == "T - Ts [K]"
     absolute = plot_time_series({"run": frame}, deviation=False)
     assert absolute.axes[1].get_ylabel() == "T [K]"
+
+
+def test_cli_mpc_summary_says_region_not_reached(tmp_path, model, capsys) -> None:
+    """Two steps from (-1.5, 70) cannot reach the setpoint region: the summary
+    says so in words (it printed 'steps to region None')."""
+    from iclcontrol.cli import main
+
+    model.save(tmp_path / "m")
+    code = main(["mpc", "--model", str(tmp_path / "m"), "--x0=-1.5,70", "--steps", "2"])
+    assert code == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "steps to the setpoint region not reached" in last
+    assert "None" not in last
+
+
+def test_cli_certify_prints_bounds_with_four_digits(tmp_path, model, capsys) -> None:
+    """``iclcontrol certify RUN`` printed 'Lipschitz <= 29.045796947043193'."""
+    import re
+
+    from iclcontrol.cli import main
+
+    model.save(tmp_path / "m")
+    assert main(["certify", str(tmp_path / "m"), "--midpoint", "0"]) == 0
+    out = capsys.readouterr().out
+    line = next(s for s in out.splitlines() if "Lipschitz <=" in s)
+    upper = re.search(r"Lipschitz <= (\S+) ", line).group(1)
+    lower = re.search(r"empirical >= (\S+)$", line).group(1)
+    for text in (upper, lower):
+        digits = text.split("e")[0].replace(".", "").lstrip("0")
+        assert len(digits) <= 4, text
+    assert float(upper) == pytest.approx(model.certificate_.lipschitz_upper, rel=1e-3)

@@ -28,6 +28,11 @@ from iclcontrol.exceptions import DataError, ModelFileError
 MODEL_KINDS = ("iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn")
 
 
+def _g(value: float | None) -> str:
+    """A bound for people: 4 significant digits, "n/a" when there is none."""
+    return "n/a" if value is None else f"{value:.4g}"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="train a surrogate model on a dataset folder"
@@ -178,7 +183,7 @@ def run_train(args: argparse.Namespace) -> int:
         print(
             f"{args.model}: test MSE {test['scaled']:.3g} (scaled) after "
             f"{summary['epochs']} epochs / {summary['train_seconds']:.1f} s; "
-            f"convex={c['convex']}, Lipschitz <= {c['lipschitz_upper']} -> {out}"
+            f"convex={c['convex']}, Lipschitz <= {_g(c['lipschitz_upper'])} -> {out}"
         )
     return 0
 
@@ -234,8 +239,8 @@ def run_certify(args: argparse.Namespace) -> int:
         print(f"model {run}: kind {cert['kind']}")
         print(f"  convex: {cert['convex']} ({cert['convexity_reason']})")
         print(
-            f"  Lipschitz <= {cert['lipschitz_upper']} ({cert['lipschitz_norm']}); "
-            f"empirical >= {cert['lipschitz_lower_empirical']}"
+            f"  Lipschitz <= {_g(cert['lipschitz_upper'])} ({cert['lipschitz_norm']}); "
+            f"empirical >= {_g(cert['lipschitz_lower_empirical'])}"
         )
         for m in cert["matrices"]:
             print(

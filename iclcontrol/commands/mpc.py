@@ -289,9 +289,11 @@ def run_mpc(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
+        n = summary["steps_to_region"]
+        region = "not reached" if n is None else str(n)
         print(
-            f"median {summary['median_solve_ms']:.2f} ms/step, steps to region "
-            f"{summary['steps_to_region']}, cost {summary['closed_loop_cost']:.4g}, "
+            f"median {summary['median_solve_ms']:.2f} ms/step, steps to the setpoint "
+            f"region {region}, cost {summary['closed_loop_cost']:.4g}, "
             f"failed solves {failed} of {summary['steps']}, "
             f"fallbacks {summary['fallbacks']}"
         )
