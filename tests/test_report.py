@@ -71,6 +71,11 @@ def test_report_states_the_whole_certificate(run_dir) -> None:
     assert f"convex: {verdict} ({cert['convexity_reason']})" in text
     assert f"{cert['lipschitz_upper']:.3g} (scaled units)" in text
     assert '{"kind"' not in text  # no raw JSON
+    # the cost ratio is stated with the two costs it divides (metrics.json)
+    m = json.loads((out / "metrics.json").read_text())
+    lm, base = m["iclrnn_lmpc"]["closed_loop_cost"], m["dompc_nmpc"]["closed_loop_cost"]
+    stated = f"ICLRNN {lm:.4g}, do-mpc {base:.4g} (ICLRNN / do-mpc {lm / base:.3f})"
+    assert stated in text
     # each plot has a caption naming what it shows
     assert "States and inputs from (CA, T) = (1.5, -70):" in text
     assert "States and inputs from (CA, T) = (-1.5, 70):" in text

@@ -135,7 +135,7 @@ def plot_phase_plane(
     circle = np.stack([np.cos(theta), np.sin(theta)])
     L = np.linalg.cholesky(np.linalg.inv(P / level))
     ell = L @ circle
-    ax.plot(ell[0], ell[1], "k--", lw=1, label=f"V(x) = {level:g}")
+    ax.plot(ell[0], ell[1], "k--", lw=1, label=f"stability region V(x) = {level:g}")
     w = setpoint_half_widths
     ax.fill(w[0] * circle[0], w[1] * circle[1], color="tab:green", alpha=0.3)
     ax.plot([], [], color="tab:green", alpha=0.3, lw=6, label="setpoint region")
