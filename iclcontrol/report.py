@@ -216,6 +216,50 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _problem_text(mpc: dict[str, Any]) -> str:
+    """The MPC problem in words, from ``MPCSettings.to_dict()`` (the run's
+    ``config.json``), so that it follows the options the run was given.
+
+    Parameters
+    ----------
+    mpc : dict
+        ``MPCSettings.to_dict()``: ``horizon``, ``state_weights`` (CA, T),
+        ``input_weights`` (CA0, Q), ``cost_steps``, ``lyapunov``,
+        ``soft_constraints``, ``prediction``, ``solver``, ``offset_free``.
+
+    Returns
+    -------
+    str
+        One paragraph of markdown.
+    """
+    h = int(mpc["horizon"])
+    (w_ca, w_t), (w_u1, w_u2) = mpc["state_weights"], mpc["input_weights"]
+    where = (
+        "at the end of each move"
+        if mpc["cost_steps"] == "move_end"
+        else "at every network step"
+    )
+    if mpc["lyapunov"]:
+        kind = "soft" if mpc["soft_constraints"] else "hard"
+        lyapunov = f"{kind} Lyapunov constraint V(x_pred) <= V(x_now)"
+    else:
+        lyapunov = "no Lyapunov constraint"
+    prediction = (
+        "one network evaluation over the whole horizon"
+        if mpc["prediction"] == "sequence"
+        else "the one-period model rolled out move by move"
+    )
+    name = "Reference LMPC" if mpc["lyapunov"] else "MPC"
+    return (
+        f"{name}: sampling 0.005 h, horizon {h} move{'s' if h != 1 else ''} "
+        f"({prediction}), cost {w_t:g} T^2 + {w_ca:g} CA^2 on the predicted state "
+        f"{where} plus {w_u1:g} u1^2 + {w_u2:g} u2^2 per move, {lyapunov}, inputs u1 "
+        "= CA0 - CA0s in [-3.5, 3.5] kmol/m^3, u2 = Q - Qs in [-5e5, 5e5] kJ/h, "
+        f"decision variables scaled to [-1, 1]. Solver: `{mpc['solver']}`, "
+        f"offset-free: {mpc['offset_free']}."
+    )
+
+
 def _certificate_lines(cert: dict[str, Any]) -> list[str]:
     """Markdown bullets of a certificate (``Certificate.to_dict()`` form): the
     verdict with its whole reason and the Lipschitz bounds; all fields are in
@@ -245,18 +289,15 @@ def _markdown(
         "## Surrogate",
         "",
         f"- 2x{m['hidden']} ICLRNN trained {m['train_seconds']:.0f} s on "
-        "`cstr_dataset(moves=2)` (whole MPC horizons, initial state held in the "
+        f"`cstr_dataset(moves={config['mpc']['horizon']})` (whole MPC horizons, "
+        "initial state held in the "
         "features, piecewise-constant inputs)",
         f"- scaled test MSE: {m['test_mse_scaled']:.2e}",
         *_certificate_lines(m["certificate"]),
         "",
         "## MPC problem",
         "",
-        "Reference LMPC: sampling 0.005 h, horizon 2 moves, cost T^2 + 1000 CA^2 on "
-        "the predicted state at the end of each move plus u1^2 + 3e-10 u2^2 per move,"
-        " soft constraint V(x_pred) <= V(x_now), inputs u1 in [-3.5, 3.5], u2 in "
-        f"[-5e5, 5e5], decision variables scaled to [-1, 1]. Solver: "
-        f"`{config['mpc']['solver']}`, offset-free: {config['mpc']['offset_free']}.",
+        _problem_text(config["mpc"]),
         "",
         "```",
         str(ctl.convexity),

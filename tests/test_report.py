@@ -79,3 +79,29 @@ def test_report_states_the_whole_certificate(run_dir) -> None:
     # each plot has a caption naming what it shows
     assert "States and inputs from (CA, T) = (1.5, -70):" in text
     assert "States and inputs from (CA, T) = (-1.5, 70):" in text
+
+
+def test_report_describes_the_problem_it_was_given(tmp_path) -> None:
+    """``iclcontrol run --horizon 1 --no-lyapunov`` wrote 'horizon 2 moves', 'soft
+    constraint V(x_pred) <= V(x_now)' and 'cstr_dataset(moves=2)' regardless."""
+    from iclcontrol.mpc.settings import MPCSettings
+    from iclcontrol.report import run_report
+
+    run_report(
+        out=tmp_path,
+        budget_s=1.0,
+        hidden=4,
+        steps=2,
+        settings=MPCSettings(horizon=1, lyapunov=False),
+        baseline=False,
+        log=lambda _: None,
+    )
+    text = (tmp_path / "report.md").read_text()
+    assert "`cstr_dataset(moves=1)`" in text
+    assert "horizon 1 move (one network evaluation over the whole horizon)" in text
+    assert "no Lyapunov constraint" in text
+    assert "V(x_pred) <= V(x_now)" not in text
+    assert "moves=2" not in text and "horizon 2" not in text
+    # the reference weights (1000, 1) on (CA, T) and (1, 3e-10) on (CA0, Q)
+    assert "cost 1 T^2 + 1000 CA^2" in text and "1 u1^2 + 3e-10 u2^2" in text
+    assert "do-mpc NMPC" not in text  # baseline off
