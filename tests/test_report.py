@@ -44,6 +44,19 @@ def test_report_files_and_metrics(run_dir) -> None:
     assert on_disk["ratio_iclrnn_to_dompc"] == pytest.approx(ratio)
     assert metrics["ratio_iclrnn_to_dompc"] == pytest.approx(ratio)
     assert on_disk["convexity"]["convex"] is False  # tracking cost + Lyapunov
+    # train_seconds is the budgeted training loop (as in `iclcontrol train`), not
+    # the whole fit with data preparation and certificate
+    import iclcontrol
+
+    saved = iclcontrol.load(out / "model").fit_info_
+    model_m = on_disk["model"]
+    assert model_m["train_seconds"] == pytest.approx(saved["train_seconds"])
+    assert (
+        model_m["epochs"]
+        == saved["epochs"]
+        == len(iclcontrol.load(out / "model").history_)
+    )
+    assert model_m["train_seconds"] <= model_m["fit_seconds"]
     # progress was reported step by step
     assert any(m.startswith("[1/4]") for m in messages)
     assert any(m.startswith("[4/4]") for m in messages)
