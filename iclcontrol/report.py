@@ -130,8 +130,10 @@ def run_report(
     ctl = SurrogateMPC(model, plant, s)
     pooled, frames = run_controller(ctl, plant, REFERENCE_X0, steps)
     for key, m in pooled["runs"].items():
+        n = m["steps_to_region"]
+        region = f"not reached in {steps} steps" if n is None else f"after {n} steps"
         log(
-            f"      {key}: region after {_fmt(m['steps_to_region'])} steps, "
+            f"      {key}: setpoint region {region}, "
             f"median {m['median_solve_ms']:.2f} ms/step, "
             f"{m['fallbacks']} fallbacks"
         )

@@ -57,6 +57,12 @@ def test_report_files_and_metrics(run_dir) -> None:
         == len(iclcontrol.load(out / "model").history_)
     )
     assert model_m["train_seconds"] <= model_m["fit_seconds"]
+    # 3 steps cannot reach the setpoint region from either reference state (the
+    # reference controllers need 12-14): said in words, not 'after never steps'
+    reached = [m for m in messages if "setpoint region" in m]
+    assert len(reached) == 2
+    assert all("setpoint region not reached in 3 steps" in m for m in reached)
+    assert not any("never" in m for m in messages)
     # progress was reported step by step
     assert any(m.startswith("[1/4]") for m in messages)
     assert any(m.startswith("[4/4]") for m in messages)
