@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -68,6 +70,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit statuses of the shell's convention (128 + signal number).
+EXIT_INTERRUPTED = 130  # SIGINT, Ctrl-C
+EXIT_TERMINATED = 143  # SIGTERM (kill, timeout, a cancelled CI job)
+
+
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that a command stops like on Ctrl-C.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``): ``except Exception`` blocks
+    do not swallow it, ``finally`` blocks and context managers run.
+    """
+
+
+def _raise_terminated(signum: int, frame: Any) -> NoReturn:
+    """SIGTERM handler: raise :class:`Terminated` where the main thread is."""
+    raise Terminated(signum)
+
+
 #: Exit status after the reader of stdout went away (``| head``): 128 + SIGPIPE, what
 #: a tool killed by SIGPIPE reports.
 EXIT_BROKEN_PIPE = 141
@@ -98,6 +118,12 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args([a for a in argv if a != "--debug"])
     args.debug = debug
+    # SIGTERM stops a command like Ctrl-C (instead of killing it mid-write);
+    # signal handlers can only be set from the main thread
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = (
+        signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    )
     try:
         return int(args.func(args) or 0)
     except (
@@ -113,7 +139,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     except KeyboardInterrupt:
         print("iclcontrol: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("iclcontrol: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        if in_main_thread:  # previous None: a handler not set from Python
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -26,3 +26,45 @@ def test_closed_stdout_pipe_ends_quietly_with_status_141():
     assert done.returncode == 141  # 128 + SIGPIPE, the shell's convention
     assert "Traceback" not in done.stderr
     assert "BrokenPipeError" not in done.stderr
+
+
+def _train_and_signal(out, signum: int) -> subprocess.CompletedProcess:
+    """Run ``iclcontrol train`` in a child that sends itself ``signum`` after 2 s.
+
+    Training gets a 60 s budget, so the signal arrives while the command works.
+    """
+    script = (
+        "import os, sys, threading\n"
+        "from iclcontrol.cli import main\n"
+        f"threading.Timer(2.0, os.kill, (os.getpid(), {int(signum)})).start()\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    return subprocess.run(
+        [
+            *(sys.executable, "-c", script, "train", "--data", "cstr"),
+            *("--hidden", "4", "--layers", "1", "--time-budget", "60"),
+            *("--out", str(out), "--json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+def test_sigterm_and_sigint_stop_a_command_with_one_line_and_the_shell_status(
+    tmp_path,
+):
+    import signal
+
+    terminated = _train_and_signal(tmp_path / "term run", signal.SIGTERM)
+    # 128 + 15 from the command itself (not a kill by the signal: returncode -15)
+    assert terminated.returncode == 143, terminated.stderr
+    assert terminated.stderr == "iclcontrol: terminated\n"
+    assert terminated.stdout == ""
+    assert not (tmp_path / "term run").exists()  # no half-written model folder
+    interrupted = _train_and_signal(tmp_path / "int run", signal.SIGINT)
+    assert interrupted.returncode == 130, interrupted.stderr
+    assert interrupted.stderr == "iclcontrol: interrupted\n"
+    assert not (tmp_path / "int run").exists()
