@@ -24,10 +24,16 @@ COMMAND_MODULES = ("data", "models", "mpc", "solar")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Appends ``(default: ...)`` to options that have a meaningful default."""
+    """Appends ``(default: ...)`` to options that have a meaningful default.
+
+    No default is shown for required options, flags (``False``), and unset (None)
+    or empty values; a default of ``0`` or ``0.0`` is shown.
+    """
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.required or action.default in (None, False):
+        default = action.default
+        # identity checks: `0 in (None, False)` is True, but 0 is a real default
+        if action.required or default is None or default is False or default == "":
             return action.help
         return super()._get_help_string(action)
 

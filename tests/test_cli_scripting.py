@@ -68,3 +68,48 @@ def test_sigterm_and_sigint_stop_a_command_with_one_line_and_the_shell_status(
     assert interrupted.returncode == 130, interrupted.stderr
     assert interrupted.stderr == "iclcontrol: interrupted\n"
     assert not (tmp_path / "int run").exists()
+
+
+def _options(parser, name="iclcontrol"):
+    """(command, option action) of every option of every subcommand."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _options(sub, f"{name} {sub_name}")
+        elif action.option_strings and not isinstance(action, argparse._HelpAction):
+            yield name, action
+
+
+def test_every_option_is_explained_and_zero_defaults_are_shown():
+    from iclcontrol.cli import build_parser
+
+    unexplained = [
+        f"{command} {action.option_strings[0]}"
+        for command, action in _options(build_parser())
+        if not action.help
+    ]
+    assert unexplained == []
+    train = " ".join(
+        subprocess.run(
+            [sys.executable, "-m", "iclcontrol.cli", "train", "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    )
+    # defaults of 0 and 0.0 are defaults too (`0 in (None, False)` hid them)
+    assert "scaled training targets (scaled units) (default: 0.0)" in train
+    assert "--seed SEED random seed (default: 0)" in train
+    operate = " ".join(
+        subprocess.run(
+            [sys.executable, "-m", "iclcontrol.cli", "solar", "operate", "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    )
+    assert "(default: )" not in operate  # an empty default is no default
+    assert "closed-loop length [days] (default: 7.0)" in operate
+    assert "--kwp KWP PV size [kWp] (default: 5.0)" in operate

@@ -13,6 +13,7 @@ from iclcontrol.commands.common import (
     positive_int,
     print_json,
 )
+from iclcontrol.commands.models import MODEL_KINDS
 from iclcontrol.exceptions import ConfigError
 
 
@@ -112,12 +113,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "mpc", help="LMPC with ICLRNN/RNN/LSTM surrogates vs do-mpc NMPC"
     )
-    b.add_argument("--steps", type=int, default=30)
-    b.add_argument("--budget", type=float, default=60.0, help="training s per model")
-    b.add_argument("--hidden", type=int, default=32)
-    b.add_argument("--kinds", default="iclrnn,rnn,lstm")
-    b.add_argument("--cache", default=None, help="surrogate cache folder")
-    b.add_argument("--retrain", action="store_true")
+    b.add_argument(
+        "--steps",
+        type=int,
+        default=30,
+        help="closed-loop sampling periods (0.005 h each) per initial state",
+    )
+    b.add_argument(
+        "--budget", type=float, default=60.0, help="training budget per model [s]"
+    )
+    b.add_argument(
+        "--hidden", type=int, default=32, help="units per layer of the 2-layer models"
+    )
+    b.add_argument(
+        "--kinds",
+        default="iclrnn,rnn,lstm",
+        help="comma-separated surrogate kinds, from " + ",".join(MODEL_KINDS),
+    )
+    b.add_argument(
+        "--cache",
+        default=None,
+        help="folder of trained surrogates reused across runs (default: none, "
+        "train every time)",
+    )
+    b.add_argument(
+        "--retrain", action="store_true", help="train again even if --cache has a model"
+    )
     b.add_argument(
         "--no-ipopt-pass",
         action="store_true",
@@ -138,9 +159,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="main job: train an ICLRNN on the CSTR, run the LMPC, write a report",
     )
     run.add_argument("--out", default="runs/cstr-lmpc", help="run folder")
-    run.add_argument("--budget", type=float, default=90.0, help="training seconds")
-    run.add_argument("--hidden", type=int, default=32)
-    run.add_argument("--steps", type=int, default=30)
+    run.add_argument(
+        "--budget", type=float, default=90.0, help="training budget of the ICLRNN [s]"
+    )
+    run.add_argument(
+        "--hidden", type=int, default=32, help="units per layer of the 2-layer ICLRNN"
+    )
+    run.add_argument(
+        "--steps",
+        type=int,
+        default=30,
+        help="closed-loop sampling periods (0.005 h each) per initial state",
+    )
     run.add_argument("--no-baseline", action="store_true", help="skip do-mpc NMPC")
     run.add_argument("--json", action="store_true", help="print a JSON summary last")
     _add_mpc_options(run)
