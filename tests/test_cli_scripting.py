@@ -113,3 +113,26 @@ def test_every_option_is_explained_and_zero_defaults_are_shown():
     assert "(default: )" not in operate  # an empty default is no default
     assert "closed-loop length [days] (default: 7.0)" in operate
     assert "--kwp KWP PV size [kWp] (default: 5.0)" in operate
+
+
+def test_run_and_bench_reject_bad_numbers_before_any_work(tmp_path, capsys):
+    import pytest
+
+    from iclcontrol.cli import main
+
+    for args, message in (
+        # before: `run --steps 0` trained for the whole budget, wrote config.json
+        # and model/ into --out, and only then failed
+        (["run", "--steps", "0", "--budget", "1"], "argument --steps: must be >= 1"),
+        (["run", "--budget", "-1"], "argument --budget: must be > 0"),
+        (["run", "--hidden", "0", "--budget", "1"], "argument --hidden: must be >= 1"),
+        (["bench", "mpc", "--steps", "0"], "argument --steps: must be >= 1"),
+        (["bench", "mpc", "--kinds", "iclrnn,foo"], "argument --kinds: unknown 'foo'"),
+    ):
+        out = tmp_path / "out"
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args, "--out", str(out)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+        assert not out.exists()

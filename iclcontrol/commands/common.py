@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,33 @@ def name_list(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("give at least one comma-separated name")
     return names
+
+
+def choice_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type: comma-separated names, at least one, each from ``choices``.
+
+    Parameters
+    ----------
+    choices : sequence of str
+        The allowed names.
+
+    Returns
+    -------
+    callable
+        Parses ``"a,b"`` into ``["a", "b"]``; an unknown name is a usage error.
+    """
+
+    def parse(text: str) -> list[str]:
+        names = name_list(text)
+        unknown = [n for n in names if n not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(map(repr, unknown))}; choose from "
+                f"{','.join(choices)}"
+            )
+        return names
+
+    return parse
 
 
 def non_negative_float_list(text: str) -> list[float]:

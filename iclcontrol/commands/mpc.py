@@ -9,7 +9,9 @@ from typing import Any
 
 from iclcontrol.commands.common import (
     check_out_path,
+    choice_list,
     non_negative_float,
+    positive_float,
     positive_int,
     print_json,
 )
@@ -115,18 +117,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     b.add_argument(
         "--steps",
-        type=int,
+        type=positive_int,
         default=30,
         help="closed-loop sampling periods (0.005 h each) per initial state",
     )
     b.add_argument(
-        "--budget", type=float, default=60.0, help="training budget per model [s]"
+        "--budget",
+        type=positive_float,
+        default=60.0,
+        help="training budget per model [s]",
     )
     b.add_argument(
-        "--hidden", type=int, default=32, help="units per layer of the 2-layer models"
+        "--hidden",
+        type=positive_int,
+        default=32,
+        help="units per layer of the 2-layer models",
     )
     b.add_argument(
         "--kinds",
+        type=choice_list(MODEL_KINDS),
         default="iclrnn,rnn,lstm",
         help="comma-separated surrogate kinds, from " + ",".join(MODEL_KINDS),
     )
@@ -160,14 +169,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--out", default="runs/cstr-lmpc", help="run folder")
     run.add_argument(
-        "--budget", type=float, default=90.0, help="training budget of the ICLRNN [s]"
+        "--budget",
+        type=positive_float,
+        default=90.0,
+        help="training budget of the ICLRNN [s]",
     )
     run.add_argument(
-        "--hidden", type=int, default=32, help="units per layer of the 2-layer ICLRNN"
+        "--hidden",
+        type=positive_int,
+        default=32,
+        help="units per layer of the 2-layer ICLRNN",
     )
     run.add_argument(
         "--steps",
-        type=int,
+        type=positive_int,
         default=30,
         help="closed-loop sampling periods (0.005 h each) per initial state",
     )
@@ -333,10 +348,9 @@ def run_bench(args: argparse.Namespace) -> int:
 
     if args.out:
         check_out_path(args.out)
-    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     results = bench_mpc(
-        kinds=kinds,
+        kinds=args.kinds,
         steps=args.steps,
         budget_s=args.budget,
         hidden=args.hidden,
