@@ -136,3 +136,18 @@ def test_run_and_bench_reject_bad_numbers_before_any_work(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
         assert not out.exists()
+
+
+def test_certify_takes_the_run_folder_of_iclcontrol_run_like_mpc(
+    tmp_path, capsys, tiny_iclrnn_two_moves
+):
+    import json
+
+    from iclcontrol.cli import main
+
+    run = tmp_path / "a run"  # `iclcontrol run --out RUN` keeps the model in RUN/model
+    tiny_iclrnn_two_moves.save(run / "model")
+    assert main(["certify", str(run), "--midpoint", "0", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["kind"] == "iclrnn"
+    assert payload["convex"] is True  # ICLRNN: non-negative weights, ReLU

@@ -51,6 +51,27 @@ def check_out_path(path: str, flag: str = "--out") -> None:
         )
 
 
+def model_folder(path: str | Path) -> Path:
+    """The model folder that ``--model``/``certify`` mean by ``path``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A model folder (``model.json``, ``model.safetensors``) written by
+        ``iclcontrol train``, or a run folder of ``iclcontrol run`` holding one
+        in ``model/``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` itself, or its ``model`` subfolder for a run folder.
+    """
+    folder = Path(path)
+    if (folder / "model").is_dir() and not (folder / "model.json").exists():
+        return folder / "model"
+    return folder
+
+
 # -- argparse types: a bad value is a usage error that names the flag ---------------
 def _number(text: str, cast: type) -> Any:
     try:

@@ -13,6 +13,7 @@ import numpy as np
 from iclcontrol.commands.common import (
     check_out_path,
     json_safe,
+    model_folder,
     name_list,
     non_negative_float,
     non_negative_float_list,
@@ -71,7 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cert = subparsers.add_parser(
         "certify", help="convexity and Lipschitz certificate of a trained model"
     )
-    cert.add_argument("run", help="run/model folder written by 'iclcontrol train'")
+    cert.add_argument(
+        "run",
+        help="model folder written by 'iclcontrol train', or a run folder of "
+        "'iclcontrol run' (its model/)",
+    )
     cert.add_argument(
         "--midpoint",
         type=non_negative_int,
@@ -212,7 +217,7 @@ def run_certify(args: argparse.Namespace) -> int:
     run = Path(args.run)
     if not run.exists():
         raise ModelFileError(f"run folder {run} does not exist")
-    model = load(run)
+    model = load(model_folder(run))
     cert = _certificate_summary(model.certify().to_dict())
     if args.midpoint > 0:
         # random segments inside the training data's range, in physical units

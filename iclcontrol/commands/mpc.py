@@ -10,6 +10,7 @@ from typing import Any
 from iclcontrol.commands.common import (
     check_out_path,
     choice_list,
+    model_folder,
     non_negative_float,
     positive_float,
     positive_int,
@@ -205,10 +206,7 @@ def _parse_x0(text: str) -> list[float]:
 def _load_model(path: str) -> Any:
     from iclcontrol.train import load
 
-    folder = Path(path)
-    if (folder / "model").is_dir() and not (folder / "model.json").exists():
-        folder = folder / "model"
-    return load(folder)
+    return load(model_folder(path))
 
 
 def _warn(message: str, kind: str = "warning") -> None:
