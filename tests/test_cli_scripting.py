@@ -151,3 +151,63 @@ def test_certify_takes_the_run_folder_of_iclcontrol_run_like_mpc(
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert payload["kind"] == "iclrnn"
     assert payload["convex"] is True  # ICLRNN: non-negative weights, ReLU
+
+
+def _last_json_line(text: str) -> dict:
+    """The last line of stdout as strict JSON (NaN and Infinity are refused)."""
+    import json
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(text.strip().splitlines()[-1], parse_constant=refuse)
+
+
+def test_json_of_every_command_with_out_names_the_output_folder(
+    tmp_path, capsys, tiny_iclrnn_two_moves
+):
+    from iclcontrol.cli import main
+    from iclcontrol.solar.data import load_solar
+
+    model = tmp_path / "model"
+    tiny_iclrnn_two_moves.save(model)
+    mpc_out = tmp_path / "mpc out"
+    mpc = ["mpc", "--model", str(model), "--x0=-1.5,70", "--steps", "2"]
+    assert main([*mpc, "--out", str(mpc_out), "--json"]) == 0
+    payload = _last_json_line(capsys.readouterr().out)
+    assert payload["out"] == str(mpc_out)
+    assert (mpc_out / "closed_loop.csv").is_file()
+    assert main([*mpc, "--json"]) == 0  # without --out: the key is there, null
+    assert _last_json_line(capsys.readouterr().out)["out"] is None
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    plan_out = tmp_path / "plan out"
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    argv = [*plan, "--target", "ghi", *site, "--no-qc", "--json"]
+    assert main([*argv, "--out", str(plan_out)]) == 0
+    payload = _last_json_line(capsys.readouterr().out)
+    assert payload["out"] == str(plan_out)
+    assert (plan_out / "plan.json").is_file()
+
+
+def test_solar_out_that_is_a_file_fails_before_the_work(tmp_path, capsys):
+    import time
+
+    from iclcontrol.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    for command in (
+        ["solar", "plan", "--site", "tmy3-greensboro"],  # a year's LP: 25 s
+        ["solar", "operate", "--data", "tmy3-greensboro", "--days", "1"],
+        ["solar", "forecast", "--data", "tmy3-greensboro", "--epochs", "1"],
+    ):
+        start = time.perf_counter()
+        assert main([*command, "--out", str(afile)]) == 2
+        assert time.perf_counter() - start < 5  # refused before loading the data
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is an existing file, not a folder" in err
+    assert afile.read_text() == "keep me"

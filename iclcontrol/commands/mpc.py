@@ -313,6 +313,7 @@ def run_mpc(args: argparse.Namespace) -> int:
             "fallbacks)"
         )
     summary["warnings"] = shown
+    summary["out"] = str(args.out) if args.out else None
     if args.out:
         from iclcontrol.mpc.plots import plot_phase_plane, plot_time_series
 
@@ -381,6 +382,7 @@ def run_bench(args: argparse.Namespace) -> int:
         for k, v in results["controllers"].items()
     }
     summary["runs"] = {k: v["runs"] for k, v in results["controllers"].items()}
+    summary["out"] = str(args.out) if args.out else None
     if args.json:
         print_json(summary)
     else:

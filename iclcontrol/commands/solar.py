@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from iclcontrol.commands.common import parse_list, print_json
+from iclcontrol.commands.common import check_out_path, parse_list, print_json
 from iclcontrol.exceptions import ConfigError
 
 
@@ -253,6 +253,9 @@ def run_datasets(args: argparse.Namespace) -> int:
 def run_forecast_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.workflows import run_forecast
 
+    if args.out is not None:  # before the work, not after it
+        check_out_path(args.out)
+
     kinds = tuple(parse_list(args.models))
     summary = run_forecast(
         args.data,
@@ -264,7 +267,7 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
         **_model_params(args),
     )
     if args.json:
-        print_json(summary)
+        print_json({**summary, "out": args.out})
     else:
         print(
             f"{summary['dataset']}: n_train={summary['n_train']} "
@@ -286,6 +289,9 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.planning import SizingCosts
     from iclcontrol.solar.workflows import run_plan
 
+    if args.out is not None:  # before the work, not after it
+        check_out_path(args.out)
+
     costs = SizingCosts(
         pv_per_kwp_year=args.pv_cost,
         battery_per_kwh_year=args.battery_cost,
@@ -301,7 +307,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         qc=not args.no_qc,
     )
     if args.json:
-        print_json(summary)
+        print_json({**summary, "out": args.out})
     else:
         print(
             f"PV {summary['kwp']:.2f} kWp, battery {summary['kwh']:.2f} kWh, "
@@ -359,6 +365,9 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.workflows import run_operate
     from plants.pv import BatteryParameters
 
+    if args.out is not None:  # before the work, not after it
+        check_out_path(args.out)
+
     oracle_hours = _operate_flags(args)
     battery = BatteryParameters(
         capacity_kwh=args.battery_kwh if args.battery_kwh is not None else 2 * args.kwp,
@@ -389,7 +398,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         **params,
     )
     if args.json:
-        print_json(summary)
+        print_json({**summary, "out": args.out})
     else:
         c = summary["costs"]
         print(
