@@ -211,3 +211,30 @@ def test_solar_out_that_is_a_file_fails_before_the_work(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "is an existing file, not a folder" in err
     assert afile.read_text() == "keep me"
+
+
+def test_a_rerun_that_stops_while_writing_leaves_no_stale_summary(tmp_path):
+    import json
+
+    import pytest
+
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.workflows import run_plan
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    out = tmp_path / "plan"
+    out.mkdir()
+    # a previous run's summary, and a folder where the schedule goes: the new run
+    # stops with an error while writing (as if interrupted there)
+    (out / "plan.json").write_text(json.dumps({"kwp": 123.0}))
+    (out / "sizing_schedule.csv").mkdir()
+    with pytest.raises(IsADirectoryError):
+        run_plan(month, qc=False, out=out)
+    # before: the old plan.json stayed beside the new run's files
+    assert not (out / "plan.json").exists()
+    (out / "sizing_schedule.csv").rmdir()
+    result = run_plan(month, qc=False, out=out)
+    written = json.loads((out / "plan.json").read_text())
+    assert written["kwp"] == pytest.approx(result["kwp"])
+    assert written["kwp"] != 123.0
+    assert not (out / "plan.json.tmp").exists()
