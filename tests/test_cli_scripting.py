@@ -238,3 +238,20 @@ def test_a_rerun_that_stops_while_writing_leaves_no_stale_summary(tmp_path):
     assert written["kwp"] == pytest.approx(result["kwp"])
     assert written["kwp"] != 123.0
     assert not (out / "plan.json.tmp").exists()
+
+
+def test_solar_warnings_go_to_stderr_and_results_to_stdout(tmp_path, capsys):
+    from iclcontrol.cli import main
+    from iclcontrol.solar.data import load_solar
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    assert main([*plan, "--target", "ghi", *site, "--no-qc"]) == 0
+    captured = capsys.readouterr()
+    # 35 days are not a year: the plan says so, on stderr
+    assert "iclcontrol: warning: the data cover 35 days" in captured.err
+    assert "warning" not in captured.out
+    assert captured.out.startswith("PV ")

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from iclcontrol.commands.common import check_out_path, parse_list, print_json
 from iclcontrol.exceptions import ConfigError
+
+
+def _warn(message: str) -> None:
+    """A warning on stderr (stdout keeps the results), as the other commands do."""
+    print(f"iclcontrol: warning: {message}", file=sys.stderr)
 
 
 def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
@@ -281,7 +287,7 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
                     f"skill {h['skill_vs_smart_persistence']:.3f} (n={h['n']})"
                 )
         for warning in summary.get("warnings", []):
-            print(f"warning: {warning}")
+            _warn(warning)
     return 0
 
 
@@ -327,7 +333,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         for note in summary["notes"]:
             print(f"note: {note}")
         for warning in summary["warnings"]:
-            print(f"warning: {warning}")
+            _warn(warning)
     return 0
 
 
