@@ -143,8 +143,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--cache",
         default=None,
-        help="folder of trained surrogates reused across runs (default: none, "
-        "train every time)",
+        help="folder of trained surrogates reused across runs (default: "
+        "$ICLCONTROL_CACHE/mpc, else ./datasets/cache/mpc if ./datasets exists, "
+        "else ~/.cache/iclcontrol/mpc; '' turns the cache off)",
     )
     b.add_argument(
         "--retrain", action="store_true", help="train again even if --cache has a model"
