@@ -255,3 +255,31 @@ def test_solar_warnings_go_to_stderr_and_results_to_stdout(tmp_path, capsys):
     assert "iclcontrol: warning: the data cover 35 days" in captured.err
     assert "warning" not in captured.out
     assert captured.out.startswith("PV ")
+
+
+def test_an_empty_out_is_a_usage_error_not_the_current_folder(
+    tmp_path, monkeypatch, capsys
+):
+    import pytest
+
+    from iclcontrol.cli import build_parser, main
+
+    monkeypatch.chdir(tmp_path)
+    commands = sorted(
+        {
+            command.split()[1:].__repr__(): command.split()[1:]
+            for command, action in _options(build_parser())
+            if "--out" in action.option_strings
+        }.values()
+    )
+    # data cstr/csv, train, study noise, mpc, bench mpc, run, solar x3
+    assert len(commands) == 10
+    for words in commands:
+        # `--out "$OUT"` with OUT unset: before, `data cstr` and `solar plan`
+        # wrote arrays.npz, card.json, plan.json ... into the current folder
+        with pytest.raises(SystemExit) as exit_info:
+            main([*words, "--out", ""])
+        assert exit_info.value.code == 2, words
+        err = capsys.readouterr().err
+        assert "argument --out: empty path" in err and err.count("\n") == 1, words
+    assert list(tmp_path.iterdir()) == []

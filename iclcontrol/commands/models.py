@@ -18,6 +18,7 @@ from iclcontrol.commands.common import (
     non_negative_float,
     non_negative_float_list,
     non_negative_int,
+    out_folder,
     positive_float,
     positive_int,
     print_json,
@@ -65,7 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--batch-size", type=positive_int, default=64, help="minibatch size"
     )
     train.add_argument("--seed", type=int, default=0, help="random seed")
-    train.add_argument("--out", required=True, help="run folder for the model")
+    train.add_argument(
+        "--out", type=out_folder, required=True, help="run folder for the model"
+    )
     train.add_argument("--json", action="store_true", help="print a JSON summary last")
     train.set_defaults(func=run_train)
 
@@ -123,7 +126,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     noise.add_argument("--layers", type=positive_int, default=2, help="layers")
     noise.add_argument("--seed", type=int, default=0, help="seed of every fit")
     noise.add_argument(
-        "--out", required=True, help="result folder (resumed if it exists)"
+        "--out",
+        type=out_folder,
+        required=True,
+        help="result folder (resumed if it exists)",
     )
     noise.add_argument("--json", action="store_true", help="print a JSON summary last")
     noise.set_defaults(func=run_study_noise)

@@ -12,6 +12,7 @@ from iclcontrol.commands.common import (
     choice_list,
     model_folder,
     non_negative_float,
+    out_folder,
     positive_float,
     positive_int,
     print_json,
@@ -107,7 +108,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "outside the stability region",
     )
     mpc.add_argument("--steps", type=positive_int, default=30, help="sampling periods")
-    mpc.add_argument("--out", default=None, help="folder for CSV, JSON and plots")
+    mpc.add_argument(
+        "--out", type=out_folder, default=None, help="folder for CSV, JSON and plots"
+    )
     mpc.add_argument("--json", action="store_true", help="print a JSON summary last")
     _add_mpc_options(mpc)
     mpc.set_defaults(func=run_mpc)
@@ -160,7 +163,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the extra IPOPT runs on the exact (unsmoothed) ReLU surrogates",
     )
-    b.add_argument("--out", default=None, help="write bench.json and plots here")
+    b.add_argument(
+        "--out", type=out_folder, default=None, help="write bench.json and plots here"
+    )
     b.add_argument("--json", action="store_true", help="print a JSON summary last")
     _add_mpc_options(b)
     b.set_defaults(func=run_bench)
@@ -169,7 +174,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="main job: train an ICLRNN on the CSTR, run the LMPC, write a report",
     )
-    run.add_argument("--out", default="runs/cstr-lmpc", help="run folder")
+    run.add_argument(
+        "--out", type=out_folder, default="runs/cstr-lmpc", help="run folder"
+    )
     run.add_argument(
         "--budget",
         type=positive_float,

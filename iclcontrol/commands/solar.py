@@ -6,7 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from iclcontrol.commands.common import check_out_path, parse_list, print_json
+from iclcontrol.commands.common import (
+    check_out_path,
+    out_folder,
+    parse_list,
+    print_json,
+)
 from iclcontrol.exceptions import ConfigError
 
 
@@ -156,7 +161,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _model_args(fc)
     fc.add_argument(
-        "--out", default=None, help="output folder (metrics, forecasts, plots)"
+        "--out",
+        type=out_folder,
+        default=None,
+        help="output folder (metrics, forecasts, plots)",
     )
     fc.add_argument("--json", action="store_true", help="print a JSON summary last")
     fc.set_defaults(func=run_forecast_cmd)
@@ -174,7 +182,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pl.add_argument("--max-kwh", type=float, default=40.0, help="largest battery [kWh]")
     pl.add_argument("--no-qc", action="store_true", help="skip quality control")
     pl.add_argument(
-        "--out", default=None, help="output folder (plan.json, sizing_schedule.csv)"
+        "--out",
+        type=out_folder,
+        default=None,
+        help="output folder (plan.json, sizing_schedule.csv)",
     )
     pl.add_argument("--json", action="store_true", help="print a JSON summary last")
     pl.set_defaults(func=run_plan_cmd)
@@ -235,7 +246,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _model_args(op)
     op.add_argument(
-        "--out", default=None, help="output folder (operate.json, traces, plots)"
+        "--out",
+        type=out_folder,
+        default=None,
+        help="output folder (operate.json, traces, plots)",
     )
     op.add_argument("--json", action="store_true", help="print a JSON summary last")
     op.set_defaults(func=run_operate_cmd)
