@@ -43,30 +43,6 @@ def print_json(payload: dict[str, Any]) -> None:
     print(json.dumps(json_safe(payload), default=_default, allow_nan=False))
 
 
-def out_folder(text: str) -> str:
-    """An argparse type for ``--out``: a path that is not empty.
-
-    An empty value (``--out "$DIR"`` with ``DIR`` unset) would otherwise mean the
-    current folder and scatter the output files there.
-
-    Parameters
-    ----------
-    text : str
-        The option's value.
-
-    Returns
-    -------
-    str
-        ``text`` unchanged.
-    """
-    if not text.strip():
-        raise argparse.ArgumentTypeError(
-            "empty path (an unset shell variable?); give an output folder, e.g. "
-            "--out runs/x, or --out . for the current folder"
-        )
-    return text
-
-
 def check_out_path(path: str, flag: str = "--out") -> None:
     """Refuse an output path that exists and is not a folder, before any work."""
     if Path(path).exists() and not Path(path).is_dir():
@@ -97,6 +73,30 @@ def model_folder(path: str | Path) -> Path:
 
 
 # -- argparse types: a bad value is a usage error that names the flag ---------------
+def out_folder(text: str) -> str:
+    """An argparse type for ``--out``: a path that is not empty.
+
+    An empty value (``--out "$DIR"`` with ``DIR`` unset) would otherwise mean the
+    current folder and scatter the output files there.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    str
+        ``text`` unchanged.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "empty path (an unset shell variable?); give an output folder, e.g. "
+            "--out runs/x, or --out . for the current folder"
+        )
+    return text
+
+
 def _number(text: str, cast: type) -> Any:
     try:
         value = cast(text)
