@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -21,10 +24,16 @@ COMMAND_MODULES = ("data", "models", "mpc", "solar")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Appends ``(default: ...)`` to options that have a meaningful default."""
+    """Appends ``(default: ...)`` to options that have a meaningful default.
+
+    No default is shown for required options, flags (``False``), and unset (None)
+    or empty values; a default of ``0`` or ``0.0`` is shown.
+    """
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.required or action.default in (None, False):
+        default = action.default
+        # identity checks: `0 in (None, False)` is True, but 0 is a real default
+        if action.required or default is None or default is False or default == "":
             return action.help
         return super()._get_help_string(action)
 
@@ -67,13 +76,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit statuses of the shell's convention (128 + signal number).
+EXIT_INTERRUPTED = 130  # SIGINT, Ctrl-C
+EXIT_TERMINATED = 143  # SIGTERM (kill, timeout, a cancelled CI job)
+
+
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that a command stops like on Ctrl-C.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``): ``except Exception`` blocks
+    do not swallow it, ``finally`` blocks and context managers run.
+    """
+
+
+def _raise_terminated(signum: int, frame: Any) -> NoReturn:
+    """SIGTERM handler: raise :class:`Terminated` where the main thread is."""
+    raise Terminated(signum)
+
+
+#: Exit status after the reader of stdout went away (``| head``): 128 + SIGPIPE, what
+#: a tool killed by SIGPIPE reports.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status.
+
+    A closed stdout (``iclcontrol ... | head -1``) ends the command quietly with
+    status 141 instead of a ``BrokenPipeError`` traceback.
+    """
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+    except BrokenPipeError:
+        # stop writing to the closed pipe, also when Python flushes at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere on the line, not only first
     parser = build_parser()
     args = parser.parse_args([a for a in argv if a != "--debug"])
     args.debug = debug
+    # SIGTERM stops a command like Ctrl-C (instead of killing it mid-write);
+    # signal handlers can only be set from the main thread
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = (
+        signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    )
     try:
         return int(args.func(args) or 0)
     except (
@@ -89,7 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("iclcontrol: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("iclcontrol: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        if in_main_thread:  # previous None: a handler not set from Python
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
 
 
 if __name__ == "__main__":

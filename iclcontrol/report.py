@@ -50,7 +50,8 @@ def run_report(
     Parameters
     ----------
     out : str or Path
-        Run directory (created).
+        Run directory (created; a previous run's report.md and metrics.json in it
+        are removed first, and written again when this run completes).
     budget_s : float
         Training budget of the ICLRNN. [s]
     hidden : int
@@ -86,6 +87,10 @@ def run_report(
     start = time.perf_counter()
     run = Path(out)
     run.mkdir(parents=True, exist_ok=True)
+    # a previous run's results go first: if this run stops (Ctrl-C, an error),
+    # the folder must not look complete with the old report beside the new config
+    for name in ("report.md", "metrics.json"):
+        (run / name).unlink(missing_ok=True)
     s = settings if settings is not None else MPCSettings()
     config = {
         "budget_s": budget_s,

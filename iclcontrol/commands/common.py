@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,52 @@ def check_out_path(path: str, flag: str = "--out") -> None:
         )
 
 
+def model_folder(path: str | Path) -> Path:
+    """The model folder that ``--model``/``certify`` mean by ``path``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A model folder (``model.json``, ``model.safetensors``) written by
+        ``iclcontrol train``, or a run folder of ``iclcontrol run`` holding one
+        in ``model/``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` itself, or its ``model`` subfolder for a run folder.
+    """
+    folder = Path(path)
+    if (folder / "model").is_dir() and not (folder / "model.json").exists():
+        return folder / "model"
+    return folder
+
+
 # -- argparse types: a bad value is a usage error that names the flag ---------------
+def out_folder(text: str) -> str:
+    """An argparse type for ``--out``: a path that is not empty.
+
+    An empty value (``--out "$DIR"`` with ``DIR`` unset) would otherwise mean the
+    current folder and scatter the output files there.
+
+    Parameters
+    ----------
+    text : str
+        The option's value.
+
+    Returns
+    -------
+    str
+        ``text`` unchanged.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "empty path (an unset shell variable?); give an output folder, e.g. "
+            "--out runs/x, or --out . for the current folder"
+        )
+    return text
+
+
 def _number(text: str, cast: type) -> Any:
     try:
         value = cast(text)
@@ -89,6 +134,33 @@ def name_list(text: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("give at least one comma-separated name")
     return names
+
+
+def choice_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type: comma-separated names, at least one, each from ``choices``.
+
+    Parameters
+    ----------
+    choices : sequence of str
+        The allowed names.
+
+    Returns
+    -------
+    callable
+        Parses ``"a,b"`` into ``["a", "b"]``; an unknown name is a usage error.
+    """
+
+    def parse(text: str) -> list[str]:
+        names = name_list(text)
+        unknown = [n for n in names if n not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(map(repr, unknown))}; choose from "
+                f"{','.join(choices)}"
+            )
+        return names
+
+    return parse
 
 
 def non_negative_float_list(text: str) -> list[float]:

@@ -8,6 +8,7 @@ import time
 from iclcontrol.commands.common import (
     check_out_path,
     name_list,
+    out_folder,
     positive_int,
     print_json,
 )
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "0.005 h sampling period (12352 samples)"
     )
     cstr = sub.add_parser("cstr", help=about, description=about)
-    cstr.add_argument("--out", required=True, help="output folder")
+    cstr.add_argument("--out", type=out_folder, required=True, help="output folder")
     cstr.add_argument(
         "--moves", type=positive_int, default=1, help="sampling periods per sample"
     )
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="chronological: train, then validation, then test windows, with "
         "windows that share rows with a later split purged; random: shuffled",
     )
-    csv.add_argument("--out", required=True, help="output folder")
+    csv.add_argument("--out", type=out_folder, required=True, help="output folder")
     csv.add_argument("--json", action="store_true", help="print a JSON summary last")
     csv.set_defaults(func=run_csv)
 

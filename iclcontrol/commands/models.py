@@ -13,10 +13,12 @@ import numpy as np
 from iclcontrol.commands.common import (
     check_out_path,
     json_safe,
+    model_folder,
     name_list,
     non_negative_float,
     non_negative_float_list,
     non_negative_int,
+    out_folder,
     positive_float,
     positive_int,
     print_json,
@@ -69,14 +71,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--batch-size", type=positive_int, default=64, help="minibatch size"
     )
     train.add_argument("--seed", type=int, default=0, help="random seed")
-    train.add_argument("--out", required=True, help="run folder for the model")
+    train.add_argument(
+        "--out", type=out_folder, required=True, help="run folder for the model"
+    )
     train.add_argument("--json", action="store_true", help="print a JSON summary last")
     train.set_defaults(func=run_train)
 
     cert = subparsers.add_parser(
         "certify", help="convexity and Lipschitz certificate of a trained model"
     )
-    cert.add_argument("run", help="run/model folder written by 'iclcontrol train'")
+    cert.add_argument(
+        "run",
+        help="model folder written by 'iclcontrol train', or a run folder of "
+        "'iclcontrol run' (its model/)",
+    )
     cert.add_argument(
         "--midpoint",
         type=non_negative_int,
@@ -123,7 +131,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     noise.add_argument("--layers", type=positive_int, default=2, help="layers")
     noise.add_argument("--seed", type=int, default=0, help="seed of every fit")
     noise.add_argument(
-        "--out", required=True, help="result folder (resumed if it exists)"
+        "--out",
+        type=out_folder,
+        required=True,
+        help="result folder (resumed if it exists)",
     )
     noise.add_argument("--json", action="store_true", help="print a JSON summary last")
     noise.set_defaults(func=run_study_noise)
@@ -217,7 +228,7 @@ def run_certify(args: argparse.Namespace) -> int:
     run = Path(args.run)
     if not run.exists():
         raise ModelFileError(f"run folder {run} does not exist")
-    model = load(run)
+    model = load(model_folder(run))
     cert = _certificate_summary(model.certify().to_dict())
     if args.midpoint > 0:
         # random segments inside the training data's range, in physical units

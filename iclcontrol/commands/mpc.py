@@ -9,10 +9,15 @@ from typing import Any
 
 from iclcontrol.commands.common import (
     check_out_path,
+    choice_list,
+    model_folder,
     non_negative_float,
+    out_folder,
+    positive_float,
     positive_int,
     print_json,
 )
+from iclcontrol.commands.models import MODEL_KINDS
 from iclcontrol.exceptions import ConfigError
 
 
@@ -103,7 +108,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "outside the stability region",
     )
     mpc.add_argument("--steps", type=positive_int, default=30, help="sampling periods")
-    mpc.add_argument("--out", default=None, help="folder for CSV, JSON and plots")
+    mpc.add_argument(
+        "--out", type=out_folder, default=None, help="folder for CSV, JSON and plots"
+    )
     mpc.add_argument("--json", action="store_true", help="print a JSON summary last")
     _add_mpc_options(mpc)
     mpc.set_defaults(func=run_mpc)
@@ -112,12 +119,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "mpc", help="LMPC with ICLRNN/RNN/LSTM surrogates vs do-mpc NMPC"
     )
-    b.add_argument("--steps", type=int, default=30)
-    b.add_argument("--budget", type=float, default=60.0, help="training s per model")
-    b.add_argument("--hidden", type=int, default=32)
-    b.add_argument("--kinds", default="iclrnn,rnn,lstm")
-    b.add_argument("--cache", default=None, help="surrogate cache folder")
-    b.add_argument("--retrain", action="store_true")
+    b.add_argument(
+        "--steps",
+        type=positive_int,
+        default=30,
+        help="closed-loop sampling periods (0.005 h each) per initial state",
+    )
+    b.add_argument(
+        "--budget",
+        type=positive_float,
+        default=60.0,
+        help="training budget per model [s]",
+    )
+    b.add_argument(
+        "--hidden",
+        type=positive_int,
+        default=32,
+        help="units per layer of the 2-layer models",
+    )
+    b.add_argument(
+        "--kinds",
+        type=choice_list(MODEL_KINDS),
+        default="iclrnn,rnn,lstm",
+        help="comma-separated surrogate kinds, from " + ",".join(MODEL_KINDS),
+    )
+    b.add_argument(
+        "--cache",
+        default=None,
+        help="folder of trained surrogates reused across runs (default: "
+        "$ICLCONTROL_CACHE/mpc, else ./datasets/cache/mpc if ./datasets exists, "
+        "else ~/.cache/iclcontrol/mpc; '' turns the cache off)",
+    )
+    b.add_argument(
+        "--retrain", action="store_true", help="train again even if --cache has a model"
+    )
     b.add_argument(
         "--no-ipopt-pass",
         action="store_true",
@@ -128,7 +163,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the extra IPOPT runs on the exact (unsmoothed) ReLU surrogates",
     )
-    b.add_argument("--out", default=None, help="write bench.json and plots here")
+    b.add_argument(
+        "--out", type=out_folder, default=None, help="write bench.json and plots here"
+    )
     b.add_argument("--json", action="store_true", help="print a JSON summary last")
     _add_mpc_options(b)
     b.set_defaults(func=run_bench)
@@ -137,10 +174,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="main job: train an ICLRNN on the CSTR, run the LMPC, write a report",
     )
-    run.add_argument("--out", default="runs/cstr-lmpc", help="run folder")
-    run.add_argument("--budget", type=float, default=90.0, help="training seconds")
-    run.add_argument("--hidden", type=int, default=32)
-    run.add_argument("--steps", type=int, default=30)
+    run.add_argument(
+        "--out", type=out_folder, default="runs/cstr-lmpc", help="run folder"
+    )
+    run.add_argument(
+        "--budget",
+        type=positive_float,
+        default=90.0,
+        help="training budget of the ICLRNN [s]",
+    )
+    run.add_argument(
+        "--hidden",
+        type=positive_int,
+        default=32,
+        help="units per layer of the 2-layer ICLRNN",
+    )
+    run.add_argument(
+        "--steps",
+        type=positive_int,
+        default=30,
+        help="closed-loop sampling periods (0.005 h each) per initial state",
+    )
     run.add_argument("--no-baseline", action="store_true", help="skip do-mpc NMPC")
     run.add_argument("--json", action="store_true", help="print a JSON summary last")
     _add_mpc_options(run)
@@ -160,10 +214,7 @@ def _parse_x0(text: str) -> list[float]:
 def _load_model(path: str) -> Any:
     from iclcontrol.train import load
 
-    folder = Path(path)
-    if (folder / "model").is_dir() and not (folder / "model.json").exists():
-        folder = folder / "model"
-    return load(folder)
+    return load(model_folder(path))
 
 
 def _warn(message: str, kind: str = "warning") -> None:
@@ -270,6 +321,7 @@ def run_mpc(args: argparse.Namespace) -> int:
             "fallbacks)"
         )
     summary["warnings"] = shown
+    summary["out"] = str(args.out) if args.out else None
     if args.out:
         from iclcontrol.mpc.plots import plot_phase_plane, plot_time_series
 
@@ -305,10 +357,9 @@ def run_bench(args: argparse.Namespace) -> int:
 
     if args.out:
         check_out_path(args.out)
-    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     results = bench_mpc(
-        kinds=kinds,
+        kinds=args.kinds,
         steps=args.steps,
         budget_s=args.budget,
         hidden=args.hidden,
@@ -341,6 +392,7 @@ def run_bench(args: argparse.Namespace) -> int:
         for k, v in results["controllers"].items()
     }
     summary["runs"] = {k: v["runs"] for k, v in results["controllers"].items()}
+    summary["out"] = str(args.out) if args.out else None
     if args.json:
         print_json(summary)
     else:

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from iclcontrol.commands.common import parse_list, print_json
+from iclcontrol.commands.common import (
+    check_out_path,
+    out_folder,
+    parse_list,
+    print_json,
+)
 from iclcontrol.exceptions import ConfigError
+
+
+def _warn(message: str) -> None:
+    """A warning on stderr (stdout keeps the results), as the other commands do."""
+    print(f"iclcontrol: warning: {message}", file=sys.stderr)
 
 
 def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
@@ -30,8 +41,18 @@ def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
         help="comma-separated columns known in advance (a weather forecast)",
     )
     p.add_argument("--tz", default=None, help="time zone of naive timestamps")
-    p.add_argument("--latitude", type=float, default=None)
-    p.add_argument("--longitude", type=float, default=None)
+    p.add_argument(
+        "--latitude",
+        type=float,
+        default=None,
+        help="site latitude of a table [deg, north positive]",
+    )
+    p.add_argument(
+        "--longitude",
+        type=float,
+        default=None,
+        help="site longitude of a table [deg, east positive]",
+    )
     p.add_argument("--surface-tilt", type=float, default=None, help="POA target [deg]")
     p.add_argument("--surface-azimuth", type=float, default=None, help="[deg]")
 
@@ -61,7 +82,12 @@ def _covariates(args: argparse.Namespace, name: str) -> list[str]:
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lags", type=int, default=None, help="past steps fed to the model")
+    p.add_argument(
+        "--lags",
+        type=int,
+        default=None,
+        help="past steps fed to the model (default: 2 h of steps, at least 6)",
+    )
     p.add_argument(
         "--embedding",
         type=int,
@@ -74,12 +100,22 @@ def _model_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="steps of the recent-variability features (default 4; 0: none)",
     )
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--time-limit", type=float, default=None, help="training seconds")
-    p.add_argument("--max-train-samples", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=32, help="units per layer")
+    p.add_argument("--layers", type=int, default=1, help="recurrent layers")
+    p.add_argument("--epochs", type=int, default=30, help="epoch cap")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help="training budget per forecaster [s] (default: none, --epochs only)",
+    )
+    p.add_argument(
+        "--max-train-samples",
+        type=int,
+        default=None,
+        help="train on the latest this many windows only (default: all)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--no-qc", action="store_true", help="skip quality control")
 
 
@@ -114,12 +150,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     fc = sub.add_parser("forecast", help="fit and score an irradiance forecaster")
     _data_args(fc)
-    fc.add_argument("--horizon", type=int, default=None, help="steps ahead")
+    fc.add_argument(
+        "--horizon",
+        type=int,
+        default=None,
+        help="steps ahead (default: 4 at 15 min resolution or finer, else 1)",
+    )
     fc.add_argument(
         "--models", default="iclrnn", help="comma-separated kinds, e.g. iclrnn,lstm"
     )
     _model_args(fc)
-    fc.add_argument("--out", default=None, help="output folder (metrics, plots)")
+    fc.add_argument(
+        "--out",
+        type=out_folder,
+        default=None,
+        help="output folder (metrics, forecasts, plots)",
+    )
     fc.add_argument("--json", action="store_true", help="print a JSON summary last")
     fc.set_defaults(func=run_forecast_cmd)
 
@@ -132,10 +178,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
     pl.add_argument("--battery-cost", type=float, default=45.0, help="$/(kWh a)")
-    pl.add_argument("--max-kwp", type=float, default=20.0)
-    pl.add_argument("--max-kwh", type=float, default=40.0)
+    pl.add_argument("--max-kwp", type=float, default=20.0, help="largest PV size [kWp]")
+    pl.add_argument("--max-kwh", type=float, default=40.0, help="largest battery [kWh]")
     pl.add_argument("--no-qc", action="store_true", help="skip quality control")
-    pl.add_argument("--out", default=None)
+    pl.add_argument(
+        "--out",
+        type=out_folder,
+        default=None,
+        help="output folder (plan.json, sizing_schedule.csv)",
+    )
     pl.add_argument("--json", action="store_true", help="print a JSON summary last")
     pl.set_defaults(func=run_plan_cmd)
 
@@ -143,14 +194,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "operate", help="closed-loop forecast-driven battery dispatch (LP per step)"
     )
     _data_args(op)
-    op.add_argument("--model", default="iclrnn", help="forecaster kind")
-    op.add_argument("--horizon", type=int, default=None, help="forecast steps")
-    op.add_argument("--days", type=float, default=7.0, help="closed-loop length")
-    op.add_argument("--dispatch-hours", type=float, default=24.0, help="LP horizon")
-    op.add_argument("--kwp", type=float, default=5.0)
-    op.add_argument("--battery-kwh", type=float, default=None, help="default 2 x kWp")
-    op.add_argument("--battery-kw", type=float, default=None, help="default kWp / 2")
-    op.add_argument("--load", default="residential")
+    op.add_argument(
+        "--model",
+        default="iclrnn",
+        help="forecaster kind (iclrnn, icrnn, lrnn, rnn, lstm)",
+    )
+    op.add_argument(
+        "--horizon",
+        type=int,
+        default=None,
+        help="steps of the short forecaster (default: 4 at 15 min resolution or "
+        "finer, else 1)",
+    )
+    op.add_argument("--days", type=float, default=7.0, help="closed-loop length [days]")
+    op.add_argument("--dispatch-hours", type=float, default=24.0, help="LP horizon [h]")
+    op.add_argument("--kwp", type=float, default=5.0, help="PV size [kWp]")
+    op.add_argument(
+        "--battery-kwh",
+        type=float,
+        default=None,
+        help="battery capacity [kWh] (default: 2 x --kwp)",
+    )
+    op.add_argument(
+        "--battery-kw",
+        type=float,
+        default=None,
+        help="battery power [kW] (default: --kwp / 2)",
+    )
+    op.add_argument(
+        "--load",
+        default="residential",
+        help="load profile: residential[:SCALE], flat:KW, or CSV (time, load_kw)",
+    )
     op.add_argument(
         "--short-only",
         action="store_true",
@@ -170,7 +245,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "around the forecast (0: off)",
     )
     _model_args(op)
-    op.add_argument("--out", default=None)
+    op.add_argument(
+        "--out",
+        type=out_folder,
+        default=None,
+        help="output folder (operate.json, traces, plots)",
+    )
     op.add_argument("--json", action="store_true", help="print a JSON summary last")
     op.set_defaults(func=run_operate_cmd)
 
@@ -193,6 +273,9 @@ def run_datasets(args: argparse.Namespace) -> int:
 def run_forecast_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.workflows import run_forecast
 
+    if args.out is not None:  # before the work, not after it
+        check_out_path(args.out)
+
     kinds = tuple(parse_list(args.models))
     summary = run_forecast(
         args.data,
@@ -204,7 +287,7 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
         **_model_params(args),
     )
     if args.json:
-        print_json(summary)
+        print_json({**summary, "out": args.out})
     else:
         print(
             f"{summary['dataset']}: n_train={summary['n_train']} "
@@ -218,13 +301,16 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
                     f"skill {h['skill_vs_smart_persistence']:.3f} (n={h['n']})"
                 )
         for warning in summary.get("warnings", []):
-            print(f"warning: {warning}")
+            _warn(warning)
     return 0
 
 
 def run_plan_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.planning import SizingCosts
     from iclcontrol.solar.workflows import run_plan
+
+    if args.out is not None:  # before the work, not after it
+        check_out_path(args.out)
 
     costs = SizingCosts(
         pv_per_kwp_year=args.pv_cost,
@@ -241,7 +327,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         qc=not args.no_qc,
     )
     if args.json:
-        print_json(summary)
+        print_json({**summary, "out": args.out})
     else:
         print(
             f"PV {summary['kwp']:.2f} kWp, battery {summary['kwh']:.2f} kWh, "
@@ -261,7 +347,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         for note in summary["notes"]:
             print(f"note: {note}")
         for warning in summary["warnings"]:
-            print(f"warning: {warning}")
+            _warn(warning)
     return 0
 
 
@@ -299,6 +385,9 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.workflows import run_operate
     from plants.pv import BatteryParameters
 
+    if args.out is not None:  # before the work, not after it
+        check_out_path(args.out)
+
     oracle_hours = _operate_flags(args)
     battery = BatteryParameters(
         capacity_kwh=args.battery_kwh if args.battery_kwh is not None else 2 * args.kwp,
@@ -329,7 +418,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         **params,
     )
     if args.json:
-        print_json(summary)
+        print_json({**summary, "out": args.out})
     else:
         c = summary["costs"]
         print(

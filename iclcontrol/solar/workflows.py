@@ -61,6 +61,47 @@ def sanitize(obj: Any) -> Any:
     return obj
 
 
+def open_output(out: str | Path, summary_file: str) -> Path:
+    """Create the output folder and remove a previous run's summary file.
+
+    The summary file (``metrics.json``, ``plan.json``, ``operate.json``) is written
+    last, with :func:`write_summary`: a folder that has it holds one complete run,
+    also after a rerun into the same folder stopped (Ctrl-C, an error) while
+    writing the other files.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        Output folder (created with its parents).
+    summary_file : str
+        Name of the summary file inside ``out``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / summary_file).unlink(missing_ok=True)
+    return folder
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    """Write ``summary`` as JSON to ``path`` atomically (a temporary file, renamed).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The summary file; readers never see it half-written.
+    summary : dict
+        JSON-safe content (see :func:`sanitize`).
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(summary, indent=2))
+    tmp.replace(path)
+
+
 def prepare(
     data: str | Path | SolarData, qc: bool = True, **load_kwargs: Any
 ) -> tuple[SolarData, dict[str, Any]]:
@@ -171,8 +212,7 @@ def run_forecast(
         if h["n"] < MIN_SCORED_SAMPLES
     ]
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = open_output(out, "metrics.json")
         files = {}
         assert first_frames is not None
         fc = first_frames["forecast"].copy()
@@ -198,8 +238,7 @@ def run_forecast(
                 P.plot_skill_by_horizon(results, out / "skill_by_horizon.png")
             )
         summary["files"] = files
-        with open(out / "metrics.json", "w") as f:
-            json.dump(sanitize(summary), f, indent=2)
+        write_summary(out / "metrics.json", sanitize(summary))
     return sanitize(summary)
 
 
@@ -516,13 +555,11 @@ def run_plan(
         "warnings": warnings_,
     }
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = open_output(out, "plan.json")
         if res.schedule is not None:
             res.schedule.index = lp_index
             res.schedule.to_csv(out / "sizing_schedule.csv")
-        with open(out / "plan.json", "w") as f:
-            json.dump(sanitize(summary), f, indent=2)
+        write_summary(out / "plan.json", sanitize(summary))
         summary["files"] = {"plan": str(out / "plan.json")}
     return sanitize(summary)
 
@@ -843,8 +880,7 @@ def run_operate(
         "qc_flagged": qc_report.get("flagged_total"),
     }
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = open_output(out, "operate.json")
         for k, trace in traces.items():
             trace.to_csv(out / f"dispatch_{k}.csv")
         from iclcontrol.solar.plots import plot_dispatch, plot_gap_closed
@@ -853,8 +889,7 @@ def run_operate(
         plot_gap_closed(
             summary["gap_closed_by"], summary["gap_closed_interval"], out / "gap.png"
         )
-        with open(out / "operate.json", "w") as f:
-            json.dump(sanitize(summary), f, indent=2)
+        write_summary(out / "operate.json", sanitize(summary))
         summary["files"] = {"operate": str(out / "operate.json")}
     return sanitize(summary)
 
