@@ -508,3 +508,20 @@ def test_plots_integer_steps_and_legend_outside(tmp_path, monkeypatch):
     ax = figs[1].axes[0]
     legend = ax.get_legend().get_window_extent()
     assert legend.x0 >= ax.get_window_extent().x1  # right of the axes
+
+
+def test_predict_on_a_shuffled_frame_equals_predict_on_the_data(fitted, tmy_slice):
+    """A DataFrame without index.freq (shuffled rows, a row logged twice) is put
+    back on the grid, as load_solar does for files."""
+    model, cut = fitted
+    twice = pd.concat([tmy_slice.frame, tmy_slice.frame.iloc[[100]]])
+    shuffled = twice.sample(frac=1.0, random_state=0)
+    assert shuffled.index.freq is None
+    expected = model.predict(tmy_slice, start=cut)
+    got = model.predict(shuffled, start=cut)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_fit_on_a_dataframe_says_how_to_wrap_it(tmy_slice):
+    with pytest.raises(DataError, match=r"SolarData\(frame, target=.*Site\("):
+        IrradianceForecaster(**TINY).fit(tmy_slice.frame)

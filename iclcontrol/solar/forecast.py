@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
-from iclcontrol.solar.data import Site, SolarData
+from iclcontrol.solar.data import Site, SolarData, regularize
 from iclcontrol.solar.features import CSI_MAX, feature_frame
 from iclcontrol.solar.metrics import horizon_metrics
 from iclcontrol.solar.windows import (
@@ -377,7 +377,9 @@ class IrradianceForecaster:
         options = self.window_options()  # checks every parameter
         if not isinstance(data, SolarData):
             raise DataError(
-                "fit expects a SolarData (iclcontrol.solar.load_solar(...)); got "
+                "fit expects a SolarData: iclcontrol.solar.load_solar(path_or_name), "
+                "or for a DataFrame SolarData(frame, target='ghi', site=Site(name, "
+                f"latitude, longitude, tz=...)) (the site gives the clear sky); got "
                 f"{type(data).__name__}"
             )
         t0 = time.perf_counter()
@@ -588,14 +590,14 @@ class IrradianceForecaster:
         if isinstance(data, SolarData):
             return data
         if isinstance(data, pd.DataFrame):
-            if self.target_ not in data.columns:
-                raise DataError(
-                    f"the frame has no target column {self.target_!r}; columns: "
-                    f"{list(data.columns)}"
-                )
-            if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
-                raise DataError("the frame needs a timezone-aware DatetimeIndex")
-            frame = data.asfreq(self.freq_) if data.index.freq is None else data
+            frame = data
+            if (
+                isinstance(data.index, pd.DatetimeIndex)
+                and data.index.tz is not None
+                and data.index.freq is None
+                and self.target_ in data.columns
+            ):  # put it on the fitted grid (sorted, no duplicates, NaN gaps)
+                frame, _ = regularize(data, self.target_, freq=self.freq_)
             return SolarData(frame, self.target_, self.site_)
         raise DataError(f"expected SolarData or DataFrame, got {type(data).__name__}")
 
