@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 
-from iclcontrol.data import check_consistent, check_finite
+from iclcontrol.data import check_consistent, check_finite, make_dataset
 from iclcontrol.exceptions import (
     ConfigError,
     DataError,
@@ -89,8 +90,12 @@ def _scaler_from_dict(d: dict[str, Any]) -> Any:
     return MinMaxScaler.from_dict(d)
 
 
-class SurrogateModel:
+class SurrogateModel(BaseEstimator):
     """Sequence surrogate estimator in the scikit-learn spirit.
+
+    A scikit-learn ``BaseEstimator``: ``repr`` lists the changed parameters,
+    ``sklearn.base.clone`` and ``sklearn.utils.validation.check_is_fitted`` work,
+    ``fit(X, Y)`` takes arrays as well as a dataset, ``score(X, Y)`` is R^2.
 
     Parameters
     ----------
@@ -314,15 +319,22 @@ class SurrogateModel:
             )
 
     # --------------------------------------------------------------------- fit
-    def fit(self, dataset: Any) -> SurrogateModel:
-        """Train on ``dataset`` (an :class:`iclcontrol.data.SequenceDataset`).
+    def fit(self, dataset: Any, Y: Any = None) -> SurrogateModel:
+        """Train on ``dataset`` (an :class:`iclcontrol.data.SequenceDataset`) or on
+        arrays ``fit(X, Y)``.
 
         Parameters
         ----------
-        dataset : SequenceDataset
-            Uses its "train" split for gradient steps, "val" for early stopping (the
-            training split's last 10% if "val" is empty, which needs at least two
-            training samples) and its scalers.
+        dataset : SequenceDataset or array-like, shape (n, steps, n_features)
+            A dataset: its "train" split for gradient steps, "val" for early
+            stopping (the training split's last 10% if "val" is empty, which needs
+            at least two training samples) and its scalers. An array: the input
+            sequences ``X`` in physical units, with ``Y``.
+        Y : array-like, shape (n, output_steps, n_outputs), optional
+            Target sequences in physical units when ``dataset`` is an array ``X``
+            (:func:`dataset_from_arrays`: every sample trains, the last 10% of them
+            validate for early stopping, features named ``x0, x1, ...`` and outputs
+            ``y0, y1, ...``).
 
         Returns
         -------
@@ -339,6 +351,8 @@ class SurrogateModel:
             Names that do not match the data's columns.
         """
         self._validate_params()
+        if Y is not None:
+            dataset = dataset_from_arrays(dataset, Y)
         with _threads(self.n_threads):
             return self._fit(dataset)
 
@@ -346,8 +360,9 @@ class SurrogateModel:
         for attr in ("X", "Y", "splits", "x_scaler", "y_scaler"):
             if not hasattr(dataset, attr):
                 raise DataError(
-                    f"fit expects an iclcontrol.data.SequenceDataset; got "
-                    f"{type(dataset).__name__} without attribute {attr!r}"
+                    f"fit expects an iclcontrol.data.SequenceDataset or arrays "
+                    f"fit(X, Y); got {type(dataset).__name__} without attribute "
+                    f"{attr!r} (and no Y)"
                 )
         check_consistent(dataset)
         check_finite(dataset, ("train", "val"))
@@ -590,6 +605,8 @@ class SurrogateModel:
             )
 
     def _check_X(self, X: Any) -> np.ndarray:
+        if isinstance(X, torch.Tensor):  # also a tensor that requires grad
+            X = X.detach().cpu().numpy()
         if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
             # named columns are matched by name, as scikit-learn does
             names = list(self.feature_names_)
@@ -666,6 +683,54 @@ class SurrogateModel:
         arr = self._check_X(X)
         Ys = self.predict_scaled(self.x_scaler_.transform(arr))
         return self.y_scaler_.inverse_transform(Ys)
+
+    def score(self, X: Any, Y: Any) -> float:
+        """Coefficient of determination R^2 of ``predict(X)`` against ``Y``.
+
+        scikit-learn's regressor convention: 1 is a perfect fit, 0 the fit of the
+        constant mean, negative worse. R^2 is computed per output over all samples
+        and scored steps, then averaged uniformly over the outputs
+        (``sklearn.metrics.r2_score``'s default).
+
+        Parameters
+        ----------
+        X : array-like, shape (n, steps, n_features) or (steps, n_features)
+            Input sequences in physical units (as for :meth:`predict`).
+        Y : array-like, shape (n, steps_y, n_outputs) or (steps_y, n_outputs)
+            True output sequences in physical units; their last ``output_steps_``
+            steps are scored (``steps_y >= output_steps_``).
+
+        Returns
+        -------
+        float
+            R^2. [-]
+
+        Raises
+        ------
+        NotFittedError, DimensionError, DataError
+        """
+        from sklearn.metrics import r2_score
+
+        pred = self.predict(X)
+        true = np.asarray(Y, dtype=np.float64)
+        if true.ndim == 2:
+            true = true[None]
+        n_out = len(self.output_names_)
+        if (
+            true.ndim != 3
+            or true.shape[0] != pred.shape[0]
+            or true.shape[1] < self.output_steps_
+            or true.shape[2] != n_out
+        ):
+            raise DimensionError(
+                f"Y must have shape ({pred.shape[0]}, >= {self.output_steps_}, "
+                f"{n_out}) for these X (samples, steps, outputs "
+                f"{', '.join(self.output_names_)}); got {np.shape(Y)}"
+            )
+        if not np.all(np.isfinite(true)):
+            raise DataError("Y contains NaN or inf values")
+        true = true[:, -self.output_steps_ :]
+        return float(r2_score(true.reshape(-1, n_out), pred.reshape(-1, n_out)))
 
     def evaluate(self, dataset: Any, split: str = "test") -> dict[str, Any]:
         """Test MSE on clean targets: scaled (all outputs) and physical per output.
@@ -811,6 +876,66 @@ class SurrogateModel:
             Missing, truncated, corrupted or inconsistent folder.
         """
         return load(directory)
+
+
+def dataset_from_arrays(X: Any, Y: Any) -> Any:
+    """A :class:`~iclcontrol.data.SequenceDataset` of plain arrays, for ``fit(X, Y)``.
+
+    Every sample is in the "train" split (the scalers are fit on all of them);
+    "val" and "test" are empty, so :meth:`SurrogateModel.fit` validates on the
+    last 10% of the samples. Features are named ``x0, x1, ...``, outputs
+    ``y0, y1, ...``, units are empty.
+
+    Parameters
+    ----------
+    X : array-like, shape (n, steps, n_features)
+        Input sequences. [physical units]
+    Y : array-like, shape (n, output_steps, n_outputs)
+        Target sequences, ``output_steps <= steps``. [physical units]
+
+    Raises
+    ------
+    DimensionError
+        Arrays that are not 3-D or have different numbers of samples.
+    DataError
+        Non-numeric values.
+    """
+    arrays = []
+    for name, values in (("X", X), ("Y", Y)):
+        if isinstance(values, torch.Tensor):
+            values = values.detach().cpu().numpy()
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{name} must be numeric: {exc}") from None
+        if array.ndim != 3:
+            raise DimensionError(
+                f"fit(X, Y) needs 3-D arrays (n_samples, steps, columns); {name} has "
+                f"shape {array.shape} (one sequence: add a leading axis, "
+                f"{name}[None])"
+            )
+        arrays.append(array)
+    Xa, Ya = arrays
+    if len(Xa) != len(Ya):
+        raise DimensionError(
+            f"X has {len(Xa)} samples but Y has {len(Ya)}; they must match"
+        )
+    n = len(Xa)
+    n_f, n_out = Xa.shape[2], Ya.shape[2]
+    return make_dataset(
+        Xa,
+        Ya,
+        feature_names=[f"x{i}" for i in range(n_f)],
+        feature_units=[""] * n_f,
+        output_names=[f"y{i}" for i in range(n_out)],
+        output_units=[""] * n_out,
+        card={"source": "arrays given to SurrogateModel.fit(X, Y)"},
+        splits={
+            "train": np.arange(n),
+            "val": np.zeros(0, dtype=int),
+            "test": np.zeros(0, dtype=int),
+        },
+    )
 
 
 def load(path: str | Path) -> SurrogateModel:
