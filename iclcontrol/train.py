@@ -319,7 +319,14 @@ class SurrogateModel(BaseEstimator):
             )
 
     # --------------------------------------------------------------------- fit
-    def fit(self, dataset: Any, Y: Any = None) -> SurrogateModel:
+    def fit(
+        self,
+        dataset: Any,
+        Y: Any = None,
+        *,
+        feature_names: Any = None,
+        output_names: Any = None,
+    ) -> SurrogateModel:
         """Train on ``dataset`` (an :class:`iclcontrol.data.SequenceDataset`) or on
         arrays ``fit(X, Y)``.
 
@@ -333,8 +340,12 @@ class SurrogateModel(BaseEstimator):
         Y : array-like, shape (n, output_steps, n_outputs), optional
             Target sequences in physical units when ``dataset`` is an array ``X``
             (:func:`dataset_from_arrays`: every sample trains, the last 10% of them
-            validate for early stopping, features named ``x0, x1, ...`` and outputs
-            ``y0, y1, ...``).
+            validate for early stopping).
+        feature_names, output_names : sequence of str, optional
+            Names of the columns of ``X`` and ``Y`` with arrays (default
+            ``x0, x1, ...`` and ``y0, y1, ...``). For MPC and do-mpc export name
+            the states alike in both: features = states then inputs, outputs =
+            states.
 
         Returns
         -------
@@ -352,7 +363,7 @@ class SurrogateModel(BaseEstimator):
         """
         self._validate_params()
         if Y is not None:
-            dataset = dataset_from_arrays(dataset, Y)
+            dataset = dataset_from_arrays(dataset, Y, feature_names, output_names)
         with _threads(self.n_threads):
             return self._fit(dataset)
 
@@ -878,13 +889,14 @@ class SurrogateModel(BaseEstimator):
         return load(directory)
 
 
-def dataset_from_arrays(X: Any, Y: Any) -> Any:
+def dataset_from_arrays(
+    X: Any, Y: Any, feature_names: Any = None, output_names: Any = None
+) -> Any:
     """A :class:`~iclcontrol.data.SequenceDataset` of plain arrays, for ``fit(X, Y)``.
 
     Every sample is in the "train" split (the scalers are fit on all of them);
     "val" and "test" are empty, so :meth:`SurrogateModel.fit` validates on the
-    last 10% of the samples. Features are named ``x0, x1, ...``, outputs
-    ``y0, y1, ...``, units are empty.
+    last 10% of the samples. Units are empty.
 
     Parameters
     ----------
@@ -892,6 +904,8 @@ def dataset_from_arrays(X: Any, Y: Any) -> Any:
         Input sequences. [physical units]
     Y : array-like, shape (n, output_steps, n_outputs)
         Target sequences, ``output_steps <= steps``. [physical units]
+    feature_names, output_names : sequence of str, optional
+        Column names (default ``x0, x1, ...`` and ``y0, y1, ...``).
 
     Raises
     ------
@@ -922,12 +936,16 @@ def dataset_from_arrays(X: Any, Y: Any) -> Any:
         )
     n = len(Xa)
     n_f, n_out = Xa.shape[2], Ya.shape[2]
+    if feature_names is None:
+        feature_names = [f"x{i}" for i in range(n_f)]
+    if output_names is None:
+        output_names = [f"y{i}" for i in range(n_out)]
     return make_dataset(
         Xa,
         Ya,
-        feature_names=[f"x{i}" for i in range(n_f)],
+        feature_names=[str(name) for name in feature_names],
         feature_units=[""] * n_f,
-        output_names=[f"y{i}" for i in range(n_out)],
+        output_names=[str(name) for name in output_names],
         output_units=[""] * n_out,
         card={"source": "arrays given to SurrogateModel.fit(X, Y)"},
         splits={

@@ -411,3 +411,23 @@ def test_predict_takes_a_torch_tensor_that_requires_grad(model, ds):
 
     X = torch.tensor(ds.X[:3], requires_grad=True)
     np.testing.assert_array_equal(model.predict(X), model.predict(ds.X[:3]))
+
+
+def test_arrays_with_names_export_to_do_mpc(ds):
+    """Named array columns carry through to do-mpc: its transition is the last
+    predicted step for the state held and the input applied."""
+    import casadi as ca
+
+    from iclcontrol.export import to_do_mpc
+
+    X, Y = ds.subset("train")
+    m = SurrogateModel("iclrnn", hidden=8, layers=1, max_epochs=1, verbose=False)
+    m.fit(X, Y, feature_names=["CA", "T", "CA0", "Q"], output_names=["CA", "T"])
+    model = to_do_mpc(m)
+    assert list(model.x.keys()) == ["CA", "T"]
+    step = ca.Function("f", [model.x, model.u], [model._rhs])
+    x0, u0 = X[0, 0, :2], X[0, 0, 2:]
+    expected = m.predict(np.tile(X[0, 0], (10, 1)))[0, -1]
+    np.testing.assert_allclose(np.ravel(step(x0, u0)), expected, rtol=1e-4)
+    with pytest.raises(DimensionError, match=r"3 output names.*2 output columns"):
+        m.fit(X, Y, output_names=["CA", "T", "extra"])
