@@ -525,3 +525,22 @@ def test_predict_on_a_shuffled_frame_equals_predict_on_the_data(fitted, tmy_slic
 def test_fit_on_a_dataframe_says_how_to_wrap_it(tmy_slice):
     with pytest.raises(DataError, match=r"SolarData\(frame, target=.*Site\("):
         IrradianceForecaster(**TINY).fit(tmy_slice.frame)
+
+
+def test_forecaster_is_a_scikit_learn_estimator():
+    import sklearn.base
+
+    model = IrradianceForecaster(hidden=8, horizon=3, verbose=True)
+    r = repr(model)
+    assert r.startswith("IrradianceForecaster(") and "hidden=8" in r
+    assert "lr=" not in r  # defaults are not listed
+    assert model.set_params(hidden=4) is model and model.hidden == 4
+    copy = sklearn.base.clone(model)
+    # every constructor argument survives, verbose included
+    assert copy.get_params() == model.get_params() and copy.verbose is True
+
+
+def test_smart_persistence_predicts_from_a_dataframe(tmy_slice):
+    """Same API as the forecaster: a DataFrame takes the fitted site."""
+    sp = SmartPersistence(horizon=2).fit(tmy_slice)
+    pd.testing.assert_frame_equal(sp.predict(tmy_slice.frame), sp.predict(tmy_slice))

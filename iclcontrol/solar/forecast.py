@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
 from iclcontrol.solar.data import Site, SolarData, regularize
@@ -86,6 +87,43 @@ def _issue_windows(
     return w
 
 
+def as_solar_data(
+    data: SolarData | pd.DataFrame, model: Any, who: str = "predict"
+) -> SolarData:
+    """``data`` as :class:`SolarData`; a DataFrame gets the fitted ``model``'s
+    target, site and step (``target_``, ``site_``, ``freq_``).
+
+    A DataFrame without ``index.freq`` is put on the fitted step with
+    :func:`~iclcontrol.solar.data.regularize` (sorted, de-duplicated, gaps as NaN).
+
+    Raises
+    ------
+    NotFittedError
+        A DataFrame given to a model that is not fitted.
+    DataError
+        Neither a SolarData nor a DataFrame, or a DataFrame without the target
+        column or a timezone-aware DatetimeIndex.
+    """
+    if isinstance(data, SolarData):
+        return data
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"expected SolarData or DataFrame, got {type(data).__name__}")
+    if not hasattr(model, "site_"):
+        raise NotFittedError(
+            f"this {type(model).__name__} is not fitted yet; call fit(data) first "
+            f"(a DataFrame given to {who} takes the fitted site)"
+        )
+    frame = data
+    if (
+        isinstance(data.index, pd.DatetimeIndex)
+        and data.index.tz is not None
+        and data.index.freq is None
+        and model.target_ in data.columns
+    ):  # put it on the fitted grid (sorted, no duplicates, NaN gaps)
+        frame, _ = regularize(data, model.target_, freq=model.freq_)
+    return SolarData(frame, model.target_, model.site_)
+
+
 class _ReferenceForecast:
     """Shared parts of the reference forecasts (no training of a network)."""
 
@@ -99,13 +137,14 @@ class _ReferenceForecast:
 
     def _windows(
         self,
-        data: SolarData,
+        data: SolarData | pd.DataFrame,
         horizon: int | None,
         start: Any,
         windows: ForecastWindows | None,
     ) -> tuple[int, ForecastWindows]:
         """The forecast horizon and the windows to forecast from."""
         h = horizon or self.horizon
+        data = as_solar_data(data, self)
         return h, _issue_windows(data, max(self.lags, 1), h, start, windows)
 
 
@@ -121,11 +160,12 @@ class SmartPersistence(_ReferenceForecast):
     def fit(self, data: SolarData) -> SmartPersistence:
         self.site_ = data.site
         self.target_ = data.target
+        self.freq_ = data.freq
         return self
 
     def predict(
         self,
-        data: SolarData,
+        data: SolarData | pd.DataFrame,
         horizon: int | None = None,
         start: Any = None,
         windows: ForecastWindows | None = None,
@@ -176,11 +216,12 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
 
     def predict(
         self,
-        data: SolarData,
+        data: SolarData | pd.DataFrame,
         horizon: int | None = None,
         start: Any = None,
         windows: ForecastWindows | None = None,
     ) -> pd.DataFrame:
+        data = as_solar_data(data, self)
         h, w = self._windows(data, horizon, start, windows)
         step = pd.Timedelta(data.freq)
         csi = np.column_stack(
@@ -189,8 +230,11 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
         return w.frame(csi * w.clearsky[:, :h])
 
 
-class IrradianceForecaster:
+class IrradianceForecaster(BaseEstimator):
     """Multi-step irradiance forecaster on a (convex) recurrent network.
+
+    A scikit-learn ``BaseEstimator``: ``get_params``/``set_params``, ``repr`` and
+    ``sklearn.base.clone`` work as for any estimator.
 
     Parameters
     ----------
@@ -570,7 +614,7 @@ class IrradianceForecaster:
         h = self.horizon if horizon is None else int(horizon)
         if not 1 <= h <= self.horizon:
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
-        data = self._as_solar(data)
+        data = as_solar_data(data, self)
         w = _issue_windows(
             data, self.lags, self.horizon, start, windows, **self.window_options()
         )
@@ -585,51 +629,6 @@ class IrradianceForecaster:
                 out[s : s + 4096] = csi * w.clearsky[s : s + 4096]
         out[~w.forecastable] = np.nan
         return w.frame(out[:, :h])
-
-    def _as_solar(self, data: SolarData | pd.DataFrame) -> SolarData:
-        if isinstance(data, SolarData):
-            return data
-        if isinstance(data, pd.DataFrame):
-            frame = data
-            if (
-                isinstance(data.index, pd.DatetimeIndex)
-                and data.index.tz is not None
-                and data.index.freq is None
-                and self.target_ in data.columns
-            ):  # put it on the fitted grid (sorted, no duplicates, NaN gaps)
-                frame, _ = regularize(data, self.target_, freq=self.freq_)
-            return SolarData(frame, self.target_, self.site_)
-        raise DataError(f"expected SolarData or DataFrame, got {type(data).__name__}")
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (scikit-learn style)."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "kind",
-                "horizon",
-                "lags",
-                "hidden",
-                "layers",
-                "epochs",
-                "batch_size",
-                "lr",
-                "patience",
-                "val_fraction",
-                "max_train_samples",
-                "time_limit_s",
-                "random_state",
-                "context",
-                "stride",
-                "embedding",
-                "variability",
-                "covariates",
-                "future_covariates",
-                "quantile",
-                "ema_decay",
-                "spectral_bound",
-            )
-        }
 
     def export_spec(self) -> dict[str, Any]:
         """Network spec (docs/INTERFACES.md) plus the feature scaler and names."""
