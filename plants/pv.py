@@ -311,8 +311,17 @@ class PVBatteryPlant(Plant):
         import pvlib
 
         a = self.array
+        if not isinstance(weather, pd.DataFrame):
+            raise DataError(
+                "weather must be a pandas DataFrame with columns ghi, dni, dhi (or "
+                "poa_global) [W/m^2] on a timezone-aware DatetimeIndex; got "
+                f"{type(weather).__name__}"
+            )
         if not isinstance(weather.index, pd.DatetimeIndex) or weather.index.tz is None:
-            raise DataError("weather needs a timezone-aware DatetimeIndex")
+            raise DataError(
+                "weather needs a timezone-aware DatetimeIndex; localize it, e.g. "
+                "weather.tz_localize('Etc/GMT+5') for timestamps in UTC-05:00"
+            )
         temp_air = weather.get("temp_air", pd.Series(20.0, index=weather.index))
         wind = weather.get("wind_speed", pd.Series(1.0, index=weather.index))
         tparams = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][

@@ -200,3 +200,11 @@ def test_simulate_operation_checks_shapes_and_nan():
 def test_batch_sizes_must_agree():
     with pytest.raises(DimensionError, match="3 states but 2 inputs"):
         PVBatteryPlant().step([[5.0], [5.0], [5.0]], np.zeros((2, 2)))
+
+
+def test_pv_ac_kw_names_the_frame_it_needs(weather):
+    plant = PVBatteryPlant()
+    with pytest.raises(DataError, match=r"must be a pandas DataFrame.*ndarray"):
+        plant.pv_ac_kw(weather[["ghi", "dni", "dhi"]].to_numpy())
+    with pytest.raises(DataError, match="tz_localize"):
+        plant.pv_ac_kw(weather.tz_localize(None))
