@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclcontrol.exceptions import DataError
+from iclcontrol.exceptions import ConfigError, DataError
 from iclcontrol.solar.data import (
     DATASETS,
     Site,
@@ -375,3 +375,19 @@ def test_solar_data_refuses_frames_it_cannot_forecast_on():
     data = SolarData(regular, "ghi", site)
     assert data.freq == pd.Timedelta("15min") and len(data.frame) == len(frame)
     assert report["missing_steps"] == 2 and data.y.isna().sum() == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"surface_tilt": 30.0}, "both surface_tilt and surface_azimuth"),
+        ({"surface_tilt": 200.0, "surface_azimuth": 180.0}, "surface_tilt must be"),
+        ({"surface_tilt": float("nan"), "surface_azimuth": 180.0}, "surface_tilt"),
+        ({"surface_tilt": 30.0, "surface_azimuth": -5.0}, "surface_azimuth must"),
+        ({"altitude": float("nan")}, "altitude must be finite"),
+    ],
+)
+def test_site_refuses_an_incomplete_or_impossible_plane(kwargs, match):
+    """A tilt without azimuth was a TypeError inside the clear-sky model."""
+    with pytest.raises(ConfigError, match=match):
+        Site("x", 39.74, -105.18, **kwargs)

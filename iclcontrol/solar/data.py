@@ -90,6 +90,27 @@ class Site:
             raise ConfigError(
                 f"label must be 'instant', 'ending' or 'beginning', got {self.label!r}"
             )
+        if not np.isfinite(self.altitude):
+            raise ConfigError(f"altitude must be finite (m), got {self.altitude}")
+        if (self.surface_tilt is None) != (self.surface_azimuth is None):
+            raise ConfigError(
+                "give both surface_tilt and surface_azimuth (plane-of-array target) "
+                f"or neither (horizontal target); got surface_tilt="
+                f"{self.surface_tilt}, surface_azimuth={self.surface_azimuth}"
+            )
+        # written as "not (valid)" so that NaN is refused too
+        if self.surface_tilt is not None and not 0.0 <= self.surface_tilt <= 90.0:
+            raise ConfigError(
+                f"surface_tilt must be in [0, 90] deg (0 = horizontal), got "
+                f"{self.surface_tilt}"
+            )
+        if self.surface_azimuth is not None and not (
+            0.0 <= self.surface_azimuth <= 360.0
+        ):
+            raise ConfigError(
+                f"surface_azimuth must be in [0, 360] deg (180 = south), got "
+                f"{self.surface_azimuth}"
+            )
 
     @property
     def is_poa(self) -> bool:
