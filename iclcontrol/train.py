@@ -678,12 +678,13 @@ class SurrogateModel(BaseEstimator):
 
         Returns
         -------
-        numpy.ndarray, shape (n, output_steps_, n_outputs)
+        numpy.ndarray, shape (n, min(steps, output_steps_), n_outputs)
             Physical units (``output_names_``); a 2-D input gives ``n = 1``.
-            Always the last ``output_steps_`` steps of the network's output, the
-            steps that had targets in training, whatever the input length: a model
+            The last ``output_steps_`` steps of the network's output, the steps
+            that had targets in training, whatever the input length: a model
             trained on 10-step targets returns the last 10 steps of a 20-step
-            input (the MPC export relies on this shape). For the outputs of
+            input (the MPC export relies on this shape); an input shorter than
+            ``output_steps_`` gives one output per input step. For the outputs of
             every step, fit on targets as long as the inputs you will give.
 
         Raises
@@ -708,8 +709,8 @@ class SurrogateModel(BaseEstimator):
         X : array-like, shape (n, steps, n_features) or (steps, n_features)
             Input sequences in physical units (as for :meth:`predict`).
         Y : array-like, shape (n, steps_y, n_outputs) or (steps_y, n_outputs)
-            True output sequences in physical units; their last ``output_steps_``
-            steps are scored (``steps_y >= output_steps_``).
+            True output sequences in physical units; their last steps, as many as
+            :meth:`predict` returns for ``X``, are scored.
 
         Returns
         -------
@@ -727,20 +728,21 @@ class SurrogateModel(BaseEstimator):
         if true.ndim == 2:
             true = true[None]
         n_out = len(self.output_names_)
+        n, steps = pred.shape[0], pred.shape[1]
         if (
             true.ndim != 3
-            or true.shape[0] != pred.shape[0]
-            or true.shape[1] < self.output_steps_
+            or true.shape[0] != n
+            or true.shape[1] < steps
             or true.shape[2] != n_out
         ):
             raise DimensionError(
-                f"Y must have shape ({pred.shape[0]}, >= {self.output_steps_}, "
-                f"{n_out}) for these X (samples, steps, outputs "
-                f"{', '.join(self.output_names_)}); got {np.shape(Y)}"
+                f"Y must have shape ({n}, >= {steps}, {n_out}) for these X "
+                f"(samples, steps, outputs {', '.join(self.output_names_)}); got "
+                f"{np.shape(Y)}"
             )
         if not np.all(np.isfinite(true)):
             raise DataError("Y contains NaN or inf values")
-        true = true[:, -self.output_steps_ :]
+        true = true[:, -steps:]
         return float(r2_score(true.reshape(-1, n_out), pred.reshape(-1, n_out)))
 
     def evaluate(self, dataset: Any, split: str = "test") -> dict[str, Any]:

@@ -386,6 +386,12 @@ def test_score_is_r2_per_output_averaged(model, ds):
     r2 = 1 - ((t - p) ** 2).sum(axis=0) / ((t - t.mean(axis=0)) ** 2).sum(axis=0)
     assert model.score(X, Y) == pytest.approx(r2.mean(), rel=1e-12)
     assert model.score(X, pred) == pytest.approx(1.0)
+    # a shorter input is scored on the steps predict returns for it
+    short = model.predict(X[:, :5])
+    assert short.shape[1] == 5
+    t5, p5 = Y[:, :5].reshape(-1, 2), short.reshape(-1, 2)
+    r2_5 = 1 - ((t5 - p5) ** 2).sum(axis=0) / ((t5 - t5.mean(axis=0)) ** 2).sum(axis=0)
+    assert model.score(X[:, :5], Y[:, :5]) == pytest.approx(r2_5.mean(), rel=1e-12)
     with pytest.raises(DimensionError, match="Y must have shape"):
         model.score(X, Y[:, :, :1])
 
