@@ -438,3 +438,24 @@ def test_dispatch_lp_checks_lengths_and_the_initial_energy():
     status, u = dispatch_lp(5.0, pv, load, 0.2, 1.0, b)
     assert status == "optimal"
     np.testing.assert_allclose(u, [0.0, 0.0], atol=1e-9)
+
+
+def test_run_dispatch_checks_the_series_against_the_plant():
+    idx = pd.date_range("2021-06-01", periods=24, freq="h", tz="UTC-05:00")
+    pv = pd.Series(np.clip(3.0 * np.sin(np.pi * (idx.hour - 6) / 12), 0, None), idx)
+    load = pd.Series(1.0, index=idx)
+    H = 4
+
+    def perfect(k: int) -> np.ndarray:
+        return np.r_[pv.to_numpy(), np.zeros(H)][k : k + H]
+
+    # a quarter-hour plant on hourly data would price every period at a quarter
+    # of its energy: the step is checked
+    with pytest.raises(ConfigError, match=r"dt_h is 0.25 h but the series' step"):
+        run_dispatch(PVBatteryPlant(dt_h=0.25), pv, load, perfect, H)
+    with pytest.raises(DimensionError, match=r"load_kw has shape \(12,\).*24 periods"):
+        run_dispatch(PVBatteryPlant(), pv, load.iloc[:12], perfect, H)
+    with pytest.raises(ConfigError, match="horizon_steps must be a positive integer"):
+        run_dispatch(PVBatteryPlant(), pv, load, perfect, 0)
+    with pytest.raises(DataError, match="Series on a DatetimeIndex"):
+        run_dispatch(PVBatteryPlant(), pv.to_numpy(), load, perfect, H)

@@ -836,18 +836,65 @@ def run_dispatch(
     period start (``label`` says what the index labels stand for, see
     :meth:`Tariff.import_price`).
 
+    Parameters
+    ----------
+    plant : plants.pv.PVBatteryPlant
+        Battery simulator; its ``dt_h`` must be the step of the series. [h]
+    pv_actual_kw : pandas.Series
+        Realised PV power on a DatetimeIndex (local time: the tariff reads its
+        hours). [kW]
+    load_kw : pandas.Series or array-like
+        Load per period, same length as ``pv_actual_kw`` (taken by position). [kW]
+    pv_forecast : callable
+        ``pv_forecast(k)`` -> PV forecast for periods ``k .. k+H-1``. [kW]
+    horizon_steps : int
+        LP horizon ``H`` (periods), a positive integer.
+
     Returns
     -------
     DispatchResult
+
+    Raises
+    ------
+    DataError, DimensionError, ConfigError
+        A series that is not on a DatetimeIndex, a load of another length, a
+        plant whose ``dt_h`` differs from the series' step, a horizon that is not
+        a positive integer or longer than the series.
     """
+    from iclcontrol.solar.features import index_step
+
     tariff = tariff or Tariff()
     dt = plant.dt_h
+    if not isinstance(pv_actual_kw, pd.Series) or not isinstance(
+        pv_actual_kw.index, pd.DatetimeIndex
+    ):
+        raise DataError(
+            "pv_actual_kw must be a pandas Series on a DatetimeIndex (the tariff "
+            f"reads its local hours); got {type(pv_actual_kw).__name__}"
+        )
+    if isinstance(horizon_steps, bool) or not (
+        isinstance(horizon_steps, (int, np.integer)) and horizon_steps >= 1
+    ):
+        raise ConfigError(
+            f"horizon_steps must be a positive integer, got {horizon_steps!r}"
+        )
     idx = pv_actual_kw.index
     n = len(idx) - horizon_steps + 1
     if n < 1:
         raise DataError(f"need more than horizon_steps={horizon_steps} periods")
+    load = np.asarray(load_kw, dtype=float)
+    if load.shape != (len(idx),):
+        raise DimensionError(
+            f"load_kw has shape {load.shape} but pv_actual_kw has {len(idx)} periods; "
+            "give one load value per period"
+        )
+    step_h = index_step(idx) / pd.Timedelta("1h")
+    if abs(step_h - dt) > 1e-9 * dt:
+        raise ConfigError(
+            f"the plant's dt_h is {dt:g} h but the series' step is {step_h:g} h; "
+            f"make the plant with dt_h={step_h:g}"
+        )
     price = tariff.import_price(idx, label)
-    load = load_kw.to_numpy(float)
     pv_true = pv_actual_kw.to_numpy(float)
     lp = None
     e = plant.x_steady[0] if e0 is None else float(e0)
