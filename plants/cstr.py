@@ -99,6 +99,18 @@ class CSTR(Plant):
                 f"{self.sampling_period} h into a whole number of steps"
             )
         self.substeps = round(n_sub)
+        if self.process_noise is not None:
+            bound = np.asarray(self.process_noise, dtype=float)
+            if bound.ndim > 1 or bound.size not in (1, 2):
+                raise ConfigError(
+                    "process_noise needs two half-widths (CA [kmol/m^3], T [K]) or "
+                    f"one for both; got {self.process_noise!r}"
+                )
+            if not (np.all(np.isfinite(bound)) and np.all(bound >= 0)):
+                raise ConfigError(
+                    "process_noise half-widths must be finite and >= 0, got "
+                    f"{self.process_noise!r}"
+                )
         self._rng = np.random.default_rng(self.random_state)
         self._integrator: ca.Function | None = None
         self._integrator_duration = 0.0

@@ -137,3 +137,10 @@ def test_nonpositive_dt_is_a_config_error(dt):
 def test_zero_records_is_a_config_error():
     with pytest.raises(ConfigError, match="n_records must be a positive integer"):
         CSTR().trajectory([0.0, 0.0], [0.0, 0.0], n_records=0)
+
+
+@pytest.mark.parametrize("noise", [(0.1, 1.0, 2.0), (float("nan"), 1.0), (-0.1, 1.0)])
+def test_bad_process_noise_is_refused_at_construction(noise):
+    """These failed only at the first step, with raw numpy errors."""
+    with pytest.raises(ConfigError, match="process_noise"):
+        CSTR(process_noise=noise)
