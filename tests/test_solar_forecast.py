@@ -544,3 +544,12 @@ def test_smart_persistence_predicts_from_a_dataframe(tmy_slice):
     """Same API as the forecaster: a DataFrame takes the fitted site."""
     sp = SmartPersistence(horizon=2).fit(tmy_slice)
     pd.testing.assert_frame_equal(sp.predict(tmy_slice.frame), sp.predict(tmy_slice))
+
+
+def test_evaluate_without_start_scores_every_issue_time(tmy_slice):
+    sp = SmartPersistence(horizon=2).fit(tmy_slice)
+    everything = evaluate(sp, tmy_slice)
+    first = tmy_slice.frame.index[0]
+    assert everything["n_test"] == evaluate(sp, tmy_slice, first)["n_test"] > 0
+    # a DataFrame takes the fitted site, as predict does
+    assert evaluate(sp, tmy_slice.frame)["n_test"] == everything["n_test"]

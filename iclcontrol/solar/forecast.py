@@ -644,15 +644,17 @@ class IrradianceForecaster(BaseEstimator):
 
 def evaluate(
     model: IrradianceForecaster | SmartPersistence,
-    data: SolarData,
-    start: Any,
+    data: SolarData | pd.DataFrame,
+    start: Any = None,
     horizon: int | None = None,
     windows: ForecastWindows | None = None,
 ) -> dict[str, Any]:
     """Score ``model`` on issue times from ``start`` against smart persistence.
 
     Daytime targets only; issue times whose current value is missing are skipped
-    for both forecasts.
+    for both forecasts. ``start`` None scores every issue time of ``data`` (pass
+    the end of the training period to score out of sample); a DataFrame takes the
+    fitted model's site.
 
     Returns
     -------
@@ -662,6 +664,7 @@ def evaluate(
         ``n_test`` (issue times), ``frames`` (forecast, persistence, truth, daytime).
     """
     h = horizon or model.horizon
+    data = as_solar_data(data, model, "evaluate")
     w = _issue_windows(
         data, model.lags, model.horizon, start, windows, **model.window_options()
     )
