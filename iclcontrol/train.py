@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -35,9 +34,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 
 from iclcontrol.data import check_consistent, check_finite, make_dataset
+from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import (
     ConfigError,
     DataError,
@@ -90,12 +89,13 @@ def _scaler_from_dict(d: dict[str, Any]) -> Any:
     return MinMaxScaler.from_dict(d)
 
 
-class SurrogateModel(BaseEstimator):
+class SurrogateModel(EstimatorMixin):
     """Sequence surrogate estimator in the scikit-learn spirit.
 
-    A scikit-learn ``BaseEstimator``: ``repr`` lists the changed parameters,
-    ``sklearn.base.clone`` and ``sklearn.utils.validation.check_is_fitted`` work,
-    ``fit(X, Y)`` takes arrays as well as a dataset, ``score(X, Y)`` is R^2.
+    scikit-learn's estimator protocol (:class:`iclcontrol.estimator.EstimatorMixin`):
+    ``repr`` lists the changed parameters, ``sklearn.base.clone`` and
+    ``sklearn.utils.validation.check_is_fitted`` work, ``fit(X, Y)`` takes arrays
+    as well as a dataset, ``score(X, Y)`` is R^2.
 
     Parameters
     ----------
@@ -217,44 +217,6 @@ class SurrogateModel(BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
         self.verbose = verbose
-
-    # ------------------------------------------------------------------ params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor arguments, as given.
-
-        Parameters
-        ----------
-        deep : bool
-            Accepted for scikit-learn compatibility; there are no sub-estimators.
-        """
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> SurrogateModel:
-        """Set constructor arguments (checked at the next :meth:`fit`).
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        ConfigError
-            A name that is not a constructor argument.
-        """
-        valid = self._param_names()
-        unknown = sorted(set(params) - set(valid))
-        if unknown:
-            raise ConfigError(
-                f"unknown parameter(s) {unknown} for SurrogateModel; valid ones: "
-                f"{', '.join(valid)}"
-            )
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
 
     def _validate_params(self) -> None:
         if self.kind not in KINDS:

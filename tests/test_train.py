@@ -437,3 +437,19 @@ def test_arrays_with_names_export_to_do_mpc(ds):
     np.testing.assert_allclose(np.ravel(step(x0, u0)), expected, rtol=1e-4)
     with pytest.raises(DimensionError, match=r"3 output names.*2 output columns"):
         m.fit(X, Y, output_names=["CA", "T", "extra"])
+
+
+def test_importing_the_estimators_does_not_import_scikit_learn():
+    """scikit-learn (and scipy behind it) costs seconds to import: the estimator
+    protocol must not put it on every CLI command's path."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, iclcontrol.train, iclcontrol.solar; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
 from iclcontrol.solar.data import Site, SolarData, regularize
 from iclcontrol.solar.features import CSI_MAX, feature_frame
@@ -230,11 +230,12 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
         return w.frame(csi * w.clearsky[:, :h])
 
 
-class IrradianceForecaster(BaseEstimator):
+class IrradianceForecaster(EstimatorMixin):
     """Multi-step irradiance forecaster on a (convex) recurrent network.
 
-    A scikit-learn ``BaseEstimator``: ``get_params``/``set_params``, ``repr`` and
-    ``sklearn.base.clone`` work as for any estimator.
+    scikit-learn's estimator protocol (:class:`iclcontrol.estimator.EstimatorMixin`):
+    ``get_params``/``set_params``, ``repr`` and ``sklearn.base.clone`` work as for
+    any estimator.
 
     Parameters
     ----------
