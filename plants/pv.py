@@ -322,6 +322,10 @@ class PVBatteryPlant(Plant):
                 "weather needs a timezone-aware DatetimeIndex; localize it, e.g. "
                 "weather.tz_localize('Etc/GMT+5') for timestamps in UTC-05:00"
             )
+        if label not in ("instant", "ending", "beginning"):
+            raise ConfigError(
+                f"label must be 'instant', 'ending' or 'beginning', got {label!r}"
+            )
         temp_air = weather.get("temp_air", pd.Series(20.0, index=weather.index))
         wind = weather.get("wind_speed", pd.Series(1.0, index=weather.index))
         tparams = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][
@@ -332,10 +336,6 @@ class PVBatteryPlant(Plant):
             effective = poa_global
         elif {"ghi", "dni", "dhi"} <= set(weather.columns):
             times = weather.index
-            if label not in ("instant", "ending", "beginning"):
-                raise ConfigError(
-                    f"label must be 'instant', 'ending' or 'beginning', got {label!r}"
-                )
             if label != "instant":
                 # the step comes from index.freq or, without one, the index itself
                 from iclcontrol.solar.features import index_step

@@ -208,3 +208,9 @@ def test_pv_ac_kw_names_the_frame_it_needs(weather):
         plant.pv_ac_kw(weather[["ghi", "dni", "dhi"]].to_numpy())
     with pytest.raises(DataError, match="tz_localize"):
         plant.pv_ac_kw(weather.tz_localize(None))
+
+
+def test_an_unknown_label_is_refused_for_poa_weather_too(weather):
+    w = pd.DataFrame({"poa_global": [0.0, 800.0]}, index=weather.index[:2])
+    with pytest.raises(ConfigError, match="label must be"):
+        PVBatteryPlant().pv_ac_kw(w, label="end")
