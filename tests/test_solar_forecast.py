@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
-from iclcontrol.solar.data import load_solar
+from iclcontrol.solar.data import SolarData, load_solar
 from iclcontrol.solar.features import clearsky_index, clearsky_target
 from iclcontrol.solar.forecast import (
     STEP_FEATURES,
@@ -553,3 +553,14 @@ def test_evaluate_without_start_scores_every_issue_time(tmy_slice):
     assert everything["n_test"] == evaluate(sp, tmy_slice, first)["n_test"] > 0
     # a DataFrame takes the fitted site, as predict does
     assert evaluate(sp, tmy_slice.frame)["n_test"] == everything["n_test"]
+
+
+def test_predict_refuses_data_of_another_step(fitted, tmy_slice):
+    """Fit on hourly data, the lags and h1..h3 are hours; on 15-min data they
+    would silently become quarter hours."""
+    model, _ = fitted
+    quarter = tmy_slice.frame.resample("15min").interpolate()
+    data = SolarData(quarter, tmy_slice.target, tmy_slice.site)
+    assert data.freq == pd.Timedelta("15min")
+    with pytest.raises(DataError, match=r"fit on 60-min steps but the data has 15-min"):
+        model.predict(data)

@@ -608,6 +608,14 @@ class IrradianceForecaster(EstimatorMixin):
         pandas.DataFrame
             Index: issue time; columns ``h1..hH``: irradiance at ``t + h``. [W/m^2]
             Issue times whose current measurement is missing give NaN.
+
+        Raises
+        ------
+        NotFittedError
+        ConfigError
+            ``horizon`` above the fitted one.
+        DataError
+            Data with another step than the training data's.
         """
         import torch
 
@@ -616,6 +624,15 @@ class IrradianceForecaster(EstimatorMixin):
         if not 1 <= h <= self.horizon:
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
         data = as_solar_data(data, self)
+        if data.freq != self.freq_:
+            # lags and lead times count steps: another step changes their meaning
+            minute = pd.Timedelta("1min")
+            raise DataError(
+                f"the forecaster was fit on {self.freq_ / minute:g}-min steps but "
+                f"the data has {data.freq / minute:g}-min steps ({self.lags} lags "
+                f"and h1..h{self.horizon} count steps); resample the data to the "
+                "fitted step or fit on this one"
+            )
         w = _issue_windows(
             data, self.lags, self.horizon, start, windows, **self.window_options()
         )
