@@ -307,6 +307,13 @@ class PVBatteryPlant(Plant):
             period-ending: the sun is evaluated at the middle of the interval).
             The interval is ``weather.index.freq`` or, when that is None, the most
             common step of the index; a single unlabelled row raises ``DataError``.
+
+        Returns
+        -------
+        pandas.Series
+            AC power on ``weather.index``. [kW] Rows with missing (NaN)
+            irradiance give 0 kW, as pvlib's ``ModelChain`` does; rows with a
+            missing ``temp_air`` or ``wind_speed`` give NaN (fill them first).
         """
         import pvlib
 
