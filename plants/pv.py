@@ -468,12 +468,23 @@ def grid_flows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grid import and export from the power balance. [kW]
 
-    ``import - export = load - pv + P_ch - P_dis``, both non-negative.
+    ``import - export = load - pv + P_ch - P_dis``, both non-negative. Each
+    argument is a scalar or an array of the common length (numpy broadcasting).
+
+    Raises
+    ------
+    DimensionError
+        Arrays of different lengths.
     """
-    net = (
-        np.asarray(load_kw, float)
-        - np.asarray(pv_kw, float)
-        + np.asarray(p_ch, float)
-        - np.asarray(p_dis, float)
-    )
+    arrays = [np.asarray(a, float) for a in (pv_kw, load_kw, p_ch, p_dis)]
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise DimensionError(
+            f"pv_kw, load_kw, p_ch and p_dis have shapes {shapes}; give scalars or "
+            "arrays of one common length"
+        ) from None
+    pv, load, ch, dis = arrays
+    net = load - pv + ch - dis
     return np.maximum(net, 0.0), np.maximum(-net, 0.0)

@@ -214,3 +214,12 @@ def test_an_unknown_label_is_refused_for_poa_weather_too(weather):
     w = pd.DataFrame({"poa_global": [0.0, 800.0]}, index=weather.index[:2])
     with pytest.raises(ConfigError, match="label must be"):
         PVBatteryPlant().pv_ac_kw(w, label="end")
+
+
+def test_grid_flows_names_arrays_of_different_lengths():
+    with pytest.raises(DimensionError, match=r"\(3,\), \(2,\)"):
+        grid_flows([1.0, 2.0, 3.0], [1.0, 1.0], 0.0, 0.0)
+    # scalars still broadcast: 1 kW load, 3 kW PV, no battery -> 2 kW export
+    imp, exp = grid_flows([3.0, 0.5], 1.0, 0.0, 0.0)
+    np.testing.assert_allclose(imp, [0.0, 0.5])
+    np.testing.assert_allclose(exp, [2.0, 0.0])
