@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -36,7 +35,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from iclcontrol.data import check_consistent, check_finite
+from iclcontrol.data import check_consistent, check_finite, make_dataset
+from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import (
     ConfigError,
     DataError,
@@ -89,8 +89,13 @@ def _scaler_from_dict(d: dict[str, Any]) -> Any:
     return MinMaxScaler.from_dict(d)
 
 
-class SurrogateModel:
+class SurrogateModel(EstimatorMixin):
     """Sequence surrogate estimator in the scikit-learn spirit.
+
+    scikit-learn's estimator protocol (:class:`iclcontrol.estimator.EstimatorMixin`):
+    ``repr`` lists the changed parameters, ``sklearn.base.clone`` and
+    ``sklearn.utils.validation.check_is_fitted`` work, ``fit(X, Y)`` takes arrays
+    as well as a dataset, ``score(X, Y)`` is R^2.
 
     Parameters
     ----------
@@ -213,44 +218,6 @@ class SurrogateModel:
         self.n_threads = n_threads
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor arguments, as given.
-
-        Parameters
-        ----------
-        deep : bool
-            Accepted for scikit-learn compatibility; there are no sub-estimators.
-        """
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> SurrogateModel:
-        """Set constructor arguments (checked at the next :meth:`fit`).
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        ConfigError
-            A name that is not a constructor argument.
-        """
-        valid = self._param_names()
-        unknown = sorted(set(params) - set(valid))
-        if unknown:
-            raise ConfigError(
-                f"unknown parameter(s) {unknown} for SurrogateModel; valid ones: "
-                f"{', '.join(valid)}"
-            )
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
     def _validate_params(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(
@@ -314,15 +281,33 @@ class SurrogateModel:
             )
 
     # --------------------------------------------------------------------- fit
-    def fit(self, dataset: Any) -> SurrogateModel:
-        """Train on ``dataset`` (an :class:`iclcontrol.data.SequenceDataset`).
+    def fit(
+        self,
+        dataset: Any,
+        Y: Any = None,
+        *,
+        feature_names: Any = None,
+        output_names: Any = None,
+    ) -> SurrogateModel:
+        """Train on ``dataset`` (an :class:`iclcontrol.data.SequenceDataset`) or on
+        arrays ``fit(X, Y)``.
 
         Parameters
         ----------
-        dataset : SequenceDataset
-            Uses its "train" split for gradient steps, "val" for early stopping (the
-            training split's last 10% if "val" is empty, which needs at least two
-            training samples) and its scalers.
+        dataset : SequenceDataset or array-like, shape (n, steps, n_features)
+            A dataset: its "train" split for gradient steps, "val" for early
+            stopping (the training split's last 10% if "val" is empty, which needs
+            at least two training samples) and its scalers. An array: the input
+            sequences ``X`` in physical units, with ``Y``.
+        Y : array-like, shape (n, output_steps, n_outputs), optional
+            Target sequences in physical units when ``dataset`` is an array ``X``
+            (:func:`dataset_from_arrays`: every sample trains, the last 10% of them
+            validate for early stopping).
+        feature_names, output_names : sequence of str, optional
+            Names of the columns of ``X`` and ``Y`` with arrays (default
+            ``x0, x1, ...`` and ``y0, y1, ...``). For MPC and do-mpc export name
+            the states alike in both: features = states then inputs, outputs =
+            states.
 
         Returns
         -------
@@ -339,6 +324,8 @@ class SurrogateModel:
             Names that do not match the data's columns.
         """
         self._validate_params()
+        if Y is not None:
+            dataset = dataset_from_arrays(dataset, Y, feature_names, output_names)
         with _threads(self.n_threads):
             return self._fit(dataset)
 
@@ -346,8 +333,9 @@ class SurrogateModel:
         for attr in ("X", "Y", "splits", "x_scaler", "y_scaler"):
             if not hasattr(dataset, attr):
                 raise DataError(
-                    f"fit expects an iclcontrol.data.SequenceDataset; got "
-                    f"{type(dataset).__name__} without attribute {attr!r}"
+                    f"fit expects an iclcontrol.data.SequenceDataset or arrays "
+                    f"fit(X, Y); got {type(dataset).__name__} without attribute "
+                    f"{attr!r} (and no Y)"
                 )
         check_consistent(dataset)
         check_finite(dataset, ("train", "val"))
@@ -590,6 +578,8 @@ class SurrogateModel:
             )
 
     def _check_X(self, X: Any) -> np.ndarray:
+        if isinstance(X, torch.Tensor):  # also a tensor that requires grad
+            X = X.detach().cpu().numpy()
         if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
             # named columns are matched by name, as scikit-learn does
             names = list(self.feature_names_)
@@ -650,12 +640,13 @@ class SurrogateModel:
 
         Returns
         -------
-        numpy.ndarray, shape (n, output_steps_, n_outputs)
+        numpy.ndarray, shape (n, min(steps, output_steps_), n_outputs)
             Physical units (``output_names_``); a 2-D input gives ``n = 1``.
-            Always the last ``output_steps_`` steps of the network's output, the
-            steps that had targets in training, whatever the input length: a model
+            The last ``output_steps_`` steps of the network's output, the steps
+            that had targets in training, whatever the input length: a model
             trained on 10-step targets returns the last 10 steps of a 20-step
-            input (the MPC export relies on this shape). For the outputs of
+            input (the MPC export relies on this shape); an input shorter than
+            ``output_steps_`` gives one output per input step. For the outputs of
             every step, fit on targets as long as the inputs you will give.
 
         Raises
@@ -666,6 +657,55 @@ class SurrogateModel:
         arr = self._check_X(X)
         Ys = self.predict_scaled(self.x_scaler_.transform(arr))
         return self.y_scaler_.inverse_transform(Ys)
+
+    def score(self, X: Any, Y: Any) -> float:
+        """Coefficient of determination R^2 of ``predict(X)`` against ``Y``.
+
+        scikit-learn's regressor convention: 1 is a perfect fit, 0 the fit of the
+        constant mean, negative worse. R^2 is computed per output over all samples
+        and scored steps, then averaged uniformly over the outputs
+        (``sklearn.metrics.r2_score``'s default).
+
+        Parameters
+        ----------
+        X : array-like, shape (n, steps, n_features) or (steps, n_features)
+            Input sequences in physical units (as for :meth:`predict`).
+        Y : array-like, shape (n, steps_y, n_outputs) or (steps_y, n_outputs)
+            True output sequences in physical units; their last steps, as many as
+            :meth:`predict` returns for ``X``, are scored.
+
+        Returns
+        -------
+        float
+            R^2. [-]
+
+        Raises
+        ------
+        NotFittedError, DimensionError, DataError
+        """
+        from sklearn.metrics import r2_score
+
+        pred = self.predict(X)
+        true = np.asarray(Y, dtype=np.float64)
+        if true.ndim == 2:
+            true = true[None]
+        n_out = len(self.output_names_)
+        n, steps = pred.shape[0], pred.shape[1]
+        if (
+            true.ndim != 3
+            or true.shape[0] != n
+            or true.shape[1] < steps
+            or true.shape[2] != n_out
+        ):
+            raise DimensionError(
+                f"Y must have shape ({n}, >= {steps}, {n_out}) for these X "
+                f"(samples, steps, outputs {', '.join(self.output_names_)}); got "
+                f"{np.shape(Y)}"
+            )
+        if not np.all(np.isfinite(true)):
+            raise DataError("Y contains NaN or inf values")
+        true = true[:, -steps:]
+        return float(r2_score(true.reshape(-1, n_out), pred.reshape(-1, n_out)))
 
     def evaluate(self, dataset: Any, split: str = "test") -> dict[str, Any]:
         """Test MSE on clean targets: scaled (all outputs) and physical per output.
@@ -811,6 +851,73 @@ class SurrogateModel:
             Missing, truncated, corrupted or inconsistent folder.
         """
         return load(directory)
+
+
+def dataset_from_arrays(
+    X: Any, Y: Any, feature_names: Any = None, output_names: Any = None
+) -> Any:
+    """A :class:`~iclcontrol.data.SequenceDataset` of plain arrays, for ``fit(X, Y)``.
+
+    Every sample is in the "train" split (the scalers are fit on all of them);
+    "val" and "test" are empty, so :meth:`SurrogateModel.fit` validates on the
+    last 10% of the samples. Units are empty.
+
+    Parameters
+    ----------
+    X : array-like, shape (n, steps, n_features)
+        Input sequences. [physical units]
+    Y : array-like, shape (n, output_steps, n_outputs)
+        Target sequences, ``output_steps <= steps``. [physical units]
+    feature_names, output_names : sequence of str, optional
+        Column names (default ``x0, x1, ...`` and ``y0, y1, ...``).
+
+    Raises
+    ------
+    DimensionError
+        Arrays that are not 3-D or have different numbers of samples.
+    DataError
+        Non-numeric values.
+    """
+    arrays = []
+    for name, values in (("X", X), ("Y", Y)):
+        if isinstance(values, torch.Tensor):
+            values = values.detach().cpu().numpy()
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{name} must be numeric: {exc}") from None
+        if array.ndim != 3:
+            raise DimensionError(
+                f"fit(X, Y) needs 3-D arrays (n_samples, steps, columns); {name} has "
+                f"shape {array.shape} (one sequence: add a leading axis, "
+                f"{name}[None])"
+            )
+        arrays.append(array)
+    Xa, Ya = arrays
+    if len(Xa) != len(Ya):
+        raise DimensionError(
+            f"X has {len(Xa)} samples but Y has {len(Ya)}; they must match"
+        )
+    n = len(Xa)
+    n_f, n_out = Xa.shape[2], Ya.shape[2]
+    if feature_names is None:
+        feature_names = [f"x{i}" for i in range(n_f)]
+    if output_names is None:
+        output_names = [f"y{i}" for i in range(n_out)]
+    return make_dataset(
+        Xa,
+        Ya,
+        feature_names=[str(name) for name in feature_names],
+        feature_units=[""] * n_f,
+        output_names=[str(name) for name in output_names],
+        output_units=[""] * n_out,
+        card={"source": "arrays given to SurrogateModel.fit(X, Y)"},
+        splits={
+            "train": np.arange(n),
+            "val": np.zeros(0, dtype=int),
+            "test": np.zeros(0, dtype=int),
+        },
+    )
 
 
 def load(path: str | Path) -> SurrogateModel:

@@ -147,6 +147,31 @@ class Plant(ABC):
         """Return ``u`` as a float array of shape (n, n_inputs) or raise."""
         return _as_batch(u, self.n_inputs, "input", self.input_names)
 
+    def check_batch(self, x: Any, u: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Checked states (n, n_states) and inputs (n, n_inputs) of one batch.
+
+        One state with a batch of inputs, or a batch of states with one input,
+        is broadcast to the batch size (as numpy broadcasts).
+
+        Raises
+        ------
+        DimensionError
+            Batches of different sizes (both larger than one).
+        """
+        xb, ub = self.check_states(x), self.check_inputs(u)
+        n_x, n_u = xb.shape[0], ub.shape[0]
+        if n_x != n_u and 1 not in (n_x, n_u):
+            raise DimensionError(
+                f"{n_x} states but {n_u} inputs: give one input per state (n, "
+                f"{self.n_inputs}), or a single state or input to apply to the "
+                "whole batch"
+            )
+        n = max(n_x, n_u)
+        return (
+            np.broadcast_to(xb, (n, self.n_states)).copy(),
+            np.broadcast_to(ub, (n, self.n_inputs)).copy(),
+        )
+
 
 def _as_batch(values: Any, width: int, what: str, names: tuple[str, ...]) -> np.ndarray:
     array = np.asarray(values, dtype=float)

@@ -83,13 +83,34 @@ class CSTR(Plant):
                 f"unknown integration method {self.method!r}; "
                 "choose 'euler', 'rk4' or 'cvodes'"
             )
+        try:
+            dt = float(self.dt)
+        except (TypeError, ValueError):
+            dt = float("nan")
+        if not (np.isfinite(dt) and dt > 0):
+            raise ConfigError(
+                f"dt must be a positive number of hours, got {self.dt!r}; the "
+                f"reference is 1e-4 h ({self.sampling_period} h / 50)"
+            )
         n_sub = self.sampling_period / self.dt
-        if self.dt <= 0 or abs(n_sub - round(n_sub)) > 1e-9:
+        if abs(n_sub - round(n_sub)) > 1e-9:
             raise ConfigError(
                 f"dt={self.dt} h must divide the sampling period "
                 f"{self.sampling_period} h into a whole number of steps"
             )
         self.substeps = round(n_sub)
+        if self.process_noise is not None:
+            bound = np.asarray(self.process_noise, dtype=float)
+            if bound.ndim > 1 or bound.size not in (1, 2):
+                raise ConfigError(
+                    "process_noise needs two half-widths (CA [kmol/m^3], T [K]) or "
+                    f"one for both; got {self.process_noise!r}"
+                )
+            if not (np.all(np.isfinite(bound)) and np.all(bound >= 0)):
+                raise ConfigError(
+                    "process_noise half-widths must be finite and >= 0, got "
+                    f"{self.process_noise!r}"
+                )
         self._rng = np.random.default_rng(self.random_state)
         self._integrator: ca.Function | None = None
         self._integrator_duration = 0.0
@@ -142,7 +163,10 @@ class CSTR(Plant):
         return np.stack([dca, dtemp], axis=-1)
 
     def step(self, x: Any, u: Any) -> np.ndarray:
-        """Advance states (n, 2) with inputs (n, 2) or (2,) by 0.005 h."""
+        """Advance states (n, 2) or (2,) with inputs (n, 2) or (2,) by 0.005 h.
+
+        A single state or input is applied to the whole batch. [kmol/m^3, K]
+        """
         return self.trajectory(x, u, n_records=1)[:, -1, :]
 
     def trajectory(self, x: Any, u: Any, n_records: int = 10) -> np.ndarray:
@@ -156,8 +180,13 @@ class CSTR(Plant):
         numpy.ndarray, shape (n, n_records, 2)
             ``[:, k]`` is the state at ``(k + 1) * sampling_period / n_records``.
         """
-        xb = self.check_states(x)
-        ub = np.broadcast_to(self.check_inputs(u), xb.shape).copy()
+        xb, ub = self.check_batch(x, u)
+        if isinstance(n_records, bool) or not (
+            isinstance(n_records, (int, np.integer)) and n_records >= 1
+        ):
+            raise ConfigError(
+                f"n_records must be a positive integer, got {n_records!r}"
+            )
         if self.substeps % n_records and self.method != "cvodes":
             raise ConfigError(
                 f"n_records={n_records} must divide the {self.substeps} internal steps"

@@ -10,7 +10,9 @@ Battery (the plant's state): stored energy ``E`` [kWh] with
 ``dE/dt = eta_charge * P_ch - P_dis / eta_discharge`` for charge and discharge
 powers ``P_ch, P_dis >= 0`` [kW], power limits and state-of-charge bounds. The
 simulator enforces the limits: requested powers are clipped to the power rating and
-scaled down so that ``E`` stays inside its bounds.
+scaled down so that ``E`` stays inside its bounds; ``step_applied``, ``simulate`` and
+``simulate_operation`` report the powers actually applied. Negative powers are
+refused (``P_ch`` and ``P_dis`` are magnitudes).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import ConfigError, DataError
-from plants.base import Plant
+from iclcontrol.exceptions import ConfigError, DataError, DimensionError
+from plants.base import Plant, SimulationResult
 
 __all__ = ["BatteryParameters", "PVArrayParameters", "PVBatteryPlant", "grid_flows"]
 
@@ -57,10 +59,17 @@ class PVArrayParameters:
     temperature_model: str = "open_rack_glass_polymer"
 
     def __post_init__(self) -> None:
-        if self.kwp < 0 or self.dc_ac_ratio <= 0:
+        # written as "not (valid)" so that NaN is refused too
+        if not (np.isfinite(self.kwp) and self.kwp >= 0):
+            raise ConfigError(f"kwp must be a finite number >= 0 kW, got {self.kwp}")
+        if not (np.isfinite(self.dc_ac_ratio) and self.dc_ac_ratio > 0):
             raise ConfigError(
-                f"kwp must be >= 0 and dc_ac_ratio > 0, got {self.kwp}, "
-                f"{self.dc_ac_ratio}"
+                f"dc_ac_ratio must be a finite number > 0, got {self.dc_ac_ratio}"
+            )
+        if not np.isfinite(self.gamma_pdc):
+            raise ConfigError(
+                f"gamma_pdc must be finite (typically -0.002 to -0.005 1/degC), got "
+                f"{self.gamma_pdc}"
             )
         if not 0.0 <= self.surface_tilt <= 90.0:
             raise ConfigError(
@@ -110,8 +119,10 @@ class BatteryParameters:
     soc_max: float = 0.9
 
     def __post_init__(self) -> None:
-        if self.capacity_kwh < 0 or self.power_kw < 0:
-            raise ConfigError("capacity_kwh and power_kw must be >= 0")
+        for name in ("capacity_kwh", "power_kw"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v >= 0):  # NaN is refused too
+                raise ConfigError(f"{name} must be a finite number >= 0, got {v}")
         for name in ("eta_charge", "eta_discharge"):
             v = getattr(self, name)
             if not 0 < v <= 1:
@@ -194,14 +205,46 @@ class PVBatteryPlant(Plant):
         return b.eta_charge * u[0] - u[1] / b.eta_discharge
 
     def step(self, x: Any, u: Any) -> np.ndarray:
-        """One period with powers clipped to the ratings and to the energy bounds."""
+        """One period with powers clipped to the ratings and to the energy bounds.
+
+        :meth:`step_applied` also returns the powers actually applied.
+        """
         return self.step_applied(x, u)[0]
 
     def step_applied(self, x: Any, u: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Like :meth:`step` and also return the powers actually applied (n, 2)."""
-        x = self.check_states(x)
-        u = np.clip(self.check_inputs(u), 0.0, self.battery.power_kw)
+        """Like :meth:`step` and also return the powers actually applied.
+
+        Parameters
+        ----------
+        x : array-like, shape (1,) or (n, 1)
+            Stored energy ``E``. [kWh]
+        u : array-like, shape (2,) or (n, 2)
+            Requested ``(P_ch, P_dis)``, both >= 0. [kW]
+
+        Returns
+        -------
+        x_next : numpy.ndarray, shape (n, 1)
+            Stored energy after one period ``dt_h``. [kWh]
+        applied : numpy.ndarray, shape (n, 2)
+            Powers applied after clipping to ``power_kw`` and to the energy
+            bounds. [kW]
+
+        Raises
+        ------
+        DataError
+            A negative power (beyond round-off), or ``E`` outside its bounds.
+        """
+        x, u = self.check_batch(x, u)
         b, dt = self.battery, self.dt_h
+        # solvers return -1e-12 for a zero power: round-off is clipped, not refused
+        negative = u < -1e-6 * max(b.power_kw, 1.0)
+        if negative.any():
+            i, j = np.argwhere(negative)[0]
+            raise DataError(
+                f"{self.input_names[j]}={u[i, j]:g} kW is negative; P_ch and P_dis "
+                "are both magnitudes >= 0 (to draw from the battery, set P_dis)"
+            )
+        u = np.clip(u, 0.0, b.power_kw)
         e = x[:, 0]
         tol = 1e-9 * max(b.capacity_kwh, 1.0)
         outside = (e < b.e_min - tol) | (e > b.e_max + tol) | ~np.isfinite(e)
@@ -218,6 +261,31 @@ class PVBatteryPlant(Plant):
         applied = np.column_stack([p_ch, p_dis])
         e_next = e + dt * (b.eta_charge * p_ch - p_dis / b.eta_discharge)
         return np.clip(e_next, b.e_min, b.e_max)[:, None], applied
+
+    def simulate(self, x0: Any, inputs: Any) -> SimulationResult:
+        """Apply requested powers ``inputs`` (n_steps, 2) from ``x0`` (1,) [kWh].
+
+        Returns
+        -------
+        SimulationResult
+            ``u`` holds the powers actually applied (after the power rating and the
+            energy bounds, see :meth:`step_applied`), not the requested ones. [kW]
+        """
+        x0 = self.check_states(x0)
+        if x0.shape[0] != 1:
+            raise DimensionError(
+                f"simulate takes one initial state of shape (1,), got {x0.shape[0]} "
+                "states; call step() for a batch"
+            )
+        requested = self.check_inputs(inputs)
+        x = np.empty((requested.shape[0] + 1, 1))
+        applied = np.empty_like(requested)
+        x[0] = x0[0]
+        for k in range(requested.shape[0]):
+            x_next, ap = self.step_applied(x[k], requested[k])
+            x[k + 1], applied[k] = x_next[0], ap[0]
+        t = self.sampling_period * np.arange(requested.shape[0] + 1)
+        return SimulationResult(t, x, applied, self.state_names, self.input_names)
 
     # -- PV chain ------------------------------------------------------------------
     def pv_ac_kw(
@@ -239,12 +307,32 @@ class PVBatteryPlant(Plant):
             period-ending: the sun is evaluated at the middle of the interval).
             The interval is ``weather.index.freq`` or, when that is None, the most
             common step of the index; a single unlabelled row raises ``DataError``.
+
+        Returns
+        -------
+        pandas.Series
+            AC power on ``weather.index``. [kW] Rows with missing (NaN)
+            irradiance give 0 kW, as pvlib's ``ModelChain`` does; rows with a
+            missing ``temp_air`` or ``wind_speed`` give NaN (fill them first).
         """
         import pvlib
 
         a = self.array
+        if not isinstance(weather, pd.DataFrame):
+            raise DataError(
+                "weather must be a pandas DataFrame with columns ghi, dni, dhi (or "
+                "poa_global) [W/m^2] on a timezone-aware DatetimeIndex; got "
+                f"{type(weather).__name__}"
+            )
         if not isinstance(weather.index, pd.DatetimeIndex) or weather.index.tz is None:
-            raise DataError("weather needs a timezone-aware DatetimeIndex")
+            raise DataError(
+                "weather needs a timezone-aware DatetimeIndex; localize it, e.g. "
+                "weather.tz_localize('Etc/GMT+5') for timestamps in UTC-05:00"
+            )
+        if label not in ("instant", "ending", "beginning"):
+            raise ConfigError(
+                f"label must be 'instant', 'ending' or 'beginning', got {label!r}"
+            )
         temp_air = weather.get("temp_air", pd.Series(20.0, index=weather.index))
         wind = weather.get("wind_speed", pd.Series(1.0, index=weather.index))
         tparams = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][
@@ -255,10 +343,6 @@ class PVBatteryPlant(Plant):
             effective = poa_global
         elif {"ghi", "dni", "dhi"} <= set(weather.columns):
             times = weather.index
-            if label not in ("instant", "ending", "beginning"):
-                raise ConfigError(
-                    f"label must be 'instant', 'ending' or 'beginning', got {label!r}"
-                )
             if label != "instant":
                 # the step comes from index.freq or, without one, the index itself
                 from iclcontrol.solar.features import index_step
@@ -346,12 +430,21 @@ class PVBatteryPlant(Plant):
             ``E`` (start of period), ``P_ch``, ``P_dis`` applied, ``grid_import``,
             ``grid_export`` [kW].
         """
-        pv = np.asarray(pv_kw, float)
-        load = np.asarray(load_kw, float)
-        cmd = np.asarray(commands, float).reshape(-1, 2)
+        pv = np.atleast_1d(np.asarray(pv_kw, float))
+        load = np.atleast_1d(np.asarray(load_kw, float))
+        cmd = np.atleast_2d(np.asarray(commands, float))
         n = len(pv)
-        if len(load) != n or len(cmd) != n:
-            raise DataError(f"pv_kw, load_kw and commands need {n} rows each")
+        if pv.ndim != 1 or load.shape != (n,) or cmd.shape != (n, 2):
+            raise DimensionError(
+                f"pv_kw and load_kw need shape (n,) and commands (n, 2) with the same "
+                f"n; got {pv.shape}, {load.shape} and {cmd.shape}"
+            )
+        for name, values in (("pv_kw", pv), ("load_kw", load), ("commands", cmd)):
+            if not np.all(np.isfinite(values)):
+                raise DataError(
+                    f"{name} has {int(np.sum(~np.isfinite(values)))} NaN or infinite "
+                    "values; fill or drop those periods first"
+                )
         e = np.empty(n + 1)
         e[0] = e0
         applied = np.empty((n, 2))
@@ -375,12 +468,23 @@ def grid_flows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grid import and export from the power balance. [kW]
 
-    ``import - export = load - pv + P_ch - P_dis``, both non-negative.
+    ``import - export = load - pv + P_ch - P_dis``, both non-negative. Each
+    argument is a scalar or an array of the common length (numpy broadcasting).
+
+    Raises
+    ------
+    DimensionError
+        Arrays of different lengths.
     """
-    net = (
-        np.asarray(load_kw, float)
-        - np.asarray(pv_kw, float)
-        + np.asarray(p_ch, float)
-        - np.asarray(p_dis, float)
-    )
+    arrays = [np.asarray(a, float) for a in (pv_kw, load_kw, p_ch, p_dis)]
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise DimensionError(
+            f"pv_kw, load_kw, p_ch and p_dis have shapes {shapes}; give scalars or "
+            "arrays of one common length"
+        ) from None
+    pv, load, ch, dis = arrays
+    net = load - pv + ch - dis
     return np.maximum(net, 0.0), np.maximum(-net, 0.0)

@@ -111,3 +111,36 @@ def test_bad_inputs_raise_clear_errors():
         CSTR(method="heun")
     with pytest.raises(ConfigError, match="whole number"):
         CSTR(dt=3e-4)
+
+
+def test_one_state_with_a_batch_of_inputs_broadcasts():
+    """One initial state and n inputs: n trajectories, each equal to its own step."""
+    plant = CSTR()
+    inputs = np.array([[-3.5, -5e5], [0.0, 0.0], [3.5, 5e5]])
+    batch = plant.step(X_CHECK, inputs)
+    assert batch.shape == (3, 2)
+    for i, u in enumerate(inputs):
+        assert_allclose(batch[i], plant.step(X_CHECK, u)[0], rtol=1e-12)
+
+
+def test_batches_of_different_sizes_name_both_sizes():
+    with pytest.raises(DimensionError, match="3 states but 2 inputs"):
+        CSTR().step(np.zeros((3, 2)), np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("dt", [0.0, -1e-4, float("nan")])
+def test_nonpositive_dt_is_a_config_error(dt):
+    with pytest.raises(ConfigError, match="dt must be a positive number"):
+        CSTR(dt=dt)
+
+
+def test_zero_records_is_a_config_error():
+    with pytest.raises(ConfigError, match="n_records must be a positive integer"):
+        CSTR().trajectory([0.0, 0.0], [0.0, 0.0], n_records=0)
+
+
+@pytest.mark.parametrize("noise", [(0.1, 1.0, 2.0), (float("nan"), 1.0), (-0.1, 1.0)])
+def test_bad_process_noise_is_refused_at_construction(noise):
+    """These failed only at the first step, with raw numpy errors."""
+    with pytest.raises(ConfigError, match="process_noise"):
+        CSTR(process_noise=noise)

@@ -239,3 +239,47 @@ def test_nan_input_gives_finite_output_as_documented() -> None:
     f = to_casadi(spec, steps=3)
     assert np.all(np.isfinite(np.asarray(f(np.full((3, 4), np.nan)))))
     assert "NaN" in to_casadi.__doc__
+
+
+def test_to_do_mpc_into_the_users_own_model_with_a_setpoint() -> None:
+    """The surrogate goes into a model that already holds a time-varying setpoint;
+    the MPC tracks it, and the transition is still the surrogate's last output."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        import do_mpc
+
+    _, spec = _spec("rnn", seed=3)
+    own = do_mpc.model.Model("discrete", "SX")
+    ref = own.set_variable("_tvp", "CA_ref")
+    model = to_do_mpc(spec, model=own, setup=False)
+    assert model is own and not own.flags["setup"]
+    own.set_expression("tracking", (own.x["CA"] - ref) ** 2)
+    own.setup()
+    rhs = ca.Function("rhs", [own.x, own.u], [own._rhs])
+    x, u = np.array([0.3, -2.0]), np.array([1.0, 1e5])
+    expected = np.asarray(to_casadi(spec)(np.tile(np.r_[x, u], (10, 1))))[-1]
+    np.testing.assert_allclose(np.asarray(rhs(x, u)).ravel(), expected, rtol=1e-10)
+
+    mpc = do_mpc.controller.MPC(own)
+    mpc.settings.n_horizon = 2
+    mpc.settings.t_step = 0.005
+    mpc.settings.store_full_solution = False
+    mpc.settings.supress_ipopt_output()
+    mpc.set_objective(lterm=own.aux["tracking"], mterm=own.aux["tracking"])
+    mpc.set_rterm(CA0=1e-2, Q=1e-12)
+    tvp = mpc.get_tvp_template()
+    mpc.set_tvp_fun(lambda t: tvp)  # the template's zeros: CA_ref = 0
+    for name, lo, hi in (("CA0", -3.5, 3.5), ("Q", -5e5, 5e5)):
+        mpc.bounds["lower", "_u", name] = lo
+        mpc.bounds["upper", "_u", name] = hi
+    mpc.scaling["_u", "Q"] = 5e5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        mpc.setup()
+    mpc.x0 = x
+    mpc.set_initial_guess()
+    mpc.make_step(x)
+    assert mpc.solver_stats["success"], mpc.solver_stats["return_status"]
+    # a model that is already set up cannot take new variables: said up front
+    with pytest.raises(ConfigError, match="already set up"):
+        to_do_mpc(spec, model=own)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclcontrol.exceptions import ConfigError, DataError
+from iclcontrol.exceptions import ConfigError, DataError, DimensionError
 from iclcontrol.solar.data import load_solar
 from plants import BatteryParameters, Plant, PVArrayParameters, PVBatteryPlant
 from plants.pv import grid_flows
@@ -148,3 +148,78 @@ def test_label_without_index_freq(weather):
     assert not np.allclose(with_freq.to_numpy(), instant.to_numpy())
     with pytest.raises(DataError, match="fewer than two"):
         plant.pv_ac_kw(no_freq.iloc[:1], label="ending")
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: BatteryParameters(capacity_kwh=float("nan")), "capacity_kwh"),
+        (lambda: BatteryParameters(power_kw=float("nan")), "power_kw"),
+        (lambda: BatteryParameters(capacity_kwh=-1.0), "capacity_kwh"),
+        (lambda: PVArrayParameters(kwp=float("nan")), "kwp"),
+        (lambda: PVArrayParameters(dc_ac_ratio=float("nan")), "dc_ac_ratio"),
+        (lambda: PVArrayParameters(gamma_pdc=float("nan")), "gamma_pdc"),
+    ],
+)
+def test_nan_and_negative_ratings_are_refused_by_name(make, name):
+    with pytest.raises(ConfigError, match=name):
+        make()
+
+
+def test_negative_power_is_refused_not_zeroed():
+    plant = PVBatteryPlant()
+    with pytest.raises(DataError, match="P_ch=-3 kW is negative"):
+        plant.step([5.0], [-3.0, 0.0])
+    # solver round-off around zero is still accepted, as zero
+    x, applied = plant.step_applied([5.0], [-1e-12, 0.0])
+    assert applied[0, 0] == 0.0 and x[0, 0] == 5.0
+
+
+def test_simulate_reports_the_applied_powers():
+    b = BatteryParameters(10, 4, 0.9, 0.8, 0.1, 0.9)
+    plant = PVBatteryPlant(battery=b, dt_h=0.5)
+    # 10 kW requested: 4 kW (rating) from 5 kWh, then the 9 kWh bound
+    res = plant.simulate([5.0], [[10.0, 0.0], [10.0, 0.0], [10.0, 0.0]])
+    # by hand: 5 + 0.5 * 0.9 * 4 = 6.8, 8.6, then only (9 - 8.6) / 0.45 kW fit
+    np.testing.assert_allclose(res.x[:, 0], [5.0, 6.8, 8.6, 9.0])
+    np.testing.assert_allclose(res.u[:, 0], [4.0, 4.0, 0.4 / 0.45])
+    np.testing.assert_allclose(res.u[:, 1], 0.0)
+
+
+def test_simulate_operation_checks_shapes_and_nan():
+    plant = PVBatteryPlant()
+    with pytest.raises(DataError, match="pv_kw has 1 NaN"):
+        plant.simulate_operation(5.0, [1.0, np.nan], [1.0, 1.0], [[0, 0], [0, 0]])
+    with pytest.raises(DimensionError, match=r"commands \(n, 2\).*\(2, 3\)"):
+        plant.simulate_operation(5.0, [1.0, 2.0], [1.0, 1.0], np.zeros((2, 3)))
+    # one period given as scalars: export = pv - load = 2 kW
+    res = plant.simulate_operation(5.0, 3.0, 1.0, [0.0, 0.0])
+    assert res["grid_export"].tolist() == [2.0]
+
+
+def test_batch_sizes_must_agree():
+    with pytest.raises(DimensionError, match="3 states but 2 inputs"):
+        PVBatteryPlant().step([[5.0], [5.0], [5.0]], np.zeros((2, 2)))
+
+
+def test_pv_ac_kw_names_the_frame_it_needs(weather):
+    plant = PVBatteryPlant()
+    with pytest.raises(DataError, match=r"must be a pandas DataFrame.*ndarray"):
+        plant.pv_ac_kw(weather[["ghi", "dni", "dhi"]].to_numpy())
+    with pytest.raises(DataError, match="tz_localize"):
+        plant.pv_ac_kw(weather.tz_localize(None))
+
+
+def test_an_unknown_label_is_refused_for_poa_weather_too(weather):
+    w = pd.DataFrame({"poa_global": [0.0, 800.0]}, index=weather.index[:2])
+    with pytest.raises(ConfigError, match="label must be"):
+        PVBatteryPlant().pv_ac_kw(w, label="end")
+
+
+def test_grid_flows_names_arrays_of_different_lengths():
+    with pytest.raises(DimensionError, match=r"\(3,\), \(2,\)"):
+        grid_flows([1.0, 2.0, 3.0], [1.0, 1.0], 0.0, 0.0)
+    # scalars still broadcast: 1 kW load, 3 kW PV, no battery -> 2 kW export
+    imp, exp = grid_flows([3.0, 0.5], 1.0, 0.0, 0.0)
+    np.testing.assert_allclose(imp, [0.0, 0.5])
+    np.testing.assert_allclose(exp, [2.0, 0.0])

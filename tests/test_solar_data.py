@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclcontrol.exceptions import DataError
+from iclcontrol.exceptions import ConfigError, DataError
 from iclcontrol.solar.data import (
     DATASETS,
     Site,
@@ -348,3 +348,46 @@ def test_missing_file_and_bad_zone_messages():
         read_table(DATA / "solar_dst_gaps.csv", "timestamp", "ghi", tz="America/Denvr")
     with pytest.raises(DataError, match="--time-column"):
         load_solar(DATA / "solar_offsets.csv")
+
+
+def _clear_sky_frame() -> tuple[pd.DataFrame, Site]:
+    """Two days of pvlib clear-sky GHI every 15 min at a tz-aware index."""
+    import pvlib
+
+    site = Site("golden", 39.74, -105.18, altitude=1800.0, tz="America/Denver")
+    loc = pvlib.location.Location(site.latitude, site.longitude, site.tz, 1800.0)
+    times = pd.date_range("2024-06-01", periods=192, freq="15min", tz=site.tz)
+    return loc.get_clearsky(times)[["ghi"]], site
+
+
+def test_solar_data_refuses_frames_it_cannot_forecast_on():
+    frame, site = _clear_sky_frame()
+    holed = frame.drop(frame.index[[5, 50]])  # two missing rows: no index.freq
+    assert holed.index.freq is None
+    with pytest.raises(DataError, match="regularize"):
+        SolarData(holed, "ghi", site)
+    with pytest.raises(DataError, match="timezone-aware"):
+        SolarData(frame.tz_localize(None), "ghi", site)
+    with pytest.raises(DataError, match=r"no target column 'poa_global'.*\['ghi'\]"):
+        SolarData(frame, "poa_global", site)
+    # the fix the message names: back on the 15-min grid, the holes as NaN rows
+    regular, report = regularize(holed, "ghi")
+    data = SolarData(regular, "ghi", site)
+    assert data.freq == pd.Timedelta("15min") and len(data.frame) == len(frame)
+    assert report["missing_steps"] == 2 and data.y.isna().sum() == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"surface_tilt": 30.0}, "both surface_tilt and surface_azimuth"),
+        ({"surface_tilt": 200.0, "surface_azimuth": 180.0}, "surface_tilt must be"),
+        ({"surface_tilt": float("nan"), "surface_azimuth": 180.0}, "surface_tilt"),
+        ({"surface_tilt": 30.0, "surface_azimuth": -5.0}, "surface_azimuth must"),
+        ({"altitude": float("nan")}, "altitude must be finite"),
+    ],
+)
+def test_site_refuses_an_incomplete_or_impossible_plane(kwargs, match):
+    """A tilt without azimuth was a TypeError inside the clear-sky model."""
+    with pytest.raises(ConfigError, match=match):
+        Site("x", 39.74, -105.18, **kwargs)

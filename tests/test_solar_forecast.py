@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
-from iclcontrol.solar.data import load_solar
+from iclcontrol.solar.data import SolarData, load_solar
 from iclcontrol.solar.features import clearsky_index, clearsky_target
 from iclcontrol.solar.forecast import (
     STEP_FEATURES,
@@ -553,3 +553,59 @@ def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkey
     assert set(labels) == {"00:00", "06:00", "12:00", "18:00"}
     assert len(labels) <= 5  # readable: no overlapping labels on a 4.5-in panel
     assert "1-step-ahead (1 h)" in figs[1]._suptitle.get_text()
+
+
+def test_predict_on_a_shuffled_frame_equals_predict_on_the_data(fitted, tmy_slice):
+    """A DataFrame without index.freq (shuffled rows, a row logged twice) is put
+    back on the grid, as load_solar does for files."""
+    model, cut = fitted
+    twice = pd.concat([tmy_slice.frame, tmy_slice.frame.iloc[[100]]])
+    shuffled = twice.sample(frac=1.0, random_state=0)
+    assert shuffled.index.freq is None
+    expected = model.predict(tmy_slice, start=cut)
+    got = model.predict(shuffled, start=cut)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_fit_on_a_dataframe_says_how_to_wrap_it(tmy_slice):
+    with pytest.raises(DataError, match=r"SolarData\(frame, target=.*Site\("):
+        IrradianceForecaster(**TINY).fit(tmy_slice.frame)
+
+
+def test_forecaster_is_a_scikit_learn_estimator():
+    import sklearn.base
+
+    model = IrradianceForecaster(hidden=8, horizon=3, verbose=True)
+    r = repr(model)
+    assert r.startswith("IrradianceForecaster(") and "hidden=8" in r
+    assert "lr=" not in r  # defaults are not listed
+    assert model.set_params(hidden=4) is model and model.hidden == 4
+    copy = sklearn.base.clone(model)
+    # every constructor argument survives, verbose included
+    assert copy.get_params() == model.get_params() and copy.verbose is True
+
+
+def test_smart_persistence_predicts_from_a_dataframe(tmy_slice):
+    """Same API as the forecaster: a DataFrame takes the fitted site."""
+    sp = SmartPersistence(horizon=2).fit(tmy_slice)
+    pd.testing.assert_frame_equal(sp.predict(tmy_slice.frame), sp.predict(tmy_slice))
+
+
+def test_evaluate_without_start_scores_every_issue_time(tmy_slice):
+    sp = SmartPersistence(horizon=2).fit(tmy_slice)
+    everything = evaluate(sp, tmy_slice)
+    first = tmy_slice.frame.index[0]
+    assert everything["n_test"] == evaluate(sp, tmy_slice, first)["n_test"] > 0
+    # a DataFrame takes the fitted site, as predict does
+    assert evaluate(sp, tmy_slice.frame)["n_test"] == everything["n_test"]
+
+
+def test_predict_refuses_data_of_another_step(fitted, tmy_slice):
+    """Fit on hourly data, the lags and h1..h3 are hours; on 15-min data they
+    would silently become quarter hours."""
+    model, _ = fitted
+    quarter = tmy_slice.frame.resample("15min").interpolate()
+    data = SolarData(quarter, tmy_slice.target, tmy_slice.site)
+    assert data.freq == pd.Timedelta("15min")
+    with pytest.raises(DataError, match=r"fit on 60-min steps but the data has 15-min"):
+        model.predict(data)

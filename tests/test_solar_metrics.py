@@ -75,3 +75,16 @@ def test_errors_on_bad_input():
         rmse([1.0, 2.0], [1.0])
     with pytest.raises(DataError):
         error_metrics([np.nan], [1.0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"y_pred": [1.0, 2.0]}, "y_pred"),
+        ({"y_pred": TRUE, "y_ref": [1.0, 2.0]}, "y_ref"),
+        ({"y_pred": TRUE, "mask": [True, False]}, "mask"),
+    ],
+)
+def test_error_metrics_names_the_array_of_the_wrong_length(kwargs, name):
+    with pytest.raises(DimensionError, match=f"y_true has 4 values but {name} has 2"):
+        error_metrics(TRUE, **kwargs)

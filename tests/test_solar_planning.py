@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclcontrol.exceptions import ConfigError, DataError
+from iclcontrol.exceptions import ConfigError, DataError, DimensionError
 from iclcontrol.solar.planning import (
     SizingCosts,
     Tariff,
@@ -428,3 +428,63 @@ def test_plan_with_ghi_only_decomposes_with_erbs(tmy3_35_days):
     assert res["pv_yield_kwh_per_kwp"] == pytest.approx(
         full["pv_yield_kwh_per_kwp"], rel=0.15
     )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"dt_h": -1.0}, ConfigError, "dt_h must be a positive"),
+        ({"eta_discharge": 0.0}, ConfigError, "eta_discharge must be in"),
+        ({"soc_min": 0.9, "soc_max": 0.1}, ConfigError, "soc_min <= soc_max"),
+        ({"import_price": np.ones(5)}, DimensionError, r"import_price.*\(5,\)"),
+    ],
+)
+def test_sizing_refuses_an_invalid_battery_or_price(kwargs, error, match):
+    """These were a ZeroDivisionError, a raw broadcast error, a misleading
+    'year_fraction' message, and an 'optimal' plan with soc_min > soc_max."""
+    args = {
+        "pv_per_kwp": np.full(24, 0.2),
+        "load_kw": np.ones(24),
+        "dt_h": 1.0,
+        "import_price": 0.3,
+        "export_price": 0.04,
+    }
+    with pytest.raises(error, match=match):
+        size_system(**{**args, **kwargs})
+
+
+def test_dispatch_lp_checks_lengths_and_the_initial_energy():
+    b = BatteryParameters(10, 5)  # E in [1, 9] kWh
+    pv, load, price = np.zeros(4), np.ones(4), np.full(4, 0.2)
+    with pytest.raises(DimensionError, match=r"load_kw.*\(4,\).*\(3,\)"):
+        dispatch_lp(5.0, pv, load[:3], price, 1.0, b)
+    with pytest.raises(DataError, match="e0=20 kWh is outside"):
+        dispatch_lp(20.0, pv, load, price, 1.0, b)
+    with pytest.raises(DataError, match="pv_kw has NaN"):
+        dispatch_lp(5.0, [0.0, np.nan, 0.0, 0.0], load, price, 1.0, b)
+    # a single price applies to every period: a flat price gives no reason to
+    # cycle the battery (every cycle loses energy)
+    status, u = dispatch_lp(5.0, pv, load, 0.2, 1.0, b)
+    assert status == "optimal"
+    np.testing.assert_allclose(u, [0.0, 0.0], atol=1e-9)
+
+
+def test_run_dispatch_checks_the_series_against_the_plant():
+    idx = pd.date_range("2021-06-01", periods=24, freq="h", tz="UTC-05:00")
+    pv = pd.Series(np.clip(3.0 * np.sin(np.pi * (idx.hour - 6) / 12), 0, None), idx)
+    load = pd.Series(1.0, index=idx)
+    H = 4
+
+    def perfect(k: int) -> np.ndarray:
+        return np.r_[pv.to_numpy(), np.zeros(H)][k : k + H]
+
+    # a quarter-hour plant on hourly data would price every period at a quarter
+    # of its energy: the step is checked
+    with pytest.raises(ConfigError, match=r"dt_h is 0.25 h but the series' step"):
+        run_dispatch(PVBatteryPlant(dt_h=0.25), pv, load, perfect, H)
+    with pytest.raises(DimensionError, match=r"load_kw has shape \(12,\).*24 periods"):
+        run_dispatch(PVBatteryPlant(), pv, load.iloc[:12], perfect, H)
+    with pytest.raises(ConfigError, match="horizon_steps must be a positive integer"):
+        run_dispatch(PVBatteryPlant(), pv, load, perfect, 0)
+    with pytest.raises(DataError, match="Series on a DatetimeIndex"):
+        run_dispatch(PVBatteryPlant(), pv.to_numpy(), load, perfect, H)

@@ -357,3 +357,99 @@ def test_load_rejects_folders_whose_parts_disagree(model, tmp_path):
     names = damaged("names", lambda m: m.update(output_names=["CA"]))
     with pytest.raises(ModelFileError, match=r"1 output names .* with 2 outputs"):
         load(names)
+
+
+def test_scikit_learn_conventions(model, ds):
+    """repr, clone and check_is_fitted behave as for a scikit-learn estimator."""
+    import sklearn.base
+    import sklearn.exceptions
+    from sklearn.utils.validation import check_is_fitted
+
+    r = repr(SurrogateModel("lstm", hidden=8))
+    # like sklearn: the class name and only the parameters that differ from defaults
+    assert r.startswith("SurrogateModel(") and "hidden=8" in r and "kind='lstm'" in r
+    assert "lr=" not in r and "batch_size=" not in r
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        check_is_fitted(SurrogateModel())
+    check_is_fitted(model)  # does not raise
+    fresh = sklearn.base.clone(model)
+    assert fresh.get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        fresh.predict(ds.X[:2])
+
+
+def test_score_is_r2_per_output_averaged(model, ds):
+    X, Y = ds.subset("test")
+    pred = model.predict(X)
+    # R^2 by hand: per output over samples and steps, then the plain mean
+    t, p = Y.reshape(-1, 2), pred.reshape(-1, 2)
+    r2 = 1 - ((t - p) ** 2).sum(axis=0) / ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+    assert model.score(X, Y) == pytest.approx(r2.mean(), rel=1e-12)
+    assert model.score(X, pred) == pytest.approx(1.0)
+    # a shorter input is scored on the steps predict returns for it
+    short = model.predict(X[:, :5])
+    assert short.shape[1] == 5
+    t5, p5 = Y[:, :5].reshape(-1, 2), short.reshape(-1, 2)
+    r2_5 = 1 - ((t5 - p5) ** 2).sum(axis=0) / ((t5 - t5.mean(axis=0)) ** 2).sum(axis=0)
+    assert model.score(X[:, :5], Y[:, :5]) == pytest.approx(r2_5.mean(), rel=1e-12)
+    with pytest.raises(DimensionError, match="Y must have shape"):
+        model.score(X, Y[:, :, :1])
+
+
+def test_fit_takes_arrays_like_scikit_learn(ds):
+    X, Y = ds.subset("train")
+    m = SurrogateModel("iclrnn", hidden=8, layers=1, max_epochs=2, verbose=False)
+    assert m.fit(X, Y) is m
+    assert m.feature_names_ == ("x0", "x1", "x2", "x3")
+    assert m.output_names_ == ("y0", "y1")
+    # every sample is used: the last 10 % validate, the rest train
+    assert m.fit_info_["n_val"] == len(X) // 10
+    assert m.fit_info_["n_train"] == len(X) - len(X) // 10
+    assert m.predict(X[:3]).shape == (3, 10, 2)
+    with pytest.raises(DimensionError, match="X has 5 samples but Y has 4"):
+        m.fit(X[:5], Y[:4])
+    with pytest.raises(DimensionError, match=r"3-D.*X\[None\]"):
+        m.fit(X[0], Y[0])
+
+
+def test_predict_takes_a_torch_tensor_that_requires_grad(model, ds):
+    import torch
+
+    X = torch.tensor(ds.X[:3], requires_grad=True)
+    np.testing.assert_array_equal(model.predict(X), model.predict(ds.X[:3]))
+
+
+def test_arrays_with_names_export_to_do_mpc(ds):
+    """Named array columns carry through to do-mpc: its transition is the last
+    predicted step for the state held and the input applied."""
+    import casadi as ca
+
+    from iclcontrol.export import to_do_mpc
+
+    X, Y = ds.subset("train")
+    m = SurrogateModel("iclrnn", hidden=8, layers=1, max_epochs=1, verbose=False)
+    m.fit(X, Y, feature_names=["CA", "T", "CA0", "Q"], output_names=["CA", "T"])
+    model = to_do_mpc(m)
+    assert list(model.x.keys()) == ["CA", "T"]
+    step = ca.Function("f", [model.x, model.u], [model._rhs])
+    x0, u0 = X[0, 0, :2], X[0, 0, 2:]
+    expected = m.predict(np.tile(X[0, 0], (10, 1)))[0, -1]
+    np.testing.assert_allclose(np.ravel(step(x0, u0)), expected, rtol=1e-4)
+    with pytest.raises(DimensionError, match=r"3 output names.*2 output columns"):
+        m.fit(X, Y, output_names=["CA", "T", "extra"])
+
+
+def test_importing_the_estimators_does_not_import_scikit_learn():
+    """scikit-learn (and scipy behind it) costs seconds to import: the estimator
+    protocol must not put it on every CLI command's path."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, iclcontrol.train, iclcontrol.solar; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -28,8 +28,10 @@ def to_do_mpc(
     state_names: Sequence[str] | None = None,
     input_names: Sequence[str] | None = None,
     symvar_type: str = "SX",
+    model: Any = None,
+    setup: bool = True,
 ) -> Any:
-    """Return a set-up ``do_mpc.model.Model('discrete')`` driven by a surrogate.
+    """Return a ``do_mpc.model.Model('discrete')`` driven by a surrogate.
 
     Parameters
     ----------
@@ -42,19 +44,29 @@ def to_do_mpc(
     state_names, input_names : sequence of str, optional
         Default: ``output_names`` of the spec, and the remaining ``feature_names``.
     symvar_type : {"SX", "MX"}
-        Symbolic type of the do-mpc model.
+        Symbolic type of a new do-mpc model (ignored with ``model``).
+    model : do_mpc.model.Model, optional
+        Your own discrete model, not set up yet (it may already hold
+        time-varying parameters, parameters or expressions); the surrogate's
+        states, inputs and right-hand sides are added to it. Default: a new one.
+    setup : bool
+        Call ``model.setup()``. False leaves it open, so that you can add
+        ``_tvp`` (e.g. a setpoint), ``_p`` or expressions, then call
+        ``setup()`` yourself.
 
     Returns
     -------
     do_mpc.model.Model
         With states ``state_names``, inputs ``input_names``, and the right-hand
-        side set; ``setup()`` already called, ready for ``do_mpc.controller.MPC``.
+        side set; with ``setup=True`` ready for ``do_mpc.controller.MPC``.
 
     Raises
     ------
     LayoutError
         (a ConfigError) If the features are not ``state_names + input_names`` or
         the outputs not ``state_names`` (:func:`check_layout`).
+    ConfigError
+        ``model`` is not a discrete do-mpc model, or already set up.
     """
     import warnings
 
@@ -67,7 +79,19 @@ def to_do_mpc(
     if symvar_type not in ("SX", "MX"):
         raise ConfigError(f"symvar_type must be 'SX' or 'MX', got {symvar_type!r}")
     outputs, inputs = check_layout(spec, state_names, input_names, "to_do_mpc")
-    model = do_mpc.model.Model("discrete", symvar_type)
+    if model is None:
+        model = do_mpc.model.Model("discrete", symvar_type)
+    elif not isinstance(model, do_mpc.model.Model) or model.model_type != "discrete":
+        raise ConfigError(
+            "model must be a do_mpc.model.Model('discrete') (the surrogate is a "
+            f"discrete-time transition); got {type(model).__name__} "
+            f"{getattr(model, 'model_type', '')!r}"
+        )
+    elif model.flags.get("setup"):
+        raise ConfigError(
+            "the do-mpc model is already set up; pass it before model.setup() (no "
+            "variable can be added after)"
+        )
     xs = [model.set_variable("_x", name) for name in outputs]
     us = [model.set_variable("_u", name) for name in inputs]
     row = ca.horzcat(*xs, *us)
@@ -75,5 +99,6 @@ def to_do_mpc(
     Y = physical_expression(spec, X)
     for j, name in enumerate(outputs):
         model.set_rhs(name, Y[steps_per_period - 1, j])
-    model.setup()
+    if setup:
+        model.setup()
     return model

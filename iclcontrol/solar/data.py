@@ -35,6 +35,7 @@ __all__ = [
     "QCResult",
     "Site",
     "SolarData",
+    "check_solar_frame",
     "check_solar_time",
     "dataset_path",
     "infer_step",
@@ -89,6 +90,27 @@ class Site:
             raise ConfigError(
                 f"label must be 'instant', 'ending' or 'beginning', got {self.label!r}"
             )
+        if not np.isfinite(self.altitude):
+            raise ConfigError(f"altitude must be finite (m), got {self.altitude}")
+        if (self.surface_tilt is None) != (self.surface_azimuth is None):
+            raise ConfigError(
+                "give both surface_tilt and surface_azimuth (plane-of-array target) "
+                f"or neither (horizontal target); got surface_tilt="
+                f"{self.surface_tilt}, surface_azimuth={self.surface_azimuth}"
+            )
+        # written as "not (valid)" so that NaN is refused too
+        if self.surface_tilt is not None and not 0.0 <= self.surface_tilt <= 90.0:
+            raise ConfigError(
+                f"surface_tilt must be in [0, 90] deg (0 = horizontal), got "
+                f"{self.surface_tilt}"
+            )
+        if self.surface_azimuth is not None and not (
+            0.0 <= self.surface_azimuth <= 360.0
+        ):
+            raise ConfigError(
+                f"surface_azimuth must be in [0, 360] deg (180 = south), got "
+                f"{self.surface_azimuth}"
+            )
 
     @property
     def is_poa(self) -> bool:
@@ -122,6 +144,9 @@ class SolarData:
     card: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        check_solar_frame(self.frame, self.target)
+
     @property
     def freq(self) -> pd.Timedelta:
         return pd.Timedelta(self.frame.index.freq)
@@ -136,6 +161,39 @@ class SolarData:
         frame = frame.asfreq(self.frame.index.freq)
         return SolarData(
             frame, self.target, self.site, dict(self.card), dict(self.report)
+        )
+
+
+def check_solar_frame(frame: Any, target: str) -> None:
+    """Raise unless ``frame`` can back a :class:`SolarData`.
+
+    It must be a DataFrame with the ``target`` column and a timezone-aware,
+    regular DatetimeIndex (``index.freq`` set): forecasting shifts by whole steps.
+
+    Raises
+    ------
+    DataError
+        Naming what is wrong and how to fix it (:func:`regularize` puts an
+        irregular, unsorted or duplicated index on a regular grid).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    if target not in frame.columns:
+        raise DataError(
+            f"the frame has no target column {target!r}; columns: {list(frame.columns)}"
+        )
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+        raise DataError(
+            "the frame needs a timezone-aware DatetimeIndex; localize it first, e.g. "
+            "frame.tz_localize('America/Denver') (or 'UTC')"
+        )
+    if index.freq is None:
+        raise DataError(
+            "the frame's index has no regular step (index.freq is None: unsorted, "
+            "duplicated or missing timestamps, or just not set); put it on a grid "
+            "with frame, report = iclcontrol.solar.data.regularize(frame, target) "
+            "(missing steps become NaN rows)"
         )
 
 

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
-from iclcontrol.solar.data import Site, SolarData
+from iclcontrol.solar.data import Site, SolarData, regularize
 from iclcontrol.solar.features import CSI_MAX, feature_frame
 from iclcontrol.solar.metrics import horizon_metrics
 from iclcontrol.solar.windows import (
@@ -86,6 +87,43 @@ def _issue_windows(
     return w
 
 
+def as_solar_data(
+    data: SolarData | pd.DataFrame, model: Any, who: str = "predict"
+) -> SolarData:
+    """``data`` as :class:`SolarData`; a DataFrame gets the fitted ``model``'s
+    target, site and step (``target_``, ``site_``, ``freq_``).
+
+    A DataFrame without ``index.freq`` is put on the fitted step with
+    :func:`~iclcontrol.solar.data.regularize` (sorted, de-duplicated, gaps as NaN).
+
+    Raises
+    ------
+    NotFittedError
+        A DataFrame given to a model that is not fitted.
+    DataError
+        Neither a SolarData nor a DataFrame, or a DataFrame without the target
+        column or a timezone-aware DatetimeIndex.
+    """
+    if isinstance(data, SolarData):
+        return data
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"expected SolarData or DataFrame, got {type(data).__name__}")
+    if not hasattr(model, "site_"):
+        raise NotFittedError(
+            f"this {type(model).__name__} is not fitted yet; call fit(data) first "
+            f"(a DataFrame given to {who} takes the fitted site)"
+        )
+    frame = data
+    if (
+        isinstance(data.index, pd.DatetimeIndex)
+        and data.index.tz is not None
+        and data.index.freq is None
+        and model.target_ in data.columns
+    ):  # put it on the fitted grid (sorted, no duplicates, NaN gaps)
+        frame, _ = regularize(data, model.target_, freq=model.freq_)
+    return SolarData(frame, model.target_, model.site_)
+
+
 class _ReferenceForecast:
     """Shared parts of the reference forecasts (no training of a network)."""
 
@@ -99,13 +137,14 @@ class _ReferenceForecast:
 
     def _windows(
         self,
-        data: SolarData,
+        data: SolarData | pd.DataFrame,
         horizon: int | None,
         start: Any,
         windows: ForecastWindows | None,
     ) -> tuple[int, ForecastWindows]:
         """The forecast horizon and the windows to forecast from."""
         h = horizon or self.horizon
+        data = as_solar_data(data, self)
         return h, _issue_windows(data, max(self.lags, 1), h, start, windows)
 
 
@@ -121,11 +160,12 @@ class SmartPersistence(_ReferenceForecast):
     def fit(self, data: SolarData) -> SmartPersistence:
         self.site_ = data.site
         self.target_ = data.target
+        self.freq_ = data.freq
         return self
 
     def predict(
         self,
-        data: SolarData,
+        data: SolarData | pd.DataFrame,
         horizon: int | None = None,
         start: Any = None,
         windows: ForecastWindows | None = None,
@@ -176,11 +216,12 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
 
     def predict(
         self,
-        data: SolarData,
+        data: SolarData | pd.DataFrame,
         horizon: int | None = None,
         start: Any = None,
         windows: ForecastWindows | None = None,
     ) -> pd.DataFrame:
+        data = as_solar_data(data, self)
         h, w = self._windows(data, horizon, start, windows)
         step = pd.Timedelta(data.freq)
         csi = np.column_stack(
@@ -189,8 +230,12 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
         return w.frame(csi * w.clearsky[:, :h])
 
 
-class IrradianceForecaster:
+class IrradianceForecaster(EstimatorMixin):
     """Multi-step irradiance forecaster on a (convex) recurrent network.
+
+    scikit-learn's estimator protocol (:class:`iclcontrol.estimator.EstimatorMixin`):
+    ``get_params``/``set_params``, ``repr`` and ``sklearn.base.clone`` work as for
+    any estimator.
 
     Parameters
     ----------
@@ -377,7 +422,9 @@ class IrradianceForecaster:
         options = self.window_options()  # checks every parameter
         if not isinstance(data, SolarData):
             raise DataError(
-                "fit expects a SolarData (iclcontrol.solar.load_solar(...)); got "
+                "fit expects a SolarData: iclcontrol.solar.load_solar(path_or_name), "
+                "or for a DataFrame SolarData(frame, target='ghi', site=Site(name, "
+                f"latitude, longitude, tz=...)) (the site gives the clear sky); got "
                 f"{type(data).__name__}"
             )
         t0 = time.perf_counter()
@@ -561,6 +608,14 @@ class IrradianceForecaster:
         pandas.DataFrame
             Index: issue time; columns ``h1..hH``: irradiance at ``t + h``. [W/m^2]
             Issue times whose current measurement is missing give NaN.
+
+        Raises
+        ------
+        NotFittedError
+        ConfigError
+            ``horizon`` above the fitted one.
+        DataError
+            Data with another step than the training data's.
         """
         import torch
 
@@ -568,7 +623,16 @@ class IrradianceForecaster:
         h = self.horizon if horizon is None else int(horizon)
         if not 1 <= h <= self.horizon:
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
-        data = self._as_solar(data)
+        data = as_solar_data(data, self)
+        if data.freq != self.freq_:
+            # lags and lead times count steps: another step changes their meaning
+            minute = pd.Timedelta("1min")
+            raise DataError(
+                f"the forecaster was fit on {self.freq_ / minute:g}-min steps but "
+                f"the data has {data.freq / minute:g}-min steps ({self.lags} lags "
+                f"and h1..h{self.horizon} count steps); resample the data to the "
+                "fitted step or fit on this one"
+            )
         w = _issue_windows(
             data, self.lags, self.horizon, start, windows, **self.window_options()
         )
@@ -584,51 +648,6 @@ class IrradianceForecaster:
         out[~w.forecastable] = np.nan
         return w.frame(out[:, :h])
 
-    def _as_solar(self, data: SolarData | pd.DataFrame) -> SolarData:
-        if isinstance(data, SolarData):
-            return data
-        if isinstance(data, pd.DataFrame):
-            if self.target_ not in data.columns:
-                raise DataError(
-                    f"the frame has no target column {self.target_!r}; columns: "
-                    f"{list(data.columns)}"
-                )
-            if not isinstance(data.index, pd.DatetimeIndex) or data.index.tz is None:
-                raise DataError("the frame needs a timezone-aware DatetimeIndex")
-            frame = data.asfreq(self.freq_) if data.index.freq is None else data
-            return SolarData(frame, self.target_, self.site_)
-        raise DataError(f"expected SolarData or DataFrame, got {type(data).__name__}")
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (scikit-learn style)."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "kind",
-                "horizon",
-                "lags",
-                "hidden",
-                "layers",
-                "epochs",
-                "batch_size",
-                "lr",
-                "patience",
-                "val_fraction",
-                "max_train_samples",
-                "time_limit_s",
-                "random_state",
-                "context",
-                "stride",
-                "embedding",
-                "variability",
-                "covariates",
-                "future_covariates",
-                "quantile",
-                "ema_decay",
-                "spectral_bound",
-            )
-        }
-
     def export_spec(self) -> dict[str, Any]:
         """Network spec (docs/INTERFACES.md) plus the feature scaler and names."""
         self._check_fitted()
@@ -643,15 +662,17 @@ class IrradianceForecaster:
 
 def evaluate(
     model: IrradianceForecaster | SmartPersistence,
-    data: SolarData,
-    start: Any,
+    data: SolarData | pd.DataFrame,
+    start: Any = None,
     horizon: int | None = None,
     windows: ForecastWindows | None = None,
 ) -> dict[str, Any]:
     """Score ``model`` on issue times from ``start`` against smart persistence.
 
     Daytime targets only; issue times whose current value is missing are skipped
-    for both forecasts.
+    for both forecasts. ``start`` None scores every issue time of ``data`` (pass
+    the end of the training period to score out of sample); a DataFrame takes the
+    fitted model's site.
 
     Returns
     -------
@@ -661,6 +682,7 @@ def evaluate(
         ``n_test`` (issue times), ``frames`` (forecast, persistence, truth, daytime).
     """
     h = horizon or model.horizon
+    data = as_solar_data(data, model, "evaluate")
     w = _issue_windows(
         data, model.lags, model.horizon, start, windows, **model.window_options()
     )

@@ -72,6 +72,13 @@ def error_metrics(
         ``skill_vs_smart_persistence``.
     """
     t = np.asarray(y_true, dtype=float).ravel()
+    parts = {"y_pred": y_pred, "y_ref": y_ref, "mask": mask}
+    for name, values in parts.items():
+        if values is not None and np.size(values) != t.size:
+            raise DimensionError(
+                f"y_true has {t.size} values but {name} has {np.size(values)}; "
+                "they must match"
+            )
     keep = (
         np.ones(t.shape, dtype=bool) if mask is None else np.asarray(mask, bool).ravel()
     )

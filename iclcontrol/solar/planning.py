@@ -67,6 +67,48 @@ def _solve(model: Any) -> tuple[str, float]:
     return cond, time.perf_counter() - t0
 
 
+def _check_battery_model(
+    dt_h: float, eta_charge: float, eta_discharge: float, soc_min: float, soc_max: float
+) -> None:
+    """Raise :class:`ConfigError` unless the period and battery fractions are valid.
+
+    Written as ``not (valid)`` so that NaN is refused too.
+    """
+    if not (np.isfinite(dt_h) and dt_h > 0):
+        raise ConfigError(f"dt_h must be a positive period length in h, got {dt_h}")
+    for name, value in (("eta_charge", eta_charge), ("eta_discharge", eta_discharge)):
+        if not 0 < value <= 1:
+            raise ConfigError(f"{name} must be in (0, 1], got {value}")
+    if not 0 <= soc_min <= soc_max <= 1:
+        raise ConfigError(
+            f"need 0 <= soc_min <= soc_max <= 1, got soc_min={soc_min}, "
+            f"soc_max={soc_max}"
+        )
+
+
+def _per_period(values: Any, n: int, name: str) -> np.ndarray:
+    """``values`` (a scalar or shape (n,)) as a finite float array of shape (n,).
+
+    Raises
+    ------
+    DimensionError
+        Another shape.
+    DataError
+        NaN or infinite values.
+    """
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 0:
+        array = np.full(n, float(array))
+    if array.shape != (n,):
+        raise DimensionError(
+            f"{name} needs one value per period ({n},) or a single value; got shape "
+            f"{array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise DataError(f"{name} has NaN or infinite values")
+    return array
+
+
 # -- tariffs and loads -------------------------------------------------------------
 @dataclass(frozen=True)
 class Tariff:
@@ -431,6 +473,7 @@ def size_system(
     import pyomo.environ as pyo
 
     costs = costs or SizingCosts()
+    _check_battery_model(dt_h, eta_charge, eta_discharge, soc_min, soc_max)
     pv1 = np.asarray(pv_per_kwp, float)
     load = np.asarray(load_kw, float)
     n = pv1.size
@@ -440,7 +483,9 @@ def size_system(
         )
     if not (np.all(np.isfinite(pv1)) and np.all(np.isfinite(load))):
         raise DataError("pv_per_kwp and load_kw must be finite")
-    price = np.broadcast_to(np.asarray(import_price, float), (n,))
+    price = _per_period(import_price, n, "import_price")
+    if not np.isfinite(export_price):
+        raise ConfigError(f"export_price must be finite, got {export_price}")
     frac = n * dt_h / 8760.0 if year_fraction is None else year_fraction
     if not frac > 0:
         raise ConfigError(f"year_fraction must be positive, got {frac}")
@@ -668,11 +713,57 @@ def dispatch_lp(
 ) -> tuple[str, np.ndarray]:
     """Solve one dispatch LP; return its status and the first move ``(P_ch, P_dis)``.
 
-    ``pv_kw`` of shape (n,) is a point forecast; of shape (scenarios, n) equally
-    likely scenarios (two-stage stochastic LP, first move shared). [kW]
+    Parameters
+    ----------
+    e0 : float
+        Stored energy now, within ``[battery.e_min, battery.e_max]``. [kWh]
+    pv_kw : array-like, shape (n,) or (scenarios, n)
+        A point forecast, or equally likely scenarios (two-stage stochastic LP,
+        first move shared). [kW]
+    load_kw : array-like, shape (n,)
+        [kW]
+    import_price : float or array-like, shape (n,)
+        [$/kWh]
+    dt_h : float
+        Period length. [h]
+    battery : plants.pv.BatteryParameters
+    tariff : Tariff or None
+        Export price and limit (default ``Tariff()``).
+
+    Returns
+    -------
+    (str, numpy.ndarray)
+        Solver status and ``(P_ch, P_dis)`` [kW] (zeros unless "optimal").
+
+    Raises
+    ------
+    DimensionError, DataError, ConfigError
+        Lengths that differ from the PV forecast's, NaN, ``e0`` outside the
+        bounds, an invalid ``dt_h``.
     """
     tariff = tariff or Tariff()
     pv = np.atleast_2d(np.asarray(pv_kw, float))
+    if pv.ndim != 2 or pv.shape[1] < 1:
+        raise DimensionError(
+            f"pv_kw needs shape (n,) or (scenarios, n); got {np.shape(pv_kw)}"
+        )
+    if not np.all(np.isfinite(pv)):
+        raise DataError("pv_kw has NaN or infinite values")
+    n = pv.shape[1]
+    load = _per_period(load_kw, n, "load_kw")
+    price = _per_period(import_price, n, "import_price")
+    _check_battery_model(
+        dt_h,
+        battery.eta_charge,
+        battery.eta_discharge,
+        battery.soc_min,
+        battery.soc_max,
+    )
+    if not (np.isfinite(e0) and battery.e_min <= e0 <= battery.e_max):
+        raise DataError(
+            f"e0={e0:g} kWh is outside the battery's bounds [{battery.e_min:g}, "
+            f"{battery.e_max:g}] kWh (soc_min, soc_max x capacity_kwh)"
+        )
     lp = _DispatchLP(
         pv.shape[1],
         dt_h,
@@ -681,7 +772,7 @@ def dispatch_lp(
         tariff.export_limit_kw,
         scenarios=pv.shape[0],
     )
-    return lp.solve(e0, pv, np.asarray(load_kw, float), np.asarray(import_price, float))
+    return lp.solve(e0, pv, load, price)
 
 
 @dataclass
@@ -745,18 +836,65 @@ def run_dispatch(
     period start (``label`` says what the index labels stand for, see
     :meth:`Tariff.import_price`).
 
+    Parameters
+    ----------
+    plant : plants.pv.PVBatteryPlant
+        Battery simulator; its ``dt_h`` must be the step of the series. [h]
+    pv_actual_kw : pandas.Series
+        Realised PV power on a DatetimeIndex (local time: the tariff reads its
+        hours). [kW]
+    load_kw : pandas.Series or array-like
+        Load per period, same length as ``pv_actual_kw`` (taken by position). [kW]
+    pv_forecast : callable
+        ``pv_forecast(k)`` -> PV forecast for periods ``k .. k+H-1``. [kW]
+    horizon_steps : int
+        LP horizon ``H`` (periods), a positive integer.
+
     Returns
     -------
     DispatchResult
+
+    Raises
+    ------
+    DataError, DimensionError, ConfigError
+        A series that is not on a DatetimeIndex, a load of another length, a
+        plant whose ``dt_h`` differs from the series' step, a horizon that is not
+        a positive integer or longer than the series.
     """
+    from iclcontrol.solar.features import index_step
+
     tariff = tariff or Tariff()
     dt = plant.dt_h
+    if not isinstance(pv_actual_kw, pd.Series) or not isinstance(
+        pv_actual_kw.index, pd.DatetimeIndex
+    ):
+        raise DataError(
+            "pv_actual_kw must be a pandas Series on a DatetimeIndex (the tariff "
+            f"reads its local hours); got {type(pv_actual_kw).__name__}"
+        )
+    if isinstance(horizon_steps, bool) or not (
+        isinstance(horizon_steps, (int, np.integer)) and horizon_steps >= 1
+    ):
+        raise ConfigError(
+            f"horizon_steps must be a positive integer, got {horizon_steps!r}"
+        )
     idx = pv_actual_kw.index
     n = len(idx) - horizon_steps + 1
     if n < 1:
         raise DataError(f"need more than horizon_steps={horizon_steps} periods")
+    load = np.asarray(load_kw, dtype=float)
+    if load.shape != (len(idx),):
+        raise DimensionError(
+            f"load_kw has shape {load.shape} but pv_actual_kw has {len(idx)} periods; "
+            "give one load value per period"
+        )
+    step_h = index_step(idx) / pd.Timedelta("1h")
+    if abs(step_h - dt) > 1e-9 * dt:
+        raise ConfigError(
+            f"the plant's dt_h is {dt:g} h but the series' step is {step_h:g} h; "
+            f"make the plant with dt_h={step_h:g}"
+        )
     price = tariff.import_price(idx, label)
-    load = load_kw.to_numpy(float)
     pv_true = pv_actual_kw.to_numpy(float)
     lp = None
     e = plant.x_steady[0] if e0 is None else float(e0)
