@@ -95,6 +95,22 @@ class PVArrayParameters:
             )
 
 
+def check_battery_fractions(
+    eta_charge: float, eta_discharge: float, soc_min: float, soc_max: float
+) -> None:
+    """Raise :class:`ConfigError` unless the efficiencies are in (0, 1] and
+    ``0 <= soc_min <= soc_max <= 1`` (written as ``not (valid)`` so NaN is refused).
+    """
+    for name, value in (("eta_charge", eta_charge), ("eta_discharge", eta_discharge)):
+        if not 0 < value <= 1:
+            raise ConfigError(f"{name} must be in (0, 1], got {value}")
+    if not 0 <= soc_min <= soc_max <= 1:
+        raise ConfigError(
+            f"need 0 <= soc_min <= soc_max <= 1, got soc_min={soc_min}, "
+            f"soc_max={soc_max}"
+        )
+
+
 @dataclass(frozen=True)
 class BatteryParameters:
     """Battery energy and power ratings.
@@ -123,14 +139,9 @@ class BatteryParameters:
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):  # NaN is refused too
                 raise ConfigError(f"{name} must be a finite number >= 0, got {v}")
-        for name in ("eta_charge", "eta_discharge"):
-            v = getattr(self, name)
-            if not 0 < v <= 1:
-                raise ConfigError(f"{name} must be in (0, 1], got {v}")
-        if not 0 <= self.soc_min <= self.soc_max <= 1:
-            raise ConfigError(
-                f"need 0 <= soc_min <= soc_max <= 1, got {self.soc_min}, {self.soc_max}"
-            )
+        check_battery_fractions(
+            self.eta_charge, self.eta_discharge, self.soc_min, self.soc_max
+        )
 
     @property
     def e_min(self) -> float:

@@ -25,6 +25,7 @@ from iclcontrol.exceptions import (
     DimensionError,
     SolverUnavailableError,
 )
+from plants.pv import check_battery_fractions
 
 __all__ = [
     "DispatchResult",
@@ -67,23 +68,10 @@ def _solve(model: Any) -> tuple[str, float]:
     return cond, time.perf_counter() - t0
 
 
-def _check_battery_model(
-    dt_h: float, eta_charge: float, eta_discharge: float, soc_min: float, soc_max: float
-) -> None:
-    """Raise :class:`ConfigError` unless the period and battery fractions are valid.
-
-    Written as ``not (valid)`` so that NaN is refused too.
-    """
+def _check_period(dt_h: float) -> None:
+    """Raise :class:`ConfigError` unless ``dt_h`` is a positive period length [h]."""
     if not (np.isfinite(dt_h) and dt_h > 0):
         raise ConfigError(f"dt_h must be a positive period length in h, got {dt_h}")
-    for name, value in (("eta_charge", eta_charge), ("eta_discharge", eta_discharge)):
-        if not 0 < value <= 1:
-            raise ConfigError(f"{name} must be in (0, 1], got {value}")
-    if not 0 <= soc_min <= soc_max <= 1:
-        raise ConfigError(
-            f"need 0 <= soc_min <= soc_max <= 1, got soc_min={soc_min}, "
-            f"soc_max={soc_max}"
-        )
 
 
 def _per_period(values: Any, n: int, name: str) -> np.ndarray:
@@ -473,7 +461,8 @@ def size_system(
     import pyomo.environ as pyo
 
     costs = costs or SizingCosts()
-    _check_battery_model(dt_h, eta_charge, eta_discharge, soc_min, soc_max)
+    _check_period(dt_h)
+    check_battery_fractions(eta_charge, eta_discharge, soc_min, soc_max)
     pv1 = np.asarray(pv_per_kwp, float)
     load = np.asarray(load_kw, float)
     n = pv1.size
@@ -752,13 +741,7 @@ def dispatch_lp(
     n = pv.shape[1]
     load = _per_period(load_kw, n, "load_kw")
     price = _per_period(import_price, n, "import_price")
-    _check_battery_model(
-        dt_h,
-        battery.eta_charge,
-        battery.eta_discharge,
-        battery.soc_min,
-        battery.soc_max,
-    )
+    _check_period(dt_h)  # the (frozen) battery checked its fractions when made
     if not (np.isfinite(e0) and battery.e_min <= e0 <= battery.e_max):
         raise DataError(
             f"e0={e0:g} kWh is outside the battery's bounds [{battery.e_min:g}, "
