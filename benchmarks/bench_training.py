@@ -33,11 +33,26 @@ import numpy as np
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=120.0, help="seconds per fit")
-    parser.add_argument("--out", default="benchmarks/results/noise_study")
-    parser.add_argument("--models", default="iclrnn,rnn,lstm")
-    parser.add_argument("--noise", default="0,0.3,0.6,0.9")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--budget", type=float, default=120.0, help="training seconds per fit"
+    )
+    parser.add_argument(
+        "--out",
+        default="benchmarks/results/noise_study",
+        help="study folder; finished fits with the same configuration are reused",
+    )
+    parser.add_argument(
+        "--models", default="iclrnn,rnn,lstm", help="comma-separated model kinds"
+    )
+    parser.add_argument(
+        "--noise",
+        default="0,0.3,0.6,0.9",
+        help="comma-separated target-noise standard deviations (scaled units)",
+    )
     args = parser.parse_args()
 
     from iclcontrol.study import (
