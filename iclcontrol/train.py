@@ -83,6 +83,42 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]:
+    """Positions in ``found`` of the names in ``expected``: columns matched by name.
+
+    Parameters
+    ----------
+    found : sequence of str
+        Column names of the data given (a DataFrame's columns, a dataset's names).
+    expected : sequence of str
+        The model's names, in the order it was fit on.
+    label : str
+        What holds ``found``, for the message ("X", "the dataset").
+    role : {"feature", "output"}
+
+    Raises
+    ------
+    DataError
+        A name of ``expected`` is missing from ``found`` or ``found`` has another.
+    """
+    found, expected = list(found), list(expected)
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    if missing or extra:
+        raise DataError(
+            f"{label} has {role} columns {found}, but SurrogateModel was fit on "
+            f"{role}s {expected}: missing {missing}, unexpected {extra}; rename or "
+            f"select the columns (a numpy array is taken in {role} order)"
+        )
+    return [found.index(c) for c in expected]
+
+
+def _is_named_frame(data: Any) -> bool:
+    """A DataFrame whose columns are all strings (matched by name, as in
+    scikit-learn; other frames are taken in column order)."""
+    return hasattr(data, "columns") and all(isinstance(c, str) for c in data.columns)
+
+
 def _scaler_from_dict(d: dict[str, Any]) -> Any:
     from iclcontrol.data import MinMaxScaler
 
@@ -580,19 +616,8 @@ class SurrogateModel(EstimatorMixin):
     def _check_X(self, X: Any) -> np.ndarray:
         if isinstance(X, torch.Tensor):  # also a tensor that requires grad
             X = X.detach().cpu().numpy()
-        if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
-            # named columns are matched by name, as scikit-learn does
-            names = list(self.feature_names_)
-            missing = [c for c in names if c not in X.columns]
-            extra = [c for c in X.columns if c not in names]
-            if missing or extra:
-                raise DataError(
-                    f"X has columns {list(X.columns)}, but SurrogateModel was fit on "
-                    f"features {names}: missing {missing}, unexpected {extra}; "
-                    "rename or select the columns (a numpy array is taken in "
-                    "feature order)"
-                )
-            X = X[names]
+        if _is_named_frame(X):
+            X = X.iloc[:, _column_order(X.columns, self.feature_names_, "X", "feature")]
         if hasattr(X, "to_numpy"):
             X = X.to_numpy()
         try:
@@ -672,7 +697,8 @@ class SurrogateModel(EstimatorMixin):
             Input sequences in physical units (as for :meth:`predict`).
         Y : array-like, shape (n, steps_y, n_outputs) or (steps_y, n_outputs)
             True output sequences in physical units; their last steps, as many as
-            :meth:`predict` returns for ``X``, are scored.
+            :meth:`predict` returns for ``X``, are scored. A DataFrame with string
+            column names is matched by name to ``output_names_``, as ``X`` is.
 
         Returns
         -------
@@ -686,6 +712,10 @@ class SurrogateModel(EstimatorMixin):
         from sklearn.metrics import r2_score
 
         pred = self.predict(X)
+        if _is_named_frame(Y):
+            Y = Y.iloc[:, _column_order(Y.columns, self.output_names_, "Y", "output")]
+        if hasattr(Y, "to_numpy"):
+            Y = Y.to_numpy()
         true = np.asarray(Y, dtype=np.float64)
         if true.ndim == 2:
             true = true[None]
@@ -713,8 +743,9 @@ class SurrogateModel(EstimatorMixin):
         Parameters
         ----------
         dataset : SequenceDataset
-            Data with the model's features and outputs; scaled with the model's
-            scalers.
+            Data with the model's features and outputs, matched by name (a
+            dataset built with its columns in another order is reordered); scaled
+            with the model's scalers.
         split : {"train", "val", "test"}
 
         Returns
@@ -727,7 +758,8 @@ class SurrogateModel(EstimatorMixin):
         NotFittedError, DimensionError
             Another number of features or outputs than the model's.
         DataError
-            NaN or inf in the split (the message names the samples).
+            NaN or inf in the split (the message names the samples), or feature
+            or output names other than the model's.
         """
         self._check_fitted()
         X, Y = dataset.subset(split)
@@ -738,7 +770,21 @@ class SurrogateModel(EstimatorMixin):
                 f"predicts {n_out} ({', '.join(self.output_names_)})"
             )
         check_finite(dataset, [split])
-        Xs = self.x_scaler_.transform(self._check_X(X))
+        X = self._check_X(X)
+        # a dataset built with the columns in another order is matched by name
+        X = X[
+            ...,
+            _column_order(
+                dataset.feature_names, self.feature_names_, "the dataset", "feature"
+            ),
+        ]
+        Y = Y[
+            ...,
+            _column_order(
+                dataset.output_names, self.output_names_, "the dataset", "output"
+            ),
+        ]
+        Xs = self.x_scaler_.transform(X)
         Ys = self.y_scaler_.transform(Y)
         pred = self.predict_scaled(Xs)
         Ys = Ys[:, -self.output_steps_ :]

@@ -302,6 +302,43 @@ def test_predict_matches_dataframe_columns_by_name(model, ds):
         model.predict(frame.assign(extra=1.0))
 
 
+def test_evaluate_matches_dataset_columns_by_name(model, ds):
+    """A dataset built with the same columns in another order (e.g. ``--inputs``
+    listed differently) scores as the original; other names are an error. It was
+    scored in array order: a silently wrong MSE."""
+    import dataclasses
+
+    f, o = [2, 3, 0, 1], [1, 0]
+    swapped = dataclasses.replace(
+        ds,
+        X=ds.X[..., f],
+        Y=ds.Y[..., o],
+        feature_names=tuple(ds.feature_names[i] for i in f),
+        feature_units=tuple(ds.feature_units[i] for i in f),
+        output_names=tuple(ds.output_names[i] for i in o),
+        output_units=tuple(ds.output_units[i] for i in o),
+    )
+    expected = model.evaluate(ds)
+    found = model.evaluate(swapped)
+    assert found["scaled"] == pytest.approx(expected["scaled"], rel=1e-12)
+    assert found["physical"] == pytest.approx(expected["physical"], rel=1e-12)
+    renamed = dataclasses.replace(ds, feature_names=("CA", "T", "CA0", "q_in"))
+    with pytest.raises(DataError, match=r"missing \['Q'\], unexpected \['q_in'\]"):
+        model.evaluate(renamed)
+
+
+def test_score_matches_dataframe_output_columns_by_name(model, ds):
+    """Y as a DataFrame is matched by name like X (it was taken in column order,
+    so reordered columns gave a wrong R^2 silently)."""
+    X, Y = ds.X[:3], ds.Y[:3]
+    frames = [pd.DataFrame(y[:, ::-1], columns=["T", "CA"]) for y in Y]
+    assert model.score(X[0], frames[0]) == pytest.approx(
+        model.score(X[0], Y[0]), rel=1e-12
+    )
+    with pytest.raises(DataError, match=r"unexpected \['temp'\]"):
+        model.score(X[0], frames[0].rename(columns={"T": "temp"}))
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
