@@ -637,6 +637,11 @@ class SurrogateModel(EstimatorMixin):
                 f"X has {arr.shape[-1]} features, but SurrogateModel is expecting "
                 f"{n_f} features as input ({', '.join(self.feature_names_)})"
             )
+        if arr.shape[1] == 0:
+            raise DimensionError(
+                f"X has 0 steps (shape {arr.shape}); give at least one step per "
+                "sequence"
+            )
         if not np.all(np.isfinite(arr)):
             raise DataError(
                 f"X contains {int(np.sum(~np.isfinite(arr)))} NaN or inf values; "
@@ -806,12 +811,39 @@ class SurrogateModel(EstimatorMixin):
 
         Parameters
         ----------
-        X : array-like, optional, shape (n, steps, n_features), physical units
+        X : array-like, optional, shape (n, steps_, n_features), physical units
             Data for the empirical lower bound; default: the model's stored sample.
+            The sequences must have the ``steps_`` steps the bound is stated for.
+        max_samples : int
+            Samples of ``X`` used for the empirical bound (>= 1).
+
+        Raises
+        ------
+        NotFittedError, DataError
+        DimensionError
+            ``X`` with another number of steps or features.
+        ConfigError
+            ``max_samples`` not a positive integer.
         """
         self._check_fitted()
+        if (
+            isinstance(max_samples, bool)
+            or not isinstance(max_samples, (int, np.integer))
+            or max_samples < 1
+        ):
+            raise ConfigError(
+                f"max_samples must be a positive integer, got {max_samples!r}"
+            )
         if X is not None:
-            Xs = self.x_scaler_.transform(self._check_X(X))
+            X = self._check_X(X)
+            if X.shape[1] != self.steps_:
+                raise DimensionError(
+                    f"X has {X.shape[1]} steps, but the certificate is stated for "
+                    f"the {self.steps_}-step sequences the model was fit on (the "
+                    "empirical Jacobian norm of longer sequences can exceed that "
+                    f"bound); give sequences of {self.steps_} steps"
+                )
+            Xs = self.x_scaler_.transform(X)
         else:
             Xs = getattr(self, "_certify_sample", None)
         with _threads(getattr(self, "n_threads", None)):

@@ -339,6 +339,19 @@ def test_score_matches_dataframe_output_columns_by_name(model, ds):
         model.score(X[0], frames[0].rename(columns={"T": "temp"}))
 
 
+def test_predict_and_certify_name_bad_lengths(model, ds):
+    """0-step sequences were a torch RuntimeError; certify(X) on sequences of
+    another length than the bound's stated a lower bound for other sequences, and
+    max_samples=0 was a torch reshape error."""
+    with pytest.raises(DimensionError, match="0 steps"):
+        model.predict(ds.X[:2, :0])
+    with pytest.raises(DimensionError, match=r"20 steps.*10-step"):
+        model.certify(np.concatenate([ds.X[:4], ds.X[:4]], axis=1))
+    with pytest.raises(ConfigError, match="max_samples must be a positive integer"):
+        model.certify(ds.X[:4], max_samples=0)
+    assert model.certify(ds.X[:4]).n_samples_empirical == 4
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
