@@ -579,7 +579,7 @@ def _parse_times(column: pd.Series, name: str, time_unit: str | None) -> pd.Seri
     if numeric:
         # pandas would read numbers as nanoseconds since 1970: never what a log means
         raise DataError(
-            f"time column {name!r} is numeric (e.g. {column.iloc[0]!r}); give its "
+            f"time column {name!r} is numeric (e.g. {column.iloc[0]}); give its "
             f"unit with time_unit (CLI: --time-unit), one of {', '.join(TIME_UNITS)}, "
             "e.g. 's' for seconds (since 1970 or since the start of the log), or "
             "store timestamps as text such as 2024-01-01 00:00:00"
@@ -657,7 +657,9 @@ def csv_dataset(
     time_column : str
         Column with timestamps (anything ``pandas.to_datetime`` parses; ISO
         timestamps whose UTC offset changes, as at daylight saving time, are read
-        in UTC). A numeric column needs ``time_unit``.
+        in UTC), or the name of the index of a time-indexed frame (a Parquet file
+        written from one restores that index). A numeric column needs
+        ``time_unit``.
     inputs, outputs : str or sequence of str
         Column names of the model's input features and outputs (a single string is
         one column). A column may not appear twice, be both an input and an output
@@ -725,6 +727,9 @@ def csv_dataset(
             ) from None
     frame = path.copy() if isinstance(path, pd.DataFrame) else read_table(path)
     source = "DataFrame" if isinstance(path, pd.DataFrame) else str(path)
+    if time_column not in frame.columns and time_column in frame.index.names:
+        # a time-indexed frame, or a Parquet file written from one
+        frame = frame.reset_index()
     _check_columns(frame, [time_column], "time")
     _check_columns(frame, inputs, "input")
     _check_columns(frame, outputs, "output")
@@ -788,6 +793,16 @@ def csv_dataset(
 
         val_kept = _purge(val, test)
         train_kept = _purge(train, np.concatenate([val_kept, test]))
+        if len(train_kept) == 0:
+            raise DataError(
+                f"the chronological split leaves no training window: of {n} "
+                f"windows of {window} rows ({len(values)} rows after cleaning), "
+                f"the last {n_test} are for test and {n_val} for validation, and "
+                "every earlier window shares rows with them (purged so that no "
+                "row is in two splits); use a shorter window, a longer log, a "
+                "smaller test_fraction or val_fraction, or split='random' (CLI: "
+                "--split random)"
+            )
         purged = len(train) + len(val) - len(train_kept) - len(val_kept)
         keep = keep[np.concatenate([train_kept, val_kept, test])]
         n_train, n_val = len(train_kept), len(val_kept)

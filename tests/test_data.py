@@ -158,6 +158,28 @@ def test_chronological_split_shares_no_row_between_splits():
     assert [len(ds.splits[k]) for k in ("train", "val", "test")] == [106, 10, 57]
 
 
+def test_chronological_split_without_training_window_says_why():
+    # 60 rows, windows of 30: 31 windows, the last 9 test and 3 validation; every
+    # earlier window reaches into them and is purged ("training split is empty")
+    frame = _frame()
+    with pytest.raises(DataError, match=r"no training window: of 31 windows of 30"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=30)
+    ds = csv_dataset(frame, "time", ["u"], ["y"], window=30, split="random")
+    assert len(ds.splits["train"]) > 0
+
+
+def test_time_index_of_a_frame_or_parquet_file(tmp_path):
+    """A time-indexed frame (and a Parquet file written from one, whose index
+    pandas restores) was 'unknown time column'."""
+    frame = _frame()
+    expected = csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    indexed = frame.set_index("time")
+    indexed.to_parquet(tmp_path / "log.parquet")
+    for source in (indexed, tmp_path / "log.parquet"):
+        ds = csv_dataset(source, "time", ["u"], ["y"], window=5)
+        assert_allclose(ds.X, expected.X)
+
+
 def test_csv_errors_name_the_problem(tmp_path):
     path = _messy_log(tmp_path)
     with pytest.raises(DataError, match=r"unknown input column\(s\) \['flow'\]"):
@@ -213,6 +235,8 @@ def test_csv_numeric_time_needs_a_unit():
     frame = _frame()
     frame["time"] = np.arange(60) * 60  # seconds
     with pytest.raises(DataError, match=r"'time' is numeric.*time_unit.*'s'"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    with pytest.raises(DataError, match=r"numeric \(e\.g\. 0\)"):  # not np.int64(0)
         csv_dataset(frame, "time", ["u"], ["y"], window=5)
     ds = csv_dataset(frame, "time", ["u"], ["y"], window=5, time_unit="s")
     assert ds.card["cleaning"]["sample_interval_s"] == 60.0
