@@ -648,7 +648,9 @@ def csv_dataset(
     non-numeric (``"1,5"``, ``"n/a"``) or infinite count as NaN. The sample interval
     is the median time step; a step longer than 1.5 times that is a gap. Windows that
     touch a gap or a NaN are dropped, and the card's ``cleaning`` section says how
-    many and why.
+    many and why, and which columns are constant (``constant_columns``) or vary
+    only outside the training windows (``constant_in_train_split``: the model
+    cannot learn their effect).
 
     Parameters
     ----------
@@ -817,6 +819,13 @@ def csv_dataset(
     X = array[take][:, :, [columns.index(c) for c in inputs]]
     Y = array[take][:, :, [columns.index(c) for c in outputs]]
     constant = [c for c in columns if values[c].nunique(dropna=True) <= 1]
+    # a column that varies in the log but not in the training windows: the model
+    # never sees its effect, and later values are far outside its scaler's range
+    train = np.concatenate([X, Y], axis=2)[splits["train"]].reshape(-1, len(columns))
+    span = np.ptp(train, axis=0) if len(train) else np.zeros(len(columns))
+    constant_in_train = [
+        c for c, v in zip(columns, span, strict=True) if v == 0 and c not in constant
+    ]
     cleaning = {
         "rows": n_rows,
         "rows_with_bad_time": int(bad_time.sum()),
@@ -832,6 +841,7 @@ def csv_dataset(
         "windows_purged_overlap": purged,
         "windows_kept": len(keep),
         "constant_columns": constant,
+        "constant_in_train_split": constant_in_train,
         "sample_interval_s": interval / 1e9,
     }
     card = {

@@ -180,6 +180,27 @@ def test_time_index_of_a_frame_or_parquet_file(tmp_path):
         assert_allclose(ds.X, expected.X)
 
 
+def test_columns_constant_in_the_training_windows_are_reported(tmp_path, capsys):
+    """'u' steps once, after the training windows: the model never sees it move
+    (the card only listed columns constant over the whole log)."""
+    from iclcontrol.cli import main
+
+    frame = _frame(y=np.arange(60.0), k=np.full(60, 2.0))
+    frame["u"] = np.where(np.arange(60) < 50, 1.0, 3.0)
+    ds = csv_dataset(frame, "time", ["u", "k"], ["y"], window=5)
+    train_rows = ds.X[ds.splits["train"]]
+    assert np.ptp(train_rows[..., 0]) == 0 < np.ptp(ds.X[..., 0])  # the premise
+    c = ds.card["cleaning"]
+    assert c["constant_columns"] == ["k"] and c["constant_in_train_split"] == ["u"]
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    args = ["data", "csv", str(tmp_path / "log.csv"), "--time-column", "time"]
+    args += ["--inputs", "u,k", "--outputs", "y", "--window", "5"]
+    assert main([*args, "--out", str(tmp_path / "ds")]) == 0
+    err = capsys.readouterr().err
+    assert "column(s) k constant in the whole log" in err
+    assert "column(s) u constant in the training windows" in err
+
+
 def test_csv_errors_name_the_problem(tmp_path):
     path = _messy_log(tmp_path)
     with pytest.raises(DataError, match=r"unknown input column\(s\) \['flow'\]"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from iclcontrol.commands.common import (
@@ -128,4 +129,14 @@ def run_csv(args: argparse.Namespace) -> int:
             f"{c['duplicate_timestamps_dropped']} duplicate timestamps dropped)"
             f" -> {args.out}"
         )
+    for key, where in (
+        ("constant_columns", "in the whole log"),
+        ("constant_in_train_split", "in the training windows"),
+    ):
+        if summary["cleaning"][key]:
+            print(
+                f"warning: column(s) {', '.join(summary['cleaning'][key])} constant "
+                f"{where}: the model cannot learn their effect",
+                file=sys.stderr,
+            )
     return 0
