@@ -510,15 +510,39 @@ def cstr_dataset(
 
 
 # -- a user's time series -----------------------------------------------------------
+#: Column separators recognized in a text table's header line.
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def _separator(file: Path) -> str:
+    """The separator that splits the header line of ``file`` most (',' if none).
+
+    Header names rarely contain a separator, so counting them there tells a
+    spreadsheet's or historian's ';'- or tab-separated export from a CSV.
+    """
+    with file.open(encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    counts = {sep: header.count(sep) for sep in SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, chosen by its suffix."""
+    """Read a CSV (or other delimited text) or Parquet file, chosen by its suffix.
+
+    Text files (.csv, .txt, .tsv) may be separated by ',', ';', tabs or '|' (the
+    separator is read from the header line). A ';'-separated file is read with
+    decimal commas (``"1,5"`` is 1.5), as spreadsheets write it where the comma
+    is the decimal mark; cells with a decimal point are read as well.
+    """
     file = Path(path)
     if not file.is_file():
         raise DataError(f"no such file: {file}")
     suffix = file.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(file)
+        if suffix in (".csv", ".txt", ".tsv"):
+            sep = _separator(file)
+            return pd.read_csv(file, sep=sep, decimal="," if sep == ";" else ".")
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(file)
     except pd.errors.EmptyDataError:
@@ -526,7 +550,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
         raise DataError(f"cannot read {file}: {err}") from err
     raise DataError(
-        f"cannot read {file.name}: expected a .csv or .parquet file, got {suffix!r}"
+        f"cannot read {file.name}: expected a .csv (.txt, .tsv) or .parquet file, "
+        f"got {suffix!r}"
     )
 
 

@@ -201,6 +201,20 @@ def test_columns_constant_in_the_training_windows_are_reported(tmp_path, capsys)
     assert "column(s) u constant in the training windows" in err
 
 
+def test_semicolon_decimal_comma_and_tab_separated_exports(tmp_path):
+    """A ';'-separated export with decimal commas (a European spreadsheet or
+    historian) was 'Error tokenizing data', a .tsv file 'expected a .csv'."""
+    frame = _frame(y=np.linspace(0.5, 30.25, 60))
+    expected = csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    frame.to_csv(tmp_path / "log.csv", sep=";", decimal=",", index=False)
+    assert "0,5" in (tmp_path / "log.csv").read_text()  # the premise
+    frame.to_csv(tmp_path / "log.tsv", sep="\t", index=False)
+    for name in ("log.csv", "log.tsv"):
+        ds = csv_dataset(tmp_path / name, "time", ["u"], ["y"], window=5)
+        assert_allclose(ds.X, expected.X)
+        assert_allclose(ds.Y, expected.Y)
+
+
 def test_csv_errors_name_the_problem(tmp_path):
     path = _messy_log(tmp_path)
     with pytest.raises(DataError, match=r"unknown input column\(s\) \['flow'\]"):
@@ -208,7 +222,7 @@ def test_csv_errors_name_the_problem(tmp_path):
     with pytest.raises(DataError, match="longer than the data"):
         csv_dataset(path, "time", ["u"], ["y"], window=1000)
     (tmp_path / "log.xlsx").write_bytes(b"")
-    with pytest.raises(DataError, match=r"expected a \.csv or \.parquet"):
+    with pytest.raises(DataError, match=r"expected a \.csv.* or \.parquet"):
         csv_dataset(tmp_path / "log.xlsx", "time", ["u"], ["y"], window=5)
     with pytest.raises(DataError, match="no such file"):
         csv_dataset(tmp_path / "missing.csv", "time", ["u"], ["y"], window=5)

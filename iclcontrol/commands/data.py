@@ -38,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cstr.set_defaults(func=run_cstr)
 
     csv = sub.add_parser("csv", help="windows of a CSV or Parquet time series")
-    csv.add_argument("file", help="a .csv or .parquet file")
+    csv.add_argument(
+        "file",
+        help="a .csv (also ;- or tab-separated, .tsv) or .parquet file",
+    )
     csv.add_argument("--time-column", required=True, help="column with timestamps")
     csv.add_argument(
         "--time-unit",
