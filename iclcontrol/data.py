@@ -799,6 +799,15 @@ def csv_dataset(
             f"{cell_counts['non_numeric_cells']}, infinite "
             f"{cell_counts['infinite_cells']}); use a shorter window or clean "
             "these columns"
+            + (
+                # irregular logs (e.g. a historian storing on change) have a gap
+                # wherever a step exceeds 1.5 median steps
+                f"; for an irregular time step (median {interval / 1e9:g} s), "
+                "resample to a regular one, e.g. resample='1min' (CLI: "
+                "--resample 1min)"
+                if is_gap.any()
+                else ""
+            )
         )
     n = len(keep)
     purged = 0

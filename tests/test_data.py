@@ -215,6 +215,18 @@ def test_semicolon_decimal_comma_and_tab_separated_exports(tmp_path):
         assert_allclose(ds.Y, expected.Y)
 
 
+def test_irregular_log_error_suggests_resampling():
+    """Steps of 10, 10 and 50 s: every third step is a 'gap' (> 1.5 median steps);
+    the error said 'use a shorter window or clean these columns'."""
+    steps = np.tile([10, 10, 50], 40)
+    t = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.cumsum(steps), unit="s")
+    frame = pd.DataFrame({"time": t, "u": np.arange(120.0), "y": np.ones(120)})
+    with pytest.raises(DataError, match=r"median 10 s.*resample='1min'"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    ds = csv_dataset(frame, "time", ["u"], ["y"], window=5, resample="1min")
+    assert ds.card["cleaning"]["time_gaps"] == 0
+
+
 def test_csv_errors_name_the_problem(tmp_path):
     path = _messy_log(tmp_path)
     with pytest.raises(DataError, match=r"unknown input column\(s\) \['flow'\]"):
