@@ -113,6 +113,17 @@ def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]
     return [found.index(c) for c in expected]
 
 
+def _check_dataset(dataset: Any, method: str, alternative: str) -> None:
+    """Raise :class:`DataError` unless ``dataset`` looks like a SequenceDataset."""
+    for attr in ("X", "Y", "splits", "x_scaler", "y_scaler", "subset"):
+        if not hasattr(dataset, attr):
+            raise DataError(
+                f"{method} expects an iclcontrol.data.SequenceDataset or "
+                f"{alternative}; got {type(dataset).__name__} without attribute "
+                f"{attr!r}"
+            )
+
+
 def _is_named_frame(data: Any) -> bool:
     """A DataFrame whose columns are all strings (matched by name, as in
     scikit-learn; other frames are taken in column order)."""
@@ -366,13 +377,7 @@ class SurrogateModel(EstimatorMixin):
             return self._fit(dataset)
 
     def _fit(self, dataset: Any) -> SurrogateModel:
-        for attr in ("X", "Y", "splits", "x_scaler", "y_scaler"):
-            if not hasattr(dataset, attr):
-                raise DataError(
-                    f"fit expects an iclcontrol.data.SequenceDataset or arrays "
-                    f"fit(X, Y); got {type(dataset).__name__} without attribute "
-                    f"{attr!r} (and no Y)"
-                )
+        _check_dataset(dataset, "fit", "arrays fit(X, Y)")
         check_consistent(dataset)
         check_finite(dataset, ("train", "val"))
         Xtr, _ = dataset.scaled("train")
@@ -767,6 +772,7 @@ class SurrogateModel(EstimatorMixin):
             or output names other than the model's.
         """
         self._check_fitted()
+        _check_dataset(dataset, "evaluate", "arrays score(X, Y)")
         X, Y = dataset.subset(split)
         n_out = len(self.output_names_)
         if np.shape(Y)[-1] != n_out:

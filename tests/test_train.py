@@ -339,6 +339,14 @@ def test_score_matches_dataframe_output_columns_by_name(model, ds):
         model.score(X[0], frames[0].rename(columns={"T": "temp"}))
 
 
+def test_evaluate_on_arrays_says_what_it_expects(model, ds):
+    """evaluate((X, Y)) was an AttributeError ('tuple' has no 'subset')."""
+    with pytest.raises(DataError, match=r"evaluate expects .*score\(X, Y\)"):
+        model.evaluate(ds.subset("test"))
+    with pytest.raises(DataError, match="fit expects"):
+        SurrogateModel(hidden=4, max_epochs=1, verbose=False).fit(ds.X)
+
+
 def test_predict_and_certify_name_bad_lengths(model, ds):
     """0-step sequences were a torch RuntimeError; certify(X) on sequences of
     another length than the bound's stated a lower bound for other sequences, and
