@@ -1034,9 +1034,16 @@ def load(path: str | Path) -> SurrogateModel:
         raise ModelFileError(f"model folder {folder} does not exist")
     for p in (meta_path, weights_path):
         if not p.is_file():
+            inner = folder / "model"
+            hint = (
+                f"; the model of this run folder is in {inner}"
+                if (inner / META_FILE).is_file()
+                else ""
+            )
             raise ModelFileError(
                 f"{p.name} is missing in {folder}; a model folder holds "
                 f"{META_FILE} and {WEIGHTS_FILE} (written by SurrogateModel.save)"
+                f"{hint}"
             )
     try:
         meta = json.loads(meta_path.read_text())

@@ -347,6 +347,13 @@ def test_evaluate_on_arrays_says_what_it_expects(model, ds):
         SurrogateModel(hidden=4, max_epochs=1, verbose=False).fit(ds.X)
 
 
+def test_load_of_a_run_folder_points_to_its_model(model, tmp_path):
+    """iclcontrol.load('runs/main') said only 'model.json is missing'."""
+    model.save(tmp_path / "run" / "model")
+    with pytest.raises(ModelFileError, match=r"the model of this run folder is in"):
+        load(tmp_path / "run")
+
+
 def test_predict_and_certify_name_bad_lengths(model, ds):
     """0-step sequences were a torch RuntimeError; certify(X) on sequences of
     another length than the bound's stated a lower bound for other sequences, and
