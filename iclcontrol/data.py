@@ -531,7 +531,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV (or other delimited text) or Parquet file, chosen by its suffix.
 
     Text files (.csv, .txt, .tsv) may be separated by ',', ';', tabs or '|' (the
-    separator is read from the header line). A ';'-separated file is read with
+    separator is read from the header line; spaces after it are ignored, in
+    names as in values). A ';'-separated file is read with
     decimal commas (``"1,5"`` is 1.5), as spreadsheets write it where the comma
     is the decimal mark; cells with a decimal point are read as well.
     """
@@ -542,7 +543,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if suffix in (".csv", ".txt", ".tsv"):
             sep = _separator(file)
-            return pd.read_csv(file, sep=sep, decimal="," if sep == ";" else ".")
+            # skipinitialspace: "time, u, y" names the columns "u", not " u"
+            return pd.read_csv(
+                file,
+                sep=sep,
+                decimal="," if sep == ";" else ".",
+                skipinitialspace=True,
+            )
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(file)
     except pd.errors.EmptyDataError:

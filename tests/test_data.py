@@ -203,13 +203,17 @@ def test_columns_constant_in_the_training_windows_are_reported(tmp_path, capsys)
 
 def test_semicolon_decimal_comma_and_tab_separated_exports(tmp_path):
     """A ';'-separated export with decimal commas (a European spreadsheet or
-    historian) was 'Error tokenizing data', a .tsv file 'expected a .csv'."""
+    historian) was 'Error tokenizing data', a .tsv file 'expected a .csv', and
+    ', '-separated names kept their leading space."""
     frame = _frame(y=np.linspace(0.5, 30.25, 60))
     expected = csv_dataset(frame, "time", ["u"], ["y"], window=5)
     frame.to_csv(tmp_path / "log.csv", sep=";", decimal=",", index=False)
     assert "0,5" in (tmp_path / "log.csv").read_text()  # the premise
     frame.to_csv(tmp_path / "log.tsv", sep="\t", index=False)
-    for name in ("log.csv", "log.tsv"):
+    # "time, u, y": the columns were " u" and " y" ("unknown input column ['u']")
+    spaced = frame.to_csv(index=False).replace(",", ", ")
+    (tmp_path / "spaced.txt").write_text(spaced)
+    for name in ("log.csv", "log.tsv", "spaced.txt"):
         ds = csv_dataset(tmp_path / name, "time", ["u"], ["y"], window=5)
         assert_allclose(ds.X, expected.X)
         assert_allclose(ds.Y, expected.Y)
