@@ -8,6 +8,7 @@ min-max scalers fit on the training split only. On disk it is a folder with
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 import zipfile
@@ -569,9 +570,20 @@ TIME_UNITS = ("D", "h", "min", "s", "ms", "us", "ns")
 def _check_columns(frame: pd.DataFrame, wanted: Sequence[str], role: str) -> None:
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
+        names = [str(c) for c in frame.columns]
+        close = {
+            c: match[0]
+            for c in missing
+            if (match := difflib.get_close_matches(str(c), names, n=1))
+        }
+        hint = (
+            "; did you mean "
+            + ", ".join(f"{v!r} for {k!r}" for k, v in close.items())
+            + "?"
+        )
         raise DataError(
             f"unknown {role} column(s) {missing}; the file has columns "
-            f"{list(frame.columns)}"
+            f"{list(frame.columns)}" + (hint if close else "")
         )
 
 

@@ -235,6 +235,8 @@ def test_csv_errors_name_the_problem(tmp_path):
     path = _messy_log(tmp_path)
     with pytest.raises(DataError, match=r"unknown input column\(s\) \['flow'\]"):
         csv_dataset(path, "time", ["flow"], ["y"], window=5)
+    with pytest.raises(DataError, match=r"did you mean 'time' for 'Time'\?"):
+        csv_dataset(path, "Time", ["u"], ["y"], window=5)
     with pytest.raises(DataError, match="longer than the data"):
         csv_dataset(path, "time", ["u"], ["y"], window=1000)
     (tmp_path / "log.xlsx").write_bytes(b"")
