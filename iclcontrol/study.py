@@ -487,7 +487,11 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
         ax.axhline(floor, color="k", lw=0.8, ls=":", label="floor if h0 = 0")
     ax.set_xlabel("target noise standard deviation (scaled units)")
     ax.set_ylabel("test MSE (scaled, clean targets)")
-    ax.set_title("measured (solid) vs paper (dashed)" if paper else "measured")
+    ax.set_title(
+        "measured (solid) vs paper (dashed)"
+        if paper
+        else f"measured on {config['dataset'].split(':')[0]}"
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
