@@ -99,9 +99,16 @@ def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]
     Raises
     ------
     DataError
-        A name of ``expected`` is missing from ``found`` or ``found`` has another.
+        A name of ``expected`` is missing from ``found``, ``found`` has another,
+        or a name twice.
     """
     found, expected = list(found), list(expected)
+    repeated = sorted({c for c in found if found.count(c) > 1})
+    if repeated:
+        raise DataError(
+            f"{label} has the {role} column(s) {repeated} more than once; keep one "
+            "of each"
+        )
     missing = [c for c in expected if c not in found]
     extra = [c for c in found if c not in expected]
     if missing or extra:

@@ -300,6 +300,10 @@ def test_predict_matches_dataframe_columns_by_name(model, ds):
         model.predict(renamed)
     with pytest.raises(DataError, match=r"unexpected \['extra'\]"):
         model.predict(frame.assign(extra=1.0))
+    # a repeated column is named (matching by name alone would take its first copy)
+    twice = pd.concat([frame, frame[["Q"]]], axis=1)
+    with pytest.raises(DataError, match=r"\['Q'\] more than once"):
+        model.predict(twice)
 
 
 def test_evaluate_matches_dataset_columns_by_name(model, ds):
