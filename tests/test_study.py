@@ -160,6 +160,10 @@ def test_cli_train_certify_and_errors(small_dataset, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["train", "--data", str(tmp_path / "nodata"), "--out", "x"]) == 2
     assert "dataset folder" in capsys.readouterr().err
+    # a CSV given to --data was 'dataset folder log.csv does not exist'
+    (tmp_path / "log.csv").write_text("time,u,y\n")
+    assert main(["train", "--data", str(tmp_path / "log.csv"), "--out", "x"]) == 2
+    assert "is a file, but --data takes a dataset folder" in capsys.readouterr().err
 
 
 def test_cli_study_noise(small_dataset, tmp_path, capsys, monkeypatch):

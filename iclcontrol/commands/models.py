@@ -152,6 +152,12 @@ def _load_dataset(spec: str) -> Any:
 
     if spec == "cstr" and not Path(spec).exists():
         return cstr_dataset()
+    if Path(spec).is_file():
+        raise DataError(
+            f"{spec} is a file, but --data takes a dataset folder; build one from a "
+            f"CSV or Parquet log with 'iclcontrol data csv {spec} --time-column C "
+            "--inputs a,b --outputs y --window N --out DIR'"
+        )
     if not Path(spec).is_dir():
         raise DataError(
             f"dataset folder {spec} does not exist; build one with 'iclcontrol data "
