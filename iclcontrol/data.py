@@ -533,9 +533,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
     Text files (.csv, .txt, .tsv) may be separated by ',', ';', tabs or '|' (the
     separator is read from the header line; spaces after it are ignored, in
-    names as in values). A ';'-separated file is read with
-    decimal commas (``"1,5"`` is 1.5), as spreadsheets write it where the comma
-    is the decimal mark; cells with a decimal point are read as well.
+    names as in values). A ';'-separated file is read with decimal commas
+    (``"1,5"`` is 1.5), as spreadsheets write it where the comma is the decimal
+    mark; cells with a decimal point are read as well.
     """
     file = Path(path)
     if not file.is_file():
