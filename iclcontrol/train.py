@@ -788,22 +788,13 @@ class SurrogateModel(EstimatorMixin):
                 f"predicts {n_out} ({', '.join(self.output_names_)})"
             )
         check_finite(dataset, [split])
-        X = self._check_X(X)
+        X = self._check_X(X)  # the feature count first
         # a dataset built with the columns in another order is matched by name
-        X = X[
-            ...,
-            _column_order(
-                dataset.feature_names, self.feature_names_, "the dataset", "feature"
-            ),
-        ]
-        Y = Y[
-            ...,
-            _column_order(
-                dataset.output_names, self.output_names_, "the dataset", "output"
-            ),
-        ]
-        Xs = self.x_scaler_.transform(X)
-        Ys = self.y_scaler_.transform(Y)
+        label = "the dataset"
+        fi = _column_order(dataset.feature_names, self.feature_names_, label, "feature")
+        oi = _column_order(dataset.output_names, self.output_names_, label, "output")
+        Xs = self.x_scaler_.transform(X[..., fi])
+        Ys = self.y_scaler_.transform(np.asarray(Y)[..., oi])
         pred = self.predict_scaled(Xs)
         Ys = Ys[:, -self.output_steps_ :]
         scaled = float(np.mean((pred - Ys) ** 2))
