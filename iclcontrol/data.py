@@ -8,6 +8,7 @@ min-max scalers fit on the training split only. On disk it is a folder with
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 import zipfile
@@ -510,15 +511,46 @@ def cstr_dataset(
 
 
 # -- a user's time series -----------------------------------------------------------
+#: Column separators recognized in a text table's header line.
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def _separator(file: Path) -> str:
+    """The separator that splits the header line of ``file`` most (',' if none).
+
+    Header names rarely contain a separator, so counting them there tells a
+    spreadsheet's or historian's ';'- or tab-separated export from a CSV.
+    """
+    with file.open(encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    counts = {sep: header.count(sep) for sep in SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, chosen by its suffix."""
+    """Read a CSV (or other delimited text) or Parquet file, chosen by its suffix.
+
+    Text files (.csv, .txt, .tsv) may be separated by ',', ';', tabs or '|' (the
+    separator is read from the header line; spaces after it are ignored, in
+    names as in values). A ';'-separated file is read with decimal commas
+    (``"1,5"`` is 1.5), as spreadsheets write it where the comma is the decimal
+    mark; cells with a decimal point are read as well.
+    """
     file = Path(path)
     if not file.is_file():
         raise DataError(f"no such file: {file}")
     suffix = file.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(file)
+        if suffix in (".csv", ".txt", ".tsv"):
+            sep = _separator(file)
+            # skipinitialspace: "time, u, y" names the columns "u", not " u"
+            return pd.read_csv(
+                file,
+                sep=sep,
+                decimal="," if sep == ";" else ".",
+                skipinitialspace=True,
+            )
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(file)
     except pd.errors.EmptyDataError:
@@ -526,7 +558,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
         raise DataError(f"cannot read {file}: {err}") from err
     raise DataError(
-        f"cannot read {file.name}: expected a .csv or .parquet file, got {suffix!r}"
+        f"cannot read {file.name}: expected a .csv (.txt, .tsv) or .parquet file, "
+        f"got {suffix!r}"
     )
 
 
@@ -537,9 +570,20 @@ TIME_UNITS = ("D", "h", "min", "s", "ms", "us", "ns")
 def _check_columns(frame: pd.DataFrame, wanted: Sequence[str], role: str) -> None:
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
+        names = [str(c) for c in frame.columns]
+        close = {
+            c: match[0]
+            for c in missing
+            if (match := difflib.get_close_matches(str(c), names, n=1))
+        }
+        hint = (
+            "; did you mean "
+            + ", ".join(f"{v!r} for {k!r}" for k, v in close.items())
+            + "?"
+        )
         raise DataError(
             f"unknown {role} column(s) {missing}; the file has columns "
-            f"{list(frame.columns)}"
+            f"{list(frame.columns)}" + (hint if close else "")
         )
 
 
@@ -579,7 +623,7 @@ def _parse_times(column: pd.Series, name: str, time_unit: str | None) -> pd.Seri
     if numeric:
         # pandas would read numbers as nanoseconds since 1970: never what a log means
         raise DataError(
-            f"time column {name!r} is numeric (e.g. {column.iloc[0]!r}); give its "
+            f"time column {name!r} is numeric (e.g. {column.iloc[0]}); give its "
             f"unit with time_unit (CLI: --time-unit), one of {', '.join(TIME_UNITS)}, "
             "e.g. 's' for seconds (since 1970 or since the start of the log), or "
             "store timestamps as text such as 2024-01-01 00:00:00"
@@ -648,7 +692,9 @@ def csv_dataset(
     non-numeric (``"1,5"``, ``"n/a"``) or infinite count as NaN. The sample interval
     is the median time step; a step longer than 1.5 times that is a gap. Windows that
     touch a gap or a NaN are dropped, and the card's ``cleaning`` section says how
-    many and why.
+    many and why, and which columns are constant (``constant_columns``) or vary
+    only outside the training windows (``constant_in_train_split``: the model
+    cannot learn their effect).
 
     Parameters
     ----------
@@ -657,7 +703,9 @@ def csv_dataset(
     time_column : str
         Column with timestamps (anything ``pandas.to_datetime`` parses; ISO
         timestamps whose UTC offset changes, as at daylight saving time, are read
-        in UTC). A numeric column needs ``time_unit``.
+        in UTC), or the name of the index of a time-indexed frame (a Parquet file
+        written from one restores that index). A numeric column needs
+        ``time_unit``.
     inputs, outputs : str or sequence of str
         Column names of the model's input features and outputs (a single string is
         one column). A column may not appear twice, be both an input and an output
@@ -725,6 +773,9 @@ def csv_dataset(
             ) from None
     frame = path.copy() if isinstance(path, pd.DataFrame) else read_table(path)
     source = "DataFrame" if isinstance(path, pd.DataFrame) else str(path)
+    if time_column not in frame.columns and time_column in frame.index.names:
+        # a time-indexed frame, or a Parquet file written from one
+        frame = frame.reset_index()
     _check_columns(frame, [time_column], "time")
     _check_columns(frame, inputs, "input")
     _check_columns(frame, outputs, "output")
@@ -767,6 +818,15 @@ def csv_dataset(
             f"{cell_counts['non_numeric_cells']}, infinite "
             f"{cell_counts['infinite_cells']}); use a shorter window or clean "
             "these columns"
+            + (
+                # irregular logs (e.g. a historian storing on change) have a gap
+                # wherever a step exceeds 1.5 median steps
+                f"; for an irregular time step (median {interval / 1e9:g} s), "
+                "resample to a regular one, e.g. resample='1min' (CLI: "
+                "--resample 1min)"
+                if is_gap.any()
+                else ""
+            )
         )
     n = len(keep)
     purged = 0
@@ -788,6 +848,16 @@ def csv_dataset(
 
         val_kept = _purge(val, test)
         train_kept = _purge(train, np.concatenate([val_kept, test]))
+        if len(train_kept) == 0:
+            raise DataError(
+                f"the chronological split leaves no training window: of {n} "
+                f"windows of {window} rows ({len(values)} rows after cleaning), "
+                f"the last {n_test} are for test and {n_val} for validation, and "
+                "every earlier window shares rows with them (purged so that no "
+                "row is in two splits); use a shorter window, a longer log, a "
+                "smaller test_fraction or val_fraction, or split='random' (CLI: "
+                "--split random)"
+            )
         purged = len(train) + len(val) - len(train_kept) - len(val_kept)
         keep = keep[np.concatenate([train_kept, val_kept, test])]
         n_train, n_val = len(train_kept), len(val_kept)
@@ -802,6 +872,13 @@ def csv_dataset(
     X = array[take][:, :, [columns.index(c) for c in inputs]]
     Y = array[take][:, :, [columns.index(c) for c in outputs]]
     constant = [c for c in columns if values[c].nunique(dropna=True) <= 1]
+    # a column that varies in the log but not in the training windows: the model
+    # never sees its effect, and later values are far outside its scaler's range
+    train = np.concatenate([X, Y], axis=2)[splits["train"]].reshape(-1, len(columns))
+    span = np.ptp(train, axis=0) if len(train) else np.zeros(len(columns))
+    constant_in_train = [
+        c for c, v in zip(columns, span, strict=True) if v == 0 and c not in constant
+    ]
     cleaning = {
         "rows": n_rows,
         "rows_with_bad_time": int(bad_time.sum()),
@@ -817,6 +894,7 @@ def csv_dataset(
         "windows_purged_overlap": purged,
         "windows_kept": len(keep),
         "constant_columns": constant,
+        "constant_in_train_split": constant_in_train,
         "sample_interval_s": interval / 1e9,
     }
     card = {

@@ -16,6 +16,7 @@ A rerun with the same folder skips finished pairs.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import sys
@@ -133,6 +134,37 @@ _PER_FIT_PARAMS = ("kind", "hidden", "layers", "noise_std", "time_budget_s")
 _NOT_RESULTS = ("random_state", "max_epochs", "n_threads", "verbose")
 
 
+def has_paper_reference(dataset: Any) -> bool:
+    """Whether the paper's test MSE applies to ``dataset`` (None: the reference set).
+
+    The paper's values are for the CSTR protocol; beside results on another
+    dataset (a user's plant log) they would compare different problems.
+    """
+    if dataset is None:
+        return True
+    card = getattr(dataset, "card", None) or {}
+    # cstr_dataset(moves=1) of any grid size or seed (a CSV card has no "moves")
+    return card.get("name") == "cstr" and card.get("moves") == 1
+
+
+def dataset_fingerprint(dataset: Any) -> str:
+    """``"NAME: N samples, sha256 DIGEST"``: identifies a dataset's contents.
+
+    The digest covers ``X``, ``Y``, the split indices and the column names, so a
+    study folder is resumed only with the very data its rows were measured on.
+    """
+    digest = hashlib.sha256()
+    for array in (dataset.X, dataset.Y):
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    for split in sorted(dataset.splits):
+        digest.update(split.encode())
+        digest.update(np.asarray(dataset.splits[split], dtype=np.int64).tobytes())
+    names = [*dataset.feature_names, "->", *dataset.output_names]
+    digest.update(json.dumps(names).encode())
+    name = (getattr(dataset, "card", None) or {}).get("name", "dataset")
+    return f"{name}: {len(dataset.X)} samples, sha256 {digest.hexdigest()[:16]}"
+
+
 def _study_config(
     time_budget_s: float, hidden: int, layers: int, random_state: int, **extra: Any
 ) -> dict[str, Any]:
@@ -149,7 +181,7 @@ def _study_config(
         if k not in _PER_FIT_PARAMS + _NOT_RESULTS
     }
     return {
-        "dataset": "cstr_dataset(moves=1, random_state=0)",
+        "dataset": "cstr_dataset(moves=1, random_state=0)",  # extra may replace it
         "time_budget_s": float(time_budget_s),
         "hidden": int(hidden),
         "layers": int(layers),
@@ -216,7 +248,11 @@ def run_noise_study(
     max_epochs : int
         Epoch cap (the budget usually stops training first).
     dataset : SequenceDataset, optional
-        Default: the reference CSTR dataset ``cstr_dataset()``.
+        Default: the reference CSTR dataset ``cstr_dataset()``. Another dataset
+        (e.g. from :func:`iclcontrol.data.csv_dataset`) is recorded by its
+        :func:`dataset_fingerprint`, so a folder is resumed only with the same
+        data; the paper's values are shown only for CSTR datasets of its protocol
+        (:func:`has_paper_reference`).
     on_result : callable, optional
         Called with each new result row (a dict).
     verbose : bool or None
@@ -232,7 +268,8 @@ def run_noise_study(
     ConfigError
         Unknown kind, no kind or noise level, negative noise, an invalid setting
         (checked before anything is written), or a folder holding a study with
-        another configuration (the message lists the differing keys).
+        another configuration or dataset (the message lists the differing
+        keys).
     ModelFileError
         A ``study.json`` in the folder that is not a valid configuration.
     """
@@ -268,13 +305,21 @@ def run_noise_study(
     )._validate_params()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    paper = has_paper_reference(dataset)
+    custom: dict[str, Any] = {"custom_dataset": dataset is not None}
+    if dataset is not None:  # the reference set keeps the configuration it had
+        custom = {
+            "dataset": dataset_fingerprint(dataset),
+            **custom,
+            "paper_reference": paper,
+        }
     config = _study_config(
         time_budget_s,
         hidden,
         layers,
         random_state,
         max_epochs=int(max_epochs),
-        custom_dataset=dataset is not None,
+        **custom,
     )
     cfg_path = out / "study.json"
     if cfg_path.exists():
@@ -337,7 +382,7 @@ def run_noise_study(
                 "noise": noise,
                 "test_mse_scaled": res["scaled"],
                 **{f"test_mse_{k}": v for k, v in res["physical"].items()},
-                "reference_mse": reference_mse(kind, noise),
+                "reference_mse": reference_mse(kind, noise) if paper else None,
                 "train_seconds": model.fit_info_["train_seconds"],
                 "epochs": model.fit_info_["epochs"],
                 "best_epoch": model.fit_info_["best_epoch"],
@@ -370,8 +415,12 @@ def _fmt(v: Any) -> str:
     return f"{float(v):.1e}"
 
 
-def markdown_table(results: pd.DataFrame) -> str:
-    """Measured test MSE beside the paper's: ``measured (paper)`` per cell."""
+def markdown_table(results: pd.DataFrame, paper: bool = True) -> str:
+    """Measured test MSE beside the paper's: ``measured (paper)`` per cell.
+
+    With ``paper=False`` (a dataset other than the paper's) only the measured
+    value.
+    """
     kinds = [k for k in DEFAULT_MODELS if k in set(results["model"])]
     kinds += [k for k in dict.fromkeys(results["model"]) if k not in kinds]
     header = "| noise s | " + " | ".join(k.upper() for k in kinds) + " |"
@@ -381,8 +430,11 @@ def markdown_table(results: pd.DataFrame) -> str:
         for k in kinds:
             sel = results[(results["model"] == k) & np.isclose(results["noise"], noise)]
             measured = float(sel["test_mse_scaled"].iloc[-1]) if len(sel) else None
-            ref = reference_mse(k, float(noise))
-            cells.append(f"{_fmt(measured)} ({_fmt(ref)})")
+            if paper:
+                ref = reference_mse(k, float(noise))
+                cells.append(f"{_fmt(measured)} ({_fmt(ref)})")
+            else:
+                cells.append(_fmt(measured))
         lines.append(f"| {noise:g} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -392,12 +444,18 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
     out = Path(out_dir)
     results = pd.read_csv(out / "results.csv")
     config = json.loads((out / "study.json").read_text())
+    paper = bool(config.get("paper_reference", True))
+    measured = (
+        "measured (paper's value in parentheses)"
+        if paper
+        else f"measured on {config['dataset']} (the paper's CSTR values do not apply)"
+    )
     text = (
         "# Noise-robustness study\n\n"
-        "Scaled test MSE on clean targets, measured (paper's value in parentheses). "
+        f"Scaled test MSE on clean targets, {measured}. "
         f"Budget {config['time_budget_s']:g} s of training per cell, "
         f"{config['layers']}x{config['hidden']} networks, seed "
-        f"{config['random_state']}.\n\n" + markdown_table(results)
+        f"{config['random_state']}.\n\n" + markdown_table(results, paper)
     )
     floor = None
     if not config.get("custom_dataset", True):  # the reference CSTR dataset
@@ -422,14 +480,18 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
         color = f"C{i}"
         ax.semilogy(sel["noise"], sel["test_mse_scaled"], "o-", color=color, label=kind)
         ref = [(s, reference_mse(kind, s)) for s in sorted(REFERENCE_MSE)]
-        ref = [(s, v) for s, v in ref if v is not None]
+        ref = [(s, v) for s, v in ref if v is not None and paper]
         if ref:
             ax.semilogy(*zip(*ref, strict=True), "x--", color=color, alpha=0.5)
     if floor is not None:
         ax.axhline(floor, color="k", lw=0.8, ls=":", label="floor if h0 = 0")
     ax.set_xlabel("target noise standard deviation (scaled units)")
     ax.set_ylabel("test MSE (scaled, clean targets)")
-    ax.set_title("measured (solid) vs paper (dashed)")
+    ax.set_title(
+        "measured (solid) vs paper (dashed)"
+        if paper
+        else f"measured on {config['dataset'].split(':')[0]}"
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -83,6 +83,60 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]:
+    """Positions in ``found`` of the names in ``expected``: columns matched by name.
+
+    Parameters
+    ----------
+    found : sequence of str
+        Column names of the data given (a DataFrame's columns, a dataset's names).
+    expected : sequence of str
+        The model's names, in the order it was fit on.
+    label : str
+        What holds ``found``, for the message ("X", "the dataset").
+    role : {"feature", "output"}
+
+    Raises
+    ------
+    DataError
+        A name of ``expected`` is missing from ``found``, ``found`` has another,
+        or a name twice.
+    """
+    found, expected = list(found), list(expected)
+    repeated = sorted({c for c in found if found.count(c) > 1})
+    if repeated:
+        raise DataError(
+            f"{label} has the {role} column(s) {repeated} more than once; keep one "
+            "of each"
+        )
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    if missing or extra:
+        raise DataError(
+            f"{label} has {role} columns {found}, but SurrogateModel was fit on "
+            f"{role}s {expected}: missing {missing}, unexpected {extra}; rename or "
+            f"select the columns (a numpy array is taken in {role} order)"
+        )
+    return [found.index(c) for c in expected]
+
+
+def _check_dataset(dataset: Any, method: str, alternative: str) -> None:
+    """Raise :class:`DataError` unless ``dataset`` looks like a SequenceDataset."""
+    for attr in ("X", "Y", "splits", "x_scaler", "y_scaler", "subset"):
+        if not hasattr(dataset, attr):
+            raise DataError(
+                f"{method} expects an iclcontrol.data.SequenceDataset or "
+                f"{alternative}; got {type(dataset).__name__} without attribute "
+                f"{attr!r}"
+            )
+
+
+def _is_named_frame(data: Any) -> bool:
+    """A DataFrame whose columns are all strings (matched by name, as in
+    scikit-learn; other frames are taken in column order)."""
+    return hasattr(data, "columns") and all(isinstance(c, str) for c in data.columns)
+
+
 def _scaler_from_dict(d: dict[str, Any]) -> Any:
     from iclcontrol.data import MinMaxScaler
 
@@ -330,13 +384,7 @@ class SurrogateModel(EstimatorMixin):
             return self._fit(dataset)
 
     def _fit(self, dataset: Any) -> SurrogateModel:
-        for attr in ("X", "Y", "splits", "x_scaler", "y_scaler"):
-            if not hasattr(dataset, attr):
-                raise DataError(
-                    f"fit expects an iclcontrol.data.SequenceDataset or arrays "
-                    f"fit(X, Y); got {type(dataset).__name__} without attribute "
-                    f"{attr!r} (and no Y)"
-                )
+        _check_dataset(dataset, "fit", "arrays fit(X, Y)")
         check_consistent(dataset)
         check_finite(dataset, ("train", "val"))
         Xtr, _ = dataset.scaled("train")
@@ -580,19 +628,8 @@ class SurrogateModel(EstimatorMixin):
     def _check_X(self, X: Any) -> np.ndarray:
         if isinstance(X, torch.Tensor):  # also a tensor that requires grad
             X = X.detach().cpu().numpy()
-        if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
-            # named columns are matched by name, as scikit-learn does
-            names = list(self.feature_names_)
-            missing = [c for c in names if c not in X.columns]
-            extra = [c for c in X.columns if c not in names]
-            if missing or extra:
-                raise DataError(
-                    f"X has columns {list(X.columns)}, but SurrogateModel was fit on "
-                    f"features {names}: missing {missing}, unexpected {extra}; "
-                    "rename or select the columns (a numpy array is taken in "
-                    "feature order)"
-                )
-            X = X[names]
+        if _is_named_frame(X):
+            X = X.iloc[:, _column_order(X.columns, self.feature_names_, "X", "feature")]
         if hasattr(X, "to_numpy"):
             X = X.to_numpy()
         try:
@@ -611,6 +648,11 @@ class SurrogateModel(EstimatorMixin):
             raise DimensionError(
                 f"X has {arr.shape[-1]} features, but SurrogateModel is expecting "
                 f"{n_f} features as input ({', '.join(self.feature_names_)})"
+            )
+        if arr.shape[1] == 0:
+            raise DimensionError(
+                f"X has 0 steps (shape {arr.shape}); give at least one step per "
+                "sequence"
             )
         if not np.all(np.isfinite(arr)):
             raise DataError(
@@ -672,7 +714,8 @@ class SurrogateModel(EstimatorMixin):
             Input sequences in physical units (as for :meth:`predict`).
         Y : array-like, shape (n, steps_y, n_outputs) or (steps_y, n_outputs)
             True output sequences in physical units; their last steps, as many as
-            :meth:`predict` returns for ``X``, are scored.
+            :meth:`predict` returns for ``X``, are scored. A DataFrame with string
+            column names is matched by name to ``output_names_``, as ``X`` is.
 
         Returns
         -------
@@ -686,6 +729,10 @@ class SurrogateModel(EstimatorMixin):
         from sklearn.metrics import r2_score
 
         pred = self.predict(X)
+        if _is_named_frame(Y):
+            Y = Y.iloc[:, _column_order(Y.columns, self.output_names_, "Y", "output")]
+        if hasattr(Y, "to_numpy"):
+            Y = Y.to_numpy()
         true = np.asarray(Y, dtype=np.float64)
         if true.ndim == 2:
             true = true[None]
@@ -713,8 +760,9 @@ class SurrogateModel(EstimatorMixin):
         Parameters
         ----------
         dataset : SequenceDataset
-            Data with the model's features and outputs; scaled with the model's
-            scalers.
+            Data with the model's features and outputs, matched by name (a
+            dataset built with its columns in another order is reordered); scaled
+            with the model's scalers.
         split : {"train", "val", "test"}
 
         Returns
@@ -727,9 +775,11 @@ class SurrogateModel(EstimatorMixin):
         NotFittedError, DimensionError
             Another number of features or outputs than the model's.
         DataError
-            NaN or inf in the split (the message names the samples).
+            NaN or inf in the split (the message names the samples), or feature
+            or output names other than the model's.
         """
         self._check_fitted()
+        _check_dataset(dataset, "evaluate", "arrays score(X, Y)")
         X, Y = dataset.subset(split)
         n_out = len(self.output_names_)
         if np.shape(Y)[-1] != n_out:
@@ -738,8 +788,13 @@ class SurrogateModel(EstimatorMixin):
                 f"predicts {n_out} ({', '.join(self.output_names_)})"
             )
         check_finite(dataset, [split])
-        Xs = self.x_scaler_.transform(self._check_X(X))
-        Ys = self.y_scaler_.transform(Y)
+        X = self._check_X(X)  # the feature count first
+        # a dataset built with the columns in another order is matched by name
+        label = "the dataset"
+        fi = _column_order(dataset.feature_names, self.feature_names_, label, "feature")
+        oi = _column_order(dataset.output_names, self.output_names_, label, "output")
+        Xs = self.x_scaler_.transform(X[..., fi])
+        Ys = self.y_scaler_.transform(np.asarray(Y)[..., oi])
         pred = self.predict_scaled(Xs)
         Ys = Ys[:, -self.output_steps_ :]
         scaled = float(np.mean((pred - Ys) ** 2))
@@ -760,12 +815,39 @@ class SurrogateModel(EstimatorMixin):
 
         Parameters
         ----------
-        X : array-like, optional, shape (n, steps, n_features), physical units
+        X : array-like, optional, shape (n, steps_, n_features), physical units
             Data for the empirical lower bound; default: the model's stored sample.
+            The sequences must have the ``steps_`` steps the bound is stated for.
+        max_samples : int
+            Samples of ``X`` used for the empirical bound (>= 1).
+
+        Raises
+        ------
+        NotFittedError, DataError
+        DimensionError
+            ``X`` with another number of steps or features.
+        ConfigError
+            ``max_samples`` not a positive integer.
         """
         self._check_fitted()
+        if (
+            isinstance(max_samples, bool)
+            or not isinstance(max_samples, (int, np.integer))
+            or max_samples < 1
+        ):
+            raise ConfigError(
+                f"max_samples must be a positive integer, got {max_samples!r}"
+            )
         if X is not None:
-            Xs = self.x_scaler_.transform(self._check_X(X))
+            X = self._check_X(X)
+            if X.shape[1] != self.steps_:
+                raise DimensionError(
+                    f"X has {X.shape[1]} steps, but the certificate is stated for "
+                    f"the {self.steps_}-step sequences the model was fit on (the "
+                    "empirical Jacobian norm of longer sequences can exceed that "
+                    f"bound); give sequences of {self.steps_} steps"
+                )
+            Xs = self.x_scaler_.transform(X)
         else:
             Xs = getattr(self, "_certify_sample", None)
         with _threads(getattr(self, "n_threads", None)):
@@ -950,9 +1032,16 @@ def load(path: str | Path) -> SurrogateModel:
         raise ModelFileError(f"model folder {folder} does not exist")
     for p in (meta_path, weights_path):
         if not p.is_file():
+            inner = folder / "model"
+            hint = (
+                f"; the model of this run folder is in {inner}"
+                if (inner / META_FILE).is_file()
+                else ""
+            )
             raise ModelFileError(
                 f"{p.name} is missing in {folder}; a model folder holds "
                 f"{META_FILE} and {WEIGHTS_FILE} (written by SurrogateModel.save)"
+                f"{hint}"
             )
     try:
         meta = json.loads(meta_path.read_text())

@@ -158,14 +158,89 @@ def test_chronological_split_shares_no_row_between_splits():
     assert [len(ds.splits[k]) for k in ("train", "val", "test")] == [106, 10, 57]
 
 
+def test_chronological_split_without_training_window_says_why():
+    # 60 rows, windows of 30: 31 windows, the last 9 test and 3 validation; every
+    # earlier window reaches into them and is purged ("training split is empty")
+    frame = _frame()
+    with pytest.raises(DataError, match=r"no training window: of 31 windows of 30"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=30)
+    ds = csv_dataset(frame, "time", ["u"], ["y"], window=30, split="random")
+    assert len(ds.splits["train"]) > 0
+
+
+def test_time_index_of_a_frame_or_parquet_file(tmp_path):
+    """A time-indexed frame (and a Parquet file written from one, whose index
+    pandas restores) was 'unknown time column'."""
+    frame = _frame()
+    expected = csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    indexed = frame.set_index("time")
+    indexed.to_parquet(tmp_path / "log.parquet")
+    for source in (indexed, tmp_path / "log.parquet"):
+        ds = csv_dataset(source, "time", ["u"], ["y"], window=5)
+        assert_allclose(ds.X, expected.X)
+
+
+def test_columns_constant_in_the_training_windows_are_reported(tmp_path, capsys):
+    """'u' steps once, after the training windows: the model never sees it move
+    (the card only listed columns constant over the whole log)."""
+    from iclcontrol.cli import main
+
+    frame = _frame(y=np.arange(60.0), k=np.full(60, 2.0))
+    frame["u"] = np.where(np.arange(60) < 50, 1.0, 3.0)
+    ds = csv_dataset(frame, "time", ["u", "k"], ["y"], window=5)
+    train_rows = ds.X[ds.splits["train"]]
+    assert np.ptp(train_rows[..., 0]) == 0 < np.ptp(ds.X[..., 0])  # the premise
+    c = ds.card["cleaning"]
+    assert c["constant_columns"] == ["k"] and c["constant_in_train_split"] == ["u"]
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    args = ["data", "csv", str(tmp_path / "log.csv"), "--time-column", "time"]
+    args += ["--inputs", "u,k", "--outputs", "y", "--window", "5"]
+    assert main([*args, "--out", str(tmp_path / "ds")]) == 0
+    err = capsys.readouterr().err
+    assert "column(s) k constant in the whole log" in err
+    assert "column(s) u constant in the training windows" in err
+
+
+def test_semicolon_decimal_comma_and_tab_separated_exports(tmp_path):
+    """A ';'-separated export with decimal commas (a European spreadsheet or
+    historian) was 'Error tokenizing data', a .tsv file 'expected a .csv', and
+    ', '-separated names kept their leading space."""
+    frame = _frame(y=np.linspace(0.5, 30.25, 60))
+    expected = csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    frame.to_csv(tmp_path / "log.csv", sep=";", decimal=",", index=False)
+    assert "0,5" in (tmp_path / "log.csv").read_text()  # the premise
+    frame.to_csv(tmp_path / "log.tsv", sep="\t", index=False)
+    # "time, u, y": the columns were " u" and " y" ("unknown input column ['u']")
+    spaced = frame.to_csv(index=False).replace(",", ", ")
+    (tmp_path / "spaced.txt").write_text(spaced)
+    for name in ("log.csv", "log.tsv", "spaced.txt"):
+        ds = csv_dataset(tmp_path / name, "time", ["u"], ["y"], window=5)
+        assert_allclose(ds.X, expected.X)
+        assert_allclose(ds.Y, expected.Y)
+
+
+def test_irregular_log_error_suggests_resampling():
+    """Steps of 10, 10 and 50 s: every third step is a 'gap' (> 1.5 median steps);
+    the error said 'use a shorter window or clean these columns'."""
+    steps = np.tile([10, 10, 50], 40)
+    t = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.cumsum(steps), unit="s")
+    frame = pd.DataFrame({"time": t, "u": np.arange(120.0), "y": np.ones(120)})
+    with pytest.raises(DataError, match=r"median 10 s.*resample='1min'"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    ds = csv_dataset(frame, "time", ["u"], ["y"], window=5, resample="1min")
+    assert ds.card["cleaning"]["time_gaps"] == 0
+
+
 def test_csv_errors_name_the_problem(tmp_path):
     path = _messy_log(tmp_path)
     with pytest.raises(DataError, match=r"unknown input column\(s\) \['flow'\]"):
         csv_dataset(path, "time", ["flow"], ["y"], window=5)
+    with pytest.raises(DataError, match=r"did you mean 'time' for 'Time'\?"):
+        csv_dataset(path, "Time", ["u"], ["y"], window=5)
     with pytest.raises(DataError, match="longer than the data"):
         csv_dataset(path, "time", ["u"], ["y"], window=1000)
     (tmp_path / "log.xlsx").write_bytes(b"")
-    with pytest.raises(DataError, match=r"expected a \.csv or \.parquet"):
+    with pytest.raises(DataError, match=r"expected a \.csv.* or \.parquet"):
         csv_dataset(tmp_path / "log.xlsx", "time", ["u"], ["y"], window=5)
     with pytest.raises(DataError, match="no such file"):
         csv_dataset(tmp_path / "missing.csv", "time", ["u"], ["y"], window=5)
@@ -213,6 +288,8 @@ def test_csv_numeric_time_needs_a_unit():
     frame = _frame()
     frame["time"] = np.arange(60) * 60  # seconds
     with pytest.raises(DataError, match=r"'time' is numeric.*time_unit.*'s'"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    with pytest.raises(DataError, match=r"numeric \(e\.g\. 0\)"):  # not np.int64(0)
         csv_dataset(frame, "time", ["u"], ["y"], window=5)
     ds = csv_dataset(frame, "time", ["u"], ["y"], window=5, time_unit="s")
     assert ds.card["cleaning"]["sample_interval_s"] == 60.0

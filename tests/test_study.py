@@ -70,6 +70,48 @@ def test_study_writes_results_and_resumes(small_dataset, tmp_path):
         run_noise_study(out, **{**kw, "hidden": 5})
 
 
+def _plant_log(n: int = 240) -> pd.DataFrame:
+    """A first-order process sampled every minute: y[k] = y[k-1] + 0.2 (u - y)."""
+    u = np.repeat(np.random.default_rng(0).uniform(0, 1, n // 12), 12)
+    y = np.zeros(n)
+    for k in range(1, n):
+        y[k] = y[k - 1] + 0.2 * (u[k - 1] - y[k - 1])
+    return pd.DataFrame(
+        {"time": pd.date_range("2024-01-01", periods=n, freq="1min"), "u": u, "y": y}
+    )
+
+
+def test_study_on_a_users_dataset_has_no_paper_values_and_checks_the_data(
+    tmp_path, capsys
+):
+    """The paper's CSTR values were shown beside results on any dataset, and a
+    folder was resumed with other data (rows of two datasets mixed)."""
+    from iclcontrol.data import csv_dataset
+
+    log = _plant_log()
+    data = csv_dataset(log, "time", ["u"], ["y"], window=8, stride=4)
+    out = tmp_path / "st"
+    kw = {"models": ["iclrnn"], "noise_levels": [0.0], "time_budget_s": 0.2}
+    df = run_noise_study(out, hidden=4, dataset=data, **kw)
+    assert df["reference_mse"].isna().all()
+    table = (out / "table.md").read_text()
+    assert "(" not in table.split("| noise s |")[1]  # no "(paper)" cells
+    assert "paper's CSTR values do not apply" in table
+    other = csv_dataset(log.iloc[:200], "time", ["u"], ["y"], window=8, stride=4)
+    with pytest.raises(ConfigError, match=r"dataset: 'dataframe: \d+ samples"):
+        run_noise_study(out, hidden=4, dataset=other, **kw)
+    # the CLI takes a dataset folder
+    folder = data.save(tmp_path / "data")
+    args = ["study", "noise", "--data", str(folder), "--models", "rnn", "--noise"]
+    args += ["0", "--time-budget", "0.2", "--hidden", "4", "--out", str(out)]
+    assert main([*args, "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out.strip().splitlines()[-1])["results"]
+    assert [r["model"] for r in rows] == ["iclrnn", "rnn"]
+    assert "test_mse_y" in rows[1] and rows[1]["reference_mse"] is None
+    assert "paper" not in captured.err
+
+
 def test_markdown_table_layout():
     df = pd.DataFrame(
         {"model": ["iclrnn", "lstm"], "noise": [0.3, 0.3], "test_mse_scaled": [2e-4, 1]}
@@ -118,6 +160,10 @@ def test_cli_train_certify_and_errors(small_dataset, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["train", "--data", str(tmp_path / "nodata"), "--out", "x"]) == 2
     assert "dataset folder" in capsys.readouterr().err
+    # a CSV given to --data was 'dataset folder log.csv does not exist'
+    (tmp_path / "log.csv").write_text("time,u,y\n")
+    assert main(["train", "--data", str(tmp_path / "log.csv"), "--out", "x"]) == 2
+    assert "is a file, but --data takes a dataset folder" in capsys.readouterr().err
 
 
 def test_cli_study_noise(small_dataset, tmp_path, capsys, monkeypatch):

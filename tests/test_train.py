@@ -300,6 +300,75 @@ def test_predict_matches_dataframe_columns_by_name(model, ds):
         model.predict(renamed)
     with pytest.raises(DataError, match=r"unexpected \['extra'\]"):
         model.predict(frame.assign(extra=1.0))
+    # a repeated column is named (matching by name alone would take its first copy)
+    twice = pd.concat([frame, frame[["Q"]]], axis=1)
+    with pytest.raises(DataError, match=r"\['Q'\] more than once"):
+        model.predict(twice)
+
+
+def test_evaluate_matches_dataset_columns_by_name(model, ds):
+    """A dataset built with the same columns in another order (e.g. ``--inputs``
+    listed differently) scores as the original; other names are an error. It was
+    scored in array order: a silently wrong MSE."""
+    import dataclasses
+
+    f, o = [2, 3, 0, 1], [1, 0]
+    swapped = dataclasses.replace(
+        ds,
+        X=ds.X[..., f],
+        Y=ds.Y[..., o],
+        feature_names=tuple(ds.feature_names[i] for i in f),
+        feature_units=tuple(ds.feature_units[i] for i in f),
+        output_names=tuple(ds.output_names[i] for i in o),
+        output_units=tuple(ds.output_units[i] for i in o),
+    )
+    expected = model.evaluate(ds)
+    found = model.evaluate(swapped)
+    assert found["scaled"] == pytest.approx(expected["scaled"], rel=1e-12)
+    assert found["physical"] == pytest.approx(expected["physical"], rel=1e-12)
+    renamed = dataclasses.replace(ds, feature_names=("CA", "T", "CA0", "q_in"))
+    with pytest.raises(DataError, match=r"missing \['Q'\], unexpected \['q_in'\]"):
+        model.evaluate(renamed)
+
+
+def test_score_matches_dataframe_output_columns_by_name(model, ds):
+    """Y as a DataFrame is matched by name like X (it was taken in column order,
+    so reordered columns gave a wrong R^2 silently)."""
+    X, Y = ds.X[:3], ds.Y[:3]
+    frames = [pd.DataFrame(y[:, ::-1], columns=["T", "CA"]) for y in Y]
+    assert model.score(X[0], frames[0]) == pytest.approx(
+        model.score(X[0], Y[0]), rel=1e-12
+    )
+    with pytest.raises(DataError, match=r"unexpected \['temp'\]"):
+        model.score(X[0], frames[0].rename(columns={"T": "temp"}))
+
+
+def test_evaluate_on_arrays_says_what_it_expects(model, ds):
+    """evaluate((X, Y)) was an AttributeError ('tuple' has no 'subset')."""
+    with pytest.raises(DataError, match=r"evaluate expects .*score\(X, Y\)"):
+        model.evaluate(ds.subset("test"))
+    with pytest.raises(DataError, match="fit expects"):
+        SurrogateModel(hidden=4, max_epochs=1, verbose=False).fit(ds.X)
+
+
+def test_load_of_a_run_folder_points_to_its_model(model, tmp_path):
+    """iclcontrol.load('runs/main') said only 'model.json is missing'."""
+    model.save(tmp_path / "run" / "model")
+    with pytest.raises(ModelFileError, match=r"the model of this run folder is in"):
+        load(tmp_path / "run")
+
+
+def test_predict_and_certify_name_bad_lengths(model, ds):
+    """0-step sequences were a torch RuntimeError; certify(X) on sequences of
+    another length than the bound's stated a lower bound for other sequences, and
+    max_samples=0 was a torch reshape error."""
+    with pytest.raises(DimensionError, match="0 steps"):
+        model.predict(ds.X[:2, :0])
+    with pytest.raises(DimensionError, match=r"20 steps.*10-step"):
+        model.certify(np.concatenate([ds.X[:4], ds.X[:4]], axis=1))
+    with pytest.raises(ConfigError, match="max_samples must be a positive integer"):
+        model.certify(ds.X[:4], max_samples=0)
+    assert model.certify(ds.X[:4]).n_samples_empirical == 4
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from iclcontrol.commands.common import (
@@ -37,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cstr.set_defaults(func=run_cstr)
 
     csv = sub.add_parser("csv", help="windows of a CSV or Parquet time series")
-    csv.add_argument("file", help="a .csv or .parquet file")
+    csv.add_argument(
+        "file",
+        help="a .csv (also ;- or tab-separated, .tsv) or .parquet file",
+    )
     csv.add_argument("--time-column", required=True, help="column with timestamps")
     csv.add_argument(
         "--time-unit",
@@ -128,4 +132,14 @@ def run_csv(args: argparse.Namespace) -> int:
             f"{c['duplicate_timestamps_dropped']} duplicate timestamps dropped)"
             f" -> {args.out}"
         )
+    for key, where in (
+        ("constant_columns", "in the whole log"),
+        ("constant_in_train_split", "in the training windows"),
+    ):
+        if summary["cleaning"][key]:
+            print(
+                f"warning: column(s) {', '.join(summary['cleaning'][key])} constant "
+                f"{where}: the model cannot learn their effect",
+                file=sys.stderr,
+            )
     return 0
