@@ -571,3 +571,30 @@ def test_sqpmethod_solves_the_reference_problem_like_ipopt(model, plant) -> None
     assert b.iloc[:-1]["success"].all()
     assert a.iloc[:-1]["success"].all(), a["status"].tolist()
     assert closed_loop_cost(a) == pytest.approx(closed_loop_cost(b), rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        # no prediction can satisfy CA >= 1 and CA <= 0: was accepted, and every
+        # step "converged" with a soft violation of 6e7
+        (
+            {"output_lower": (1.0, -10.0), "output_upper": (0.0, 10.0)},
+            r"output 0: lower 1 > upper 0",
+        ),
+        ({"state_weights": "ab"}, "state_weights must be a sequence of numbers"),
+        ({"disturbance_gain": "a"}, r"disturbance_gain must be in \(0, 1\]"),
+    ],
+)
+def test_settings_errors_name_the_setting(kwargs, match) -> None:
+    """These were accepted, or raised numpy/Python errors naming no setting."""
+    with pytest.raises(ConfigError, match=match):
+        MPCSettings(**kwargs)
+
+
+def test_equal_output_bounds_and_numpy_integers_are_accepted() -> None:
+    s = MPCSettings(
+        output_lower=(0.0, 0.0), output_upper=(0.0, 0.0), horizon=np.int64(3)
+    )
+    # a horizon from numpy (np.arange, a sweep) is an integer; stored as int, JSON-able
+    assert s.horizon == 3 and type(s.horizon) is int
