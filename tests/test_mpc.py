@@ -598,3 +598,25 @@ def test_equal_output_bounds_and_numpy_integers_are_accepted() -> None:
     )
     # a horizon from numpy (np.arange, a sweep) is an integer; stored as int, JSON-able
     assert s.horizon == 3 and type(s.horizon) is int
+
+
+@pytest.mark.parametrize("solver", ["ipopt", "sqpmethod"])
+def test_missing_casadi_nlp_plugin_is_a_solver_unavailable_error(
+    model, plant, solver, monkeypatch
+) -> None:
+    """A CasADi build without the plugin: was CasADi's RuntimeError from deep
+    inside nlpsol; now our error names the plugin and the gn_sqp alternative."""
+    import casadi as ca
+
+    from iclcontrol.exceptions import SolverUnavailableError
+    from iclcontrol.mpc import DoMPCController
+
+    real = ca.has_nlpsol
+    monkeypatch.setattr(ca, "has_nlpsol", lambda name: name != solver and real(name))
+    with pytest.raises(SolverUnavailableError, match=rf"'{solver}' is not available"):
+        SurrogateMPC(model, plant, solver=solver)
+    # gn_sqp needs no NLP plugin: still works
+    assert SurrogateMPC(model, plant, solver="gn_sqp").step([0.1, 1.0]).success
+    if solver == "ipopt":
+        with pytest.raises(SolverUnavailableError, match="gn_sqp"):
+            DoMPCController(plant)

@@ -44,6 +44,9 @@ class DoMPCController:
     ) -> None:
         import casadi as ca
 
+        from iclcontrol.mpc.solvers import check_nlpsol
+
+        check_nlpsol("ipopt")  # do-mpc solves with IPOPT
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import do_mpc

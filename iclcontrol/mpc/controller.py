@@ -82,6 +82,9 @@ class SurrogateMPC:
         The model's features/outputs are not the plant's states and inputs.
     ConfigError
         Invalid settings, or ``safe_input`` outside the plant's input bounds.
+    SolverUnavailableError
+        ``solver`` names a CasADi plugin (``ipopt``, ``sqpmethod``) this CasADi
+        build lacks.
 
     Warns
     -----
