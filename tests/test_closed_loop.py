@@ -400,3 +400,47 @@ def test_cli_certify_prints_bounds_with_four_digits(tmp_path, model, capsys) -> 
         digits = text.split("e")[0].replace(".", "").lstrip("0")
         assert len(digits) <= 4, text
     assert float(upper) == pytest.approx(model.certificate_.lipschitz_upper, rel=1e-3)
+
+
+class _Scripted:
+    """A controller replaying given statuses and constraint violations."""
+
+    def __init__(self, statuses, violations):
+        self.rows = list(zip(statuses, violations, strict=True))
+
+    def reset(self, x0=None):
+        self.k = 0
+
+    def step(self, x):
+        from iclcontrol.mpc.controller import StepResult
+
+        status, violation = self.rows[self.k]
+        self.k += 1
+        return StepResult(
+            np.zeros(2), True, status, 1, 0.0, 0.0, max_violation=violation
+        )
+
+
+def test_summary_reports_statuses_and_the_largest_accepted_violation() -> None:
+    """A script reading ``mpc --json`` could not see soft-constraint violations
+    (every step 'succeeded') nor which statuses the solver ended with."""
+    ctl = _Scripted(["converged", "converged_no_decrease", "converged"], [0, 0.5, 0.2])
+    m = summarize(closed_loop(CSTR(), ctl, [0.1, 1.0], 3), CSTR())
+    assert m["status_counts"] == {"converged": 2, "converged_no_decrease": 1}
+    assert m["max_violation"] == 0.5 and m["failed_solves"] == 0
+    json.dumps(m)  # plain JSON
+    ctl = _Scripted(["a", "b"], [np.nan, np.nan])  # no violation reported at all
+    assert summarize(closed_loop(CSTR(), ctl, [0.1, 1.0], 2))["max_violation"] is None
+
+
+def test_unreachable_soft_bound_shows_in_the_summary(model) -> None:
+    """CA >= 5 kmol/m^3 (deviation) is out of reach in one period from CA = 1.5:
+    dCA/dt <= F/V (CA0s + 3.5 - CA) = 5 * (7.5 - 3.45) = 20 kmol/(m^3 h), so CA
+    rises by at most 0.1 in 0.005 h, and the training data never went above
+    CA = 2.1. The soft rows stay violated although every solve succeeds."""
+    plant = CSTR()
+    ctl = SurrogateMPC(
+        model, plant, output_lower=(5.0, -1000.0), horizon=1, lyapunov=False
+    )
+    m = summarize(closed_loop(plant, ctl, [1.5, -70.0], 2), plant)
+    assert m["failed_solves"] == 0 and m["max_violation"] > 0

@@ -252,9 +252,18 @@ def closed_loop_cost(
 
 
 def summarize(frame: pd.DataFrame, plant: Any = None) -> dict[str, Any]:
-    """JSON metrics of a closed loop (keys of the ``iclcontrol mpc --json`` output)."""
+    """JSON metrics of a closed loop (keys of the ``iclcontrol mpc --json`` output).
+
+    Besides timing, iterations, cost and fallbacks: ``status_counts`` (solver
+    status -> number of steps) and ``max_violation``, the largest normalized
+    constraint violation the solver accepted over the run (soft output and
+    Lyapunov rows; 0: every prediction met its constraints; None: no step
+    reported one).
+    """
     solved = frame.iloc[:-1]
     ms = solved["solve_ms"].to_numpy(dtype=float)
+    violation = solved["max_violation"].to_numpy(dtype=float)
+    violation = violation[np.isfinite(violation)]
     names = tuple(plant.state_names) if plant is not None else ("CA", "T")
     inputs = tuple(plant.input_names) if plant is not None else ("CA0", "Q")
     return {
@@ -269,5 +278,10 @@ def summarize(frame: pd.DataFrame, plant: Any = None) -> dict[str, Any]:
         "closed_loop_cost": closed_loop_cost(frame, names, inputs),
         "fallbacks": int(solved["fallback"].sum()),
         "failed_solves": int((~solved["success"].astype(bool)).sum()),
+        "status_counts": {
+            str(k): int(v)
+            for k, v in solved["status"].astype(str).value_counts().items()
+        },
+        "max_violation": float(violation.max()) if violation.size else None,
         "steps": len(solved),
     }
