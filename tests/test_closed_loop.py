@@ -444,3 +444,24 @@ def test_unreachable_soft_bound_shows_in_the_summary(model) -> None:
     )
     m = summarize(closed_loop(plant, ctl, [1.5, -70.0], 2), plant)
     assert m["failed_solves"] == 0 and m["max_violation"] > 0
+
+
+@pytest.mark.parametrize("soft", [True, False])
+def test_do_mpc_baseline_applies_the_state_bounds(soft) -> None:
+    """output_lower/output_upper were silently ignored by the baseline, so a
+    comparison with a bounded surrogate MPC compared different problems."""
+    plant = CSTR()
+    free = closed_loop(plant, DoMPCController(plant), [1.5, -70.0], 12)
+    assert free["CA"].min() < 0.3  # the unbounded NMPC drives CA well below 0.5
+    settings = MPCSettings(output_lower=(0.5, -1000.0), soft_constraints=soft)
+    bounded = closed_loop(plant, DoMPCController(plant, settings), [1.5, -70.0], 12)
+    assert bounded["success"].iloc[:-1].all()
+    # on the plant (the NMPC model is exact up to collocation error)
+    assert bounded["CA"].min() >= 0.5 - 1e-3
+
+
+def test_do_mpc_baseline_warns_about_settings_it_ignores() -> None:
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match="ignores rate_limits, rate_weight"):
+        DoMPCController(CSTR(), MPCSettings(rate_limits=(1.0, 1e5), rate_weight=0.1))

@@ -44,6 +44,18 @@ def _scalar(a: Any) -> float:
     return float(np.asarray(a, dtype=float).ravel()[0])
 
 
+def output_bound_scale(settings: MPCSettings, nx: int) -> np.ndarray:
+    """Divisors normalizing the output-bound rows ``(y - bound) / scale``.
+
+    The width ``output_upper - output_lower`` (at least 1e-6) when both bounds are
+    set, else 1. [output units]
+    """
+    s = settings
+    if s.output_lower is None or s.output_upper is None:
+        return np.ones(nx)
+    return np.maximum(np.abs(np.array(s.output_upper) - np.array(s.output_lower)), 1e-6)
+
+
 @dataclass
 class ProblemFunctions:
     """CasADi Functions of one built problem (inputs ``v`` (nv,), ``p`` (np,)).
@@ -281,11 +293,7 @@ class MPCProblem:
                 g.append((ca.dot(xj, ca.mtimes(P, xj)) - rhs) / (rhs + 1.0))
                 soft.append(s.soft_constraints)
                 names.append(f"lyapunov[{j}]")
-        yscale = np.ones(nx)
-        if s.output_lower is not None and s.output_upper is not None:
-            yscale = np.maximum(
-                np.abs(np.array(s.output_upper) - np.array(s.output_lower)), 1e-6
-            )
+        yscale = output_bound_scale(s, nx)
         for k in range(N * spm):
             for i in range(nx):
                 if s.output_upper is not None:
