@@ -160,6 +160,7 @@ def closed_loop(
         rows.append(row)
         if callback is not None:
             callback(k, row)
+        plant_says = ""
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 x_next = plant.step(x, res.u)[0]
@@ -168,6 +169,7 @@ def closed_loop(
             if err.states is None:
                 raise
             x_next = np.asarray(err.states, dtype=float)[0]
+            plant_says = f" (simulator: {err})"
         finite = bool(np.all(np.isfinite(x_next)))
         outside = outside_valid_states(plant, x_next) if finite else []
         if not finite or outside:
@@ -184,7 +186,8 @@ def closed_loop(
                 f"the plant simulation diverged at step {k + 1} of {steps} "
                 f"(t={(k + 1) * plant.sampling_period:g} h): from "
                 f"({_state_text(plant, x)}) with u=({u_text}) it reached "
-                f"({_state_text(plant, x_next)}), {why}; the closed loop stopped",
+                f"({_state_text(plant, x_next)}), {why}; the closed loop "
+                f"stopped{plant_says}",
                 frame=frame,
             )
         x = x_next
