@@ -620,3 +620,40 @@ def test_missing_casadi_nlp_plugin_is_a_solver_unavailable_error(
     if solver == "ipopt":
         with pytest.raises(SolverUnavailableError, match="gn_sqp"):
             DoMPCController(plant)
+
+
+def test_gn_sqp_does_not_call_a_feasible_hard_problem_infeasible(model, plant) -> None:
+    """gn_sqp stopped on a small QP step without taking it: from an iterate a
+    few 1e-6 outside a hard row (where its merit line search can leave it) it
+    reported 'infeasible: ... cannot be met' and the controller fell back, although
+    the step it computed restores the row. Here the start is the solution of a
+    problem with an active hard bound, moved 3e-6 outside it."""
+    free = SurrogateMPC(model, plant, horizon=1, lyapunov=False, offset_free=False)
+    x0 = np.array([1.5, -70.0])
+    p = free.problem.params(x0)
+    v_free = free.solver.solve(np.zeros(free.problem.nv), p).v
+    t_free = free.problem.predict(v_free, p)[:, 1].max()
+    # T may not exceed the unconstrained plan's peak minus 1 K: an active hard row
+    ctl = SurrogateMPC(
+        model,
+        plant,
+        horizon=1,
+        lyapunov=False,
+        offset_free=False,
+        soft_constraints=False,
+        output_upper=(1e3, float(t_free) - 1.0),
+    )
+    pr = ctl.problem
+    best = ctl.solver.solve(v_free, p)
+    assert best.success
+    _, g, Jg = (lambda out: (out[0], out[4], out[5]))(
+        pr.unpack(pr.functions.derivs.call([best.v, p]))
+    )
+    i = int(np.argmax(g))
+    assert abs(g[i]) < 1e-6  # the bound is active at the optimum
+    start = best.v + 3e-6 * Jg[i] / (Jg[i] @ Jg[i])  # row i at about +3e-6
+    assert np.max(np.abs(start - best.v)) < ctl.settings.tol  # a "small" step away
+    assert NlpSolver(pr, "ipopt").solve(start, p).success  # feasible from there
+    res = ctl.solver.solve(start, p)
+    assert res.success, res.status
+    assert res.max_violation <= 1e-6

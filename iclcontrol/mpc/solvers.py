@@ -192,6 +192,15 @@ class GaussNewtonSQP:
             if np.max(np.abs(dv)) < s.tol or pred <= 1e-8 * max(1.0, abs(phi)):
                 lam = lam_qp
                 status, success = "converged", True
+                if any_hard and np.max(g[hard], initial=-np.inf) > 1e-6:
+                    # the merit line search accepts small violations of hard rows;
+                    # this last (small) QP step restores them: take it, if it does
+                    vt = np.clip(v + dv, -1.0, 1.0)
+                    out_t = pr.unpack(derivs.call([vt, p]))
+                    if np.max(out_t[4][hard]) < np.max(g[hard]):
+                        v = vt
+                        r, Jr, e, ge, g, Jg, JL, y1 = out_t
+                        phi = float(r @ r) + e + pr.penalty(g)
                 break
             alpha = 1.0
             accepted = False
