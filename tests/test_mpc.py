@@ -214,8 +214,12 @@ def test_failed_solve_applies_shifted_previous_plan(model, plant, monkeypatch) -
     second = ctl.step([0.9, -35.0])
     assert second.fallback and second.fallback_reason == "shifted previous plan"
     np.testing.assert_allclose(second.u, planned_second)
+    # the reported plan is what is applied (it was the stale plan, starting with
+    # the input applied one period before)
+    np.testing.assert_allclose(second.plan, [planned_second, planned_second])
     third = ctl.step([0.8, -30.0])  # horizon 2: the plan is used up
     assert third.fallback and third.fallback_reason == "safe input"
+    np.testing.assert_allclose(third.plan, np.tile(plant.u_steady, (2, 1)))
 
     def raising(v0, p, lam0=None):
         raise RuntimeError("solver crashed")

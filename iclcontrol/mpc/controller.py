@@ -42,7 +42,9 @@ class StepResult:
     max_violation : float
         Largest (normalized) soft-constraint violation at the solution.
     plan : numpy.ndarray
-        Planned inputs (horizon, nu).
+        Planned inputs (horizon, nu), starting with ``u``: the solution, or on a
+        fallback the rest of the previous plan (its last move repeated) or the
+        safe input repeated.
     """
 
     u: np.ndarray
@@ -268,10 +270,13 @@ class SurrogateMPC:
             fallback = True
             if self._plan is not None and self._plan_age + 1 < pr.N:
                 self._plan_age += 1
-                u = self._plan[self._plan_age].copy()
+                rest = self._plan[self._plan_age :]
+                plan = np.vstack([rest, np.repeat(rest[-1:], self._plan_age, axis=0)])
+                u = plan[0].copy()
                 reason = "shifted previous plan"
             else:
                 u = self.safe_input.copy()
+                plan = np.tile(u, (pr.N, 1))
                 reason = "safe input"
                 self._plan = None
             self._lam = None
@@ -297,5 +302,5 @@ class SurrogateMPC:
             fallback=fallback,
             fallback_reason=reason,
             max_violation=res.max_violation if res is not None else float("nan"),
-            plan=pr.to_inputs(self._v),
+            plan=np.clip(plan, self.plant.input_lower, self.plant.input_upper),
         )
