@@ -467,3 +467,15 @@ def test_do_mpc_baseline_warns_about_settings_it_ignores() -> None:
 
     with pytest.warns(IclControlWarning, match="ignores rate_limits, rate_weight"):
         DoMPCController(CSTR(), MPCSettings(rate_limits=(1.0, 1e5), rate_weight=0.1))
+
+
+def test_do_mpc_baseline_refuses_bad_measurements_like_the_surrogate_mpc() -> None:
+    """Was numpy's matmul error (3 entries) and a silent IPOPT failure with CasADi
+    NaN warnings (NaN); now the errors SurrogateMPC.step raises."""
+    from iclcontrol.exceptions import DataError, DimensionError
+
+    ctl = DoMPCController(CSTR())
+    with pytest.raises(DimensionError, match=r"2 entries \('CA', 'T'\), got 3"):
+        ctl.step([1.0, 2.0, 3.0])
+    with pytest.raises(DataError, match="NaN"):
+        ctl.step([np.nan, 0.0])

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from iclcontrol.exceptions import IclControlWarning
-from iclcontrol.mpc.controller import StepResult
+from iclcontrol.mpc.controller import StepResult, check_measured_state
 from iclcontrol.mpc.problem import output_bound_scale
 from iclcontrol.mpc.settings import MPCSettings
 
@@ -180,8 +180,16 @@ class DoMPCController:
         self._u_prev = np.asarray(self.plant.u_steady, dtype=float)
 
     def step(self, x: Any) -> StepResult:
+        """Solve at the measured state ``x`` (n_states,) and return the input.
+
+        Raises
+        ------
+        DimensionError, DataError
+            ``x`` has the wrong number of entries, or NaN or infinite ones (see
+            :func:`~iclcontrol.mpc.controller.check_measured_state`).
+        """
         start = time.perf_counter()
-        x = np.asarray(x, dtype=float).reshape(-1, 1)
+        x = check_measured_state(self.plant, x).reshape(-1, 1)
         self._v_now = float(x.ravel() @ self.P @ x.ravel())
         try:
             u = np.asarray(self.mpc.make_step(x)).ravel()

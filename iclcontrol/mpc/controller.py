@@ -65,6 +65,47 @@ class StepResult:
         return d
 
 
+def check_measured_state(plant: Any, x: Any) -> np.ndarray:
+    """A measured state handed to a controller's ``step``, checked.
+
+    Parameters
+    ----------
+    plant : plants.Plant
+        Gives the number and names of the states.
+    x : array-like, shape (n_states,)
+        Measured state in plant coordinates. [state units]
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_states,)
+
+    Raises
+    ------
+    DimensionError
+        Not ``n_states`` entries.
+    DataError
+        Not numbers, or NaN or infinite entries (a surrogate would not notice:
+        CasADi's ``fmax(NaN, 0)`` is 0; IPOPT would fail on them).
+    """
+    names = tuple(plant.state_names)
+    try:
+        xa = np.asarray(x, dtype=float).ravel()
+    except (TypeError, ValueError) as err:
+        raise DataError(f"x must be numbers {names}, got {x!r}") from err
+    if xa.shape != (len(names),):
+        raise DimensionError(
+            f"x must be the measured state with {len(names)} entries "
+            f"{names}, got {xa.size} entries (shape {np.shape(x)})"
+        )
+    if not np.all(np.isfinite(xa)):
+        raise DataError(
+            f"x contains NaN or infinite values: {xa.tolist()}; the surrogate "
+            "would not notice (CasADi's fmax(NaN, 0) is 0), so the state is "
+            "refused; check the measurement"
+        )
+    return xa
+
+
 class SurrogateMPC:
     """MPC on a surrogate model (see :class:`MPCSettings` for the formulation).
 
@@ -209,23 +250,7 @@ class SurrogateMPC:
         return np.asarray(best, dtype=float)
 
     def _check_state(self, x: Any) -> np.ndarray:
-        names = tuple(self.plant.state_names)
-        try:
-            xa = np.asarray(x, dtype=float).ravel()
-        except (TypeError, ValueError) as err:
-            raise DataError(f"x must be numbers {names}, got {x!r}") from err
-        if xa.shape != (self.problem.nx,):
-            raise DimensionError(
-                f"x must be the measured state with {self.problem.nx} entries "
-                f"{names}, got {xa.size} entries (shape {np.shape(x)})"
-            )
-        if not np.all(np.isfinite(xa)):
-            raise DataError(
-                f"x contains NaN or infinite values: {xa.tolist()}; the surrogate "
-                "would not notice (CasADi's fmax(NaN, 0) is 0), so the state is "
-                "refused; check the measurement"
-            )
-        return xa
+        return check_measured_state(self.plant, x)
 
     def step(self, x: Any) -> StepResult:
         """Solve at the measured state ``x`` and return the input to apply.
