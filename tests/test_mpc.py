@@ -661,3 +661,21 @@ def test_gn_sqp_does_not_call_a_feasible_hard_problem_infeasible(model, plant) -
     res = ctl.solver.solve(start, p)
     assert res.success, res.status
     assert res.max_violation <= 1e-6
+
+
+def test_setpoint_with_the_origin_centred_lyapunov_constraint_warns(
+    model, plant
+) -> None:
+    """V(x) = x' P x <= V(x_now) forbids moving away from the origin, so a setpoint
+    elsewhere was silently not tracked (the loop settles where V stops it)."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match="centred at the origin"):
+        ctl = SurrogateMPC(model, plant, state_setpoint=(0.5, -5.0))
+    assert any("lyapunov=False" in w for w in ctl.problem.warnings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        SurrogateMPC(model, plant, state_setpoint=(0.5, -5.0), lyapunov=False)
+        SurrogateMPC(model, plant, state_setpoint=(0.0, 0.0))
