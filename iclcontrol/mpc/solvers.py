@@ -384,8 +384,8 @@ def check_nlpsol(plugin: str) -> None:
         raise SolverUnavailableError(
             f"the NLP solver {plugin!r} is not available in this CasADi "
             f"({getattr(ca, '__version__', '?')}); use solver='gn_sqp' (needs "
-            "only CasADi's built-in qrqp) or install a CasADi build that includes it (the "
-            "'casadi' wheels on PyPI ship IPOPT)"
+            "only CasADi's built-in qrqp) or install a CasADi build that "
+            "includes it (the 'casadi' wheels on PyPI ship IPOPT)"
         )
 
 
