@@ -479,3 +479,31 @@ def test_do_mpc_baseline_refuses_bad_measurements_like_the_surrogate_mpc() -> No
         ctl.step([1.0, 2.0, 3.0])
     with pytest.raises(DataError, match="NaN"):
         ctl.step([np.nan, 0.0])
+
+
+def test_time_series_marks_fallback_inputs() -> None:
+    """A fallback input (failed solve) looked like any other in the plot."""
+    from iclcontrol.mpc.plots import plot_time_series
+
+    frame = pd.DataFrame(
+        {
+            "t": [0.0, 0.005, 0.01],
+            "CA": [1.5, 1.4, 1.3],
+            "T": [-70.0, -60.0, -50.0],
+            "CA0": [-3.5, 0.0, np.nan],
+            "Q": [5e5, 0.0, np.nan],
+            "fallback": [False, True, np.nan],
+        }
+    )
+    fig = plot_time_series({"run": frame})
+    for ax in fig.axes[2:]:  # the two input axes
+        marks = [ln for ln in ax.get_lines() if "fallback" in ln.get_label()]
+        assert len(marks) == 1 and marks[0].get_label() == "run: fallback input"
+        assert list(marks[0].get_xdata()) == [0.005]
+    for ax in fig.axes[:2]:  # states: no fallback marks
+        assert not [ln for ln in ax.get_lines() if "fallback" in ln.get_label()]
+    # a run without fallbacks draws no marks
+    fig = plot_time_series({"run": frame.assign(fallback=[False, False, np.nan])})
+    assert not any(
+        "fallback" in ln.get_label() for a in fig.axes for ln in a.get_lines()
+    )
