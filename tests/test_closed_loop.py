@@ -458,6 +458,8 @@ def test_do_mpc_baseline_applies_the_state_bounds(soft) -> None:
     settings = MPCSettings(output_lower=(0.5, -1000.0), soft_constraints=soft)
     bounded = closed_loop(plant, DoMPCController(plant, settings), [1.5, -70.0], 12)
     assert bounded["success"].iloc[:-1].all()
+    # do-mpc reports no constraint violations: unknown (None), not 0 (= all met)
+    assert summarize(bounded, plant)["max_violation"] is None
     # on the plant (the NMPC model is exact up to collocation error)
     assert bounded["CA"].min() >= 0.5 - 1e-3
 

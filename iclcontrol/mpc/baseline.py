@@ -219,5 +219,7 @@ class DoMPCController:
             objective=obj,
             fallback=fallback,
             fallback_reason="previous input" if fallback else "",
+            # do-mpc does not report its slacks: unknown, not 0 (= constraints met)
+            max_violation=float("nan"),
             plan=u[None, :],
         )
