@@ -53,11 +53,18 @@ class SimulationError(IclControlError, RuntimeError):
     frame : pandas.DataFrame or None
         What was computed before the divergence (a closed loop's rows), so that
         callers can still save it.
+    states : numpy.ndarray or None
+        The states the simulator reached, as computed (NaN or outside the valid
+        box where it diverged), shape (n, n_states): a plant's ``step`` gives one
+        row per trajectory of its batch.
     """
 
-    def __init__(self, message: str, frame: object = None) -> None:
+    def __init__(
+        self, message: str, frame: object = None, states: object = None
+    ) -> None:
         super().__init__(message)
         self.frame = frame
+        self.states = states
 
 
 class IclControlWarning(UserWarning):

@@ -27,14 +27,6 @@ from iclcontrol.mpc.benchmark import REFERENCE_X0, run_controller
 from iclcontrol.mpc.settings import MPCSettings
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "never"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
 def run_report(
     out: str | Path = "runs/cstr-lmpc",
     budget_s: float = 90.0,
@@ -325,11 +317,16 @@ def _markdown(
         "|---|---|---|---|---|---|---|---|---|",
     ]
 
+    def region(r: dict[str, Any]) -> str:
+        # "never" would overstate a short run: it is "not within the steps run"
+        n = r["steps_to_region"]
+        return f"not in {r['steps']} steps" if n is None else str(n)
+
     def rows(label: str, pooled: dict[str, Any]) -> None:
         for key, r in pooled["runs"].items():
             fs = ", ".join(f"{v:.3g}" for v in r["final_state"])
             lines.append(
-                f"| {label} | {key[3:]} | {_fmt(r['steps_to_region'])} | ({fs}) | "
+                f"| {label} | {key[3:]} | {region(r)} | ({fs}) | "
                 f"{r['closed_loop_cost']:.4g} | {r['median_solve_ms']:.2f} | "
                 f"{r['p95_solve_ms']:.2f} | {r['median_iterations']:g} | "
                 f"{r['fallbacks']} |"

@@ -10,7 +10,7 @@ import casadi as ca
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import DataError, DimensionError
+from iclcontrol.exceptions import DataError, DimensionError, SimulationError
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,15 @@ class Plant(ABC):
         )
 
     def simulate(self, x0: Any, inputs: Any) -> SimulationResult:
-        """Apply ``inputs`` (shape (n_steps, n_inputs)) from ``x0`` (n_states,)."""
+        """Apply ``inputs`` (shape (n_steps, n_inputs)) from ``x0`` (n_states,).
+
+        Raises
+        ------
+        SimulationError
+            A step diverged (see the plant's :meth:`step`); the message names the
+            step, ``err.frame`` holds the trajectory up to and including the
+            diverged state (:meth:`SimulationResult.to_frame` columns).
+        """
         x0 = self.check_states(x0)
         if x0.shape[0] != 1:
             raise DimensionError(
@@ -133,9 +141,29 @@ class Plant(ABC):
         u = self.check_inputs(inputs)
         x = np.empty((u.shape[0] + 1, self.n_states))
         x[0] = x0[0]
-        for k in range(u.shape[0]):
-            x[k + 1] = self.step(x[k], u[k])[0]
         t = self.sampling_period * np.arange(u.shape[0] + 1)
+        for k in range(u.shape[0]):
+            try:
+                x[k + 1] = self.step(x[k], u[k])[0]
+            except SimulationError as err:
+                if err.states is None:
+                    raise
+                x[k + 1] = np.asarray(err.states, dtype=float).reshape(-1)[
+                    : self.n_states
+                ]
+                partial = SimulationResult(
+                    t[: k + 2],
+                    x[: k + 2],
+                    u[: k + 1],
+                    self.state_names,
+                    self.input_names,
+                )
+                raise SimulationError(
+                    f"step {k + 1} of {u.shape[0]} (t={t[k + 1]:g} h): {err}; "
+                    "err.frame holds the states up to it",
+                    frame=partial.to_frame(),
+                    states=x[k + 1 : k + 2].copy(),
+                ) from err
         return SimulationResult(t, x, u, self.state_names, self.input_names)
 
     # -- validation shared by subclasses -------------------------------------------
@@ -171,6 +199,35 @@ class Plant(ABC):
             np.broadcast_to(xb, (n, self.n_states)).copy(),
             np.broadcast_to(ub, (n, self.n_inputs)).copy(),
         )
+
+
+def outside_valid_states(plant: Any, x: Any) -> list[str]:
+    """Descriptions of the entries of one state outside the plant's valid box.
+
+    Parameters
+    ----------
+    plant : Plant
+        Any object with ``state_names`` and, optionally, ``state_lower``,
+        ``state_upper`` (None: no limit) and ``state_units``.
+    x : array-like, shape (n_states,)
+        One state in the plant's coordinates. [state units]
+
+    Returns
+    -------
+    list of str
+        E.g. ``["CA=-3 < -1.9537 kmol/m^3"]``; empty when ``x`` is inside the box.
+    """
+    x = np.asarray(x, dtype=float)
+    lo = getattr(plant, "state_lower", None)
+    hi = getattr(plant, "state_upper", None)
+    units = getattr(plant, "state_units", ("",) * len(x))
+    out = []
+    for i, name in enumerate(plant.state_names):
+        if lo is not None and x[i] < lo[i]:
+            out.append(f"{name}={x[i]:.6g} < {lo[i]:.6g} {units[i]}")
+        if hi is not None and x[i] > hi[i]:
+            out.append(f"{name}={x[i]:.6g} > {hi[i]:.6g} {units[i]}")
+    return out
 
 
 def _as_batch(values: Any, width: int, what: str, names: tuple[str, ...]) -> np.ndarray:

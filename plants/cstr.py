@@ -12,8 +12,8 @@ from typing import Any, Literal
 import casadi as ca
 import numpy as np
 
-from iclcontrol.exceptions import ConfigError
-from plants.base import Plant
+from iclcontrol.exceptions import ConfigError, SimulationError
+from plants.base import Plant, outside_valid_states
 
 Method = Literal["euler", "rk4", "cvodes"]
 
@@ -166,6 +166,11 @@ class CSTR(Plant):
         """Advance states (n, 2) or (2,) with inputs (n, 2) or (2,) by 0.005 h.
 
         A single state or input is applied to the whole batch. [kmol/m^3, K]
+
+        Raises
+        ------
+        SimulationError
+            The integration diverged (see :meth:`trajectory`).
         """
         return self.trajectory(x, u, n_records=1)[:, -1, :]
 
@@ -179,6 +184,19 @@ class CSTR(Plant):
         -------
         numpy.ndarray, shape (n, n_records, 2)
             ``[:, k]`` is the state at ``(k + 1) * sampling_period / n_records``.
+
+        Raises
+        ------
+        SimulationError
+            A recorded state of some trajectory is NaN or infinite, or outside the
+            physically valid states (absolute concentration or temperature below
+            0). The explicit schemes do this far from the operating region, e.g.
+            with inputs far outside ``input_lower``/``input_upper``: the reaction
+            becomes too fast for ``dt``, where ``method="cvodes"`` still
+            integrates. The message names the first such trajectory, its state,
+            inputs (and which are outside the bounds) and the fix;
+            ``err.states`` holds every trajectory's final state as computed
+            (shape (n, 2)).
         """
         xb, ub = self.check_batch(x, u)
         if isinstance(n_records, bool) or not (
@@ -194,17 +212,78 @@ class CSTR(Plant):
         every = self.substeps // n_records if self.method != "cvodes" else 1
         records = np.empty((xb.shape[0], n_records, 2))
         state = xb
-        for k in range(n_records):
-            if self.method == "cvodes":
-                state = self._cvodes(state, ub, self.sampling_period / n_records)
-            else:
-                for _ in range(every):
-                    state = self._explicit_step(state, ub)
-            records[:, k] = state
+        # overflow is detected below, once, with a message naming the trajectory
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for k in range(n_records):
+                if self.method == "cvodes":
+                    state = self._cvodes(state, ub, self.sampling_period / n_records)
+                else:
+                    for _ in range(every):
+                        state = self._explicit_step(state, ub)
+                records[:, k] = state
         if self.process_noise is not None:
             bound = np.asarray(self.process_noise, dtype=float)
             records[:, -1] += self._rng.uniform(-bound, bound, size=state.shape)
+        self._check_records(xb, ub, records)
         return records
+
+    def _check_records(self, x: np.ndarray, u: np.ndarray, records: np.ndarray) -> None:
+        """Raise :class:`SimulationError` if a trajectory diverged (see
+        :meth:`trajectory`)."""
+        lower = self.state_lower
+        with np.errstate(invalid="ignore"):
+            bad = ~np.all(np.isfinite(records) & (records >= lower), axis=(1, 2))
+        if not bad.any():
+            return
+        i = int(np.flatnonzero(bad)[0])
+        k = int(
+            np.flatnonzero(
+                ~np.all(np.isfinite(records[i]) & (records[i] >= lower), axis=1)
+            )[0]
+        )
+        reached = records[i, k]
+        why = "; ".join(outside_valid_states(self, reached)) or "not finite"
+        state_text = ", ".join(
+            f"{n}={v:.6g}" for n, v in zip(self.state_names, x[i], strict=True)
+        )
+        input_text = ", ".join(
+            f"{n}={v:.6g}" for n, v in zip(self.input_names, u[i], strict=True)
+        )
+        reached_text = ", ".join(
+            f"{n}={v:.6g}" for n, v in zip(self.state_names, reached, strict=True)
+        )
+        outside = [
+            f"{n}={v:.6g} {unit} not in [{lo:.6g}, {hi:.6g}]"
+            for n, v, unit, lo, hi in zip(
+                self.input_names,
+                u[i],
+                self.input_units,
+                self.input_lower,
+                self.input_upper,
+                strict=True,
+            )
+            if not lo <= v <= hi
+        ]
+        fixes = []
+        if outside:
+            fixes.append(
+                "the inputs are outside the plant's bounds (" + "; ".join(outside) + ")"
+            )
+        if self.method != "cvodes":
+            fixes.append(
+                f"the explicit {self.method!r} scheme with dt={self.dt:g} h is "
+                "unstable when the reaction becomes fast (high temperature): use "
+                "CSTR(method='cvodes') or a smaller dt"
+            )
+        n = records.shape[0]
+        which = f"trajectory {i} of {n} ({int(bad.sum())} diverged)" if n > 1 else ""
+        raise SimulationError(
+            f"the CSTR simulation diverged{' in ' + which if which else ''}: from "
+            f"({state_text}) with inputs ({input_text}) it reached ({reached_text}) "
+            f"after {(k + 1) * self.sampling_period / records.shape[1]:g} h, "
+            f"{why}; " + "; ".join(fixes or ["check the state and inputs"]),
+            states=records[:, -1].copy(),
+        )
 
     # -- integrators ---------------------------------------------------------------
     def _explicit_step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:

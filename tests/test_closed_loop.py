@@ -225,6 +225,8 @@ def test_plant_divergence_stops_the_loop_naming_the_step() -> None:
             closed_loop(plant, _Constant([3.5, 5e5]), [3.0, 1000.0], 5)
     frame = err.value.frame
     assert len(frame) == 2 and frame.loc[0, "CA"] == 3.0
+    # the simulator's own diagnosis (explicit Euler unstable there) is kept
+    assert "method='cvodes'" in str(err.value)
     assert not np.isfinite(frame.loc[1, "CA"])
 
 
@@ -400,3 +402,110 @@ def test_cli_certify_prints_bounds_with_four_digits(tmp_path, model, capsys) -> 
         digits = text.split("e")[0].replace(".", "").lstrip("0")
         assert len(digits) <= 4, text
     assert float(upper) == pytest.approx(model.certificate_.lipschitz_upper, rel=1e-3)
+
+
+class _Scripted:
+    """A controller replaying given statuses and constraint violations."""
+
+    def __init__(self, statuses, violations):
+        self.rows = list(zip(statuses, violations, strict=True))
+
+    def reset(self, x0=None):
+        self.k = 0
+
+    def step(self, x):
+        from iclcontrol.mpc.controller import StepResult
+
+        status, violation = self.rows[self.k]
+        self.k += 1
+        return StepResult(
+            np.zeros(2), True, status, 1, 0.0, 0.0, max_violation=violation
+        )
+
+
+def test_summary_reports_statuses_and_the_largest_accepted_violation() -> None:
+    """A script reading ``mpc --json`` could not see soft-constraint violations
+    (every step 'succeeded') nor which statuses the solver ended with."""
+    ctl = _Scripted(["converged", "converged_no_decrease", "converged"], [0, 0.5, 0.2])
+    m = summarize(closed_loop(CSTR(), ctl, [0.1, 1.0], 3), CSTR())
+    assert m["status_counts"] == {"converged": 2, "converged_no_decrease": 1}
+    assert m["max_violation"] == 0.5 and m["failed_solves"] == 0
+    json.dumps(m)  # plain JSON
+    ctl = _Scripted(["a", "b"], [np.nan, np.nan])  # no violation reported at all
+    assert summarize(closed_loop(CSTR(), ctl, [0.1, 1.0], 2))["max_violation"] is None
+
+
+def test_unreachable_soft_bound_shows_in_the_summary(model) -> None:
+    """CA >= 5 kmol/m^3 (deviation) is out of reach in one period from CA = 1.5:
+    dCA/dt <= F/V (CA0s + 3.5 - CA) = 5 * (7.5 - 3.45) = 20 kmol/(m^3 h), so CA
+    rises by at most 0.1 in 0.005 h, and the training data never went above
+    CA = 2.1. The soft rows stay violated although every solve succeeds."""
+    plant = CSTR()
+    ctl = SurrogateMPC(
+        model, plant, output_lower=(5.0, -1000.0), horizon=1, lyapunov=False
+    )
+    m = summarize(closed_loop(plant, ctl, [1.5, -70.0], 2), plant)
+    assert m["failed_solves"] == 0 and m["max_violation"] > 0
+
+
+@pytest.mark.parametrize("soft", [True, False])
+def test_do_mpc_baseline_applies_the_state_bounds(soft) -> None:
+    """output_lower/output_upper were silently ignored by the baseline, so a
+    comparison with a bounded surrogate MPC compared different problems."""
+    plant = CSTR()
+    free = closed_loop(plant, DoMPCController(plant), [1.5, -70.0], 12)
+    assert free["CA"].min() < 0.3  # the unbounded NMPC drives CA well below 0.5
+    settings = MPCSettings(output_lower=(0.5, -1000.0), soft_constraints=soft)
+    bounded = closed_loop(plant, DoMPCController(plant, settings), [1.5, -70.0], 12)
+    assert bounded["success"].iloc[:-1].all()
+    # do-mpc reports no constraint violations: unknown (None), not 0 (= all met)
+    assert summarize(bounded, plant)["max_violation"] is None
+    # on the plant (the NMPC model is exact up to collocation error)
+    assert bounded["CA"].min() >= 0.5 - 1e-3
+
+
+def test_do_mpc_baseline_warns_about_settings_it_ignores() -> None:
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match="ignores rate_limits, rate_weight"):
+        DoMPCController(CSTR(), MPCSettings(rate_limits=(1.0, 1e5), rate_weight=0.1))
+
+
+def test_do_mpc_baseline_refuses_bad_measurements_like_the_surrogate_mpc() -> None:
+    """Was numpy's matmul error (3 entries) and a silent IPOPT failure with CasADi
+    NaN warnings (NaN); now the errors SurrogateMPC.step raises."""
+    from iclcontrol.exceptions import DataError, DimensionError
+
+    ctl = DoMPCController(CSTR())
+    with pytest.raises(DimensionError, match=r"2 entries \('CA', 'T'\), got 3"):
+        ctl.step([1.0, 2.0, 3.0])
+    with pytest.raises(DataError, match="NaN"):
+        ctl.step([np.nan, 0.0])
+
+
+def test_time_series_marks_fallback_inputs() -> None:
+    """A fallback input (failed solve) looked like any other in the plot."""
+    from iclcontrol.mpc.plots import plot_time_series
+
+    frame = pd.DataFrame(
+        {
+            "t": [0.0, 0.005, 0.01],
+            "CA": [1.5, 1.4, 1.3],
+            "T": [-70.0, -60.0, -50.0],
+            "CA0": [-3.5, 0.0, np.nan],
+            "Q": [5e5, 0.0, np.nan],
+            "fallback": [False, True, np.nan],
+        }
+    )
+    fig = plot_time_series({"run": frame})
+    for ax in fig.axes[2:]:  # the two input axes
+        marks = [ln for ln in ax.get_lines() if "fallback" in ln.get_label()]
+        assert len(marks) == 1 and marks[0].get_label() == "run: fallback input"
+        assert list(marks[0].get_xdata()) == [0.005]
+    for ax in fig.axes[:2]:  # states: no fallback marks
+        assert not [ln for ln in ax.get_lines() if "fallback" in ln.get_label()]
+    # a run without fallbacks draws no marks
+    fig = plot_time_series({"run": frame.assign(fallback=[False, False, np.nan])})
+    assert not any(
+        "fallback" in ln.get_label() for a in fig.axes for ln in a.get_lines()
+    )

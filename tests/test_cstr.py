@@ -144,3 +144,43 @@ def test_bad_process_noise_is_refused_at_construction(noise):
     """These failed only at the first step, with raw numpy errors."""
     with pytest.raises(ConfigError, match="process_noise"):
         CSTR(process_noise=noise)
+
+
+def test_euler_blow_up_far_outside_the_input_bounds_is_a_named_error():
+    """Was NaN states (or 1e53) with numpy RuntimeWarnings; CVODES integrates the
+    same stiff period, so the NaN is the explicit scheme's, not the reactor's."""
+    import warnings
+
+    from iclcontrol.exceptions import SimulationError
+
+    u_far = [350.0, 5e7]  # 100 times the input bounds
+    assert np.all(np.isfinite(CSTR(method="cvodes").step([0.0, 0.0], u_far)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(SimulationError) as err:
+            CSTR().step([[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], u_far])
+    message = str(err.value)
+    assert "trajectory 1 of 2" in message
+    assert "CA0=350 kmol/m^3 not in [-3.5, 3.5]" in message
+    assert "method='cvodes'" in message
+    # every trajectory's state is kept: the in-bounds one equals its own step
+    assert_allclose(err.value.states[0], CSTR().step([0.0, 0.0], [0.0, 0.0])[0])
+    assert err.value.states[1, 0] < CSTR().state_lower[0]
+
+
+def test_simulate_names_the_diverged_step_and_keeps_the_trajectory():
+    from iclcontrol.exceptions import SimulationError
+
+    inputs = np.tile([105.0, 1.5e7], (20, 1))  # 30 times the bounds
+    plant = CSTR()
+    with pytest.raises(SimulationError, match=r"^step \d+ of 20") as err:
+        plant.simulate([0.0, 0.0], inputs)
+    frame = err.value.frame
+    k = len(frame) - 1  # the diverged step
+    assert str(err.value).startswith(f"step {k} of 20")
+    # the rows before it are the plant's own steps, the last one is the bad state
+    x = np.zeros(2)
+    for j in range(1, k):
+        x = plant.step(x, inputs[j - 1])[0]
+        assert_allclose(frame.loc[j, ["CA", "T"]].to_numpy(float), x, rtol=1e-12)
+    assert not np.all(np.isfinite(frame.loc[k, ["CA", "T"]].to_numpy(float)))

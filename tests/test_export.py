@@ -283,3 +283,17 @@ def test_to_do_mpc_into_the_users_own_model_with_a_setpoint() -> None:
     # a model that is already set up cannot take new variables: said up front
     with pytest.raises(ConfigError, match="already set up"):
         to_do_mpc(spec, model=own)
+
+
+def test_do_mpc_export_warns_beyond_the_trained_steps() -> None:
+    """SurrogateMPC warned when it ran a model beyond its training sequences;
+    to_do_mpc extrapolated silently."""
+    from iclcontrol.exceptions import IclControlWarning
+
+    _, spec = _spec("iclrnn", seed=12)
+    spec["output_steps"] = 10
+    with pytest.warns(IclControlWarning, match=r"trained on: .* <= 10"):
+        to_do_mpc(spec, steps_per_period=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        to_do_mpc(spec, steps_per_period=10)

@@ -214,8 +214,12 @@ def test_failed_solve_applies_shifted_previous_plan(model, plant, monkeypatch) -
     second = ctl.step([0.9, -35.0])
     assert second.fallback and second.fallback_reason == "shifted previous plan"
     np.testing.assert_allclose(second.u, planned_second)
+    # the reported plan is what is applied (it was the stale plan, starting with
+    # the input applied one period before)
+    np.testing.assert_allclose(second.plan, [planned_second, planned_second])
     third = ctl.step([0.8, -30.0])  # horizon 2: the plan is used up
     assert third.fallback and third.fallback_reason == "safe input"
+    np.testing.assert_allclose(third.plan, np.tile(plant.u_steady, (2, 1)))
 
     def raising(v0, p, lam0=None):
         raise RuntimeError("solver crashed")
@@ -571,3 +575,107 @@ def test_sqpmethod_solves_the_reference_problem_like_ipopt(model, plant) -> None
     assert b.iloc[:-1]["success"].all()
     assert a.iloc[:-1]["success"].all(), a["status"].tolist()
     assert closed_loop_cost(a) == pytest.approx(closed_loop_cost(b), rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        # no prediction can satisfy CA >= 1 and CA <= 0: was accepted, and every
+        # step "converged" with a soft violation of 6e7
+        (
+            {"output_lower": (1.0, -10.0), "output_upper": (0.0, 10.0)},
+            r"output 0: lower 1 > upper 0",
+        ),
+        ({"state_weights": "ab"}, "state_weights must be a sequence of numbers"),
+        ({"disturbance_gain": "a"}, r"disturbance_gain must be in \(0, 1\]"),
+    ],
+)
+def test_settings_errors_name_the_setting(kwargs, match) -> None:
+    """These were accepted, or raised numpy/Python errors naming no setting."""
+    with pytest.raises(ConfigError, match=match):
+        MPCSettings(**kwargs)
+
+
+def test_equal_output_bounds_and_numpy_integers_are_accepted() -> None:
+    s = MPCSettings(
+        output_lower=(0.0, 0.0), output_upper=(0.0, 0.0), horizon=np.int64(3)
+    )
+    # a horizon from numpy (np.arange, a sweep) is an integer; stored as int, JSON-able
+    assert s.horizon == 3 and type(s.horizon) is int
+
+
+@pytest.mark.parametrize("solver", ["ipopt", "sqpmethod"])
+def test_missing_casadi_nlp_plugin_is_a_solver_unavailable_error(
+    model, plant, solver, monkeypatch
+) -> None:
+    """A CasADi build without the plugin: was CasADi's RuntimeError from deep
+    inside nlpsol; now our error names the plugin and the gn_sqp alternative."""
+    import casadi as ca
+
+    from iclcontrol.exceptions import SolverUnavailableError
+    from iclcontrol.mpc import DoMPCController
+
+    real = ca.has_nlpsol
+    monkeypatch.setattr(ca, "has_nlpsol", lambda name: name != solver and real(name))
+    with pytest.raises(SolverUnavailableError, match=rf"'{solver}' is not available"):
+        SurrogateMPC(model, plant, solver=solver)
+    # gn_sqp needs no NLP plugin: still works
+    assert SurrogateMPC(model, plant, solver="gn_sqp").step([0.1, 1.0]).success
+    if solver == "ipopt":
+        with pytest.raises(SolverUnavailableError, match="gn_sqp"):
+            DoMPCController(plant)
+
+
+def test_gn_sqp_does_not_call_a_feasible_hard_problem_infeasible(model, plant) -> None:
+    """gn_sqp stopped on a small QP step without taking it: from an iterate a
+    few 1e-6 outside a hard row (where its merit line search can leave it) it
+    reported 'infeasible: ... cannot be met' and the controller fell back, although
+    the step it computed restores the row. Here the start is the solution of a
+    problem with an active hard bound, moved 3e-6 outside it."""
+    free = SurrogateMPC(model, plant, horizon=1, lyapunov=False, offset_free=False)
+    x0 = np.array([1.5, -70.0])
+    p = free.problem.params(x0)
+    v_free = free.solver.solve(np.zeros(free.problem.nv), p).v
+    t_free = free.problem.predict(v_free, p)[:, 1].max()
+    # T may not exceed the unconstrained plan's peak minus 1 K: an active hard row
+    ctl = SurrogateMPC(
+        model,
+        plant,
+        horizon=1,
+        lyapunov=False,
+        offset_free=False,
+        soft_constraints=False,
+        output_upper=(1e3, float(t_free) - 1.0),
+    )
+    pr = ctl.problem
+    best = ctl.solver.solve(v_free, p)
+    assert best.success
+    _, g, Jg = (lambda out: (out[0], out[4], out[5]))(
+        pr.unpack(pr.functions.derivs.call([best.v, p]))
+    )
+    i = int(np.argmax(g))
+    assert abs(g[i]) < 1e-6  # the bound is active at the optimum
+    start = best.v + 3e-6 * Jg[i] / (Jg[i] @ Jg[i])  # row i at about +3e-6
+    assert np.max(np.abs(start - best.v)) < ctl.settings.tol  # a "small" step away
+    assert NlpSolver(pr, "ipopt").solve(start, p).success  # feasible from there
+    res = ctl.solver.solve(start, p)
+    assert res.success, res.status
+    assert res.max_violation <= 1e-6
+
+
+def test_setpoint_with_the_origin_centred_lyapunov_constraint_warns(
+    model, plant
+) -> None:
+    """V(x) = x' P x <= V(x_now) forbids moving away from the origin, so a setpoint
+    elsewhere was silently not tracked (the loop settles where V stops it)."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match="centred at the origin"):
+        ctl = SurrogateMPC(model, plant, state_setpoint=(0.5, -5.0))
+    assert any("lyapunov=False" in w for w in ctl.problem.warnings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        SurrogateMPC(model, plant, state_setpoint=(0.5, -5.0), lyapunov=False)
+        SurrogateMPC(model, plant, state_setpoint=(0.0, 0.0))

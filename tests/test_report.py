@@ -63,6 +63,9 @@ def test_report_files_and_metrics(run_dir) -> None:
     assert len(reached) == 2
     assert all("setpoint region not reached in 3 steps" in m for m in reached)
     assert not any("never" in m for m in messages)
+    # nor 'never' in the report's table (3 steps say nothing about later ones)
+    table = (out / "report.md").read_text()
+    assert "| never |" not in table and "| not in 3 steps |" in table
     # progress was reported step by step
     assert any(m.startswith("[1/4]") for m in messages)
     assert any(m.startswith("[4/4]") for m in messages)

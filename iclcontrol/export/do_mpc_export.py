@@ -13,7 +13,7 @@ from typing import Any
 
 import casadi as ca
 
-from iclcontrol.exceptions import ConfigError
+from iclcontrol.exceptions import ConfigError, IclControlWarning
 from iclcontrol.export.casadi_export import (
     check_layout,
     get_spec,
@@ -60,6 +60,11 @@ def to_do_mpc(
         With states ``state_names``, inputs ``input_names``, and the right-hand
         side set; with ``setup=True`` ready for ``do_mpc.controller.MPC``.
 
+    Warns
+    -----
+    IclControlWarning
+        ``steps_per_period`` longer than the sequences the model was trained on.
+
     Raises
     ------
     LayoutError
@@ -76,6 +81,17 @@ def to_do_mpc(
 
     spec = get_spec(model_or_spec)
     steps_per_period = positive_int(steps_per_period, "steps_per_period")
+    trained = spec.get("output_steps", spec.get("steps"))
+    if trained is not None and steps_per_period > int(trained):
+        warnings.warn(
+            f"steps_per_period={steps_per_period} runs the network beyond the "
+            f"{int(trained)} steps it was trained on: x[k+1] is extrapolated in "
+            f"time; use steps_per_period <= {int(trained)} (the network steps of "
+            "one sampling period in its data) or a model trained on longer "
+            "sequences",
+            IclControlWarning,
+            stacklevel=2,
+        )
     if symvar_type not in ("SX", "MX"):
         raise ConfigError(f"symvar_type must be 'SX' or 'MX', got {symvar_type!r}")
     outputs, inputs = check_layout(spec, state_names, input_names, "to_do_mpc")

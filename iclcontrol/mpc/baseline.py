@@ -2,7 +2,7 @@
 
 Same plant equations (``plant.rhs`` in CasADi), same cost (the reference LMPC's
 ``T^2 + 1000 CA^2`` on the predicted states at the end of every move, ``u1^2 +
-3e-10 u2^2`` per move), same input bounds and sampling period as
+3e-10 u2^2`` per move), same input and state bounds and sampling period as
 :class:`~iclcontrol.mpc.controller.SurrogateMPC`; orthogonal collocation, IPOPT.
 The Lyapunov constraint ``V(x_1) <= V(x_0)`` is included (soft, normalized as in
 the surrogate MPC) when ``settings.lyapunov`` is True, so both solve the same problem.
@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from iclcontrol.mpc.controller import StepResult
+from iclcontrol.exceptions import IclControlWarning
+from iclcontrol.mpc.controller import StepResult, check_measured_state
+from iclcontrol.mpc.problem import output_bound_scale
 from iclcontrol.mpc.settings import MPCSettings
 
 
@@ -28,9 +30,22 @@ class DoMPCController:
     plant : plants.Plant
         Gives ``rhs`` (CasADi backend), bounds and the sampling period.
     settings : MPCSettings, optional
-        ``horizon``, ``state_weights``, ``input_weights``, setpoints are used.
+        ``horizon``, ``state_weights``, ``input_weights``, setpoints, the
+        Lyapunov settings and the state bounds ``output_lower``/``output_upper``
+        are used. The bounds are soft (do-mpc slack with penalty ``slack_l1``,
+        rows normalized as in the surrogate MPC) if ``soft_constraints``, else
+        hard bounds on the states, which do-mpc also imposes on the measured
+        state: a measured state outside them makes the problem infeasible (a
+        failed solve, the previous input applied).
     collocation_deg : int
         Degree of the collocation polynomial (do-mpc default 2).
+
+    Warns
+    -----
+    IclControlWarning
+        Settings the baseline does not implement (``rate_limits``,
+        ``rate_weight``, economic weights, ``cost_steps="all"``): the two
+        controllers then solve different problems.
     """
 
     name = "do-mpc-nmpc"
@@ -44,11 +59,32 @@ class DoMPCController:
     ) -> None:
         import casadi as ca
 
+        from iclcontrol.mpc.solvers import check_nlpsol
+
+        check_nlpsol("ipopt")  # do-mpc solves with IPOPT
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import do_mpc
 
         s = settings if settings is not None else MPCSettings()
+        ignored = [
+            name
+            for name, unused in (
+                ("rate_limits", s.rate_limits is not None),
+                ("rate_weight", s.rate_weight > 0),
+                ("economic_state_weights", s.economic_state_weights is not None),
+                ("economic_input_weights", s.economic_input_weights is not None),
+                ("cost_steps='all'", s.cost_steps == "all"),
+            )
+            if unused
+        ]
+        if ignored:
+            warnings.warn(
+                f"DoMPCController ignores {', '.join(ignored)}: the do-mpc baseline "
+                "then solves a different problem from the surrogate MPC",
+                IclControlWarning,
+                stacklevel=2,
+            )
         self.settings = s
         self.plant = plant
         model = do_mpc.model.Model("continuous", "SX")
@@ -83,6 +119,24 @@ class DoMPCController:
         # x_1..x_N (x_0 is fixed) and the input cost on u_0..u_{N-1}
         mpc.set_objective(lterm=state_cost + input_cost, mterm=state_cost)
         mpc.set_rterm(**{n: 0.0 for n in plant.input_names})
+        yscale = output_bound_scale(s, len(xs))
+        for i, n in enumerate(plant.state_names):
+            for bound, sign, side in (
+                (s.output_upper, 1.0, "upper"),
+                (s.output_lower, -1.0, "lower"),
+            ):
+                if bound is None:
+                    continue
+                if s.soft_constraints:
+                    mpc.set_nl_cons(
+                        f"{n}_{side}",
+                        sign * (xs[i] - bound[i]) / yscale[i],
+                        ub=0.0,
+                        soft_constraint=True,
+                        penalty_term_cons=s.slack_l1,
+                    )
+                else:
+                    mpc.bounds[side, "_x", n] = bound[i]
         lo, hi = plant.input_lower, plant.input_upper
         for i, n in enumerate(plant.input_names):
             mpc.bounds["lower", "_u", n] = lo[i]
@@ -126,8 +180,16 @@ class DoMPCController:
         self._u_prev = np.asarray(self.plant.u_steady, dtype=float)
 
     def step(self, x: Any) -> StepResult:
+        """Solve at the measured state ``x`` (n_states,) and return the input.
+
+        Raises
+        ------
+        DimensionError, DataError
+            ``x`` has the wrong number of entries, or NaN or infinite ones (see
+            :func:`~iclcontrol.mpc.controller.check_measured_state`).
+        """
         start = time.perf_counter()
-        x = np.asarray(x, dtype=float).reshape(-1, 1)
+        x = check_measured_state(self.plant, x).reshape(-1, 1)
         self._v_now = float(x.ravel() @ self.P @ x.ravel())
         try:
             u = np.asarray(self.mpc.make_step(x)).ravel()
@@ -157,5 +219,7 @@ class DoMPCController:
             objective=obj,
             fallback=fallback,
             fallback_reason="previous input" if fallback else "",
+            # do-mpc does not report its slacks: unknown, not 0 (= constraints met)
+            max_violation=float("nan"),
             plan=u[None, :],
         )

@@ -15,24 +15,11 @@ from iclcontrol.exceptions import (
     IclControlWarning,
     SimulationError,
 )
+from plants.base import outside_valid_states
 
 
 def _state_text(plant: Any, x: np.ndarray) -> str:
     return ", ".join(f"{n}={v:.6g}" for n, v in zip(plant.state_names, x, strict=True))
-
-
-def _outside_box(plant: Any, x: np.ndarray) -> list[str]:
-    """Descriptions of the states outside the plant's valid box (empty: inside)."""
-    lo = getattr(plant, "state_lower", None)
-    hi = getattr(plant, "state_upper", None)
-    units = getattr(plant, "state_units", ("",) * len(x))
-    out = []
-    for i, name in enumerate(plant.state_names):
-        if lo is not None and x[i] < lo[i]:
-            out.append(f"{name}={x[i]:.6g} < {lo[i]:.6g} {units[i]}")
-        if hi is not None and x[i] > hi[i]:
-            out.append(f"{name}={x[i]:.6g} > {hi[i]:.6g} {units[i]}")
-    return out
 
 
 def check_initial_state(plant: Any, x0: Any) -> tuple[np.ndarray, list[str]]:
@@ -67,7 +54,7 @@ def check_initial_state(plant: Any, x0: Any) -> tuple[np.ndarray, list[str]]:
             f"x0 must be one state of shape ({plant.n_states},), got {xb.shape[0]}"
         )
     x = xb[0]
-    outside = _outside_box(plant, x)
+    outside = outside_valid_states(plant, x)
     if outside:
         raise DataError(
             f"x0=({_state_text(plant, x)}) is outside the valid states of "
@@ -173,10 +160,18 @@ def closed_loop(
         rows.append(row)
         if callback is not None:
             callback(k, row)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            x_next = plant.step(x, res.u)[0]
+        plant_says = ""
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                x_next = plant.step(x, res.u)[0]
+        except SimulationError as err:
+            # the plant refused its own diverged state: stop below, with the rows
+            if err.states is None:
+                raise
+            x_next = np.asarray(err.states, dtype=float)[0]
+            plant_says = f" (simulator: {err})"
         finite = bool(np.all(np.isfinite(x_next)))
-        outside = _outside_box(plant, x_next) if finite else []
+        outside = outside_valid_states(plant, x_next) if finite else []
         if not finite or outside:
             row = {"k": k + 1, "t": (k + 1) * plant.sampling_period}
             for i, name in enumerate(plant.state_names):
@@ -191,7 +186,8 @@ def closed_loop(
                 f"the plant simulation diverged at step {k + 1} of {steps} "
                 f"(t={(k + 1) * plant.sampling_period:g} h): from "
                 f"({_state_text(plant, x)}) with u=({u_text}) it reached "
-                f"({_state_text(plant, x_next)}), {why}; the closed loop stopped",
+                f"({_state_text(plant, x_next)}), {why}; the closed loop "
+                f"stopped{plant_says}",
                 frame=frame,
             )
         x = x_next
@@ -259,9 +255,18 @@ def closed_loop_cost(
 
 
 def summarize(frame: pd.DataFrame, plant: Any = None) -> dict[str, Any]:
-    """JSON metrics of a closed loop (keys of the ``iclcontrol mpc --json`` output)."""
+    """JSON metrics of a closed loop (keys of the ``iclcontrol mpc --json`` output).
+
+    Besides timing, iterations, cost and fallbacks: ``status_counts`` (solver
+    status -> number of steps) and ``max_violation``, the largest normalized
+    constraint violation the solver accepted over the run (soft output and
+    Lyapunov rows; 0: every prediction met its constraints; None: no step
+    reported one).
+    """
     solved = frame.iloc[:-1]
     ms = solved["solve_ms"].to_numpy(dtype=float)
+    violation = solved["max_violation"].to_numpy(dtype=float)
+    violation = violation[np.isfinite(violation)]
     names = tuple(plant.state_names) if plant is not None else ("CA", "T")
     inputs = tuple(plant.input_names) if plant is not None else ("CA0", "Q")
     return {
@@ -276,5 +281,10 @@ def summarize(frame: pd.DataFrame, plant: Any = None) -> dict[str, Any]:
         "closed_loop_cost": closed_loop_cost(frame, names, inputs),
         "fallbacks": int(solved["fallback"].sum()),
         "failed_solves": int((~solved["success"].astype(bool)).sum()),
+        "status_counts": {
+            str(k): int(v)
+            for k, v in solved["status"].astype(str).value_counts().items()
+        },
+        "max_violation": float(violation.max()) if violation.size else None,
         "steps": len(solved),
     }

@@ -42,7 +42,9 @@ class StepResult:
     max_violation : float
         Largest (normalized) soft-constraint violation at the solution.
     plan : numpy.ndarray
-        Planned inputs (horizon, nu).
+        Planned inputs (horizon, nu), starting with ``u``: the solution, or on a
+        fallback the rest of the previous plan (its last move repeated) or the
+        safe input repeated.
     """
 
     u: np.ndarray
@@ -61,6 +63,47 @@ class StepResult:
         d["u"] = self.u.tolist()
         d["plan"] = self.plan.tolist()
         return d
+
+
+def check_measured_state(plant: Any, x: Any) -> np.ndarray:
+    """A measured state handed to a controller's ``step``, checked.
+
+    Parameters
+    ----------
+    plant : plants.Plant
+        Gives the number and names of the states.
+    x : array-like, shape (n_states,)
+        Measured state in plant coordinates. [state units]
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_states,)
+
+    Raises
+    ------
+    DimensionError
+        Not ``n_states`` entries.
+    DataError
+        Not numbers, or NaN or infinite entries (a surrogate would not notice:
+        CasADi's ``fmax(NaN, 0)`` is 0; IPOPT would fail on them).
+    """
+    names = tuple(plant.state_names)
+    try:
+        xa = np.asarray(x, dtype=float).ravel()
+    except (TypeError, ValueError) as err:
+        raise DataError(f"x must be numbers {names}, got {x!r}") from err
+    if xa.shape != (len(names),):
+        raise DimensionError(
+            f"x must be the measured state with {len(names)} entries "
+            f"{names}, got {xa.size} entries (shape {np.shape(x)})"
+        )
+    if not np.all(np.isfinite(xa)):
+        raise DataError(
+            f"x contains NaN or infinite values: {xa.tolist()}; the surrogate "
+            "would not notice (CasADi's fmax(NaN, 0) is 0), so the state is "
+            "refused; check the measurement"
+        )
+    return xa
 
 
 class SurrogateMPC:
@@ -82,6 +125,9 @@ class SurrogateMPC:
         The model's features/outputs are not the plant's states and inputs.
     ConfigError
         Invalid settings, or ``safe_input`` outside the plant's input bounds.
+    SolverUnavailableError
+        ``solver`` names a CasADi plugin (``ipopt``, ``sqpmethod``) this CasADi
+        build lacks.
 
     Warns
     -----
@@ -204,23 +250,7 @@ class SurrogateMPC:
         return np.asarray(best, dtype=float)
 
     def _check_state(self, x: Any) -> np.ndarray:
-        names = tuple(self.plant.state_names)
-        try:
-            xa = np.asarray(x, dtype=float).ravel()
-        except (TypeError, ValueError) as err:
-            raise DataError(f"x must be numbers {names}, got {x!r}") from err
-        if xa.shape != (self.problem.nx,):
-            raise DimensionError(
-                f"x must be the measured state with {self.problem.nx} entries "
-                f"{names}, got {xa.size} entries (shape {np.shape(x)})"
-            )
-        if not np.all(np.isfinite(xa)):
-            raise DataError(
-                f"x contains NaN or infinite values: {xa.tolist()}; the surrogate "
-                "would not notice (CasADi's fmax(NaN, 0) is 0), so the state is "
-                "refused; check the measurement"
-            )
-        return xa
+        return check_measured_state(self.plant, x)
 
     def step(self, x: Any) -> StepResult:
         """Solve at the measured state ``x`` and return the input to apply.
@@ -265,10 +295,13 @@ class SurrogateMPC:
             fallback = True
             if self._plan is not None and self._plan_age + 1 < pr.N:
                 self._plan_age += 1
-                u = self._plan[self._plan_age].copy()
+                rest = self._plan[self._plan_age :]
+                plan = np.vstack([rest, np.repeat(rest[-1:], self._plan_age, axis=0)])
+                u = plan[0].copy()
                 reason = "shifted previous plan"
             else:
                 u = self.safe_input.copy()
+                plan = np.tile(u, (pr.N, 1))
                 reason = "safe input"
                 self._plan = None
             self._lam = None
@@ -294,5 +327,5 @@ class SurrogateMPC:
             fallback=fallback,
             fallback_reason=reason,
             max_violation=res.max_violation if res is not None else float("nan"),
-            plan=pr.to_inputs(self._v),
+            plan=np.clip(plan, self.plant.input_lower, self.plant.input_upper),
         )

@@ -71,6 +71,9 @@ def plot_time_series(
     deviation : bool
         The columns are deviations from the steady state (the CSTR's): the axes
         read ``CA - CAs [kmol/m^3]``.
+
+    Inputs applied on a fallback (frame column ``fallback`` True: the solve
+    failed) are marked with crosses, labelled ``"<label>: fallback input"``.
     """
     plt = _plt()
     units = dict(units or CSTR_UNITS)
@@ -79,7 +82,19 @@ def plot_time_series(
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
         for label, frame in frames.items():
             if name in input_names:
-                ax.step(frame["t"], frame[name], where="post", label=label)
+                (line,) = ax.step(frame["t"], frame[name], where="post", label=label)
+                # inputs not from a solution (failed solve) are marked, not hidden
+                if "fallback" in frame:
+                    fell = frame["fallback"].eq(True).to_numpy()  # last row NaN
+                    if fell.any():
+                        ax.plot(
+                            frame["t"][fell],
+                            frame[name][fell],
+                            "x",
+                            color=line.get_color(),
+                            ms=7,
+                            label=f"{label}: fallback input",
+                        )
             else:
                 ax.plot(frame["t"], frame[name], marker=".", ms=3, label=label)
         if name in state_names and setpoint_half_widths is not None:
@@ -89,6 +104,9 @@ def plot_time_series(
             )
         ax.set_ylabel(_axis_label(name, units, deviation))
         ax.grid(alpha=0.3)
+    for ax in np.atleast_1d(axes):
+        if any("fallback" in str(h.get_label()) for h in ax.get_lines()):
+            ax.legend(fontsize=8)
     np.atleast_1d(axes)[0].legend(fontsize=8)
     np.atleast_1d(axes)[-1].set_xlabel("time [h]")
     if title:

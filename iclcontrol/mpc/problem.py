@@ -44,6 +44,18 @@ def _scalar(a: Any) -> float:
     return float(np.asarray(a, dtype=float).ravel()[0])
 
 
+def output_bound_scale(settings: MPCSettings, nx: int) -> np.ndarray:
+    """Divisors normalizing the output-bound rows ``(y - bound) / scale``.
+
+    The width ``output_upper - output_lower`` (at least 1e-6) when both bounds are
+    set, else 1. [output units]
+    """
+    s = settings
+    if s.output_lower is None or s.output_upper is None:
+        return np.ones(nx)
+    return np.maximum(np.abs(np.array(s.output_upper) - np.array(s.output_lower)), 1e-6)
+
+
 @dataclass
 class ProblemFunctions:
     """CasADi Functions of one built problem (inputs ``v`` (nv,), ``p`` (np,)).
@@ -80,7 +92,8 @@ class MPCProblem:
         (``"rollout"``: ``steps_per_move``) longer than the model's trained
         ``output_steps``: a warning, not an error, because the network still
         runs (recurrent) and a user may want to try; the message names the fix.
-        Also kept in :attr:`warnings`.
+        Also a nonzero ``state_setpoint`` with the Lyapunov constraint, which is
+        centred at the origin. Both kept in :attr:`warnings`.
 
     Attributes
     ----------
@@ -136,7 +149,7 @@ class MPCProblem:
         self.P = np.asarray(s.lyapunov_P, dtype=float)
         if s.lyapunov and self.P.shape != (self.nx, self.nx):
             raise ConfigError(f"lyapunov_P must be {self.nx}x{self.nx}")
-        self.warnings: list[str] = self._horizon_warnings()
+        self.warnings: list[str] = self._horizon_warnings() + self._setpoint_warnings()
         for note in self.warnings:
             warnings.warn(note, IclControlWarning, stacklevel=3)
         self._build()
@@ -159,6 +172,20 @@ class MPCProblem:
             f"{int(trained)}-step sequences: beyond step {int(trained)} it "
             f"extrapolates in time; use horizon <= {fit} or a model trained on "
             f"longer sequences (e.g. cstr_dataset(moves={self.N}))"
+        ]
+
+    def _setpoint_warnings(self) -> list[str]:
+        """A warning if the Lyapunov constraint (centred at the origin) and a
+        nonzero state setpoint pull the closed loop towards different states."""
+        s = self.settings
+        if not s.lyapunov or s.state_setpoint is None or not any(s.state_setpoint):
+            return []
+        return [
+            f"state_setpoint {tuple(s.state_setpoint)} is not the origin, but the "
+            "Lyapunov constraint V(x) = x' P x <= V(x_now) is centred at the "
+            "origin (the steady state): it keeps V from rising while the cost "
+            "pulls towards the setpoint, so the closed loop can settle between "
+            "them; set lyapunov=False to track the setpoint"
         ]
 
     # -- helpers --------------------------------------------------------------------
@@ -281,11 +308,7 @@ class MPCProblem:
                 g.append((ca.dot(xj, ca.mtimes(P, xj)) - rhs) / (rhs + 1.0))
                 soft.append(s.soft_constraints)
                 names.append(f"lyapunov[{j}]")
-        yscale = np.ones(nx)
-        if s.output_lower is not None and s.output_upper is not None:
-            yscale = np.maximum(
-                np.abs(np.array(s.output_upper) - np.array(s.output_lower)), 1e-6
-            )
+        yscale = output_bound_scale(s, nx)
         for k in range(N * spm):
             for i in range(nx):
                 if s.output_upper is not None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from iclcontrol.exceptions import ConfigError
+from iclcontrol.export.casadi_export import positive_int
 
 Prediction = Literal["sequence", "rollout"]
 CostSteps = Literal["move_end", "all"]
@@ -26,7 +27,7 @@ def _tuple(value: Any, n: int | None, name: str) -> tuple[float, ...] | None:
         return None
     try:
         out = tuple(float(v) for v in value)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise ConfigError(
             f"{name} must be a sequence of numbers, got {value!r}"
         ) from err
@@ -208,9 +209,8 @@ class MPCSettings:
 
     def __post_init__(self) -> None:
         for name in ("horizon", "steps_per_move", "max_iter", "cold_start_levels"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+            # numpy integers too (a horizon from np.arange), stored as int for JSON
+            setattr(self, name, positive_int(getattr(self, name), name))
         choices = {
             "prediction": ("sequence", "rollout"),
             "cost_steps": ("move_end", "all"),
@@ -235,6 +235,21 @@ class MPCSettings:
             "safe_input",
         ):
             setattr(self, name, _tuple(getattr(self, name), None, name))
+        if self.output_lower is not None and self.output_upper is not None:
+            crossed = [
+                f"output {i}: lower {lo:g} > upper {hi:g}"
+                for i, (lo, hi) in enumerate(
+                    zip(self.output_lower, self.output_upper, strict=False)
+                )
+                if lo > hi
+            ]
+            if crossed:
+                raise ConfigError(
+                    "output_lower must not exceed output_upper ("
+                    + "; ".join(crossed)
+                    + "): no prediction can meet both bounds; swap them or widen "
+                    "the range"
+                )
         if any(w < 0 for w in self.state_weights + self.input_weights):
             raise ConfigError("state_weights and input_weights must be non-negative")
         if self.rate_limits is not None and any(r <= 0 for r in self.rate_limits):
@@ -257,7 +272,9 @@ class MPCSettings:
                 "relu_smoothing must be a finite number >= 0 (or None), got "
                 f"{self.relu_smoothing!r}"
             )
-        if not 0 < self.disturbance_gain <= 1:
+        if not (
+            _finite_number(self.disturbance_gain) and 0 < self.disturbance_gain <= 1
+        ):
             raise ConfigError(
                 f"disturbance_gain must be in (0, 1], got {self.disturbance_gain}"
             )

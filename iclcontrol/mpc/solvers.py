@@ -30,6 +30,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
+from iclcontrol.exceptions import SolverUnavailableError
 from iclcontrol.export.casadi_export import jit_options, spec_activation
 from iclcontrol.mpc.problem import MPCProblem
 
@@ -191,6 +192,15 @@ class GaussNewtonSQP:
             if np.max(np.abs(dv)) < s.tol or pred <= 1e-8 * max(1.0, abs(phi)):
                 lam = lam_qp
                 status, success = "converged", True
+                if any_hard and np.max(g[hard], initial=-np.inf) > 1e-6:
+                    # the merit line search accepts small violations of hard rows;
+                    # this last (small) QP step restores them: take it, if it does
+                    vt = np.clip(v + dv, -1.0, 1.0)
+                    out_t = pr.unpack(derivs.call([vt, p]))
+                    if np.max(out_t[4][hard]) < np.max(g[hard]):
+                        v = vt
+                        r, Jr, e, ge, g, Jg, JL, y1 = out_t
+                        phi = float(r @ r) + e + pr.penalty(g)
                 break
             alpha = 1.0
             accepted = False
@@ -354,10 +364,36 @@ class GaussNewtonSQP:
         )
 
 
+def check_nlpsol(plugin: str) -> None:
+    """Raise :class:`SolverUnavailableError` if CasADi lacks the NLP ``plugin``.
+
+    CasADi's own error comes only when the solver is built, deep in a traceback;
+    CasADi builds without IPOPT exist (some conda and source builds).
+
+    Parameters
+    ----------
+    plugin : str
+        ``nlpsol`` plugin name, e.g. ``"ipopt"`` or ``"sqpmethod"``.
+
+    Raises
+    ------
+    SolverUnavailableError
+        Naming the plugin, the CasADi version and the alternatives.
+    """
+    if not ca.has_nlpsol(plugin):
+        raise SolverUnavailableError(
+            f"the NLP solver {plugin!r} is not available in this CasADi "
+            f"({getattr(ca, '__version__', '?')}); use solver='gn_sqp' (needs "
+            "only CasADi's built-in qrqp) or install a CasADi build that "
+            "includes it (the 'casadi' wheels on PyPI ship IPOPT)"
+        )
+
+
 class NlpSolver:
     """The problem's NLP solved by CasADi ``nlpsol`` (IPOPT or sqpmethod)."""
 
     def __init__(self, problem: MPCProblem, plugin: str = "ipopt") -> None:
+        check_nlpsol(plugin)
         self.problem = pr = problem
         s = pr.settings
         self.relu_smoothing = s.relu_smoothing_for(spec_activation(pr.spec))
