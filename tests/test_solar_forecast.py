@@ -609,3 +609,36 @@ def test_predict_refuses_data_of_another_step(fitted, tmy_slice):
     assert data.freq == pd.Timedelta("15min")
     with pytest.raises(DataError, match=r"fit on 60-min steps but the data has 15-min"):
         model.predict(data)
+
+
+def test_predict_on_the_same_data_in_utc_gives_the_same_forecast(fitted, tmy_slice):
+    """The calendar features read the local clock: the same instants given in UTC
+    were other hours of the day and another forecast. Now the data is converted
+    to the training zone, and the forecast comes back in the zone it came in."""
+    model, cut = fitted
+    local = model.predict(tmy_slice, start=cut)
+    utc = model.predict(tmy_slice.frame.tz_convert("UTC"), start=cut)
+    assert str(utc.index.tz) == "UTC"
+    # the same instants, the same values (a pandas comparison across zones)
+    pd.testing.assert_frame_equal(utc.tz_convert(local.index.tz), local)
+    sp = SmartPersistence(horizon=2).fit(tmy_slice)
+    data_utc = SolarData(
+        tmy_slice.frame.tz_convert("UTC"), tmy_slice.target, tmy_slice.site
+    )
+    assert str(sp.predict(data_utc).index.tz) == "UTC"
+
+
+def test_start_and_end_without_a_zone_are_local_time(fitted, tmy_slice):
+    """'1990-06-01' used to be a TypeError (naive vs aware comparison); it is the
+    data's local midnight, as tmy_slice.frame.loc['1990-06-01':] reads it."""
+    model, _ = fitted
+    pred = model.predict(tmy_slice, start="1990-06-01")
+    assert pred.index[0] == tmy_slice.frame.loc["1990-06-01":].index[0]
+    sp = SmartPersistence(horizon=2).fit(tmy_slice)
+    assert evaluate(sp, tmy_slice, "1990-06-01")["n_test"] > 0
+    early = IrradianceForecaster(**TINY).fit(tmy_slice, end="1990-05-25")
+    late = IrradianceForecaster(**TINY).fit(tmy_slice, end="1990-06-01")
+    # 7 more days of hourly issue times (only complete daytime windows count)
+    assert 0 < early.history_["n_train"] < late.history_["n_train"]
+    with pytest.raises(DataError, match="expected a time"):
+        model.predict(tmy_slice, start="next tuesday")

@@ -35,6 +35,7 @@ __all__ = [
     "QCResult",
     "Site",
     "SolarData",
+    "as_timestamp",
     "check_solar_frame",
     "check_solar_time",
     "dataset_path",
@@ -195,6 +196,33 @@ def check_solar_frame(frame: Any, target: str) -> None:
             "with frame, report = iclcontrol.solar.data.regularize(frame, target) "
             "(missing steps become NaN rows)"
         )
+
+
+def as_timestamp(value: Any, tz: Any) -> pd.Timestamp:
+    """``value`` (a string, datetime or Timestamp) as a Timestamp in the zone ``tz``.
+
+    A time without a zone is local time in ``tz``, as ``frame.loc["2023-06-01":]``
+    reads it on a frame indexed in ``tz`` (the repeated autumn hour is taken as its
+    first, daylight-saving occurrence; a time skipped in spring moves forward to
+    the first valid one); a time with a zone is converted.
+
+    Raises
+    ------
+    DataError
+        ``value`` is not a time.
+    """
+    try:
+        t = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"expected a time such as '2023-06-01' or '2023-06-01 12:00-06:00', got "
+            f"{value!r}"
+        ) from None
+    if t is pd.NaT:
+        raise DataError(f"expected a time, got {value!r}")
+    if t.tz is not None:
+        return t.tz_convert(tz)
+    return t.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
 
 
 @dataclass(frozen=True)
