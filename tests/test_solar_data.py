@@ -15,6 +15,7 @@ from iclcontrol.solar.data import (
     DATASETS,
     Site,
     SolarData,
+    check_solar_time,
     dataset_path,
     list_datasets,
     load_solar,
@@ -295,6 +296,32 @@ def test_naive_local_time_without_tz_is_reported(tmp_path):
     qc = quality_control(d)
     assert abs(qc.report["solar_time_lag_minutes"]) < 30
     assert qc.report["flagged_total"] == 0
+
+
+def test_wrong_zone_or_longitude_sign_messages_suggest_the_right_fix(tmp_path):
+    """Timestamps in the wrong zone: the suggested zone is the sun's, not the lag
+    read as a UTC offset (Denver MST data read in New York was told 'Etc/GMT+2',
+    UTC data read in Denver 'Etc/GMT-7'); a sign slip of the longitude is named."""
+    path = tmp_path / "mst.csv"
+    _clear_csv(path, "2023-01-10", 4 * 96, tz="Etc/GMT+7")  # MST wall clock
+    kw = {"time_column": "time", "target": "GHI", "latitude": 39.74}
+    # read in New York (UTC-5 in January): 2 h behind the sun; the sun says UTC-7
+    d = load_solar(path, longitude=-105.18, tz="America/New_York", **kw)
+    with pytest.raises(DataError, match="2 h off") as err:
+        check_solar_time(d)
+    assert "--tz Etc/GMT+7 (UTC-7" in str(err.value)
+    assert "not local time in America/New_York" in str(err.value)
+    assert "longitude" not in str(err.value)
+    # UTC wall clock read as Denver time: the sun says UTC
+    utc = tmp_path / "utc.csv"
+    _clear_csv(utc, "2023-01-10", 4 * 96, tz="UTC")
+    d = load_solar(utc, longitude=-105.18, tz="America/Denver", **kw)
+    with pytest.raises(DataError, match=r"--tz UTC \(UTC\+0"):
+        check_solar_time(d)
+    # right zone, longitude east instead of west: the sign is named
+    d = load_solar(path, longitude=105.18, tz="Etc/GMT+7", **kw)
+    with pytest.raises(DataError, match=r"longitude's sign is wrong: 105.18 deg"):
+        check_solar_time(d)
 
 
 def test_autumn_repeated_hour_is_resolved_from_file_order(tmp_path):

@@ -1044,22 +1044,60 @@ def check_solar_time(
     data: SolarData, clearsky: pd.Series | None = None
 ) -> pd.Timedelta | None:
     """:func:`solar_time_lag`, raising ``DataError`` when it exceeds
-    :data:`MAX_SOLAR_TIME_LAG` (the timestamps are then almost surely local time
-    read as UTC, or in the wrong zone)."""
+    :data:`MAX_SOLAR_TIME_LAG`.
+
+    The timestamps are then almost surely local time read as UTC, in another zone
+    than the one given, or the site's longitude is wrong (a western site given a
+    positive longitude). The message suggests the zone the sun says: the zone of
+    the timestamps (their median UTC offset) minus the lag, as a fixed offset.
+
+    Raises
+    ------
+    DataError
+        Naming the lag, the zone the timestamps were read in and the fix.
+    """
     lag = solar_time_lag(data, clearsky)
     if lag is None or abs(lag) < MAX_SOLAR_TIME_LAG:
         return lag
     hours = lag / pd.Timedelta("1h")
-    utc_offset = -round(hours)
-    zone = "Etc/GMT" + (f"{-utc_offset:+d}" if utc_offset else "")
-    tz = str(data.frame.index.tz)
+    index = data.frame.index
+    tz = str(index.tz)
+    offsets = [
+        t.utcoffset() / pd.Timedelta("1h") for t in index[:: max(len(index) // 50, 1)]
+    ]
+    zone_hours = float(np.median(offsets))
+    utc_offset = round(_wrap_hours(zone_hours - hours))
+    zone = f"Etc/GMT{-utc_offset:+d}" if utc_offset else "UTC"
+    fix = (
+        f"pass --tz ZONE (or tz=... to load_solar), e.g. --tz {zone} "
+        f"(UTC{utc_offset:+d}, no DST) or the site's IANA zone such as "
+        "America/Denver"
+    )
+    lon = data.site.longitude
+    if zone_hours == 0:
+        cause = "they are probably local time"
+    else:
+        cause = f"they are probably not local time in {tz}"
+        # the longitude disagrees with the zone, its opposite agrees: a sign slip
+        if (
+            abs(_wrap_hours(lon / 15.0 - zone_hours))
+            > 3.0
+            >= abs(_wrap_hours(-lon / 15.0 - zone_hours))
+        ):
+            fix += (
+                f"; or the longitude's sign is wrong: {lon:g} deg (east positive) "
+                f"is far from {tz} (UTC{zone_hours:+g}), {-lon:g} deg is not"
+            )
     raise DataError(
         f"timestamps look {abs(hours):g} h off solar time (read in {tz}, the "
         f"measured irradiance matches the clear sky {hours:+g} h from its labels): "
-        "they are probably local time; pass --tz ZONE (or tz=... to load_solar), "
-        f"e.g. --tz {zone} (UTC{utc_offset:+d}, no DST) or the site's IANA zone "
-        "such as America/Denver"
+        f"{cause}; {fix}"
     )
+
+
+def _wrap_hours(hours: float) -> float:
+    """A clock difference in hours wrapped into [-12, 12)."""
+    return (hours + 12.0) % 24.0 - 12.0
 
 
 @contextlib.contextmanager
