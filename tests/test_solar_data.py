@@ -15,6 +15,7 @@ from iclcontrol.solar.data import (
     DATASETS,
     Site,
     SolarData,
+    check_irradiance_scale,
     check_solar_time,
     dataset_path,
     list_datasets,
@@ -322,6 +323,48 @@ def test_wrong_zone_or_longitude_sign_messages_suggest_the_right_fix(tmp_path):
     d = load_solar(path, longitude=105.18, tz="Etc/GMT+7", **kw)
     with pytest.raises(DataError, match=r"longitude's sign is wrong: 105.18 deg"):
         check_solar_time(d)
+
+
+def test_a_kw_or_w_column_as_target_is_refused_naming_the_unit(tmp_path):
+    """PV power in kW (5 kWp: peak about 5) or irradiance in kW/m^2 was read as
+    W/m^2 and forecast, planned and plotted as such; PV power in W (several
+    times the clear sky) had every daytime value flagged by QC."""
+    path = tmp_path / "units.csv"
+    _clear_csv(path, "2023-06-01", 4 * 96)
+    frame = pd.read_csv(path)
+    frame["pv_kw"] = frame["GHI"] * 5.0 / 1000.0  # 5 kWp at 1000 W/m^2
+    frame["ghi_kwm2"] = frame["GHI"] / 1000.0
+    frame["pv_w"] = frame["GHI"] * 5.0
+    frame.to_csv(path, index=False)
+    # the site of _clear_csv's clear sky, so that GHI is exactly 0.8 x clear sky
+    site = Site("Golden", 39.74, -105.18, altitude=1800, tz="America/Denver")
+    kw = {"time_column": "time", "tz": "America/Denver", "site": site}
+    for column in ("pv_kw", "ghi_kwm2"):
+        with pytest.raises(DataError, match=rf"'{column}'.*kW/m\^2 needs mult"):
+            load_solar(path, target=column, **kw)
+    # 5 x (0.8 x clear sky): 4 times the clear sky's level
+    with pytest.raises(DataError, match=r"'pv_w'.*\(4.0 times as much\)"):
+        load_solar(path, target="pv_w", **kw)
+    # the W/m^2 column passes: 0.8 x clear sky, so the ratio is 0.8
+    assert check_irradiance_scale(load_solar(path, target="GHI", **kw)) == (
+        pytest.approx(0.8, abs=0.005)
+    )
+    # a SolarData built by hand is checked by quality_control
+    d = load_solar(path, target="GHI", covariates=["pv_kw"], **kw)
+    with pytest.raises(DataError, match="'pv_kw' does not look like irradiance"):
+        quality_control(SolarData(d.frame, "pv_kw", d.site))
+
+
+def test_column_errors_suggest_the_fix(tmp_path):
+    path = tmp_path / "log.csv"
+    _clear_csv(path, "2023-06-01", 96)
+    frame = pd.read_csv(path)
+    frame["status"] = "OK"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"did you mean 'GHI' for 'ghi'\?"):
+        read_table(path, "time", "ghi", tz="America/Denver")
+    with pytest.raises(DataError, match=r"status is not numeric.*holds text"):
+        read_table(path, "time", "GHI", ["status"], tz="America/Denver")
 
 
 def test_autumn_repeated_hour_is_resolved_from_file_order(tmp_path):

@@ -36,6 +36,7 @@ __all__ = [
     "Site",
     "SolarData",
     "as_timestamp",
+    "check_irradiance_scale",
     "check_solar_frame",
     "check_solar_time",
     "dataset_path",
@@ -521,8 +522,16 @@ def read_table(
         raw = raw.reset_index()
     missing = [c for c in (time_column, target, *covariates) if c not in raw.columns]
     if missing:
+        by_case = {str(c).strip().lower(): c for c in raw.columns}
+        close = {
+            m: by_case[m.strip().lower()]
+            for m in missing
+            if m.strip().lower() in by_case
+        }
+        hint = "".join(f"; did you mean {c!r} for {m!r}?" for m, c in close.items())
         raise DataError(
-            f"{path.name} has no column(s) {missing}; columns are {list(raw.columns)}"
+            f"{path.name} has no column(s) {missing}; columns are "
+            f"{list(raw.columns)}{hint}"
         )
     report: dict[str, Any] = {}
     columns = [target, *covariates]
@@ -553,9 +562,14 @@ def _numeric_columns(
             continue
         example = raw[col][bad].iloc[0]
         if out[col].notna().sum() == 0:
+            fix = (
+                "use '.' as the decimal separator and leave missing values empty"
+                if any(ch.isdigit() for ch in str(example))
+                else "it holds text, not numbers: leave it out of the target and "
+                "covariates (--target, --covariates)"
+            )
             raise DataError(
-                f"{name}: column {col} is not numeric (e.g. {example!r}); use '.' as "
-                "the decimal separator and leave missing values empty"
+                f"{name}: column {col} is not numeric (e.g. {example!r}); {fix}"
             )
         counts[str(col)] = int(bad.sum())
     if counts:
@@ -851,6 +865,7 @@ def load_solar(
         )
     card = {"source": str(path), "kind": "table", "resolution": _freq_str(frame)}
     data = SolarData(frame, target, site, card, report)
+    check_irradiance_scale(data)  # a kW column instead of W/m^2: say so now
     if tz is None and report.get("timestamps") == "naive, taken as UTC":
         check_solar_time(data)  # naive local time read as UTC: say so now
     return data
@@ -919,6 +934,12 @@ def quality_control(
     Returns
     -------
     QCResult
+
+    Raises
+    ------
+    DataError
+        The target is not irradiance in W/m^2 (:func:`check_irradiance_scale`) or
+        the timestamps are far from solar time (:func:`check_solar_time`).
     """
     from pvanalytics.features import daytime as pva_daytime
     from pvanalytics.quality import gaps as pva_gaps
@@ -927,6 +948,7 @@ def quality_control(
 
     from iclcontrol.solar.features import clearsky_target, solar_geometry
 
+    check_irradiance_scale(data)
     y = data.y.copy()
     valid = y.notna()
     if clearsky is None:
@@ -996,6 +1018,61 @@ def quality_control(
         frame, data.target, data.site, dict(data.card), {**data.report, "qc": report}
     )
     return QCResult(cleaned, flags, report)
+
+
+#: Accepted range of the ratio of the 95th percentiles of the measured and the
+#: clear-sky irradiance (all steps, night included): about 0.5-1 on real sites
+#: (0.63 cloudy Sand Point, 0.99 pvdaq with its faults); a kW/m^2 or kW column
+#: gives about 0.001-0.01, PV power in W of a few kWp several times 1.
+IRRADIANCE_SCALE_RANGE = (0.1, 3.0)
+
+
+def check_irradiance_scale(data: SolarData) -> float | None:
+    """Raise when the target cannot be irradiance in W/m^2 at this site.
+
+    Compares the 95th percentile of the measured target with that of the site's
+    clear-sky irradiance of the same plane (on hourly samples: cheap on 1-min
+    data). Percentiles of the whole series do not depend on the timestamps being
+    right, so a wrong zone is not mistaken for a wrong unit.
+
+    Returns
+    -------
+    float or None
+        The ratio of the two percentiles; None with fewer than 48 measurements.
+
+    Raises
+    ------
+    DataError
+        Naming the column, its level, the clear sky's and the likely unit.
+    """
+    from iclcontrol.solar.features import clearsky_target
+
+    k = max(round(pd.Timedelta("1h") / data.freq), 1)
+    sample = SolarData(data.frame.iloc[::k], data.target, data.site)
+    y = sample.y.dropna()
+    if len(y) < 48:
+        return None
+    cs95 = float(clearsky_target(sample).quantile(0.95))
+    y95 = float(y.quantile(0.95))
+    ratio = y95 / cs95 if cs95 > 0 else float("nan")
+    low, high = IRRADIANCE_SCALE_RANGE
+    level = (
+        f"its 95th percentile is {y95:.4g} where the clear-sky irradiance of the "
+        f"site's plane reaches {cs95:.0f} W/m^2"
+    )
+    if ratio < low:
+        raise DataError(
+            f"column {data.target!r} does not look like irradiance in W/m^2: {level}. "
+            "A column in kW/m^2 needs multiplying by 1000; PV power in kW is not "
+            "irradiance: give an irradiance column (GHI or plane-of-array, W/m^2)"
+        )
+    if ratio > high:
+        raise DataError(
+            f"column {data.target!r} does not look like irradiance in W/m^2: {level} "
+            f"({ratio:.1f} times as much). PV power in W is not irradiance: give an "
+            "irradiance column (GHI or plane-of-array, W/m^2)"
+        )
+    return ratio
 
 
 #: Largest lag between measured and clear-sky irradiance accepted as solar time.
