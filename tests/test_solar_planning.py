@@ -1,5 +1,7 @@
 """Pyomo/HiGHS sizing and dispatch against cases solvable by hand."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -156,6 +158,11 @@ def test_run_plan_on_a_week(tmp_path):
     # building nothing is feasible, so the optimum cannot cost more than the grid
     assert res["annual_cost"] <= res["baseline_cost"] + 1e-6
     assert (tmp_path / "plan.json").is_file()
+    # a script finds every file written from the JSON (the schedule was unnamed)
+    files = json.loads((tmp_path / "plan.json").read_text())["files"]
+    assert files == res["files"]
+    schedule = pd.read_csv(files["schedule"], index_col=0)
+    assert len(schedule) == 7 * 24  # one row per hour of the week
 
 
 def test_run_operate_small(tmp_path):

@@ -410,7 +410,9 @@ def run_plan(
         Sizes and costs (annual), ``pv_yield_kwh_per_kwp`` (mean PV over the covered
         steps x 8760 h), ``coverage`` (steps, missing steps, covered days, gap
         fill), ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
-        ``load_report``, ``qc``, ``notes`` and ``warnings``.
+        ``load_report``, ``qc``, ``notes``, ``warnings`` and, with ``out``,
+        ``files`` (``plan``: plan.json, ``schedule``: sizing_schedule.csv, the
+        sizing LP's hourly schedule).
     """
     from iclcontrol.solar.planning import (
         SizingCosts,
@@ -556,11 +558,13 @@ def run_plan(
     }
     if out is not None:
         out = open_output(out, "plan.json")
+        files = {"plan": str(out / "plan.json")}
         if res.schedule is not None:
             res.schedule.index = lp_index
             res.schedule.to_csv(out / "sizing_schedule.csv")
+            files["schedule"] = str(out / "sizing_schedule.csv")
+        summary["files"] = files
         write_summary(out / "plan.json", sanitize(summary))
-        summary["files"] = {"plan": str(out / "plan.json")}
     return sanitize(summary)
 
 
