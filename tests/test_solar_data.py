@@ -367,6 +367,24 @@ def test_column_errors_suggest_the_fix(tmp_path):
         read_table(path, "time", "GHI", ["status"], tz="America/Denver")
 
 
+def test_aware_parquet_times_follow_tz_and_epoch_numbers_are_named(tmp_path):
+    """A timezone-aware Parquet column ignored tz (offset strings were converted)
+    and was not reported; epoch seconds were 'not ISO 8601'."""
+    idx = pd.date_range("2023-06-01", periods=48, freq="h", tz="America/Denver")
+    frame = pd.DataFrame({"time": idx, "GHI": np.linspace(0.0, 470.0, 48)})
+    path = tmp_path / "aware.parquet"
+    frame.to_parquet(path)
+    got, report = read_table(path, "time", "GHI", tz="UTC")
+    assert str(got.index.tz) == "UTC"
+    assert (got.index == idx).all()  # the same instants (pandas compares in UTC)
+    assert report["timestamps"] == "with time zone America/Denver"
+    epoch = tmp_path / "epoch.csv"
+    seconds = (idx - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta("1s")
+    pd.DataFrame({"time": seconds, "GHI": frame["GHI"]}).to_csv(epoch, index=False)
+    with pytest.raises(DataError, match=r"holds numbers.*unit='s'"):
+        read_table(epoch, "time", "GHI")
+
+
 def test_autumn_repeated_hour_is_resolved_from_file_order(tmp_path):
     """Both 01:xx hours of 2023-11-05 in file order: no row is dropped."""
     path = tmp_path / "fall.csv"

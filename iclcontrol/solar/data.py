@@ -492,9 +492,10 @@ def read_table(
     path : str or Path
         ``.csv`` or ``.parquet``.
     time_column : str
-        Timestamps. Strings with a UTC offset are used as given; naive timestamps are
-        local time in ``tz`` (DST transitions resolved: the repeated autumn hour is
-        inferred from order, impossible spring times are dropped and reported).
+        Timestamps. Strings with a UTC offset and timezone-aware columns are used
+        as given (converted to ``tz`` when given); naive timestamps are local time
+        in ``tz`` (DST transitions resolved: the repeated autumn hour is inferred
+        from order, impossible spring times are dropped and reported).
     target : str
         Irradiance column. [W/m^2]
     covariates : sequence of str
@@ -593,7 +594,10 @@ def _parse_times(
     dropped. Wall times skipped in spring are dropped. Both are counted.
     """
     if pd.api.types.is_datetime64_any_dtype(col) and getattr(col.dt, "tz", None):
-        return pd.DatetimeIndex(col)
+        # a timezone-aware column (Parquet): converted to tz like offset strings
+        idx = pd.DatetimeIndex(col)
+        report["timestamps"] = f"with time zone {idx.tz}"
+        return idx.tz_convert(_zone(tz)) if tz else idx
     text = col.astype(str)
     has_offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).all()
     if has_offset:
@@ -656,6 +660,12 @@ def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
     bad = parsed.isna() & text.notna() & (text.str.strip() != "")
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
+        if pd.to_numeric(text, errors="coerce").notna().all():
+            raise DataError(
+                f"the time column holds numbers (e.g. {text.iloc[rows[0]]!r}), not "
+                "timestamps; write ISO 8601 times, e.g. for epoch seconds "
+                "df[col] = pandas.to_datetime(df[col], unit='s', utc=True)"
+            )
         raise DataError(
             f"{len(rows)} timestamp(s) are not ISO 8601, e.g. {text.iloc[rows[0]]!r} "
             f"(data row {rows[0] + 1}); expected e.g. '2023-06-01 13:00' or "
