@@ -108,11 +108,29 @@ def test_csv_with_dst_gaps_duplicates_unsorted_negative():
 
 
 def test_csv_with_offsets_and_missing_column():
-    frame, _report = read_table(DATA / "solar_offsets.csv", "time", "poa")
+    frame, report = read_table(DATA / "solar_offsets.csv", "time", "poa")
     assert len(frame) == 6 and frame.index.freq == pd.Timedelta("15min")
     assert frame.index[0] == pd.Timestamp("2021-06-01 16:00", tz="UTC")
+    # one offset in the whole file (-06:00): the file's clock is kept (it was
+    # converted to UTC, so forecasts and plots came out in UTC hours)
+    assert frame.index[0].hour == 10 and frame.index[0].utcoffset() == pd.Timedelta(
+        "-6h"
+    )
+    assert report["timestamps"] == "with UTC offset UTC-06:00 (kept)"
+
     with pytest.raises(DataError, match="no column"):
         read_table(DATA / "solar_offsets.csv", "time", "ghi")
+
+
+def test_offsets_that_change_are_read_as_utc_and_reported(tmp_path):
+    """-06:00 then -07:00 (daylight saving ends): no one fixed zone fits."""
+    text = pd.read_csv(DATA / "solar_offsets.csv")
+    text.loc[3:, "time"] = text.loc[3:, "time"].str.replace("-06:00", "-07:00")
+    path = tmp_path / "two_offsets.csv"
+    text.to_csv(path, index=False)
+    frame, report = read_table(path, "time", "poa")
+    assert str(frame.index.tz) == "UTC"
+    assert report["timestamps"].startswith("with 2 different UTC offsets")
 
 
 def test_load_plain_table_needs_site():

@@ -508,7 +508,8 @@ def test_plots_integer_steps_and_legend_outside(tmp_path, monkeypatch):
     ax = figs[1].axes[0]
     legend = ax.get_legend().get_window_extent()
     assert legend.x0 >= ax.get_window_extent().x1  # right of the axes
-    assert ax.get_xlabel() == "local time" and "stored energy" in ax.get_title()
+    # the axis names the zone of its clock (it said "local time" of UTC data)
+    assert ax.get_xlabel() == "time (UTC)" and "stored energy" in ax.get_title()
 
 
 def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkeypatch):
@@ -543,7 +544,8 @@ def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkey
     monkeypatch.setattr(P, "_save", keep)
     P.plot_error_by_hour(frames, tmp_path / "e.png")
     ax = figs[0].axes[0]
-    assert ax.get_xlabel() == "hour of the valid time (local)"
+    # Etc/GMT+5 is UTC-5 (the sign of the Etc names is the reverse)
+    assert ax.get_xlabel() == "hour of the valid time (UTC-05:00)"
     assert "1-step-ahead (1 h)" in ax.get_title()
     P.plot_forecast_days(frames, tmp_path / "d.png", n_days=1)
     ax = figs[1].axes[0]
@@ -551,6 +553,7 @@ def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkey
     # local hours only (the date is the title), in the data's own time zone
     assert labels and all(len(s) == 5 and s[2] == ":" for s in labels)
     assert set(labels) == {"00:00", "06:00", "12:00", "18:00"}
+    assert ax.get_xlabel() == "valid time of the forecast (UTC-05:00)"
     assert len(labels) <= 5  # readable: no overlapping labels on a 4.5-in panel
     assert "1-step-ahead (1 h)" in figs[1]._suptitle.get_text()
 

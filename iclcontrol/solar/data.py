@@ -493,9 +493,11 @@ def read_table(
         ``.csv`` or ``.parquet``.
     time_column : str
         Timestamps. Strings with a UTC offset and timezone-aware columns are used
-        as given (converted to ``tz`` when given); naive timestamps are local time
-        in ``tz`` (DST transitions resolved: the repeated autumn hour is inferred
-        from order, impossible spring times are dropped and reported).
+        as given: converted to ``tz`` when given, else kept in the file's offset
+        when it is the same on every row (UTC when it changes, e.g. with daylight
+        saving time). Naive timestamps are local time in ``tz`` (DST transitions
+        resolved: the repeated autumn hour is inferred from order, impossible
+        spring times are dropped and reported).
     target : str
         Irradiance column. [W/m^2]
     covariates : sequence of str
@@ -602,8 +604,19 @@ def _parse_times(
     has_offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).all()
     if has_offset:
         idx = pd.DatetimeIndex(_to_datetime(text, utc=True))
-        report["timestamps"] = "with UTC offsets"
-        return idx.tz_convert(_zone(tz)) if tz else idx
+        if tz:
+            report["timestamps"] = f"with UTC offsets, converted to {tz}"
+            return idx.tz_convert(_zone(tz))
+        offsets = text.str.extract(r"([+-]\d\d:?\d\d|Z)$")[0].unique()
+        if len(offsets) == 1:  # the file's own clock: keep it
+            zone = _offset_zone(str(offsets[0]))
+            report["timestamps"] = f"with UTC offset {zone} (kept)"
+            return idx.tz_convert(zone)
+        report["timestamps"] = (
+            f"with {len(offsets)} different UTC offsets (daylight saving?), "
+            "converted to UTC; pass tz for local time"
+        )
+        return idx
     idx = pd.DatetimeIndex(_to_datetime(text, utc=False))
     zone = _zone(tz) if tz else "UTC"
     report["timestamps"] = f"naive, local time in {tz}" if tz else "naive, taken as UTC"
@@ -640,6 +653,15 @@ def _parse_times(
     report["ambiguous_times_dropped"] = dropped_ambiguous
     report["nonexistent_or_ambiguous_times_dropped"] = n_nonexistent + dropped_ambiguous
     return pd.DatetimeIndex(out)
+
+
+def _offset_zone(offset: str) -> Any:
+    """The fixed zone of an ISO 8601 offset (``"-06:00"``, ``"+0530"``, ``"Z"``)."""
+    if offset == "Z":
+        return _fixed_tz(0.0)
+    digits = offset[1:].replace(":", "")
+    hours = int(digits[:2]) + int(digits[2:]) / 60.0
+    return _fixed_tz(-hours if offset[0] == "-" else hours)
 
 
 def _zone(tz: str) -> Any:
