@@ -216,6 +216,16 @@ def test_run_operate_small(tmp_path):
         assert sum(bands.values()) == pytest.approx(total, rel=1e-9, abs=1e-9)
     assert (tmp_path / "dispatch.png").is_file()
     assert (tmp_path / "gap.png").is_file()
+    # the JSON names every file written (only operate.json was named) and says
+    # what the reader repaired and QC flagged (only a count was there)
+    files = json.loads((tmp_path / "operate.json").read_text())["files"]
+    assert files == res["files"]
+    assert set(files["dispatch_csv"]) == set(c)
+    trace = pd.read_csv(files["dispatch_csv"]["perfect"], index_col="time")
+    assert len(trace) == res["periods"]
+    assert files["plot_gap"] == str(tmp_path / "gap.png")
+    assert res["qc"]["flagged_total"] == res["qc_flagged"]
+    assert res["reader_report"]["missing_steps"] == d.report["missing_steps"]
 
 
 def test_run_operate_trains_no_unused_day_ahead_forecaster():

@@ -672,7 +672,10 @@ def run_operate(
         ``forecast_short``), ``gap_closed_by`` (every strategy),
         ``gap_closed_interval`` (every strategy's 90 % bootstrap interval over days,
         :mod:`iclcontrol.solar.gap`), ``daily_costs`` (per day and strategy, [$]),
-        ``import_kwh_by_price`` per strategy, and run details.
+        ``import_kwh_by_price`` per strategy, ``qc`` and ``reader_report`` (what
+        quality control flagged and the reader repaired: gaps, duplicates, ...),
+        with ``out`` ``files`` (operate.json, one dispatch CSV per strategy, the
+        plots), and run details.
     """
     from iclcontrol.solar.forecast import ClearSkyIndexClimatology
     from iclcontrol.solar.planning import Tariff, load_with_report, run_dispatch
@@ -882,19 +885,28 @@ def run_operate(
         "strategies": {k: r.to_dict() for k, r in results.items()},
         "fit_seconds": fit_s,
         "qc_flagged": qc_report.get("flagged_total"),
+        "qc": qc_report,
+        "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
     }
     if out is not None:
         out = open_output(out, "operate.json")
+        files: dict[str, Any] = {"operate": str(out / "operate.json")}
+        files["dispatch_csv"] = {}
         for k, trace in traces.items():
             trace.to_csv(out / f"dispatch_{k}.csv")
+            files["dispatch_csv"][k] = str(out / f"dispatch_{k}.csv")
         from iclcontrol.solar.plots import plot_dispatch, plot_gap_closed
 
-        plot_dispatch(traces, out / "dispatch.png")
-        plot_gap_closed(
-            summary["gap_closed_by"], summary["gap_closed_interval"], out / "gap.png"
+        files["plot_dispatch"] = str(plot_dispatch(traces, out / "dispatch.png"))
+        files["plot_gap"] = str(
+            plot_gap_closed(
+                summary["gap_closed_by"],
+                summary["gap_closed_interval"],
+                out / "gap.png",
+            )
         )
+        summary["files"] = files
         write_summary(out / "operate.json", sanitize(summary))
-        summary["files"] = {"operate": str(out / "operate.json")}
     return sanitize(summary)
 
 
