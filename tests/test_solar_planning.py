@@ -505,3 +505,35 @@ def test_run_dispatch_checks_the_series_against_the_plant():
         run_dispatch(PVBatteryPlant(), pv, load, perfect, 0)
     with pytest.raises(DataError, match="Series on a DatetimeIndex"):
         run_dispatch(PVBatteryPlant(), pv.to_numpy(), load, perfect, H)
+
+
+def test_plan_uses_a_poa_tables_air_temperature_and_notes_a_missing_one():
+    """A plane-of-array table's temp_air was dropped (PV at 20 degC air), and a
+    table without temp_air was sized at 20 degC without a word."""
+    from iclcontrol.solar.data import Site, SolarData, load_solar
+    from iclcontrol.solar.workflows import _plant_for, _weather_for_plant, run_plan
+
+    week = load_solar("tmy3-greensboro").slice("1990-06-01", "1990-06-07 23:00")
+    site = Site(
+        "poa",
+        36.1,
+        -79.95,
+        tz="UTC-05:00",
+        surface_tilt=30.0,
+        surface_azimuth=180.0,
+        label="ending",
+    )
+    frame = pd.DataFrame({"poa_global": week.y, "temp_air": 45.0})
+    poa = SolarData(frame.asfreq("h"), "poa_global", site)
+    weather, _ = _weather_for_plant(poa)
+    assert (weather["temp_air"] == 45.0).all()
+    # hotter cells give less power than at the 20 degC default (pvlib's models)
+    plant = _plant_for(poa, kwp=1.0)
+    hot = plant.pv_ac_kw(weather, label="ending").sum()
+    mild = plant.pv_ac_kw(weather.drop(columns="temp_air"), label="ending").sum()
+    assert hot < mild
+    bare = SolarData(week.frame[["ghi"]].copy(), "ghi", week.site)
+    res = run_plan(bare, qc=False, min_days=7)
+    assert any("no temp_air or wind_speed column" in n for n in res["notes"])
+    res = run_plan(week, qc=False, min_days=7)  # TMY3 has both
+    assert not any("temp_air" in n for n in res["notes"])

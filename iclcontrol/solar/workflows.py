@@ -259,19 +259,32 @@ MIN_PLAN_DAYS = 28.0
 MAX_UTC_LONGITUDE = 7.5
 
 
+def _with_air(weather: pd.DataFrame, d: SolarData) -> pd.DataFrame:
+    """``weather`` plus the data's ``temp_air`` and ``wind_speed`` columns (the PV
+    cell temperature model's inputs) where it has them."""
+    for c in ("temp_air", "wind_speed"):
+        if c in d.frame:
+            weather[c] = d.frame[c]
+    return weather
+
+
 def _weather_for_plant(d: SolarData) -> tuple[pd.DataFrame, str | None]:
     """Weather for the PV chain (NaN where missing) and a note when DNI and DHI
     were derived from GHI.
 
     GHI, DNI and DHI are used as given; plane-of-array data is used directly. With
     GHI alone, DNI and DHI come from pvlib's Erbs decomposition
-    (``pvlib.irradiance.erbs``) at the sun position of each period.
+    (``pvlib.irradiance.erbs``) at the sun position of each period. The data's
+    ``temp_air`` [degC] and ``wind_speed`` [m/s] come along in every case (a
+    plane-of-array table's were dropped).
     """
     cols = [c for c in ("ghi", "dni", "dhi", "temp_air", "wind_speed") if c in d.frame]
     if {"ghi", "dni", "dhi"} <= set(cols):
         return d.frame[cols], None
     if d.site.is_poa:
-        return pd.DataFrame({"poa_global": d.y}, index=d.frame.index), None
+        return _with_air(
+            pd.DataFrame({"poa_global": d.y}, index=d.frame.index), d
+        ), None
     ghi_col = (
         "ghi" if "ghi" in d.frame else (d.target if "ghi" in d.target.lower() else None)
     )
@@ -292,10 +305,7 @@ def _weather_for_plant(d: SolarData) -> tuple[pd.DataFrame, str | None]:
     w = pd.DataFrame(
         {"ghi": ghi, "dni": parts["dni"], "dhi": parts["dhi"]}, index=d.frame.index
     )
-    for c in ("temp_air", "wind_speed"):
-        if c in d.frame:
-            w[c] = d.frame[c]
-    return w, (
+    return _with_air(w, d), (
         f"only GHI ({ghi_col!r}) given: DNI and DHI derived with pvlib.irradiance.erbs"
     )
 
@@ -441,6 +451,13 @@ def run_plan(
         covered = covered.reindex(d.frame.index, fill_value=False)
     if note:
         notes.append(note)
+    missing_weather = [c for c in ("temp_air", "wind_speed") if c not in weather]
+    if missing_weather:
+        notes.append(
+            f"no {' or '.join(missing_weather)} column: the PV cell temperature "
+            "uses 20 degC air and 1 m/s wind there; name a table's columns "
+            "temp_air [degC] and wind_speed [m/s] (and pass them with --covariates)"
+        )
     step = d.freq
     covered_days = float(covered.sum() * (step / pd.Timedelta("1D")))
     if covered_days < min_days:
