@@ -204,6 +204,15 @@ def test_cli_solar_forecast_json(tmp_path, capsys):
     assert out["params"]["covariates"] == ["temp"]
     assert (tmp_path / "run" / "metrics.json").is_file()
     assert (tmp_path / "run" / "skill_by_horizon.png").is_file()
+    # the forecast CSV's first column is named (it had an empty header) and its
+    # rows are issue times: measured_h1 is the input's value one step later
+    table = pd.read_csv(out["files"]["forecast_csv"], index_col="issue_time")
+    issue = pd.to_datetime(table.index, utc=True)
+    later = d.y.reindex(issue + pd.Timedelta("1h")).to_numpy()
+    measured = table["measured_h1"].to_numpy()
+    both = np.isfinite(measured) & np.isfinite(later)
+    assert both.sum() > 50
+    np.testing.assert_allclose(measured[both], np.clip(later[both], 0, None))
 
 
 @pytest.mark.slow

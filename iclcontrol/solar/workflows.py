@@ -219,7 +219,9 @@ def run_forecast(
         fc.columns = [f"forecast_{c}" for c in fc.columns]
         tr = first_frames["truth"].add_prefix("measured_")
         pe = first_frames["persistence"].add_prefix("persistence_")
-        pd.concat([fc, pe, tr], axis=1).to_csv(out / "forecast_test.csv")
+        pd.concat([fc, pe, tr], axis=1).to_csv(
+            out / "forecast_test.csv", index_label="issue_time"
+        )
         files["forecast_csv"] = str(out / "forecast_test.csv")
         spec = first_model.export_spec()
         with open(out / "model_spec.json", "w") as f:
