@@ -497,3 +497,18 @@ def test_site_refuses_an_incomplete_or_impossible_plane(kwargs, match):
     """A tilt without azimuth was a TypeError inside the clear-sky model."""
     with pytest.raises(ConfigError, match=match):
         Site("x", 39.74, -105.18, **kwargs)
+
+
+def test_duplicates_with_other_values_are_counted_apart_from_repeats():
+    """Two records of one time that disagree lost one of them silently (counted
+    with verbatim repeats); the report now tells them apart."""
+    t = pd.DatetimeIndex(
+        ["2023-06-01 10:00", "2023-06-01 11:00", "2023-06-01 11:00"]
+        + ["2023-06-01 12:00", "2023-06-01 12:00", "2023-06-01 13:00"],
+        tz="UTC",
+    )
+    frame = pd.DataFrame({"ghi": [500.0, 600, 600, 700, 650, 720]}, index=t)
+    out, report = regularize(frame, "ghi")
+    assert report["duplicate_timestamps"] == 2  # 11:00 and 12:00 once more each
+    assert report["duplicates_with_other_values"] == 1  # 12:00: 700 vs 650
+    assert out.loc["2023-06-01 12:00", "ghi"].item() == 700.0  # the first is kept

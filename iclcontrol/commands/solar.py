@@ -103,6 +103,7 @@ def _data_line(reader: dict[str, Any], qc: dict[str, Any]) -> str:
         parts.append(text)
     for key, what in (
         ("duplicate_timestamps", "duplicate timestamps dropped"),
+        ("duplicates_with_other_values", "of them with other values (first kept)"),
         ("nonexistent_or_ambiguous_times_dropped", "DST times dropped"),
         ("off_grid_dropped", "off-grid times dropped"),
         ("negative_values_zeroed", "negative values set to 0"),

@@ -708,7 +708,9 @@ def regularize(
     frame : pandas.DataFrame
         ``index.freq`` set; missing steps are NaN rows.
     report : dict
-        ``unsorted_rows``, ``duplicate_timestamps``, ``n_rows``, ``freq``,
+        ``unsorted_rows``, ``duplicate_timestamps`` (the first row of a time is
+        kept), ``duplicates_with_other_values`` (of those, rows whose values
+        differ from the kept row's: conflicting records), ``n_rows``, ``freq``,
         ``snapped_to_grid`` (timestamps within a quarter step of the grid moved
         onto it, e.g. clock jitter), ``off_grid_dropped`` (farther ones),
         ``missing_steps``, ``gaps`` (up to 20 longest, start/end/steps),
@@ -725,6 +727,10 @@ def regularize(
     frame = frame.sort_index(kind="stable")
     dup = frame.index.duplicated(keep="first")
     report["duplicate_timestamps"] = int(dup.sum())
+    kept = frame[~dup].reindex(frame.index[dup]).to_numpy()
+    repeats = frame[dup].to_numpy()
+    same = (kept == repeats) | (pd.isna(kept) & pd.isna(repeats))
+    report["duplicates_with_other_values"] = int((~same.all(axis=1)).sum())
     frame = frame[~dup]
     if len(frame) < 3:
         raise DataError(f"need at least 3 distinct timestamps, got {len(frame)}")
