@@ -502,11 +502,8 @@ def test_site_refuses_an_incomplete_or_impossible_plane(kwargs, match):
 def test_duplicates_with_other_values_are_counted_apart_from_repeats():
     """Two records of one time that disagree lost one of them silently (counted
     with verbatim repeats); the report now tells them apart."""
-    t = pd.DatetimeIndex(
-        ["2023-06-01 10:00", "2023-06-01 11:00", "2023-06-01 11:00"]
-        + ["2023-06-01 12:00", "2023-06-01 12:00", "2023-06-01 13:00"],
-        tz="UTC",
-    )
+    hours = [10, 11, 11, 12, 12, 13]
+    t = pd.DatetimeIndex([f"2023-06-01 {h}:00" for h in hours], tz="UTC")
     frame = pd.DataFrame({"ghi": [500.0, 600, 600, 700, 650, 720]}, index=t)
     out, report = regularize(frame, "ghi")
     assert report["duplicate_timestamps"] == 2  # 11:00 and 12:00 once more each
