@@ -509,3 +509,24 @@ def test_duplicates_with_other_values_are_counted_apart_from_repeats():
     assert report["duplicate_timestamps"] == 2  # 11:00 and 12:00 once more each
     assert report["duplicates_with_other_values"] == 1  # 12:00: 700 vs 650
     assert out.loc["2023-06-01 12:00", "ghi"].item() == 700.0  # the first is kept
+
+
+def test_weather_files_take_tz_and_refuse_a_tables_site_arguments():
+    """--tz and --latitude/... were ignored without a word for weather files and
+    named datasets: tz now converts the clock, the site arguments are refused."""
+    from iclcontrol.exceptions import ConfigError
+
+    as_read = load_solar("tmy3-greensboro")
+    local = load_solar("tmy3-greensboro", tz="America/New_York")
+    assert str(local.frame.index.tz) == "America/New_York"
+    assert (local.frame.index == as_read.frame.index).all()  # the same instants
+    assert local.frame.index.freq == as_read.frame.index.freq
+    # July: EDT, one hour ahead of the file's EST
+    july = local.frame.index[local.frame.index.month == 7]
+    assert july[0].utcoffset() == pd.Timedelta("-4h")
+    assert local.site.tz == "America/New_York"
+    path = dataset_path("tmy3-greensboro")
+    with pytest.raises(ConfigError, match=r"own site.*takes latitude \(CLI: --lat"):
+        load_solar(path, latitude=40.0)
+    with pytest.raises(ConfigError, match=r"--surface-tilt, --surface-azimuth"):
+        load_solar("tmy3-greensboro", surface_tilt=30.0, surface_azimuth=180.0)

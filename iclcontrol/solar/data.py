@@ -20,7 +20,7 @@ import contextlib
 import importlib.resources
 import json
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -845,16 +845,25 @@ def load_solar(
         A key of :data:`DATASETS` or a file path.
     time_column, target, covariates, tz
         For plain tables (see :func:`read_table`); ``target`` also picks the
-        irradiance column of a weather file (default ``"ghi"``).
+        irradiance column of a weather file (default ``"ghi"``), and ``tz``
+        converts a weather file's or named dataset's timestamps to that zone.
     site : Site or None
         Site of a plain table; alternatively give ``latitude`` and ``longitude``
-        (and ``surface_tilt``/``surface_azimuth`` when the target is POA).
+        (and ``surface_tilt``/``surface_azimuth`` when the target is POA). A
+        weather file or named dataset has its own: these raise ``ConfigError``.
 
     Returns
     -------
     SolarData
     """
     key = str(name_or_path)
+    table_only = {
+        "latitude": latitude,
+        "longitude": longitude,
+        "site": site,
+        "surface_tilt": surface_tilt,
+        "surface_azimuth": surface_azimuth,
+    }
     if key in DATASETS:
         info = DATASETS[key]
         path = dataset_path(key)
@@ -871,7 +880,7 @@ def load_solar(
             data = read_weather_file(path, target=target or info.target)
             data.site = info.site
             data.card = {**info.to_dict(), **data.card}
-        return data
+        return _with_own_site(data, tz, table_only)
     path = Path(name_or_path)
     if not path.exists():
         if path.suffix or "/" in key or "\\" in key:
@@ -881,7 +890,8 @@ def load_solar(
             )
         _info(key)  # raises with the list of known names
     if time_column is None:
-        return read_weather_file(path, target=target or "ghi")
+        data = read_weather_file(path, target=target or "ghi")
+        return _with_own_site(data, tz, table_only)
     if target is None:
         raise DataError(
             "a plain table needs target, the irradiance column (CLI: --target)"
@@ -907,6 +917,37 @@ def load_solar(
     if tz is None and report.get("timestamps") == "naive, taken as UTC":
         check_solar_time(data)  # naive local time read as UTC: say so now
     return data
+
+
+def _with_own_site(
+    data: SolarData, tz: str | None, table_only: dict[str, Any]
+) -> SolarData:
+    """A named dataset or weather file, which carries its own site and clock.
+
+    Arguments that describe a plain table's site are refused (they were ignored);
+    ``tz`` converts the timestamps to that zone (the same instants).
+
+    Raises
+    ------
+    ConfigError
+        One of ``table_only`` given.
+    """
+    given = [name for name, value in table_only.items() if value is not None]
+    if given:
+        flags = ", ".join("--" + g.replace("_", "-") for g in given if g != "site")
+        raise ConfigError(
+            f"{data.site.name} carries its own site (latitude "
+            f"{data.site.latitude:g}, longitude {data.site.longitude:g}): only a "
+            "plain table read with time_column (CLI: --time-column) takes "
+            f"{', '.join(given)} (CLI: {flags or '-'}); leave them out"
+        )
+    if tz is None:
+        return data
+    frame = data.frame.tz_convert(_zone(tz))
+    frame.index.freq = data.frame.index.freq
+    report = {**data.report, "timestamps": f"converted to {tz}"}
+    site = replace(data.site, tz=tz)
+    return SolarData(frame, data.target, site, dict(data.card), report)
 
 
 # -- quality control ---------------------------------------------------------------
