@@ -40,7 +40,12 @@ def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
         default="",
         help="comma-separated columns known in advance (a weather forecast)",
     )
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    p.add_argument(
+        "--tz",
+        default=None,
+        help="IANA time zone: of naive timestamps; timestamps with an offset and "
+        "weather files are converted to it",
+    )
     p.add_argument(
         "--latitude",
         type=float,
