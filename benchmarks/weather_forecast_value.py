@@ -16,9 +16,10 @@ For each ``sigma`` the script runs :func:`iclcontrol.solar.workflows.run_operate
 on the held-out period of the site with the settings of ``bench_solar.py``
 (tmy3-greensboro: 1-h forecaster, 73 days; pvdaq-poa-15min: 1-4 step forecaster,
 56 days; a day-ahead forecaster beyond, both reading the covariate, 7 analog-day
-scenarios) and prints one JSON object with every strategy's gap-closed fraction and
-its 90 % bootstrap interval over days. ``sigma = none`` runs without the covariate
-(the reported dispatch).
+scenarios). It prints exactly one JSON object, as the last (and only) line of
+stdout, with every strategy's gap-closed fraction and its 90 % bootstrap interval
+over days per ``sigma``; progress (one line as each ``sigma`` starts and ends) goes
+to stderr. ``sigma = none`` runs without the covariate (the reported dispatch).
 
 Usage::
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -84,6 +86,11 @@ def with_forecast(data: SolarData, sigma: float, seed: int = 0) -> SolarData:
     return SolarData(frame, data.target, data.site, dict(data.card), dict(data.report))
 
 
+def _progress(message: str) -> None:
+    """A progress line on stderr: stdout holds only the final JSON object."""
+    print(f"weather_forecast_value: {message}", file=sys.stderr, flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sigmas", default="none,0,0.1,0.2")
@@ -102,7 +109,9 @@ def main() -> int:
         "clearness_std": float(clearness.std()),
         "runs": {},
     }
-    for token in args.sigmas.split(","):
+    tokens = args.sigmas.split(",")
+    for i, token in enumerate(tokens, start=1):
+        _progress(f"sigma={token} ({i}/{len(tokens)}): running")
         t0 = time.perf_counter()
         if token == "none":
             data, extra = base, {}
@@ -129,7 +138,13 @@ def main() -> int:
             "costs": op["costs"],
             "seconds": round(time.perf_counter() - t0, 1),
         }
-        print(json.dumps(sanitize({token: report["runs"][token]})), flush=True)
+        gaps = ", ".join(
+            f"{k} {v:.1%}" for k, v in op["gap_closed_by"].items() if v is not None
+        )
+        _progress(
+            f"sigma={token} ({i}/{len(tokens)}): done in "
+            f"{report['runs'][token]['seconds']:g} s; gap closed: {gaps}"
+        )
     print(json.dumps(sanitize(report)))
     return 0
 

@@ -71,3 +71,37 @@ def test_data_and_load_errors_are_one_line(capsys, tmp_path):
             ["solar", "plan", "--site", "tmy3-sandpoint", "--no-qc", "--load", load],
         )
         assert _is_one_line_error(status, err, match), (load, status, err)
+
+
+def test_forecast_text_output_reports_gaps_repairs_and_qc(capsys, tmp_path):
+    """The text output said nothing of the rows the reader dropped or repaired
+    (only --json had them): a user saw RMSEs of data they did not know was cut."""
+    from iclcontrol.solar.data import load_solar
+
+    d = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-20")
+    frame = pd.DataFrame(
+        {
+            "time": d.frame.index.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "ghi": d.y.to_numpy(),
+        }
+    )
+    frame.loc[[2, 3], "ghi"] = -1.5  # 02:00 and 03:00: negative readings at night
+    frame = frame.drop(index=[100, 101, 102])  # a 3-hour gap
+    frame = pd.concat([frame, frame.iloc[[50]]])  # a row logged twice
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    status = main(
+        [
+            *("solar", "forecast", "--data", str(path), "--time-column", "time"),
+            *("--target", "ghi", "--latitude", "36.1", "--longitude", "-79.95"),
+            *("--horizon", "1", "--epochs", "1", "--hidden", "4"),
+        ]
+    )
+    assert status == 0
+    lines = capsys.readouterr().out.splitlines()
+    data = [line for line in lines if line.startswith("data: ")]
+    assert len(data) == 1, lines
+    assert "3 missing steps (1 gaps, longest 3 steps from 1990-05-05" in data[0]
+    assert "1 duplicate timestamps dropped" in data[0]
+    assert "2 negative values set to 0" in data[0]
+    assert "QC flagged" in data[0]

@@ -15,6 +15,8 @@ from iclcontrol.solar.data import (
     DATASETS,
     Site,
     SolarData,
+    check_irradiance_scale,
+    check_solar_time,
     dataset_path,
     list_datasets,
     load_solar,
@@ -106,11 +108,29 @@ def test_csv_with_dst_gaps_duplicates_unsorted_negative():
 
 
 def test_csv_with_offsets_and_missing_column():
-    frame, _report = read_table(DATA / "solar_offsets.csv", "time", "poa")
+    frame, report = read_table(DATA / "solar_offsets.csv", "time", "poa")
     assert len(frame) == 6 and frame.index.freq == pd.Timedelta("15min")
     assert frame.index[0] == pd.Timestamp("2021-06-01 16:00", tz="UTC")
+    # one offset in the whole file (-06:00): the file's clock is kept (it was
+    # converted to UTC, so forecasts and plots came out in UTC hours)
+    assert frame.index[0].hour == 10 and frame.index[0].utcoffset() == pd.Timedelta(
+        "-6h"
+    )
+    assert report["timestamps"] == "with UTC offset UTC-06:00 (kept)"
+
     with pytest.raises(DataError, match="no column"):
         read_table(DATA / "solar_offsets.csv", "time", "ghi")
+
+
+def test_offsets_that_change_are_read_as_utc_and_reported(tmp_path):
+    """-06:00 then -07:00 (daylight saving ends): no one fixed zone fits."""
+    text = pd.read_csv(DATA / "solar_offsets.csv")
+    text.loc[3:, "time"] = text.loc[3:, "time"].str.replace("-06:00", "-07:00")
+    path = tmp_path / "two_offsets.csv"
+    text.to_csv(path, index=False)
+    frame, report = read_table(path, "time", "poa")
+    assert str(frame.index.tz) == "UTC"
+    assert report["timestamps"].startswith("with 2 different UTC offsets")
 
 
 def test_load_plain_table_needs_site():
@@ -297,6 +317,92 @@ def test_naive_local_time_without_tz_is_reported(tmp_path):
     assert qc.report["flagged_total"] == 0
 
 
+def test_wrong_zone_or_longitude_sign_messages_suggest_the_right_fix(tmp_path):
+    """Timestamps in the wrong zone: the suggested zone is the sun's, not the lag
+    read as a UTC offset (Denver MST data read in New York was told 'Etc/GMT+2',
+    UTC data read in Denver 'Etc/GMT-7'); a sign slip of the longitude is named."""
+    path = tmp_path / "mst.csv"
+    _clear_csv(path, "2023-01-10", 4 * 96, tz="Etc/GMT+7")  # MST wall clock
+    kw = {"time_column": "time", "target": "GHI", "latitude": 39.74}
+    # read in New York (UTC-5 in January): 2 h behind the sun; the sun says UTC-7
+    d = load_solar(path, longitude=-105.18, tz="America/New_York", **kw)
+    with pytest.raises(DataError, match="2 h off") as err:
+        check_solar_time(d)
+    assert "--tz Etc/GMT+7 (UTC-7" in str(err.value)
+    assert "not local time in America/New_York" in str(err.value)
+    assert "longitude" not in str(err.value)
+    # UTC wall clock read as Denver time: the sun says UTC
+    utc = tmp_path / "utc.csv"
+    _clear_csv(utc, "2023-01-10", 4 * 96, tz="UTC")
+    d = load_solar(utc, longitude=-105.18, tz="America/Denver", **kw)
+    with pytest.raises(DataError, match=r"--tz UTC \(UTC\+0"):
+        check_solar_time(d)
+    # right zone, longitude east instead of west: the sign is named
+    d = load_solar(path, longitude=105.18, tz="Etc/GMT+7", **kw)
+    with pytest.raises(DataError, match=r"longitude's sign is wrong: 105.18 deg"):
+        check_solar_time(d)
+
+
+def test_a_kw_or_w_column_as_target_is_refused_naming_the_unit(tmp_path):
+    """PV power in kW (5 kWp: peak about 5) or irradiance in kW/m^2 was read as
+    W/m^2 and forecast, planned and plotted as such; PV power in W (several
+    times the clear sky) had every daytime value flagged by QC."""
+    path = tmp_path / "units.csv"
+    _clear_csv(path, "2023-06-01", 4 * 96)
+    frame = pd.read_csv(path)
+    frame["pv_kw"] = frame["GHI"] * 5.0 / 1000.0  # 5 kWp at 1000 W/m^2
+    frame["ghi_kwm2"] = frame["GHI"] / 1000.0
+    frame["pv_w"] = frame["GHI"] * 5.0
+    frame.to_csv(path, index=False)
+    # the site of _clear_csv's clear sky, so that GHI is exactly 0.8 x clear sky
+    site = Site("Golden", 39.74, -105.18, altitude=1800, tz="America/Denver")
+    kw = {"time_column": "time", "tz": "America/Denver", "site": site}
+    for column in ("pv_kw", "ghi_kwm2"):
+        with pytest.raises(DataError, match=rf"'{column}'.*kW/m\^2 needs mult"):
+            load_solar(path, target=column, **kw)
+    # 5 x (0.8 x clear sky): 4 times the clear sky's level
+    with pytest.raises(DataError, match=r"'pv_w'.*\(4.0 times as much\)"):
+        load_solar(path, target="pv_w", **kw)
+    # the W/m^2 column passes: 0.8 x clear sky, so the ratio is 0.8
+    assert check_irradiance_scale(load_solar(path, target="GHI", **kw)) == (
+        pytest.approx(0.8, abs=0.005)
+    )
+    # a SolarData built by hand is checked by quality_control
+    d = load_solar(path, target="GHI", covariates=["pv_kw"], **kw)
+    with pytest.raises(DataError, match="'pv_kw' does not look like irradiance"):
+        quality_control(SolarData(d.frame, "pv_kw", d.site))
+
+
+def test_column_errors_suggest_the_fix(tmp_path):
+    path = tmp_path / "log.csv"
+    _clear_csv(path, "2023-06-01", 96)
+    frame = pd.read_csv(path)
+    frame["status"] = "OK"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"did you mean 'GHI' for 'ghi'\?"):
+        read_table(path, "time", "ghi", tz="America/Denver")
+    with pytest.raises(DataError, match=r"status is not numeric.*holds text"):
+        read_table(path, "time", "GHI", ["status"], tz="America/Denver")
+
+
+def test_aware_parquet_times_follow_tz_and_epoch_numbers_are_named(tmp_path):
+    """A timezone-aware Parquet column ignored tz (offset strings were converted)
+    and was not reported; epoch seconds were 'not ISO 8601'."""
+    idx = pd.date_range("2023-06-01", periods=48, freq="h", tz="America/Denver")
+    frame = pd.DataFrame({"time": idx, "GHI": np.linspace(0.0, 470.0, 48)})
+    path = tmp_path / "aware.parquet"
+    frame.to_parquet(path)
+    got, report = read_table(path, "time", "GHI", tz="UTC")
+    assert str(got.index.tz) == "UTC"
+    assert (got.index == idx).all()  # the same instants (pandas compares in UTC)
+    assert report["timestamps"] == "with time zone America/Denver"
+    epoch = tmp_path / "epoch.csv"
+    seconds = (idx - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta("1s")
+    pd.DataFrame({"time": seconds, "GHI": frame["GHI"]}).to_csv(epoch, index=False)
+    with pytest.raises(DataError, match=r"holds numbers.*unit='s'"):
+        read_table(epoch, "time", "GHI")
+
+
 def test_autumn_repeated_hour_is_resolved_from_file_order(tmp_path):
     """Both 01:xx hours of 2023-11-05 in file order: no row is dropped."""
     path = tmp_path / "fall.csv"
@@ -391,3 +497,36 @@ def test_site_refuses_an_incomplete_or_impossible_plane(kwargs, match):
     """A tilt without azimuth was a TypeError inside the clear-sky model."""
     with pytest.raises(ConfigError, match=match):
         Site("x", 39.74, -105.18, **kwargs)
+
+
+def test_duplicates_with_other_values_are_counted_apart_from_repeats():
+    """Two records of one time that disagree lost one of them silently (counted
+    with verbatim repeats); the report now tells them apart."""
+    hours = [10, 11, 11, 12, 12, 13]
+    t = pd.DatetimeIndex([f"2023-06-01 {h}:00" for h in hours], tz="UTC")
+    frame = pd.DataFrame({"ghi": [500.0, 600, 600, 700, 650, 720]}, index=t)
+    out, report = regularize(frame, "ghi")
+    assert report["duplicate_timestamps"] == 2  # 11:00 and 12:00 once more each
+    assert report["duplicates_with_other_values"] == 1  # 12:00: 700 vs 650
+    assert out.loc["2023-06-01 12:00", "ghi"].item() == 700.0  # the first is kept
+
+
+def test_weather_files_take_tz_and_refuse_a_tables_site_arguments():
+    """--tz and --latitude/... were ignored without a word for weather files and
+    named datasets: tz now converts the clock, the site arguments are refused."""
+    from iclcontrol.exceptions import ConfigError
+
+    as_read = load_solar("tmy3-greensboro")
+    local = load_solar("tmy3-greensboro", tz="America/New_York")
+    assert str(local.frame.index.tz) == "America/New_York"
+    assert (local.frame.index == as_read.frame.index).all()  # the same instants
+    assert local.frame.index.freq == as_read.frame.index.freq
+    # July: EDT, one hour ahead of the file's EST
+    july = local.frame.index[local.frame.index.month == 7]
+    assert july[0].utcoffset() == pd.Timedelta("-4h")
+    assert local.site.tz == "America/New_York"
+    path = dataset_path("tmy3-greensboro")
+    with pytest.raises(ConfigError, match=r"own site.*takes latitude \(CLI: --lat"):
+        load_solar(path, latitude=40.0)
+    with pytest.raises(ConfigError, match=r"--surface-tilt, --surface-azimuth"):
+        load_solar("tmy3-greensboro", surface_tilt=30.0, surface_azimuth=180.0)

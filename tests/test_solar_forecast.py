@@ -204,6 +204,15 @@ def test_cli_solar_forecast_json(tmp_path, capsys):
     assert out["params"]["covariates"] == ["temp"]
     assert (tmp_path / "run" / "metrics.json").is_file()
     assert (tmp_path / "run" / "skill_by_horizon.png").is_file()
+    # the forecast CSV's first column is named (it had an empty header) and its
+    # rows are issue times: measured_h1 is the input's value one step later
+    table = pd.read_csv(out["files"]["forecast_csv"], index_col="issue_time")
+    issue = pd.to_datetime(table.index, utc=True)
+    later = d.y.reindex(issue + pd.Timedelta("1h")).to_numpy()
+    measured = table["measured_h1"].to_numpy()
+    both = np.isfinite(measured) & np.isfinite(later)
+    assert both.sum() > 50
+    np.testing.assert_allclose(measured[both], np.clip(later[both], 0, None))
 
 
 @pytest.mark.slow
@@ -508,7 +517,8 @@ def test_plots_integer_steps_and_legend_outside(tmp_path, monkeypatch):
     ax = figs[1].axes[0]
     legend = ax.get_legend().get_window_extent()
     assert legend.x0 >= ax.get_window_extent().x1  # right of the axes
-    assert ax.get_xlabel() == "local time" and "stored energy" in ax.get_title()
+    # the axis names the zone of its clock (it said "local time" of UTC data)
+    assert ax.get_xlabel() == "time (UTC)" and "stored energy" in ax.get_title()
 
 
 def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkeypatch):
@@ -543,7 +553,8 @@ def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkey
     monkeypatch.setattr(P, "_save", keep)
     P.plot_error_by_hour(frames, tmp_path / "e.png")
     ax = figs[0].axes[0]
-    assert ax.get_xlabel() == "hour of the valid time (local)"
+    # Etc/GMT+5 is UTC-5 (the sign of the Etc names is the reverse)
+    assert ax.get_xlabel() == "hour of the valid time (UTC-05:00)"
     assert "1-step-ahead (1 h)" in ax.get_title()
     P.plot_forecast_days(frames, tmp_path / "d.png", n_days=1)
     ax = figs[1].axes[0]
@@ -551,6 +562,7 @@ def test_error_by_hour_groups_by_valid_time_and_days_show_hours(tmp_path, monkey
     # local hours only (the date is the title), in the data's own time zone
     assert labels and all(len(s) == 5 and s[2] == ":" for s in labels)
     assert set(labels) == {"00:00", "06:00", "12:00", "18:00"}
+    assert ax.get_xlabel() == "valid time of the forecast (UTC-05:00)"
     assert len(labels) <= 5  # readable: no overlapping labels on a 4.5-in panel
     assert "1-step-ahead (1 h)" in figs[1]._suptitle.get_text()
 
@@ -609,3 +621,57 @@ def test_predict_refuses_data_of_another_step(fitted, tmy_slice):
     assert data.freq == pd.Timedelta("15min")
     with pytest.raises(DataError, match=r"fit on 60-min steps but the data has 15-min"):
         model.predict(data)
+
+
+def test_predict_on_the_same_data_in_utc_gives_the_same_forecast(fitted, tmy_slice):
+    """The calendar features read the local clock: the same instants given in UTC
+    were other hours of the day and another forecast. Now the data is converted
+    to the training zone, and the forecast comes back in the zone it came in."""
+    model, cut = fitted
+    local = model.predict(tmy_slice, start=cut)
+    utc = model.predict(tmy_slice.frame.tz_convert("UTC"), start=cut)
+    assert str(utc.index.tz) == "UTC"
+    # the same instants, the same values (a pandas comparison across zones)
+    pd.testing.assert_frame_equal(utc.tz_convert(local.index.tz), local)
+    sp = SmartPersistence(horizon=2).fit(tmy_slice)
+    data_utc = SolarData(
+        tmy_slice.frame.tz_convert("UTC"), tmy_slice.target, tmy_slice.site
+    )
+    assert str(sp.predict(data_utc).index.tz) == "UTC"
+
+
+def test_start_and_end_without_a_zone_are_local_time(fitted, tmy_slice):
+    """'1990-06-01' used to be a TypeError (naive vs aware comparison); it is the
+    data's local midnight, as tmy_slice.frame.loc['1990-06-01':] reads it."""
+    model, _ = fitted
+    pred = model.predict(tmy_slice, start="1990-06-01")
+    assert pred.index[0] == tmy_slice.frame.loc["1990-06-01":].index[0]
+    sp = SmartPersistence(horizon=2).fit(tmy_slice)
+    assert evaluate(sp, tmy_slice, "1990-06-01")["n_test"] > 0
+    early = IrradianceForecaster(**TINY).fit(tmy_slice, end="1990-05-25")
+    late = IrradianceForecaster(**TINY).fit(tmy_slice, end="1990-06-01")
+    # 7 more days of hourly issue times (only complete daytime windows count)
+    assert 0 < early.history_["n_train"] < late.history_["n_train"]
+    with pytest.raises(DataError, match="expected a time"):
+        model.predict(tmy_slice, start="next tuesday")
+
+
+def test_windows_too_large_for_memory_are_refused_with_the_fix(tmy_slice, monkeypatch):
+    """A year of 1-min data (14 GB of windows with 2 h of lags) got the process
+    killed by the system; now a DataError gives the size and what to change."""
+    import iclcontrol.solar.windows as W
+
+    n = len(tmy_slice.frame)  # hourly steps
+    lags, horizon = 4, 3
+    n_windows = n - (lags + horizon) + 1
+    n_features = len(W.feature_names())
+    gigabytes = n_windows * (lags + horizon) * n_features * 8 / 1e9
+    monkeypatch.setattr(W, "MAX_WINDOWS_GB", gigabytes * 0.99)
+    with pytest.raises(DataError, match=rf"{n_windows} issue times x 7 steps.*--lags"):
+        make_windows(tmy_slice, lags, horizon)
+    monkeypatch.setattr(W, "MAX_WINDOWS_GB", gigabytes * 1.01)
+    assert make_windows(tmy_slice, lags, horizon).X.shape == (
+        n_windows,
+        lags + horizon,
+        n_features,
+    )

@@ -1,5 +1,7 @@
 """Pyomo/HiGHS sizing and dispatch against cases solvable by hand."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -156,6 +158,11 @@ def test_run_plan_on_a_week(tmp_path):
     # building nothing is feasible, so the optimum cannot cost more than the grid
     assert res["annual_cost"] <= res["baseline_cost"] + 1e-6
     assert (tmp_path / "plan.json").is_file()
+    # a script finds every file written from the JSON (the schedule was unnamed)
+    files = json.loads((tmp_path / "plan.json").read_text())["files"]
+    assert files == res["files"]
+    schedule = pd.read_csv(files["schedule"], index_col=0)
+    assert len(schedule) == 7 * 24  # one row per hour of the week
 
 
 def test_run_operate_small(tmp_path):
@@ -209,6 +216,16 @@ def test_run_operate_small(tmp_path):
         assert sum(bands.values()) == pytest.approx(total, rel=1e-9, abs=1e-9)
     assert (tmp_path / "dispatch.png").is_file()
     assert (tmp_path / "gap.png").is_file()
+    # the JSON names every file written (only operate.json was named) and says
+    # what the reader repaired and QC flagged (only a count was there)
+    files = json.loads((tmp_path / "operate.json").read_text())["files"]
+    assert files == res["files"]
+    assert set(files["dispatch_csv"]) == set(c)
+    trace = pd.read_csv(files["dispatch_csv"]["perfect"], index_col="time")
+    assert len(trace) == res["periods"]
+    assert files["plot_gap"] == str(tmp_path / "gap.png")
+    assert res["qc"]["flagged_total"] == res["qc_flagged"]
+    assert res["reader_report"]["missing_steps"] == d.report["missing_steps"]
 
 
 def test_run_operate_trains_no_unused_day_ahead_forecaster():
@@ -488,3 +505,35 @@ def test_run_dispatch_checks_the_series_against_the_plant():
         run_dispatch(PVBatteryPlant(), pv, load, perfect, 0)
     with pytest.raises(DataError, match="Series on a DatetimeIndex"):
         run_dispatch(PVBatteryPlant(), pv.to_numpy(), load, perfect, H)
+
+
+def test_plan_uses_a_poa_tables_air_temperature_and_notes_a_missing_one():
+    """A plane-of-array table's temp_air was dropped (PV at 20 degC air), and a
+    table without temp_air was sized at 20 degC without a word."""
+    from iclcontrol.solar.data import Site, SolarData, load_solar
+    from iclcontrol.solar.workflows import _plant_for, _weather_for_plant, run_plan
+
+    week = load_solar("tmy3-greensboro").slice("1990-06-01", "1990-06-07 23:00")
+    site = Site(
+        "poa",
+        36.1,
+        -79.95,
+        tz="UTC-05:00",
+        surface_tilt=30.0,
+        surface_azimuth=180.0,
+        label="ending",
+    )
+    frame = pd.DataFrame({"poa_global": week.y, "temp_air": 45.0})
+    poa = SolarData(frame.asfreq("h"), "poa_global", site)
+    weather, _ = _weather_for_plant(poa)
+    assert (weather["temp_air"] == 45.0).all()
+    # hotter cells give less power than at the 20 degC default (pvlib's models)
+    plant = _plant_for(poa, kwp=1.0)
+    hot = plant.pv_ac_kw(weather, label="ending").sum()
+    mild = plant.pv_ac_kw(weather.drop(columns="temp_air"), label="ending").sum()
+    assert hot < mild
+    bare = SolarData(week.frame[["ghi"]].copy(), "ghi", week.site)
+    res = run_plan(bare, qc=False, min_days=7)
+    assert any("no temp_air or wind_speed column" in n for n in res["notes"])
+    res = run_plan(week, qc=False, min_days=7)  # TMY3 has both
+    assert not any("temp_air" in n for n in res["notes"])

@@ -40,7 +40,12 @@ def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
         default="",
         help="comma-separated columns known in advance (a weather forecast)",
     )
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    p.add_argument(
+        "--tz",
+        default=None,
+        help="IANA time zone: of naive timestamps; timestamps with an offset and "
+        "weather files are converted to it",
+    )
     p.add_argument(
         "--latitude",
         type=float,
@@ -75,6 +80,51 @@ def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if cov:
         kw["covariates"] = cov
     return kw
+
+
+def _data_line(reader: dict[str, Any], qc: dict[str, Any]) -> str:
+    """One line of text output on what the reader repaired and QC flagged.
+
+    Parameters
+    ----------
+    reader : dict
+        The reader's report (``SolarData.report``: ``missing_steps``, ``gaps``,
+        ``duplicate_timestamps``, ...); an empty one (a named TMY file) gives
+        only the QC part.
+    qc : dict
+        :func:`iclcontrol.solar.data.quality_control`'s report, or
+        ``{"skipped": True}``.
+    """
+    parts = []
+    if "missing_steps" in reader:
+        gaps = reader.get("gaps", [])
+        text = f"{reader['missing_steps']} missing steps"
+        if gaps:
+            longest = max(gaps, key=lambda g: g["steps"])
+            text += (
+                f" ({len(gaps)}{'+' if len(gaps) >= 20 else ''} gaps, longest "
+                f"{longest['steps']} steps from {longest['start']})"
+            )
+        parts.append(text)
+    for key, what in (
+        ("duplicate_timestamps", "duplicate timestamps dropped"),
+        ("duplicates_with_other_values", "of them with other values (first kept)"),
+        ("nonexistent_or_ambiguous_times_dropped", "DST times dropped"),
+        ("off_grid_dropped", "off-grid times dropped"),
+        ("negative_values_zeroed", "negative values set to 0"),
+    ):
+        if reader.get(key):
+            parts.append(f"{reader[key]} {what}")
+    if reader.get("non_numeric_values"):
+        parts.append(f"non-numeric cells as missing: {reader['non_numeric_values']}")
+    if qc.get("skipped"):
+        parts.append("QC skipped")
+    elif "flagged_total" in qc:
+        parts.append(
+            f"QC flagged {qc['flagged_total']} values "
+            f"({100 * qc['fraction_flagged']:.2f} %) as missing"
+        )
+    return "data: " + ("; ".join(parts) if parts else "nothing repaired")
 
 
 def _covariates(args: argparse.Namespace, name: str) -> list[str]:
@@ -293,6 +343,7 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
             f"{summary['dataset']}: n_train={summary['n_train']} "
             f"n_test={summary['n_test']}"
         )
+        print(_data_line(summary["reader_report"], summary["qc"]))
         for kind, res in summary["models"].items():
             for h in res["horizons"]:
                 print(
@@ -421,9 +472,11 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         print_json({**summary, "out": args.out})
     else:
         c = summary["costs"]
+        print(_data_line(summary["reader_report"], summary["qc"]))
         print(
             f"cost perfect {c['perfect']:.2f} $, persistence "
-            f"{c['persistence']:.2f} $ over {summary['days']:g} days"
+            f"{c['persistence']:.2f} $ over {summary['days']:g} days from "
+            f"{summary['start']}"
         )
         print("strategy: cost, persistence-to-perfect gap closed [90 % over days]")
         for name, cost in c.items():

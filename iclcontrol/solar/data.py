@@ -20,7 +20,7 @@ import contextlib
 import importlib.resources
 import json
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ __all__ = [
     "QCResult",
     "Site",
     "SolarData",
+    "as_timestamp",
+    "check_irradiance_scale",
     "check_solar_frame",
     "check_solar_time",
     "dataset_path",
@@ -195,6 +197,33 @@ def check_solar_frame(frame: Any, target: str) -> None:
             "with frame, report = iclcontrol.solar.data.regularize(frame, target) "
             "(missing steps become NaN rows)"
         )
+
+
+def as_timestamp(value: Any, tz: Any) -> pd.Timestamp:
+    """``value`` (a string, datetime or Timestamp) as a Timestamp in the zone ``tz``.
+
+    A time without a zone is local time in ``tz``, as ``frame.loc["2023-06-01":]``
+    reads it on a frame indexed in ``tz`` (the repeated autumn hour is taken as its
+    first, daylight-saving occurrence; a time skipped in spring moves forward to
+    the first valid one); a time with a zone is converted.
+
+    Raises
+    ------
+    DataError
+        ``value`` is not a time.
+    """
+    try:
+        t = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"expected a time such as '2023-06-01' or '2023-06-01 12:00-06:00', got "
+            f"{value!r}"
+        ) from None
+    if t is pd.NaT:
+        raise DataError(f"expected a time, got {value!r}")
+    if t.tz is not None:
+        return t.tz_convert(tz)
+    return t.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
 
 
 @dataclass(frozen=True)
@@ -463,9 +492,12 @@ def read_table(
     path : str or Path
         ``.csv`` or ``.parquet``.
     time_column : str
-        Timestamps. Strings with a UTC offset are used as given; naive timestamps are
-        local time in ``tz`` (DST transitions resolved: the repeated autumn hour is
-        inferred from order, impossible spring times are dropped and reported).
+        Timestamps. Strings with a UTC offset and timezone-aware columns are used
+        as given: converted to ``tz`` when given, else kept in the file's offset
+        when it is the same on every row (UTC when it changes, e.g. with daylight
+        saving time). Naive timestamps are local time in ``tz`` (DST transitions
+        resolved: the repeated autumn hour is inferred from order, impossible
+        spring times are dropped and reported).
     target : str
         Irradiance column. [W/m^2]
     covariates : sequence of str
@@ -493,8 +525,16 @@ def read_table(
         raw = raw.reset_index()
     missing = [c for c in (time_column, target, *covariates) if c not in raw.columns]
     if missing:
+        by_case = {str(c).strip().lower(): c for c in raw.columns}
+        close = {
+            m: by_case[m.strip().lower()]
+            for m in missing
+            if m.strip().lower() in by_case
+        }
+        hint = "".join(f"; did you mean {c!r} for {m!r}?" for m, c in close.items())
         raise DataError(
-            f"{path.name} has no column(s) {missing}; columns are {list(raw.columns)}"
+            f"{path.name} has no column(s) {missing}; columns are "
+            f"{list(raw.columns)}{hint}"
         )
     report: dict[str, Any] = {}
     columns = [target, *covariates]
@@ -525,9 +565,14 @@ def _numeric_columns(
             continue
         example = raw[col][bad].iloc[0]
         if out[col].notna().sum() == 0:
+            fix = (
+                "use '.' as the decimal separator and leave missing values empty"
+                if any(ch.isdigit() for ch in str(example))
+                else "it holds text, not numbers: leave it out of the target and "
+                "covariates (--target, --covariates)"
+            )
             raise DataError(
-                f"{name}: column {col} is not numeric (e.g. {example!r}); use '.' as "
-                "the decimal separator and leave missing values empty"
+                f"{name}: column {col} is not numeric (e.g. {example!r}); {fix}"
             )
         counts[str(col)] = int(bad.sum())
     if counts:
@@ -551,13 +596,27 @@ def _parse_times(
     dropped. Wall times skipped in spring are dropped. Both are counted.
     """
     if pd.api.types.is_datetime64_any_dtype(col) and getattr(col.dt, "tz", None):
-        return pd.DatetimeIndex(col)
+        # a timezone-aware column (Parquet): converted to tz like offset strings
+        idx = pd.DatetimeIndex(col)
+        report["timestamps"] = f"with time zone {idx.tz}"
+        return idx.tz_convert(_zone(tz)) if tz else idx
     text = col.astype(str)
     has_offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).all()
     if has_offset:
         idx = pd.DatetimeIndex(_to_datetime(text, utc=True))
-        report["timestamps"] = "with UTC offsets"
-        return idx.tz_convert(_zone(tz)) if tz else idx
+        if tz:
+            report["timestamps"] = f"with UTC offsets, converted to {tz}"
+            return idx.tz_convert(_zone(tz))
+        offsets = text.str.extract(r"([+-]\d\d:?\d\d|Z)$")[0].unique()
+        if len(offsets) == 1:  # the file's own clock: keep it
+            zone = _offset_zone(str(offsets[0]))
+            report["timestamps"] = f"with UTC offset {zone} (kept)"
+            return idx.tz_convert(zone)
+        report["timestamps"] = (
+            f"with {len(offsets)} different UTC offsets (daylight saving?), "
+            "converted to UTC; pass tz for local time"
+        )
+        return idx
     idx = pd.DatetimeIndex(_to_datetime(text, utc=False))
     zone = _zone(tz) if tz else "UTC"
     report["timestamps"] = f"naive, local time in {tz}" if tz else "naive, taken as UTC"
@@ -596,6 +655,15 @@ def _parse_times(
     return pd.DatetimeIndex(out)
 
 
+def _offset_zone(offset: str) -> Any:
+    """The fixed zone of an ISO 8601 offset (``"-06:00"``, ``"+0530"``, ``"Z"``)."""
+    if offset == "Z":
+        return _fixed_tz(0.0)
+    digits = offset[1:].replace(":", "")
+    hours = int(digits[:2]) + int(digits[2:]) / 60.0
+    return _fixed_tz(-hours if offset[0] == "-" else hours)
+
+
 def _zone(tz: str) -> Any:
     """``tz`` checked: an unknown zone name raises ``ConfigError``."""
     try:
@@ -614,6 +682,12 @@ def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
     bad = parsed.isna() & text.notna() & (text.str.strip() != "")
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
+        if pd.to_numeric(text, errors="coerce").notna().all():
+            raise DataError(
+                f"the time column holds numbers (e.g. {text.iloc[rows[0]]!r}), not "
+                "timestamps; write ISO 8601 times, e.g. for epoch seconds "
+                "df[col] = pandas.to_datetime(df[col], unit='s', utc=True)"
+            )
         raise DataError(
             f"{len(rows)} timestamp(s) are not ISO 8601, e.g. {text.iloc[rows[0]]!r} "
             f"(data row {rows[0] + 1}); expected e.g. '2023-06-01 13:00' or "
@@ -634,7 +708,9 @@ def regularize(
     frame : pandas.DataFrame
         ``index.freq`` set; missing steps are NaN rows.
     report : dict
-        ``unsorted_rows``, ``duplicate_timestamps``, ``n_rows``, ``freq``,
+        ``unsorted_rows``, ``duplicate_timestamps`` (the first row of a time is
+        kept), ``duplicates_with_other_values`` (of those, rows whose values
+        differ from the kept row's: conflicting records), ``n_rows``, ``freq``,
         ``snapped_to_grid`` (timestamps within a quarter step of the grid moved
         onto it, e.g. clock jitter), ``off_grid_dropped`` (farther ones),
         ``missing_steps``, ``gaps`` (up to 20 longest, start/end/steps),
@@ -651,6 +727,10 @@ def regularize(
     frame = frame.sort_index(kind="stable")
     dup = frame.index.duplicated(keep="first")
     report["duplicate_timestamps"] = int(dup.sum())
+    kept = frame[~dup].reindex(frame.index[dup]).to_numpy()
+    repeats = frame[dup].to_numpy()
+    same = (kept == repeats) | (pd.isna(kept) & pd.isna(repeats))
+    report["duplicates_with_other_values"] = int((~same.all(axis=1)).sum())
     frame = frame[~dup]
     if len(frame) < 3:
         raise DataError(f"need at least 3 distinct timestamps, got {len(frame)}")
@@ -765,16 +845,25 @@ def load_solar(
         A key of :data:`DATASETS` or a file path.
     time_column, target, covariates, tz
         For plain tables (see :func:`read_table`); ``target`` also picks the
-        irradiance column of a weather file (default ``"ghi"``).
+        irradiance column of a weather file (default ``"ghi"``), and ``tz``
+        converts a weather file's or named dataset's timestamps to that zone.
     site : Site or None
         Site of a plain table; alternatively give ``latitude`` and ``longitude``
-        (and ``surface_tilt``/``surface_azimuth`` when the target is POA).
+        (and ``surface_tilt``/``surface_azimuth`` when the target is POA). A
+        weather file or named dataset has its own: these raise ``ConfigError``.
 
     Returns
     -------
     SolarData
     """
     key = str(name_or_path)
+    table_only = {
+        "latitude": latitude,
+        "longitude": longitude,
+        "site": site,
+        "surface_tilt": surface_tilt,
+        "surface_azimuth": surface_azimuth,
+    }
     if key in DATASETS:
         info = DATASETS[key]
         path = dataset_path(key)
@@ -791,7 +880,7 @@ def load_solar(
             data = read_weather_file(path, target=target or info.target)
             data.site = info.site
             data.card = {**info.to_dict(), **data.card}
-        return data
+        return _with_own_site(data, tz, table_only)
     path = Path(name_or_path)
     if not path.exists():
         if path.suffix or "/" in key or "\\" in key:
@@ -801,7 +890,8 @@ def load_solar(
             )
         _info(key)  # raises with the list of known names
     if time_column is None:
-        return read_weather_file(path, target=target or "ghi")
+        data = read_weather_file(path, target=target or "ghi")
+        return _with_own_site(data, tz, table_only)
     if target is None:
         raise DataError(
             "a plain table needs target, the irradiance column (CLI: --target)"
@@ -823,9 +913,41 @@ def load_solar(
         )
     card = {"source": str(path), "kind": "table", "resolution": _freq_str(frame)}
     data = SolarData(frame, target, site, card, report)
+    check_irradiance_scale(data)  # a kW column instead of W/m^2: say so now
     if tz is None and report.get("timestamps") == "naive, taken as UTC":
         check_solar_time(data)  # naive local time read as UTC: say so now
     return data
+
+
+def _with_own_site(
+    data: SolarData, tz: str | None, table_only: dict[str, Any]
+) -> SolarData:
+    """A named dataset or weather file, which carries its own site and clock.
+
+    Arguments that describe a plain table's site are refused (they were ignored);
+    ``tz`` converts the timestamps to that zone (the same instants).
+
+    Raises
+    ------
+    ConfigError
+        One of ``table_only`` given.
+    """
+    given = [name for name, value in table_only.items() if value is not None]
+    if given:
+        flags = ", ".join("--" + g.replace("_", "-") for g in given if g != "site")
+        raise ConfigError(
+            f"{data.site.name} carries its own site (latitude "
+            f"{data.site.latitude:g}, longitude {data.site.longitude:g}): only a "
+            "plain table read with time_column (CLI: --time-column) takes "
+            f"{', '.join(given)} (CLI: {flags or '-'}); leave them out"
+        )
+    if tz is None:
+        return data
+    frame = data.frame.tz_convert(_zone(tz))
+    frame.index.freq = data.frame.index.freq
+    report = {**data.report, "timestamps": f"converted to {tz}"}
+    site = replace(data.site, tz=tz)
+    return SolarData(frame, data.target, site, dict(data.card), report)
 
 
 # -- quality control ---------------------------------------------------------------
@@ -891,6 +1013,12 @@ def quality_control(
     Returns
     -------
     QCResult
+
+    Raises
+    ------
+    DataError
+        The target is not irradiance in W/m^2 (:func:`check_irradiance_scale`) or
+        the timestamps are far from solar time (:func:`check_solar_time`).
     """
     from pvanalytics.features import daytime as pva_daytime
     from pvanalytics.quality import gaps as pva_gaps
@@ -899,6 +1027,7 @@ def quality_control(
 
     from iclcontrol.solar.features import clearsky_target, solar_geometry
 
+    check_irradiance_scale(data)
     y = data.y.copy()
     valid = y.notna()
     if clearsky is None:
@@ -970,6 +1099,61 @@ def quality_control(
     return QCResult(cleaned, flags, report)
 
 
+#: Accepted range of the ratio of the 95th percentiles of the measured and the
+#: clear-sky irradiance (all steps, night included): about 0.5-1 on real sites
+#: (0.63 cloudy Sand Point, 0.99 pvdaq with its faults); a kW/m^2 or kW column
+#: gives about 0.001-0.01, PV power in W of a few kWp several times 1.
+IRRADIANCE_SCALE_RANGE = (0.1, 3.0)
+
+
+def check_irradiance_scale(data: SolarData) -> float | None:
+    """Raise when the target cannot be irradiance in W/m^2 at this site.
+
+    Compares the 95th percentile of the measured target with that of the site's
+    clear-sky irradiance of the same plane (on hourly samples: cheap on 1-min
+    data). Percentiles of the whole series do not depend on the timestamps being
+    right, so a wrong zone is not mistaken for a wrong unit.
+
+    Returns
+    -------
+    float or None
+        The ratio of the two percentiles; None with fewer than 48 measurements.
+
+    Raises
+    ------
+    DataError
+        Naming the column, its level, the clear sky's and the likely unit.
+    """
+    from iclcontrol.solar.features import clearsky_target
+
+    k = max(round(pd.Timedelta("1h") / data.freq), 1)
+    sample = SolarData(data.frame.iloc[::k], data.target, data.site)
+    y = sample.y.dropna()
+    if len(y) < 48:
+        return None
+    cs95 = float(clearsky_target(sample).quantile(0.95))
+    y95 = float(y.quantile(0.95))
+    ratio = y95 / cs95 if cs95 > 0 else float("nan")
+    low, high = IRRADIANCE_SCALE_RANGE
+    level = (
+        f"its 95th percentile is {y95:.4g} where the clear-sky irradiance of the "
+        f"site's plane reaches {cs95:.0f} W/m^2"
+    )
+    if ratio < low:
+        raise DataError(
+            f"column {data.target!r} does not look like irradiance in W/m^2: {level}. "
+            "A column in kW/m^2 needs multiplying by 1000; PV power in kW is not "
+            "irradiance: give an irradiance column (GHI or plane-of-array, W/m^2)"
+        )
+    if ratio > high:
+        raise DataError(
+            f"column {data.target!r} does not look like irradiance in W/m^2: {level} "
+            f"({ratio:.1f} times as much). PV power in W is not irradiance: give an "
+            "irradiance column (GHI or plane-of-array, W/m^2)"
+        )
+    return ratio
+
+
 #: Largest lag between measured and clear-sky irradiance accepted as solar time.
 MAX_SOLAR_TIME_LAG = pd.Timedelta("90min")
 
@@ -1016,22 +1200,60 @@ def check_solar_time(
     data: SolarData, clearsky: pd.Series | None = None
 ) -> pd.Timedelta | None:
     """:func:`solar_time_lag`, raising ``DataError`` when it exceeds
-    :data:`MAX_SOLAR_TIME_LAG` (the timestamps are then almost surely local time
-    read as UTC, or in the wrong zone)."""
+    :data:`MAX_SOLAR_TIME_LAG`.
+
+    The timestamps are then almost surely local time read as UTC, in another zone
+    than the one given, or the site's longitude is wrong (a western site given a
+    positive longitude). The message suggests the zone the sun says: the zone of
+    the timestamps (their median UTC offset) minus the lag, as a fixed offset.
+
+    Raises
+    ------
+    DataError
+        Naming the lag, the zone the timestamps were read in and the fix.
+    """
     lag = solar_time_lag(data, clearsky)
     if lag is None or abs(lag) < MAX_SOLAR_TIME_LAG:
         return lag
     hours = lag / pd.Timedelta("1h")
-    utc_offset = -round(hours)
-    zone = "Etc/GMT" + (f"{-utc_offset:+d}" if utc_offset else "")
-    tz = str(data.frame.index.tz)
+    index = data.frame.index
+    tz = str(index.tz)
+    offsets = [
+        t.utcoffset() / pd.Timedelta("1h") for t in index[:: max(len(index) // 50, 1)]
+    ]
+    zone_hours = float(np.median(offsets))
+    utc_offset = round(_wrap_hours(zone_hours - hours))
+    zone = f"Etc/GMT{-utc_offset:+d}" if utc_offset else "UTC"
+    fix = (
+        f"pass --tz ZONE (or tz=... to load_solar), e.g. --tz {zone} "
+        f"(UTC{utc_offset:+d}, no DST) or the site's IANA zone such as "
+        "America/Denver"
+    )
+    lon = data.site.longitude
+    if zone_hours == 0:
+        cause = "they are probably local time"
+    else:
+        cause = f"they are probably not local time in {tz}"
+        # the longitude disagrees with the zone, its opposite agrees: a sign slip
+        if (
+            abs(_wrap_hours(lon / 15.0 - zone_hours))
+            > 3.0
+            >= abs(_wrap_hours(-lon / 15.0 - zone_hours))
+        ):
+            fix += (
+                f"; or the longitude's sign is wrong: {lon:g} deg (east positive) "
+                f"is far from {tz} (UTC{zone_hours:+g}), {-lon:g} deg is not"
+            )
     raise DataError(
         f"timestamps look {abs(hours):g} h off solar time (read in {tz}, the "
         f"measured irradiance matches the clear sky {hours:+g} h from its labels): "
-        "they are probably local time; pass --tz ZONE (or tz=... to load_solar), "
-        f"e.g. --tz {zone} (UTC{utc_offset:+d}, no DST) or the site's IANA zone "
-        "such as America/Denver"
+        f"{cause}; {fix}"
     )
+
+
+def _wrap_hours(hours: float) -> float:
+    """A clock difference in hours wrapped into [-12, 12)."""
+    return (hours + 12.0) % 24.0 - 12.0
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ import pandas as pd
 
 from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
-from iclcontrol.solar.data import Site, SolarData, regularize
+from iclcontrol.solar.data import Site, SolarData, as_timestamp, regularize
 from iclcontrol.solar.features import CSI_MAX, feature_frame
 from iclcontrol.solar.metrics import horizon_metrics
 from iclcontrol.solar.windows import (
@@ -83,7 +83,8 @@ def _issue_windows(
     of :func:`make_windows`), from ``start`` on."""
     w = windows or make_windows(data, lags, horizon, **features)
     if start is not None:
-        w = w.take(np.flatnonzero(w.origins >= pd.Timestamp(start)))
+        start = as_timestamp(start, data.frame.index.tz)
+        w = w.take(np.flatnonzero(w.origins >= start))
     return w
 
 
@@ -95,6 +96,9 @@ def as_solar_data(
 
     A DataFrame without ``index.freq`` is put on the fitted step with
     :func:`~iclcontrol.solar.data.regularize` (sorted, de-duplicated, gaps as NaN).
+    Data in another time zone than the training data's (``tz_``) is converted to
+    it: the calendar features (hour of day, day of year) read the local clock, so
+    the same instants in another zone would otherwise be other features.
 
     Raises
     ------
@@ -105,7 +109,7 @@ def as_solar_data(
         column or a timezone-aware DatetimeIndex.
     """
     if isinstance(data, SolarData):
-        return data
+        return _in_fitted_zone(data, model)
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"expected SolarData or DataFrame, got {type(data).__name__}")
     if not hasattr(model, "site_"):
@@ -121,7 +125,37 @@ def as_solar_data(
         and model.target_ in data.columns
     ):  # put it on the fitted grid (sorted, no duplicates, NaN gaps)
         frame, _ = regularize(data, model.target_, freq=model.freq_)
-    return SolarData(frame, model.target_, model.site_)
+    return _in_fitted_zone(SolarData(frame, model.target_, model.site_), model)
+
+
+def _in_fitted_zone(data: SolarData, model: Any) -> SolarData:
+    """``data`` with its index converted to the zone ``model`` was fit in
+    (``tz_``; unchanged when the model has none or the zone is the same)."""
+    tz = getattr(model, "tz_", None)
+    if tz is None or str(data.frame.index.tz) == str(tz):
+        return data
+    frame = data.frame.tz_convert(tz)
+    frame.index.freq = data.frame.index.freq
+    return SolarData(frame, data.target, data.site, dict(data.card), dict(data.report))
+
+
+def _zone_of(data: SolarData | pd.DataFrame) -> Any:
+    """Time zone of the index of ``data`` (None when it has none)."""
+    frame = data.frame if isinstance(data, SolarData) else data
+    return getattr(frame.index, "tz", None)
+
+
+def _in_zone(forecast: pd.DataFrame, tz: Any) -> pd.DataFrame:
+    """``forecast`` indexed in ``tz`` (the zone of the data given to predict)."""
+    return forecast if tz is None else forecast.tz_convert(tz)
+
+
+def _store_fitted(model: Any, data: SolarData) -> None:
+    """What predict needs of the training data: target, site, step and zone."""
+    model.site_ = data.site
+    model.target_ = data.target
+    model.freq_ = data.freq
+    model.tz_ = data.frame.index.tz
 
 
 class _ReferenceForecast:
@@ -158,9 +192,7 @@ class SmartPersistence(_ReferenceForecast):
     kind = "smart_persistence"
 
     def fit(self, data: SolarData) -> SmartPersistence:
-        self.site_ = data.site
-        self.target_ = data.target
-        self.freq_ = data.freq
+        _store_fitted(self, data)
         return self
 
     def predict(
@@ -171,7 +203,7 @@ class SmartPersistence(_ReferenceForecast):
         windows: ForecastWindows | None = None,
     ) -> pd.DataFrame:
         _, w = self._windows(data, horizon, start, windows)
-        return w.frame(w.persistence())
+        return _in_zone(w.frame(w.persistence()), _zone_of(data))
 
 
 class ClearSkyIndexClimatology(_ReferenceForecast):
@@ -194,7 +226,7 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
         ff = feature_frame(data)
         keep = ff["daytime"] & ff["csi"].notna()
         if end is not None:
-            keep &= ff.index < pd.Timestamp(end)
+            keep &= ff.index < as_timestamp(end, ff.index.tz)
         day = ff.loc[keep, "csi"]
         if day.size < 24:
             raise DataError(f"only {day.size} daytime measurements to average")
@@ -202,9 +234,7 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
         table = table.reindex(index=range(1, 13), columns=range(24))
         # months or hours never seen in daytime: the hour's mean, then the overall
         self.table_ = table.fillna(table.mean(axis=0)).fillna(float(day.mean()))
-        self.site_ = data.site
-        self.target_ = data.target
-        self.freq_ = data.freq
+        _store_fitted(self, data)
         return self
 
     def csi_at(self, times: pd.DatetimeIndex) -> np.ndarray:
@@ -221,13 +251,14 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
         start: Any = None,
         windows: ForecastWindows | None = None,
     ) -> pd.DataFrame:
+        tz = _zone_of(data)
         data = as_solar_data(data, self)
         h, w = self._windows(data, horizon, start, windows)
         step = pd.Timedelta(data.freq)
         csi = np.column_stack(
             [self.csi_at(w.origins + (j + 1) * step) for j in range(h)]
         )
-        return w.frame(csi * w.clearsky[:, :h])
+        return _in_zone(w.frame(csi * w.clearsky[:, :h]), tz)
 
 
 class IrradianceForecaster(EstimatorMixin):
@@ -303,6 +334,10 @@ class IrradianceForecaster(EstimatorMixin):
     history_ : dict
         ``train_loss``, ``val_loss`` per epoch, ``best_epoch``, ``fit_seconds``.
     site_ : Site
+    tz_ : tzinfo
+        Time zone of the training data's index; data given to ``predict`` in
+        another zone is converted to it (the calendar features are local clock
+        times) and the forecast comes back in the zone of the data given.
     """
 
     def __init__(
@@ -442,7 +477,7 @@ class IrradianceForecaster(EstimatorMixin):
         if end is not None:
             # the last target must be before the cut too (no peeking into the test)
             last_target = w.origins + self.horizon * pd.Timedelta(data.freq)
-            keep &= last_target < pd.Timestamp(end)
+            keep &= last_target < as_timestamp(end, data.frame.index.tz)
         idx = np.flatnonzero(keep)
         if self.max_train_samples is not None:
             idx = idx[-int(self.max_train_samples) :]
@@ -572,9 +607,7 @@ class IrradianceForecaster(EstimatorMixin):
         history["n_val"] = int(va.size)
         self.network_ = net
         self.history_ = history
-        self.site_ = data.site
-        self.target_ = data.target
-        self.freq_ = data.freq
+        _store_fitted(self, data)
         return self
 
     # -- prediction --------------------------------------------------------------
@@ -600,13 +633,15 @@ class IrradianceForecaster(EstimatorMixin):
             the fitted site is used.
         horizon : int or None
             At most the fitted horizon.
-        start : timestamp or None
-            Only issue times at or after ``start``.
+        start : str, timestamp or None
+            Only issue times at or after ``start``; without a zone it is local time
+            of the data (``"2023-06-01"``, as ``frame.loc`` reads it).
 
         Returns
         -------
         pandas.DataFrame
-            Index: issue time; columns ``h1..hH``: irradiance at ``t + h``. [W/m^2]
+            Index: issue time, in the zone of ``data``; columns ``h1..hH``:
+            irradiance at ``t + h``. [W/m^2]
             Issue times whose current measurement is missing give NaN.
 
         Raises
@@ -623,6 +658,7 @@ class IrradianceForecaster(EstimatorMixin):
         h = self.horizon if horizon is None else int(horizon)
         if not 1 <= h <= self.horizon:
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
+        tz = _zone_of(data)
         data = as_solar_data(data, self)
         if data.freq != self.freq_:
             # lags and lead times count steps: another step changes their meaning
@@ -646,7 +682,7 @@ class IrradianceForecaster(EstimatorMixin):
                 )
                 out[s : s + 4096] = csi * w.clearsky[s : s + 4096]
         out[~w.forecastable] = np.nan
-        return w.frame(out[:, :h])
+        return _in_zone(w.frame(out[:, :h]), tz)
 
     def export_spec(self) -> dict[str, Any]:
         """Network spec (docs/INTERFACES.md) plus the feature scaler and names."""

@@ -45,6 +45,20 @@ def _interval(index: pd.DatetimeIndex) -> pd.Timedelta:
     return pd.Timedelta(np.median(np.diff(index.asi8)), unit=str(index.unit))
 
 
+def _zone_name(index: pd.DatetimeIndex) -> str:
+    """The index's time zone for an axis label: the IANA name, a fixed offset as
+    ``UTC-05:00`` (``Etc/GMT+5`` is UTC-5: its sign is the reverse of the offset's).
+    """
+    tz = index.tz
+    if tz is None:
+        return "no time zone"
+    name = str(tz)
+    if name.startswith("Etc/GMT") and len(name) > len("Etc/GMT"):
+        hours = -int(name[len("Etc/GMT") :])
+        return f"UTC{hours:+03d}:00"
+    return name
+
+
 def _valid_index(issue: pd.DatetimeIndex, step: int) -> pd.DatetimeIndex:
     """Valid times of the ``step``-ahead forecasts issued at ``issue``: issue time
     plus ``step`` data intervals."""
@@ -85,7 +99,7 @@ def plot_forecast_days(
         tz = valid_index.tz
         ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18], tz=tz))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
-        ax.set_xlabel("local time (valid time of the forecast)")
+        ax.set_xlabel(f"valid time of the forecast ({_zone_name(valid_index)})")
     axes[0][0].legend(fontsize=8)
     fig.suptitle(
         f"{step}-step-ahead ({_step_length(frames, step)}) forecast on test days"
@@ -94,7 +108,8 @@ def plot_forecast_days(
 
 
 def error_by_hour(frames: dict[str, pd.DataFrame], step: int = 1) -> pd.DataFrame:
-    """RMSE of the forecast and of smart persistence by local hour of the valid time.
+    """RMSE of the forecast and of smart persistence by hour of the valid time
+    (clock of the index's time zone).
 
     Parameters
     ----------
@@ -125,8 +140,8 @@ def error_by_hour(frames: dict[str, pd.DataFrame], step: int = 1) -> pd.DataFram
 def plot_error_by_hour(
     frames: dict[str, pd.DataFrame], path: str | Path, step: int = 1
 ) -> Path:
-    """RMSE by local hour of the valid time, forecast vs smart persistence
-    (:func:`error_by_hour`)."""
+    """RMSE by hour of the valid time, forecast vs smart persistence
+    (:func:`error_by_hour`); the axis names the time zone of the hours."""
     plt = _plt()
     out = error_by_hour(frames, step)
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -137,7 +152,7 @@ def plot_error_by_hour(
         label="smart persistence",
     )
     ax.plot(out["forecast"].index, out["forecast"].to_numpy(), "C0o-", label="forecast")
-    ax.set_xlabel("hour of the valid time (local)")
+    ax.set_xlabel(f"hour of the valid time ({_zone_name(frames['truth'].index)})")
     ax.set_ylabel("RMSE [W/m$^2$]")
     ax.set_title(
         f"{step}-step-ahead ({_step_length(frames, step)}) error, daytime test data",
@@ -176,8 +191,9 @@ def plot_dispatch(traces: dict[str, pd.DataFrame], path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(10, 3.5))
     for name, tr in traces.items():
         ax.plot(tr.index, tr["E"].to_numpy(), lw=1, label=name)
+        index = tr.index
     ax.set_ylabel("stored energy [kWh]")
-    ax.set_xlabel("local time")
+    ax.set_xlabel(f"time ({_zone_name(index)})")
     ax.set_title(
         "battery stored energy in closed loop, one line per PV forecast", fontsize=10
     )

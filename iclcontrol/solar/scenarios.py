@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
-from iclcontrol.solar.data import SolarData
+from iclcontrol.solar.data import SolarData, as_timestamp
 from iclcontrol.solar.features import CSI_MAX, feature_frame
 
 __all__ = ["AnalogDayScenarios"]
@@ -96,7 +96,7 @@ class AnalogDayScenarios:
             raise ConfigError(f"ramp_hours must be > 0, got {self.ramp_hours}")
         ff = feature_frame(data)
         if end is not None:
-            ff = ff[ff.index < pd.Timestamp(end)]
+            ff = ff[ff.index < as_timestamp(end, ff.index.tz)]
         step = pd.Timedelta(data.freq)
         per_day = round(pd.Timedelta("1D") / step)
         dates, slot = _day_and_slot(ff.index, step)

@@ -219,7 +219,9 @@ def run_forecast(
         fc.columns = [f"forecast_{c}" for c in fc.columns]
         tr = first_frames["truth"].add_prefix("measured_")
         pe = first_frames["persistence"].add_prefix("persistence_")
-        pd.concat([fc, pe, tr], axis=1).to_csv(out / "forecast_test.csv")
+        pd.concat([fc, pe, tr], axis=1).to_csv(
+            out / "forecast_test.csv", index_label="issue_time"
+        )
         files["forecast_csv"] = str(out / "forecast_test.csv")
         spec = first_model.export_spec()
         with open(out / "model_spec.json", "w") as f:
@@ -259,19 +261,32 @@ MIN_PLAN_DAYS = 28.0
 MAX_UTC_LONGITUDE = 7.5
 
 
+def _with_air(weather: pd.DataFrame, d: SolarData) -> pd.DataFrame:
+    """``weather`` plus the data's ``temp_air`` and ``wind_speed`` columns (the PV
+    cell temperature model's inputs) where it has them."""
+    for c in ("temp_air", "wind_speed"):
+        if c in d.frame:
+            weather[c] = d.frame[c]
+    return weather
+
+
 def _weather_for_plant(d: SolarData) -> tuple[pd.DataFrame, str | None]:
     """Weather for the PV chain (NaN where missing) and a note when DNI and DHI
     were derived from GHI.
 
     GHI, DNI and DHI are used as given; plane-of-array data is used directly. With
     GHI alone, DNI and DHI come from pvlib's Erbs decomposition
-    (``pvlib.irradiance.erbs``) at the sun position of each period.
+    (``pvlib.irradiance.erbs``) at the sun position of each period. The data's
+    ``temp_air`` [degC] and ``wind_speed`` [m/s] come along in every case (a
+    plane-of-array table's were dropped).
     """
     cols = [c for c in ("ghi", "dni", "dhi", "temp_air", "wind_speed") if c in d.frame]
     if {"ghi", "dni", "dhi"} <= set(cols):
         return d.frame[cols], None
     if d.site.is_poa:
-        return pd.DataFrame({"poa_global": d.y}, index=d.frame.index), None
+        return _with_air(
+            pd.DataFrame({"poa_global": d.y}, index=d.frame.index), d
+        ), None
     ghi_col = (
         "ghi" if "ghi" in d.frame else (d.target if "ghi" in d.target.lower() else None)
     )
@@ -292,10 +307,7 @@ def _weather_for_plant(d: SolarData) -> tuple[pd.DataFrame, str | None]:
     w = pd.DataFrame(
         {"ghi": ghi, "dni": parts["dni"], "dhi": parts["dhi"]}, index=d.frame.index
     )
-    for c in ("temp_air", "wind_speed"):
-        if c in d.frame:
-            w[c] = d.frame[c]
-    return w, (
+    return _with_air(w, d), (
         f"only GHI ({ghi_col!r}) given: DNI and DHI derived with pvlib.irradiance.erbs"
     )
 
@@ -410,7 +422,9 @@ def run_plan(
         Sizes and costs (annual), ``pv_yield_kwh_per_kwp`` (mean PV over the covered
         steps x 8760 h), ``coverage`` (steps, missing steps, covered days, gap
         fill), ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
-        ``load_report``, ``qc``, ``notes`` and ``warnings``.
+        ``load_report``, ``qc``, ``notes``, ``warnings`` and, with ``out``,
+        ``files`` (``plan``: plan.json, ``schedule``: sizing_schedule.csv, the
+        sizing LP's hourly schedule).
     """
     from iclcontrol.solar.planning import (
         SizingCosts,
@@ -439,6 +453,13 @@ def run_plan(
         covered = covered.reindex(d.frame.index, fill_value=False)
     if note:
         notes.append(note)
+    missing_weather = [c for c in ("temp_air", "wind_speed") if c not in weather]
+    if missing_weather:
+        notes.append(
+            f"no {' or '.join(missing_weather)} column: the PV cell temperature "
+            "uses 20 degC air and 1 m/s wind there; name a table's columns "
+            "temp_air [degC] and wind_speed [m/s] (and pass them with --covariates)"
+        )
     step = d.freq
     covered_days = float(covered.sum() * (step / pd.Timedelta("1D")))
     if covered_days < min_days:
@@ -556,11 +577,13 @@ def run_plan(
     }
     if out is not None:
         out = open_output(out, "plan.json")
+        files = {"plan": str(out / "plan.json")}
         if res.schedule is not None:
             res.schedule.index = lp_index
             res.schedule.to_csv(out / "sizing_schedule.csv")
+            files["schedule"] = str(out / "sizing_schedule.csv")
+        summary["files"] = files
         write_summary(out / "plan.json", sanitize(summary))
-        summary["files"] = {"plan": str(out / "plan.json")}
     return sanitize(summary)
 
 
@@ -668,7 +691,10 @@ def run_operate(
         ``forecast_short``), ``gap_closed_by`` (every strategy),
         ``gap_closed_interval`` (every strategy's 90 % bootstrap interval over days,
         :mod:`iclcontrol.solar.gap`), ``daily_costs`` (per day and strategy, [$]),
-        ``import_kwh_by_price`` per strategy, and run details.
+        ``import_kwh_by_price`` per strategy, ``qc`` and ``reader_report`` (what
+        quality control flagged and the reader repaired: gaps, duplicates, ...),
+        with ``out`` ``files`` (operate.json, one dispatch CSV per strategy, the
+        plots), and run details.
     """
     from iclcontrol.solar.forecast import ClearSkyIndexClimatology
     from iclcontrol.solar.planning import Tariff, load_with_report, run_dispatch
@@ -878,19 +904,28 @@ def run_operate(
         "strategies": {k: r.to_dict() for k, r in results.items()},
         "fit_seconds": fit_s,
         "qc_flagged": qc_report.get("flagged_total"),
+        "qc": qc_report,
+        "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
     }
     if out is not None:
         out = open_output(out, "operate.json")
+        files: dict[str, Any] = {"operate": str(out / "operate.json")}
+        files["dispatch_csv"] = {}
         for k, trace in traces.items():
             trace.to_csv(out / f"dispatch_{k}.csv")
+            files["dispatch_csv"][k] = str(out / f"dispatch_{k}.csv")
         from iclcontrol.solar.plots import plot_dispatch, plot_gap_closed
 
-        plot_dispatch(traces, out / "dispatch.png")
-        plot_gap_closed(
-            summary["gap_closed_by"], summary["gap_closed_interval"], out / "gap.png"
+        files["plot_dispatch"] = str(plot_dispatch(traces, out / "dispatch.png"))
+        files["plot_gap"] = str(
+            plot_gap_closed(
+                summary["gap_closed_by"],
+                summary["gap_closed_interval"],
+                out / "gap.png",
+            )
         )
+        summary["files"] = files
         write_summary(out / "operate.json", sanitize(summary))
-        summary["files"] = {"operate": str(out / "operate.json")}
     return sanitize(summary)
 
 
