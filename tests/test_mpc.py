@@ -229,6 +229,52 @@ def test_failed_solve_applies_shifted_previous_plan(model, plant, monkeypatch) -
     assert fourth.fallback and "solver crashed" in fourth.status
 
 
+def test_warm_start_after_a_fallback_skips_every_period_that_passed(
+    model, plant, monkeypatch
+) -> None:
+    """Horizon 3: a plan solved at k=0, a failed solve at k=1 (move 1 of that plan
+    applied). At k=2 two periods have passed since the plan was made, so the warm
+    start is its move 2 (then repeated), not move 1 (it was shifted by one)."""
+    ctl = SurrogateMPC(model, plant, horizon=3, prediction="rollout")
+    plan = np.array([[0.1, 0.2, 0.3], [-0.1, -0.2, -0.3]]).T.ravel()  # moves a, b, c
+    starts = []
+
+    def solve(v0, p, lam0=None):
+        starts.append(np.asarray(v0, dtype=float).copy())
+        ok = len(starts) != 2  # the second solve fails
+        return SolveResult(plan.copy(), ok, "forced", 1, 0.0, 0.0, 0.1, None)
+
+    monkeypatch.setattr(ctl.solver, "solve", solve)
+    ctl.step([1.0, -40.0])
+    second = ctl.step([0.9, -35.0])
+    assert second.fallback_reason == "shifted previous plan"
+    ctl.step([0.8, -30.0])
+    move = plan.reshape(3, 2)
+    np.testing.assert_array_equal(starts[1], move[[1, 2, 2]].ravel())
+    np.testing.assert_array_equal(starts[2], move[[2, 2, 2]].ravel())
+
+
+def test_settings_extra_is_deprecated_and_says_so() -> None:
+    """``extra`` was stored and saved but never read: a user's
+    ``extra={"horizon": 5}`` silently did nothing. Saved settings still load."""
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match=r"extra is deprecated and ignored"):
+        s = MPCSettings(extra={"horizon": 5, "note": "run 1"})
+    assert s.horizon == 2
+    with pytest.warns(IclControlWarning, match=r"MPCSettings\(horizon=\.\.\.\)"):
+        MPCSettings.from_dict(s.to_dict())
+    with pytest.raises(ConfigError, match="extra must be a dict"):
+        MPCSettings(extra=[1])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        saved = MPCSettings().to_dict()
+        assert saved["extra"] == {}
+        assert MPCSettings.from_dict(saved) == MPCSettings()
+
+
 def test_rate_limits_hold(model, plant) -> None:
     ctl = SurrogateMPC(model, plant, rate_limits=(0.5, 5e4), safe_input=(0.0, 0.0))
     res = ctl.step([1.5, -70.0])

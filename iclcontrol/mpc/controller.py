@@ -274,8 +274,10 @@ class SurrogateMPC:
         p = pr.params(x, self.disturbance_, self._u_prev)
         v0 = self._v
         if self.settings.warm_start and self._plan is not None:
+            # the last solution was computed 1 + (fallback steps since) periods ago
+            shift = min(self._plan_age + 1, pr.N - 1)
             V = self._v.reshape(pr.N, pr.nu)
-            v0 = np.vstack([V[1:], V[-1:]]).ravel()
+            v0 = np.vstack([V[shift:], np.repeat(V[-1:], shift, axis=0)]).ravel()
         elif self.settings.cold_start_levels > 1:
             v0 = self._screen(v0, p)
         try:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from iclcontrol.exceptions import ConfigError
+from iclcontrol.exceptions import ConfigError, IclControlWarning
 from iclcontrol.export.casadi_export import positive_int
 
 Prediction = Literal["sequence", "rollout"]
@@ -172,6 +173,12 @@ class MPCSettings:
     safe_input : sequence of float or None
         Input applied when no plan is available after a failed solve
         (default: the plant's steady-state input).
+    extra : dict
+        Deprecated and ignored: nothing reads it. It is kept so that settings saved
+        with it (``to_dict()``, the run folder's JSON) still load; a non-empty
+        ``extra`` warns (:class:`~iclcontrol.exceptions.IclControlWarning`) naming
+        its keys, and those that are settings fields, which must be given as
+        arguments (``MPCSettings(horizon=3)``), not inside ``extra``.
     """
 
     horizon: int = 2
@@ -278,6 +285,30 @@ class MPCSettings:
             raise ConfigError(
                 f"disturbance_gain must be in (0, 1], got {self.disturbance_gain}"
             )
+        self._warn_extra()
+
+    def _warn_extra(self) -> None:
+        """Warn that a non-empty ``extra`` has no effect (it is deprecated)."""
+        if not isinstance(self.extra, dict):
+            raise ConfigError(
+                f"extra must be a dict (deprecated and ignored), got {self.extra!r}"
+            )
+        if not self.extra:
+            return
+        keys = sorted(map(str, self.extra))
+        fields = [k for k in keys if k in self.__dataclass_fields__]
+        hint = (
+            f"; {fields} are settings: give them as arguments, e.g. "
+            f"MPCSettings({fields[0]}=...)"
+            if fields
+            else ""
+        )
+        warnings.warn(
+            f"MPCSettings.extra is deprecated and ignored: its entries {keys} have "
+            f"no effect on the MPC{hint}",
+            IclControlWarning,
+            stacklevel=4,
+        )
 
     def relu_smoothing_for(self, activation: str) -> float:
         """Softplus temperature used by ``ipopt``/``sqpmethod`` for a network.
