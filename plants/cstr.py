@@ -324,7 +324,18 @@ class CSTR(Plant):
         return cls.lyapunov(x) < STABILITY_LEVEL
 
     @staticmethod
-    def in_setpoint_region(x: Any) -> np.ndarray:
-        """True where (CA/0.1)^2 + (T/3)^2 <= 1."""
+    def in_setpoint_region(x: Any, center: Any = None) -> np.ndarray:
+        """True where ((CA - c_CA)/0.1)^2 + ((T - c_T)/3)^2 <= 1.
+
+        Parameters
+        ----------
+        x : array-like, shape (..., 2)
+            States in deviation form. [kmol/m^3, K]
+        center : array-like of 2 floats or None
+            Centre of the region (a setpoint in deviation form); None: the origin,
+            the steady state (the reference protocol's region). [kmol/m^3, K]
+        """
         xa = np.asarray(x, dtype=float)
+        if center is not None:
+            xa = xa - np.asarray(center, dtype=float)
         return np.sum((xa / SETPOINT_HALF_WIDTHS) ** 2, axis=-1) <= 1.0

@@ -332,6 +332,8 @@ def test_cli_mpc_divergence_writes_what_was_computed(
     err = capsys.readouterr().err
     assert "V(x0)=" in err  # the stability-region warning came first
     assert "diverged at step 1 of 4" in err.strip().splitlines()[-1]
+    # the fix is named as a flag, not only as CSTR(method='cvodes')
+    assert "--plant-method cvodes" in err.strip().splitlines()[-1]
     frame = pd.read_csv(tmp_path / "o" / "closed_loop.csv")
     assert len(frame) == 2
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
@@ -509,3 +511,225 @@ def test_time_series_marks_fallback_inputs() -> None:
     assert not any(
         "fallback" in ln.get_label() for a in fig.axes for ln in a.get_lines()
     )
+
+
+@pytest.fixture(scope="module")
+def one_move_model(tmp_path_factory):
+    """A tiny ICLRNN of one-move sequences (10 steps), the default of
+    ``iclcontrol data cstr``, saved to a folder."""
+    import torch
+
+    from iclcontrol.data import cstr_dataset
+    from iclcontrol.train import SurrogateModel
+
+    torch.set_num_threads(1)
+    ds = cstr_dataset(moves=1, n_grid=10, random_state=0)
+    path = tmp_path_factory.mktemp("one_move") / "model"
+    SurrogateModel(
+        "iclrnn", hidden=8, layers=1, max_epochs=1, random_state=0, verbose=False
+    ).fit(ds).save(path)
+    return path
+
+
+def test_tracking_metrics_by_hand() -> None:
+    """Around the user's setpoint (0.5, 10) the state is in the region from k=1;
+    around the origin (the published metric) never. Costs by hand."""
+    from iclcontrol.mpc import tracking_metrics
+
+    frame = pd.DataFrame(
+        {
+            "CA": [1.0, 0.55, 0.5, 0.45],
+            "T": [10.0, 11.0, 10.0, 9.0],
+            "CA0": [1.0, 0.0, 2.0, np.nan],
+            "Q": [0.0, 1e5, 0.0, np.nan],
+            "solve_ms": 1.0,
+            "iterations": 1,
+            "success": True,
+            "status": "ok",
+            "fallback": False,
+            "max_violation": 0.0,
+        }
+    )
+    frame["in_setpoint_region"] = CSTR.in_setpoint_region(frame[["CA", "T"]])
+    settings = MPCSettings(
+        state_setpoint=(0.5, 10.0),
+        input_setpoint=(1.0, 0.0),
+        state_weights=(100.0, 2.0),
+        input_weights=(1.0, 1e-10),
+    )
+    m = summarize(frame, CSTR(), settings)
+    assert m["steps_to_region"] is None  # the reference region, around the origin
+    tr = tracking_metrics(frame, CSTR(), settings)
+    assert m["tracking"] == tr
+    assert tr["steps_to_setpoint_region"] == 1
+    # states k=1..3 minus (0.5, 10): (0.05, 1), (0, 0), (-0.05, -1);
+    # inputs k=0..2 minus (1, 0): (0, 0), (-1, 1e5), (1, 0)
+    expected = 100 * (0.0025 + 0.0025) + 2 * (1 + 1) + (1 + 1) + 1e-10 * 1e10
+    assert tr["cost"] == pytest.approx(expected, rel=1e-12)
+    assert tr["state_setpoint"] == [0.5, 10.0]
+    # the published cost keeps the reference weights and the origin
+    reference = 1000 * (0.55**2 + 0.25 + 0.45**2) + 121 + 100 + 81 + 1 + 4 + 3
+    assert m["closed_loop_cost"] == pytest.approx(reference, rel=1e-12)
+
+
+def test_plots_centre_the_setpoint_region_on_the_setpoint() -> None:
+    """A user's setpoint (0.5, 10): the band and ellipse were drawn around the
+    origin and labelled 'setpoint region'."""
+    from iclcontrol.mpc.plots import plot_phase_plane, plot_time_series
+
+    frame = pd.DataFrame(
+        {
+            "t": [0.0, 0.005],
+            "CA": [1.0, 0.6],
+            "T": [-5.0, 8.0],
+            "CA0": [0.0, np.nan],
+            "Q": [0.0, np.nan],
+        }
+    )
+    fig = plot_time_series({"run": frame}, setpoint=(0.5, 10.0))
+    for ax, (lo, hi) in zip(fig.axes[:2], [(0.4, 0.6), (7.0, 13.0)], strict=True):
+        (band,) = [p for p in ax.patches if p.get_label() == "setpoint region"]
+        ys = band.get_path().transformed(band.get_patch_transform()).vertices[:, 1]
+        np.testing.assert_allclose([ys.min(), ys.max()], [lo, hi], atol=1e-12)
+    fig = plot_phase_plane({"run": frame}, setpoint=(0.5, 10.0))
+    (ellipse,) = fig.axes[0].patches
+    xy = ellipse.get_xy()
+    np.testing.assert_allclose(
+        [xy[:, 0].min(), xy[:, 0].max(), xy[:, 1].min(), xy[:, 1].max()],
+        [0.4, 0.6, 7.0, 13.0],
+        atol=1e-4,
+    )
+
+
+def test_cli_mpc_takes_setpoint_weights_bounds_and_plant_method(
+    tmp_path, model, capsys
+) -> None:
+    """A do-mpc user's settings from the command line: used, reported in --json
+    and in metrics.json; the tracking metrics are relative to the setpoint."""
+    from iclcontrol.cli import main
+
+    model.save(tmp_path / "m")
+    code = main(
+        [
+            "mpc",
+            "--model",
+            str(tmp_path / "m"),
+            "--x0=0.5,-20",
+            "--steps",
+            "2",
+            "--setpoint=0.2,5",
+            "--input-setpoint",
+            "0.5,1e4",
+            "--state-weights",
+            "10,1",
+            "--input-weights",
+            "0,0",
+            "--output-lower=-1,-30",
+            "--output-upper",
+            "1,30",
+            "--plant-method",
+            "rk4",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ]
+    )
+    assert code == 0
+    cap = capsys.readouterr()
+    payload = json.loads(cap.out.strip().splitlines()[-1])
+    run = payload["run"]
+    assert run["plant_method"] == "rk4"
+    assert run["state_setpoint"] == [0.2, 5.0]
+    assert run["input_setpoint"] == [0.5, 1e4]
+    assert run["state_weights"] == [10.0, 1.0] and run["input_weights"] == [0.0, 0.0]
+    assert run["output_lower"] == [-1.0, -30.0] and run["output_upper"] == [1.0, 30.0]
+    settings = json.loads((tmp_path / "o" / "metrics.json").read_text())["settings"]
+    assert settings["state_setpoint"] == [0.2, 5.0]
+    assert settings["output_upper"] == [1.0, 30.0]
+    # the Lyapunov constraint is centred at the origin: the warning names the flag
+    assert "--no-lyapunov" in cap.err
+    frame = pd.read_csv(tmp_path / "o" / "closed_loop.csv")
+    x = frame[["CA", "T"]].to_numpy()
+    u = frame[["CA0", "Q"]].to_numpy()[:-1]
+    # the plant integrated with RK4, not the default Euler scheme
+    rk4 = CSTR(method="rk4").step(x[0], u[0])[0]
+    euler = CSTR().step(x[0], u[0])[0]
+    np.testing.assert_allclose(x[1], rk4, rtol=1e-12, atol=1e-12)
+    assert np.abs(x[1] - euler).max() > 1e-6
+    # tracking cost by hand: states k=1..2 against the setpoint, inputs weighted 0
+    by_hand = np.sum((x[1:] - [0.2, 5.0]) ** 2 * [10.0, 1.0])
+    assert payload["tracking"]["cost"] == pytest.approx(by_hand, rel=1e-12)
+    assert payload["closed_loop_cost"] != pytest.approx(by_hand)
+
+
+def test_cli_mpc_text_summary_names_the_region_it_measures(
+    tmp_path, model, capsys
+) -> None:
+    """With a setpoint, 'steps to the setpoint region' was about the origin."""
+    from iclcontrol.cli import main
+
+    model.save(tmp_path / "m")
+    args = ["mpc", "--model", str(tmp_path / "m"), "--x0=0.5,-20", "--steps", "2"]
+    assert main([*args, "--setpoint=0.2,5", "--no-lyapunov"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "steps to the region around the setpoint (0.2, 5)" in last
+    assert "reference metrics (region around the steady state" in last
+    assert main([*args, "--state-weights", "1,1"]) == 0  # own weights, origin
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "cost with these weights" in last and "reference metrics" in last
+
+
+def test_cli_mpc_checks_the_new_options_before_any_work(tmp_path, capsys) -> None:
+    """Bad values fail with the flag named, before the (missing) model is read."""
+    from iclcontrol.cli import main
+
+    base = ["mpc", "--model", str(tmp_path / "none"), "--x0=0.5,-20"]
+    for extra, message in (
+        (["--setpoint", "0.3"], "argument --setpoint: expected 2 comma-separated"),
+        (["--state-weights=-1,1"], "argument --state-weights: each of CA,T must be"),
+        (["--input-weights", "1,x"], "argument --input-weights: expected a number"),
+        (["--plant-method", "bdf"], "argument --plant-method: invalid choice"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*base, *extra])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    for extra, message in (
+        (["--setpoint=-3,0"], "--setpoint -3,0 is not a physically valid state"),
+        (
+            ["--output-lower", "1,0", "--output-upper", "0,5"],
+            "--output-lower exceeds --output-upper (CA 1 > 0)",
+        ),
+    ):
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0]
+
+
+def test_cli_mpc_default_horizon_fits_a_one_move_model(one_move_model, capsys) -> None:
+    """`iclcontrol data cstr` (one move) + `iclcontrol mpc` defaults always warned
+    that horizon 2 extrapolates the model; now the horizon defaults to the moves
+    the model covers, and an explicit --horizon 2 gets a warning naming the
+    command-line fixes."""
+    from iclcontrol.cli import main
+
+    args = ["mpc", "--model", str(one_move_model), "--x0=0.5,-20", "--steps", "1"]
+    assert main([*args, "--json"]) == 0
+    cap = capsys.readouterr()
+    payload = json.loads(cap.out.strip().splitlines()[-1])
+    assert payload["run"]["horizon"] == 1 and payload["warnings"] == []
+    assert "note: horizon 1: the model was trained on 1-move sequences" in cap.err
+    assert main([*args, "--horizon", "2", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["run"]["horizon"] == 2
+    (warning,) = payload["warnings"]
+    for fix in (
+        "--horizon 1",
+        "--prediction rollout",
+        "iclcontrol data cstr --moves 2",
+    ):
+        assert fix in warning
+    # rollout runs the model one move at a time: horizon 2 by default, no warning
+    assert main([*args, "--prediction", "rollout", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["run"]["horizon"] == 2 and payload["warnings"] == []

@@ -171,6 +171,42 @@ def non_negative_float_list(text: str) -> list[float]:
     return values
 
 
+def number_tuple(
+    names: Sequence[str], minimum: float | None = None
+) -> Callable[[str], tuple[float, ...]]:
+    """An argparse type: one finite number per name, comma-separated.
+
+    Parameters
+    ----------
+    names : sequence of str
+        What each number is (e.g. ``("CA", "T")``), named in the error message.
+    minimum : float or None
+        Smallest allowed value (inclusive); None: no bound.
+
+    Returns
+    -------
+    callable
+        Parses ``"0.5,10"`` into ``(0.5, 10.0)``; a wrong count, a non-number or
+        a value below ``minimum`` is a usage error.
+    """
+    spelled = ",".join(names)
+
+    def parse(text: str) -> tuple[float, ...]:
+        items = [item.strip() for item in text.split(",")]
+        if len(items) != len(names):
+            raise argparse.ArgumentTypeError(
+                f"expected {len(names)} comma-separated numbers {spelled}, got {text!r}"
+            )
+        values = tuple(_number(item, float) for item in items)
+        if minimum is not None and any(v < minimum for v in values):
+            raise argparse.ArgumentTypeError(
+                f"each of {spelled} must be >= {minimum:g}, got {text!r}"
+            )
+        return values
+
+    return parse
+
+
 def parse_list(text: str, cast: type = str) -> list[Any]:
     """Split a comma-separated option value (``"a,b"``) into a list."""
     return [cast(item.strip()) for item in text.split(",") if item.strip()]

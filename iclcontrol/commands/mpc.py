@@ -12,6 +12,7 @@ from iclcontrol.commands.common import (
     choice_list,
     model_folder,
     non_negative_float,
+    number_tuple,
     out_folder,
     positive_float,
     positive_int,
@@ -21,7 +22,9 @@ from iclcontrol.commands.models import MODEL_KINDS
 from iclcontrol.exceptions import ConfigError
 
 
-def _add_mpc_options(p: argparse.ArgumentParser) -> None:
+def _add_mpc_options(
+    p: argparse.ArgumentParser, horizon_from_model: bool = False
+) -> None:
     p.add_argument(
         "--solver",
         default="gn_sqp",
@@ -35,13 +38,26 @@ def _add_mpc_options(p: argparse.ArgumentParser) -> None:
         choices=["sequence", "rollout"],
         help="one network evaluation over the horizon, or the model rolled per move",
     )
-    p.add_argument(
-        "--horizon",
-        type=positive_int,
-        default=2,
-        help="control moves; with --prediction sequence, horizon x 10 network steps "
-        "must not exceed the steps the model was trained on (else a warning)",
-    )
+    if horizon_from_model:
+        p.add_argument(
+            "--horizon",
+            type=positive_int,
+            default=None,
+            help="control moves (default: 2, the reference, or fewer with "
+            "--prediction sequence if the model was trained on fewer moves: 1 for "
+            "a model of the default `iclcontrol data cstr` dataset); with "
+            "--prediction sequence, horizon x 10 network steps beyond the steps "
+            "the model was trained on give a warning",
+        )
+    else:
+        p.add_argument(
+            "--horizon",
+            type=positive_int,
+            default=2,
+            help="control moves; with --prediction sequence, horizon x 10 network "
+            "steps must not exceed the steps the model was trained on (else a "
+            "warning)",
+        )
     p.add_argument(
         "--jit",
         action="store_true",
@@ -62,17 +78,33 @@ def _add_mpc_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace, **more: Any) -> Any:
+    """The MPCSettings of the shared options, with ``more`` fields on top."""
     from iclcontrol.mpc.settings import MPCSettings
 
-    return MPCSettings(
-        horizon=args.horizon,
-        prediction=args.prediction,
-        solver=args.solver,
-        jit=args.jit,
-        lyapunov=not args.no_lyapunov,
-        offset_free=not args.no_offset_free,
-        relu_smoothing=args.relu_smoothing,
+    fields = {
+        "horizon": args.horizon,
+        "prediction": args.prediction,
+        "solver": args.solver,
+        "jit": args.jit,
+        "lyapunov": not args.no_lyapunov,
+        "offset_free": not args.no_offset_free,
+        "relu_smoothing": args.relu_smoothing,
+    }
+    return MPCSettings(**{**fields, **more})
+
+
+def _own_cost(settings: Any) -> bool:
+    """True if the stage cost is not the reference one (setpoint or weights set):
+    the published metrics then do not measure what the controller was asked."""
+    from iclcontrol.mpc.settings import MPCSettings
+
+    reference = MPCSettings()
+    return (
+        any(settings.state_setpoint or ())
+        or any(settings.input_setpoint or ())
+        or settings.state_weights != reference.state_weights
+        or settings.input_weights != reference.input_weights
     )
 
 
@@ -109,10 +141,60 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     mpc.add_argument("--steps", type=positive_int, default=30, help="sampling periods")
     mpc.add_argument(
+        "--plant-method",
+        default="euler",
+        choices=["euler", "rk4", "cvodes"],
+        help="integration of the plant: euler (dt 1e-4 h, the paper's data), rk4, "
+        "or cvodes (SUNDIALS, accurate where the explicit schemes diverge)",
+    )
+    mpc.add_argument(
+        "--setpoint",
+        type=number_tuple(("CA", "T")),
+        default=None,
+        help="state setpoint CA,T as deviations [kmol/m^3, K] (default: 0,0, the "
+        "steady state; use --setpoint=-0.5,10 for a negative first value); the "
+        "Lyapunov constraint stays centred at the steady state: add --no-lyapunov "
+        "to track the setpoint",
+    )
+    mpc.add_argument(
+        "--input-setpoint",
+        type=number_tuple(("CA0", "Q")),
+        default=None,
+        help="input target CA0,Q as deviations [kmol/m^3, kJ/h] of the input "
+        "cost (default: 0,0)",
+    )
+    mpc.add_argument(
+        "--state-weights",
+        type=number_tuple(("CA", "T"), minimum=0.0),
+        default=None,
+        help="weights of the squared state errors, CA,T [1/unit^2] (default: "
+        "1000,1, the reference)",
+    )
+    mpc.add_argument(
+        "--input-weights",
+        type=number_tuple(("CA0", "Q"), minimum=0.0),
+        default=None,
+        help="weights of the squared input errors, CA0,Q [1/unit^2] (default: "
+        "1,3e-10, the reference; 0,0 for pure state tracking)",
+    )
+    for side, word in (("lower", "lowest"), ("upper", "highest")):
+        mpc.add_argument(
+            f"--output-{side}",
+            type=number_tuple(("CA", "T")),
+            default=None,
+            help=f"{word} predicted states CA,T as deviations [kmol/m^3, K] "
+            "(soft constraints, on every predicted step; default: none)",
+        )
+    mpc.add_argument(
         "--out", type=out_folder, default=None, help="folder for CSV, JSON and plots"
     )
-    mpc.add_argument("--json", action="store_true", help="print a JSON summary last")
-    _add_mpc_options(mpc)
+    mpc.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary last: the reference metrics, 'tracking' (around "
+        "--setpoint, with the weights used) and 'run' (the settings used)",
+    )
+    _add_mpc_options(mpc, horizon_from_model=True)
     mpc.set_defaults(func=run_mpc)
 
     sub = _bench_subparsers(subparsers)
@@ -224,11 +306,17 @@ def _warn(message: str, kind: str = "warning") -> None:
 def run_mpc(args: argparse.Namespace) -> int:
     import json
     import warnings
+    from dataclasses import replace
+
+    import numpy as np
 
     from iclcontrol.commands.common import json_safe
     from iclcontrol.exceptions import IclControlWarning, SimulationError
     from iclcontrol.mpc.closed_loop import check_initial_state, closed_loop, summarize
     from iclcontrol.mpc.controller import SurrogateMPC
+    from iclcontrol.mpc.problem import trained_moves
+    from iclcontrol.mpc.settings import MPCSettings
+    from plants.base import outside_valid_states
     from plants.cstr import CSTR
 
     # everything that can be checked without the model, before any work
@@ -237,9 +325,39 @@ def run_mpc(args: argparse.Namespace) -> int:
         raise ConfigError(f"--steps must be >= 1, got {args.steps}")
     if args.out:
         check_out_path(args.out)
-    plant = CSTR()
+    plant = CSTR(method=args.plant_method)
     x0_arr, notes = check_initial_state(plant, x0)
-    settings = _settings(args)
+    if args.setpoint is not None:
+        outside = outside_valid_states(plant, np.asarray(args.setpoint))
+        if outside:
+            raise ConfigError(
+                f"--setpoint {','.join(f'{v:g}' for v in args.setpoint)} is not a "
+                f"physically valid state: {'; '.join(outside)} (deviations from "
+                "the steady state CAs=1.9537 kmol/m^3, Ts=401.87 K)"
+            )
+    if args.output_lower is not None and args.output_upper is not None:
+        crossed = [
+            f"{name} {lo:g} > {hi:g}"
+            for name, lo, hi in zip(
+                plant.state_names, args.output_lower, args.output_upper, strict=True
+            )
+            if lo > hi
+        ]
+        if crossed:
+            raise ConfigError(
+                f"--output-lower exceeds --output-upper ({'; '.join(crossed)}): no "
+                "prediction can meet both; swap them or widen the range"
+            )
+    settings = _settings(
+        args,
+        horizon=args.horizon or 2,
+        state_setpoint=args.setpoint,
+        input_setpoint=args.input_setpoint,
+        state_weights=args.state_weights or MPCSettings().state_weights,
+        input_weights=args.input_weights or MPCSettings().input_weights,
+        output_lower=args.output_lower,
+        output_upper=args.output_upper,
+    )
     if args.relu_smoothing is not None and args.solver == "gn_sqp":
         _warn(
             "--relu-smoothing applies to --solver ipopt/sqpmethod only; gn_sqp "
@@ -256,6 +374,20 @@ def run_mpc(args: argparse.Namespace) -> int:
     for note in notes:
         show(note)
     model = _load_model(args.model)
+    moves = trained_moves(model, settings.steps_per_move)
+    if (
+        args.horizon is None
+        and settings.prediction == "sequence"
+        and moves is not None
+        and moves < settings.horizon
+    ):
+        settings = replace(settings, horizon=moves)
+        _warn(
+            f"horizon {moves}: the model was trained on {moves}-move sequences "
+            f"(--horizon 2 would extrapolate it; for 2 moves use --prediction "
+            "rollout or a model trained on `iclcontrol data cstr --moves 2`)",
+            "note",
+        )
     quiet = args.json
 
     def progress(k: int, row: dict[str, Any]) -> None:
@@ -284,18 +416,25 @@ def run_mpc(args: argparse.Namespace) -> int:
             show(str(w.message))
         else:  # not ours: shown as Python shows it
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    summary = summarize(frame, plant)
+    summary = summarize(frame, plant, settings)
     summary["completed"] = error is None
     if error is not None:
         summary["error"] = str(error)
     summary["run"] = {
         "model": str(args.model),
         "plant": args.plant,
+        "plant_method": plant.method,
         "x0": [float(v) for v in x0_arr],
         "steps": args.steps,
         "solver": settings.solver,
         "horizon": settings.horizon,
         "prediction": settings.prediction,
+        "state_setpoint": _floats(settings.state_setpoint),
+        "input_setpoint": _floats(settings.input_setpoint),
+        "state_weights": _floats(settings.state_weights),
+        "input_weights": _floats(settings.input_weights),
+        "output_lower": _floats(settings.output_lower),
+        "output_upper": _floats(settings.output_upper),
         "lyapunov": settings.lyapunov,
         "offset_free": settings.offset_free,
         "jit": settings.jit,
@@ -333,23 +472,64 @@ def run_mpc(args: argparse.Namespace) -> int:
             json.dumps(json_safe(metrics), indent=1, default=str)
         )
         if error is None:
-            plot_time_series({"surrogate MPC": frame}, path=out / "time_series.png")
-            plot_phase_plane({"surrogate MPC": frame}, path=out / "phase_plane.png")
+            sp = settings.state_setpoint
+            plot_time_series(
+                {"surrogate MPC": frame}, path=out / "time_series.png", setpoint=sp
+            )
+            plot_phase_plane(
+                {"surrogate MPC": frame}, path=out / "phase_plane.png", setpoint=sp
+            )
     if error is not None:
         where = f"; the {len(frame) - 1} computed steps are in {args.out}"
-        raise SimulationError(f"{error}{where if args.out else ''}") from error
+        fix = (
+            f"; on the command line --plant-method cvodes integrates where "
+            f"{plant.method} diverges"
+            if plant.method != "cvodes"
+            else ""
+        )
+        raise SimulationError(f"{error}{fix}{where if args.out else ''}") from error
     if args.json:
         print_json(summary)
     else:
-        n = summary["steps_to_region"]
-        region = "not reached" if n is None else str(n)
-        print(
-            f"median {summary['median_solve_ms']:.2f} ms/step, steps to the setpoint "
-            f"region {region}, cost {summary['closed_loop_cost']:.4g}, "
-            f"failed solves {failed} of {summary['steps']}, "
-            f"fallbacks {summary['fallbacks']}"
-        )
+        print(_summary_line(summary, _own_cost(settings)))
     return 0
+
+
+def _floats(values: Any) -> list[float] | None:
+    return None if values is None else [float(v) for v in values]
+
+
+def _summary_line(summary: dict[str, Any], own_cost: bool) -> str:
+    """One line of ``iclcontrol mpc``'s text output.
+
+    With the reference cost the region and cost are the published metrics; with
+    the user's setpoint or weights they come from ``summary["tracking"]`` and the
+    published ones are labelled as what they are (around the steady state).
+    """
+
+    def steps(n: int | None) -> str:
+        return "not reached" if n is None else str(n)
+
+    head = f"median {summary['median_solve_ms']:.2f} ms/step, "
+    tail = (
+        f"failed solves {summary['failed_solves']} of {summary['steps']}, "
+        f"fallbacks {summary['fallbacks']}"
+    )
+    if not own_cost:
+        return (
+            f"{head}steps to the setpoint region "
+            f"{steps(summary['steps_to_region'])}, cost "
+            f"{summary['closed_loop_cost']:.4g}, {tail}"
+        )
+    tr = summary["tracking"]
+    at = ", ".join(f"{v:g}" for v in tr["state_setpoint"])
+    return (
+        f"{head}steps to the region around the setpoint ({at}) "
+        f"{steps(tr['steps_to_setpoint_region'])}, cost with these weights and "
+        f"setpoints {tr['cost']:.4g}; reference metrics (region around the steady "
+        f"state, reference weights): steps {steps(summary['steps_to_region'])}, "
+        f"cost {summary['closed_loop_cost']:.4g}; {tail}"
+    )
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -4,7 +4,8 @@
 * :class:`MPCProblem` — CasADi expressions of one problem, with a convexity report.
 * :class:`SurrogateMPC` — receding-horizon controller with fallback and
   offset-free estimate; :class:`DoMPCController` — first-principles NMPC (do-mpc).
-* :func:`closed_loop` — controller against a plant, as a DataFrame; :func:`summarize`.
+* :func:`closed_loop` — controller against a plant, as a DataFrame; :func:`summarize`,
+  :func:`tracking_metrics`.
 """
 
 from iclcontrol.mpc.baseline import DoMPCController
@@ -14,6 +15,7 @@ from iclcontrol.mpc.closed_loop import (
     closed_loop_cost,
     steps_to_region,
     summarize,
+    tracking_metrics,
 )
 from iclcontrol.mpc.controller import StepResult, SurrogateMPC
 from iclcontrol.mpc.convexity import ConvexityReport, convexity_report, midpoint_test
@@ -38,4 +40,5 @@ __all__ = [
     "midpoint_test",
     "steps_to_region",
     "summarize",
+    "tracking_metrics",
 ]

@@ -225,13 +225,24 @@ def _finish(frame: pd.DataFrame, plant: Any) -> pd.DataFrame:
     return frame
 
 
-def steps_to_region(frame: pd.DataFrame) -> int | None:
-    """First step from which the state stays in the setpoint region (None: never)."""
-    inside = frame["in_setpoint_region"].to_numpy(dtype=bool)
+def _first_step_staying(inside: np.ndarray) -> int | None:
+    """First index from which every entry of ``inside`` is True (None: never)."""
+    inside = np.asarray(inside, dtype=bool)
     if not inside[-1]:
         return None
     outside = np.flatnonzero(~inside)
     return int(outside[-1] + 1) if outside.size else 0
+
+
+def steps_to_region(frame: pd.DataFrame) -> int | None:
+    """First step from which the state stays in the setpoint region (None: never).
+
+    The region is the frame's ``in_setpoint_region`` column: the plant's region
+    around the steady state (the origin in deviation form), as in the reference
+    protocol, whatever setpoint the controller tracked (see :func:`summarize`'s
+    ``tracking`` block for the region around another setpoint).
+    """
+    return _first_step_staying(frame["in_setpoint_region"].to_numpy(dtype=bool))
 
 
 def closed_loop_cost(
@@ -240,21 +251,92 @@ def closed_loop_cost(
     input_names: tuple[str, ...] = ("CA0", "Q"),
     state_weights: tuple[float, ...] = (1000.0, 1.0),
     input_weights: tuple[float, ...] = (1.0, 3e-10),
+    state_setpoint: tuple[float, ...] | None = None,
+    input_setpoint: tuple[float, ...] | None = None,
 ) -> float:
-    """Sum over the applied steps of ``sum_i w_i x_i^2 + sum_j r_j u_j^2``.
+    """Sum over the applied steps of ``sum_i w_i (x_i - xs_i)^2 + sum_j r_j
+    (u_j - us_j)^2``.
 
     States are those at the end of each period (k = 1..N), inputs those applied
-    (k = 0..N-1): the stage cost of the reference LMPC evaluated on the plant.
+    (k = 0..N-1). With the defaults (reference weights, setpoints at the origin)
+    this is the stage cost of the reference LMPC evaluated on the plant.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A closed loop (:func:`closed_loop`).
+    state_names, input_names : tuple of str
+        Columns of the states and inputs.
+    state_weights, input_weights : tuple of float
+        Weights ``w`` and ``r``. [1/unit^2]
+    state_setpoint, input_setpoint : tuple of float or None
+        Targets ``xs`` and ``us``; None: zero (the steady state). [state, input
+        units]
     """
     x = frame[list(state_names)].to_numpy()[1:]
     u = frame[list(input_names)].to_numpy()[:-1]
+    if state_setpoint is not None:
+        x = x - np.asarray(state_setpoint, dtype=float)
+    if input_setpoint is not None:
+        u = u - np.asarray(input_setpoint, dtype=float)
     return float(
         np.sum(x**2 * np.asarray(state_weights))
         + np.sum(u**2 * np.asarray(input_weights))
     )
 
 
-def summarize(frame: pd.DataFrame, plant: Any = None) -> dict[str, Any]:
+def tracking_metrics(frame: pd.DataFrame, plant: Any, settings: Any) -> dict[str, Any]:
+    """Metrics of a closed loop against the controller's own setpoint and weights.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A closed loop (:func:`closed_loop`).
+    plant : plants.Plant
+        Names of the states and inputs; its ``in_setpoint_region(x, center)``, if
+        it has one, gives the region's shape.
+    settings : MPCSettings
+        ``state_setpoint``, ``input_setpoint`` (None: zero), ``state_weights``,
+        ``input_weights``.
+
+    Returns
+    -------
+    dict
+        ``state_setpoint``, ``input_setpoint``, ``state_weights``,
+        ``input_weights`` (as used), ``steps_to_setpoint_region``: first step from
+        which the state stays in the plant's setpoint region moved to
+        ``state_setpoint`` (None: never, or the plant has no such region), and
+        ``cost``: :func:`closed_loop_cost` with those weights and setpoints.
+    """
+    names, inputs = tuple(plant.state_names), tuple(plant.input_names)
+    xs = settings.state_setpoint or (0.0,) * len(names)
+    us = settings.input_setpoint or (0.0,) * len(inputs)
+    steps = None
+    if hasattr(plant, "in_setpoint_region"):
+        with np.errstate(invalid="ignore"):
+            inside = plant.in_setpoint_region(frame[list(names)].to_numpy(), xs)
+        steps = _first_step_staying(inside)
+    return {
+        "state_setpoint": [float(v) for v in xs],
+        "input_setpoint": [float(v) for v in us],
+        "state_weights": [float(v) for v in settings.state_weights],
+        "input_weights": [float(v) for v in settings.input_weights],
+        "steps_to_setpoint_region": steps,
+        "cost": closed_loop_cost(
+            frame,
+            names,
+            inputs,
+            settings.state_weights,
+            settings.input_weights,
+            xs,
+            us,
+        ),
+    }
+
+
+def summarize(
+    frame: pd.DataFrame, plant: Any = None, settings: Any = None
+) -> dict[str, Any]:
     """JSON metrics of a closed loop (keys of the ``iclcontrol mpc --json`` output).
 
     Besides timing, iterations, cost and fallbacks: ``status_counts`` (solver
@@ -262,6 +344,14 @@ def summarize(frame: pd.DataFrame, plant: Any = None) -> dict[str, Any]:
     constraint violation the solver accepted over the run (soft output and
     Lyapunov rows; 0: every prediction met its constraints; None: no step
     reported one).
+
+    ``steps_to_region`` and ``closed_loop_cost`` are the reference protocol's
+    metrics (the ICLRNN paper's): the setpoint region around the steady state
+    (the origin in deviation form) and the reference weights (1000, 1) on
+    (CA, T), (1, 3e-10) on (CA0, Q), whatever the controller tracked. With
+    ``settings`` (an :class:`MPCSettings`) the result also has ``tracking``:
+    :func:`tracking_metrics`, the same metrics around the controller's own
+    setpoint and with its weights.
     """
     solved = frame.iloc[:-1]
     ms = solved["solve_ms"].to_numpy(dtype=float)
@@ -269,7 +359,7 @@ def summarize(frame: pd.DataFrame, plant: Any = None) -> dict[str, Any]:
     violation = violation[np.isfinite(violation)]
     names = tuple(plant.state_names) if plant is not None else ("CA", "T")
     inputs = tuple(plant.input_names) if plant is not None else ("CA0", "Q")
-    return {
+    out = {
         "median_solve_ms": float(np.median(ms)),
         "p95_solve_ms": float(np.percentile(ms, 95)),
         "max_solve_ms": float(np.max(ms)),
@@ -288,3 +378,8 @@ def summarize(frame: pd.DataFrame, plant: Any = None) -> dict[str, Any]:
         "max_violation": float(violation.max()) if violation.size else None,
         "steps": len(solved),
     }
+    if settings is not None:
+        if plant is None:
+            raise ConfigError("summarize: settings need the plant (plant=...)")
+        out["tracking"] = tracking_metrics(frame, plant, settings)
+    return out

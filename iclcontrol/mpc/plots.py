@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iclcontrol.exceptions import DimensionError
+
 
 def _plt() -> Any:
     import matplotlib
@@ -31,6 +33,18 @@ def _save(fig: Any, path: str | Path | None) -> None:
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def _setpoint(setpoint: Any, state_names: tuple[str, ...]) -> tuple[float, ...]:
+    """The setpoint per state (zeros for None), checked against ``state_names``."""
+    if setpoint is None:
+        return (0.0,) * len(state_names)
+    centre = tuple(float(v) for v in setpoint)
+    if len(centre) != len(state_names):
+        raise DimensionError(
+            f"setpoint needs one value per state {tuple(state_names)}, got {centre}"
+        )
+    return centre
 
 
 #: Units of the CSTR's states and inputs (deviations from the steady state).
@@ -52,6 +66,7 @@ def plot_time_series(
     path: str | Path | None = None,
     title: str | None = None,
     deviation: bool = True,
+    setpoint: tuple[float, ...] | None = None,
 ) -> Any:
     """States and inputs against time, with the setpoint band of each state.
 
@@ -61,7 +76,8 @@ def plot_time_series(
     state_names, input_names : tuple of str
         Columns to draw.
     setpoint_half_widths : tuple of float or None
-        Half-widths of the setpoint region per state (shaded band around 0).
+        Half-widths of the setpoint region per state (a shaded band around the
+        setpoint). [state units]
     units : mapping of column -> unit, optional
         Default: the CSTR's, :data:`CSTR_UNITS`.
     path : str or Path, optional
@@ -71,6 +87,10 @@ def plot_time_series(
     deviation : bool
         The columns are deviations from the steady state (the CSTR's): the axes
         read ``CA - CAs [kmol/m^3]``.
+    setpoint : tuple of float or None
+        The states the controller tracked (one per state): the band and a dashed
+        line are drawn there. None: the origin (the steady state of deviation
+        variables, the reference protocol's setpoint). [state units]
 
     Inputs applied on a fallback (frame column ``fallback`` True: the solve
     failed) are marked with crosses, labelled ``"<label>: fallback input"``.
@@ -78,6 +98,7 @@ def plot_time_series(
     plt = _plt()
     units = dict(units or CSTR_UNITS)
     names = list(state_names) + list(input_names)
+    centre = _setpoint(setpoint, state_names)
     fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.0 * len(names)), sharex=True)
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
         for label, frame in frames.items():
@@ -98,10 +119,18 @@ def plot_time_series(
             else:
                 ax.plot(frame["t"], frame[name], marker=".", ms=3, label=label)
         if name in state_names and setpoint_half_widths is not None:
-            w = setpoint_half_widths[state_names.index(name)]
+            i = state_names.index(name)
+            w, c = setpoint_half_widths[i], centre[i]
             ax.axhspan(
-                -w, w, color="tab:green", alpha=0.15, lw=0, label="setpoint region"
+                c - w,
+                c + w,
+                color="tab:green",
+                alpha=0.15,
+                lw=0,
+                label="setpoint region",
             )
+            if c:
+                ax.axhline(c, color="tab:green", ls="--", lw=1, label="setpoint")
         ax.set_ylabel(_axis_label(name, units, deviation))
         ax.grid(alpha=0.3)
     for ax in np.atleast_1d(axes):
@@ -125,6 +154,7 @@ def plot_phase_plane(
     path: str | Path | None = None,
     units: Mapping[str, str] | None = None,
     deviation: bool = True,
+    setpoint: tuple[float, float] | None = None,
 ) -> Any:
     """Trajectories in the (CA, T) plane with the stability ellipse ``x'Px = level``.
 
@@ -145,9 +175,14 @@ def plot_phase_plane(
         Default: the CSTR's, :data:`CSTR_UNITS`.
     deviation : bool
         The states are deviations from the steady state (axes ``CA - CAs [...]``).
+    setpoint : tuple of 2 floats or None
+        The states the controller tracked: the setpoint ellipse is centred there
+        (the stability ellipse stays at the origin, where ``V`` is centred).
+        None: the origin. [state units]
     """
     plt = _plt()
     P = np.asarray(P, dtype=float)
+    c = _setpoint(setpoint, state_names)
     fig, ax = plt.subplots(figsize=(6, 5))
     theta = np.linspace(0, 2 * np.pi, 400)
     circle = np.stack([np.cos(theta), np.sin(theta)])
@@ -155,7 +190,9 @@ def plot_phase_plane(
     ell = L @ circle
     ax.plot(ell[0], ell[1], "k--", lw=1, label=f"stability region V(x) = {level:g}")
     w = setpoint_half_widths
-    ax.fill(w[0] * circle[0], w[1] * circle[1], color="tab:green", alpha=0.3)
+    ax.fill(
+        c[0] + w[0] * circle[0], c[1] + w[1] * circle[1], color="tab:green", alpha=0.3
+    )
     ax.plot([], [], color="tab:green", alpha=0.3, lw=6, label="setpoint region")
     a, b = state_names
     for label, frame in frames.items():

@@ -56,6 +56,31 @@ def output_bound_scale(settings: MPCSettings, nx: int) -> np.ndarray:
     return np.maximum(np.abs(np.array(s.output_upper) - np.array(s.output_lower)), 1e-6)
 
 
+def trained_moves(model: Any, steps_per_move: int = 10) -> int | None:
+    """Whole control moves covered by the sequences a model was trained on.
+
+    Parameters
+    ----------
+    model : SurrogateModel, network or dict
+        The surrogate (anything :func:`get_spec` accepts).
+    steps_per_move : int
+        Network steps per sampling period (10 for the CSTR data).
+
+    Returns
+    -------
+    int or None
+        ``output_steps // steps_per_move`` of the spec (``steps`` if it has no
+        ``output_steps``), at least 1; None if the spec records neither (the
+        model then says nothing about the horizon it covers). A ``"sequence"``
+        MPC with a longer horizon extrapolates the network in time.
+    """
+    spec = get_spec(model)
+    trained = spec.get("output_steps", spec.get("steps"))
+    if trained is None:
+        return None
+    return max(int(trained) // int(steps_per_move), 1)
+
+
 @dataclass
 class ProblemFunctions:
     """CasADi Functions of one built problem (inputs ``v`` (nv,), ``p`` (np,)).
@@ -165,13 +190,15 @@ class MPCProblem:
         needed = self.N * self.spm if s.prediction == "sequence" else self.spm
         if needed <= int(trained):
             return []
-        fit = max(int(trained) // self.spm, 1)
+        fit = trained_moves(self.spec, self.spm) or 1
         return [
             f"the prediction runs the network over {needed} steps (horizon "
             f"{self.N} x {self.spm} steps per move) but the model was trained on "
             f"{int(trained)}-step sequences: beyond step {int(trained)} it "
-            f"extrapolates in time; use horizon <= {fit} or a model trained on "
-            f"longer sequences (e.g. cstr_dataset(moves={self.N}))"
+            f"extrapolates in time; use horizon <= {fit} (iclcontrol mpc "
+            f"--horizon {fit}), prediction='rollout' (--prediction rollout: the "
+            "model applied move by move) or a model trained on longer sequences "
+            f"(cstr_dataset(moves={self.N}); iclcontrol data cstr --moves {self.N})"
         ]
 
     def _setpoint_warnings(self) -> list[str]:
@@ -185,7 +212,8 @@ class MPCProblem:
             "Lyapunov constraint V(x) = x' P x <= V(x_now) is centred at the "
             "origin (the steady state): it keeps V from rising while the cost "
             "pulls towards the setpoint, so the closed loop can settle between "
-            "them; set lyapunov=False to track the setpoint"
+            "them; set lyapunov=False (iclcontrol mpc --no-lyapunov) to track the "
+            "setpoint"
         ]
 
     # -- helpers --------------------------------------------------------------------
