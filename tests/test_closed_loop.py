@@ -660,6 +660,10 @@ def test_cli_mpc_takes_setpoint_weights_bounds_and_plant_method(
     by_hand = np.sum((x[1:] - [0.2, 5.0]) ** 2 * [10.0, 1.0])
     assert payload["tracking"]["cost"] == pytest.approx(by_hand, rel=1e-12)
     assert payload["closed_loop_cost"] != pytest.approx(by_hand)
+    # the CSV says where the state was relative to the setpoint, too (its
+    # in_setpoint_region column is the reference region around the origin)
+    around = np.sum(((x - [0.2, 5.0]) / [0.1, 3.0]) ** 2, axis=1) <= 1.0
+    assert frame["in_region_around_setpoint"].tolist() == around.tolist()
 
 
 def test_cli_mpc_text_summary_names_the_region_it_measures(

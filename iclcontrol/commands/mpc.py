@@ -312,7 +312,12 @@ def run_mpc(args: argparse.Namespace) -> int:
 
     from iclcontrol.commands.common import json_safe
     from iclcontrol.exceptions import IclControlWarning, SimulationError
-    from iclcontrol.mpc.closed_loop import check_initial_state, closed_loop, summarize
+    from iclcontrol.mpc.closed_loop import (
+        check_initial_state,
+        closed_loop,
+        in_region_around,
+        summarize,
+    )
     from iclcontrol.mpc.controller import SurrogateMPC
     from iclcontrol.mpc.problem import trained_moves
     from iclcontrol.mpc.settings import MPCSettings
@@ -466,6 +471,11 @@ def run_mpc(args: argparse.Namespace) -> int:
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
+        if any(settings.state_setpoint or ()):
+            # in_setpoint_region is the reference region around the steady state
+            frame["in_region_around_setpoint"] = in_region_around(
+                frame, plant, summary["tracking"]["state_setpoint"]
+            )
         frame.to_csv(out / "closed_loop.csv", index=False)
         metrics = {**summary, "settings": settings.to_dict()}
         (out / "metrics.json").write_text(

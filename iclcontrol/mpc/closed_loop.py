@@ -285,6 +285,33 @@ def closed_loop_cost(
     )
 
 
+def in_region_around(
+    frame: pd.DataFrame, plant: Any, setpoint: Any
+) -> np.ndarray | None:
+    """Per row of a closed loop: is the state in the plant's setpoint region moved
+    to ``setpoint``?
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A closed loop (:func:`closed_loop`).
+    plant : plants.Plant
+        Its ``in_setpoint_region(x, center)`` gives the region's shape.
+    setpoint : array-like, shape (n_states,)
+        Centre of the region. [state units]
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (len(frame),), or None
+        None if the plant defines no setpoint region.
+    """
+    if not hasattr(plant, "in_setpoint_region"):
+        return None
+    states = frame[list(plant.state_names)].to_numpy()
+    with np.errstate(invalid="ignore"):
+        return np.asarray(plant.in_setpoint_region(states, setpoint), dtype=bool)
+
+
 def tracking_metrics(frame: pd.DataFrame, plant: Any, settings: Any) -> dict[str, Any]:
     """Metrics of a closed loop against the controller's own setpoint and weights.
 
@@ -311,11 +338,8 @@ def tracking_metrics(frame: pd.DataFrame, plant: Any, settings: Any) -> dict[str
     names, inputs = tuple(plant.state_names), tuple(plant.input_names)
     xs = settings.state_setpoint or (0.0,) * len(names)
     us = settings.input_setpoint or (0.0,) * len(inputs)
-    steps = None
-    if hasattr(plant, "in_setpoint_region"):
-        with np.errstate(invalid="ignore"):
-            inside = plant.in_setpoint_region(frame[list(names)].to_numpy(), xs)
-        steps = _first_step_staying(inside)
+    inside = in_region_around(frame, plant, xs)
+    steps = None if inside is None else _first_step_staying(inside)
     return {
         "state_setpoint": [float(v) for v in xs],
         "input_setpoint": [float(v) for v in us],
