@@ -701,6 +701,11 @@ def test_cli_mpc_checks_the_new_options_before_any_work(tmp_path, capsys) -> Non
     for extra, message in (
         (["--setpoint=-3,0"], "--setpoint -3,0 is not a physically valid state"),
         (
+            ["--input-setpoint", "10,0"],
+            "--input-setpoint is outside the plant's input bounds (CA0=10 kmol/m^3 "
+            "not in [-3.5, 3.5]",
+        ),
+        (
             ["--output-lower", "1,0", "--output-upper", "0,5"],
             "--output-lower exceeds --output-upper (CA 1 > 0)",
         ),

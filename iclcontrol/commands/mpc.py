@@ -340,6 +340,25 @@ def run_mpc(args: argparse.Namespace) -> int:
                 f"physically valid state: {'; '.join(outside)} (deviations from "
                 "the steady state CAs=1.9537 kmol/m^3, Ts=401.87 K)"
             )
+    if args.input_setpoint is not None:
+        outside = [
+            f"{name}={v:g} {unit} not in [{lo:g}, {hi:g}]"
+            for name, unit, v, lo, hi in zip(
+                plant.input_names,
+                plant.input_units,
+                args.input_setpoint,
+                plant.input_lower,
+                plant.input_upper,
+                strict=True,
+            )
+            if not lo <= v <= hi
+        ]
+        if outside:
+            raise ConfigError(
+                f"--input-setpoint is outside the plant's input bounds "
+                f"({'; '.join(outside)}, deviations from the steady state): no "
+                "input can reach it"
+            )
     if args.output_lower is not None and args.output_upper is not None:
         crossed = [
             f"{name} {lo:g} > {hi:g}"
