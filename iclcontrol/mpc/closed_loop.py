@@ -109,7 +109,9 @@ def closed_loop(
         the states, the inputs applied from ``t`` (NaN on the last row),
         ``success``, ``status``, ``iterations``, ``solve_ms``, ``objective``,
         ``fallback``, ``fallback_reason``, ``max_violation``, ``lyapunov``,
-        ``in_setpoint_region``.
+        ``in_setpoint_region`` (the plant's region around the steady state,
+        whatever the controller tracks; :func:`in_region_around` for another
+        setpoint).
 
     Raises
     ------
