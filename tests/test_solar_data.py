@@ -530,3 +530,98 @@ def test_weather_files_take_tz_and_refuse_a_tables_site_arguments():
         load_solar(path, latitude=40.0)
     with pytest.raises(ConfigError, match=r"--surface-tilt, --surface-azimuth"):
         load_solar("tmy3-greensboro", surface_tilt=30.0, surface_azimuth=180.0)
+
+
+def test_clock_one_hour_off_warns_naming_the_zone_but_period_ending_hours_do_not(
+    tmp_path,
+):
+    """Denver (MST) data read as America/Chicago passed silently (the sun check
+    allows 90 min) while QC flagged sunrise/sunset values. Hourly averages
+    labelled at the end of their hour lag by half an hour (the average is centred
+    half a step before its label) and must not be taken for a wrong zone."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    kw = {"time_column": "time", "target": "GHI", "latitude": 39.74}
+    path = tmp_path / "mst.csv"
+    _clear_csv(path, "2023-01-10", 5 * 96, tz="Etc/GMT+7")
+    d = load_solar(path, longitude=-105.18, tz="America/Chicago", **kw)
+    with pytest.warns(IclControlWarning, match=r"about 1 h off.*\+60 min") as rec:
+        qc = quality_control(d)
+    # the sun says UTC-7: Chicago (UTC-6 in January) minus the +1 h lag
+    (message,) = [str(w.message) for w in rec if w.category is IclControlWarning]
+    assert "--tz Etc/GMT+7" in message
+    assert qc.report["warnings"] == [message]
+    assert qc.report["solar_time_lag_refined_minutes"] == 60
+    # the workflows list it in their warnings (the CLI prints those), once
+    from iclcontrol.solar.workflows import prepare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        assert prepare(d)[1]["warnings"] == [message]
+    # the right zone: no warning
+    d = load_solar(path, longitude=-105.18, tz="Etc/GMT+7", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        assert quality_control(d).report["warnings"] == []
+    # hourly averages of the hour ending at the label, read as instants: the
+    # whole-step lag is -1 h, the refined one about -30 min: no warning
+    hourly = tmp_path / "ending.csv"
+    idx = pd.date_range("2023-01-10 01:00", periods=5 * 24, freq="1h", tz="Etc/GMT+7")
+    import pvlib
+
+    loc = pvlib.location.Location(39.74, -105.18, altitude=1800)
+    fine = pd.date_range(idx[0] - pd.Timedelta("1h"), idx[-1], freq="1min")
+    ghi_1min = loc.get_clearsky(fine)["ghi"]
+    ending = ghi_1min.resample("1h", closed="right", label="right").mean()
+    pd.DataFrame(
+        {"time": idx.tz_localize(None).strftime("%Y-%m-%d %H:%M"), "GHI": ending[idx]}
+    ).to_csv(hourly, index=False)
+    d = load_solar(hourly, longitude=-105.18, tz="Etc/GMT+7", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        qc = quality_control(d)
+    assert qc.report["warnings"] == []
+    assert abs(qc.report["solar_time_lag_refined_minutes"] + 30) <= 10
+
+
+def test_lag_search_coarse_then_fine_finds_the_exhaustive_best_lag():
+    """The coarse-then-fine search on 1-min data returns the lag every-step search
+    finds (computed here directly), and the lag put into the data."""
+    import pvlib
+
+    from iclcontrol.solar.data import _lag_correlations, solar_time_lag
+
+    idx = pd.date_range("2023-03-01", periods=3 * 1440, freq="1min", tz="Etc/GMT+7")
+    loc = pvlib.location.Location(39.74, -105.18, altitude=1800)
+    rng = np.random.default_rng(1)
+    site = Site("golden", 39.74, -105.18, 1800.0, tz="Etc/GMT+7")
+    for true_lag in (-97, -8, 0, 37, 61):
+        # y(t) = clear sky at t + true_lag, with cloud noise
+        cs = loc.get_clearsky(idx + pd.Timedelta(minutes=true_lag))["ghi"].to_numpy()
+        y = cs * rng.uniform(0.7, 1.0, len(idx))
+        frame = pd.DataFrame({"ghi": y}, index=idx)
+        frame.index.freq = "1min"
+        d = SolarData(frame, "ghi", site)
+        ref = loc.get_clearsky(idx)["ghi"].to_numpy()
+        every = {}
+        for lag in range(-720, 721):
+            a, b = (y[: len(y) - lag], ref[lag:]) if lag >= 0 else (y[-lag:], ref[:lag])
+            every[lag] = np.corrcoef(a, b)[0, 1]
+        exhaustive = max(every, key=every.get)
+        searched = _lag_correlations(y, ref, 720, pd.Timedelta("1min"))
+        assert len(searched) < 200  # 97 coarse + 31 fine, not 1441
+        assert max(searched, key=searched.get) == exhaustive
+        lag = solar_time_lag(d) / pd.Timedelta("1min")
+        assert lag == exhaustive
+        assert abs(lag - true_lag) <= 2
+
+
+def test_quality_control_shows_progress_when_asked(capsys):
+    """A year of 1-min data took ~30 s of QC with nothing shown."""
+    d = load_solar("tmy3-greensboro")
+    quality_control(d, verbose=True)
+    assert "solar QC" in capsys.readouterr().err
+    quality_control(d)  # not a terminal: quiet
+    assert capsys.readouterr().err == ""

@@ -486,4 +486,6 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
             if share is not None and interval is not None:
                 text += f" [{interval[0]:.1%}, {interval[1]:.1%}]"
             print(f"  {name}: {cost:.2f} $, {text}")
+        for warning in summary.get("warnings", []):
+            _warn(warning)
     return 0
