@@ -625,3 +625,28 @@ def test_quality_control_shows_progress_when_asked(capsys):
     assert "solar QC" in capsys.readouterr().err
     quality_control(d)  # not a terminal: quiet
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "fmt", ["%Y-%m-%d %H:%M UTC", "%Y-%m-%d %H:%M:%S utc", "%Y-%m-%dT%H:%M GMT"]
+)
+def test_utc_spelled_out_in_timestamps_is_read_as_utc(tmp_path, fmt):
+    """'2023-01-10 07:00 UTC' was refused as 'not ISO 8601' ('...Z' was read)."""
+    from iclcontrol.solar.planning import load_with_report
+
+    idx = pd.date_range("2023-01-10", periods=3 * 96, freq="15min", tz="UTC")
+    ghi = np.clip(np.sin(np.arange(len(idx)) / 96 * 2 * np.pi), 0, None) * 500
+    frame = pd.DataFrame({"time": idx.strftime(fmt), "GHI": ghi})
+    frame.to_csv(tmp_path / "utc.csv", index=False)
+    read, report = read_table(tmp_path / "utc.csv", "time", "GHI")
+    # the same instants as the ISO 8601 offset spelling, parsed by pandas
+    expected = pd.to_datetime(idx.strftime("%Y-%m-%d %H:%M:%S+00:00"))
+    assert (read.index == expected).all()
+    assert "UTC offset" in report["timestamps"]
+    # a load file's times too
+    hours = pd.date_range("2023-01-10", periods=24, freq="h", tz="UTC")
+    pd.DataFrame({"time": hours.strftime(fmt), "load_kw": np.arange(24.0)}).to_csv(
+        tmp_path / "load.csv", index=False
+    )
+    load, _ = load_with_report(str(tmp_path / "load.csv"), hours)
+    np.testing.assert_allclose(load.to_numpy(), np.arange(24.0))

@@ -494,8 +494,9 @@ def read_table(
     path : str or Path
         ``.csv`` or ``.parquet``.
     time_column : str
-        Timestamps. Strings with a UTC offset and timezone-aware columns are used
-        as given: converted to ``tz`` when given, else kept in the file's offset
+        Timestamps. Strings with a UTC offset (or a trailing ``Z``, ``UTC`` or
+        ``GMT``) and timezone-aware columns are used as given: converted to
+        ``tz`` when given, else kept in the file's offset
         when it is the same on every row (UTC when it changes, e.g. with daylight
         saving time). Naive timestamps are local time in ``tz`` (DST transitions
         resolved: the repeated autumn hour is inferred from order, impossible
@@ -591,8 +592,9 @@ def _parse_times(
     """Timestamps of a table column as a timezone-aware index (NaT where unusable).
 
     Naive times are local wall-clock time in ``tz`` (UTC when ``None``, reported as
-    ``timestamps``). The autumn hour that occurs twice is resolved from the file
-    order: among the distinct rows (``repeat`` marks verbatim repeats), the first
+    ``timestamps``). A trailing ``Z``, ``UTC`` or ``GMT`` is the offset +00:00.
+    The autumn hour that occurs twice is resolved from the file order: among the
+    distinct rows (``repeat`` marks verbatim repeats), the first
     occurrence of an ambiguous wall time is daylight-saving time, the second
     standard time, further ones and single ones (which cannot be told apart) are
     dropped. Wall times skipped in spring are dropped. Both are counted.
@@ -602,7 +604,7 @@ def _parse_times(
         idx = pd.DatetimeIndex(col)
         report["timestamps"] = f"with time zone {idx.tz}"
         return idx.tz_convert(_zone(tz)) if tz else idx
-    text = col.astype(str)
+    text = utc_suffix_as_offset(col.astype(str))
     has_offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).all()
     if has_offset:
         idx = pd.DatetimeIndex(_to_datetime(text, utc=True))
@@ -657,6 +659,13 @@ def _parse_times(
     return pd.DatetimeIndex(out)
 
 
+def utc_suffix_as_offset(text: pd.Series) -> pd.Series:
+    """Timestamp strings with a trailing ``UTC`` or ``GMT`` (any case, e.g.
+    ``"2023-01-01 07:00 UTC"``) rewritten with the ISO 8601 offset ``+00:00``,
+    which pandas' ISO 8601 parser reads (``Z`` it reads already)."""
+    return text.str.replace(r"\s*(?:UTC|GMT)$", "+00:00", regex=True, case=False)
+
+
 def _offset_zone(offset: str) -> Any:
     """The fixed zone of an ISO 8601 offset (``"-06:00"``, ``"+0530"``, ``"Z"``)."""
     if offset == "Z":
@@ -692,8 +701,8 @@ def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
             )
         raise DataError(
             f"{len(rows)} timestamp(s) are not ISO 8601, e.g. {text.iloc[rows[0]]!r} "
-            f"(data row {rows[0] + 1}); expected e.g. '2023-06-01 13:00' or "
-            "'2023-06-01T13:00:00-07:00'"
+            f"(data row {rows[0] + 1}); expected e.g. '2023-06-01 13:00', "
+            "'2023-06-01T13:00:00-07:00' or '2023-06-01 20:00 UTC'"
         )
     return parsed
 

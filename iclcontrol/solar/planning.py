@@ -231,13 +231,20 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
             f"load file {name}: load_kw is negative on {len(rows)} row(s), line(s) "
             f"{_lines(rows)}; a load is consumption >= 0 [kW]"
         )
-    times = pd.to_datetime(raw["time"], format="ISO8601", errors="coerce", utc=False)
+    from iclcontrol.solar.data import utc_suffix_as_offset
+
+    times = pd.to_datetime(
+        utc_suffix_as_offset(raw["time"].str.strip()),
+        format="ISO8601",
+        errors="coerce",
+        utc=False,
+    )
     if times.isna().any():
         rows = np.flatnonzero(times.isna().to_numpy())
         raise DataError(
             f"load file {name}: time is not an ISO 8601 timestamp on {len(rows)} "
             f"row(s), e.g. {raw['time'].iloc[rows[0]]!r} on line {rows[0] + 2} "
-            "(expected e.g. '2023-01-01 13:00')"
+            "(expected e.g. '2023-01-01 13:00' or '2023-01-01 18:00 UTC')"
         )
     idx = pd.DatetimeIndex(times)
     if idx.tz is not None:
