@@ -351,6 +351,7 @@ def test_year_long_load_file_is_used_by_date(tmp_path):
 
     load, rep = load_with_report(str(path), idx, "ending")
     assert rep["method"] == "dated"
+    assert rep["step_minutes"] == 60.0  # hourly rows
     # label 1990-01-01 01:00 ending is the period starting 00:00: the first value;
     # the last label (1991-01-01 00:00) wraps round to Dec 31 23:00
     np.testing.assert_allclose(load.to_numpy(), kw)
@@ -562,6 +563,7 @@ def test_plan_fills_missing_air_temperature_sensibly_and_says_so():
     n_short = int(short.sum())
     assert res["weather_fill"] == {"temp_air": {"interpolated": n_short, "default": 0}}
     assert any(f"{n_short} missing values interpolated" in n for n in res["notes"])
+    assert res["coverage"]["sizing_step_minutes"] == 60.0  # hourly TMY3
     # TMY temperatures change by a degree or two an hour: interpolating one hour
     # changes the yield by far less than 0.5 %; 0 degC air (about 28 K colder in
     # Greensboro's June days, -0.4 %/K on half the daytime hours) raised it by

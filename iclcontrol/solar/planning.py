@@ -300,7 +300,8 @@ def load_with_report(
         ``load_kw`` on ``index``. [kW]
     report : dict
         ``spec``, ``method`` (``"builtin"``, ``"dated"`` or
-        ``"time_of_day_average"``), ``mean_kw``, ``rows`` and ``step`` of a CSV,
+        ``"time_of_day_average"``), ``mean_kw``, ``rows``, ``step`` (text) and
+        ``step_minutes`` of a CSV,
         ``note`` when averaged, ``warnings`` (e.g. a mean above
         :data:`LOAD_LOOKS_LIKE_WATTS_KW`, which looks like W).
 
@@ -339,7 +340,13 @@ def load_with_report(
             series.index = series.index.tz_localize("UTC").tz_convert(starts.tz)
             series.index = series.index.tz_localize(None)
         wall = local.tz_localize(None) if local.tz is not None else local
-        report.update({"rows": len(series), "step": str(step)})
+        report.update(
+            {
+                "rows": len(series),
+                "step": str(step),
+                "step_minutes": step / pd.Timedelta("1min"),
+            }
+        )
         # the CSV step each period starts in, keyed without the year
         csv_key = series.index.strftime("%m-%d %H:%M:%S")
         by_key = pd.Series(series.to_numpy(), index=csv_key).groupby(level=0).mean()

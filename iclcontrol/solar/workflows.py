@@ -150,7 +150,8 @@ def run_forecast(
     Returns
     -------
     dict
-        ``dataset``, ``n_train``, ``n_test`` (issue times scored), ``cut``,
+        ``dataset``, ``resolution`` (text) and ``resolution_minutes`` (the data
+        step [min]), ``n_train``, ``n_test`` (issue times scored), ``cut``,
         ``horizons`` (first kind; ``n`` = daytime samples scored at that lead),
         ``models`` (per kind: ``horizons``, ``history``), ``qc`` report,
         ``warnings`` (a lead scored on fewer than :data:`MIN_SCORED_SAMPLES`
@@ -166,6 +167,7 @@ def run_forecast(
         "target": d.target,
         "site": d.site.to_dict(),
         "resolution": str(d.freq),
+        "resolution_minutes": d.freq / pd.Timedelta("1min"),
         "cut": str(cut),
         "params": params,
         "qc": qc_report,
@@ -643,6 +645,7 @@ def run_plan(
             "last": str(index[-1]),
             "gap_fill": "mean PV of the same month and hour of day",
             "sizing_step": str(pd.Timedelta(hours=dt)),
+            "sizing_step_minutes": dt * 60.0,
         },
         "costs": costs.__dict__,
         "tariff": tariff.to_dict(),
