@@ -650,3 +650,28 @@ def test_utc_spelled_out_in_timestamps_is_read_as_utc(tmp_path, fmt):
     )
     load, _ = load_with_report(str(tmp_path / "load.csv"), hours)
     np.testing.assert_allclose(load.to_numpy(), np.arange(24.0))
+
+
+def test_a_slice_reports_its_own_span_and_gaps_and_keeps_the_files():
+    """SolarData.slice() kept the whole file's first/last/gaps in its report."""
+    idx = pd.date_range("2023-06-01", periods=4 * 96, freq="15min", tz="Etc/GMT+7")
+    frame = pd.DataFrame({"ghi": 100.0}, index=idx)
+    frame = frame.drop(idx[10:14])  # 4 steps missing on the first day
+    frame.loc[idx[200], "ghi"] = np.nan  # one NaN value on the third day
+    regular, report = regularize(frame, "ghi")
+    d = SolarData(regular, "ghi", Site("x", 39.74, -105.18, tz="Etc/GMT+7"), {}, report)
+    assert d.report["missing_steps"] == 5
+    late = d.slice("2023-06-02", "2023-06-03 23:45")
+    assert late.report["first"] == str(idx[96])
+    assert late.report["last"] == str(idx[4 * 96 - 97])
+    assert late.report["missing_steps"] == 1
+    assert late.report["gaps"] == [
+        {"start": str(idx[200]), "end": str(idx[200]), "steps": 1}
+    ]
+    # the file's own, also for a slice of the slice
+    assert late.report["file"]["missing_steps"] == 5
+    assert late.report["file"]["first"] == str(idx[0])
+    again = late.slice("2023-06-03", None)
+    assert again.report["file"] == late.report["file"]
+    assert again.report["first"] == str(idx[192])
+    assert d.report["first"] == str(idx[0])  # the original is untouched

@@ -160,12 +160,23 @@ class SolarData:
         return self.frame[self.target]
 
     def slice(self, start: Any = None, stop: Any = None) -> SolarData:
-        """A copy restricted to ``[start, stop]`` (labels, inclusive)."""
+        """A copy restricted to ``[start, stop]`` (labels, inclusive).
+
+        Its report's ``first``, ``last``, ``missing_steps`` and ``gaps`` describe
+        the slice (missing = NaN target values, so after quality control the
+        flagged ones too); the file's are kept under ``report["file"]``; the
+        other counts (duplicates, negatives, ...) are the file's.
+        """
         frame = self.frame.loc[start:stop].copy()
         frame = frame.asfreq(self.frame.index.freq)
-        return SolarData(
-            frame, self.target, self.site, dict(self.card), dict(self.report)
-        )
+        report = dict(self.report)
+        own = [k for k in _COVERAGE_KEYS if k in report]
+        if own and len(frame):
+            coverage = _coverage(frame, self.target)
+            # a slice of a slice keeps the file's values
+            report["file"] = report.get("file", {k: report[k] for k in own})
+            report.update({k: coverage[k] for k in own})
+        return SolarData(frame, self.target, self.site, dict(self.card), report)
 
 
 def check_solar_frame(frame: Any, target: str) -> None:
@@ -762,11 +773,7 @@ def regularize(
     frame.index.freq = freq_offset
     report["n_rows"] = int(n_before)
     report["freq"] = freq_offset.freqstr
-    report["first"] = str(frame.index[0])
-    report["last"] = str(frame.index[-1])
-    missing = frame[target].isna()
-    report["missing_steps"] = int(missing.sum())
-    report["gaps"] = _gaps(missing)
+    report.update(_coverage(frame, target))
     neg = frame[target] < 0
     report["negative_values_zeroed"] = int(neg.sum())
     frame.loc[neg, target] = 0.0
@@ -815,6 +822,22 @@ def _snap_to_grid(
     new = pd.DatetimeIndex(grid[near], tz="UTC").tz_convert(frame.index.tz)
     out.index = new.as_unit(frame.index.unit)
     return out, snapped, dropped
+
+
+#: Keys of a reader report that describe the span of the data (see :func:`_coverage`).
+_COVERAGE_KEYS = ("first", "last", "missing_steps", "gaps")
+
+
+def _coverage(frame: pd.DataFrame, target: str) -> dict[str, Any]:
+    """``first`` and ``last`` label, ``missing_steps`` (NaN ``target`` values) and
+    the longest ``gaps`` of a regular, non-empty frame."""
+    missing = frame[target].isna()
+    return {
+        "first": str(frame.index[0]),
+        "last": str(frame.index[-1]),
+        "missing_steps": int(missing.sum()),
+        "gaps": _gaps(missing),
+    }
 
 
 def _gaps(missing: pd.Series, keep: int = 20) -> list[dict[str, Any]]:
