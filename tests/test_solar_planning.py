@@ -581,3 +581,25 @@ def test_plan_fills_missing_air_temperature_sensibly_and_says_so():
     h = pd.Timedelta("1h")
     before, after = frame.at[t - h, "temp_air"], frame.at[t + h, "temp_air"]
     assert filled.at[t, "temp_air"] == pytest.approx((before + after) / 2)
+
+
+def test_run_operate_lists_the_loads_warnings():
+    """A load in W (flat:800, 800 kW for a house) was warned about by plan but
+    dispatched silently by operate."""
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.workflows import run_operate
+
+    d = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-12")
+    res = run_operate(
+        d,
+        load="flat:800",
+        horizon=2,
+        lags=4,
+        days=0.5,
+        dispatch_hours=3,
+        epochs=1,
+        hidden=4,
+        full_horizon=False,
+        qc=False,
+    )
+    assert any("in W" in w for w in res["warnings"])

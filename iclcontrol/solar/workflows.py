@@ -778,7 +778,7 @@ def run_operate(
         ``import_kwh_by_price`` per strategy, ``weather_fill`` (as in
         :func:`run_plan`), ``qc`` and ``reader_report`` (what quality control
         flagged and the reader repaired: gaps, duplicates, ...), ``warnings``
-        (quality control's),
+        (quality control's and the load's, e.g. a load that looks like W),
         with ``out`` ``files`` (operate.json, one dispatch CSV per strategy, the
         plots), and run details.
     """
@@ -994,7 +994,7 @@ def run_operate(
         "qc_flagged": qc_report.get("flagged_total"),
         "qc": qc_report,
         "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
-        "warnings": qc_report.get("warnings", []),
+        "warnings": qc_report.get("warnings", []) + load_rep.get("warnings", []),
     }
     if out is not None:
         out = open_output(out, "operate.json")
