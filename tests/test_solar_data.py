@@ -675,3 +675,24 @@ def test_a_slice_reports_its_own_span_and_gaps_and_keeps_the_files():
     assert again.report["file"] == late.report["file"]
     assert again.report["first"] == str(idx[192])
     assert d.report["first"] == str(idx[0])  # the original is untouched
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_or_tab_separated_files_are_read(tmp_path, sep):
+    """A spreadsheet's ';' CSV was one column 'time;GHI' and refused with
+    'has no column(s) [time, GHI]'."""
+    from iclcontrol.solar.planning import load_with_report
+
+    comma, other = tmp_path / "comma.csv", tmp_path / "other.csv"
+    _clear_csv(comma, "2023-01-10", 3 * 96, tz="Etc/GMT+7")
+    pd.read_csv(comma).to_csv(other, sep=sep, index=False)
+    expected, _ = read_table(comma, "time", "GHI", tz="Etc/GMT+7")
+    read, _ = read_table(other, "time", "GHI", tz="Etc/GMT+7")
+    pd.testing.assert_frame_equal(read, expected)
+    hours = pd.date_range("2023-01-10", periods=24, freq="h", tz="Etc/GMT+7")
+    load = pd.DataFrame(
+        {"time": hours.strftime("%Y-%m-%d %H:%M"), "load_kw": np.arange(24.0)}
+    )
+    load.to_csv(tmp_path / "load.csv", sep=sep, index=False)
+    profile, _ = load_with_report(str(tmp_path / "load.csv"), hours)
+    np.testing.assert_allclose(profile.to_numpy(), np.arange(24.0))

@@ -532,7 +532,7 @@ def read_table(
     if path.suffix.lower() in (".parquet", ".pq"):
         raw = pd.read_parquet(path)
     elif path.suffix.lower() in (".csv", ".txt"):
-        raw = pd.read_csv(path)
+        raw = read_csv_any_separator(path)
     else:
         raise DataError(f"{path.name}: expected .csv or .parquet, got {path.suffix!r}")
     if time_column not in raw.columns and raw.index.name == time_column:
@@ -563,6 +563,23 @@ def read_table(
     frame, rep = regularize(frame, target=target, freq=freq)
     report.update(rep)
     return frame, report
+
+
+def read_csv_any_separator(path: str | Path, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` that also reads files separated by semicolons or tabs.
+
+    Spreadsheets in many locales save CSV with ``;``: read with commas, such a
+    file is one column named e.g. ``"time;GHI"``. When the header alone splits
+    on ``;`` or a tab, the file is read again with that separator (a decimal
+    comma is still refused by the numeric check, naming the fix).
+    """
+    raw = pd.read_csv(path, **kwargs)
+    if raw.shape[1] == 1:
+        header = str(raw.columns[0])
+        for sep in (";", "\t"):
+            if sep in header:
+                return pd.read_csv(path, sep=sep, **kwargs)
+    return raw
 
 
 def _numeric_columns(

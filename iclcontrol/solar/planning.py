@@ -25,6 +25,7 @@ from iclcontrol.exceptions import (
     DimensionError,
     SolverUnavailableError,
 )
+from iclcontrol.solar.data import read_csv_any_separator, utc_suffix_as_offset
 from plants.pv import check_battery_fractions
 
 __all__ = [
@@ -192,7 +193,7 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     step. Errors name the file and its lines."""
     name = spec
     try:
-        raw = pd.read_csv(spec, dtype=str, keep_default_na=False)
+        raw = read_csv_any_separator(spec, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"load file {name} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -231,8 +232,6 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
             f"load file {name}: load_kw is negative on {len(rows)} row(s), line(s) "
             f"{_lines(rows)}; a load is consumption >= 0 [kW]"
         )
-    from iclcontrol.solar.data import utc_suffix_as_offset
-
     times = pd.to_datetime(
         utc_suffix_as_offset(raw["time"].str.strip()),
         format="ISO8601",
