@@ -584,6 +584,19 @@ def test_clock_one_hour_off_warns_naming_the_zone_but_period_ending_hours_do_not
         qc = quality_control(d)
     assert qc.report["warnings"] == []
     assert abs(qc.report["solar_time_lag_refined_minutes"] + 30) <= 10
+    # told that the labels end their hour, the sun is taken mid-hour: no lag
+    d = load_solar(hourly, longitude=-105.18, tz="Etc/GMT+7", label="ending", **kw)
+    assert d.site.label == "ending"
+    assert abs(quality_control(d).report["solar_time_lag_refined_minutes"]) <= 10
+    with pytest.raises(ConfigError, match="--label"):
+        load_solar("tmy3-greensboro", label="ending")  # a weather file has its own
+    from iclcontrol.cli import build_parser
+    from iclcontrol.commands.solar import _load_kwargs
+
+    args = build_parser().parse_args(
+        ["solar", "forecast", "--data", str(hourly), "--label", "ending"]
+    )
+    assert _load_kwargs(args)["label"] == "ending"
 
 
 def test_lag_search_coarse_then_fine_finds_the_exhaustive_best_lag():

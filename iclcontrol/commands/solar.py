@@ -60,6 +60,14 @@ def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
     )
     p.add_argument("--surface-tilt", type=float, default=None, help="POA target [deg]")
     p.add_argument("--surface-azimuth", type=float, default=None, help="[deg]")
+    p.add_argument(
+        "--label",
+        choices=("instant", "ending", "beginning"),
+        default=None,
+        help="what a table's timestamps stand for: instant values (default) or "
+        "averages over the period ending or beginning at the label (e.g. hourly "
+        "averages stamped at the end of their hour: ending)",
+    )
 
 
 def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,6 +80,7 @@ def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "longitude",
         "surface_tilt",
         "surface_azimuth",
+        "label",
     ):
         v = getattr(args, name, None)
         if v is not None:

@@ -887,6 +887,7 @@ def load_solar(
     longitude: float | None = None,
     surface_tilt: float | None = None,
     surface_azimuth: float | None = None,
+    label: str | None = None,
 ) -> SolarData:
     """Load a named dataset, a weather file or a plain CSV/Parquet table.
 
@@ -902,6 +903,11 @@ def load_solar(
         Site of a plain table; alternatively give ``latitude`` and ``longitude``
         (and ``surface_tilt``/``surface_azimuth`` when the target is POA). A
         weather file or named dataset has its own: these raise ``ConfigError``.
+    label : {"instant", "ending", "beginning"} or None
+        What a plain table's timestamps stand for (:class:`Site`); None:
+        ``"instant"``. Hourly averages labelled at the end of their hour (as
+        TMY files are) need ``"ending"``: the sun is then taken half an hour
+        before the label. A weather file or named dataset has its own.
 
     Returns
     -------
@@ -914,6 +920,7 @@ def load_solar(
         "site": site,
         "surface_tilt": surface_tilt,
         "surface_azimuth": surface_azimuth,
+        "label": label,
     }
     if key in DATASETS:
         info = DATASETS[key]
@@ -961,6 +968,12 @@ def load_solar(
             tz=str(frame.index.tz),
             surface_tilt=surface_tilt,
             surface_azimuth=surface_azimuth,
+            label=label or "instant",
+        )
+    elif label is not None:
+        raise ConfigError(
+            "label belongs to the site: pass Site(..., label=...) instead of label "
+            "with site"
         )
     card = {"source": str(path), "kind": "table", "resolution": _freq_str(frame)}
     data = SolarData(frame, target, site, card, report)
