@@ -709,3 +709,25 @@ def test_semicolon_or_tab_separated_files_are_read(tmp_path, sep):
     load.to_csv(tmp_path / "load.csv", sep=sep, index=False)
     profile, _ = load_with_report(str(tmp_path / "load.csv"), hours)
     np.testing.assert_allclose(profile.to_numpy(), np.arange(24.0))
+
+
+def test_missing_value_codes_are_missing_not_zero(tmp_path):
+    """-999 (a common missing-value code) was 'negative', so set to 0 W/m^2: a
+    sunny noon read as darkness. Small night-time offsets are still zeroed."""
+    from iclcontrol.commands.solar import _data_line
+
+    path = tmp_path / "codes.csv"
+    idx, _ = _clear_csv(path, "2023-06-01", 2 * 96, tz="Etc/GMT+7")
+    table = pd.read_csv(path)
+    noon = [48, 49, 144]  # 12:00, 12:15 on day 1 and 12:00 on day 2
+    table.loc[noon, "GHI"] = -999.0
+    table.loc[[0, 1], "GHI"] = -3.0  # midnight sensor offset
+    table.to_csv(path, index=False)
+    frame, report = read_table(path, "time", "GHI", tz="Etc/GMT+7")
+    assert frame["GHI"].iloc[noon].isna().all()
+    assert (frame["GHI"].iloc[[0, 1]] == 0.0).all()
+    assert report["missing_value_codes"] == 3
+    assert report["missing_steps"] == 3
+    assert report["negative_values_zeroed"] == 2
+    assert report["gaps"][0] == {"start": str(idx[48]), "end": str(idx[49]), "steps": 2}
+    assert "3 values below -100 W/m^2" in _data_line(report, {"skipped": True})

@@ -120,6 +120,7 @@ def _data_line(reader: dict[str, Any], qc: dict[str, Any]) -> str:
         ("duplicates_with_other_values", "of them with other values (first kept)"),
         ("nonexistent_or_ambiguous_times_dropped", "DST times dropped"),
         ("off_grid_dropped", "off-grid times dropped"),
+        ("missing_value_codes", "values below -100 W/m^2 (codes like -999) missing"),
         ("negative_values_zeroed", "negative values set to 0"),
     ):
         if reader.get(key):

@@ -735,12 +735,19 @@ def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
     return parsed
 
 
+#: Irradiance below this is not a sensor's night-time offset (a few W/m^2) but
+#: a missing-value code such as -999 or -9999: read as missing. [W/m^2]
+MISSING_CODE_BELOW = -100.0
+
+
 def regularize(
     frame: pd.DataFrame, target: str, freq: str | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Sort, de-duplicate and put a frame on a regular grid; report what was done.
 
-    Negative irradiance (sensor noise at night) is set to zero and counted.
+    Negative irradiance (sensor noise at night) is set to zero and counted;
+    below :data:`MISSING_CODE_BELOW` it is a missing-value code (-999, -9999)
+    and becomes NaN (a missing step), counted too.
 
     Returns
     -------
@@ -752,8 +759,8 @@ def regularize(
         differ from the kept row's: conflicting records), ``n_rows``, ``freq``,
         ``snapped_to_grid`` (timestamps within a quarter step of the grid moved
         onto it, e.g. clock jitter), ``off_grid_dropped`` (farther ones),
-        ``missing_steps``, ``gaps`` (up to 20 longest, start/end/steps),
-        ``negative_values_zeroed``.
+        ``missing_value_codes``, ``missing_steps``, ``gaps`` (up to 20
+        longest, start/end/steps), ``negative_values_zeroed``.
     """
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise DataError("expected a DatetimeIndex")
@@ -790,6 +797,9 @@ def regularize(
     frame.index.freq = freq_offset
     report["n_rows"] = int(n_before)
     report["freq"] = freq_offset.freqstr
+    codes = frame[target] < MISSING_CODE_BELOW
+    report["missing_value_codes"] = int(codes.sum())
+    frame.loc[codes, target] = np.nan
     report.update(_coverage(frame, target))
     neg = frame[target] < 0
     report["negative_values_zeroed"] = int(neg.sum())
