@@ -561,7 +561,9 @@ def test_plan_fills_missing_air_temperature_sensibly_and_says_so():
     frame.loc[short, "temp_air"] = np.nan
     res = run_plan(SolarData(frame, "ghi", june.site, {}, {}), qc=False)
     n_short = int(short.sum())
-    assert res["weather_fill"] == {"temp_air": {"interpolated": n_short, "default": 0}}
+    assert res["weather_fill"] == {
+        "temp_air": {"interpolated": n_short, "default": 0, "out_of_range": 0}
+    }
     assert any(f"{n_short} missing values interpolated" in n for n in res["notes"])
     assert res["coverage"]["sizing_step_minutes"] == 60.0  # hourly TMY3
     # TMY temperatures change by a degree or two an hour: interpolating one hour
@@ -573,13 +575,22 @@ def test_plan_fills_missing_air_temperature_sensibly_and_says_so():
     w = frame[["ghi", "dni", "dhi", "temp_air"]].copy()
     w.loc["1990-06-20":"1990-06-21", "temp_air"] = np.nan
     filled, counts = fill_weather(w)
-    assert counts["temp_air"] == {"interpolated": n_short - 8, "default": 48}
+    assert counts["temp_air"] == {
+        "interpolated": n_short - 8,
+        "default": 48,
+        "out_of_range": 0,
+    }
     assert (filled.loc["1990-06-20":"1990-06-21", "temp_air"] == 20.0).all()
     assert not filled.isna().any().any()
     # interpolation is linear in time between the neighbours (hand value)
     t = pd.Timestamp("1990-06-05 09:00", tz=frame.index.tz)
     h = pd.Timedelta("1h")
     before, after = frame.at[t - h, "temp_air"], frame.at[t + h, "temp_air"]
+    assert filled.at[t, "temp_air"] == pytest.approx((before + after) / 2)
+    # a missing-value code (-999 degC: absurdly cold cells, absurd PV) is a gap
+    w.loc[t, "temp_air"] = -999.0
+    filled, counts = fill_weather(w)
+    assert counts["temp_air"]["out_of_range"] == 1
     assert filled.at[t, "temp_air"] == pytest.approx((before + after) / 2)
 
 

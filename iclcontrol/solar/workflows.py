@@ -283,6 +283,9 @@ def _with_air(weather: pd.DataFrame, d: SolarData) -> pd.DataFrame:
 
 #: Longest gap of ``temp_air`` or ``wind_speed`` filled by interpolation. [time]
 MAX_AIR_GAP = pd.Timedelta("3h")
+#: Plausible ``temp_air`` [degC] and ``wind_speed`` [m/s] (beyond the records of
+#: -89 degC and 113 m/s): values outside are missing-value codes, filled.
+AIR_RANGES = {"temp_air": (-90.0, 60.0), "wind_speed": (0.0, 115.0)}
 
 
 def fill_weather(
@@ -296,14 +299,16 @@ def fill_weather(
     gaps at the ends take the values the PV chain uses without the column
     (:data:`plants.pv.DEFAULT_TEMP_AIR`, 20 degC; ``DEFAULT_WIND_SPEED``, 1 m/s).
     A missing air temperature is not 0 degC: that would overstate the PV output
-    by about 0.4 % per kelvin.
+    by about 0.4 % per kelvin. Values outside :data:`AIR_RANGES` (missing-value
+    codes such as -999) count as missing.
 
     Returns
     -------
     weather : pandas.DataFrame
     filled : dict
-        Per air column with missing values: ``{"interpolated": n, "default": m}``
-        (counts of steps).
+        Per air column with missing values: ``{"interpolated": n, "default": m,
+        "out_of_range": k}`` (counts of steps; the ``k`` out-of-range values are
+        among the ``n + m`` filled).
     """
     from iclcontrol.solar.features import index_step
     from plants.pv import DEFAULT_TEMP_AIR, DEFAULT_WIND_SPEED
@@ -312,10 +317,14 @@ def fill_weather(
     out = weather.copy()
     filled: dict[str, dict[str, int]] = {}
     for col, default in defaults.items():
-        if col not in out or not out[col].isna().any():
+        if col not in out:
             continue
-        values = out[col]
+        low, high = AIR_RANGES[col]
+        out_of_range = ~out[col].between(low, high) & out[col].notna()
+        values = out[col].where(~out_of_range)
         missing = values.isna()
+        if not missing.any():
+            continue
         gap_steps = missing.groupby((~missing).cumsum()).transform("sum")
         short = missing & (gap_steps * index_step(out.index) <= MAX_AIR_GAP)
         between = values.interpolate(method="time", limit_area="inside")
@@ -324,6 +333,7 @@ def fill_weather(
         filled[col] = {
             "interpolated": interpolated,
             "default": int(missing.sum()) - interpolated,
+            "out_of_range": int(out_of_range.sum()),
         }
         out[col] = values.fillna(default)
     irradiance = [c for c in out.columns if c not in defaults]
@@ -343,6 +353,11 @@ def _fill_note(filled: dict[str, dict[str, int]]) -> str | None:
         f"{col}: {n['interpolated']} missing values interpolated (gaps up to "
         f"{MAX_AIR_GAP / pd.Timedelta('1h'):g} h), {n['default']} set to "
         f"{defaults[col]} (longer gaps)"
+        + (
+            f", of them {n['out_of_range']} out of range {AIR_RANGES[col]}"
+            if n["out_of_range"]
+            else ""
+        )
         for col, n in filled.items()
     ]
     return "; ".join(parts) or None
