@@ -26,7 +26,6 @@ import hashlib
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,18 +46,11 @@ from iclcontrol.exceptions import (
 from iclcontrol.models.averaging import WeightAverage, averaged_weights
 from iclcontrol.models.certificate import Certificate, certify
 from iclcontrol.models.networks import KINDS, NetworkConfig, network_from_config
+from iclcontrol.progress import progress_enabled as _progress_enabled
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"
-
-
-def _progress_enabled(verbose: bool | None) -> bool:
-    if verbose is not None:
-        return bool(verbose)
-    if os.environ.get("CI"):
-        return False
-    return sys.stderr.isatty()
 
 
 @contextlib.contextmanager

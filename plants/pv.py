@@ -26,7 +26,19 @@ import pandas as pd
 from iclcontrol.exceptions import ConfigError, DataError, DimensionError
 from plants.base import Plant, SimulationResult
 
-__all__ = ["BatteryParameters", "PVArrayParameters", "PVBatteryPlant", "grid_flows"]
+__all__ = [
+    "DEFAULT_TEMP_AIR",
+    "DEFAULT_WIND_SPEED",
+    "BatteryParameters",
+    "PVArrayParameters",
+    "PVBatteryPlant",
+    "grid_flows",
+]
+
+#: Air temperature the PV chain uses without a ``temp_air`` column. [degC]
+DEFAULT_TEMP_AIR = 20.0
+#: Wind speed the PV chain uses without a ``wind_speed`` column. [m/s]
+DEFAULT_WIND_SPEED = 1.0
 
 
 @dataclass(frozen=True)
@@ -344,8 +356,12 @@ class PVBatteryPlant(Plant):
             raise ConfigError(
                 f"label must be 'instant', 'ending' or 'beginning', got {label!r}"
             )
-        temp_air = weather.get("temp_air", pd.Series(20.0, index=weather.index))
-        wind = weather.get("wind_speed", pd.Series(1.0, index=weather.index))
+        temp_air = weather.get(
+            "temp_air", pd.Series(DEFAULT_TEMP_AIR, index=weather.index)
+        )
+        wind = weather.get(
+            "wind_speed", pd.Series(DEFAULT_WIND_SPEED, index=weather.index)
+        )
         tparams = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][
             a.temperature_model
         ]

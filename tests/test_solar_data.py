@@ -530,3 +530,204 @@ def test_weather_files_take_tz_and_refuse_a_tables_site_arguments():
         load_solar(path, latitude=40.0)
     with pytest.raises(ConfigError, match=r"--surface-tilt, --surface-azimuth"):
         load_solar("tmy3-greensboro", surface_tilt=30.0, surface_azimuth=180.0)
+
+
+def test_clock_one_hour_off_warns_naming_the_zone_but_period_ending_hours_do_not(
+    tmp_path,
+):
+    """Denver (MST) data read as America/Chicago passed silently (the sun check
+    allows 90 min) while QC flagged sunrise/sunset values. Hourly averages
+    labelled at the end of their hour lag by half an hour (the average is centred
+    half a step before its label) and must not be taken for a wrong zone."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    kw = {"time_column": "time", "target": "GHI", "latitude": 39.74}
+    path = tmp_path / "mst.csv"
+    _clear_csv(path, "2023-01-10", 5 * 96, tz="Etc/GMT+7")
+    d = load_solar(path, longitude=-105.18, tz="America/Chicago", **kw)
+    with pytest.warns(IclControlWarning, match=r"about 1 h off.*\+60 min") as rec:
+        qc = quality_control(d)
+    # the sun says UTC-7: Chicago (UTC-6 in January) minus the +1 h lag
+    (message,) = [str(w.message) for w in rec if w.category is IclControlWarning]
+    assert "--tz Etc/GMT+7" in message
+    assert qc.report["warnings"] == [message]
+    assert qc.report["solar_time_lag_refined_minutes"] == 60
+    # the workflows list it in their warnings (the CLI prints those), once
+    from iclcontrol.solar.workflows import prepare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        assert prepare(d)[1]["warnings"] == [message]
+    # the right zone: no warning
+    d = load_solar(path, longitude=-105.18, tz="Etc/GMT+7", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        assert quality_control(d).report["warnings"] == []
+    # hourly averages of the hour ending at the label, read as instants: the
+    # whole-step lag is -1 h, the refined one about -30 min: no warning
+    hourly = tmp_path / "ending.csv"
+    idx = pd.date_range("2023-01-10 01:00", periods=5 * 24, freq="1h", tz="Etc/GMT+7")
+    import pvlib
+
+    loc = pvlib.location.Location(39.74, -105.18, altitude=1800)
+    fine = pd.date_range(idx[0] - pd.Timedelta("1h"), idx[-1], freq="1min")
+    ghi_1min = loc.get_clearsky(fine)["ghi"]
+    ending = ghi_1min.resample("1h", closed="right", label="right").mean()
+    pd.DataFrame(
+        {"time": idx.tz_localize(None).strftime("%Y-%m-%d %H:%M"), "GHI": ending[idx]}
+    ).to_csv(hourly, index=False)
+    d = load_solar(hourly, longitude=-105.18, tz="Etc/GMT+7", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        qc = quality_control(d)
+    assert qc.report["warnings"] == []
+    assert abs(qc.report["solar_time_lag_refined_minutes"] + 30) <= 10
+    # told that the labels end their hour, the sun is taken mid-hour: no lag
+    d = load_solar(hourly, longitude=-105.18, tz="Etc/GMT+7", label="ending", **kw)
+    assert d.site.label == "ending"
+    assert abs(quality_control(d).report["solar_time_lag_refined_minutes"]) <= 10
+    with pytest.raises(ConfigError, match="--label"):
+        load_solar("tmy3-greensboro", label="ending")  # a weather file has its own
+    from iclcontrol.cli import build_parser
+    from iclcontrol.commands.solar import _load_kwargs
+
+    args = build_parser().parse_args(
+        ["solar", "forecast", "--data", str(hourly), "--label", "ending"]
+    )
+    assert _load_kwargs(args)["label"] == "ending"
+
+
+def test_lag_search_coarse_then_fine_finds_the_exhaustive_best_lag():
+    """The coarse-then-fine search on 1-min data returns the lag every-step search
+    finds (computed here directly), and the lag put into the data."""
+    import pvlib
+
+    from iclcontrol.solar.data import _lag_correlations, solar_time_lag
+
+    idx = pd.date_range("2023-03-01", periods=3 * 1440, freq="1min", tz="Etc/GMT+7")
+    loc = pvlib.location.Location(39.74, -105.18, altitude=1800)
+    rng = np.random.default_rng(1)
+    site = Site("golden", 39.74, -105.18, 1800.0, tz="Etc/GMT+7")
+    for true_lag in (-97, -8, 0, 37, 61):
+        # y(t) = clear sky at t + true_lag, with cloud noise
+        cs = loc.get_clearsky(idx + pd.Timedelta(minutes=true_lag))["ghi"].to_numpy()
+        y = cs * rng.uniform(0.7, 1.0, len(idx))
+        frame = pd.DataFrame({"ghi": y}, index=idx)
+        frame.index.freq = "1min"
+        d = SolarData(frame, "ghi", site)
+        ref = loc.get_clearsky(idx)["ghi"].to_numpy()
+        every = {}
+        for lag in range(-720, 721):
+            a, b = (y[: len(y) - lag], ref[lag:]) if lag >= 0 else (y[-lag:], ref[:lag])
+            every[lag] = np.corrcoef(a, b)[0, 1]
+        exhaustive = max(every, key=every.get)
+        searched = _lag_correlations(y, ref, 720, pd.Timedelta("1min"))
+        assert len(searched) < 200  # 97 coarse + 31 fine, not 1441
+        assert max(searched, key=searched.get) == exhaustive
+        lag = solar_time_lag(d) / pd.Timedelta("1min")
+        assert lag == exhaustive
+        assert abs(lag - true_lag) <= 2
+
+
+def test_quality_control_shows_progress_when_asked(capsys):
+    """A year of 1-min data took ~30 s of QC with nothing shown."""
+    d = load_solar("tmy3-greensboro")
+    quality_control(d, verbose=True)
+    assert "solar QC" in capsys.readouterr().err
+    quality_control(d)  # not a terminal: quiet
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "fmt", ["%Y-%m-%d %H:%M UTC", "%Y-%m-%d %H:%M:%S utc", "%Y-%m-%dT%H:%M GMT"]
+)
+def test_utc_spelled_out_in_timestamps_is_read_as_utc(tmp_path, fmt):
+    """'2023-01-10 07:00 UTC' was refused as 'not ISO 8601' ('...Z' was read)."""
+    from iclcontrol.solar.planning import load_with_report
+
+    idx = pd.date_range("2023-01-10", periods=3 * 96, freq="15min", tz="UTC")
+    ghi = np.clip(np.sin(np.arange(len(idx)) / 96 * 2 * np.pi), 0, None) * 500
+    frame = pd.DataFrame({"time": idx.strftime(fmt), "GHI": ghi})
+    frame.to_csv(tmp_path / "utc.csv", index=False)
+    read, report = read_table(tmp_path / "utc.csv", "time", "GHI")
+    # the same instants as the ISO 8601 offset spelling, parsed by pandas
+    expected = pd.to_datetime(idx.strftime("%Y-%m-%d %H:%M:%S+00:00"))
+    assert (read.index == expected).all()
+    assert "UTC offset" in report["timestamps"]
+    # a load file's times too
+    hours = pd.date_range("2023-01-10", periods=24, freq="h", tz="UTC")
+    pd.DataFrame({"time": hours.strftime(fmt), "load_kw": np.arange(24.0)}).to_csv(
+        tmp_path / "load.csv", index=False
+    )
+    load, _ = load_with_report(str(tmp_path / "load.csv"), hours)
+    np.testing.assert_allclose(load.to_numpy(), np.arange(24.0))
+
+
+def test_a_slice_reports_its_own_span_and_gaps_and_keeps_the_files():
+    """SolarData.slice() kept the whole file's first/last/gaps in its report."""
+    idx = pd.date_range("2023-06-01", periods=4 * 96, freq="15min", tz="Etc/GMT+7")
+    frame = pd.DataFrame({"ghi": 100.0}, index=idx)
+    frame = frame.drop(idx[10:14])  # 4 steps missing on the first day
+    frame.loc[idx[200], "ghi"] = np.nan  # one NaN value on the third day
+    regular, report = regularize(frame, "ghi")
+    d = SolarData(regular, "ghi", Site("x", 39.74, -105.18, tz="Etc/GMT+7"), {}, report)
+    assert d.report["missing_steps"] == 5
+    late = d.slice("2023-06-02", "2023-06-03 23:45")
+    assert late.report["first"] == str(idx[96])
+    assert late.report["last"] == str(idx[4 * 96 - 97])
+    assert late.report["missing_steps"] == 1
+    assert late.report["gaps"] == [
+        {"start": str(idx[200]), "end": str(idx[200]), "steps": 1}
+    ]
+    # the file's own, also for a slice of the slice
+    assert late.report["file"]["missing_steps"] == 5
+    assert late.report["file"]["first"] == str(idx[0])
+    again = late.slice("2023-06-03", None)
+    assert again.report["file"] == late.report["file"]
+    assert again.report["first"] == str(idx[192])
+    assert d.report["first"] == str(idx[0])  # the original is untouched
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_or_tab_separated_files_are_read(tmp_path, sep):
+    """A spreadsheet's ';' CSV was one column 'time;GHI' and refused with
+    'has no column(s) [time, GHI]'."""
+    from iclcontrol.solar.planning import load_with_report
+
+    comma, other = tmp_path / "comma.csv", tmp_path / "other.csv"
+    _clear_csv(comma, "2023-01-10", 3 * 96, tz="Etc/GMT+7")
+    pd.read_csv(comma).to_csv(other, sep=sep, index=False)
+    expected, _ = read_table(comma, "time", "GHI", tz="Etc/GMT+7")
+    read, _ = read_table(other, "time", "GHI", tz="Etc/GMT+7")
+    pd.testing.assert_frame_equal(read, expected)
+    hours = pd.date_range("2023-01-10", periods=24, freq="h", tz="Etc/GMT+7")
+    load = pd.DataFrame(
+        {"time": hours.strftime("%Y-%m-%d %H:%M"), "load_kw": np.arange(24.0)}
+    )
+    load.to_csv(tmp_path / "load.csv", sep=sep, index=False)
+    profile, _ = load_with_report(str(tmp_path / "load.csv"), hours)
+    np.testing.assert_allclose(profile.to_numpy(), np.arange(24.0))
+
+
+def test_missing_value_codes_are_missing_not_zero(tmp_path):
+    """-999 (a common missing-value code) was 'negative', so set to 0 W/m^2: a
+    sunny noon read as darkness. Small night-time offsets are still zeroed."""
+    from iclcontrol.commands.solar import _data_line
+
+    path = tmp_path / "codes.csv"
+    idx, _ = _clear_csv(path, "2023-06-01", 2 * 96, tz="Etc/GMT+7")
+    table = pd.read_csv(path)
+    noon = [48, 49, 144]  # 12:00, 12:15 on day 1 and 12:00 on day 2
+    table.loc[noon, "GHI"] = -999.0
+    table.loc[[0, 1], "GHI"] = -3.0  # midnight sensor offset
+    table.to_csv(path, index=False)
+    frame, report = read_table(path, "time", "GHI", tz="Etc/GMT+7")
+    assert frame["GHI"].iloc[noon].isna().all()
+    assert (frame["GHI"].iloc[[0, 1]] == 0.0).all()
+    assert report["missing_value_codes"] == 3
+    assert report["missing_steps"] == 3
+    assert report["negative_values_zeroed"] == 2
+    assert report["gaps"][0] == {"start": str(idx[48]), "end": str(idx[49]), "steps": 2}
+    assert "3 values below -100 W/m^2" in _data_line(report, {"skipped": True})

@@ -491,6 +491,8 @@ def test_run_forecast_warns_on_few_daytime_samples(tmp_path):
     assert len(res["warnings"]) == len(ns)
     assert f"only {ns[0]} daytime test samples" in res["warnings"][0]
     assert "n_test" in res["n_note"]
+    # machine-readable step next to pandas' text "0 days 01:00:00" (hourly TMY3)
+    assert res["resolution_minutes"] == 60.0
 
 
 def test_plots_integer_steps_and_legend_outside(tmp_path, monkeypatch):

@@ -351,6 +351,7 @@ def test_year_long_load_file_is_used_by_date(tmp_path):
 
     load, rep = load_with_report(str(path), idx, "ending")
     assert rep["method"] == "dated"
+    assert rep["step_minutes"] == 60.0  # hourly rows
     # label 1990-01-01 01:00 ending is the period starting 00:00: the first value;
     # the last label (1991-01-01 00:00) wraps round to Dec 31 23:00
     np.testing.assert_allclose(load.to_numpy(), kw)
@@ -537,3 +538,79 @@ def test_plan_uses_a_poa_tables_air_temperature_and_notes_a_missing_one():
     assert any("no temp_air or wind_speed column" in n for n in res["notes"])
     res = run_plan(week, qc=False, min_days=7)  # TMY3 has both
     assert not any("temp_air" in n for n in res["notes"])
+
+
+def test_plan_fills_missing_air_temperature_sensibly_and_says_so():
+    """Missing temp_air under measured irradiance became 0 degC (weather.fillna(0)):
+    colder cells, more PV. Short gaps are now interpolated and long ones take the
+    20 degC the PV chain uses without the column, with the counts reported."""
+    from iclcontrol.solar.data import SolarData, load_solar
+    from iclcontrol.solar.workflows import fill_weather, run_plan
+    from plants.pv import PVArrayParameters, PVBatteryPlant
+
+    june = load_solar("tmy3-greensboro").slice("1990-06-01 01:00", "1990-07-06 00:00")
+    plant = PVBatteryPlant(
+        36.1, -79.95, 273.0, array=PVArrayParameters(kwp=1.0, surface_tilt=36.0)
+    )
+    frame = june.frame.copy()
+    # the yield with every temperature: mean plant output x 8760 h
+    full_yield = float(plant.pv_ac_kw(frame, "ending").mean() * 8760.0)
+    hours = frame.index.hour
+    # every other daytime hour loses its temperature: 1-step gaps
+    short = (hours >= 9) & (hours <= 15) & (hours % 2 == 1)
+    frame.loc[short, "temp_air"] = np.nan
+    res = run_plan(SolarData(frame, "ghi", june.site, {}, {}), qc=False)
+    n_short = int(short.sum())
+    assert res["weather_fill"] == {
+        "temp_air": {"interpolated": n_short, "default": 0, "out_of_range": 0}
+    }
+    assert any(f"{n_short} missing values interpolated" in n for n in res["notes"])
+    assert res["coverage"]["sizing_step_minutes"] == 60.0  # hourly TMY3
+    # TMY temperatures change by a degree or two an hour: interpolating one hour
+    # changes the yield by far less than 0.5 %; 0 degC air (about 28 K colder in
+    # Greensboro's June days, -0.4 %/K on half the daytime hours) raised it by
+    # several per cent
+    assert res["pv_yield_kwh_per_kwp"] == pytest.approx(full_yield, rel=0.005)
+    # a 2-day gap is longer than 3 h: 20 degC, counted apart
+    w = frame[["ghi", "dni", "dhi", "temp_air"]].copy()
+    w.loc["1990-06-20":"1990-06-21", "temp_air"] = np.nan
+    filled, counts = fill_weather(w)
+    assert counts["temp_air"] == {
+        "interpolated": n_short - 8,
+        "default": 48,
+        "out_of_range": 0,
+    }
+    assert (filled.loc["1990-06-20":"1990-06-21", "temp_air"] == 20.0).all()
+    assert not filled.isna().any().any()
+    # interpolation is linear in time between the neighbours (hand value)
+    t = pd.Timestamp("1990-06-05 09:00", tz=frame.index.tz)
+    h = pd.Timedelta("1h")
+    before, after = frame.at[t - h, "temp_air"], frame.at[t + h, "temp_air"]
+    assert filled.at[t, "temp_air"] == pytest.approx((before + after) / 2)
+    # a missing-value code (-999 degC: absurdly cold cells, absurd PV) is a gap
+    w.loc[t, "temp_air"] = -999.0
+    filled, counts = fill_weather(w)
+    assert counts["temp_air"]["out_of_range"] == 1
+    assert filled.at[t, "temp_air"] == pytest.approx((before + after) / 2)
+
+
+def test_run_operate_lists_the_loads_warnings():
+    """A load in W (flat:800, 800 kW for a house) was warned about by plan but
+    dispatched silently by operate."""
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.workflows import run_operate
+
+    d = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-12")
+    res = run_operate(
+        d,
+        load="flat:800",
+        horizon=2,
+        lags=4,
+        days=0.5,
+        dispatch_hours=3,
+        epochs=1,
+        hidden=4,
+        full_horizon=False,
+        qc=False,
+    )
+    assert any("in W" in w for w in res["warnings"])

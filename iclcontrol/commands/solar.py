@@ -60,6 +60,14 @@ def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
     )
     p.add_argument("--surface-tilt", type=float, default=None, help="POA target [deg]")
     p.add_argument("--surface-azimuth", type=float, default=None, help="[deg]")
+    p.add_argument(
+        "--label",
+        choices=("instant", "ending", "beginning"),
+        default=None,
+        help="what a table's timestamps stand for: instant values (default) or "
+        "averages over the period ending or beginning at the label (e.g. hourly "
+        "averages stamped at the end of their hour: ending)",
+    )
 
 
 def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,6 +80,7 @@ def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "longitude",
         "surface_tilt",
         "surface_azimuth",
+        "label",
     ):
         v = getattr(args, name, None)
         if v is not None:
@@ -111,6 +120,7 @@ def _data_line(reader: dict[str, Any], qc: dict[str, Any]) -> str:
         ("duplicates_with_other_values", "of them with other values (first kept)"),
         ("nonexistent_or_ambiguous_times_dropped", "DST times dropped"),
         ("off_grid_dropped", "off-grid times dropped"),
+        ("missing_value_codes", "values below -100 W/m^2 (codes like -999) missing"),
         ("negative_values_zeroed", "negative values set to 0"),
     ):
         if reader.get(key):
@@ -486,4 +496,6 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
             if share is not None and interval is not None:
                 text += f" [{interval[0]:.1%}, {interval[1]:.1%}]"
             print(f"  {name}: {cost:.2f} $, {text}")
+        for warning in summary.get("warnings", []):
+            _warn(warning)
     return 0

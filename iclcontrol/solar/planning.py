@@ -25,6 +25,7 @@ from iclcontrol.exceptions import (
     DimensionError,
     SolverUnavailableError,
 )
+from iclcontrol.solar.data import read_csv_any_separator, utc_suffix_as_offset
 from plants.pv import check_battery_fractions
 
 __all__ = [
@@ -192,7 +193,7 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     step. Errors name the file and its lines."""
     name = spec
     try:
-        raw = pd.read_csv(spec, dtype=str, keep_default_na=False)
+        raw = read_csv_any_separator(spec, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"load file {name} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -231,13 +232,18 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
             f"load file {name}: load_kw is negative on {len(rows)} row(s), line(s) "
             f"{_lines(rows)}; a load is consumption >= 0 [kW]"
         )
-    times = pd.to_datetime(raw["time"], format="ISO8601", errors="coerce", utc=False)
+    times = pd.to_datetime(
+        utc_suffix_as_offset(raw["time"].str.strip()),
+        format="ISO8601",
+        errors="coerce",
+        utc=False,
+    )
     if times.isna().any():
         rows = np.flatnonzero(times.isna().to_numpy())
         raise DataError(
             f"load file {name}: time is not an ISO 8601 timestamp on {len(rows)} "
             f"row(s), e.g. {raw['time'].iloc[rows[0]]!r} on line {rows[0] + 2} "
-            "(expected e.g. '2023-01-01 13:00')"
+            "(expected e.g. '2023-01-01 13:00' or '2023-01-01 18:00 UTC')"
         )
     idx = pd.DatetimeIndex(times)
     if idx.tz is not None:
@@ -293,7 +299,8 @@ def load_with_report(
         ``load_kw`` on ``index``. [kW]
     report : dict
         ``spec``, ``method`` (``"builtin"``, ``"dated"`` or
-        ``"time_of_day_average"``), ``mean_kw``, ``rows`` and ``step`` of a CSV,
+        ``"time_of_day_average"``), ``mean_kw``, ``rows``, ``step`` (text) and
+        ``step_minutes`` of a CSV,
         ``note`` when averaged, ``warnings`` (e.g. a mean above
         :data:`LOAD_LOOKS_LIKE_WATTS_KW`, which looks like W).
 
@@ -332,7 +339,13 @@ def load_with_report(
             series.index = series.index.tz_localize("UTC").tz_convert(starts.tz)
             series.index = series.index.tz_localize(None)
         wall = local.tz_localize(None) if local.tz is not None else local
-        report.update({"rows": len(series), "step": str(step)})
+        report.update(
+            {
+                "rows": len(series),
+                "step": str(step),
+                "step_minutes": step / pd.Timedelta("1min"),
+            }
+        )
         # the CSV step each period starts in, keyed without the year
         csv_key = series.index.strftime("%m-%d %H:%M:%S")
         by_key = pd.Series(series.to_numpy(), index=csv_key).groupby(level=0).mean()

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import ConfigError, DataError
+from iclcontrol.exceptions import ConfigError, DataError, IclControlWarning
 from iclcontrol.solar.data import SolarData, load_solar, quality_control
 from iclcontrol.solar.features import CSI_MAX, clearsky_target
 from iclcontrol.solar.forecast import (
@@ -32,6 +33,7 @@ from iclcontrol.solar.gap import daily_costs, gap_closed, gap_closed_interval
 
 __all__ = [
     "default_forecast_params",
+    "fill_weather",
     "long_forecast_params",
     "newsvendor_quantile",
     "prepare",
@@ -105,11 +107,18 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
 def prepare(
     data: str | Path | SolarData, qc: bool = True, **load_kwargs: Any
 ) -> tuple[SolarData, dict[str, Any]]:
-    """Load (if needed) and quality-control a dataset; return data and QC report."""
+    """Load (if needed) and quality-control a dataset; return data and QC report.
+
+    Quality control's warnings (a clock an hour off) are in the report's
+    ``warnings``, not issued again as Python warnings: the workflows list them
+    in their summary's ``warnings`` and the CLI prints those.
+    """
     d = data if isinstance(data, SolarData) else load_solar(data, **load_kwargs)
     if not qc:
         return d, {"skipped": True}
-    res = quality_control(d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IclControlWarning)
+        res = quality_control(d)
     return res.data, res.report
 
 
@@ -141,7 +150,8 @@ def run_forecast(
     Returns
     -------
     dict
-        ``dataset``, ``n_train``, ``n_test`` (issue times scored), ``cut``,
+        ``dataset``, ``resolution`` (text) and ``resolution_minutes`` (the data
+        step [min]), ``n_train``, ``n_test`` (issue times scored), ``cut``,
         ``horizons`` (first kind; ``n`` = daytime samples scored at that lead),
         ``models`` (per kind: ``horizons``, ``history``), ``qc`` report,
         ``warnings`` (a lead scored on fewer than :data:`MIN_SCORED_SAMPLES`
@@ -157,6 +167,7 @@ def run_forecast(
         "target": d.target,
         "site": d.site.to_dict(),
         "resolution": str(d.freq),
+        "resolution_minutes": d.freq / pd.Timedelta("1min"),
         "cut": str(cut),
         "params": params,
         "qc": qc_report,
@@ -204,7 +215,7 @@ def run_forecast(
         "n_test: issue times in the held-out period with a forecast; n (per "
         "horizon): the daytime samples that were scored (all metrics use them)"
     )
-    summary["warnings"] = [
+    summary["warnings"] = qc_report.get("warnings", []) + [
         f"{kind} +{h['steps']} step: skill from only {h['n']} daytime test samples "
         f"(fewer than {MIN_SCORED_SAMPLES}): treat it as anecdotal"
         for kind, horizons in results.items()
@@ -268,6 +279,88 @@ def _with_air(weather: pd.DataFrame, d: SolarData) -> pd.DataFrame:
         if c in d.frame:
             weather[c] = d.frame[c]
     return weather
+
+
+#: Longest gap of ``temp_air`` or ``wind_speed`` filled by interpolation. [time]
+MAX_AIR_GAP = pd.Timedelta("3h")
+#: Plausible ``temp_air`` [degC] and ``wind_speed`` [m/s] (beyond the records of
+#: -89 degC and 113 m/s): values outside are missing-value codes, filled.
+AIR_RANGES = {"temp_air": (-90.0, 60.0), "wind_speed": (0.0, 115.0)}
+
+
+def fill_weather(
+    weather: pd.DataFrame,
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """Weather for the PV chain without missing values, and what was filled.
+
+    Missing irradiance becomes 0 (those steps are not counted as covered).
+    Missing ``temp_air`` [degC] and ``wind_speed`` [m/s] are interpolated in time
+    over gaps up to :data:`MAX_AIR_GAP` between two measurements; longer gaps and
+    gaps at the ends take the values the PV chain uses without the column
+    (:data:`plants.pv.DEFAULT_TEMP_AIR`, 20 degC; ``DEFAULT_WIND_SPEED``, 1 m/s).
+    A missing air temperature is not 0 degC: that would overstate the PV output
+    by about 0.4 % per kelvin. Values outside :data:`AIR_RANGES` (missing-value
+    codes such as -999) count as missing.
+
+    Returns
+    -------
+    weather : pandas.DataFrame
+    filled : dict
+        Per air column with missing values: ``{"interpolated": n, "default": m,
+        "out_of_range": k}`` (counts of steps; the ``k`` out-of-range values are
+        among the ``n + m`` filled).
+    """
+    from iclcontrol.solar.features import index_step
+    from plants.pv import DEFAULT_TEMP_AIR, DEFAULT_WIND_SPEED
+
+    defaults = {"temp_air": DEFAULT_TEMP_AIR, "wind_speed": DEFAULT_WIND_SPEED}
+    out = weather.copy()
+    filled: dict[str, dict[str, int]] = {}
+    for col, default in defaults.items():
+        if col not in out:
+            continue
+        low, high = AIR_RANGES[col]
+        out_of_range = ~out[col].between(low, high) & out[col].notna()
+        values = out[col].where(~out_of_range)
+        missing = values.isna()
+        if not missing.any():
+            continue
+        gap_steps = missing.groupby((~missing).cumsum()).transform("sum")
+        short = missing & (gap_steps * index_step(out.index) <= MAX_AIR_GAP)
+        between = values.interpolate(method="time", limit_area="inside")
+        values = values.where(~short, between)
+        interpolated = int((short & values.notna()).sum())
+        filled[col] = {
+            "interpolated": interpolated,
+            "default": int(missing.sum()) - interpolated,
+            "out_of_range": int(out_of_range.sum()),
+        }
+        out[col] = values.fillna(default)
+    irradiance = [c for c in out.columns if c not in defaults]
+    out[irradiance] = out[irradiance].fillna(0.0)
+    return out, filled
+
+
+def _fill_note(filled: dict[str, dict[str, int]]) -> str | None:
+    """A note on what :func:`fill_weather` filled; ``None`` when nothing."""
+    from plants.pv import DEFAULT_TEMP_AIR, DEFAULT_WIND_SPEED
+
+    defaults = {
+        "temp_air": f"{DEFAULT_TEMP_AIR:g} degC",
+        "wind_speed": f"{DEFAULT_WIND_SPEED:g} m/s",
+    }
+    parts = [
+        f"{col}: {n['interpolated']} missing values interpolated (gaps up to "
+        f"{MAX_AIR_GAP / pd.Timedelta('1h'):g} h), {n['default']} set to "
+        f"{defaults[col]} (longer gaps)"
+        + (
+            f", of them {n['out_of_range']} out of range {AIR_RANGES[col]}"
+            if n["out_of_range"]
+            else ""
+        )
+        for col, n in filled.items()
+    ]
+    return "; ".join(parts) or None
 
 
 def _weather_for_plant(d: SolarData) -> tuple[pd.DataFrame, str | None]:
@@ -422,7 +515,9 @@ def run_plan(
         Sizes and costs (annual), ``pv_yield_kwh_per_kwp`` (mean PV over the covered
         steps x 8760 h), ``coverage`` (steps, missing steps, covered days, gap
         fill), ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
-        ``load_report``, ``qc``, ``notes``, ``warnings`` and, with ``out``,
+        ``weather_fill`` (missing ``temp_air``/``wind_speed`` values filled,
+        :func:`fill_weather`), ``load_report``, ``qc``, ``notes``, ``warnings``
+        (with those of quality control) and, with ``out``,
         ``files`` (``plan``: plan.json, ``schedule``: sizing_schedule.csv, the
         sizing LP's hourly schedule).
     """
@@ -439,10 +534,8 @@ def run_plan(
     tariff = tariff or Tariff()
     notes: list[str] = []
     warnings_: list[str] = []
-    qc_report: dict[str, Any] = {"skipped": True}
-    if qc:
-        res = quality_control(d)
-        d, qc_report = res.data, res.report
+    d, qc_report = prepare(d, qc=qc)
+    warnings_ += qc_report.get("warnings", [])
     weather, note = _weather_for_plant(d)
     needed = [c for c in ("ghi", "dni", "dhi", "poa_global") if c in weather]
     covered = weather[needed].notna().all(axis=1) & d.y.notna()
@@ -469,7 +562,11 @@ def run_plan(
             f"{min_days:g} days (min_days)"
         )
     plant = _plant_for(d, kwp=1.0)
-    pv_raw = plant.pv_ac_kw(weather.fillna(0.0), label=d.site.label)
+    weather, weather_fill = fill_weather(weather)
+    fill_note = _fill_note(weather_fill)
+    if fill_note:
+        notes.append(fill_note)
+    pv_raw = plant.pv_ac_kw(weather, label=d.site.label)
     pv_raw = pv_raw.where(covered)
     yield_kwh = float(pv_raw.mean() * 8760.0)
     pv1 = _fill_by_hour(pv_raw)
@@ -563,6 +660,7 @@ def run_plan(
             "last": str(index[-1]),
             "gap_fill": "mean PV of the same month and hour of day",
             "sizing_step": str(pd.Timedelta(hours=dt)),
+            "sizing_step_minutes": dt * 60.0,
         },
         "costs": costs.__dict__,
         "tariff": tariff.to_dict(),
@@ -570,6 +668,7 @@ def run_plan(
         **res.to_dict(),
         "savings_vs_grid_only": res.baseline_cost - res.annual_cost,
         "at_bound": at_bound,
+        "weather_fill": weather_fill,
         "qc": qc_report,
         "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
         "notes": notes,
@@ -691,8 +790,10 @@ def run_operate(
         ``forecast_short``), ``gap_closed_by`` (every strategy),
         ``gap_closed_interval`` (every strategy's 90 % bootstrap interval over days,
         :mod:`iclcontrol.solar.gap`), ``daily_costs`` (per day and strategy, [$]),
-        ``import_kwh_by_price`` per strategy, ``qc`` and ``reader_report`` (what
-        quality control flagged and the reader repaired: gaps, duplicates, ...),
+        ``import_kwh_by_price`` per strategy, ``weather_fill`` (as in
+        :func:`run_plan`), ``qc`` and ``reader_report`` (what quality control
+        flagged and the reader repaired: gaps, duplicates, ...), ``warnings``
+        (quality control's and the load's, e.g. a load that looks like W),
         with ``out`` ``files`` (operate.json, one dispatch CSV per strategy, the
         plots), and run details.
     """
@@ -740,7 +841,8 @@ def run_operate(
         pad += round(pd.Timedelta("1D") / step)  # trailing daily statistics
     span = d.slice(idx[max(first - 1 - pad, 0)], idx[last - 1])
     weather, decomposition = _weather_for_plant(span)
-    pv_true = plant.pv_ac_kw(weather.fillna(0.0), label=d.site.label)
+    weather, weather_fill = fill_weather(weather)
+    pv_true = plant.pv_ac_kw(weather, label=d.site.label)
     cs = clearsky_target(span)
     pv_clear = _clear_pv(plant, span, cs)
     fc = model.predict(span)  # issue-time indexed, h1..hH [W/m^2]
@@ -888,6 +990,7 @@ def run_operate(
         "load": load,
         "load_report": load_rep,
         "irradiance_decomposition": decomposition,
+        "weather_fill": weather_fill,
         "tariff_and_load_at": "period start (label minus one step for label=ending)",
         "costs": c,
         "cost_gap_persistence_minus_perfect": gap,
@@ -906,6 +1009,7 @@ def run_operate(
         "qc_flagged": qc_report.get("flagged_total"),
         "qc": qc_report,
         "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
+        "warnings": qc_report.get("warnings", []) + load_rep.get("warnings", []),
     }
     if out is not None:
         out = open_output(out, "operate.json")
