@@ -30,6 +30,49 @@ from iclcontrol.exceptions import (
 
 SPLIT_NAMES = ("train", "val", "test")
 
+#: Largest window array :func:`check_window_memory` lets a builder allocate. [GB]
+#: Windows copy every row ``window / stride`` times: a year of 1-min data in
+#: 2-h windows is about 14 GB (and more in temporaries), and the process would be
+#: killed by the system without a word. Shared by :func:`csv_dataset` and
+#: :func:`iclcontrol.solar.windows.make_windows`.
+MAX_WINDOWS_GB = 4.0
+
+
+def check_window_memory(
+    n_windows: int, steps: int, n_columns: int, what: str, detail: str, fix: str
+) -> float:
+    """Refuse a float64 window array larger than :data:`MAX_WINDOWS_GB`.
+
+    Parameters
+    ----------
+    n_windows, steps, n_columns : int
+        Shape of the array about to be built (float64, 8 bytes an entry).
+    what : str
+        What the array is, for the message ("the windows").
+    detail : str
+        How its shape comes about, in the caller's terms ("1000 windows x ...").
+    fix : str
+        What to change to make it smaller (options and CLI flags).
+
+    Returns
+    -------
+    float
+        The array's size. [GB]
+
+    Raises
+    ------
+    DataError
+        The array would be larger than :data:`MAX_WINDOWS_GB`; the message gives
+        the size, ``detail`` and ``fix``.
+    """
+    gigabytes = n_windows * steps * n_columns * 8 / 1e9
+    if gigabytes > MAX_WINDOWS_GB:
+        raise DataError(
+            f"{what} would take {gigabytes:.1f} GB of memory ({detail}; the limit is "
+            f"iclcontrol.data.MAX_WINDOWS_GB = {MAX_WINDOWS_GB:g}): {fix}"
+        )
+    return gigabytes
+
 
 class MinMaxScaler:
     """Per-feature affine map of the data range onto ``feature_range``.
@@ -744,7 +787,9 @@ def csv_dataset(
         Invalid window, stride, resample alias, split or column roles.
     DataError
         Unreadable file, unknown or non-numeric columns, unparseable time column,
-        or no window left after cleaning.
+        no window left after cleaning, or windows that would take more than
+        :data:`MAX_WINDOWS_GB` of memory (the message gives the size; use a
+        larger stride, a shorter window or fewer rows).
     """
     inputs = _column_names(inputs, "input")
     outputs = _column_names(outputs, "output")
@@ -829,6 +874,17 @@ def csv_dataset(
             )
         )
     n = len(keep)
+    check_window_memory(
+        n,
+        window,
+        len(columns),
+        "the windows",
+        f"{n} windows x {window} rows x {len(columns)} columns of {len(values)} rows "
+        f"with stride {stride}",
+        "use a larger stride (stride=, CLI: --stride; each row is copied into "
+        "window / stride windows), a shorter window, or fewer rows (a shorter log, "
+        "or resample to a coarser step, CLI: --resample)",
+    )
     purged = 0
     if split == "random":
         splits = split_indices(n, test_fraction, val_fraction, random_state)
@@ -868,13 +924,15 @@ def csv_dataset(
             "test": order[n_train + n_val :],
         }
     array = values.to_numpy(dtype=float)
-    take = keep[:, None] + np.arange(window)[None, :]
-    X = array[take][:, :, [columns.index(c) for c in inputs]]
-    Y = array[take][:, :, [columns.index(c) for c in outputs]]
+    windows = array[keep[:, None] + np.arange(window)[None, :]]
+    X = windows[:, :, [columns.index(c) for c in inputs]]
+    Y = windows[:, :, [columns.index(c) for c in outputs]]
+    del windows
     constant = [c for c in columns if values[c].nunique(dropna=True) <= 1]
     # a column that varies in the log but not in the training windows: the model
     # never sees its effect, and later values are far outside its scaler's range
-    train = np.concatenate([X, Y], axis=2)[splits["train"]].reshape(-1, len(columns))
+    tr = splits["train"]
+    train = np.concatenate([X[tr], Y[tr]], axis=2).reshape(-1, len(columns))
     span = np.ptp(train, axis=0) if len(train) else np.zeros(len(columns))
     constant_in_train = [
         c for c, v in zip(columns, span, strict=True) if v == 0 and c not in constant
