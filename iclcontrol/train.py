@@ -28,6 +28,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from iclcontrol.exceptions import (
     ConfigError,
     DataError,
     DimensionError,
+    IclControlWarning,
     ModelFileError,
     NotFittedError,
 )
@@ -83,8 +85,30 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def default_names(role: str, n: int) -> list[str]:
+    """The names ``fit(X, Y)`` gives the columns of unnamed arrays.
+
+    Parameters
+    ----------
+    role : {"feature", "output"}
+    n : int
+        Number of columns.
+
+    Returns
+    -------
+    list of str
+        ``x0, x1, ...`` for features, ``y0, y1, ...`` for outputs.
+    """
+    prefix = "x" if role == "feature" else "y"
+    return [f"{prefix}{i}" for i in range(n)]
+
+
 def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]:
     """Positions in ``found`` of the names in ``expected``: columns matched by name.
+
+    A model fit on arrays without names (its names are :func:`default_names`)
+    takes columns of other names in order, with a warning, as scikit-learn does
+    for an estimator fitted without feature names.
 
     Parameters
     ----------
@@ -100,7 +124,13 @@ def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]
     ------
     DataError
         A name of ``expected`` is missing from ``found``, ``found`` has another,
-        or a name twice.
+        or a name twice (for a model fit with names).
+
+    Warns
+    -----
+    IclControlWarning
+        The model was fit without names and ``found`` has other names: the
+        columns are taken in order.
     """
     found, expected = list(found), list(expected)
     repeated = sorted({c for c in found if found.count(c) > 1})
@@ -109,6 +139,17 @@ def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]
             f"{label} has the {role} column(s) {repeated} more than once; keep one "
             "of each"
         )
+    if set(found) != set(expected) and expected == default_names(role, len(expected)):
+        if len(found) == len(expected):  # otherwise the caller names the count
+            warnings.warn(
+                f"{label} has {role} names {found}, but SurrogateModel was fitted "
+                f"without {role} names (fit(X, Y) on arrays called them "
+                f"{expected}): the columns are taken in order, as for a numpy "
+                f"array; pass {role}_names= to fit to match columns by name",
+                IclControlWarning,
+                stacklevel=3,
+            )
+        return list(range(len(found)))
     missing = [c for c in expected if c not in found]
     extra = [c for c in found if c not in expected]
     if missing or extra:
@@ -359,9 +400,10 @@ class SurrogateModel(EstimatorMixin):
             validate for early stopping).
         feature_names, output_names : sequence of str, optional
             Names of the columns of ``X`` and ``Y`` with arrays (default
-            ``x0, x1, ...`` and ``y0, y1, ...``). For MPC and do-mpc export name
-            the states alike in both: features = states then inputs, outputs =
-            states.
+            ``x0, x1, ...`` and ``y0, y1, ...``; a model with these names takes
+            DataFrames of other column names in order, with a warning, as
+            scikit-learn does). For MPC and do-mpc export name the states alike
+            in both: features = states then inputs, outputs = states.
 
         Returns
         -------
@@ -677,7 +719,9 @@ class SurrogateModel(EstimatorMixin):
         X : array-like, shape (n, steps, n_features) or (steps, n_features)
             Input sequences in physical units, in the feature order
             ``feature_names_``. A DataFrame with string column names is matched by
-            name (reordered); missing or unexpected columns are an error. Any
+            name (reordered); missing or unexpected columns are an error, except
+            for a model fit on arrays without names (``x0, x1, ...``), which
+            takes the columns in order with a warning (as scikit-learn does). Any
             number of steps is accepted.
 
         Returns
@@ -983,9 +1027,9 @@ def dataset_from_arrays(
     n = len(Xa)
     n_f, n_out = Xa.shape[2], Ya.shape[2]
     if feature_names is None:
-        feature_names = [f"x{i}" for i in range(n_f)]
+        feature_names = default_names("feature", n_f)
     if output_names is None:
-        output_names = [f"y{i}" for i in range(n_out)]
+        output_names = default_names("output", n_out)
     return make_dataset(
         Xa,
         Ya,

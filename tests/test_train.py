@@ -522,3 +522,42 @@ def test_importing_the_estimators_does_not_import_scikit_learn():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_model_fit_without_names_takes_named_frames_in_order(ds):
+    """A model fit on plain arrays (names x0, ...) refused a named DataFrame in
+    predict; scikit-learn warns and takes the columns in order, and so does it
+    now. A model fit with names still refuses other names."""
+    import sklearn.linear_model
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    X, Y = ds.subset("train")
+    m = SurrogateModel("iclrnn", hidden=4, layers=1, max_epochs=1, verbose=False)
+    m.fit(X, Y)
+    frame = pd.DataFrame(X[0], columns=["CA", "T", "CA0", "Q"])
+    # scikit-learn's behaviour, for reference: a warning, the columns in order
+    plain = sklearn.linear_model.LinearRegression().fit(X[:, 0], Y[:, 0, 0])
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        plain.predict(frame)
+    with pytest.warns(IclControlWarning, match=r"without feature names.*in order"):
+        found = m.predict(frame)
+    np.testing.assert_array_equal(found, m.predict(X[0]))
+    with pytest.warns(IclControlWarning, match="without output names"):
+        r2 = m.score(X[0], pd.DataFrame(Y[0], columns=["CA", "T"]))
+    assert r2 == pytest.approx(m.score(X[0], Y[0]), rel=1e-12)
+    # a dataset with the names the model has scores the same, without a warning
+    import dataclasses
+
+    unnamed = dataclasses.replace(
+        ds, feature_names=m.feature_names_, output_names=m.output_names_
+    )
+    with pytest.warns(IclControlWarning) as caught:
+        assert m.evaluate(ds)["scaled"] == m.evaluate(unnamed)["scaled"]
+    assert [str(w.message).split(",")[0] for w in caught] == [
+        "the dataset has feature names ['CA'",
+        "the dataset has output names ['CA'",
+    ]
+    # other counts are still an error naming them
+    with pytest.raises(DimensionError, match=r"got shape \(10, 3\)"):
+        m.predict(frame[["CA", "T", "Q"]])
