@@ -903,6 +903,10 @@ class SurrogateModel(EstimatorMixin):
                 y_scale=np.asarray(self.y_scaler_.scale_),
                 output_steps=self.output_steps_,
                 max_samples=max_samples,
+                feature_names=self.feature_names_,
+                output_names=self.output_names_,
+                feature_units=getattr(self, "feature_units_", ()),
+                output_units=getattr(self, "output_units_", ()),
             )
 
     def export_spec(self) -> dict[str, Any]:

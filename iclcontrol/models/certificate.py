@@ -27,7 +27,21 @@ multiplies these non-negative matrices and the readout adds ``||W_out||_2``, hen
 where ``Z`` is the whole scaled input sequence (steps x n_features) and ``Y`` the
 whole scaled output sequence, both flattened (Frobenius norm). ``W_eff`` is the first
 layer's matrix acting on ``z`` itself: with augmentation ``W [z, -z] = (W_+ - W_-) z``.
-The physical-unit bound multiplies by ``max(x_scale) / min(y_scale)``.
+The physical-unit bound multiplies by ``max(x_scale) / min(y_scale)`` (the
+scalers map ``x`` to ``z = x * x_scale + offset``): it compares whole vectors
+whose entries have different units, and is set by the input with the narrowest
+range and the output with the widest.
+
+Per input and output. When only feature ``j`` changes (at any steps, the other
+features held) and only output ``i`` is measured, the same argument holds with
+the first layer's matrix acting on ``z_j`` alone, ``W_eff[:, j]`` (other
+features add the same term to both sequences), and the readout row
+``W_out[i, :]`` (``|y_i - y_i'| <= ||W_out[i, :]||_2 ||h - h'||_2``); so the bound
+of the network restricted to that input and output column holds, and is never
+above the whole one (a column's or row's norm is at most the matrix's). In
+physical units it multiplies by ``x_scale[j] / y_scale[i]``: a change of input
+``j`` by 1 of its unit over the sequence (l2) changes output ``i`` by at most
+that many of its units (l2 over the output steps).
 
 A learned initial state ``h_0`` (iclrnn, icrnn by default) is the same constant
 for every input sequence: it enters the first step as a constant bias ``U h_0``,
@@ -78,6 +92,18 @@ class Certificate:
         Largest spectral norm of the input-output Jacobian over data samples (a lower
         bound of the true constant; never above ``lipschitz_upper``).
     n_samples_empirical : int
+    lipschitz_upper_pairs : list of list of float or None
+        ``[i][j]``: certified bound from input feature ``j`` alone to output ``i``
+        alone, scaled units (module docstring); None when not available.
+    lipschitz_upper_pairs_physical : list of list of float or None
+        The same in physical units: units of output ``i`` per unit of input
+        ``j`` (needs the scalers).
+    lipschitz_physical_note : str
+        What sets ``lipschitz_upper_physical`` (which input's and output's
+        scale factors), empty when it is not available.
+    feature_names, feature_units, output_names, output_units : list of str
+        Names and units of the inputs and outputs (empty when not given), for
+        the summary.
     """
 
     kind: str
@@ -92,6 +118,13 @@ class Certificate:
     lipschitz_method: str = ""
     lipschitz_lower_empirical: float | None = None
     n_samples_empirical: int = 0
+    lipschitz_upper_pairs: list[list[float]] | None = None
+    lipschitz_upper_pairs_physical: list[list[float]] | None = None
+    lipschitz_physical_note: str = ""
+    feature_names: list[str] = field(default_factory=list)
+    feature_units: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+    output_units: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -129,7 +162,32 @@ class Certificate:
             )
         if self.lipschitz_norm:
             lines.append(f"  norm: {self.lipschitz_norm}")
+        if self.lipschitz_physical_note:
+            lines.append(f"  physical units: {self.lipschitz_physical_note}")
+        lines.extend(self._pair_lines())
         return "\n".join(lines)
+
+    def _pair_lines(self) -> list[str]:
+        """Lines of the physical bound per input and output (none when the
+        per-pair bounds or the names are not known)."""
+        pairs = self.lipschitz_upper_pairs_physical
+        n_out, n_f = len(self.output_names), len(self.feature_names)
+        if pairs is None or np.shape(pairs) != (n_out, n_f):
+            return []
+        f_units = self.feature_units or [""] * n_f
+        o_units = self.output_units or [""] * n_out
+        lines = [
+            "  bound per input and output (only that input changed; l2 norms over "
+            "the sequences):"
+        ]
+        for i, name in enumerate(self.output_names):
+            unit = f" {o_units[i]}" if o_units[i] else ""
+            terms = ", ".join(
+                f"{v:.3g}{unit} per {u or 'unit'} of {f}"
+                for f, v, u in zip(self.feature_names, pairs[i], f_units, strict=True)
+            )
+            lines.append(f"    {name}: {terms}")
+        return lines
 
     def __str__(self) -> str:
         return self.summary()
@@ -277,6 +335,65 @@ def lipschitz_upper_bound(
     )
 
 
+def _restricted(spec: dict[str, Any], feature: int, output: int) -> dict[str, Any]:
+    """``spec`` with the first layer acting on input ``feature`` only and the
+    readout giving output ``output`` only (module docstring, per input and
+    output)."""
+    first = dict(spec["layers"][0])
+    key = "W_ih" if "W_ih" in first else "W"
+    W = np.asarray(first[key], float)
+    cols = [feature]
+    if spec["augment"]:  # columns of z_j and of -z_j
+        cols.append(feature + W.shape[1] // 2)
+    first[key] = W[:, cols]
+    readout = dict(spec["readout"])
+    readout["W"] = np.asarray(readout["W"], float)[[output]]
+    return {
+        **spec,
+        "n_features": 1,
+        "n_outputs": 1,
+        "layers": [first, *spec["layers"][1:]],
+        "readout": readout,
+    }
+
+
+def lipschitz_pair_bounds(
+    spec: dict[str, Any], steps: int, output_steps: int | None = None
+) -> np.ndarray | None:
+    """Certified Lipschitz bound from each input feature alone to each output alone.
+
+    Parameters
+    ----------
+    spec : dict
+        ``export_spec()`` of a network.
+    steps : int
+        Length of the input sequence.
+    output_steps : int or None
+        Only the last ``output_steps`` outputs count (None: all ``steps``).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Shape (n_outputs, n_features): entry ``[i, j]`` bounds the l2 norm of the
+        change of output ``i`` over the output steps by that of feature ``j``
+        over the sequence, other features held (scaled units, module
+        docstring); None when the network has no bound.
+    """
+    n_f = np.asarray(spec["layers"][0].get("W_ih", spec["layers"][0].get("W"))).shape[1]
+    n_f //= 2 if spec["augment"] else 1
+    n_out = np.asarray(spec["readout"]["W"]).shape[0]
+    out = np.zeros((n_out, n_f))
+    for i in range(n_out):
+        for j in range(n_f):
+            bound, _ = lipschitz_upper_bound(
+                _restricted(spec, j, i), steps, output_steps
+            )
+            if bound is None:
+                return None
+            out[i, j] = bound
+    return out
+
+
 def _lstm_gain(W: np.ndarray, U: np.ndarray, steps: int) -> np.ndarray:
     """Gain matrix ``M`` of one LSTM layer: ``dh <= M dz`` entrywise (docstring of
     :func:`_lstm_upper_bound`); ``W`` (4h x n_in) and ``U`` (4h x h) in torch's gate
@@ -370,6 +487,29 @@ def empirical_lipschitz(
     return float(torch.linalg.matrix_norm(J, ord=2).max())
 
 
+def _physical_note(
+    x_scale: np.ndarray,
+    y_scale: np.ndarray,
+    feature_names: Any,
+    output_names: Any,
+    feature_units: Any,
+    output_units: Any,
+) -> str:
+    """Which scale factors set the physical bound ``max(x_scale) / min(y_scale)``."""
+    j, i = int(np.argmax(x_scale)), int(np.argmin(y_scale))
+    f_name = list(feature_names)[j] if feature_names else f"feature {j}"
+    o_name = list(output_names)[i] if output_names else f"output {i}"
+    f_unit = list(feature_units)[j] if feature_units else ""
+    o_unit = list(output_units)[i] if output_units else ""
+    return (
+        "all inputs (outputs) in one norm, each in its own unit: the scaled bound "
+        f"times the largest input scale factor, {x_scale[j]:.3g} per "
+        f"{f_unit or 'unit'} ({f_name}, the narrowest range), over the smallest "
+        f"output scale factor, {y_scale[i]:.3g} per {o_unit or 'unit'} ({o_name}, "
+        "the widest range)"
+    )
+
+
 def certify(
     network: torch.nn.Module,
     steps: int,
@@ -378,6 +518,10 @@ def certify(
     y_scale: np.ndarray | None = None,
     output_steps: int | None = None,
     max_samples: int = 32,
+    feature_names: Any = None,
+    output_names: Any = None,
+    feature_units: Any = None,
+    output_units: Any = None,
 ) -> Certificate:
     """Certificate of a network (see the module docstring for the arguments made).
 
@@ -395,6 +539,8 @@ def certify(
         Only the last ``output_steps`` outputs are used by the model.
     max_samples : int
         Samples for the empirical bound.
+    feature_names, output_names, feature_units, output_units : sequence of str
+        Names and units of the inputs and outputs, for the summary (optional).
 
     Returns
     -------
@@ -425,9 +571,17 @@ def certify(
             }
         )
     upper, method = lipschitz_upper_bound(spec, steps, output_steps)
-    physical = None
+    pairs = lipschitz_pair_bounds(spec, steps, output_steps)
+    physical = pairs_physical = None
+    note = ""
     if upper is not None and x_scale is not None and y_scale is not None:
+        x_scale, y_scale = np.asarray(x_scale, float), np.asarray(y_scale, float)
         physical = upper * float(np.max(x_scale)) / float(np.min(y_scale))
+        if pairs is not None:
+            pairs_physical = (pairs * x_scale[None, :] / y_scale[:, None]).tolist()
+        note = _physical_note(
+            x_scale, y_scale, feature_names, output_names, feature_units, output_units
+        )
     lower = None
     n_emp = 0
     if X_scaled is not None and len(X_scaled):
@@ -446,6 +600,13 @@ def certify(
         lipschitz_method=method,
         lipschitz_lower_empirical=lower,
         n_samples_empirical=n_emp,
+        lipschitz_upper_pairs=None if pairs is None else pairs.tolist(),
+        lipschitz_upper_pairs_physical=pairs_physical,
+        lipschitz_physical_note=note,
+        feature_names=[str(n) for n in feature_names or ()],
+        feature_units=[str(u) for u in feature_units or ()],
+        output_names=[str(n) for n in output_names or ()],
+        output_units=[str(u) for u in output_units or ()],
     )
 
 
