@@ -13,6 +13,10 @@ A saved model is a folder::
     model.json          format version, estimator parameters, network config,
                         scalers, names/units, certificate, history, checksums
 
+:func:`load` checks the weights against the checksum, the network config's
+constraints and the stored certificate (recomputed from the weights and scalers),
+so a hand-edited claim ("convex", a bound, the kind) is refused, not trusted.
+
 Randomness is explicit: ``random_state`` seeds a ``torch.Generator`` (initialization,
 minibatch order) and a ``numpy.random.Generator`` (target noise); no global seeding.
 With ``time_budget_s`` set, the number of epochs depends on the machine's speed, so
@@ -47,7 +51,11 @@ from iclcontrol.exceptions import (
     NotFittedError,
 )
 from iclcontrol.models.averaging import WeightAverage, averaged_weights
-from iclcontrol.models.certificate import Certificate, certify
+from iclcontrol.models.certificate import (
+    Certificate,
+    certificate_differences,
+    certify,
+)
 from iclcontrol.models.networks import KINDS, NetworkConfig, network_from_config
 
 FORMAT_VERSION = 1
@@ -854,7 +862,9 @@ class SurrogateModel(EstimatorMixin):
         }
 
     # ------------------------------------------------------------- certificate
-    def certify(self, X: Any = None, max_samples: int = 32) -> Certificate:
+    def certify(
+        self, X: Any = None, max_samples: int = 32, empirical: bool = True
+    ) -> Certificate:
         """Certificate of the fitted network (:mod:`iclcontrol.models.certificate`).
 
         Parameters
@@ -864,6 +874,9 @@ class SurrogateModel(EstimatorMixin):
             The sequences must have the ``steps_`` steps the bound is stated for.
         max_samples : int
             Samples of ``X`` used for the empirical bound (>= 1).
+        empirical : bool
+            Compute the empirical lower bound (False: only what follows from the
+            weights and scalers, a few SVDs).
 
         Raises
         ------
@@ -894,6 +907,8 @@ class SurrogateModel(EstimatorMixin):
             Xs = self.x_scaler_.transform(X)
         else:
             Xs = getattr(self, "_certify_sample", None)
+        if not empirical:
+            Xs = None
         with _threads(getattr(self, "n_threads", None)):
             return certify(
                 self.network_,
@@ -1058,11 +1073,19 @@ def load(path: str | Path) -> SurrogateModel:
     path : str or pathlib.Path
         Folder written by :meth:`SurrogateModel.save` (or a file inside it).
 
+    Returns
+    -------
+    SurrogateModel
+        Its ``certificate_`` is recomputed from the weights and scalers (the
+        empirical lower bound is the stored one).
+
     Raises
     ------
     ModelFileError
-        The folder or a file is missing, truncated, corrupted (checksum), or the
-        weights do not match the stored configuration.
+        The folder or a file is missing, truncated, corrupted (checksum), the
+        weights do not match the stored configuration (tensor shapes, or the
+        constraints of the network config), or the stored certificate claims
+        what the weights do not give (the message names each difference).
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -1140,8 +1163,9 @@ def load(path: str | Path) -> SurrogateModel:
         sample = np.asarray(meta.get("certify_sample_scaled", []), dtype=float)
         if sample.ndim == 3 and sample.shape[-1] == model.config_.n_features:
             model._certify_sample = sample
-        if meta.get("certificate") is not None:
-            model.certificate_ = Certificate.from_dict(meta["certificate"])
+        stored = meta.get("certificate")
+        if stored is not None:
+            stored = Certificate.from_dict(stored)
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
@@ -1149,7 +1173,63 @@ def load(path: str | Path) -> SurrogateModel:
             f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
         ) from None
     _check_model_parts(model, meta_path)
+    _check_constraints(model, meta_path)
+    model.certificate_ = _checked_certificate(model, stored, meta_path)
     return model
+
+
+def _check_constraints(model: SurrogateModel, meta_path: Path) -> None:
+    """Raise :class:`ModelFileError` if the weights break the constraints of the
+    network config (edited by hand, or another model's weights): the forward pass
+    would then rescale them while the exported weights and the certificate do
+    not."""
+    from iclcontrol.models.constraints import spectral_norm
+
+    config = model.config_
+    for name, weight in model.network_.constrained_weights():  # type: ignore[operator]
+        smallest = float(weight.detach().min()) if weight.numel() else 0.0
+        bound = config.spectral_bound
+        norm = spectral_norm(weight) if bound is not None else 0.0
+        if config.nonnegative and smallest < 0:
+            problem = f"has a negative entry ({smallest:.3g})"
+        elif bound is not None and norm > bound * (1 + 1e-6):  # float32 rounding
+            problem = f"has spectral norm {norm:.6g} above the bound {bound:g}"
+        else:
+            continue
+        raise ModelFileError(
+            f"{meta_path}: the weights in {WEIGHTS_FILE} do not satisfy its network "
+            f"config (kind {config.kind}, nonnegative {config.nonnegative}, "
+            f"spectral_bound {config.spectral_bound}): {name} {problem}; the file "
+            "was edited or belongs to other weights. Restore the model folder as "
+            "saved (or train again)"
+        )
+
+
+def _checked_certificate(
+    model: SurrogateModel, stored: Certificate | None, meta_path: Path
+) -> Certificate:
+    """The certificate recomputed from the loaded weights and scalers; raise
+    :class:`ModelFileError` if the stored one claims anything else.
+
+    The empirical lower bound is kept from the file (recomputing it takes a
+    backward pass per output value); without a stored certificate it is
+    recomputed from the stored sample.
+    """
+    if stored is None:
+        return model.certify()
+    fresh = model.certify(empirical=False)
+    differences = certificate_differences(stored, fresh)
+    if differences:
+        raise ModelFileError(
+            f"{meta_path}: the certificate does not match the weights and the "
+            f"network config ({'; '.join(differences)}); the file was edited or "
+            "mixed with another model's. Restore the model folder as saved (or "
+            'train again); to keep other edits, delete the "certificate" entry '
+            "of model.json and load recomputes it from the weights"
+        )
+    fresh.lipschitz_lower_empirical = stored.lipschitz_lower_empirical
+    fresh.n_samples_empirical = stored.n_samples_empirical
+    return fresh
 
 
 def _check_model_parts(model: SurrogateModel, meta_path: Path) -> None:

@@ -561,3 +561,76 @@ def test_model_fit_without_names_takes_named_frames_in_order(ds):
     # other counts are still an error naming them
     with pytest.raises(DimensionError, match=r"got shape \(10, 3\)"):
         m.predict(frame[["CA", "T", "Q"]])
+
+
+def test_load_detects_a_certificate_or_config_the_weights_do_not_support(
+    model, ds, tmp_path
+):
+    """model.json's certificate was trusted: hand edits ("convex": "maybe", another
+    kind, a smaller Lipschitz bound) loaded silently, while the weights had a
+    checksum. Now load recomputes it from the weights and names what differs."""
+
+    def edited(name, change):
+        folder = model.save(tmp_path / name)
+        meta = json.loads((folder / "model.json").read_text())
+        change(meta)
+        (folder / "model.json").write_text(json.dumps(meta))
+        return folder
+
+    cases = {
+        "maybe": (
+            lambda m: m["certificate"].update(convex="maybe"),
+            r"convex is 'maybe' in the file but True from the weights",
+        ),
+        "kind": (
+            lambda m: m["certificate"].update(kind="lstm"),
+            r"kind is 'lstm' in the file but 'iclrnn'",
+        ),
+        "bound": (
+            lambda m: m["certificate"].update(lipschitz_upper=1.0),
+            r"lipschitz_upper is 1\.0 in the file but",
+        ),
+        "norm": (
+            lambda m: m["certificate"]["matrices"][0].update(spectral_norm=0.5),
+            r"layers\.0\.W spectral_norm is 0\.5",
+        ),
+        "lower": (
+            lambda m: m["certificate"].update(lipschitz_lower_empirical=1e9),
+            r"1000000000\.0 is above the certified upper bound",
+        ),
+        # the network read with another activation: its certificate is no longer
+        # the stored one (tanh is not convex)
+        "activation": (
+            lambda m: m["network"].update(activation="tanh"),
+            r"convex is True in the file but False",
+        ),
+        # a scaler edited: the physical bound follows from it
+        "scaler": (
+            lambda m: m["x_scaler"].update(
+                scale=[2 * v for v in m["x_scaler"]["scale"]]
+            ),
+            r"lipschitz_upper_physical is",
+        ),
+    }
+    for name, (change, message) in cases.items():
+        folder = edited(name, change)
+        with pytest.raises(ModelFileError, match=message) as err:
+            load(folder)
+        text = str(err.value)
+        assert text.startswith(str(folder / "model.json")), name
+        assert 'delete the "certificate" entry' in text
+    # that fix works: without a certificate, load recomputes it from the weights
+    folder = edited("deleted", lambda m: m.update(certificate=None))
+    assert load(folder).certificate_.to_dict() == model.certificate_.to_dict()
+    # a config whose constraints the weights break: the forward pass would
+    # rescale them, while the export and the certificate use them as stored
+    folder = edited("tight", lambda m: m["network"].update(spectral_bound=0.5))
+    with pytest.raises(ModelFileError, match=r"layers\.0\.W has spectral norm"):
+        load(folder)
+    lrnn = SurrogateModel("lrnn", hidden=4, layers=1, max_epochs=1, verbose=False)
+    folder = lrnn.fit(ds).save(tmp_path / "lrnn")  # signed weights
+    meta = json.loads((folder / "model.json").read_text())
+    meta["network"]["nonnegative"] = True
+    (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=r"has a negative entry"):
+        load(folder)

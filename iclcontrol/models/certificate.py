@@ -610,6 +610,88 @@ def certify(
     )
 
 
+def _same_numbers(a: Any, b: Any, rtol: float) -> bool:
+    """``a`` and ``b`` are numbers (or nested lists of them) of the same shape,
+    equal to ``rtol``; anything else (text, None against a number) is not."""
+    if isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
+        return False
+    try:
+        x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=rtol, atol=0.0))
+
+
+def certificate_differences(
+    stored: Certificate, fresh: Certificate, rtol: float = 1e-6
+) -> list[str]:
+    """Claims of a stored certificate that the weights do not support.
+
+    Parameters
+    ----------
+    stored : Certificate
+        As read from a file (possibly edited by hand).
+    fresh : Certificate
+        Recomputed from the weights and scalers (:func:`certify`); its empirical
+        lower bound may be missing.
+    rtol : float
+        Relative tolerance of the numbers (recomputing an SVD on another machine
+        differs by about 1e-15). [-]
+
+    Returns
+    -------
+    list of str
+        One line per difference, empty when they agree. Explanations (reasons,
+        method and norm texts) are not compared; a bound that ``stored`` does not
+        state (None: files written before it existed) is not either, while an
+        empirical lower bound above the certified upper one is a contradiction.
+    """
+    out = []
+    for name in ("kind", "convex", "monotone_in_augmented_input", "steps"):
+        a, b = getattr(stored, name), getattr(fresh, name)
+        if type(a) is not type(b) or a != b:  # "maybe" or 1 is not True
+            out.append(f"{name} is {a!r} in the file but {b!r} from the weights")
+    for name in (
+        "lipschitz_upper",
+        "lipschitz_upper_physical",
+        "lipschitz_upper_pairs",
+        "lipschitz_upper_pairs_physical",
+    ):
+        a, b = getattr(stored, name), getattr(fresh, name)
+        if a is not None and not _same_numbers(a, b, rtol):
+            out.append(f"{name} is {a!r} in the file but {b!r} from the weights")
+    if stored.matrices:
+        names = [m.get("name") if isinstance(m, dict) else m for m in stored.matrices]
+        if names != [m["name"] for m in fresh.matrices]:
+            out.append(
+                f"the matrices are {names} in the file but "
+                f"{[m['name'] for m in fresh.matrices]} in the weights"
+            )
+        else:
+            for a, b in zip(stored.matrices, fresh.matrices, strict=True):
+                for key in ("spectral_norm", "min_entry", "bound"):
+                    same = (
+                        a.get(key) == b[key]
+                        if key == "bound"
+                        else _same_numbers(a.get(key), b[key], rtol)
+                    )
+                    if not same:
+                        out.append(
+                            f"{b['name']} {key} is {a.get(key)!r} in the file but "
+                            f"{b[key]!r} from the weights"
+                        )
+    lower, upper = stored.lipschitz_lower_empirical, fresh.lipschitz_upper
+    if lower is not None:
+        if not (_same_numbers(lower, lower, 0.0) and lower >= 0):
+            out.append(f"lipschitz_lower_empirical is {lower!r}, not a number >= 0")
+        elif upper is not None and lower > upper * (1 + rtol):
+            out.append(
+                f"lipschitz_lower_empirical {lower!r} is above the certified upper "
+                f"bound {upper!r} from the weights"
+            )
+    return out
+
+
 def midpoint_convexity_violations(
     func: Any,
     X_a: np.ndarray,
