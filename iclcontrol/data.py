@@ -391,6 +391,39 @@ def check_finite(dataset: Any, splits: Sequence[str] = SPLIT_NAMES) -> None:
                 )
 
 
+def provenance(dataset: Any) -> dict[str, Any]:
+    """What a model needs to remember of its training data, without the data.
+
+    Parameters
+    ----------
+    dataset : SequenceDataset
+        A dataset (or an object with ``card``, ``splits`` and ``X``).
+
+    Returns
+    -------
+    dict
+        JSON-ready: the card's plain entries (``source``, ``name``,
+        ``time_column``, ``time_unit``, ``window``, ``stride``, ``resample``,
+        ``split``, ...: whatever the card knows), ``sample_interval_s`` (the time
+        between two steps of a sequence, [s], when known), ``steps`` (per
+        sequence) and ``split_sizes``. Names and units of the columns are the
+        dataset's ``feature_names`` etc.
+    """
+    card = getattr(dataset, "card", None) or {}
+    record: dict[str, Any] = {}
+    for key, value in card.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or isinstance(value, (str, int, float, bool)):
+            record[key] = value
+    interval = (card.get("cleaning") or {}).get("sample_interval_s")
+    if interval is not None:
+        record["sample_interval_s"] = float(interval)
+    record["steps"] = int(np.shape(dataset.X)[1])
+    record["split_sizes"] = {k: len(v) for k, v in dataset.splits.items()}
+    return record
+
+
 def split_indices(
     n: int,
     test_fraction: float = 0.3,
@@ -540,6 +573,7 @@ def cstr_dataset(
         "split_seed": random_state if isinstance(random_state, int) else None,
         "build_seconds": seconds,
         "deviation_form": True,
+        "sample_interval_s": plant.sampling_period * 3600.0 / 10,  # 10 records
     }
     return make_dataset(
         X,

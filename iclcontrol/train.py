@@ -11,7 +11,9 @@ A saved model is a folder::
 
     model.safetensors   network weights (safetensors, no code execution on load)
     model.json          format version, estimator parameters, network config,
-                        scalers, names/units, certificate, history, checksums
+                        scalers, names/units, the training data's record
+                        (source, time step, window, splits; not the data),
+                        certificate, history, checksums
 
 :func:`load` checks the weights against the checksum, the network config's
 constraints and the stored certificate (recomputed from the weights and scalers),
@@ -40,7 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from iclcontrol.data import check_consistent, check_finite, make_dataset
+from iclcontrol.data import check_consistent, check_finite, make_dataset, provenance
 from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import (
     ConfigError,
@@ -264,6 +266,11 @@ class SurrogateModel(EstimatorMixin):
     history_ : list of dict
         Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``seconds``.
     certificate_ : Certificate
+    training_data_ : dict
+        What the training data was, without the data
+        (:func:`iclcontrol.data.provenance`): source file, time column, sample
+        interval [s], window, stride, resampling, split sizes, as far as the
+        dataset's card knows them; empty for models saved before it was recorded.
     fit_info_ : dict
         ``train_seconds``, ``epochs``, ``samples_per_second``, ``stop_reason``,
         ``best_epoch``, ``best_val_loss``.
@@ -469,6 +476,7 @@ class SurrogateModel(EstimatorMixin):
         self.output_names_ = tuple(dataset.output_names)
         self.feature_units_ = tuple(getattr(dataset, "feature_units", ()))
         self.output_units_ = tuple(getattr(dataset, "output_units", ()))
+        self.training_data_ = provenance(dataset)
         self.steps_ = int(Xtr.shape[1])
         self.output_steps_ = int(Ytr.shape[1])
         if self.output_steps_ > self.steps_:
@@ -970,6 +978,7 @@ class SurrogateModel(EstimatorMixin):
             "output_units": list(self.output_units_),
             "steps": self.steps_,
             "output_steps": self.output_steps_,
+            "training_data": getattr(self, "training_data_", {}),
             "certificate": self.certificate_.to_dict()
             if hasattr(self, "certificate_")
             else None,
@@ -1159,6 +1168,7 @@ def load(path: str | Path) -> SurrogateModel:
         model.steps_ = int(meta["steps"])
         model.output_steps_ = int(meta["output_steps"])
         model.history_ = list(meta.get("history", []))
+        model.training_data_ = dict(meta.get("training_data") or {})
         model.fit_info_ = dict(meta.get("fit_info") or {})
         sample = np.asarray(meta.get("certify_sample_scaled", []), dtype=float)
         if sample.ndim == 3 and sample.shape[-1] == model.config_.n_features:

@@ -634,3 +634,47 @@ def test_load_detects_a_certificate_or_config_the_weights_do_not_support(
     (folder / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match=r"has a negative entry"):
         load(folder)
+
+
+def test_model_file_records_its_training_data(tmp_path, capsys):
+    """model.json kept no record of the training data (file, time step, window),
+    which a user needs to feed the model later; now it keeps what the dataset's
+    card knows (not the data), and certify shows it. Old folders still load."""
+    from iclcontrol.cli import main
+
+    n = 200  # one row a minute: the sample interval is 60 s
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2024-01-01", periods=n, freq="1min"),
+            "u": np.sin(np.arange(n) / 7.0),
+            "y": np.cos(np.arange(n) / 7.0),
+        }
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    data = csv_dataset(path, "time", inputs=["u"], outputs=["y"], window=8, stride=2)
+    m = SurrogateModel("iclrnn", hidden=4, layers=1, max_epochs=2, verbose=False)
+    folder = m.fit(data).save(tmp_path / "run")
+    record = json.loads((folder / "model.json").read_text())["training_data"]
+    assert record["source"] == str(path) and record["time_column"] == "time"
+    assert record["sample_interval_s"] == 60.0
+    assert record["window"] == record["steps"] == 8 and record["stride"] == 2
+    assert record["split_sizes"] == {k: len(v) for k, v in data.splits.items()}
+    assert "cleaning" not in record  # the card's summary, not its details or data
+    assert load(folder).training_data_ == record
+    assert main(["certify", str(folder), "--midpoint", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"trained on: {path} (time column time; one step every 60 s;" in out
+    assert "sequences of 8 steps; stride 2;" in out
+    assert "inputs: u; outputs: y" in out
+    assert main(["certify", str(folder), "--midpoint", "0", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["training_data"] == record
+    assert payload["features"] == [{"name": "u", "unit": ""}]
+    # a folder saved before the record existed loads, and says so
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["training_data"]
+    (folder / "model.json").write_text(json.dumps(meta))
+    assert load(folder).training_data_ == {}
+    assert main(["certify", str(folder), "--midpoint", "0"]) == 0
+    assert "trained on: not recorded" in capsys.readouterr().out

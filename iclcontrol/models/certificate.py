@@ -164,12 +164,18 @@ class Certificate:
             lines.append(f"  norm: {self.lipschitz_norm}")
         if self.lipschitz_physical_note:
             lines.append(f"  physical units: {self.lipschitz_physical_note}")
-        lines.extend(self._pair_lines())
+        lines.extend(self.pair_lines())
         return "\n".join(lines)
 
-    def _pair_lines(self) -> list[str]:
-        """Lines of the physical bound per input and output (none when the
-        per-pair bounds or the names are not known)."""
+    def pair_lines(self) -> list[str]:
+        """Lines of the physical bound per input and output, as in :meth:`summary`.
+
+        Returns
+        -------
+        list of str
+            A header and one line per output (``T: 6.1e+03 K per kmol/m^3 of CA,
+            ...``); empty when the per-pair bounds or the names are not known.
+        """
         pairs = self.lipschitz_upper_pairs_physical
         n_out, n_f = len(self.output_names), len(self.feature_names)
         if pairs is None or np.shape(pairs) != (n_out, n_f):
