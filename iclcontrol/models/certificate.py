@@ -385,8 +385,7 @@ def lipschitz_pair_bounds(
         over the sequence, other features held (scaled units, module
         docstring); None when the network has no bound.
     """
-    n_f = np.asarray(spec["layers"][0].get("W_ih", spec["layers"][0].get("W"))).shape[1]
-    n_f //= 2 if spec["augment"] else 1
+    n_f = _effective_first(spec, "W_ih" if spec["kind"] == "lstm" else "W").shape[1]
     n_out = np.asarray(spec["readout"]["W"]).shape[0]
     out = np.zeros((n_out, n_f))
     for i in range(n_out):
