@@ -761,6 +761,7 @@ def csv_dataset(
     val_fraction: float = 0.1,
     random_state: int | np.random.Generator | None = 0,
     time_unit: str | None = None,
+    units: dict[str, str] | None = None,
 ) -> SequenceDataset:
     """Windows of a logged time series as a sequence dataset.
 
@@ -809,6 +810,10 @@ def csv_dataset(
         seconds and seconds since the start of the log work). Without it a
         numeric time column is an error, since pandas would read it as
         nanoseconds.
+    units : dict of str to str, optional
+        Unit of each input and output column (``{"T": "K", "Q": "kJ/h"}``);
+        columns not named have no unit (""). Models trained on the dataset keep
+        them, and ``iclcontrol certify`` shows them.
 
     Returns
     -------
@@ -818,7 +823,8 @@ def csv_dataset(
     Raises
     ------
     ConfigError
-        Invalid window, stride, resample alias, split or column roles.
+        Invalid window, stride, resample alias, split or column roles, or a unit
+        for a column that is not an input or output.
     DataError
         Unreadable file, unknown or non-numeric columns, unparseable time column,
         no window left after cleaning, or windows that would take more than
@@ -841,6 +847,13 @@ def csv_dataset(
     if time_column in inputs + outputs:
         raise ConfigError(
             f"the time column {time_column!r} cannot be an input or an output"
+        )
+    units = dict(units or {})
+    stray = [c for c in units if c not in inputs + outputs]
+    if stray:
+        raise ConfigError(
+            f"units given for {stray}, which are not inputs or outputs "
+            f"({inputs + outputs}); give units of those columns only"
         )
     if resample is not None:
         try:
@@ -1002,5 +1015,12 @@ def csv_dataset(
         "cleaning": cleaning,
     }
     return make_dataset(
-        X, Y, inputs, [""] * len(inputs), outputs, [""] * len(outputs), card, splits
+        X,
+        Y,
+        inputs,
+        [str(units.get(c, "")) for c in inputs],
+        outputs,
+        [str(units.get(c, "")) for c in outputs],
+        card,
+        splits,
     )

@@ -393,3 +393,22 @@ def test_windows_too_large_for_memory_are_refused_with_the_fix(monkeypatch):
     monkeypatch.setattr(iclcontrol.data, "MAX_WINDOWS_GB", size * 1.01)
     ds = csv_dataset(small, "time", ["u"], ["y"], window=10, split="random")
     assert ds.X.shape == (51, 10, 1)
+
+
+def test_csv_units_of_columns(tmp_path):
+    """A CSV log had no way to give units (the dataset and the models trained on
+    it said ""); units= (CLI --units) names them, per column."""
+    from iclcontrol.cli import main
+
+    frame = _frame(k=np.zeros(60))
+    ds = csv_dataset(frame, "time", ["u", "k"], ["y"], window=5, units={"u": "m/s"})
+    assert ds.feature_units == ("m/s", "") and ds.output_units == ("",)
+    with pytest.raises(ConfigError, match=r"units given for \['time'\]"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5, units={"time": "s"})
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    args = ["data", "csv", str(path), "--time-column", "time", "--inputs", "u"]
+    args += ["--outputs", "y", "--window", "5", "--units", "u=m/s, y=K"]
+    assert main([*args, "--out", str(tmp_path / "d")]) == 0
+    back = SequenceDataset.load(tmp_path / "d")
+    assert back.feature_units == ("m/s",) and back.output_units == ("K",)

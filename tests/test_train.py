@@ -652,7 +652,8 @@ def test_model_file_records_its_training_data(tmp_path, capsys):
     )
     path = tmp_path / "log.csv"
     frame.to_csv(path, index=False)
-    data = csv_dataset(path, "time", inputs=["u"], outputs=["y"], window=8, stride=2)
+    units = {"u": "m/s", "y": "K"}
+    data = csv_dataset(path, "time", ["u"], ["y"], window=8, stride=2, units=units)
     m = SurrogateModel("iclrnn", hidden=4, layers=1, max_epochs=2, verbose=False)
     folder = m.fit(data).save(tmp_path / "run")
     record = json.loads((folder / "model.json").read_text())["training_data"]
@@ -666,11 +667,13 @@ def test_model_file_records_its_training_data(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"trained on: {path} (time column time; one step every 60 s;" in out
     assert "sequences of 8 steps; stride 2;" in out
-    assert "inputs: u; outputs: y" in out
+    assert "inputs: u [m/s]; outputs: y [K]" in out
+    assert "y: " in out and " K per m/s of u" in out  # the pair bound, in units
     assert main(["certify", str(folder), "--midpoint", "0", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert payload["training_data"] == record
-    assert payload["features"] == [{"name": "u", "unit": ""}]
+    assert payload["features"] == [{"name": "u", "unit": "m/s"}]
+    assert payload["outputs"] == [{"name": "y", "unit": "K"}]
     # a folder saved before the record existed loads, and says so
     meta = json.loads((folder / "model.json").read_text())
     del meta["training_data"]
