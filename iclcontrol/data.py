@@ -38,6 +38,25 @@ SPLIT_NAMES = ("train", "val", "test")
 MAX_WINDOWS_GB = 4.0
 
 
+def json_default(value: Any) -> Any:
+    """``default`` of :func:`json.dumps` for numpy values in cards and model files.
+
+    A numpy integer passed as a setting (``window=np.int64(20)``, a grid of
+    hyperparameters from ``np.arange``) is accepted by the checks and would
+    otherwise make saving fail after the work is done.
+
+    Raises
+    ------
+    TypeError
+        Anything else that JSON cannot represent (as :func:`json.dumps` does).
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def check_window_memory(
     n_windows: int, steps: int, n_columns: int, what: str, detail: str, fix: str
 ) -> float:
@@ -245,7 +264,9 @@ class SequenceDataset:
             "y_scaler": self.y_scaler.to_dict(),
             "format": "iclcontrol-sequence-dataset/1",
         }
-        (path / "card.json").write_text(json.dumps(card, indent=2))
+        (path / "card.json").write_text(
+            json.dumps(card, indent=2, default=json_default)
+        )
         return path
 
     @classmethod
@@ -570,7 +591,9 @@ def cstr_dataset(
         "moves": moves,
         "n_grid": n_grid,
         "n_input_levels": n_input_levels,
-        "split_seed": random_state if isinstance(random_state, int) else None,
+        "split_seed": (
+            int(random_state) if isinstance(random_state, (int, np.integer)) else None
+        ),
         "build_seconds": seconds,
         "deviation_form": True,
         "sample_interval_s": plant.sampling_period * 3600.0 / 10,  # 10 records
@@ -1011,7 +1034,9 @@ def csv_dataset(
         "stride": stride,
         "resample": resample,
         "split": split,
-        "split_seed": random_state if isinstance(random_state, int) else None,
+        "split_seed": (
+            int(random_state) if isinstance(random_state, (int, np.integer)) else None
+        ),
         "cleaning": cleaning,
     }
     return make_dataset(

@@ -42,7 +42,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from iclcontrol.data import check_consistent, check_finite, make_dataset, provenance
+from iclcontrol.data import (
+    check_consistent,
+    check_finite,
+    json_default,
+    make_dataset,
+    provenance,
+)
 from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import (
     ConfigError,
@@ -991,7 +997,7 @@ class SurrogateModel(EstimatorMixin):
             "tensors": {k: list(v.shape) for k, v in tensors.items()},
         }
         tmp = path / (META_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=1, allow_nan=True))
+        tmp.write_text(json.dumps(meta, indent=1, allow_nan=True, default=json_default))
         tmp.replace(path / META_FILE)
         return path
 

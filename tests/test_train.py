@@ -681,3 +681,23 @@ def test_model_file_records_its_training_data(tmp_path, capsys):
     assert load(folder).training_data_ == {}
     assert main(["certify", str(folder), "--midpoint", "0"]) == 0
     assert "trained on: not recorded" in capsys.readouterr().out
+
+
+def test_numpy_integer_settings_save(tmp_path):
+    """Hyperparameters and window settings as numpy integers (a grid from
+    np.arange) pass the checks, but saving failed after the fit with "Object of
+    type int64 is not JSON serializable"; now they are written as numbers."""
+    t = pd.date_range("2024-01-01", periods=80, freq="1min")
+    frame = pd.DataFrame({"time": t, "u": np.sin(np.arange(80.0)), "y": 1.0})
+    window, stride, seed = np.arange(5, 8)[0], np.int64(2), np.int64(3)
+    data = csv_dataset(
+        frame, "time", ["u"], ["y"], window=window, stride=stride, random_state=seed
+    )
+    data.save(tmp_path / "data")
+    card = json.loads((tmp_path / "data" / "card.json").read_text())
+    assert (card["window"], card["stride"], card["split_seed"]) == (5, 2, 3)
+    m = SurrogateModel(hidden=np.int64(4), layers=np.int64(1), max_epochs=np.int64(1))
+    folder = m.set_params(verbose=False).fit(data).save(tmp_path / "model")
+    params = load(folder).get_params()
+    assert (params["hidden"], params["layers"], params["max_epochs"]) == (4, 1, 1)
+    assert load(folder).training_data_["window"] == 5
