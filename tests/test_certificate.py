@@ -266,6 +266,40 @@ def test_pair_bounds_hand_computed():
     assert whole == pytest.approx(np.sqrt(5.0) * np.sqrt(0.29) * sigma, rel=1e-8)
 
 
+def _restricted(spec, feature, output):
+    """The network of ``spec`` with input ``feature`` and output ``output`` only:
+    the first layer's column(s) of that feature (with [z, -z], both), the
+    readout's row of that output."""
+    first = dict(spec["layers"][0])
+    key = "W_ih" if "W_ih" in first else "W"
+    W = np.asarray(first[key], float)
+    cols = [feature, feature + W.shape[1] // 2] if spec["augment"] else [feature]
+    first[key] = W[:, cols]
+    readout = {"W": np.asarray(spec["readout"]["W"], float)[[output]], "b": [0.0]}
+    return {**spec, "layers": [first, *spec["layers"][1:]], "readout": readout}
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "icrnn", "lrnn", "rnn", "ficnn", "lstm"])
+def test_pair_bounds_are_the_bounds_of_the_restricted_networks(kind):
+    """The pair bounds are computed by homogeneity (Elman, feed-forward) and
+    linearity (LSTM) without building each restriction: they equal the whole
+    bound of each restricted network."""
+    from iclcontrol.models.certificate import lipschitz_pair_bounds
+
+    net = make_network(kind, 3, 2, hidden=8, layers=2, random_state=7)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(
+                0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(8))
+            )
+    spec = net.export_spec()
+    pairs = lipschitz_pair_bounds(spec, steps=7, output_steps=4)
+    for i in range(2):
+        for j in range(3):
+            bound, _ = lipschitz_upper_bound(_restricted(spec, j, i), 7, 4)
+            assert pairs[i, j] == pytest.approx(bound, rel=1e-9), (i, j)
+
+
 @pytest.mark.parametrize("kind", ["iclrnn", "icrnn", "lrnn", "rnn", "ficnn", "lstm"])
 def test_pair_bounds_hold_on_jacobian_blocks(kind):
     """Numerically: the block of the exact Jacobian from input j (all steps) to

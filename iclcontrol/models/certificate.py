@@ -341,32 +341,20 @@ def lipschitz_upper_bound(
     )
 
 
-def _restricted(spec: dict[str, Any], feature: int, output: int) -> dict[str, Any]:
-    """``spec`` with the first layer acting on input ``feature`` only and the
-    readout giving output ``output`` only (module docstring, per input and
-    output)."""
-    first = dict(spec["layers"][0])
-    key = "W_ih" if "W_ih" in first else "W"
-    W = np.asarray(first[key], float)
-    cols = [feature]
-    if spec["augment"]:  # columns of z_j and of -z_j
-        cols.append(feature + W.shape[1] // 2)
-    first[key] = W[:, cols]
-    readout = dict(spec["readout"])
-    readout["W"] = np.asarray(readout["W"], float)[[output]]
-    return {
-        **spec,
-        "n_features": 1,
-        "n_outputs": 1,
-        "layers": [first, *spec["layers"][1:]],
-        "readout": readout,
-    }
-
-
 def lipschitz_pair_bounds(
     spec: dict[str, Any], steps: int, output_steps: int | None = None
 ) -> np.ndarray | None:
     """Certified Lipschitz bound from each input feature alone to each output alone.
+
+    Entry ``[i, j]`` is the bound of the network restricted to feature ``j`` and
+    output ``i`` (module docstring), computed without building each restriction:
+    the Elman and feed-forward bounds depend on the first layer's matrix only
+    through the factor ``||W_eff||_2`` and on the readout only through the factor
+    ``||W_out||_2``, which become the column norm ``||W_eff[:, j]||_2`` and the
+    row norm ``||W_out[i, :]||_2``; the LSTM's first gain matrix is linear in
+    its four per-gate norms (its comparison system is linear in the injected
+    perturbation), so it is a sum of four basis gains weighted by the columns'
+    per-gate norms.
 
     Parameters
     ----------
@@ -382,21 +370,47 @@ def lipschitz_pair_bounds(
     numpy.ndarray or None
         Shape (n_outputs, n_features): entry ``[i, j]`` bounds the l2 norm of the
         change of output ``i`` over the output steps by that of feature ``j``
-        over the sequence, other features held (scaled units, module
-        docstring); None when the network has no bound.
+        over the sequence, other features held (scaled units); None when the
+        network has no bound.
     """
-    n_f = _effective_first(spec, "W_ih" if spec["kind"] == "lstm" else "W").shape[1]
-    n_out = np.asarray(spec["readout"]["W"]).shape[0]
-    out = np.zeros((n_out, n_f))
-    for i in range(n_out):
-        for j in range(n_f):
-            bound, _ = lipschitz_upper_bound(
-                _restricted(spec, j, i), steps, output_steps
+    lstm = spec["kind"] == "lstm"
+    W = _effective_first(spec, "W_ih" if lstm else "W")  # acts on z
+    rows = np.linalg.norm(np.asarray(spec["readout"]["W"], float), axis=1)
+    if lstm:
+        h = W.shape[0] // 4
+        U = np.asarray(spec["layers"][0]["W_hh"], float)
+        deeper = np.eye(steps)
+        for layer in spec["layers"][1:]:
+            gain = _lstm_gain(
+                np.asarray(layer["W_ih"], float),
+                np.asarray(layer["W_hh"], float),
+                steps,
             )
-            if bound is None:
-                return None
-            out[i, j] = bound
-    return out
+            deeper = gain @ deeper
+        basis = []
+        for q in range(4):  # unit norm in gate q's block only
+            E = np.zeros((4 * h, 1))
+            E[q * h, 0] = 1.0
+            basis.append(deeper @ _lstm_gain(E, U, steps))
+        gate_norms = [np.linalg.norm(W[q * h : (q + 1) * h], axis=0) for q in range(4)]
+        columns = np.zeros(W.shape[1])
+        for j in range(W.shape[1]):
+            total = sum(gate_norms[q][j] * basis[q] for q in range(4))
+            if output_steps is not None:
+                total = total[-output_steps:]
+            columns[j] = _norm(total)
+        return np.outer(rows, columns) * (1 + _ROUNDING)
+    # the same network with ||W_eff||_2 = ||W_out||_2 = 1: one column and one row
+    first = dict(spec["layers"][0])
+    first["W"] = np.zeros((W.shape[0], 2 if spec["augment"] else 1))
+    first["W"][0, 0] = 1.0
+    readout = {"W": np.zeros((1, np.shape(spec["readout"]["W"])[1])), "b": np.zeros(1)}
+    readout["W"][0, 0] = 1.0
+    unit = {**spec, "layers": [first, *spec["layers"][1:]], "readout": readout}
+    bound, _ = lipschitz_upper_bound(unit, steps, output_steps)
+    if bound is None:
+        return None
+    return bound * np.outer(rows, np.linalg.norm(W, axis=0))
 
 
 def _lstm_gain(W: np.ndarray, U: np.ndarray, steps: int) -> np.ndarray:
