@@ -30,6 +30,68 @@ from iclcontrol.exceptions import (
 
 SPLIT_NAMES = ("train", "val", "test")
 
+#: Largest window array :func:`check_window_memory` lets a builder allocate. [GB]
+#: Windows copy every row ``window / stride`` times: a year of 1-min data in
+#: 2-h windows is about 14 GB (and more in temporaries), and the process would be
+#: killed by the system without a word. Shared by :func:`csv_dataset` and
+#: :func:`iclcontrol.solar.windows.make_windows`.
+MAX_WINDOWS_GB = 4.0
+
+
+def json_default(value: Any) -> Any:
+    """``default`` of :func:`json.dumps` for numpy values in cards and model files.
+
+    A numpy integer passed as a setting (``window=np.int64(20)``, a grid of
+    hyperparameters from ``np.arange``) is accepted by the checks and would
+    otherwise make saving fail after the work is done.
+
+    Raises
+    ------
+    TypeError
+        Anything else that JSON cannot represent (as :func:`json.dumps` does).
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def check_window_memory(
+    n_windows: int, steps: int, n_columns: int, what: str, detail: str, fix: str
+) -> float:
+    """Refuse a float64 window array larger than :data:`MAX_WINDOWS_GB`.
+
+    Parameters
+    ----------
+    n_windows, steps, n_columns : int
+        Shape of the array about to be built (float64, 8 bytes an entry).
+    what : str
+        What the array is, for the message ("the windows").
+    detail : str
+        How its shape comes about, in the caller's terms ("1000 windows x ...").
+    fix : str
+        What to change to make it smaller (options and CLI flags).
+
+    Returns
+    -------
+    float
+        The array's size. [GB]
+
+    Raises
+    ------
+    DataError
+        The array would be larger than :data:`MAX_WINDOWS_GB`; the message gives
+        the size, ``detail`` and ``fix``.
+    """
+    gigabytes = n_windows * steps * n_columns * 8 / 1e9
+    if gigabytes > MAX_WINDOWS_GB:
+        raise DataError(
+            f"{what} would take {gigabytes:.1f} GB of memory ({detail}; the limit is "
+            f"iclcontrol.data.MAX_WINDOWS_GB = {MAX_WINDOWS_GB:g}): {fix}"
+        )
+    return gigabytes
+
 
 class MinMaxScaler:
     """Per-feature affine map of the data range onto ``feature_range``.
@@ -202,7 +264,9 @@ class SequenceDataset:
             "y_scaler": self.y_scaler.to_dict(),
             "format": "iclcontrol-sequence-dataset/1",
         }
-        (path / "card.json").write_text(json.dumps(card, indent=2))
+        (path / "card.json").write_text(
+            json.dumps(card, indent=2, default=json_default)
+        )
         return path
 
     @classmethod
@@ -346,6 +410,39 @@ def check_finite(dataset: Any, splits: Sequence[str] = SPLIT_NAMES) -> None:
                     "e.g. rebuild the dataset with `iclcontrol data csv`, which drops "
                     "windows with NaN"
                 )
+
+
+def provenance(dataset: Any) -> dict[str, Any]:
+    """What a model needs to remember of its training data, without the data.
+
+    Parameters
+    ----------
+    dataset : SequenceDataset
+        A dataset (or an object with ``card``, ``splits`` and ``X``).
+
+    Returns
+    -------
+    dict
+        JSON-ready: the card's plain entries (``source``, ``name``,
+        ``time_column``, ``time_unit``, ``window``, ``stride``, ``resample``,
+        ``split``, ...: whatever the card knows), ``sample_interval_s`` (the time
+        between two steps of a sequence, [s], when known), ``steps`` (per
+        sequence) and ``split_sizes``. Names and units of the columns are the
+        dataset's ``feature_names`` etc.
+    """
+    card = getattr(dataset, "card", None) or {}
+    record: dict[str, Any] = {}
+    for key, value in card.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or isinstance(value, (str, int, float, bool)):
+            record[key] = value
+    interval = (card.get("cleaning") or {}).get("sample_interval_s")
+    if interval is not None:
+        record["sample_interval_s"] = float(interval)
+    record["steps"] = int(np.shape(dataset.X)[1])
+    record["split_sizes"] = {k: len(v) for k, v in dataset.splits.items()}
+    return record
 
 
 def split_indices(
@@ -494,9 +591,12 @@ def cstr_dataset(
         "moves": moves,
         "n_grid": n_grid,
         "n_input_levels": n_input_levels,
-        "split_seed": random_state if isinstance(random_state, int) else None,
+        "split_seed": (
+            int(random_state) if isinstance(random_state, (int, np.integer)) else None
+        ),
         "build_seconds": seconds,
         "deviation_form": True,
+        "sample_interval_s": plant.sampling_period * 3600.0 / 10,  # 10 records
     }
     return make_dataset(
         X,
@@ -684,6 +784,7 @@ def csv_dataset(
     val_fraction: float = 0.1,
     random_state: int | np.random.Generator | None = 0,
     time_unit: str | None = None,
+    units: dict[str, str] | None = None,
 ) -> SequenceDataset:
     """Windows of a logged time series as a sequence dataset.
 
@@ -732,6 +833,10 @@ def csv_dataset(
         seconds and seconds since the start of the log work). Without it a
         numeric time column is an error, since pandas would read it as
         nanoseconds.
+    units : dict of str to str, optional
+        Unit of each input and output column (``{"T": "K", "Q": "kJ/h"}``);
+        columns not named have no unit (""). Models trained on the dataset keep
+        them, and ``iclcontrol certify`` shows them.
 
     Returns
     -------
@@ -741,10 +846,13 @@ def csv_dataset(
     Raises
     ------
     ConfigError
-        Invalid window, stride, resample alias, split or column roles.
+        Invalid window, stride, resample alias, split or column roles, or a unit
+        for a column that is not an input or output.
     DataError
         Unreadable file, unknown or non-numeric columns, unparseable time column,
-        or no window left after cleaning.
+        no window left after cleaning, or windows that would take more than
+        :data:`MAX_WINDOWS_GB` of memory (the message gives the size; use a
+        larger stride, a shorter window or fewer rows).
     """
     inputs = _column_names(inputs, "input")
     outputs = _column_names(outputs, "output")
@@ -762,6 +870,13 @@ def csv_dataset(
     if time_column in inputs + outputs:
         raise ConfigError(
             f"the time column {time_column!r} cannot be an input or an output"
+        )
+    units = dict(units or {})
+    stray = [c for c in units if c not in inputs + outputs]
+    if stray:
+        raise ConfigError(
+            f"units given for {stray}, which are not inputs or outputs "
+            f"({inputs + outputs}); give units of those columns only"
         )
     if resample is not None:
         try:
@@ -829,6 +944,17 @@ def csv_dataset(
             )
         )
     n = len(keep)
+    check_window_memory(
+        n,
+        window,
+        len(columns),
+        "the windows",
+        f"{n} windows x {window} rows x {len(columns)} columns of {len(values)} rows "
+        f"with stride {stride}",
+        "use a larger stride (stride=, CLI: --stride; each row is copied into "
+        "window / stride windows), a shorter window, or fewer rows (a shorter log, "
+        "or resample to a coarser step, CLI: --resample)",
+    )
     purged = 0
     if split == "random":
         splits = split_indices(n, test_fraction, val_fraction, random_state)
@@ -868,13 +994,15 @@ def csv_dataset(
             "test": order[n_train + n_val :],
         }
     array = values.to_numpy(dtype=float)
-    take = keep[:, None] + np.arange(window)[None, :]
-    X = array[take][:, :, [columns.index(c) for c in inputs]]
-    Y = array[take][:, :, [columns.index(c) for c in outputs]]
+    windows = array[keep[:, None] + np.arange(window)[None, :]]
+    X = windows[:, :, [columns.index(c) for c in inputs]]
+    Y = windows[:, :, [columns.index(c) for c in outputs]]
+    del windows
     constant = [c for c in columns if values[c].nunique(dropna=True) <= 1]
     # a column that varies in the log but not in the training windows: the model
     # never sees its effect, and later values are far outside its scaler's range
-    train = np.concatenate([X, Y], axis=2)[splits["train"]].reshape(-1, len(columns))
+    tr = splits["train"]
+    train = np.concatenate([X[tr], Y[tr]], axis=2).reshape(-1, len(columns))
     span = np.ptp(train, axis=0) if len(train) else np.zeros(len(columns))
     constant_in_train = [
         c for c, v in zip(columns, span, strict=True) if v == 0 and c not in constant
@@ -906,9 +1034,18 @@ def csv_dataset(
         "stride": stride,
         "resample": resample,
         "split": split,
-        "split_seed": random_state if isinstance(random_state, int) else None,
+        "split_seed": (
+            int(random_state) if isinstance(random_state, (int, np.integer)) else None
+        ),
         "cleaning": cleaning,
     }
     return make_dataset(
-        X, Y, inputs, [""] * len(inputs), outputs, [""] * len(outputs), card, splits
+        X,
+        Y,
+        inputs,
+        [str(units.get(c, "")) for c in inputs],
+        outputs,
+        [str(units.get(c, "")) for c in outputs],
+        card,
+        splits,
     )

@@ -11,7 +11,13 @@ A saved model is a folder::
 
     model.safetensors   network weights (safetensors, no code execution on load)
     model.json          format version, estimator parameters, network config,
-                        scalers, names/units, certificate, history, checksums
+                        scalers, names/units, the training data's record
+                        (source, time step, window, splits; not the data),
+                        certificate, history, checksums
+
+:func:`load` checks the weights against the checksum, the network config's
+constraints and the stored certificate (recomputed from the weights and scalers),
+so a hand-edited claim ("convex", a bound, the kind) is refused, not trusted.
 
 Randomness is explicit: ``random_state`` seeds a ``torch.Generator`` (initialization,
 minibatch order) and a ``numpy.random.Generator`` (target noise); no global seeding.
@@ -27,6 +33,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,17 +41,28 @@ from typing import Any
 import numpy as np
 import torch
 
-from iclcontrol.data import check_consistent, check_finite, make_dataset
+from iclcontrol.data import (
+    check_consistent,
+    check_finite,
+    json_default,
+    make_dataset,
+    provenance,
+)
 from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import (
     ConfigError,
     DataError,
     DimensionError,
+    IclControlWarning,
     ModelFileError,
     NotFittedError,
 )
 from iclcontrol.models.averaging import WeightAverage, averaged_weights
-from iclcontrol.models.certificate import Certificate, certify
+from iclcontrol.models.certificate import (
+    Certificate,
+    certificate_differences,
+    certify,
+)
 from iclcontrol.models.networks import KINDS, NetworkConfig, network_from_config
 from iclcontrol.progress import progress_enabled as _progress_enabled
 
@@ -75,8 +93,30 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def default_names(role: str, n: int) -> list[str]:
+    """The names ``fit(X, Y)`` gives the columns of unnamed arrays.
+
+    Parameters
+    ----------
+    role : {"feature", "output"}
+    n : int
+        Number of columns.
+
+    Returns
+    -------
+    list of str
+        ``x0, x1, ...`` for features, ``y0, y1, ...`` for outputs.
+    """
+    prefix = "x" if role == "feature" else "y"
+    return [f"{prefix}{i}" for i in range(n)]
+
+
 def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]:
     """Positions in ``found`` of the names in ``expected``: columns matched by name.
+
+    A model fit on arrays without names (its names are :func:`default_names`)
+    takes columns of other names in order, with a warning, as scikit-learn does
+    for an estimator fitted without feature names.
 
     Parameters
     ----------
@@ -92,7 +132,13 @@ def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]
     ------
     DataError
         A name of ``expected`` is missing from ``found``, ``found`` has another,
-        or a name twice.
+        or a name twice (for a model fit with names).
+
+    Warns
+    -----
+    IclControlWarning
+        The model was fit without names and ``found`` has other names: the
+        columns are taken in order.
     """
     found, expected = list(found), list(expected)
     repeated = sorted({c for c in found if found.count(c) > 1})
@@ -101,6 +147,17 @@ def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]
             f"{label} has the {role} column(s) {repeated} more than once; keep one "
             "of each"
         )
+    if set(found) != set(expected) and expected == default_names(role, len(expected)):
+        if len(found) == len(expected):  # otherwise the caller names the count
+            warnings.warn(
+                f"{label} has {role} names {found}, but SurrogateModel was fitted "
+                f"without {role} names (fit(X, Y) on arrays called them "
+                f"{expected}): the columns are taken in order, as for a numpy "
+                f"array; pass {role}_names= to fit to match columns by name",
+                IclControlWarning,
+                stacklevel=3,
+            )
+        return list(range(len(found)))
     missing = [c for c in expected if c not in found]
     extra = [c for c in found if c not in expected]
     if missing or extra:
@@ -207,6 +264,11 @@ class SurrogateModel(EstimatorMixin):
     history_ : list of dict
         Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``seconds``.
     certificate_ : Certificate
+    training_data_ : dict
+        What the training data was, without the data
+        (:func:`iclcontrol.data.provenance`): source file, time column, sample
+        interval [s], window, stride, resampling, split sizes, as far as the
+        dataset's card knows them; empty for models saved before it was recorded.
     fit_info_ : dict
         ``train_seconds``, ``epochs``, ``samples_per_second``, ``stop_reason``,
         ``best_epoch``, ``best_val_loss``.
@@ -351,9 +413,10 @@ class SurrogateModel(EstimatorMixin):
             validate for early stopping).
         feature_names, output_names : sequence of str, optional
             Names of the columns of ``X`` and ``Y`` with arrays (default
-            ``x0, x1, ...`` and ``y0, y1, ...``). For MPC and do-mpc export name
-            the states alike in both: features = states then inputs, outputs =
-            states.
+            ``x0, x1, ...`` and ``y0, y1, ...``; a model with these names takes
+            DataFrames of other column names in order, with a warning, as
+            scikit-learn does). For MPC and do-mpc export name the states alike
+            in both: features = states then inputs, outputs = states.
 
         Returns
         -------
@@ -411,6 +474,7 @@ class SurrogateModel(EstimatorMixin):
         self.output_names_ = tuple(dataset.output_names)
         self.feature_units_ = tuple(getattr(dataset, "feature_units", ()))
         self.output_units_ = tuple(getattr(dataset, "output_units", ()))
+        self.training_data_ = provenance(dataset)
         self.steps_ = int(Xtr.shape[1])
         self.output_steps_ = int(Ytr.shape[1])
         if self.output_steps_ > self.steps_:
@@ -669,7 +733,9 @@ class SurrogateModel(EstimatorMixin):
         X : array-like, shape (n, steps, n_features) or (steps, n_features)
             Input sequences in physical units, in the feature order
             ``feature_names_``. A DataFrame with string column names is matched by
-            name (reordered); missing or unexpected columns are an error. Any
+            name (reordered); missing or unexpected columns are an error, except
+            for a model fit on arrays without names (``x0, x1, ...``), which
+            takes the columns in order with a warning (as scikit-learn does). Any
             number of steps is accepted.
 
         Returns
@@ -802,7 +868,9 @@ class SurrogateModel(EstimatorMixin):
         }
 
     # ------------------------------------------------------------- certificate
-    def certify(self, X: Any = None, max_samples: int = 32) -> Certificate:
+    def certify(
+        self, X: Any = None, max_samples: int = 32, empirical: bool = True
+    ) -> Certificate:
         """Certificate of the fitted network (:mod:`iclcontrol.models.certificate`).
 
         Parameters
@@ -812,6 +880,9 @@ class SurrogateModel(EstimatorMixin):
             The sequences must have the ``steps_`` steps the bound is stated for.
         max_samples : int
             Samples of ``X`` used for the empirical bound (>= 1).
+        empirical : bool
+            Compute the empirical lower bound (False: only what follows from the
+            weights and scalers, a few SVDs).
 
         Raises
         ------
@@ -842,6 +913,8 @@ class SurrogateModel(EstimatorMixin):
             Xs = self.x_scaler_.transform(X)
         else:
             Xs = getattr(self, "_certify_sample", None)
+        if not empirical:
+            Xs = None
         with _threads(getattr(self, "n_threads", None)):
             return certify(
                 self.network_,
@@ -851,6 +924,10 @@ class SurrogateModel(EstimatorMixin):
                 y_scale=np.asarray(self.y_scaler_.scale_),
                 output_steps=self.output_steps_,
                 max_samples=max_samples,
+                feature_names=self.feature_names_,
+                output_names=self.output_names_,
+                feature_units=getattr(self, "feature_units_", ()),
+                output_units=getattr(self, "output_units_", ()),
             )
 
     def export_spec(self) -> dict[str, Any]:
@@ -899,6 +976,7 @@ class SurrogateModel(EstimatorMixin):
             "output_units": list(self.output_units_),
             "steps": self.steps_,
             "output_steps": self.output_steps_,
+            "training_data": getattr(self, "training_data_", {}),
             "certificate": self.certificate_.to_dict()
             if hasattr(self, "certificate_")
             else None,
@@ -911,7 +989,7 @@ class SurrogateModel(EstimatorMixin):
             "tensors": {k: list(v.shape) for k, v in tensors.items()},
         }
         tmp = path / (META_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=1, allow_nan=True))
+        tmp.write_text(json.dumps(meta, indent=1, allow_nan=True, default=json_default))
         tmp.replace(path / META_FILE)
         return path
 
@@ -975,9 +1053,9 @@ def dataset_from_arrays(
     n = len(Xa)
     n_f, n_out = Xa.shape[2], Ya.shape[2]
     if feature_names is None:
-        feature_names = [f"x{i}" for i in range(n_f)]
+        feature_names = default_names("feature", n_f)
     if output_names is None:
-        output_names = [f"y{i}" for i in range(n_out)]
+        output_names = default_names("output", n_out)
     return make_dataset(
         Xa,
         Ya,
@@ -1002,11 +1080,19 @@ def load(path: str | Path) -> SurrogateModel:
     path : str or pathlib.Path
         Folder written by :meth:`SurrogateModel.save` (or a file inside it).
 
+    Returns
+    -------
+    SurrogateModel
+        Its ``certificate_`` is recomputed from the weights and scalers (the
+        empirical lower bound is the stored one).
+
     Raises
     ------
     ModelFileError
-        The folder or a file is missing, truncated, corrupted (checksum), or the
-        weights do not match the stored configuration.
+        The folder or a file is missing, truncated, corrupted (checksum), the
+        weights do not match the stored configuration (tensor shapes, or the
+        constraints of the network config), or the stored certificate claims
+        what the weights do not give (the message names each difference).
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -1080,12 +1166,14 @@ def load(path: str | Path) -> SurrogateModel:
         model.steps_ = int(meta["steps"])
         model.output_steps_ = int(meta["output_steps"])
         model.history_ = list(meta.get("history", []))
+        model.training_data_ = dict(meta.get("training_data") or {})
         model.fit_info_ = dict(meta.get("fit_info") or {})
         sample = np.asarray(meta.get("certify_sample_scaled", []), dtype=float)
         if sample.ndim == 3 and sample.shape[-1] == model.config_.n_features:
             model._certify_sample = sample
-        if meta.get("certificate") is not None:
-            model.certificate_ = Certificate.from_dict(meta["certificate"])
+        stored = meta.get("certificate")
+        if stored is not None:
+            stored = Certificate.from_dict(stored)
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
@@ -1093,7 +1181,63 @@ def load(path: str | Path) -> SurrogateModel:
             f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
         ) from None
     _check_model_parts(model, meta_path)
+    _check_constraints(model, meta_path)
+    model.certificate_ = _checked_certificate(model, stored, meta_path)
     return model
+
+
+def _check_constraints(model: SurrogateModel, meta_path: Path) -> None:
+    """Raise :class:`ModelFileError` if the weights break the constraints of the
+    network config (edited by hand, or another model's weights): the forward pass
+    would then rescale them while the exported weights and the certificate do
+    not."""
+    from iclcontrol.models.constraints import spectral_norm
+
+    config = model.config_
+    for name, weight in model.network_.constrained_weights():  # type: ignore[operator]
+        smallest = float(weight.detach().min()) if weight.numel() else 0.0
+        bound = config.spectral_bound
+        norm = spectral_norm(weight) if bound is not None else 0.0
+        if config.nonnegative and smallest < 0:
+            problem = f"has a negative entry ({smallest:.3g})"
+        elif bound is not None and norm > bound * (1 + 1e-6):  # float32 rounding
+            problem = f"has spectral norm {norm:.6g} above the bound {bound:g}"
+        else:
+            continue
+        raise ModelFileError(
+            f"{meta_path}: the weights in {WEIGHTS_FILE} do not satisfy its network "
+            f"config (kind {config.kind}, nonnegative {config.nonnegative}, "
+            f"spectral_bound {config.spectral_bound}): {name} {problem}; the file "
+            "was edited or belongs to other weights. Restore the model folder as "
+            "saved (or train again)"
+        )
+
+
+def _checked_certificate(
+    model: SurrogateModel, stored: Certificate | None, meta_path: Path
+) -> Certificate:
+    """The certificate recomputed from the loaded weights and scalers; raise
+    :class:`ModelFileError` if the stored one claims anything else.
+
+    The empirical lower bound is kept from the file (recomputing it takes a
+    backward pass per output value); without a stored certificate it is
+    recomputed from the stored sample.
+    """
+    if stored is None:
+        return model.certify()
+    fresh = model.certify(empirical=False)
+    differences = certificate_differences(stored, fresh)
+    if differences:
+        raise ModelFileError(
+            f"{meta_path}: the certificate does not match the weights and the "
+            f"network config ({'; '.join(differences)}); the file was edited or "
+            "mixed with another model's. Restore the model folder as saved (or "
+            'train again); to keep other edits, delete the "certificate" entry '
+            "of model.json and load recomputes it from the weights"
+        )
+    fresh.lipschitz_lower_empirical = stored.lipschitz_lower_empirical
+    fresh.n_samples_empirical = stored.n_samples_empirical
+    return fresh
 
 
 def _check_model_parts(model: SurrogateModel, meta_path: Path) -> None:

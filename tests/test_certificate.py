@@ -233,3 +233,167 @@ def test_certificate_prints_as_a_few_readable_lines():
     unbounded = Certificate("lstm", False, "tanh is not convex", False)
     assert "convex: no (tanh is not convex)" in str(unbounded)
     assert "not available (scaled units)" in str(unbounded)
+
+
+def _one_unit_spec(W, augment=False):
+    """1 hidden unit, recurrent weight 0.8, readout rows 2 and -1 (2 outputs)."""
+    return {
+        "kind": "icrnn" if augment else "lrnn",
+        "augment": augment,
+        "activation": "relu",
+        "layers": [{"W": np.array([W]), "U": np.array([[0.8]]), "b": np.zeros(1)}],
+        "readout": {"W": np.array([[2.0], [-1.0]]), "b": np.zeros(2)},
+    }
+
+
+def test_pair_bounds_hand_computed():
+    """Only input j changed, only output i read: the one-unit network's gain matrix
+    is |w_j| [[1, 0], [0.8, 1]] over 2 steps and the readout |r_i|, so the bound
+    is |r_i| |w_j| sigma, sigma^2 the largest eigenvalue of [[1.64, 0.8], [0.8,
+    1]] (trace 2.64, determinant 1)."""
+    from iclcontrol.models.certificate import lipschitz_pair_bounds
+
+    sigma = np.sqrt((2.64 + np.sqrt(2.64**2 - 4.0)) / 2)
+    pairs = lipschitz_pair_bounds(_one_unit_spec([0.5, 0.2]), steps=2)
+    expected = np.outer([2.0, 1.0], [0.5, 0.2]) * sigma
+    np.testing.assert_allclose(pairs, expected, rtol=1e-8)
+    # with [z, -z] augmentation the first layer acts on z through W_+ - W_-:
+    # columns (0.5 - 0.1, 0.2 - 0.0)
+    aug = lipschitz_pair_bounds(_one_unit_spec([0.5, 0.2, 0.1, 0.0], True), steps=2)
+    np.testing.assert_allclose(aug, np.outer([2.0, 1.0], [0.4, 0.2]) * sigma, rtol=1e-8)
+    # the whole bound uses ||W|| = sqrt(0.29) and ||W_out|| = sqrt(5) instead
+    whole, _ = lipschitz_upper_bound(_one_unit_spec([0.5, 0.2]), steps=2)
+    assert whole == pytest.approx(np.sqrt(5.0) * np.sqrt(0.29) * sigma, rel=1e-8)
+
+
+def _restricted(spec, feature, output):
+    """The network of ``spec`` with input ``feature`` and output ``output`` only:
+    the first layer's column(s) of that feature (with [z, -z], both), the
+    readout's row of that output."""
+    first = dict(spec["layers"][0])
+    key = "W_ih" if "W_ih" in first else "W"
+    W = np.asarray(first[key], float)
+    cols = [feature, feature + W.shape[1] // 2] if spec["augment"] else [feature]
+    first[key] = W[:, cols]
+    readout = {"W": np.asarray(spec["readout"]["W"], float)[[output]], "b": [0.0]}
+    return {**spec, "layers": [first, *spec["layers"][1:]], "readout": readout}
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "icrnn", "lrnn", "rnn", "ficnn", "lstm"])
+def test_pair_bounds_are_the_bounds_of_the_restricted_networks(kind):
+    """The pair bounds are computed by homogeneity (Elman, feed-forward) and
+    linearity (LSTM) without building each restriction: they equal the whole
+    bound of each restricted network."""
+    from iclcontrol.models.certificate import lipschitz_pair_bounds
+
+    net = make_network(kind, 3, 2, hidden=8, layers=2, random_state=7)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(
+                0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(8))
+            )
+    spec = net.export_spec()
+    pairs = lipschitz_pair_bounds(spec, steps=7, output_steps=4)
+    for i in range(2):
+        for j in range(3):
+            bound, _ = lipschitz_upper_bound(_restricted(spec, j, i), 7, 4)
+            assert pairs[i, j] == pytest.approx(bound, rel=1e-9), (i, j)
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "icrnn", "lrnn", "rnn", "ficnn", "lstm"])
+def test_pair_bounds_hold_on_jacobian_blocks(kind):
+    """Numerically: the block of the exact Jacobian from input j (all steps) to
+    output i (the output steps) never has a larger spectral norm than the pair
+    bound, at random points of large-weight networks; and no pair bound exceeds
+    the whole one."""
+    from iclcontrol.models.certificate import lipschitz_pair_bounds
+
+    steps, out_steps = 6, 3
+    net = make_network(kind, 3, 2, hidden=8, layers=2, random_state=5).double()
+    g = torch.Generator().manual_seed(6)
+    with torch.no_grad():
+        if kind in ("lstm", "rnn"):
+            for p in net.parameters():
+                p.mul_(3.0)  # saturating, far from the init
+        if getattr(net, "initial_state", None) is not None:
+            net.initial_state.copy_(torch.rand(2, 8, generator=g, dtype=torch.float64))
+    spec = net.export_spec()
+    pairs = lipschitz_pair_bounds(spec, steps, out_steps)
+    whole, _ = lipschitz_upper_bound(spec, steps, out_steps)
+    assert pairs.shape == (2, 3) and np.all(pairs <= whole)
+
+    def f(x):
+        y = net(x[None])[0]
+        return y[-out_steps:] if y.dim() == 2 else y
+
+    worst = np.zeros((2, 3))
+    for _ in range(30):
+        x = 4 * torch.rand(steps, 3, generator=g, dtype=torch.float64) - 2
+        J = torch.autograd.functional.jacobian(f, x)  # (out_steps, 2, steps, 3)
+        for i in range(2):
+            for j in range(3):
+                block = J[:, i, :, j].numpy()
+                worst[i, j] = max(worst[i, j], np.linalg.norm(block, 2))
+    assert np.all(worst <= pairs), (worst, pairs)
+    assert worst.max() > 0  # the check has power: the blocks are not all zero
+
+
+def test_physical_pair_bounds_hold_through_predict(trained, small_dataset):
+    """In physical units, through ``predict``: changing only input j of CSTR
+    sequences changes output i by at most the pair bound (units of i per unit of
+    j), l2 over the steps."""
+    X, _ = small_dataset.subset("test")
+    rng = np.random.default_rng(3)
+    lo, hi = X.reshape(-1, 4).min(0), X.reshape(-1, 4).max(0)
+    for kind in ("iclrnn", "lstm"):
+        model = trained[kind]
+        cert = model.certificate_
+        bounds = np.asarray(cert.lipschitz_upper_pairs_physical)
+        assert bounds.shape == (2, 4)
+        assert cert.output_names == ["CA", "T"] and cert.feature_units[3] == "kJ/h"
+        a = lo + (hi - lo) * rng.random((200, 10, 4))
+        ya = model.predict(a)
+        for j in range(4):
+            b = a.copy()
+            b[:, :, j] = lo[j] + (hi[j] - lo[j]) * rng.random((200, 10))
+            dy = model.predict(b) - ya
+            dx = np.linalg.norm(b[:, :, j] - a[:, :, j], axis=1)
+            for i in range(2):
+                ratio = np.linalg.norm(dy[:, :, i], axis=1) / dx
+                assert ratio.max() <= bounds[i, j], (kind, i, j)
+        # the whole physical bound is set by the narrowest input range of the
+        # training data (scale factor 1 / range) and the widest output range
+        Xtr, Ytr = small_dataset.subset("train")
+        x_range, y_range = np.ptp(Xtr.reshape(-1, 4), 0), np.ptp(Ytr.reshape(-1, 2), 0)
+        j, i = int(np.argmin(x_range)), int(np.argmax(y_range))
+        unit_j, unit_i = small_dataset.feature_units[j], small_dataset.output_units[i]
+        name_j, name_i = small_dataset.feature_names[j], small_dataset.output_names[i]
+        assert (
+            f"{1 / x_range[j]:.3g} per {unit_j} ({name_j}, the narrowest range), over "
+            f"the smallest output scale factor, {1 / y_range[i]:.3g} per {unit_i} "
+            f"({name_i}, the widest range)"
+        ) in str(cert)
+
+
+def test_summary_explains_the_physical_bound_per_input_and_output():
+    from iclcontrol.models.certificate import Certificate
+
+    cert = Certificate(
+        kind="iclrnn",
+        convex=True,
+        convexity_reason="ok",
+        monotone_in_augmented_input=True,
+        steps=10,
+        lipschitz_upper=2.0,
+        lipschitz_upper_physical=20.0,
+        lipschitz_upper_pairs=[[1.0, 0.5]],
+        lipschitz_upper_pairs_physical=[[3.0, 0.25]],
+        lipschitz_physical_note="set by u",
+        feature_names=["u", "v"],
+        feature_units=["kg/s", ""],
+        output_names=["T"],
+        output_units=["K"],
+    )
+    lines = str(cert).splitlines()
+    assert "  physical units: set by u" in lines
+    assert lines[-1] == "    T: 3 K per kg/s of u, 0.25 K per unit of v"

@@ -367,3 +367,48 @@ def test_dataset_parts_must_agree_and_be_finite():
         DataError, match=r"'test' split has NaN or inf in Y of 1 sample"
     ):
         bad.check_finite()
+
+
+def test_windows_too_large_for_memory_are_refused_with_the_fix(monkeypatch):
+    """A million-row log of 1-s samples in 10-min windows with stride 1 copies
+    every row 600 times (14 GB): it was built without a word (and the process
+    killed by the system); now a DataError gives the size and what to change."""
+    import iclcontrol.data
+
+    n_rows, window = 1_000_000, 600
+    t = pd.date_range("2024-01-01", periods=n_rows, freq="1s")
+    frame = pd.DataFrame({"time": t, "a": 0.0, "b": 1.0, "y": 2.0})
+    # by hand: (1e6 - 600 + 1) windows x 600 rows x 3 columns x 8 bytes
+    gigabytes = (n_rows - window + 1) * window * 3 * 8 / 1e9
+    assert gigabytes > iclcontrol.data.MAX_WINDOWS_GB
+    with pytest.raises(DataError, match=rf"{gigabytes:.1f} GB.*999401 windows.*stride"):
+        csv_dataset(frame, "time", ["a", "b"], ["y"], window=window)
+    # the limit is the shared one (the solar windows use it too), and it is a
+    # limit: just below the size refuses, just above builds
+    small = _frame()  # 60 rows, 2 columns: 51 windows of 10 rows
+    size = 51 * 10 * 2 * 8 / 1e9
+    monkeypatch.setattr(iclcontrol.data, "MAX_WINDOWS_GB", size * 0.99)
+    with pytest.raises(DataError, match=r"51 windows x 10 rows x 2 columns"):
+        csv_dataset(small, "time", ["u"], ["y"], window=10, split="random")
+    monkeypatch.setattr(iclcontrol.data, "MAX_WINDOWS_GB", size * 1.01)
+    ds = csv_dataset(small, "time", ["u"], ["y"], window=10, split="random")
+    assert ds.X.shape == (51, 10, 1)
+
+
+def test_csv_units_of_columns(tmp_path):
+    """A CSV log had no way to give units (the dataset and the models trained on
+    it said ""); units= (CLI --units) names them, per column."""
+    from iclcontrol.cli import main
+
+    frame = _frame(k=np.zeros(60))
+    ds = csv_dataset(frame, "time", ["u", "k"], ["y"], window=5, units={"u": "m/s"})
+    assert ds.feature_units == ("m/s", "") and ds.output_units == ("",)
+    with pytest.raises(ConfigError, match=r"units given for \['time'\]"):
+        csv_dataset(frame, "time", ["u"], ["y"], window=5, units={"time": "s"})
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    args = ["data", "csv", str(path), "--time-column", "time", "--inputs", "u"]
+    args += ["--outputs", "y", "--window", "5", "--units", "u=m/s, y=K"]
+    assert main([*args, "--out", str(tmp_path / "d")]) == 0
+    back = SequenceDataset.load(tmp_path / "d")
+    assert back.feature_units == ("m/s",) and back.output_units == ("K",)

@@ -224,3 +224,22 @@ def test_convex_recurrent_kinds_are_non_decreasing_in_time(kind):
             p.copy_(torch.randn(p.shape, generator=g))
         lrnn.project_()
         assert float(torch.diff(lrnn(x), dim=1).min()) < -1e-3
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "icrnn", "ficnn"])
+def test_non_negative_networks_without_augmentation(kind):
+    """make_network(kind, ..., augment=False) (or nonnegative=True for an lrnn)
+    crashed in the Elman initialization with a torch RuntimeError (it built the
+    [G+, G-] first layer of the augmented input). Without [z, -z] a network with
+    non-negative weights is non-decreasing in every feature: check that."""
+    net = make_network(kind, 3, 2, hidden=8, augment=False, random_state=0)
+    assert all(float(w.detach().min()) >= 0 for _, w in net.constrained_weights())
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(64, 5, 3, generator=g)
+    with torch.no_grad():
+        y0 = net(x)
+        y1 = net(x + torch.rand(64, 5, 3, generator=g))  # every feature raised
+    assert torch.all(y1 >= y0 - 1e-6)
+    assert not torch.allclose(y1, y0)  # and the outputs do depend on them
+    lrnn = make_network("lrnn", 3, 2, hidden=8, nonnegative=True)
+    assert lrnn.config.nonnegative and not lrnn.config.augment

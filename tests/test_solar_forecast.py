@@ -661,6 +661,7 @@ def test_start_and_end_without_a_zone_are_local_time(fitted, tmy_slice):
 def test_windows_too_large_for_memory_are_refused_with_the_fix(tmy_slice, monkeypatch):
     """A year of 1-min data (14 GB of windows with 2 h of lags) got the process
     killed by the system; now a DataError gives the size and what to change."""
+    import iclcontrol.data
     import iclcontrol.solar.windows as W
 
     n = len(tmy_slice.frame)  # hourly steps
@@ -668,10 +669,10 @@ def test_windows_too_large_for_memory_are_refused_with_the_fix(tmy_slice, monkey
     n_windows = n - (lags + horizon) + 1
     n_features = len(W.feature_names())
     gigabytes = n_windows * (lags + horizon) * n_features * 8 / 1e9
-    monkeypatch.setattr(W, "MAX_WINDOWS_GB", gigabytes * 0.99)
+    monkeypatch.setattr(iclcontrol.data, "MAX_WINDOWS_GB", gigabytes * 0.99)
     with pytest.raises(DataError, match=rf"{n_windows} issue times x 7 steps.*--lags"):
         make_windows(tmy_slice, lags, horizon)
-    monkeypatch.setattr(W, "MAX_WINDOWS_GB", gigabytes * 1.01)
+    monkeypatch.setattr(iclcontrol.data, "MAX_WINDOWS_GB", gigabytes * 1.01)
     assert make_windows(tmy_slice, lags, horizon).X.shape == (
         n_windows,
         lags + horizon,

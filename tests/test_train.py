@@ -522,3 +522,182 @@ def test_importing_the_estimators_does_not_import_scikit_learn():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_model_fit_without_names_takes_named_frames_in_order(ds):
+    """A model fit on plain arrays (names x0, ...) refused a named DataFrame in
+    predict; scikit-learn warns and takes the columns in order, and so does it
+    now. A model fit with names still refuses other names."""
+    import sklearn.linear_model
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    X, Y = ds.subset("train")
+    m = SurrogateModel("iclrnn", hidden=4, layers=1, max_epochs=1, verbose=False)
+    m.fit(X, Y)
+    frame = pd.DataFrame(X[0], columns=["CA", "T", "CA0", "Q"])
+    # scikit-learn's behaviour, for reference: a warning, the columns in order
+    plain = sklearn.linear_model.LinearRegression().fit(X[:, 0], Y[:, 0, 0])
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        plain.predict(frame)
+    with pytest.warns(IclControlWarning, match=r"without feature names.*in order"):
+        found = m.predict(frame)
+    np.testing.assert_array_equal(found, m.predict(X[0]))
+    with pytest.warns(IclControlWarning, match="without output names"):
+        r2 = m.score(X[0], pd.DataFrame(Y[0], columns=["CA", "T"]))
+    assert r2 == pytest.approx(m.score(X[0], Y[0]), rel=1e-12)
+    # a dataset with the names the model has scores the same, without a warning
+    import dataclasses
+
+    unnamed = dataclasses.replace(
+        ds, feature_names=m.feature_names_, output_names=m.output_names_
+    )
+    with pytest.warns(IclControlWarning) as caught:
+        assert m.evaluate(ds)["scaled"] == m.evaluate(unnamed)["scaled"]
+    assert [str(w.message).split(",")[0] for w in caught] == [
+        "the dataset has feature names ['CA'",
+        "the dataset has output names ['CA'",
+    ]
+    # other counts are still an error naming them
+    with pytest.raises(DimensionError, match=r"got shape \(10, 3\)"):
+        m.predict(frame[["CA", "T", "Q"]])
+
+
+def test_load_detects_a_certificate_or_config_the_weights_do_not_support(
+    model, ds, tmp_path
+):
+    """model.json's certificate was trusted: hand edits ("convex": "maybe", another
+    kind, a smaller Lipschitz bound) loaded silently, while the weights had a
+    checksum. Now load recomputes it from the weights and names what differs."""
+
+    def edited(name, change):
+        folder = model.save(tmp_path / name)
+        meta = json.loads((folder / "model.json").read_text())
+        change(meta)
+        (folder / "model.json").write_text(json.dumps(meta))
+        return folder
+
+    cases = {
+        "maybe": (
+            lambda m: m["certificate"].update(convex="maybe"),
+            r"convex is 'maybe' in the file but True from the weights",
+        ),
+        "kind": (
+            lambda m: m["certificate"].update(kind="lstm"),
+            r"kind is 'lstm' in the file but 'iclrnn'",
+        ),
+        "bound": (
+            lambda m: m["certificate"].update(lipschitz_upper=1.0),
+            r"lipschitz_upper is 1\.0 in the file but",
+        ),
+        "norm": (
+            lambda m: m["certificate"]["matrices"][0].update(spectral_norm=0.5),
+            r"layers\.0\.W spectral_norm is 0\.5",
+        ),
+        "lower": (
+            lambda m: m["certificate"].update(lipschitz_lower_empirical=1e9),
+            r"1000000000\.0 is above the certified upper bound",
+        ),
+        # the network read with another activation: its certificate is no longer
+        # the stored one (tanh is not convex)
+        "activation": (
+            lambda m: m["network"].update(activation="tanh"),
+            r"convex is True in the file but False",
+        ),
+        # a scaler edited: the physical bound follows from it
+        "scaler": (
+            lambda m: m["x_scaler"].update(
+                scale=[2 * v for v in m["x_scaler"]["scale"]]
+            ),
+            r"lipschitz_upper_physical is",
+        ),
+    }
+    for name, (change, message) in cases.items():
+        folder = edited(name, change)
+        with pytest.raises(ModelFileError, match=message) as err:
+            load(folder)
+        text = str(err.value)
+        assert text.startswith(str(folder / "model.json")), name
+        assert 'delete the "certificate" entry' in text
+    # that fix works: without a certificate, load recomputes it from the weights
+    folder = edited("deleted", lambda m: m.update(certificate=None))
+    assert load(folder).certificate_.to_dict() == model.certificate_.to_dict()
+    # a config whose constraints the weights break: the forward pass would
+    # rescale them, while the export and the certificate use them as stored
+    folder = edited("tight", lambda m: m["network"].update(spectral_bound=0.5))
+    with pytest.raises(ModelFileError, match=r"layers\.0\.W has spectral norm"):
+        load(folder)
+    lrnn = SurrogateModel("lrnn", hidden=4, layers=1, max_epochs=1, verbose=False)
+    folder = lrnn.fit(ds).save(tmp_path / "lrnn")  # signed weights
+    meta = json.loads((folder / "model.json").read_text())
+    meta["network"]["nonnegative"] = True
+    (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=r"has a negative entry"):
+        load(folder)
+
+
+def test_model_file_records_its_training_data(tmp_path, capsys):
+    """model.json kept no record of the training data (file, time step, window),
+    which a user needs to feed the model later; now it keeps what the dataset's
+    card knows (not the data), and certify shows it. Old folders still load."""
+    from iclcontrol.cli import main
+
+    n = 200  # one row a minute: the sample interval is 60 s
+    frame = pd.DataFrame(
+        {
+            "time": pd.date_range("2024-01-01", periods=n, freq="1min"),
+            "u": np.sin(np.arange(n) / 7.0),
+            "y": np.cos(np.arange(n) / 7.0),
+        }
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    units = {"u": "m/s", "y": "K"}
+    data = csv_dataset(path, "time", ["u"], ["y"], window=8, stride=2, units=units)
+    m = SurrogateModel("iclrnn", hidden=4, layers=1, max_epochs=2, verbose=False)
+    folder = m.fit(data).save(tmp_path / "run")
+    record = json.loads((folder / "model.json").read_text())["training_data"]
+    assert record["source"] == str(path) and record["time_column"] == "time"
+    assert record["sample_interval_s"] == 60.0
+    assert record["window"] == record["steps"] == 8 and record["stride"] == 2
+    assert record["split_sizes"] == {k: len(v) for k, v in data.splits.items()}
+    assert "cleaning" not in record  # the card's summary, not its details or data
+    assert load(folder).training_data_ == record
+    assert main(["certify", str(folder), "--midpoint", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"trained on: {path} (time column time; one step every 60 s;" in out
+    assert "sequences of 8 steps; stride 2;" in out
+    assert "inputs: u [m/s]; outputs: y [K]" in out
+    assert "y: " in out and " K per m/s of u" in out  # the pair bound, in units
+    assert main(["certify", str(folder), "--midpoint", "0", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["training_data"] == record
+    assert payload["features"] == [{"name": "u", "unit": "m/s"}]
+    assert payload["outputs"] == [{"name": "y", "unit": "K"}]
+    # a folder saved before the record existed loads, and says so
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["training_data"]
+    (folder / "model.json").write_text(json.dumps(meta))
+    assert load(folder).training_data_ == {}
+    assert main(["certify", str(folder), "--midpoint", "0"]) == 0
+    assert "trained on: not recorded" in capsys.readouterr().out
+
+
+def test_numpy_integer_settings_save(tmp_path):
+    """Hyperparameters and window settings as numpy integers (a grid from
+    np.arange) pass the checks, but saving failed after the fit with "Object of
+    type int64 is not JSON serializable"; now they are written as numbers."""
+    t = pd.date_range("2024-01-01", periods=80, freq="1min")
+    frame = pd.DataFrame({"time": t, "u": np.sin(np.arange(80.0)), "y": 1.0})
+    window, stride, seed = np.arange(5, 8)[0], np.int64(2), np.int64(3)
+    data = csv_dataset(
+        frame, "time", ["u"], ["y"], window=window, stride=stride, random_state=seed
+    )
+    data.save(tmp_path / "data")
+    card = json.loads((tmp_path / "data" / "card.json").read_text())
+    assert (card["window"], card["stride"], card["split_seed"]) == (5, 2, 3)
+    m = SurrogateModel(hidden=np.int64(4), layers=np.int64(1), max_epochs=np.int64(1))
+    folder = m.set_params(verbose=False).fit(data).save(tmp_path / "model")
+    params = load(folder).get_params()
+    assert (params["hidden"], params["layers"], params["max_epochs"]) == (4, 1, 1)
+    assert load(folder).training_data_["window"] == 5

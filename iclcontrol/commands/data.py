@@ -10,6 +10,7 @@ from iclcontrol.commands.common import (
     check_out_path,
     name_list,
     out_folder,
+    parse_list,
     positive_int,
     print_json,
 )
@@ -67,6 +68,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     csv.add_argument("--resample", default=None, help="pandas offset alias, e.g. 15min")
     csv.add_argument(
+        "--units",
+        type=_units,
+        default=None,
+        help="units of input and output columns, e.g. T=K,Q=kJ/h (kept in the "
+        "dataset and in models trained on it)",
+    )
+    csv.add_argument(
         "--split",
         default="chronological",
         choices=["chronological", "random"],
@@ -76,6 +84,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     csv.add_argument("--out", type=out_folder, required=True, help="output folder")
     csv.add_argument("--json", action="store_true", help="print a JSON summary last")
     csv.set_defaults(func=run_csv)
+
+
+def _units(text: str) -> dict[str, str]:
+    """An argparse type for ``--units``: ``name=unit`` pairs separated by commas."""
+    units = {}
+    for item in parse_list(text):
+        name, sep, unit = item.partition("=")
+        if not sep or not name.strip():
+            raise argparse.ArgumentTypeError(
+                f"expected name=unit pairs separated by commas (T=K,Q=kJ/h), got "
+                f"{item!r}"
+            )
+        units[name.strip()] = unit.strip()
+    return units
 
 
 def run_cstr(args: argparse.Namespace) -> int:
@@ -112,6 +134,7 @@ def run_csv(args: argparse.Namespace) -> int:
         resample=args.resample,
         split=args.split,
         time_unit=args.time_unit,
+        units=args.units,
     )
     dataset.save(args.out)
     summary = {

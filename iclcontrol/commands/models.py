@@ -195,6 +195,8 @@ def run_train(args: argparse.Namespace) -> int:
         "stop_reason": model.fit_info_["stop_reason"],
         "samples_per_second": model.fit_info_["samples_per_second"],
         "certificate": _certificate_summary(model.certificate_.to_dict()),
+        "training_data": model.training_data_,
+        **_columns(model),
         "out": str(out),
     }
     (out / "metrics.json").write_text(
@@ -212,6 +214,53 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _columns(model: Any) -> dict[str, list[dict[str, str]]]:
+    """The model's features and outputs as ``{"name", "unit"}`` (JSON)."""
+    out = {}
+    for role in ("feature", "output"):
+        names = getattr(model, f"{role}_names_")
+        units = getattr(model, f"{role}_units_", ()) or [""] * len(names)
+        out[f"{role}s"] = [
+            {"name": n, "unit": u} for n, u in zip(names, units, strict=True)
+        ]
+    return out
+
+
+def _training_data_lines(model: Any) -> list[str]:
+    """What the model was trained on, for people: source, time step, windows,
+    splits, and the columns with their units."""
+    data = getattr(model, "training_data_", {}) or {}
+    columns = _columns(model)
+
+    def listing(role: str) -> str:
+        return ", ".join(
+            f"{c['name']} [{c['unit']}]" if c["unit"] else c["name"]
+            for c in columns[role]
+        )
+
+    if not data:
+        lines = ["  trained on: not recorded (a model saved by an older version)"]
+    else:
+        details = []
+        if data.get("time_column"):
+            details.append(f"time column {data['time_column']}")
+        if data.get("sample_interval_s") is not None:
+            details.append(f"one step every {data['sample_interval_s']:g} s")
+        if data.get("resample"):
+            details.append(f"resampled to {data['resample']}")
+        details.append(f"sequences of {data.get('steps', model.steps_)} steps")
+        if data.get("stride") is not None:
+            details.append(f"stride {data['stride']}")
+        sizes = data.get("split_sizes") or {}
+        if sizes:
+            details.append("samples " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+        lines = [
+            f"  trained on: {data.get('source', 'unknown')} ({'; '.join(details)})"
+        ]
+    lines.append(f"  inputs: {listing('features')}; outputs: {listing('outputs')}")
+    return lines
+
+
 def _certificate_summary(cert: dict[str, Any]) -> dict[str, Any]:
     keep = (
         "kind",
@@ -225,6 +274,9 @@ def _certificate_summary(cert: dict[str, Any]) -> dict[str, Any]:
         "lipschitz_norm",
         "lipschitz_method",
         "n_samples_empirical",
+        "lipschitz_physical_note",
+        "lipschitz_upper_pairs",
+        "lipschitz_upper_pairs_physical",
     )
     out = {k: cert.get(k) for k in keep}
     out["matrices"] = [
@@ -242,7 +294,12 @@ def run_certify(args: argparse.Namespace) -> int:
     if not run.exists():
         raise ModelFileError(f"run folder {run} does not exist")
     model = load(model_folder(run))
-    cert = _certificate_summary(model.certify().to_dict())
+    certificate = model.certify()
+    cert = {
+        **_certificate_summary(certificate.to_dict()),
+        "training_data": model.training_data_,
+        **_columns(model),
+    }
     if args.midpoint > 0:
         # random segments inside the training data's range, in physical units
         rng = np.random.default_rng(args.seed)
@@ -261,11 +318,19 @@ def run_certify(args: argparse.Namespace) -> int:
         print_json(cert)
     else:
         print(f"model {run}: kind {cert['kind']}")
+        print("\n".join(_training_data_lines(model)))
         print(f"  convex: {cert['convex']} ({cert['convexity_reason']})")
         print(
             f"  Lipschitz <= {_g(cert['lipschitz_upper'])} ({cert['lipschitz_norm']}); "
             f"empirical >= {_g(cert['lipschitz_lower_empirical'])}"
         )
+        if cert["lipschitz_upper_physical"] is not None:
+            print(
+                f"  Lipschitz <= {_g(cert['lipschitz_upper_physical'])} in physical "
+                f"units ({cert['lipschitz_physical_note']})"
+            )
+        for line in certificate.pair_lines():
+            print(line)
         for m in cert["matrices"]:
             print(
                 f"  {m['name']}: ||.||_2 = {m['spectral_norm']:.6f}, min entry "

@@ -27,7 +27,21 @@ multiplies these non-negative matrices and the readout adds ``||W_out||_2``, hen
 where ``Z`` is the whole scaled input sequence (steps x n_features) and ``Y`` the
 whole scaled output sequence, both flattened (Frobenius norm). ``W_eff`` is the first
 layer's matrix acting on ``z`` itself: with augmentation ``W [z, -z] = (W_+ - W_-) z``.
-The physical-unit bound multiplies by ``max(x_scale) / min(y_scale)``.
+The physical-unit bound multiplies by ``max(x_scale) / min(y_scale)`` (the
+scalers map ``x`` to ``z = x * x_scale + offset``): it compares whole vectors
+whose entries have different units, and is set by the input with the narrowest
+range and the output with the widest.
+
+Per input and output. When only feature ``j`` changes (at any steps, the other
+features held) and only output ``i`` is measured, the same argument holds with
+the first layer's matrix acting on ``z_j`` alone, ``W_eff[:, j]`` (other
+features add the same term to both sequences), and the readout row
+``W_out[i, :]`` (``|y_i - y_i'| <= ||W_out[i, :]||_2 ||h - h'||_2``); so the bound
+of the network restricted to that input and output column holds, and is never
+above the whole one (a column's or row's norm is at most the matrix's). In
+physical units it multiplies by ``x_scale[j] / y_scale[i]``: a change of input
+``j`` by 1 of its unit over the sequence (l2) changes output ``i`` by at most
+that many of its units (l2 over the output steps).
 
 A learned initial state ``h_0`` (iclrnn, icrnn by default) is the same constant
 for every input sequence: it enters the first step as a constant bias ``U h_0``,
@@ -78,6 +92,18 @@ class Certificate:
         Largest spectral norm of the input-output Jacobian over data samples (a lower
         bound of the true constant; never above ``lipschitz_upper``).
     n_samples_empirical : int
+    lipschitz_upper_pairs : list of list of float or None
+        ``[i][j]``: certified bound from input feature ``j`` alone to output ``i``
+        alone, scaled units (module docstring); None when not available.
+    lipschitz_upper_pairs_physical : list of list of float or None
+        The same in physical units: units of output ``i`` per unit of input
+        ``j`` (needs the scalers).
+    lipschitz_physical_note : str
+        What sets ``lipschitz_upper_physical`` (which input's and output's
+        scale factors), empty when it is not available.
+    feature_names, feature_units, output_names, output_units : list of str
+        Names and units of the inputs and outputs (empty when not given), for
+        the summary.
     """
 
     kind: str
@@ -92,6 +118,13 @@ class Certificate:
     lipschitz_method: str = ""
     lipschitz_lower_empirical: float | None = None
     n_samples_empirical: int = 0
+    lipschitz_upper_pairs: list[list[float]] | None = None
+    lipschitz_upper_pairs_physical: list[list[float]] | None = None
+    lipschitz_physical_note: str = ""
+    feature_names: list[str] = field(default_factory=list)
+    feature_units: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+    output_units: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -129,7 +162,38 @@ class Certificate:
             )
         if self.lipschitz_norm:
             lines.append(f"  norm: {self.lipschitz_norm}")
+        if self.lipschitz_physical_note:
+            lines.append(f"  physical units: {self.lipschitz_physical_note}")
+        lines.extend(self.pair_lines())
         return "\n".join(lines)
+
+    def pair_lines(self) -> list[str]:
+        """Lines of the physical bound per input and output, as in :meth:`summary`.
+
+        Returns
+        -------
+        list of str
+            A header and one line per output (``T: 6.1e+03 K per kmol/m^3 of CA,
+            ...``); empty when the per-pair bounds or the names are not known.
+        """
+        pairs = self.lipschitz_upper_pairs_physical
+        n_out, n_f = len(self.output_names), len(self.feature_names)
+        if pairs is None or np.shape(pairs) != (n_out, n_f):
+            return []
+        f_units = self.feature_units or [""] * n_f
+        o_units = self.output_units or [""] * n_out
+        lines = [
+            "  bound per input and output (only that input changed; l2 norms over "
+            "the sequences):"
+        ]
+        for i, name in enumerate(self.output_names):
+            unit = f" {o_units[i]}" if o_units[i] else ""
+            terms = ", ".join(
+                f"{v:.3g}{unit} per {u or 'unit'} of {f}"
+                for f, v, u in zip(self.feature_names, pairs[i], f_units, strict=True)
+            )
+            lines.append(f"    {name}: {terms}")
+        return lines
 
     def __str__(self) -> str:
         return self.summary()
@@ -277,6 +341,78 @@ def lipschitz_upper_bound(
     )
 
 
+def lipschitz_pair_bounds(
+    spec: dict[str, Any], steps: int, output_steps: int | None = None
+) -> np.ndarray | None:
+    """Certified Lipschitz bound from each input feature alone to each output alone.
+
+    Entry ``[i, j]`` is the bound of the network restricted to feature ``j`` and
+    output ``i`` (module docstring), computed without building each restriction:
+    the Elman and feed-forward bounds depend on the first layer's matrix only
+    through the factor ``||W_eff||_2`` and on the readout only through the factor
+    ``||W_out||_2``, which become the column norm ``||W_eff[:, j]||_2`` and the
+    row norm ``||W_out[i, :]||_2``; the LSTM's first gain matrix is linear in
+    its four per-gate norms (its comparison system is linear in the injected
+    perturbation), so it is a sum of four basis gains weighted by the columns'
+    per-gate norms.
+
+    Parameters
+    ----------
+    spec : dict
+        ``export_spec()`` of a network.
+    steps : int
+        Length of the input sequence.
+    output_steps : int or None
+        Only the last ``output_steps`` outputs count (None: all ``steps``).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Shape (n_outputs, n_features): entry ``[i, j]`` bounds the l2 norm of the
+        change of output ``i`` over the output steps by that of feature ``j``
+        over the sequence, other features held (scaled units); None when the
+        network has no bound.
+    """
+    lstm = spec["kind"] == "lstm"
+    W = _effective_first(spec, "W_ih" if lstm else "W")  # acts on z
+    rows = np.linalg.norm(np.asarray(spec["readout"]["W"], float), axis=1)
+    if lstm:
+        h = W.shape[0] // 4
+        U = np.asarray(spec["layers"][0]["W_hh"], float)
+        deeper = np.eye(steps)
+        for layer in spec["layers"][1:]:
+            gain = _lstm_gain(
+                np.asarray(layer["W_ih"], float),
+                np.asarray(layer["W_hh"], float),
+                steps,
+            )
+            deeper = gain @ deeper
+        basis = []
+        for q in range(4):  # unit norm in gate q's block only
+            E = np.zeros((4 * h, 1))
+            E[q * h, 0] = 1.0
+            basis.append(deeper @ _lstm_gain(E, U, steps))
+        gate_norms = [np.linalg.norm(W[q * h : (q + 1) * h], axis=0) for q in range(4)]
+        columns = np.zeros(W.shape[1])
+        for j in range(W.shape[1]):
+            total = sum(gate_norms[q][j] * basis[q] for q in range(4))
+            if output_steps is not None:
+                total = total[-output_steps:]
+            columns[j] = _norm(total)
+        return np.outer(rows, columns) * (1 + _ROUNDING)
+    # the same network with ||W_eff||_2 = ||W_out||_2 = 1: one column and one row
+    first = dict(spec["layers"][0])
+    first["W"] = np.zeros((W.shape[0], 2 if spec["augment"] else 1))
+    first["W"][0, 0] = 1.0
+    readout = {"W": np.zeros((1, np.shape(spec["readout"]["W"])[1])), "b": np.zeros(1)}
+    readout["W"][0, 0] = 1.0
+    unit = {**spec, "layers": [first, *spec["layers"][1:]], "readout": readout}
+    bound, _ = lipschitz_upper_bound(unit, steps, output_steps)
+    if bound is None:
+        return None
+    return bound * np.outer(rows, np.linalg.norm(W, axis=0))
+
+
 def _lstm_gain(W: np.ndarray, U: np.ndarray, steps: int) -> np.ndarray:
     """Gain matrix ``M`` of one LSTM layer: ``dh <= M dz`` entrywise (docstring of
     :func:`_lstm_upper_bound`); ``W`` (4h x n_in) and ``U`` (4h x h) in torch's gate
@@ -370,6 +506,29 @@ def empirical_lipschitz(
     return float(torch.linalg.matrix_norm(J, ord=2).max())
 
 
+def _physical_note(
+    x_scale: np.ndarray,
+    y_scale: np.ndarray,
+    feature_names: Any,
+    output_names: Any,
+    feature_units: Any,
+    output_units: Any,
+) -> str:
+    """Which scale factors set the physical bound ``max(x_scale) / min(y_scale)``."""
+    j, i = int(np.argmax(x_scale)), int(np.argmin(y_scale))
+    f_name = list(feature_names)[j] if feature_names else f"feature {j}"
+    o_name = list(output_names)[i] if output_names else f"output {i}"
+    f_unit = list(feature_units)[j] if feature_units else ""
+    o_unit = list(output_units)[i] if output_units else ""
+    return (
+        "all inputs (outputs) in one norm, each in its own unit: the scaled bound "
+        f"times the largest input scale factor, {x_scale[j]:.3g} per "
+        f"{f_unit or 'unit'} ({f_name}, the narrowest range), over the smallest "
+        f"output scale factor, {y_scale[i]:.3g} per {o_unit or 'unit'} ({o_name}, "
+        "the widest range)"
+    )
+
+
 def certify(
     network: torch.nn.Module,
     steps: int,
@@ -378,6 +537,10 @@ def certify(
     y_scale: np.ndarray | None = None,
     output_steps: int | None = None,
     max_samples: int = 32,
+    feature_names: Any = None,
+    output_names: Any = None,
+    feature_units: Any = None,
+    output_units: Any = None,
 ) -> Certificate:
     """Certificate of a network (see the module docstring for the arguments made).
 
@@ -395,6 +558,8 @@ def certify(
         Only the last ``output_steps`` outputs are used by the model.
     max_samples : int
         Samples for the empirical bound.
+    feature_names, output_names, feature_units, output_units : sequence of str
+        Names and units of the inputs and outputs, for the summary (optional).
 
     Returns
     -------
@@ -425,9 +590,17 @@ def certify(
             }
         )
     upper, method = lipschitz_upper_bound(spec, steps, output_steps)
-    physical = None
+    pairs = lipschitz_pair_bounds(spec, steps, output_steps)
+    physical = pairs_physical = None
+    note = ""
     if upper is not None and x_scale is not None and y_scale is not None:
+        x_scale, y_scale = np.asarray(x_scale, float), np.asarray(y_scale, float)
         physical = upper * float(np.max(x_scale)) / float(np.min(y_scale))
+        if pairs is not None:
+            pairs_physical = (pairs * x_scale[None, :] / y_scale[:, None]).tolist()
+        note = _physical_note(
+            x_scale, y_scale, feature_names, output_names, feature_units, output_units
+        )
     lower = None
     n_emp = 0
     if X_scaled is not None and len(X_scaled):
@@ -446,7 +619,96 @@ def certify(
         lipschitz_method=method,
         lipschitz_lower_empirical=lower,
         n_samples_empirical=n_emp,
+        lipschitz_upper_pairs=None if pairs is None else pairs.tolist(),
+        lipschitz_upper_pairs_physical=pairs_physical,
+        lipschitz_physical_note=note,
+        feature_names=[str(n) for n in feature_names or ()],
+        feature_units=[str(u) for u in feature_units or ()],
+        output_names=[str(n) for n in output_names or ()],
+        output_units=[str(u) for u in output_units or ()],
     )
+
+
+def _same_numbers(a: Any, b: Any, rtol: float) -> bool:
+    """``a`` and ``b`` are numbers (or nested lists of them) of the same shape,
+    equal to ``rtol``; anything else (text, None against a number) is not."""
+    if isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
+        return False
+    try:
+        x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=rtol, atol=0.0))
+
+
+def certificate_differences(
+    stored: Certificate, fresh: Certificate, rtol: float = 1e-6
+) -> list[str]:
+    """Claims of a stored certificate that the weights do not support.
+
+    Parameters
+    ----------
+    stored : Certificate
+        As read from a file (possibly edited by hand).
+    fresh : Certificate
+        Recomputed from the weights and scalers (:func:`certify`); its empirical
+        lower bound may be missing.
+    rtol : float
+        Relative tolerance of the numbers (recomputing an SVD on another machine
+        differs by about 1e-15). [-]
+
+    Returns
+    -------
+    list of str
+        One line per difference, empty when they agree. Explanations (reasons,
+        method and norm texts) are not compared; a bound that ``stored`` does not
+        state (None: files written before it existed) is not either, while an
+        empirical lower bound above the certified upper one is a contradiction.
+    """
+    out = []
+    for name in ("kind", "convex", "monotone_in_augmented_input", "steps"):
+        a, b = getattr(stored, name), getattr(fresh, name)
+        if type(a) is not type(b) or a != b:  # "maybe" or 1 is not True
+            out.append(f"{name} is {a!r} in the file but {b!r} from the weights")
+    for name in (
+        "lipschitz_upper",
+        "lipschitz_upper_physical",
+        "lipschitz_upper_pairs",
+        "lipschitz_upper_pairs_physical",
+    ):
+        a, b = getattr(stored, name), getattr(fresh, name)
+        if a is not None and not _same_numbers(a, b, rtol):
+            out.append(f"{name} is {a!r} in the file but {b!r} from the weights")
+    if stored.matrices:
+        names = [m.get("name") if isinstance(m, dict) else m for m in stored.matrices]
+        if names != [m["name"] for m in fresh.matrices]:
+            out.append(
+                f"the matrices are {names} in the file but "
+                f"{[m['name'] for m in fresh.matrices]} in the weights"
+            )
+        else:
+            for a, b in zip(stored.matrices, fresh.matrices, strict=True):
+                for key in ("spectral_norm", "min_entry", "bound"):
+                    same = (
+                        a.get(key) == b[key]
+                        if key == "bound"
+                        else _same_numbers(a.get(key), b[key], rtol)
+                    )
+                    if not same:
+                        out.append(
+                            f"{b['name']} {key} is {a.get(key)!r} in the file but "
+                            f"{b[key]!r} from the weights"
+                        )
+    lower, upper = stored.lipschitz_lower_empirical, fresh.lipschitz_upper
+    if lower is not None:
+        if not (_same_numbers(lower, lower, 0.0) and lower >= 0):
+            out.append(f"lipschitz_lower_empirical is {lower!r}, not a number >= 0")
+        elif upper is not None and lower > upper * (1 + rtol):
+            out.append(
+                f"lipschitz_lower_empirical {lower!r} is above the certified upper "
+                f"bound {upper!r} from the weights"
+            )
+    return out
 
 
 def midpoint_convexity_violations(

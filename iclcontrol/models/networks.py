@@ -358,7 +358,11 @@ class ElmanNetwork(_Base):
             if cfg.nonnegative:
                 if k == 0:
                     G = torch.randn(h, f, generator=g) * math.sqrt(2.0 / f)
-                    W.copy_(torch.cat([G.clamp(min=0), (-G).clamp(min=0)], dim=1))
+                    if cfg.augment:
+                        W.copy_(torch.cat([G.clamp(min=0), (-G).clamp(min=0)], dim=1))
+                    else:  # without [z, -z]: non-decreasing in every feature
+                        G = G.abs()
+                        W.copy_(G)
                     # pre-activation G (z - 0.5) + noise: centred on the data range
                     b.copy_(-0.5 * G.sum(dim=1) + 0.1 * torch.randn(h, generator=g))
                 else:

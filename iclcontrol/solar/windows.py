@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from iclcontrol.data import check_window_memory
 from iclcontrol.exceptions import ConfigError, DataError
 from iclcontrol.solar.data import SolarData
 from iclcontrol.solar.features import CSI_MIN_CLEARSKY, feature_frame
@@ -84,11 +85,6 @@ STEP_FEATURES = (
     *(f"csi_rbf{i}" for i in range(5)),
     *(f"hour_rbf{i}" for i in range(6)),
 )
-#: Largest feature array :func:`make_windows` builds. [GB] A year of 1-min data
-#: with the default 2 h of lags is about 14 GB (and more in temporaries): the
-#: process would be killed by the system without a word.
-MAX_WINDOWS_GB = 4.0
-
 #: Centres of the radial-basis encodings. A convex network is convex in its
 #: features; radial bases of the clear-sky index and of the hour let it still fit
 #: effects that are not convex in the raw values (mean reversion that depends on
@@ -267,17 +263,18 @@ def make_windows(
     names = feature_names(
         context, embedding, variability, covariates, future_covariates
     )
-    gigabytes = n_win * L * len(names) * 8 / 1e9
-    if gigabytes > MAX_WINDOWS_GB:
-        step = pd.Timedelta(data.freq)
-        raise DataError(
-            f"the forecast windows would take {gigabytes:.1f} GB ({n_win} issue "
-            f"times x {L} steps x {len(names)} features; the limit is "
-            f"MAX_WINDOWS_GB = {MAX_WINDOWS_GB:g}): {n} steps of "
-            f"{step / pd.Timedelta('1min'):g} min with {lags} lags. Average the "
-            "data to a coarser step (e.g. frame.resample('15min').mean()), "
-            "use a shorter period, or fewer lags (--lags)"
-        )
+    # a year of 1-min data with the default 2 h of lags is about 14 GB
+    step_min = pd.Timedelta(data.freq) / pd.Timedelta("1min")
+    check_window_memory(
+        n_win,
+        L,
+        len(names),
+        "the forecast windows",
+        f"{n_win} issue times x {L} steps x {len(names)} features",
+        f"{n} steps of {step_min:g} min with {lags} lags. Average the data to a "
+        "coarser step (e.g. frame.resample('15min').mean()), use a shorter "
+        "period, or fewer lags (--lags)",
+    )
     X = np.empty((n_win, L, len(names)))
     X[:, :, 0] = np.nan_to_num(csi_w, nan=1.0)
     # step-to-step change of the index: variability is what persistence misses
