@@ -733,3 +733,28 @@ def test_missing_value_codes_are_missing_not_zero(tmp_path):
     assert report["negative_values_zeroed"] == 2
     assert report["gaps"][0] == {"start": str(idx[48]), "end": str(idx[49]), "steps": 2}
     assert "3 values below -100 W/m^2" in _data_line(report, {"skipped": True})
+
+
+def test_covariate_missing_value_codes_are_missing(tmp_path):
+    """A covariate's -999 / -9999 (logger and NSRDB codes) reached the forecaster
+    as an air temperature of -999 degC; now missing and counted. A real cold
+    reading (-40 degC) is kept."""
+    from iclcontrol.commands.solar import _data_line
+
+    path = tmp_path / "cov.csv"
+    _clear_csv(path, "2023-01-10", 96, tz="Etc/GMT+7")
+    table = pd.read_csv(path)
+    table["temp"] = 5.0
+    table.loc[[10, 11, 50], "temp"] = -999.0
+    table.loc[60, "temp"] = -9999.0
+    table.loc[70, "temp"] = -40.0
+    table.to_csv(path, index=False)
+    frame, report = read_table(path, "time", "GHI", ["temp"], tz="Etc/GMT+7")
+    assert frame["temp"].iloc[[10, 11, 50, 60]].isna().all()
+    assert frame["temp"].iloc[70] == -40.0
+    assert frame["temp"].notna().sum() == 96 - 4
+    assert report["covariate_missing_value_codes"] == {"temp": 4}
+    assert report["missing_steps"] == 0  # the irradiance itself is complete
+    assert "covariate codes like -999 as missing: {'temp': 4}" in _data_line(
+        report, {"skipped": True}
+    )

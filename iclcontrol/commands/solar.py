@@ -127,6 +127,11 @@ def _data_line(reader: dict[str, Any], qc: dict[str, Any]) -> str:
             parts.append(f"{reader[key]} {what}")
     if reader.get("non_numeric_values"):
         parts.append(f"non-numeric cells as missing: {reader['non_numeric_values']}")
+    if reader.get("covariate_missing_value_codes"):
+        parts.append(
+            "covariate codes like -999 as missing: "
+            f"{reader['covariate_missing_value_codes']}"
+        )
     if qc.get("skipped"):
         parts.append("QC skipped")
     elif "flagged_total" in qc:

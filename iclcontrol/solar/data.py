@@ -515,7 +515,8 @@ def read_table(
     target : str
         Irradiance column. [W/m^2]
     covariates : sequence of str
-        Other numeric columns to keep.
+        Other numeric columns to keep; their missing-value codes (-999, -9999,
+        -99999) become NaN, counted in ``report["covariate_missing_value_codes"]``.
     tz : str or None
         Time zone of naive timestamps; ``None`` means UTC.
     freq : str or None
@@ -557,6 +558,9 @@ def read_table(
     repeat = raw.duplicated(subset=[time_column, *columns], keep="first").to_numpy()
     times = _parse_times(raw[time_column], tz, report, repeat)
     frame = _numeric_columns(raw[columns], path.name, report)
+    codes = covariate_missing_codes(frame, list(covariates))
+    if codes:
+        report["covariate_missing_value_codes"] = codes
     frame.index = times
     frame = frame[~frame.index.isna()]
     frame.index.name = None
@@ -738,6 +742,41 @@ def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
 #: Irradiance below this is not a sensor's night-time offset (a few W/m^2) but
 #: a missing-value code such as -999 or -9999: read as missing. [W/m^2]
 MISSING_CODE_BELOW = -100.0
+
+#: Values of a covariate column that are missing-value codes (NSRDB, TMY and
+#: many loggers write -999 or -9999 for a missing reading): read as missing.
+COVARIATE_MISSING_CODES = (-999.0, -9999.0, -99999.0)
+
+
+def covariate_missing_codes(
+    frame: pd.DataFrame, covariates: list[str] | tuple[str, ...]
+) -> dict[str, int]:
+    """Set missing-value codes of the covariate columns to NaN, in place.
+
+    A code fed to a forecaster as a value (an air temperature of -999 degC)
+    would be taken at face value; as NaN the windows that need it are left out,
+    as for any missing reading.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Numeric columns; changed in place.
+    covariates : sequence of str
+        Columns to screen (the target has its own rule,
+        :data:`MISSING_CODE_BELOW`).
+
+    Returns
+    -------
+    dict
+        Column -> number of codes set to NaN, for the columns that had any.
+    """
+    counts: dict[str, int] = {}
+    for col in covariates:
+        codes = frame[col].isin(COVARIATE_MISSING_CODES)
+        if codes.any():
+            frame.loc[codes, col] = np.nan
+            counts[str(col)] = int(codes.sum())
+    return counts
 
 
 def regularize(
