@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -469,8 +470,16 @@ def test_do_mpc_baseline_applies_the_state_bounds(soft) -> None:
 def test_do_mpc_baseline_warns_about_settings_it_ignores() -> None:
     from iclcontrol.exceptions import IclControlWarning
 
-    with pytest.warns(IclControlWarning, match="ignores rate_limits, rate_weight"):
+    with pytest.warns(
+        IclControlWarning, match="ignores rate_limits, rate_weight"
+    ) as rec:
         DoMPCController(CSTR(), MPCSettings(rate_limits=(1.0, 1e5), rate_weight=0.1))
+    ours = [str(w.message) for w in rec if issubclass(w.category, IclControlWarning)]
+    assert len(ours) == 1
+    with warnings.catch_warnings(record=True) as quiet:
+        warnings.simplefilter("always", IclControlWarning)
+        DoMPCController(CSTR(), MPCSettings())
+    assert not [w for w in quiet if issubclass(w.category, IclControlWarning)]
 
 
 def test_do_mpc_baseline_refuses_bad_measurements_like_the_surrogate_mpc() -> None:
