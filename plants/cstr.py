@@ -230,28 +230,22 @@ class CSTR(Plant):
     def _check_records(self, x: np.ndarray, u: np.ndarray, records: np.ndarray) -> None:
         """Raise :class:`SimulationError` if a trajectory diverged (see
         :meth:`trajectory`)."""
-        lower = self.state_lower
         with np.errstate(invalid="ignore"):
-            bad = ~np.all(np.isfinite(records) & (records >= lower), axis=(1, 2))
+            valid = np.isfinite(records) & (records >= self.state_lower)
+        bad = ~valid.all(axis=(1, 2))
         if not bad.any():
             return
         i = int(np.flatnonzero(bad)[0])
-        k = int(
-            np.flatnonzero(
-                ~np.all(np.isfinite(records[i]) & (records[i] >= lower), axis=1)
-            )[0]
-        )
+        k = int(np.flatnonzero(~valid[i].all(axis=1))[0])
         reached = records[i, k]
         why = "; ".join(outside_valid_states(self, reached)) or "not finite"
-        state_text = ", ".join(
-            f"{n}={v:.6g}" for n, v in zip(self.state_names, x[i], strict=True)
-        )
-        input_text = ", ".join(
-            f"{n}={v:.6g}" for n, v in zip(self.input_names, u[i], strict=True)
-        )
-        reached_text = ", ".join(
-            f"{n}={v:.6g}" for n, v in zip(self.state_names, reached, strict=True)
-        )
+
+        def named(names: tuple[str, ...], values: np.ndarray) -> str:
+            return ", ".join(f"{n}={v:.6g}" for n, v in zip(names, values, strict=True))
+
+        state_text = named(self.state_names, x[i])
+        input_text = named(self.input_names, u[i])
+        reached_text = named(self.state_names, reached)
         outside = [
             f"{n}={v:.6g} {unit} not in [{lo:.6g}, {hi:.6g}]"
             for n, v, unit, lo, hi in zip(
