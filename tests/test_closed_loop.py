@@ -751,3 +751,61 @@ def test_cli_mpc_default_horizon_fits_a_one_move_model(one_move_model, capsys) -
     assert main([*args, "--prediction", "rollout", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert payload["run"]["horizon"] == 2 and payload["warnings"] == []
+
+
+def test_do_mpc_baseline_leaves_a_free_output_unbounded() -> None:
+    """CA >= 0.5 with T free (None): do-mpc gets no T bound and the closed loop is
+    the one with T >= -1000 K (never active), CA meets its bound on the plant."""
+    plant = CSTR()
+    runs = [
+        closed_loop(
+            plant,
+            DoMPCController(plant, MPCSettings(output_lower=lower)),
+            [1.5, -70.0],
+            6,
+        )
+        for lower in ((0.5, None), (0.5, -1000.0))
+    ]
+    assert runs[0]["success"].iloc[:-1].all()
+    assert runs[0]["CA"].min() >= 0.5 - 1e-3
+    np.testing.assert_allclose(
+        runs[0][["CA", "T", "CA0", "Q"]].to_numpy(),
+        runs[1][["CA", "T", "CA0", "Q"]].to_numpy(),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+def test_cli_mpc_output_bounds_with_a_free_entry(tmp_path, model, capsys) -> None:
+    """--output-upper=inf,-5 / --output-lower=,-30 bound T only; the JSON writes
+    the free entries as null and the run folder's settings load back."""
+    from iclcontrol.cli import main
+
+    model.save(tmp_path / "m")
+    args = ["mpc", "--model", str(tmp_path / "m"), "--x0=0.5,-20", "--steps", "1"]
+    out = tmp_path / "o"
+    code = main(
+        [
+            *args,
+            "--output-upper=inf,-5",
+            "--output-lower=,-30",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    assert code == 0
+    run = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["run"]
+    assert run["output_upper"] == [None, -5.0]
+    assert run["output_lower"] == [None, -30.0]
+    saved = json.loads((out / "metrics.json").read_text())["settings"]
+    settings = MPCSettings.from_dict(saved)
+    assert settings.output_upper == (np.inf, -5.0)
+    assert settings.output_lower == (-np.inf, -30.0)
+    # the opposite infinity is a usage error naming the flag
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--output-upper=-inf,5"])
+    assert exit_info.value.code == 2
+    assert "argument --output-upper: expected a number, an empty entry or inf" in (
+        capsys.readouterr().err
+    )

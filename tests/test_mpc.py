@@ -725,3 +725,107 @@ def test_setpoint_with_the_origin_centred_lyapunov_constraint_warns(
         warnings.simplefilter("error", IclControlWarning)
         SurrogateMPC(model, plant, state_setpoint=(0.5, -5.0), lyapunov=False)
         SurrogateMPC(model, plant, state_setpoint=(0.0, 0.0))
+
+
+def test_output_bounds_accept_none_or_infinity_per_entry() -> None:
+    """Every output had to be bounded (finite numbers only): a user could not bound
+    T and leave CA free. None or the infinity of that side is "no bound"."""
+    s = MPCSettings(output_lower=(None, -30.0), output_upper=(np.inf, 30.0))
+    assert s.output_lower == (-np.inf, -30.0) and s.output_upper == (np.inf, 30.0)
+    # the run folder's JSON writes infinities as null; they load back as free
+    from iclcontrol.commands.common import json_safe
+
+    d = json_safe(s.to_dict())
+    assert d["output_lower"] == [None, -30.0] and d["output_upper"] == [None, 30.0]
+    assert MPCSettings.from_dict(d) == s
+    # the other infinity (no prediction meets it) and NaN are errors
+    with pytest.raises(ConfigError, match="output_upper entries"):
+        MPCSettings(output_upper=(-np.inf, 1.0))
+    with pytest.raises(ConfigError, match="output_lower entries"):
+        MPCSettings(output_lower=(np.inf, 1.0))
+    with pytest.raises(ConfigError, match="output_lower entries"):
+        MPCSettings(output_lower=(np.nan, 1.0))
+
+
+def test_output_bound_scale_is_per_output() -> None:
+    """Rows are divided by the width of the output's range when both of its
+    bounds are finite, else by 1 (by hand: CA in [-1, 1] -> 2; T: upper only)."""
+    from iclcontrol.mpc.problem import output_bound_scale
+
+    s = MPCSettings(output_lower=(-1.0, None), output_upper=(1.0, 30.0))
+    np.testing.assert_array_equal(output_bound_scale(s, 2), [2.0, 1.0])
+    np.testing.assert_array_equal(
+        output_bound_scale(MPCSettings(output_upper=(1.0, 30.0)), 2), [1.0, 1.0]
+    )
+
+
+@pytest.mark.parametrize("solver", ["ipopt", "gn_sqp"])
+def test_one_output_free_solves_like_a_huge_finite_bound(model, plant, solver) -> None:
+    """T bounded (active), CA free (inf or None): the plan equals the one with CA
+    bounded by 1e6 (an inactive row), T meets its bound, and no row is built for
+    the free output."""
+    base = {"horizon": 1, "lyapunov": False, "offset_free": False, "solver": solver}
+    x0 = np.array([1.5, -70.0])
+    free = SurrogateMPC(model, plant, **base)
+    p = free.problem.params(x0)
+    v_free = free.solver.solve(np.zeros(free.problem.nv), p).v
+    bound = float(free.problem.predict(v_free, p)[:, 1].max()) - 1.0  # active
+    plans = {}
+    for ca_bound in (np.inf, None, 1e6):
+        ctl = SurrogateMPC(model, plant, output_upper=(ca_bound, bound), **base)
+        # 10 network steps, one row per bounded output
+        assert ctl.problem.ng == (20 if ca_bound == 1e6 else 10)
+        res = ctl.solver.solve(v_free, p)
+        assert res.success, res.status
+        Y = ctl.problem.predict(res.v, p)
+        # soft rows, exact l1 penalty: met at the solution (solver tolerance)
+        assert Y[:, 1].max() <= bound + 1e-5
+        assert res.max_violation <= 1e-5
+        assert Y[:, 1].max() >= bound - 1e-3  # and active: the test means something
+        plans[ca_bound] = (res.v, Y)
+    np.testing.assert_array_equal(plans[np.inf][0], plans[None][0])
+    # the 1e6 row is inactive: the same optimum (solver tolerance)
+    np.testing.assert_allclose(plans[np.inf][0], plans[1e6][0], atol=1e-4)
+    np.testing.assert_allclose(plans[np.inf][1], plans[1e6][1], rtol=1e-4, atol=1e-4)
+
+
+def test_mixed_free_sides_hard_match_far_bounds(model, plant) -> None:
+    """Hard bounds CA >= -0.5 only and T <= t_max only (active): IPOPT and gn_sqp
+    meet them and find the optimum gn_sqp finds with the free sides at -/+1e6
+    (inactive rows). Why not IPOPT with the far bounds: the T row is then
+    normalized by the 1e6-wide range, and IPOPT's 1e-8 constraint tolerance
+    becomes 0.01 K (measured); with a free side the row is in K."""
+    base = {"horizon": 1, "lyapunov": False, "offset_free": False}
+    base["soft_constraints"] = False
+    x0 = np.array([1.5, -70.0])
+    free = SurrogateMPC(model, plant, **base)
+    p = free.problem.params(x0)
+    v_free = free.solver.solve(np.zeros(free.problem.nv), p).v
+    t_max = float(free.problem.predict(v_free, p)[:, 1].max()) - 1.0
+    far = SurrogateMPC(
+        model, plant, output_lower=(-0.5, -1e6), output_upper=(1e6, t_max), **base
+    )
+    ref = far.solver.solve(v_free, p)
+    assert ref.success, ref.status
+    for solver in ("ipopt", "gn_sqp"):
+        ctl = SurrogateMPC(
+            model,
+            plant,
+            output_lower=(-0.5, None),
+            output_upper=(np.inf, t_max),
+            solver=solver,
+            **base,
+        )
+        res = ctl.solver.solve(v_free, p)
+        assert res.success, res.status
+        Y = ctl.problem.predict(res.v, p)
+        assert Y[:, 0].min() >= -0.5 - 1e-6
+        assert t_max - 1e-3 <= Y[:, 1].max() <= t_max + 1e-6  # active and met
+        np.testing.assert_allclose(res.v, ref.v, atol=1e-5)
+        components = [i.component for i in ctl.convexity.items]
+        assert "output lower bounds" in components
+        assert "output upper bounds" in components
+    # every entry free: no output-bound rows, nothing about them in the report
+    ctl = SurrogateMPC(model, plant, output_upper=(None, np.inf), **base)
+    assert ctl.problem.ng == 0
+    assert "output upper bounds" not in [i.component for i in ctl.convexity.items]

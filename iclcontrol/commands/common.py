@@ -207,6 +207,54 @@ def number_tuple(
     return parse
 
 
+def bound_tuple(names: Sequence[str], side: int) -> Callable[[str], tuple[float, ...]]:
+    """An argparse type: one bound per name, comma-separated, some left free.
+
+    Parameters
+    ----------
+    names : sequence of str
+        What each bound is (e.g. ``("CA", "T")``), named in the error message.
+    side : {-1, 1}
+        -1 for lower bounds, +1 for upper bounds.
+
+    Returns
+    -------
+    callable
+        Parses ``"inf,400"`` or ``",400"`` (upper) into ``(inf, 400.0)``: an
+        empty entry or ``side * inf`` (``inf``, ``+inf`` for upper, ``-inf`` for
+        lower) means no bound on that name; the opposite infinity, NaN, a
+        non-number or a wrong count is a usage error.
+    """
+    spelled = ",".join(names)
+    free = side * math.inf
+
+    def parse(text: str) -> tuple[float, ...]:
+        items = [item.strip() for item in text.split(",")]
+        if len(items) != len(names):
+            raise argparse.ArgumentTypeError(
+                f"expected {len(names)} comma-separated bounds {spelled} (an empty "
+                f"entry or {free:g} for no bound), got {text!r}"
+            )
+        values = []
+        for item in items:
+            try:
+                value = free if item == "" else float(item)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"expected a number, an empty entry or {free:g} (no bound), "
+                    f"got {item!r} in {text!r}"
+                ) from None
+            if math.isnan(value) or value == -free:
+                raise argparse.ArgumentTypeError(
+                    f"expected a number, an empty entry or {free:g} (no bound), "
+                    f"got {item!r} in {text!r}"
+                )
+            values.append(value)
+        return tuple(values)
+
+    return parse
+
+
 def parse_list(text: str, cast: type = str) -> list[Any]:
     """Split a comma-separated option value (``"a,b"``) into a list."""
     return [cast(item.strip()) for item in text.split(",") if item.strip()]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from iclcontrol.commands.common import (
+    bound_tuple,
     check_out_path,
     choice_list,
     model_folder,
@@ -177,13 +178,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="weights of the squared input errors, CA0,Q [1/unit^2] (default: "
         "1,3e-10, the reference; 0,0 for pure state tracking)",
     )
-    for side, word in (("lower", "lowest"), ("upper", "highest")):
+    for side, sign, word in (("lower", -1, "lowest"), ("upper", 1, "highest")):
         mpc.add_argument(
             f"--output-{side}",
-            type=number_tuple(("CA", "T")),
+            type=bound_tuple(("CA", "T"), sign),
             default=None,
             help=f"{word} predicted states CA,T as deviations [kmol/m^3, K] "
-            "(soft constraints, on every predicted step; default: none)",
+            "(soft constraints, on every predicted step; default: none); an "
+            f"empty entry or {'-' if sign < 0 else ''}inf leaves that state free, "
+            f"e.g. --output-{side}=,{'-' if sign < 0 else ''}30 bounds T only",
         )
     mpc.add_argument(
         "--out", type=out_folder, default=None, help="folder for CSV, JSON and plots"

@@ -32,7 +32,8 @@ class DoMPCController:
     settings : MPCSettings, optional
         ``horizon``, ``state_weights``, ``input_weights``, setpoints, the
         Lyapunov settings and the state bounds ``output_lower``/``output_upper``
-        are used. The bounds are soft (do-mpc slack with penalty ``slack_l1``,
+        are used (entries None/infinite: that state is not bounded on that
+        side). The bounds are soft (do-mpc slack with penalty ``slack_l1``,
         rows normalized as in the surrogate MPC) if ``soft_constraints``, else
         hard bounds on the states, which do-mpc also imposes on the measured
         state: a measured state outside them makes the problem infeasible (a
@@ -125,8 +126,8 @@ class DoMPCController:
                 (s.output_upper, 1.0, "upper"),
                 (s.output_lower, -1.0, "lower"),
             ):
-                if bound is None:
-                    continue
+                if bound is None or not np.isfinite(bound[i]):
+                    continue  # None/inf entry: no bound on this side
                 if s.soft_constraints:
                     mpc.set_nl_cons(
                         f"{n}_{side}",

@@ -136,7 +136,9 @@ def convexity_report(spec: dict[str, Any], settings: Any) -> ConvexityReport:
         )
     if s.economic_input_weights is not None:
         items.append(ConvexityItem("economic input cost", True, "linear in inputs"))
-    if s.output_upper is not None:
+    upper = any(np.isfinite(b) for b in s.output_upper or ())
+    lower = any(np.isfinite(b) for b in s.output_lower or ())
+    if upper:
         items.append(
             ConvexityItem(
                 "output upper bounds",
@@ -144,7 +146,7 @@ def convexity_report(spec: dict[str, Any], settings: Any) -> ConvexityReport:
                 "y(u) <= y_max is a sub-level set of a convex function",
             )
         )
-    if s.output_lower is not None:
+    if lower:
         items.append(
             ConvexityItem(
                 "output lower bounds",
@@ -168,11 +170,7 @@ def convexity_report(spec: dict[str, Any], settings: Any) -> ConvexityReport:
         )
     # the network's convexity only matters where an output enters the problem
     needs_network = net_convex or not (
-        tracking
-        or s.lyapunov
-        or s.output_upper is not None
-        or s.output_lower is not None
-        or s.economic_state_weights is not None
+        tracking or s.lyapunov or upper or lower or s.economic_state_weights is not None
     )
     convex = all(i.convex for i in items if i.component != "network") and needs_network
     return ConvexityReport(convex, items)

@@ -47,13 +47,26 @@ def _scalar(a: Any) -> float:
 def output_bound_scale(settings: MPCSettings, nx: int) -> np.ndarray:
     """Divisors normalizing the output-bound rows ``(y - bound) / scale``.
 
-    The width ``output_upper - output_lower`` (at least 1e-6) when both bounds are
-    set, else 1. [output units]
+    Per output: the width ``output_upper - output_lower`` (at least 1e-6) when
+    both of its bounds are finite, else 1. [output units]
     """
     s = settings
-    if s.output_lower is None or s.output_upper is None:
-        return np.ones(nx)
-    return np.maximum(np.abs(np.array(s.output_upper) - np.array(s.output_lower)), 1e-6)
+    lo = np.full(nx, -np.inf) if s.output_lower is None else np.array(s.output_lower)
+    hi = np.full(nx, np.inf) if s.output_upper is None else np.array(s.output_upper)
+    both = np.isfinite(lo) & np.isfinite(hi)
+    width = np.abs(np.where(both, hi - lo, 1.0))
+    return np.where(both, np.maximum(width, 1e-6), 1.0)
+
+
+def bounded_outputs(bound: tuple[float, ...] | None) -> list[int]:
+    """Indices of the outputs with a finite bound in ``output_lower``/``upper``.
+
+    None, ``-inf`` and ``+inf`` entries mean "no bound on that side" (see
+    :class:`MPCSettings`): no constraint row is built for them.
+    """
+    if bound is None:
+        return []
+    return [i for i, b in enumerate(bound) if np.isfinite(b)]
 
 
 def trained_moves(model: Any, steps_per_move: int = 10) -> int | None:
@@ -337,14 +350,17 @@ class MPCProblem:
                 soft.append(s.soft_constraints)
                 names.append(f"lyapunov[{j}]")
         yscale = output_bound_scale(s, nx)
+        # rows only for finite bounds (None/inf entries: that side is free)
+        ub, lb = s.output_upper or (), s.output_lower or ()
+        upper, lower = bounded_outputs(s.output_upper), bounded_outputs(s.output_lower)
         for k in range(N * spm):
             for i in range(nx):
-                if s.output_upper is not None:
-                    g.append((Y[k, i] - s.output_upper[i]) / yscale[i])
+                if i in upper:
+                    g.append((Y[k, i] - ub[i]) / yscale[i])
                     soft.append(s.soft_constraints)
                     names.append(f"y[{k},{i}]<=max")
-                if s.output_lower is not None:
-                    g.append((s.output_lower[i] - Y[k, i]) / yscale[i])
+                if i in lower:
+                    g.append((lb[i] - Y[k, i]) / yscale[i])
                     soft.append(s.soft_constraints)
                     names.append(f"y[{k},{i}]>=min")
         if s.rate_limits is not None:

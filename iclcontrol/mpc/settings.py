@@ -39,6 +39,42 @@ def _tuple(value: Any, n: int | None, name: str) -> tuple[float, ...] | None:
     return out
 
 
+def _bounds(value: Any, name: str, side: int) -> tuple[float, ...] | None:
+    """Per-output bounds: numbers, with None or an infinity meaning "no bound".
+
+    Parameters
+    ----------
+    value : sequence of float or None, or None
+        One bound per output; an entry None, ``-inf`` (``side=-1``, lower) or
+        ``+inf`` (``side=+1``, upper) leaves that output unbounded on that side.
+    name : str
+        Field name, for the messages.
+    side : {-1, 1}
+        -1 for lower bounds, +1 for upper bounds.
+
+    Returns
+    -------
+    tuple of float or None
+        Unbounded entries as ``side * inf``; None if ``value`` is None.
+    """
+    if value is None:
+        return None
+    free = side * math.inf
+    try:
+        out = tuple(free if v is None else float(v) for v in value)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"{name} must be a sequence of numbers (None or {free} for no bound), "
+            f"got {value!r}"
+        ) from err
+    if any(math.isnan(v) or v == -free for v in out):
+        raise ConfigError(
+            f"{name} entries must be numbers, or None / {free} for no bound on "
+            f"that output; got {out} ({-free} or NaN admits no prediction)"
+        )
+    return out
+
+
 def _finite_number(value: Any) -> bool:
     return (
         isinstance(value, (int, float))
@@ -105,7 +141,13 @@ class MPCSettings:
     rate_limits : sequence of float or None
         Maximum change of each input between consecutive moves (hard). [input unit]
     output_lower, output_upper : sequence of float or None
-        Bounds on every predicted output (soft if ``soft_constraints``).
+        Bounds on every predicted output (soft if ``soft_constraints``), one
+        entry per output in the order of the model's outputs. [output units]
+        An entry ``None`` or ``-inf`` (lower) / ``+inf`` (upper) leaves that
+        output unbounded on that side, e.g. ``output_upper=(None, 30.0)``
+        bounds the second output only; stored as ``-inf``/``+inf`` (the
+        run folder's JSON writes them as ``null``, which loads back as
+        unbounded). None (the default): no bound on any output.
     lyapunov : bool
         Add the reference Lyapunov constraint ``V(x_pred) <= max(V(x_now), level)``
         with ``V(x) = x' P x``.
@@ -237,11 +279,11 @@ class MPCSettings:
             "economic_state_weights",
             "economic_input_weights",
             "rate_limits",
-            "output_lower",
-            "output_upper",
             "safe_input",
         ):
             setattr(self, name, _tuple(getattr(self, name), None, name))
+        self.output_lower = _bounds(self.output_lower, "output_lower", -1)
+        self.output_upper = _bounds(self.output_upper, "output_upper", 1)
         if self.output_lower is not None and self.output_upper is not None:
             crossed = [
                 f"output {i}: lower {lo:g} > upper {hi:g}"
