@@ -144,7 +144,7 @@ class Plant(ABC):
         t = self.sampling_period * np.arange(u.shape[0] + 1)
         for k in range(u.shape[0]):
             try:
-                x[k + 1] = self.step(x[k], u[k])[0]
+                x[k + 1] = checked_step(self, x[k], u[k])
             except SimulationError as err:
                 if err.states is None:
                     raise
@@ -199,6 +199,58 @@ class Plant(ABC):
             np.broadcast_to(xb, (n, self.n_states)).copy(),
             np.broadcast_to(ub, (n, self.n_inputs)).copy(),
         )
+
+
+def checked_step(plant: Any, x: Any, u: Any) -> np.ndarray:
+    """One state advanced by ``plant.step``, its result checked.
+
+    Parameters
+    ----------
+    plant : Plant
+        Any object with ``step``, ``state_names`` and ``sampling_period``.
+    x : array-like, shape (n_states,)
+        State. [state units]
+    u : array-like, shape (n_inputs,)
+        Input held over the sampling period. [input units]
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_states,)
+        The state one sampling period later. ``step`` may return it with shape
+        (1, n_states) (a batch of one, as :meth:`Plant.step` documents) or
+        (n_states,).
+
+    Raises
+    ------
+    DimensionError
+        ``step`` returned another shape (a user's ``step`` or ``rhs`` returning
+        too few or too many values): indexing it would silently broadcast one
+        value to every state.
+    SimulationError
+        ``step`` returned NaN or infinite values (``err.states`` holds them, shape
+        (1, n_states)).
+    """
+    n = len(plant.state_names)
+    out = np.asarray(plant.step(x, u), dtype=float)
+    if out.shape not in ((1, n), (n,)):
+        raise DimensionError(
+            f"{type(plant).__name__}.step returned an array of shape {out.shape} "
+            f"for one state; expected (1, {n}) (a batch of one) or ({n},), one "
+            f"value per state {tuple(plant.state_names)}; check that step and rhs "
+            "return every state"
+        )
+    out = out.reshape(n)
+    if not np.all(np.isfinite(out)):
+        names = ", ".join(
+            f"{name}={v:.6g}" for name, v in zip(plant.state_names, out, strict=True)
+        )
+        raise SimulationError(
+            f"{type(plant).__name__}.step returned non-finite states ({names}); "
+            "check rhs (division by zero, sqrt or log of a negative level) and "
+            "the integration step",
+            states=out[None, :].copy(),
+        )
+    return out
 
 
 def outside_valid_states(plant: Any, x: Any) -> list[str]:

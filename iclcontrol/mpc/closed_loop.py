@@ -15,7 +15,7 @@ from iclcontrol.exceptions import (
     IclControlWarning,
     SimulationError,
 )
-from plants.base import outside_valid_states
+from plants.base import checked_step, outside_valid_states
 
 
 def _state_text(plant: Any, x: np.ndarray) -> str:
@@ -165,7 +165,7 @@ def closed_loop(
         plant_says = ""
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                x_next = plant.step(x, res.u)[0]
+                x_next = checked_step(plant, x, res.u)
         except SimulationError as err:
             # the plant refused its own diverged state: stop below, with the rows
             if err.states is None:

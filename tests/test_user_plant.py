@@ -1,0 +1,163 @@
+"""A user's own plant (not the CSTR) through the library: plant interface, closed
+loop, baseline, summaries and plots.
+
+The plant is a two-tank level system (2 states, 1 input) in absolute units, with
+its setpoint away from the origin; a three-state variant checks that nothing is
+sized for the CSTR's 2 x 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import casadi as ca
+import numpy as np
+import pytest
+
+from iclcontrol.exceptions import DimensionError, SimulationError
+from iclcontrol.mpc import closed_loop
+from iclcontrol.mpc.controller import StepResult
+from plants.base import Plant
+
+
+class TwoTanks(Plant):
+    """Pump flow q into tank 1, which drains into tank 2 (Torricelli outflows).
+
+    ``dh1/dt = (q - c1 sqrt(h1)) / A``, ``dh2/dt = (c1 sqrt(h1) - c2 sqrt(h2)) / A``
+    with ``c = a sqrt(2 g) 3600`` [m^2.5/h]; steady state for q: ``h = (q/c)^2``.
+    """
+
+    state_names = ("h1", "h2")
+    state_units = ("m", "m")
+    input_names = ("q",)
+    input_units = ("m^3/h",)
+    sampling_period = 0.1  # h
+    area = 1.0  # m^2
+    c1 = 1e-4 * np.sqrt(2 * 9.81) * 3600  # m^2.5/h
+    c2 = 1.2e-4 * np.sqrt(2 * 9.81) * 3600  # m^2.5/h
+    substeps = 20
+
+    @property
+    def input_lower(self) -> np.ndarray:
+        return np.array([0.0])
+
+    @property
+    def input_upper(self) -> np.ndarray:
+        return np.array([4.0])
+
+    @property
+    def state_lower(self) -> np.ndarray:
+        return np.zeros(self.n_states)
+
+    @property
+    def x_steady(self) -> np.ndarray:
+        q = self.u_steady[0]
+        return np.array([(q / self.c1) ** 2, (q / self.c2) ** 2])
+
+    @property
+    def u_steady(self) -> np.ndarray:
+        return np.array([2.0])
+
+    def rhs(self, x: Any, u: Any, backend: Any = np) -> Any:
+        if backend is ca:
+            h1, h2, q = x[0], x[1], u[0]
+        else:
+            h1, h2, q = x[..., 0], x[..., 1], u[..., 0]
+        out1 = self.c1 * backend.sqrt(backend.fmax(h1, 0))
+        out2 = self.c2 * backend.sqrt(backend.fmax(h2, 0))
+        d1 = (q - out1) / self.area
+        d2 = (out1 - out2) / self.area
+        if backend is ca:
+            return ca.vertcat(d1, d2)
+        return np.stack([d1, d2], axis=-1)
+
+    def step(self, x: Any, u: Any) -> np.ndarray:
+        xb, ub = self.check_batch(x, u)
+        h = self.sampling_period / self.substeps
+        for _ in range(self.substeps):  # RK4
+            k1 = self.rhs(xb, ub)
+            k2 = self.rhs(xb + 0.5 * h * k1, ub)
+            k3 = self.rhs(xb + 0.5 * h * k2, ub)
+            k4 = self.rhs(xb + h * k3, ub)
+            xb = xb + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        return xb
+
+
+class Constant:
+    """A controller applying one input (to test the loop without a solver)."""
+
+    name = "constant"
+
+    def __init__(self, u: Any) -> None:
+        self.u = np.asarray(u, dtype=float)
+
+    def reset(self, x0: Any = None) -> None:
+        pass
+
+    def step(self, x: Any) -> StepResult:
+        return StepResult(self.u, True, "ok", 0, 0.0, 0.0)
+
+
+def test_the_user_plant_is_at_rest_at_its_steady_state() -> None:
+    """Independent check of the test plant: h = (q / c)^2 makes rhs zero."""
+    plant = TwoTanks()
+    np.testing.assert_allclose(
+        plant.rhs(plant.x_steady, plant.u_steady), 0.0, atol=1e-12
+    )
+    np.testing.assert_allclose(plant.x_steady, [1.5731, 1.0924], rtol=1e-4)
+
+
+class _FlatStep(TwoTanks):
+    """step returns shape (2,) for one state instead of (1, 2)."""
+
+    def step(self, x: Any, u: Any) -> np.ndarray:
+        return super().step(x, u)[0]
+
+
+class _ShortStep(TwoTanks):
+    """step returns one value per state too few (a bug in a user's step)."""
+
+    def step(self, x: Any, u: Any) -> np.ndarray:
+        return super().step(x, u)[:, :1]
+
+
+def test_simulate_and_closed_loop_read_a_flat_step_result_per_state() -> None:
+    """A step returning (n_states,) instead of (1, n_states): simulate took its
+    first entry and broadcast h1 to both states (silently wrong); closed_loop
+    failed with "TypeError: len() of unsized object"."""
+    good, flat = TwoTanks(), _FlatStep()
+    u = np.full((3, 1), 2.0)
+    np.testing.assert_array_equal(
+        flat.simulate([0.5, 0.5], u).x, good.simulate([0.5, 0.5], u).x
+    )
+    loop = closed_loop(flat, Constant([2.0]), [0.5, 0.5], 3)
+    np.testing.assert_array_equal(
+        loop[["h1", "h2"]].to_numpy(), good.simulate([0.5, 0.5], u).x
+    )
+
+
+def test_a_step_with_the_wrong_number_of_states_is_a_dimension_error() -> None:
+    plant = _ShortStep()
+    for run in (
+        lambda: plant.simulate([0.5, 0.5], [[2.0]]),
+        lambda: closed_loop(plant, Constant([2.0]), [0.5, 0.5], 2),
+    ):
+        with pytest.raises(DimensionError, match=r"_ShortStep.step returned") as err:
+            run()
+        assert "(1, 1)" in str(err.value) and "('h1', 'h2')" in str(err.value)
+
+
+class _NaNTanks(TwoTanks):
+    """rhs with a sqrt of a negative level (no fmax): NaN below h = 0."""
+
+    def rhs(self, x: Any, u: Any, backend: Any = np) -> Any:
+        with np.errstate(invalid="ignore"):
+            return super().rhs(x, u, backend) + 0.0 * np.sqrt(x[..., :1] - 10.0)
+
+
+def test_a_nan_step_stops_simulate_naming_the_step() -> None:
+    """Was a DataError "states contain NaN" from the next step's input check,
+    without the step, the plant or the trajectory so far."""
+    with pytest.raises(SimulationError, match=r"step 1 of 2 .*_NaNTanks.step") as e:
+        _NaNTanks().simulate([0.5, 0.5], [[2.0], [2.0]])
+    assert len(e.value.frame) == 2 and np.isnan(e.value.frame["h1"].iloc[-1])
