@@ -115,12 +115,26 @@ class Plant(ABC):
         """Advance a batch of states by one sampling period with inputs held."""
 
     def casadi_ode(self) -> ca.Function:
-        """Symbolic ODE ``xdot = f(x, u)`` as a named CasADi Function."""
+        """Symbolic ODE ``xdot = f(x, u)`` as a named CasADi Function.
+
+        Raises
+        ------
+        DimensionError
+            :meth:`rhs` with the CasADi backend does not return a column of
+            ``n_states`` derivatives.
+        """
         x = ca.SX.sym("x", self.n_states)
         u = ca.SX.sym("u", self.n_inputs)
-        return ca.Function(
-            "f", [x, u], [self.rhs(x, u, backend=ca)], ["x", "u"], ["xdot"]
-        )
+        xdot = self.rhs(x, u, backend=ca)
+        shape = xdot.shape if hasattr(xdot, "shape") else np.shape(xdot)
+        if tuple(shape) != (self.n_states, 1):
+            raise DimensionError(
+                f"{type(self).__name__}.rhs(x, u, backend=casadi) returned shape "
+                f"{tuple(shape)}; expected a column of {self.n_states} derivatives "
+                f"({self.n_states}, 1), one per state {self.state_names} "
+                "(ca.vertcat(...))"
+            )
+        return ca.Function("f", [x, u], [xdot], ["x", "u"], ["xdot"])
 
     def simulate(self, x0: Any, inputs: Any) -> SimulationResult:
         """Apply ``inputs`` (shape (n_steps, n_inputs)) from ``x0`` (n_states,).

@@ -161,3 +161,89 @@ def test_a_nan_step_stops_simulate_naming_the_step() -> None:
     with pytest.raises(SimulationError, match=r"step 1 of 2 .*_NaNTanks.step") as e:
         _NaNTanks().simulate([0.5, 0.5], [[2.0], [2.0]])
     assert len(e.value.frame) == 2 and np.isnan(e.value.frame["h1"].iloc[-1])
+
+
+class ThreeTanks(TwoTanks):
+    """TwoTanks plus a third, independent tank draining with rate 0.5 1/h."""
+
+    state_names = ("h1", "h2", "h3")
+    state_units = ("m", "m", "m")
+
+    @property
+    def x_steady(self) -> np.ndarray:
+        return np.r_[super().x_steady, 0.0]
+
+    def rhs(self, x: Any, u: Any, backend: Any = np) -> Any:
+        if backend is ca:
+            return ca.vertcat(super().rhs(x[:2], u, backend), -0.5 * x[2])
+        two = super().rhs(x[..., :2], u, backend)
+        return np.concatenate([two, -0.5 * x[..., 2:3]], axis=-1)
+
+
+class _ShortRhs(TwoTanks):
+    """rhs returns dh1/dt only."""
+
+    def rhs(self, x: Any, u: Any, backend: Any = np) -> Any:
+        out = super().rhs(x, u, backend)
+        return out[0] if backend is ca else out[..., :1]
+
+
+def test_casadi_ode_checks_the_shape_of_rhs() -> None:
+    """A one-entry rhs for two states passed casadi_ode and the do-mpc baseline
+    failed inside CasADi ('Slice (start=1, stop=2, step=1) out of bounds')."""
+    from iclcontrol.mpc import DoMPCController, MPCSettings
+
+    with pytest.raises(DimensionError, match=r"_ShortRhs.rhs.*\(1, 1\).*\(2, 1\)"):
+        _ShortRhs().casadi_ode()
+    settings = MPCSettings(
+        state_weights=(1.0, 1.0), input_weights=(0.1,), lyapunov=False
+    )
+    with pytest.raises(DimensionError, match=r"_ShortRhs\.rhs"):
+        DoMPCController(_ShortRhs(), settings)
+    # the correct plant's ODE is its rhs
+    f = TwoTanks().casadi_ode()
+    x, u = np.array([1.0, 0.5]), np.array([2.0])
+    np.testing.assert_allclose(
+        np.asarray(f(x, u)).ravel(), TwoTanks().rhs(x, u), rtol=1e-14
+    )
+
+
+def test_settings_sized_for_the_cstr_say_so_on_a_user_plant() -> None:
+    """DoMPCController(TwoTanks()) failed with "zip() argument 2 is shorter than
+    argument 1"; with 3 states, the default (CSTR) Lyapunov matrix failed inside
+    CasADi ('Matrix product with incompatible dimensions')."""
+    from iclcontrol.exceptions import ConfigError
+    from iclcontrol.mpc import DoMPCController, MPCSettings
+
+    with pytest.raises(ConfigError, match=r"input_weights needs 1 entries.*default"):
+        DoMPCController(TwoTanks())
+    three = MPCSettings(state_weights=(1.0, 1.0, 1.0), input_weights=(0.1,))
+    with pytest.raises(ConfigError, match=r"lyapunov_P must be 3x3.*lyapunov=False"):
+        DoMPCController(ThreeTanks(), three)
+
+
+def test_do_mpc_baseline_on_a_three_state_plant_tracks_a_setpoint() -> None:
+    """Without the Lyapunov constraint the baseline stepped into
+    'matmul: ... size 2 is different from 3' (V(x) computed with the 2x2 default P
+    anyway). The setpoint is a steady state away from the origin: h = (q/c)^2
+    for q = 1.5 m^3/h, h3 = 0; the loop must approach it."""
+    from iclcontrol.mpc import DoMPCController, MPCSettings
+
+    plant = ThreeTanks()
+    q = 1.5
+    target = np.array([(q / plant.c1) ** 2, (q / plant.c2) ** 2, 0.0])
+    settings = MPCSettings(
+        horizon=5,
+        state_weights=(1.0, 1.0, 0.0),
+        input_weights=(0.0,),
+        state_setpoint=tuple(target),
+        lyapunov=False,
+    )
+    frame = closed_loop(plant, DoMPCController(plant, settings), [0.5, 0.5, 0.5], 25)
+    assert frame["success"].iloc[:-1].all()
+    start = np.abs(np.array([0.5, 0.5]) - target[:2]).max()
+    end = np.abs(frame[["h1", "h2"]].to_numpy()[-1] - target[:2]).max()
+    assert end < 0.5 * start
+    # h3 has no input: it drains as exp(-0.5 t)
+    t = frame["t"].to_numpy()
+    np.testing.assert_allclose(frame["h3"], 0.5 * np.exp(-0.5 * t), rtol=1e-6)

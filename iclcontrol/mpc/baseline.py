@@ -18,7 +18,7 @@ import numpy as np
 
 from iclcontrol.exceptions import IclControlWarning
 from iclcontrol.mpc.controller import StepResult, check_measured_state
-from iclcontrol.mpc.problem import output_bound_scale
+from iclcontrol.mpc.problem import check_sizes, output_bound_scale
 from iclcontrol.mpc.settings import MPCSettings
 
 
@@ -40,6 +40,14 @@ class DoMPCController:
         failed solve, the previous input applied).
     collocation_deg : int
         Degree of the collocation polynomial (do-mpc default 2).
+
+    Raises
+    ------
+    ConfigError
+        Settings sized for another plant (see
+        :func:`~iclcontrol.mpc.problem.check_sizes`).
+    DimensionError
+        ``plant.rhs`` does not return one derivative per state.
 
     Warns
     -----
@@ -86,13 +94,15 @@ class DoMPCController:
                 IclControlWarning,
                 stacklevel=2,
             )
+        check_sizes(s, tuple(plant.state_names), tuple(plant.input_names))
+        ode = plant.casadi_ode()  # checks the shape of rhs
         self.settings = s
         self.plant = plant
         model = do_mpc.model.Model("continuous", "SX")
         xs = [model.set_variable("_x", n) for n in plant.state_names]
         us = [model.set_variable("_u", n) for n in plant.input_names]
         v_now: Any = model.set_variable("_tvp", "V_now") if s.lyapunov else None
-        rhs = plant.rhs(ca.vertcat(*xs), ca.vertcat(*us), backend=ca)
+        rhs = ode(ca.vertcat(*xs), ca.vertcat(*us))
         for i, n in enumerate(plant.state_names):
             model.set_rhs(n, rhs[i])
         model.setup()
@@ -191,7 +201,8 @@ class DoMPCController:
         """
         start = time.perf_counter()
         x = check_measured_state(self.plant, x).reshape(-1, 1)
-        self._v_now = float(x.ravel() @ self.P @ x.ravel())
+        if self.settings.lyapunov:
+            self._v_now = float(x.ravel() @ self.P @ x.ravel())
         try:
             u = np.asarray(self.mpc.make_step(x)).ravel()
             stats = self.mpc.solver_stats

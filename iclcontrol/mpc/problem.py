@@ -69,6 +69,65 @@ def bounded_outputs(bound: tuple[float, ...] | None) -> list[int]:
     return [i for i, b in enumerate(bound) if np.isfinite(b)]
 
 
+def check_sizes(
+    settings: MPCSettings, state_names: tuple[str, ...], input_names: tuple[str, ...]
+) -> None:
+    """Check that every per-state and per-input setting has one entry each.
+
+    Shared by :class:`MPCProblem` and the do-mpc baseline.
+
+    Parameters
+    ----------
+    settings : MPCSettings
+    state_names, input_names : tuple of str
+        The plant's states (the model's outputs) and inputs.
+
+    Raises
+    ------
+    ConfigError
+        A setting of the wrong length, or ``lyapunov_P`` not n_states x n_states
+        with ``lyapunov`` on. The message says when the value is the default,
+        which is sized for the reference CSTR (states CA, T; inputs CA0, Q).
+    """
+    s, nx = settings, len(state_names)
+    default = MPCSettings.__dataclass_fields__
+    for name, names in (
+        ("state_weights", state_names),
+        ("input_weights", input_names),
+        ("state_setpoint", state_names),
+        ("input_setpoint", input_names),
+        ("economic_state_weights", state_names),
+        ("economic_input_weights", input_names),
+        ("rate_limits", input_names),
+        ("output_lower", state_names),
+        ("output_upper", state_names),
+        ("safe_input", input_names),
+    ):
+        value = getattr(s, name)
+        if value is not None and len(value) != len(names):
+            hint = (
+                " (the default, sized for the reference CSTR's CA, T / CA0, Q): "
+                f"set {name} for your plant"
+                if value == default[name].default
+                else ""
+            )
+            raise ConfigError(
+                f"{name} needs {len(names)} entries, one per {names}, got "
+                f"{len(value)} {tuple(value)}{hint}"
+            )
+    if s.lyapunov and np.shape(s.lyapunov_P) != (nx, nx):
+        hint = (
+            " (the default: the reference CSTR's matrix); give your own "
+            "lyapunov_P or set lyapunov=False"
+            if s.lyapunov_P == default["lyapunov_P"].default
+            else ""
+        )
+        raise ConfigError(
+            f"lyapunov_P must be {nx}x{nx} for the states {state_names}, got "
+            f"{np.shape(s.lyapunov_P)[0]}x{np.shape(s.lyapunov_P)[1]}{hint}"
+        )
+
+
 def trained_moves(model: Any, steps_per_move: int = 10) -> int | None:
     """Whole control moves covered by the sequences a model was trained on.
 
@@ -169,24 +228,8 @@ class MPCProblem:
         self.spm = s.steps_per_move
         self.nv = self.N * self.nu
         self.n_params = self.nx + self.N * self.nx + self.nu
-        for name, width in (
-            ("state_weights", self.nx),
-            ("input_weights", self.nu),
-            ("state_setpoint", self.nx),
-            ("input_setpoint", self.nu),
-            ("economic_state_weights", self.nx),
-            ("economic_input_weights", self.nu),
-            ("rate_limits", self.nu),
-            ("output_lower", self.nx),
-            ("output_upper", self.nx),
-            ("safe_input", self.nu),
-        ):
-            value = getattr(s, name)
-            if value is not None and len(value) != width:
-                raise ConfigError(f"{name} needs {width} entries, got {len(value)}")
+        check_sizes(s, tuple(plant.state_names), tuple(plant.input_names))
         self.P = np.asarray(s.lyapunov_P, dtype=float)
-        if s.lyapunov and self.P.shape != (self.nx, self.nx):
-            raise ConfigError(f"lyapunov_P must be {self.nx}x{self.nx}")
         self.warnings: list[str] = self._horizon_warnings() + self._setpoint_warnings()
         for note in self.warnings:
             warnings.warn(note, IclControlWarning, stacklevel=3)
