@@ -247,3 +247,29 @@ def test_do_mpc_baseline_on_a_three_state_plant_tracks_a_setpoint() -> None:
     # h3 has no input: it drains as exp(-0.5 t)
     t = frame["t"].to_numpy()
     np.testing.assert_allclose(frame["h3"], 0.5 * np.exp(-0.5 * t), rtol=1e-6)
+
+
+def test_summarize_a_user_plant_uses_its_own_weights_not_the_cstrs() -> None:
+    """summarize applied the CSTR's reference weights (1000, 1) / (1, 3e-10) to any
+    plant: on 3 states it failed ('operands could not be broadcast together with
+    shapes (3,3) (2,)'); on 1 input the two input weights were silently summed."""
+    from iclcontrol.mpc import MPCSettings, closed_loop_cost, summarize
+
+    plant = ThreeTanks()
+    frame = closed_loop(plant, Constant([2.0]), [0.5, 0.5, 0.5], 3)
+    settings = MPCSettings(
+        state_weights=(1.0, 2.0, 0.0),
+        input_weights=(0.5,),
+        state_setpoint=(1.0, 1.0, 0.0),
+        input_setpoint=(1.0,),
+        lyapunov=False,
+    )
+    m = summarize(frame, plant, settings)
+    assert m["closed_loop_cost"] is None and m["steps_to_region"] is None
+    x = frame[["h1", "h2"]].to_numpy()[1:]
+    by_hand = np.sum((x[:, 0] - 1) ** 2 + 2 * (x[:, 1] - 1) ** 2) + 3 * 0.5 * 1.0
+    assert m["tracking"]["cost"] == pytest.approx(by_hand, rel=1e-12)
+    two = closed_loop(TwoTanks(), Constant([2.0]), [0.5, 0.5], 3)
+    assert summarize(two, TwoTanks())["closed_loop_cost"] is None
+    with pytest.raises(DimensionError, match=r"input_weights needs one entry per"):
+        closed_loop_cost(two, ("h1", "h2"), ("q",), (1.0, 1.0), (1.0, 3e-10))

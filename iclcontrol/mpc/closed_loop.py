@@ -274,7 +274,24 @@ def closed_loop_cost(
     state_setpoint, input_setpoint : tuple of float or None
         Targets ``xs`` and ``us``; None: zero (the steady state). [state, input
         units]
+
+    Raises
+    ------
+    DimensionError
+        Weights or setpoints without one entry per state / input (numpy would
+        broadcast them: two input weights on one input were summed).
     """
+    for what, names, values in (
+        ("state_weights", state_names, state_weights),
+        ("input_weights", input_names, input_weights),
+        ("state_setpoint", state_names, state_setpoint),
+        ("input_setpoint", input_names, input_setpoint),
+    ):
+        if values is not None and len(values) != len(names):
+            raise DimensionError(
+                f"{what} needs one entry per {tuple(names)}, got {tuple(values)} "
+                "(the defaults are the reference CSTR's)"
+            )
     x = frame[list(state_names)].to_numpy()[1:]
     u = frame[list(input_names)].to_numpy()[:-1]
     if state_setpoint is not None:
@@ -374,10 +391,13 @@ def summarize(
     ``steps_to_region`` and ``closed_loop_cost`` are the reference protocol's
     metrics (the ICLRNN paper's): the setpoint region around the steady state
     (the origin in deviation form) and the reference weights (1000, 1) on
-    (CA, T), (1, 3e-10) on (CA0, Q), whatever the controller tracked. With
-    ``settings`` (an :class:`MPCSettings`) the result also has ``tracking``:
+    (CA, T), (1, 3e-10) on (CA0, Q), whatever the controller tracked. For a
+    plant whose states and inputs are not (CA, T) and (CA0, Q) they are None
+    (the reference weights mean nothing there; ``steps_to_region`` is also
+    None if the plant has no ``in_setpoint_region``). With ``settings`` (an
+    :class:`MPCSettings`) the result also has ``tracking``:
     :func:`tracking_metrics`, the same metrics around the controller's own
-    setpoint and with its weights.
+    setpoint and with its weights: the ones to read for a user's plant.
     """
     solved = frame.iloc[:-1]
     ms = solved["solve_ms"].to_numpy(dtype=float)
@@ -394,7 +414,9 @@ def summarize(
         if "in_setpoint_region" in frame
         else None,
         "final_state": [float(v) for v in frame[list(names)].to_numpy()[-1]],
-        "closed_loop_cost": closed_loop_cost(frame, names, inputs),
+        "closed_loop_cost": closed_loop_cost(frame, names, inputs)
+        if (names, inputs) == (("CA", "T"), ("CA0", "Q"))
+        else None,
         "fallbacks": int(solved["fallback"].sum()),
         "failed_solves": int((~solved["success"].astype(bool)).sum()),
         "status_counts": {
