@@ -71,6 +71,15 @@ class Plant(ABC):
     #: a Lyapunov-constrained controller is guaranteed to stabilize the plant
     #: (None: the plant defines none).
     stability_level: float | None = None
+    #: Matrix P of that Lyapunov function ``V(x) = x' P x`` (centred at the
+    #: origin), shape (n_states, n_states); None: the plant defines none.
+    lyapunov_P: np.ndarray | None = None
+    #: True if states and inputs are deviations from the steady state (plots
+    #: then label the axes ``x - xs``).
+    deviation_form: bool = False
+    #: Half-widths of the setpoint region drawn around a setpoint in the plots,
+    #: one per state (None: no region). [state units]
+    setpoint_half_widths: tuple[float, ...] | None = None
 
     @property
     def state_lower(self) -> np.ndarray | None:

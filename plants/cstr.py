@@ -76,6 +76,9 @@ class CSTR(Plant):
     input_units = ("kmol/m^3", "kJ/h")
     sampling_period = 0.005
     stability_level = STABILITY_LEVEL
+    lyapunov_P = LYAPUNOV_P
+    deviation_form = True
+    setpoint_half_widths = tuple(SETPOINT_HALF_WIDTHS.tolist())
 
     def __post_init__(self) -> None:
         if self.method not in ("euler", "rk4", "cvodes"):

@@ -273,3 +273,38 @@ def test_summarize_a_user_plant_uses_its_own_weights_not_the_cstrs() -> None:
     assert summarize(two, TwoTanks())["closed_loop_cost"] is None
     with pytest.raises(DimensionError, match=r"input_weights needs one entry per"):
         closed_loop_cost(two, ("h1", "h2"), ("q",), (1.0, 1.0), (1.0, 3e-10))
+
+
+def test_plots_of_a_user_plant_use_its_names_and_units() -> None:
+    """plot_time_series / plot_phase_plane read the columns CA, T, CA0, Q and failed
+    with KeyError: 'CA' on any other plant; with plant=... they draw its own
+    states and inputs, in absolute units (no 'x - xs'), no CSTR region."""
+    from iclcontrol.mpc.plots import plot_phase_plane, plot_time_series
+
+    plant = ThreeTanks()
+    frame = closed_loop(plant, Constant([2.0]), [0.5, 0.5, 0.5], 3)
+    setpoint = (1.0, 0.7, 0.0)
+    fig = plot_time_series({"run": frame}, plant=plant, setpoint=setpoint)
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        "h1 [m]",
+        "h2 [m]",
+        "h3 [m]",
+        "q [m^3/h]",
+    ]
+    lines = [line for line in fig.axes[0].get_lines() if line.get_label() == "run"]
+    np.testing.assert_array_equal(lines[0].get_ydata(), frame["h1"])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "setpoint region" not in legend and "setpoint" in legend
+    fig = plot_phase_plane({"run": frame}, plant=plant, setpoint=setpoint)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("h1 [m]", "h2 [m]")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not any("stability region" in text for text in legend)
+    # the CSTR through the same argument: its deviation labels and regions
+    from plants.cstr import CSTR
+
+    cstr = closed_loop(CSTR(), Constant([0.0, 0.0]), [0.1, 1.0], 2)
+    fig = plot_phase_plane({"run": cstr}, plant=CSTR())
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert fig.axes[0].get_xlabel() == "CA - CAs [kmol/m^3]"
+    assert "stability region V(x) = 372" in legend and "setpoint region" in legend

@@ -57,6 +57,26 @@ def _axis_label(name: str, units: Mapping[str, str], deviation: bool) -> str:
     return f"{what} [{units.get(name, '-')}]"
 
 
+def _from_plant(plant: Any) -> dict[str, Any]:
+    """Names, units, setpoint half-widths and deviation flag of a plant's plot.
+
+    Parameters
+    ----------
+    plant : plants.Plant
+        Its ``state_names``, ``input_names``, ``state_units``, ``input_units``,
+        ``setpoint_half_widths`` (None: no band) and ``deviation_form``.
+    """
+    names = tuple(plant.state_names) + tuple(plant.input_names)
+    units = tuple(plant.state_units) + tuple(plant.input_units)
+    return {
+        "state_names": tuple(plant.state_names),
+        "input_names": tuple(plant.input_names),
+        "units": dict(zip(names, units, strict=False)),
+        "setpoint_half_widths": getattr(plant, "setpoint_half_widths", None),
+        "deviation": bool(getattr(plant, "deviation_form", False)),
+    }
+
+
 def plot_time_series(
     frames: Mapping[str, pd.DataFrame],
     state_names: tuple[str, ...] = ("CA", "T"),
@@ -67,6 +87,7 @@ def plot_time_series(
     title: str | None = None,
     deviation: bool = True,
     setpoint: tuple[float, ...] | None = None,
+    plant: Any = None,
 ) -> Any:
     """States and inputs against time, with the setpoint band of each state.
 
@@ -91,11 +112,22 @@ def plot_time_series(
         The states the controller tracked (one per state): the band and a dashed
         line are drawn there. None: the origin (the steady state of deviation
         variables, the reference protocol's setpoint). [state units]
+    plant : plants.Plant, optional
+        Draw this plant's states and inputs, labelled with its names and units
+        (its ``state_names``, ``input_names``, ``state_units``, ``input_units``,
+        ``setpoint_half_widths`` and ``deviation_form`` replace the arguments
+        ``state_names``, ``input_names``, ``units``, ``setpoint_half_widths``
+        and ``deviation``, whose defaults are the reference CSTR's).
 
     Inputs applied on a fallback (frame column ``fallback`` True: the solve
     failed) are marked with crosses, labelled ``"<label>: fallback input"``.
     """
     plt = _plt()
+    if plant is not None:
+        layout = _from_plant(plant)
+        state_names, input_names = layout["state_names"], layout["input_names"]
+        units, deviation = layout["units"], layout["deviation"]
+        setpoint_half_widths = layout["setpoint_half_widths"]
     units = dict(units or CSTR_UNITS)
     names = list(state_names) + list(input_names)
     centre = _setpoint(setpoint, state_names)
@@ -129,8 +161,8 @@ def plot_time_series(
                 lw=0,
                 label="setpoint region",
             )
-            if c:
-                ax.axhline(c, color="tab:green", ls="--", lw=1, label="setpoint")
+        if name in state_names and (c := centre[state_names.index(name)]):
+            ax.axhline(c, color="tab:green", ls="--", lw=1, label="setpoint")
         ax.set_ylabel(_axis_label(name, units, deviation))
         ax.grid(alpha=0.3)
     for ax in np.atleast_1d(axes):
@@ -155,6 +187,7 @@ def plot_phase_plane(
     units: Mapping[str, str] | None = None,
     deviation: bool = True,
     setpoint: tuple[float, float] | None = None,
+    plant: Any = None,
 ) -> Any:
     """Trajectories in the (CA, T) plane with the stability ellipse ``x'Px = level``.
 
@@ -179,21 +212,47 @@ def plot_phase_plane(
         The states the controller tracked: the setpoint ellipse is centred there
         (the stability ellipse stays at the origin, where ``V`` is centred).
         None: the origin. [state units]
+    plant : plants.Plant, optional
+        Draw this plant's first two states with its names and units; the
+        stability ellipse only if it has ``lyapunov_P`` and ``stability_level``,
+        the setpoint ellipse only if it has ``setpoint_half_widths`` (they
+        replace ``state_names``, ``units``, ``P``, ``level``,
+        ``setpoint_half_widths`` and ``deviation``, whose defaults are the
+        reference CSTR's). ``setpoint`` then needs one value per state.
     """
     plt = _plt()
-    P = np.asarray(P, dtype=float)
-    c = _setpoint(setpoint, state_names)
+    if plant is not None:
+        layout = _from_plant(plant)
+        names = layout["state_names"]
+        units, deviation = layout["units"], layout["deviation"]
+        half = layout["setpoint_half_widths"]
+        P = getattr(plant, "lyapunov_P", None)
+        level = getattr(plant, "stability_level", None)
+        centre = _setpoint(setpoint, names)
+        state_names = (names[0], names[1])
+        c = centre[:2]
+    else:
+        half = setpoint_half_widths
+        c = _setpoint(setpoint, state_names)
     fig, ax = plt.subplots(figsize=(6, 5))
     theta = np.linspace(0, 2 * np.pi, 400)
     circle = np.stack([np.cos(theta), np.sin(theta)])
-    L = np.linalg.cholesky(np.linalg.inv(P / level))
-    ell = L @ circle
-    ax.plot(ell[0], ell[1], "k--", lw=1, label=f"stability region V(x) = {level:g}")
-    w = setpoint_half_widths
-    ax.fill(
-        c[0] + w[0] * circle[0], c[1] + w[1] * circle[1], color="tab:green", alpha=0.3
-    )
-    ax.plot([], [], color="tab:green", alpha=0.3, lw=6, label="setpoint region")
+    if P is not None and level is not None:
+        P2 = np.asarray(P, dtype=float)[:2, :2]
+        L = np.linalg.cholesky(np.linalg.inv(P2 / level))
+        ell = L @ circle
+        ax.plot(ell[0], ell[1], "k--", lw=1, label=f"stability region V(x) = {level:g}")
+    if half is not None:
+        w = half
+        ax.fill(
+            c[0] + w[0] * circle[0],
+            c[1] + w[1] * circle[1],
+            color="tab:green",
+            alpha=0.3,
+        )
+        ax.plot([], [], color="tab:green", alpha=0.3, lw=6, label="setpoint region")
+    elif setpoint is not None:
+        ax.plot(c[0], c[1], "*", color="tab:green", ms=12, label="setpoint")
     a, b = state_names
     for label, frame in frames.items():
         ax.plot(frame[a], frame[b], marker=".", ms=4, label=label)
