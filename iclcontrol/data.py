@@ -610,6 +610,155 @@ def cstr_dataset(
     )
 
 
+# -- any plant ----------------------------------------------------------------------
+def plant_dataset(
+    plant: Any,
+    initial_states: Any,
+    moves: int = 1,
+    steps_per_move: int = 1,
+    n_input_levels: int = 4,
+    random_state: int | np.random.Generator | None = 0,
+    test_fraction: float = 0.3,
+    val_fraction: float = 0.1,
+) -> SequenceDataset:
+    """A surrogate dataset simulated from any plant, laid out for the MPC.
+
+    The protocol of :func:`cstr_dataset` for a user's :class:`plants.Plant`:
+    every initial state is combined with every input of an ``n_input_levels``
+    per input grid over ``input_lower``..``input_upper``; each sample runs
+    ``moves`` sampling periods, the input of each later move drawn at random from
+    the same grid. Features are the initial state (held) and the input applied,
+    outputs the states, so that a model trained on it fits
+    :class:`~iclcontrol.mpc.SurrogateMPC` with
+    ``MPCSettings(steps_per_move=steps_per_move)``.
+
+    Parameters
+    ----------
+    plant : plants.Plant
+        The simulator.
+    initial_states : array-like, shape (n, n_states)
+        Initial states in the plant's coordinates. [state units]
+    moves : int
+        Sampling periods per sample (a model for an MPC horizon of ``moves``).
+    steps_per_move : int
+        Records per sampling period. 1 uses ``plant.step``; more need a
+        ``plant.trajectory(x, u, n_records)`` returning the states recorded
+        ``n_records`` times, evenly, over one period (shape (n, n_records,
+        n_states)), as :meth:`plants.CSTR.trajectory` does.
+    n_input_levels : int
+        Levels per input of the input grid (``n_input_levels ** n_inputs``
+        inputs; at least 2, so that both bounds are in it).
+    random_state : int or numpy.random.Generator or None
+        Seed of the split and of the later moves' inputs.
+    test_fraction, val_fraction : float
+        Fractions of all samples held out for test and validation.
+
+    Returns
+    -------
+    SequenceDataset
+        ``X`` (n * levels ** n_inputs, moves * steps_per_move, n_states +
+        n_inputs) with features ``state_names + input_names``; ``Y`` (...,
+        n_states) with the recorded states. [plant units]
+
+    Raises
+    ------
+    ConfigError
+        ``moves``, ``steps_per_move`` or ``n_input_levels`` out of range, or
+        ``steps_per_move > 1`` for a plant without ``trajectory``.
+    DimensionError, DataError
+        Initial states of the wrong shape or not finite, or a plant whose
+        ``step``/``trajectory`` returns the wrong shape or NaN.
+
+    Examples
+    --------
+    >>> ds = plant_dataset(MyTanks(), x0_grid, moves=2)     # doctest: +SKIP
+    >>> model = SurrogateModel("iclrnn").fit(ds)             # doctest: +SKIP
+    >>> mpc = SurrogateMPC(model, MyTanks(), MPCSettings(steps_per_move=1, ...))
+    ... # doctest: +SKIP
+    """
+    import itertools
+
+    for name, value, least in (
+        ("moves", moves, 1),
+        ("steps_per_move", steps_per_move, 1),
+        ("n_input_levels", n_input_levels, 2),
+    ):
+        _check_int(name, value, least)
+    if steps_per_move > 1 and not hasattr(plant, "trajectory"):
+        raise ConfigError(
+            f"steps_per_move={steps_per_move} needs records inside a sampling "
+            f"period, but {type(plant).__name__} has no trajectory(x, u, "
+            "n_records) method; use steps_per_move=1 (one record per period, "
+            "and MPCSettings(steps_per_move=1)) or add trajectory to the plant"
+        )
+    start = time.perf_counter()
+    x0 = plant.check_states(initial_states)
+    rng = np.random.default_rng(random_state)
+    levels = [
+        np.linspace(lo, hi, n_input_levels)
+        for lo, hi in zip(plant.input_lower, plant.input_upper, strict=True)
+    ]
+    u_grid = np.array(list(itertools.product(*levels)))
+    states = np.repeat(x0, len(u_grid), axis=0)
+    n, nx = len(states), plant.n_states
+    records, inputs = [], []
+    u = np.tile(u_grid, (len(x0), 1))
+    x = states
+    for move in range(moves):
+        if move > 0:
+            u = u_grid[rng.integers(0, len(u_grid), size=n)]
+        if steps_per_move == 1:
+            what, expected = "step", (n, nx)
+            out = np.asarray(plant.step(x, u), dtype=float)
+        else:
+            what, expected = "trajectory", (n, steps_per_move, nx)
+            out = np.asarray(plant.trajectory(x, u, n_records=steps_per_move))
+        if out.shape != expected:
+            raise DimensionError(
+                f"{type(plant).__name__}.{what} returned shape {out.shape} for a "
+                f"batch of {n} states; expected {expected} (states "
+                f"{tuple(plant.state_names)})"
+            )
+        traj = out.reshape(n, steps_per_move, nx)
+        if not np.all(np.isfinite(traj)):
+            bad = int(np.flatnonzero(~np.isfinite(traj).all(axis=(1, 2)))[0])
+            raise DataError(
+                f"{type(plant).__name__} returned NaN or infinite states in move "
+                f"{move + 1} of sample {bad} (from {x[bad].tolist()} with inputs "
+                f"{u[bad].tolist()}); check rhs and the initial states"
+            )
+        records.append(traj)
+        inputs.append(np.repeat(u[:, None, :], steps_per_move, axis=1))
+        x = traj[:, -1, :]
+    Y = np.concatenate(records, axis=1)
+    U = np.concatenate(inputs, axis=1)
+    X = np.concatenate([np.repeat(states[:, None, :], U.shape[1], axis=1), U], axis=2)
+    card = {
+        "name": f"{type(plant).__name__}-{moves}moves",
+        "source": f"{type(plant).__module__}.{type(plant).__name__} simulation "
+        "(iclcontrol.data.plant_dataset)",
+        "moves": moves,
+        "steps_per_move": steps_per_move,
+        "n_initial_states": len(x0),
+        "n_input_levels": n_input_levels,
+        "split_seed": (
+            int(random_state) if isinstance(random_state, (int, np.integer)) else None
+        ),
+        "build_seconds": time.perf_counter() - start,
+        "sample_interval_s": plant.sampling_period * 3600.0 / steps_per_move,
+    }
+    return make_dataset(
+        X,
+        Y,
+        tuple(plant.state_names) + tuple(plant.input_names),
+        tuple(plant.state_units) + tuple(plant.input_units),
+        plant.state_names,
+        plant.state_units,
+        card,
+        split_indices(n, test_fraction, val_fraction, random_state),
+    )
+
+
 # -- a user's time series -----------------------------------------------------------
 #: Column separators recognized in a text table's header line.
 SEPARATORS = (",", ";", "\t", "|")

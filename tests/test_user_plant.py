@@ -308,3 +308,116 @@ def test_plots_of_a_user_plant_use_its_names_and_units() -> None:
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert fig.axes[0].get_xlabel() == "CA - CAs [kmol/m^3]"
     assert "stability region V(x) = 372" in legend and "setpoint region" in legend
+
+
+@pytest.fixture(scope="module")
+def tanks_model():
+    """A small ICLRNN trained on two-move TwoTanks data from plant_dataset."""
+    import torch
+
+    from iclcontrol.data import plant_dataset
+    from iclcontrol.train import SurrogateModel
+
+    torch.set_num_threads(1)
+    grid = np.linspace(0.1, 3.0, 8)
+    x0 = np.array([[a, b] for a in grid for b in grid])
+    ds = plant_dataset(TwoTanks(), x0, moves=2, n_input_levels=5, random_state=0)
+    return SurrogateModel(
+        "iclrnn", hidden=16, layers=2, max_epochs=100, random_state=0, verbose=False
+    ).fit(ds)
+
+
+def test_plant_dataset_reproduces_the_cstr_dataset() -> None:
+    """There was no dataset builder for a user's plant (cstr_dataset is hard-wired
+    to the CSTR: its states grid, 2-input grid and names). plant_dataset follows
+    the same protocol for any plant: on the CSTR it gives cstr_dataset's arrays
+    and splits exactly."""
+    from iclcontrol.data import cstr_dataset, cstr_initial_states, plant_dataset
+    from plants.cstr import CSTR
+
+    ref = cstr_dataset(moves=2, n_grid=10, random_state=3)
+    ds = plant_dataset(
+        CSTR(), cstr_initial_states(10), moves=2, steps_per_move=10, random_state=3
+    )
+    np.testing.assert_array_equal(ds.X, ref.X)
+    np.testing.assert_array_equal(ds.Y, ref.Y)
+    assert ds.feature_names == ref.feature_names
+    assert ds.output_units == ref.output_units
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(ds.splits[split], ref.splits[split])
+
+
+def test_plant_dataset_of_a_one_input_plant() -> None:
+    """Layout for the MPC (initial state held, input per step, states out), one
+    record per period by default, and clear errors."""
+    from iclcontrol.data import plant_dataset
+    from iclcontrol.exceptions import ConfigError
+
+    plant = TwoTanks()
+    x0 = np.array([[0.5, 0.5], [2.0, 1.0]])
+    ds = plant_dataset(plant, x0, moves=2, n_input_levels=3, random_state=0)
+    assert ds.X.shape == (6, 2, 3) and ds.Y.shape == (6, 2, 2)
+    assert ds.feature_names == ("h1", "h2", "q") and ds.output_units == ("m", "m")
+    # first move: every state with every input level 0, 2, 4 m^3/h
+    np.testing.assert_array_equal(ds.X[:, 0, 2], [0.0, 2.0, 4.0] * 2)
+    np.testing.assert_array_equal(ds.X[:, 1, :2], np.repeat(x0, 3, axis=0))
+    first = plant.step(ds.X[:, 0, :2], ds.X[:, 0, 2:])
+    np.testing.assert_array_equal(ds.Y[:, 0], first)
+    np.testing.assert_array_equal(ds.Y[:, 1], plant.step(first, ds.X[:, 1, 2:]))
+    with pytest.raises(ConfigError, match=r"TwoTanks has no trajectory"):
+        plant_dataset(plant, x0, steps_per_move=10)
+    with pytest.raises(DimensionError, match=r"_ShortStep.step returned shape"):
+        plant_dataset(_ShortStep(), x0)
+
+
+def test_surrogate_mpc_tracks_a_setpoint_on_a_user_plant(tanks_model) -> None:
+    """Data from plant_dataset, an ICLRNN, the surrogate MPC (1 input, 1 record per
+    period) against the plant, to a setpoint away from the origin: the steady
+    state h = (q/c)^2 of q = 1.5 m^3/h (by hand). Both solvers get there."""
+    from iclcontrol.mpc import MPCSettings, SurrogateMPC, summarize
+
+    plant = TwoTanks()
+    q = 1.5
+    target = np.array([(q / plant.c1) ** 2, (q / plant.c2) ** 2])
+    for solver in ("gn_sqp", "ipopt"):
+        settings = MPCSettings(
+            horizon=2,
+            steps_per_move=1,
+            state_weights=(1.0, 1.0),
+            input_weights=(0.0,),
+            state_setpoint=tuple(target),
+            lyapunov=False,
+            solver=solver,
+        )
+        ctl = SurrogateMPC(tanks_model, plant, settings)
+        frame = closed_loop(plant, ctl, [0.5, 0.5], 20)
+        m = summarize(frame, plant, settings)
+        assert m["failed_solves"] == 0
+        np.testing.assert_allclose(m["final_state"], target, atol=0.03)
+        # the input that holds the target: q = 1.5 (h2 still settling: 0.05)
+        assert frame["q"].iloc[-2] == pytest.approx(q, abs=0.05)
+
+
+def test_default_cstr_lyapunov_matrix_on_a_user_plant_warns(tanks_model) -> None:
+    """lyapunov=True by default with the CSTR's P: on the tanks V(x) = x'Px is
+    centred at empty tanks; it applied silently."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import DoMPCController, MPCSettings, SurrogateMPC
+
+    plant = TwoTanks()
+    settings = MPCSettings(
+        steps_per_move=1, horizon=2, state_weights=(1.0, 1.0), input_weights=(0.0,)
+    )
+    with pytest.warns(IclControlWarning, match=r"default lyapunov_P.*TwoTanks"):
+        ctl = SurrogateMPC(tanks_model, plant, settings)
+    assert len([w for w in ctl.problem.warnings if "lyapunov_P" in w]) == 1
+    with pytest.warns(IclControlWarning, match=r"default lyapunov_P.*TwoTanks"):
+        DoMPCController(plant, settings)
+    own = MPCSettings(**{**settings.to_dict(), "lyapunov_P": ((1.0, 0.0), (0.0, 1.0))})
+    with warnings.catch_warnings(record=True) as quiet:
+        warnings.simplefilter("always", IclControlWarning)
+        ctl = SurrogateMPC(tanks_model, plant, own)
+    assert not [w for w in quiet if issubclass(w.category, IclControlWarning)]
+    assert ctl.problem.warnings == []

@@ -18,7 +18,11 @@ import numpy as np
 
 from iclcontrol.exceptions import IclControlWarning
 from iclcontrol.mpc.controller import StepResult, check_measured_state
-from iclcontrol.mpc.problem import check_sizes, output_bound_scale
+from iclcontrol.mpc.problem import (
+    check_sizes,
+    lyapunov_warnings,
+    output_bound_scale,
+)
 from iclcontrol.mpc.settings import MPCSettings
 
 
@@ -54,7 +58,9 @@ class DoMPCController:
     IclControlWarning
         Settings the baseline does not implement (``rate_limits``,
         ``rate_weight``, economic weights, ``cost_steps="all"``): the two
-        controllers then solve different problems.
+        controllers then solve different problems. Also the default (CSTR)
+        ``lyapunov_P`` on another plant (see
+        :func:`~iclcontrol.mpc.problem.lyapunov_warnings`).
     """
 
     name = "do-mpc-nmpc"
@@ -95,6 +101,8 @@ class DoMPCController:
                 stacklevel=2,
             )
         check_sizes(s, tuple(plant.state_names), tuple(plant.input_names))
+        for note in lyapunov_warnings(s, plant):
+            warnings.warn(note, IclControlWarning, stacklevel=2)
         ode = plant.casadi_ode()  # checks the shape of rhs
         self.settings = s
         self.plant = plant

@@ -128,6 +128,43 @@ def check_sizes(
         )
 
 
+def lyapunov_warnings(settings: MPCSettings, plant: Any) -> list[str]:
+    """A warning if the Lyapunov constraint is on with the CSTR's default matrix
+    on another plant.
+
+    The default ``lyapunov_P`` (and ``lyapunov=True``) is the reference CSTR
+    LMPC's ``V(x) = x' P x`` for (CA, T) deviations from its steady state. On a
+    plant with other states it is no Lyapunov function of that plant, and
+    ``V(x_pred) <= V(x_now)`` pulls every state towards the origin of the
+    plant's coordinates (e.g. empty tanks), whatever the setpoint.
+
+    Parameters
+    ----------
+    settings : MPCSettings
+    plant : plants.Plant
+
+    Returns
+    -------
+    list of str
+        The warning, or empty.
+    """
+    s = settings
+    default = MPCSettings.__dataclass_fields__["lyapunov_P"].default
+    if not s.lyapunov or s.lyapunov_P != default:
+        return []
+    names = tuple(plant.state_names)
+    if names == ("CA", "T"):
+        return []
+    return [
+        f"the Lyapunov constraint V(x_pred) <= V(x_now) is on with the default "
+        "lyapunov_P, the reference CSTR's matrix for (CA, T) deviations; on "
+        f"{type(plant).__name__} (states {names}) it is not a Lyapunov function "
+        "of the plant and pulls the states towards the origin of its "
+        "coordinates; set lyapunov=False, or your own lyapunov_P with states "
+        "measured from your steady state"
+    ]
+
+
 def trained_moves(model: Any, steps_per_move: int = 10) -> int | None:
     """Whole control moves covered by the sequences a model was trained on.
 
@@ -190,7 +227,9 @@ class MPCProblem:
         ``output_steps``: a warning, not an error, because the network still
         runs (recurrent) and a user may want to try; the message names the fix.
         Also a nonzero ``state_setpoint`` with the Lyapunov constraint, which is
-        centred at the origin. Both kept in :attr:`warnings`.
+        centred at the origin, and the default (CSTR) ``lyapunov_P`` on a plant
+        whose states are not (CA, T) (:func:`lyapunov_warnings`). All kept in
+        :attr:`warnings`.
 
     Attributes
     ----------
@@ -230,7 +269,11 @@ class MPCProblem:
         self.n_params = self.nx + self.N * self.nx + self.nu
         check_sizes(s, tuple(plant.state_names), tuple(plant.input_names))
         self.P = np.asarray(s.lyapunov_P, dtype=float)
-        self.warnings: list[str] = self._horizon_warnings() + self._setpoint_warnings()
+        self.warnings: list[str] = (
+            self._horizon_warnings()
+            + self._setpoint_warnings()
+            + lyapunov_warnings(s, plant)
+        )
         for note in self.warnings:
             warnings.warn(note, IclControlWarning, stacklevel=3)
         self._build()

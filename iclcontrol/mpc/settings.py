@@ -114,7 +114,8 @@ class MPCSettings:
         Number of control moves; each move is held for one sampling period.
     steps_per_move : int
         Network steps per sampling period (10 for the CSTR data, one output every
-        0.0005 h).
+        0.0005 h; the ``steps_per_move`` of
+        :func:`~iclcontrol.data.plant_dataset` for a user's plant, 1 by default).
     prediction : {"sequence", "rollout"}
         ``"sequence"``: one network evaluation over ``horizon * steps_per_move``
         steps with the initial state held in the features and the inputs piecewise
@@ -125,9 +126,11 @@ class MPCSettings:
         formulation; not convex).
     state_weights : sequence of float
         Weights of the squared states (outputs) in the stage cost, in the order of
-        the model's outputs; default (1000, 1) for (CA, T). [1/(unit^2)]
+        the model's outputs; default (1000, 1) for the CSTR's (CA, T): set one
+        per state for another plant. [1/(unit^2)]
     input_weights : sequence of float
-        Weights of the squared inputs per move; default (1, 3e-10) for (CA0, Q).
+        Weights of the squared inputs per move; default (1, 3e-10) for the
+        CSTR's (CA0, Q): set one per input for another plant.
     state_setpoint, input_setpoint : sequence of float or None
         Tracking targets; None means zero (deviation form).
     cost_steps : {"move_end", "all"}
@@ -150,7 +153,10 @@ class MPCSettings:
         unbounded). None (the default): no bound on any output.
     lyapunov : bool
         Add the reference Lyapunov constraint ``V(x_pred) <= max(V(x_now), level)``
-        with ``V(x) = x' P x``.
+        with ``V(x) = x' P x``, centred at the origin of the plant's coordinates
+        (the CSTR's steady state, in deviation form). On by default with the
+        CSTR's matrix: for another plant set ``lyapunov=False`` or give your own
+        ``lyapunov_P`` (else a warning, and a ``ConfigError`` if the sizes differ).
     lyapunov_P : 2-D sequence
         Matrix P of V: square, finite, symmetric, positive definite (checked via
         its eigenvalues). Default: the reference CSTR matrix.
