@@ -308,6 +308,9 @@ def test_plots_of_a_user_plant_use_its_names_and_units() -> None:
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert fig.axes[0].get_xlabel() == "CA - CAs [kmol/m^3]"
     assert "stability region V(x) = 372" in legend and "setpoint region" in legend
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 @pytest.fixture(scope="module")
@@ -421,3 +424,36 @@ def test_default_cstr_lyapunov_matrix_on_a_user_plant_warns(tanks_model) -> None
         ctl = SurrogateMPC(tanks_model, plant, own)
     assert not [w for w in quiet if issubclass(w.category, IclControlWarning)]
     assert ctl.problem.warnings == []
+
+
+def test_a_per_period_model_with_the_cstr_steps_per_move_says_so() -> None:
+    """A model of plant_dataset's default data (one record per period) with the
+    default steps_per_move=10 (the CSTR's) got "use horizon <= 1 ... or
+    cstr_dataset(moves=2)": advice that keeps reading the model's steps as
+    tenths of a period. The warning now names steps_per_move=1."""
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import MPCProblem, MPCSettings
+
+    spec = {
+        "kind": "rnn",
+        "n_features": 3,
+        "n_outputs": 2,
+        "layers": [{"W": np.zeros((2, 3)), "U": np.zeros((2, 2)), "b": np.zeros(2)}],
+        "readout": {"W": np.zeros((2, 2)), "b": np.zeros(2)},
+        "output_steps": 2,
+    }
+    weights = {"state_weights": (1.0, 1.0), "input_weights": (0.0,)}
+    settings = MPCSettings(lyapunov=False, **weights)
+    with pytest.warns(IclControlWarning, match=r"MPCSettings\(steps_per_move=1\)"):
+        pr = MPCProblem(spec, TwoTanks(), settings)
+    assert len(pr.warnings) == 1 and "cstr_dataset" not in pr.warnings[0]
+    per_period = MPCSettings(lyapunov=False, steps_per_move=1, **weights)
+    assert MPCProblem(spec, TwoTanks(), per_period).warnings == []
+
+
+def test_an_invalid_initial_state_names_the_plants_own_limits() -> None:
+    from iclcontrol.exceptions import DataError
+    from iclcontrol.mpc import check_initial_state
+
+    with pytest.raises(DataError, match=r"h1=-1 < 0 m \(its physical limits"):
+        check_initial_state(TwoTanks(), [-1.0, 0.5])

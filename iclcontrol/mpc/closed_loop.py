@@ -58,8 +58,9 @@ def check_initial_state(plant: Any, x0: Any) -> tuple[np.ndarray, list[str]]:
     if outside:
         raise DataError(
             f"x0=({_state_text(plant, x)}) is outside the valid states of "
-            f"{type(plant).__name__}: {'; '.join(outside)} (physical limits, e.g. "
-            "absolute concentration and temperature >= 0, in deviation form)"
+            f"{type(plant).__name__}: {'; '.join(outside)} (its physical limits "
+            "state_lower/state_upper; the CSTR's are absolute concentration and "
+            "temperature >= 0, in deviation form)"
         )
     notes = []
     level = getattr(plant, "stability_level", None)

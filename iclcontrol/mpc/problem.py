@@ -289,6 +289,17 @@ class MPCProblem:
         needed = self.N * self.spm if s.prediction == "sequence" else self.spm
         if needed <= int(trained):
             return []
+        if int(trained) % self.spm:
+            # not whole moves: most likely one record per period (plant_dataset's
+            # default) read as steps_per_move network steps per period
+            return [
+                f"the model was trained on {int(trained)}-step sequences, not a "
+                f"whole number of moves of steps_per_move={self.spm} network steps "
+                f"per sampling period (the CSTR's default): if its data has one "
+                f"record per period (plant_dataset(..., steps_per_move=1), the "
+                f"default), set MPCSettings(steps_per_move=1); else the prediction "
+                f"over {needed} steps misreads the model's time steps"
+            ]
         fit = trained_moves(self.spec, self.spm) or 1
         return [
             f"the prediction runs the network over {needed} steps (horizon "
