@@ -47,10 +47,74 @@ class SimulationResult:
 class Plant(ABC):
     """A sampled-data plant: ``x[k+1] = step(x[k], u[k])`` over one sampling period.
 
-    Subclasses set the class attributes below and implement :meth:`rhs` (written once
-    against a backend namespace so that numpy and CasADi share the equations) and
-    :meth:`step`.
+    To bring your own plant, subclass it and set or implement:
+
+    * ``state_names``, ``state_units``, ``input_names``, ``input_units``: tuples
+      of str, one unit per name (``""`` for none; checked when the class is
+      defined). The names label closed-loop columns and plots and must match a
+      surrogate's feature and output names.
+    * ``sampling_period``: the period over which :meth:`step` holds the input.
+      Time is in hours throughout: [h].
+    * the properties :attr:`input_lower`, :attr:`input_upper` (the MPC's input
+      box), :attr:`x_steady`, :attr:`u_steady` (``u_steady`` is the MPC's default
+      safe input); all numpy arrays in the plant's units.
+    * :meth:`rhs`: ``dx/dt`` [state unit / h], written once against ``backend``
+      (numpy or casadi) so that the simulator, the do-mpc baseline and
+      :meth:`casadi_ode` share the equations.
+    * :meth:`step`: one sampling period for a batch of states (your integrator;
+      start with :meth:`check_batch`), returning shape (n, n_states).
+
+    Optional: :attr:`state_lower` / :attr:`state_upper` (None, the default: no
+    limit; otherwise a closed loop stops with a SimulationError when the plant
+    leaves the box), a ``trajectory(x, u, n_records)`` method (records inside a
+    period, for :func:`iclcontrol.data.plant_dataset` with ``steps_per_move >
+    1``), and the plot/Lyapunov attributes below. States need not be deviations
+    from the steady state: setpoints are given to the MPC as
+    ``MPCSettings(state_setpoint=...)``. The MPC settings' defaults (weights,
+    ``lyapunov=True`` with its matrix) are the reference CSTR's: set them for
+    your plant.
+
+    Examples
+    --------
+    A first-order heated tank, ``dT/dt = (Q / C - k (T - T_amb))``:
+
+    >>> class Tank(Plant):                                    # doctest: +SKIP
+    ...     state_names, state_units = ("T",), ("K",)
+    ...     input_names, input_units = ("Q",), ("kW",)
+    ...     sampling_period = 0.1
+    ...     input_lower = property(lambda self: np.array([0.0]))
+    ...     input_upper = property(lambda self: np.array([10.0]))
+    ...     x_steady = property(lambda self: np.array([320.0]))
+    ...     u_steady = property(lambda self: np.array([5.0]))
+    ...     def rhs(self, x, u, backend=np):
+    ...         return 0.5 * u - 0.1 * (x - 293.15)
+    ...     def step(self, x, u):
+    ...         x, u = self.check_batch(x, u)
+    ...         for _ in range(10):  # explicit Euler, 0.01 h
+    ...             x = x + 0.01 * self.rhs(x, u)
+    ...         return x
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for names_attr, units_attr in (
+            ("state_names", "state_units"),
+            ("input_names", "input_units"),
+        ):
+            names, units = getattr(cls, names_attr), getattr(cls, units_attr)
+            if isinstance(names, property) or isinstance(units, property):
+                continue  # computed per instance: nothing to check here
+            if len(units) != len(names):
+                raise TypeError(
+                    f"{cls.__name__}.{units_attr} has {len(units)} entries for "
+                    f"{len(names)} {names_attr} {tuple(names)}: give one unit per "
+                    "name ('' for a quantity without unit)"
+                )
+            if len(set(names)) != len(names):
+                raise TypeError(
+                    f"{cls.__name__}.{names_attr} {tuple(names)} repeats a name; "
+                    "they become the columns of closed loops and datasets"
+                )
 
     state_names: tuple[str, ...] = ()
     state_units: tuple[str, ...] = ()

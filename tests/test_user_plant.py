@@ -457,3 +457,19 @@ def test_an_invalid_initial_state_names_the_plants_own_limits() -> None:
 
     with pytest.raises(DataError, match=r"h1=-1 < 0 m \(its physical limits"):
         check_initial_state(TwoTanks(), [-1.0, 0.5])
+
+
+def test_a_plant_without_a_unit_per_name_is_refused_when_defined() -> None:
+    """A subclass that forgot state_units (default ()) was accepted and failed
+    later with an IndexError in outside_valid_states (a state outside its box),
+    its plots showed '-' as unit; repeated names clobbered each other's columns."""
+    with pytest.raises(TypeError, match=r"state_units has 0 entries for 2"):
+
+        class NoUnits(TwoTanks):
+            state_units = ()
+
+    with pytest.raises(TypeError, match=r"input_names \('q', 'q'\) repeats"):
+
+        class Twice(TwoTanks):
+            input_names = ("q", "q")
+            input_units = ("m^3/h", "m^3/h")
