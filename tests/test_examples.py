@@ -11,6 +11,7 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 WRITES = {
     "cstr_open_loop": ["cstr_open_loop.png"],
     "cstr_mpc": ["cstr_mpc.png"],
+    "own_plant_mpc": ["own_plant_mpc.png"],
     "do_mpc_export": ["do_mpc_steps.csv"],
     "solar_forecast": [
         "forecast_days.png",
