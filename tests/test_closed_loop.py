@@ -753,14 +753,17 @@ def test_cli_mpc_default_horizon_fits_a_one_move_model(one_move_model, capsys) -
     assert payload["run"]["horizon"] == 2 and payload["warnings"] == []
 
 
-def test_do_mpc_baseline_leaves_a_free_output_unbounded() -> None:
+@pytest.mark.parametrize("soft", [True, False])
+def test_do_mpc_baseline_leaves_a_free_output_unbounded(soft) -> None:
     """CA >= 0.5 with T free (None): do-mpc gets no T bound and the closed loop is
     the one with T >= -1000 K (never active), CA meets its bound on the plant."""
     plant = CSTR()
     runs = [
         closed_loop(
             plant,
-            DoMPCController(plant, MPCSettings(output_lower=lower)),
+            DoMPCController(
+                plant, MPCSettings(output_lower=lower, soft_constraints=soft)
+            ),
             [1.5, -70.0],
             6,
         )
