@@ -473,3 +473,25 @@ def test_a_plant_without_a_unit_per_name_is_refused_when_defined() -> None:
         class Twice(TwoTanks):
             input_names = ("q", "q")
             input_units = ("m^3/h", "m^3/h")
+
+
+def test_do_mpc_baseline_starts_from_the_plants_steady_state() -> None:
+    """The initial guess was the origin: for the tanks, h = 0, where sqrt(h) has an
+    infinite derivative, so every step of a baseline used without reset(x0)
+    failed ('Invalid_Number_Detected') and applied the fallback input."""
+    from iclcontrol.mpc import DoMPCController, MPCSettings
+
+    plant = TwoTanks()
+    settings = MPCSettings(
+        horizon=3,
+        state_weights=(1.0, 1.0),
+        input_weights=(0.0,),
+        state_setpoint=(1.0, 0.69),
+        lyapunov=False,
+    )
+    fresh = DoMPCController(plant, settings).step([0.5, 0.5])
+    assert fresh.success, fresh.status
+    reset = DoMPCController(plant, settings)
+    reset.reset([0.5, 0.5])
+    # the same problem from another initial guess: the same optimal input
+    np.testing.assert_allclose(fresh.u, reset.step([0.5, 0.5]).u, atol=1e-4)

@@ -190,8 +190,17 @@ class DoMPCController:
         self.reset()
 
     def reset(self, x0: Any = None) -> None:
-        """Reset the initial guess (do-mpc warm-starts from its previous solution)."""
-        x0 = np.zeros(self.plant.n_states) if x0 is None else np.asarray(x0, float)
+        """Reset the initial guess (do-mpc warm-starts from its previous solution).
+
+        Parameters
+        ----------
+        x0 : array-like, shape (n_states,), optional
+            State of the initial guess; None: the plant's ``x_steady`` (the origin
+            was used, where a user's plant may be singular: e.g. sqrt(h) at an
+            empty tank made every solve fail with Invalid_Number_Detected).
+            [state units]
+        """
+        x0 = np.asarray(self.plant.x_steady if x0 is None else x0, dtype=float)
         self.mpc.reset_history()
         self.mpc.x0 = x0.reshape(-1, 1)
         self.mpc.u0 = np.asarray(self.plant.u_steady, dtype=float).reshape(-1, 1)
