@@ -279,8 +279,11 @@ def test_plots_of_a_user_plant_use_its_names_and_units() -> None:
     """plot_time_series / plot_phase_plane read the columns CA, T, CA0, Q and failed
     with KeyError: 'CA' on any other plant; with plant=... they draw its own
     states and inputs, in absolute units (no 'x - xs'), no CSTR region."""
+    import matplotlib.pyplot as plt
+
     from iclcontrol.mpc.plots import plot_phase_plane, plot_time_series
 
+    plt.close("all")  # figures left open by other tests
     plant = ThreeTanks()
     frame = closed_loop(plant, Constant([2.0]), [0.5, 0.5, 0.5], 3)
     setpoint = (1.0, 0.7, 0.0)
@@ -308,8 +311,6 @@ def test_plots_of_a_user_plant_use_its_names_and_units() -> None:
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert fig.axes[0].get_xlabel() == "CA - CAs [kmol/m^3]"
     assert "stability region V(x) = 372" in legend and "setpoint region" in legend
-    import matplotlib.pyplot as plt
-
     plt.close("all")
 
 
