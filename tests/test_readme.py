@@ -42,3 +42,59 @@ def test_readme_python_block_runs_in_an_empty_folder(tmp_path):
     assert "matrices=" not in out
     # the cleaning report of the 400-row log: 400 - 20 + 1 windows of 20 rows
     assert "'windows_total': 381" in out
+
+
+def _command_line_block() -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Command line", 1)[1]
+    return re.search(r"```\n(.*?)```", section, flags=re.S).group(1)
+
+
+def _readme_commands() -> list[tuple[list[str], set[str]]]:
+    """(subcommand path, options) of every ``iclcontrol`` line of the README's
+    Command line block; options named in the comment lines below a command (``#
+    --setpoint=CA,T ...``) count for that command."""
+    commands: list[tuple[list[str], set[str]]] = []
+    for line in _command_line_block().replace("\\\n", " ").splitlines():
+        code, _, comment = line.partition("#")
+        words = code.split()
+        if words[:1] == ["iclcontrol"]:
+            path = []
+            for word in words[1:]:
+                if word.startswith("-") or word.isupper() or "." in word:
+                    break
+                path.append(word)
+            commands.append((path, set()))
+        if commands:
+            named = re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", code + " " + comment)
+            commands[-1][1].update(named)
+    return commands
+
+
+def test_every_command_line_of_the_readme_exists_with_its_options():
+    """Each subcommand the README's Command line block shows exists in the parser and
+    takes every option shown with it (and, as the README says, ``--json``)."""
+    import argparse
+
+    from iclcontrol.cli import build_parser
+
+    def sub(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+        (action,) = [
+            a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+        ]
+        assert name in action.choices, f"no subcommand {name!r}"
+        return action.choices[name]
+
+    commands = _readme_commands()
+    assert len(commands) >= 12  # data x2, train, certify, study, run, mpc, bench, solar
+    missing = []
+    for path, options in commands:
+        parser = build_parser()
+        for name in path:
+            parser = sub(parser, name)
+        known = {s for a in parser._actions for s in a.option_strings}
+        known.add("--debug")  # accepted anywhere on the line (cli.main)
+        missing += [f"iclcontrol {' '.join(path)} {o}" for o in options - known]
+        if "--json" not in known:
+            missing.append(f"iclcontrol {' '.join(path)} --json")
+    assert missing == []
