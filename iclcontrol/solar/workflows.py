@@ -506,6 +506,25 @@ def run_plan(
 
     Parameters
     ----------
+    site : str, pathlib.Path or SolarData
+        A named dataset (:data:`iclcontrol.solar.data.DATASETS`), a weather file or
+        a table (read with ``load_kwargs``, see
+        :func:`iclcontrol.solar.data.load_solar`), or loaded data.
+    load : str
+        Load profile: ``"residential[:SCALE]"``, ``"flat:KW"`` or the path of a
+        CSV with ``time`` and ``load_kw`` columns
+        (:func:`iclcontrol.solar.planning.load_with_report`).
+    out : str, pathlib.Path or None
+        Folder for plan.json and sizing_schedule.csv; None: no files.
+    costs : SizingCosts or None
+        Annualized PV and battery costs and size limits; None: ``SizingCosts()``.
+    tariff : Tariff or None
+        Import and export prices; None: ``Tariff()`` (time of use).
+    load_kwargs : dict or None
+        Keyword arguments of :func:`iclcontrol.solar.data.load_solar` for a table
+        (``time_column``, ``target``, ``tz``, ``latitude``, ...).
+    qc : bool
+        Run quality control first.
     min_days : float
         Fewest days of valid data; fewer raise ``DataError``. [d]
 
