@@ -152,3 +152,21 @@ def test_cli_time_units_match_the_library():
     from iclcontrol.data import TIME_UNITS as LIBRARY_TIME_UNITS
 
     assert TIME_UNITS == LIBRARY_TIME_UNITS
+
+
+def test_output_path_under_a_file_fails_before_any_work(tmp_path, capsys):
+    """``--out afile/run``: the folder can never be created; said before the work
+    (it used to fail with 'Not a directory' after building, training, solving)."""
+    from iclcontrol.commands.common import check_out_path
+    from iclcontrol.exceptions import ConfigError
+
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        check_out_path(str(afile / "run" / "deeper"))
+    check_out_path(str(tmp_path / "new" / "deeper"))  # creatable: fine
+    assert not (tmp_path / "new").exists()  # and not created by the check
+    assert main(["data", "cstr", "--out", str(afile / "ds")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{afile} is a file, not a folder" in err
+    assert afile.read_text() == "keep me"
