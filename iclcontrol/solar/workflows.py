@@ -788,7 +788,9 @@ def run_operate(
       the training period's clear-sky index by month and hour beyond;
     * ``forecast`` (``full_horizon``): the operator's forecast over the whole
       horizon: the short forecaster over its H leads, the day-ahead forecaster
-      (``long_model``, :func:`long_forecast_params`) beyond. Without
+      (``long_model``, or one trained with :func:`long_forecast_params`, the short
+      forecaster's ``lags``, ``embedding``, ``variability`` and covariates, and
+      ``long_params``) beyond. Without
       ``full_horizon`` it is ``forecast_short``, and so it is when H covers the
       whole dispatch horizon (no day-ahead forecaster is trained then:
       ``forecasters["day_ahead"]`` is None);
@@ -833,9 +835,18 @@ def run_operate(
     n_dispatch = max(round(pd.Timedelta(hours=dispatch_hours) / step), H)
     # the day-ahead forecaster only fills the leads beyond the short one's H
     if full_horizon and long_model is None and H < n_dispatch:
-        # the day-ahead forecaster reads the same covariates as the short one
+        # the day-ahead forecaster reads the same past window, features and
+        # covariates as the short one (a user's lags=12 meant both)
         shared = {
-            k: params[k] for k in ("covariates", "future_covariates") if k in params
+            k: params[k]
+            for k in (
+                "lags",
+                "embedding",
+                "variability",
+                "covariates",
+                "future_covariates",
+            )
+            if k in params
         }
         lp = long_forecast_params(
             d, dispatch_hours, **{**shared, **(long_params or {})}
