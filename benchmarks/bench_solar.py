@@ -23,8 +23,9 @@ Prints one JSON object (last line) with:
   20 % of tmy3-greensboro (1-h forecaster + day-ahead beyond). With ``--out`` the
   dispatch traces of both sites are kept (``operate_pvdaq``, ``operate_greensboro``).
 
-Full run: about 40-50 minutes on 2 shared cores; --quick: a few minutes (smaller
-training budgets; numbers are then not the reported ones).
+Full run (``--operate-days 56``): about 30 minutes on 2 shared cores (the reported
+run, docs/solar_bench.json: 29.4 min); --quick: a few minutes (smaller training
+budgets; numbers are then not the reported ones).
 """
 
 from __future__ import annotations
@@ -184,6 +185,10 @@ def forecast_block(name: str, horizon: int, lags: int, epochs: int, kinds: list[
     return out, models, d
 
 
+#: The JSON file written to ``--out`` (docs/solar_results.md names it).
+RESULT_FILE = "bench_solar.json"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -202,7 +207,7 @@ def main() -> None:
     ap.add_argument(
         "--out",
         default=None,
-        help="folder for solar_bench.json and the dispatch traces (none: print only)",
+        help=f"folder for {RESULT_FILE} and the dispatch traces (none: print only)",
     )
     ap.add_argument(
         "--operate-days", type=float, default=42.0, help="dispatch test days (pvdaq)"
@@ -229,7 +234,7 @@ def main() -> None:
         """Write what is measured so far (a late failure keeps the earlier blocks)."""
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
-            (Path(args.out) / "bench_solar.json").write_text(
+            (Path(args.out) / RESULT_FILE).write_text(
                 json.dumps(sanitize(report), indent=2)
             )
 

@@ -26,7 +26,12 @@ from iclcontrol.solar.gap import daily_costs, gap_closed, gap_closed_interval
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="folder with operate.json and dispatch_*.csv")
-    parser.add_argument("--level", type=float, default=0.9)
+    parser.add_argument(
+        "--level",
+        type=float,
+        default=0.9,
+        help="coverage of the bootstrap interval, in (0, 1) (default: 0.9)",
+    )
     args = parser.parse_args()
     folder = Path(args.folder)
     summary = json.loads((folder / "operate.json").read_text())

@@ -93,11 +93,24 @@ def _progress(message: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sigmas", default="none,0,0.1,0.2")
     parser.add_argument(
-        "--site", default="tmy3-greensboro", choices=sorted(SITE_SETTINGS)
+        "--sigmas",
+        default="none,0,0.1,0.2",
+        help="comma-separated error standard deviations of the simulated daily "
+        "clearness forecast; 'none': no covariate (default: none,0,0.1,0.2)",
     )
-    parser.add_argument("--scenarios", type=int, default=7)
+    parser.add_argument(
+        "--site",
+        default="tmy3-greensboro",
+        choices=sorted(SITE_SETTINGS),
+        help="dataset, with bench_solar.py's settings (default: tmy3-greensboro)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=int,
+        default=7,
+        help="analog-day scenarios of the stochastic dispatch (default: 7)",
+    )
     parser.add_argument("--out", default=None, help="folder for the dispatch traces")
     args = parser.parse_args()
     torch.set_num_threads(1)

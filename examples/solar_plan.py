@@ -5,8 +5,9 @@ You will see: the optimal kWp / kWh and annual cost from a Pyomo LP solved by Hi
 over the TMY3 year, then a 7-day closed-loop receding-horizon dispatch (one LP over
 24 h every hour) driven by perfect foresight, smart persistence, a 3-h ICLRNN
 forecaster, the operator's forecast (that forecaster for 3 h, then a day-ahead
-ICLRNN with daily context features), and persistence followed by climatology, with
-the cost of each and the share of the persistence-to-perfect cost gap it closes.
+ICLRNN with daily context features), persistence followed by climatology, and the
+measured irradiance over 3 h then held (oracle_h), with the cost of each and the
+share of the persistence-to-perfect cost gap it closes.
 Writes plan.json, operate.json, dispatch.png and gap.png (and the schedules as CSV).
 """
 

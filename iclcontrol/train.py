@@ -240,6 +240,11 @@ class SurrogateModel(EstimatorMixin):
     clip_grad_norm : float or None
         Clip the global gradient norm per step to this positive value (None: no
         clipping); keeps ReLU units alive through occasional large gradients.
+    ema_decay : float or None
+        Decay per optimizer step of the exponential moving average of the weights,
+        in [0, 1) (warmed up over the first steps,
+        :class:`iclcontrol.models.averaging.WeightAverage`); the averaged weights
+        are validated, early-stopped on and returned. None or 0: no averaging.
     random_state : int
         Seed of initialization, minibatch order and target noise (an integer:
         fits are always seeded, so that they are reproducible).

@@ -58,3 +58,16 @@ def test_weather_forecast_value_prints_one_json_object_on_stdout(monkeypatch, ca
     progress = captured.err.strip().splitlines()
     assert len(progress) == 6
     assert "sigma=0.1 (3/3)" in progress[-1] and "50.0%" in progress[-1]
+
+
+def test_bench_solar_help_names_the_file_it_writes(monkeypatch, capsys):
+    """``--out``'s help named solar_bench.json; the script writes bench_solar.json."""
+    script = _load_script("bench_solar")
+    monkeypatch.setattr(sys, "argv", ["bench_solar.py", "--help"])
+    try:
+        script.main()
+    except SystemExit as done:
+        assert done.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "folder for bench_solar.json and the dispatch traces" in text
+    assert script.RESULT_FILE == "bench_solar.json"

@@ -397,3 +397,17 @@ def test_summary_explains_the_physical_bound_per_input_and_output():
     lines = str(cert).splitlines()
     assert "  physical units: set by u" in lines
     assert lines[-1] == "    T: 3 K per kg/s of u, 0.25 K per unit of v"
+
+
+def test_certify_is_importable_from_the_package_its_docstring_names():
+    """``iclcontrol.models``' docstring offers :func:`certify`; importing it from
+    there raised ImportError (it lived in ``iclcontrol.models.certificate`` only)."""
+    import iclcontrol.models as models
+    from iclcontrol.models import Certificate, certify
+    from iclcontrol.models import certificate as module
+
+    assert ":func:`certify`" in models.__doc__
+    assert certify is module.certify and Certificate is module.Certificate
+    net = make_network("iclrnn", n_features=2, n_outputs=1, hidden=3, layers=1)
+    cert = certify(net, steps=4)
+    assert isinstance(cert, Certificate) and cert.convex

@@ -152,3 +152,38 @@ def test_cli_time_units_match_the_library():
     from iclcontrol.data import TIME_UNITS as LIBRARY_TIME_UNITS
 
     assert TIME_UNITS == LIBRARY_TIME_UNITS
+
+
+def test_output_path_under_a_file_fails_before_any_work(tmp_path, capsys):
+    """``--out afile/run``: the folder can never be created; said before the work
+    (it used to fail with 'Not a directory' after building, training, solving)."""
+    from iclcontrol.commands.common import check_out_path
+    from iclcontrol.exceptions import ConfigError
+
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        check_out_path(str(afile / "run" / "deeper"))
+    check_out_path(str(tmp_path / "new" / "deeper"))  # creatable: fine
+    assert not (tmp_path / "new").exists()  # and not created by the check
+    assert main(["data", "cstr", "--out", str(afile / "ds")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{afile} is a file, not a folder" in err
+    assert afile.read_text() == "keep me"
+
+
+def test_mpc_with_a_wrong_model_folder_prints_only_the_error(tmp_path, capsys):
+    """Bad input: status 2 and one line on stderr (README), also when x0 deserves a
+    note: the note about x0 came first, then the error about --model."""
+    from iclcontrol.train import SurrogateModel
+
+    (tmp_path / "dataset").mkdir()  # a folder without model.json
+    rng = np.random.default_rng(0)  # a model of another process: 2 inputs, 1 output
+    other = SurrogateModel("iclrnn", hidden=4, layers=1, max_epochs=1)
+    other.fit(rng.normal(size=(40, 5, 2)), rng.normal(size=(40, 5, 1)))
+    other.save(tmp_path / "other")
+    for model in (tmp_path / "missing", tmp_path / "dataset", tmp_path / "other"):
+        argv = ["mpc", "--model", str(model), "--x0=1,1", "--relu-smoothing", "0.1"]
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("iclcontrol: error:"), err

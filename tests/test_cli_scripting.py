@@ -100,7 +100,11 @@ def test_every_option_is_explained_and_zero_defaults_are_shown():
         ).stdout.split()
     )
     # defaults of 0 and 0.0 are defaults too (`0 in (None, False)` hid them)
-    assert "scaled training targets (scaled units) (default: 0.0)" in train
+    # the noise goes to the validation targets too (early stopping sees it)
+    assert (
+        "added to the scaled training and validation targets (scaled units; test "
+        "targets stay clean) (default: 0.0)"
+    ) in train
     assert "--seed SEED random seed (default: 0)" in train
     operate = " ".join(
         subprocess.run(

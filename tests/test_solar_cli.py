@@ -105,3 +105,27 @@ def test_forecast_text_output_reports_gaps_repairs_and_qc(capsys, tmp_path):
     assert "1 duplicate timestamps dropped" in data[0]
     assert "2 negative values set to 0" in data[0]
     assert "QC flagged" in data[0]
+
+
+def test_operate_help_gives_the_day_ahead_forecasters_time_limit():
+    """Without --time-limit the day-ahead forecaster of `solar operate` trains for
+    at most 900 s; the help said "(default: none, --epochs only)" for both."""
+    from iclcontrol.cli import build_parser
+    from iclcontrol.commands.solar import DAY_AHEAD_TIME_LIMIT_S
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.workflows import long_forecast_params
+
+    data = load_solar("tmy3-greensboro")
+    assert long_forecast_params(data)["time_limit_s"] == DAY_AHEAD_TIME_LIMIT_S
+
+    def help_of(*path):
+        parser = build_parser()
+        for name in path:
+            parser = next(
+                a for a in parser._actions if a.dest.endswith("command")
+            ).choices[name]
+        action = parser._option_string_actions["--time-limit"]
+        return action.help
+
+    assert "the day-ahead forecaster: 900 s" in help_of("solar", "operate")
+    assert "day-ahead" not in help_of("solar", "forecast")  # it trains none

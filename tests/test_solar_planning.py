@@ -185,9 +185,11 @@ def test_run_operate_small(tmp_path):
         out=tmp_path,
     )
     assert res["periods"] == 24
-    # both forecasters read the measured covariate
+    # both forecasters read the measured covariate, and the same past window (the
+    # day-ahead one had the default 6 h whatever lags the user gave)
     for role in ("short", "day_ahead"):
         assert list(res["forecasters"][role]["covariates"]) == ["temp_air"]
+        assert res["forecasters"][role]["lags"] == 4
     assert set(res["costs"]) == {
         "perfect",
         "oracle_h",

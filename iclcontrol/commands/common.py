@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,28 @@ def print_json(payload: dict[str, Any]) -> None:
 
 
 def check_out_path(path: str, flag: str = "--out") -> None:
-    """Refuse an output path that exists and is not a folder, before any work."""
-    if Path(path).exists() and not Path(path).is_dir():
+    """Refuse, before any work, an output path where the folder cannot be written.
+
+    That is an existing file, a path under a file (``results.csv/run``), or a
+    folder (or its nearest existing parent) without write permission. The folder
+    itself is created later, by the command that writes into it.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
         raise ConfigError(
             f"{flag} {path} is an existing file, not a folder; choose another path"
+        )
+    existing = out
+    while not existing.exists():  # ends at most at '.' or the root
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{flag} {path}: {existing} is a file, not a folder, so the folder "
+            "cannot be created; choose another path"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{flag} {path}: no permission to write in {existing}; choose another path"
         )
 
 

@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=non_negative_float,
         default=0.0,
         help="standard deviation of Gaussian noise added to the scaled training "
-        "targets (scaled units)",
+        "and validation targets (scaled units; test targets stay clean)",
     )
     train.add_argument(
         "--time-budget", type=positive_float, default=120.0, help="training budget [s]"
@@ -102,9 +102,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     about = (
         "noise-robustness study of the ICLRNN paper: every model kind is trained on "
         "the CSTR dataset (or --data) with Gaussian noise of each standard "
-        "deviation added to the scaled training targets, under the same time "
-        "budget, and tested on clean targets; results beside the paper's "
-        "(resumable)"
+        "deviation added to the scaled training and validation targets, under "
+        "the same time budget, and tested on clean targets; results beside the "
+        "paper's (resumable)"
     )
     noise = sub.add_parser("noise", help=about, description=about)
     noise.add_argument(

@@ -315,6 +315,7 @@ def run_mpc(args: argparse.Namespace) -> int:
 
     from iclcontrol.commands.common import json_safe
     from iclcontrol.exceptions import IclControlWarning, SimulationError
+    from iclcontrol.export import check_layout, get_spec
     from iclcontrol.mpc.closed_loop import (
         check_initial_state,
         closed_loop,
@@ -385,6 +386,14 @@ def run_mpc(args: argparse.Namespace) -> int:
         output_lower=args.output_lower,
         output_upper=args.output_upper,
     )
+    # a wrong --model is the error, alone on stderr: no notes about x0 before it
+    model = _load_model(args.model)
+    check_layout(
+        get_spec(model),
+        tuple(plant.state_names),
+        tuple(plant.input_names),
+        f"MPC of {type(plant).__name__}",
+    )
     if args.relu_smoothing is not None and args.solver == "gn_sqp":
         _warn(
             "--relu-smoothing applies to --solver ipopt/sqpmethod only; gn_sqp "
@@ -400,7 +409,6 @@ def run_mpc(args: argparse.Namespace) -> int:
 
     for note in notes:
         show(note)
-    model = _load_model(args.model)
     moves = trained_moves(model, settings.steps_per_move)
     if (
         args.horizon is None

@@ -146,7 +146,14 @@ def _covariates(args: argparse.Namespace, name: str) -> list[str]:
     return parse_list(getattr(args, name, "") or "")
 
 
-def _model_args(p: argparse.ArgumentParser) -> None:
+#: The day-ahead forecaster's training budget of ``solar operate`` without
+#: ``--time-limit`` [s] (kept here so that ``--help`` does not import pandas; tests
+#: check it equals ``iclcontrol.solar.workflows.long_forecast_params``).
+DAY_AHEAD_TIME_LIMIT_S = 900.0
+
+
+def _model_args(p: argparse.ArgumentParser, day_ahead: bool = False) -> None:
+    """Forecaster options; ``day_ahead``: the command also trains a day-ahead one."""
     p.add_argument(
         "--lags",
         type=int,
@@ -172,7 +179,12 @@ def _model_args(p: argparse.ArgumentParser) -> None:
         "--time-limit",
         type=float,
         default=None,
-        help="training budget per forecaster [s] (default: none, --epochs only)",
+        help="training budget per forecaster [s] (default: none, --epochs only"
+        + (
+            f"; the day-ahead forecaster: {DAY_AHEAD_TIME_LIMIT_S:g} s)"
+            if day_ahead
+            else ")"
+        ),
     )
     p.add_argument(
         "--max-train-samples",
@@ -309,7 +321,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also dispatch with a stochastic LP over this many analog-day scenarios "
         "around the forecast (0: off)",
     )
-    _model_args(op)
+    _model_args(op, day_ahead=True)
     op.add_argument(
         "--out",
         type=out_folder,

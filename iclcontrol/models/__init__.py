@@ -7,6 +7,7 @@
 * :func:`certify` checks convexity from the weights and bounds the Lipschitz constant.
 """
 
+from iclcontrol.models.certificate import Certificate, certify
 from iclcontrol.models.constraints import project_spectral_, spectral_norm
 from iclcontrol.models.networks import (
     FICNN,
@@ -21,9 +22,11 @@ from iclcontrol.models.networks import (
 __all__ = [
     "FICNN",
     "KINDS",
+    "Certificate",
     "ElmanNetwork",
     "LSTMNetwork",
     "NetworkConfig",
+    "certify",
     "make_network",
     "network_from_config",
     "project_spectral_",

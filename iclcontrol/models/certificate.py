@@ -486,6 +486,9 @@ def empirical_lipschitz(
     X_scaled : numpy.ndarray, shape (n, steps, n_features)
     max_samples : int
         The first ``max_samples`` sequences are used.
+    output_steps : int or None
+        Only the last ``output_steps`` output steps count (the steps a
+        :class:`iclcontrol.train.SurrogateModel` returns); None: every step.
     """
     import copy
 

@@ -636,6 +636,10 @@ class IrradianceForecaster(EstimatorMixin):
         start : str, timestamp or None
             Only issue times at or after ``start``; without a zone it is local time
             of the data (``"2023-06-01"``, as ``frame.loc`` reads it).
+        windows : ForecastWindows or None
+            Windows already built from ``data`` with this forecaster's lags,
+            horizon and feature options (:func:`iclcontrol.solar.windows.make_windows`),
+            to reuse across calls; None: built here.
 
         Returns
         -------

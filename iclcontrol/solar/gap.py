@@ -92,6 +92,8 @@ def gap_closed_interval(
         Bootstrap resamples.
     random_state : int
         Seed of the resampling.
+    reference, best : str
+        Columns of ``daily`` whose costs bound the gap (as in :func:`gap_closed`).
 
     Returns
     -------

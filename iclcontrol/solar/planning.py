@@ -463,8 +463,17 @@ def size_system(
         [$/kWh]
     export_price : float
         [$/kWh]
+    costs : SizingCosts or None
+        Annualized costs, battery c-rate and size limits; None: ``SizingCosts()``.
+    eta_charge, eta_discharge : float
+        Battery charge and discharge efficiencies. [-]
+    soc_min, soc_max : float
+        Usable state-of-charge range, as fractions of the capacity. [-]
     year_fraction : float or None
         Default ``n dt / 8760``.
+    keep_schedule : bool
+        Keep the optimal schedule (PV, load, battery, grid per period) in the
+        result's ``schedule``.
 
     Returns
     -------
@@ -845,6 +854,15 @@ def run_dispatch(
         ``pv_forecast(k)`` -> PV forecast for periods ``k .. k+H-1``. [kW]
     horizon_steps : int
         LP horizon ``H`` (periods), a positive integer.
+    tariff : Tariff or None
+        Prices; None: ``Tariff()``.
+    strategy : str
+        Name of the run, kept in the result (``DispatchResult.strategy``).
+    e0 : float or None
+        Initial stored energy; None: the plant's ``x_steady`` (mid-range). [kWh]
+    label : {"instant", "ending", "beginning"}
+        What the index labels stand for (the tariff's hours are read at each
+        period's start).
 
     Returns
     -------

@@ -506,6 +506,25 @@ def run_plan(
 
     Parameters
     ----------
+    site : str, pathlib.Path or SolarData
+        A named dataset (:data:`iclcontrol.solar.data.DATASETS`), a weather file or
+        a table (read with ``load_kwargs``, see
+        :func:`iclcontrol.solar.data.load_solar`), or loaded data.
+    load : str
+        Load profile: ``"residential[:SCALE]"``, ``"flat:KW"`` or the path of a
+        CSV with ``time`` and ``load_kw`` columns
+        (:func:`iclcontrol.solar.planning.load_with_report`).
+    out : str, pathlib.Path or None
+        Folder for plan.json and sizing_schedule.csv; None: no files.
+    costs : SizingCosts or None
+        Annualized PV and battery costs and size limits; None: ``SizingCosts()``.
+    tariff : Tariff or None
+        Import and export prices; None: ``Tariff()`` (time of use).
+    load_kwargs : dict or None
+        Keyword arguments of :func:`iclcontrol.solar.data.load_solar` for a table
+        (``time_column``, ``target``, ``tz``, ``latitude``, ...).
+    qc : bool
+        Run quality control first.
     min_days : float
         Fewest days of valid data; fewer raise ``DataError``. [d]
 
@@ -769,7 +788,9 @@ def run_operate(
       the training period's clear-sky index by month and hour beyond;
     * ``forecast`` (``full_horizon``): the operator's forecast over the whole
       horizon: the short forecaster over its H leads, the day-ahead forecaster
-      (``long_model``, :func:`long_forecast_params`) beyond. Without
+      (``long_model``, or one trained with :func:`long_forecast_params`, the short
+      forecaster's ``lags``, ``embedding``, ``variability`` and covariates, and
+      ``long_params``) beyond. Without
       ``full_horizon`` it is ``forecast_short``, and so it is when H covers the
       whole dispatch horizon (no day-ahead forecaster is trained then:
       ``forecasters["day_ahead"]`` is None);
@@ -814,9 +835,18 @@ def run_operate(
     n_dispatch = max(round(pd.Timedelta(hours=dispatch_hours) / step), H)
     # the day-ahead forecaster only fills the leads beyond the short one's H
     if full_horizon and long_model is None and H < n_dispatch:
-        # the day-ahead forecaster reads the same covariates as the short one
+        # the day-ahead forecaster reads the same past window, features and
+        # covariates as the short one (a user's lags=12 meant both)
         shared = {
-            k: params[k] for k in ("covariates", "future_covariates") if k in params
+            k: params[k]
+            for k in (
+                "lags",
+                "embedding",
+                "variability",
+                "covariates",
+                "future_covariates",
+            )
+            if k in params
         }
         lp = long_forecast_params(
             d, dispatch_hours, **{**shared, **(long_params or {})}
