@@ -428,9 +428,18 @@ class SurrogateModel(EstimatorMixin):
             Invalid hyperparameter or unknown kind.
         DataError
             NaN or inf in the training or validation split, an empty training
-            split, or too few training samples to hold out a validation split.
+            split, too few training samples to hold out a validation split, or a
+            feature (output) name given to two columns.
         DimensionError
-            Names that do not match the data's columns.
+            Names that do not match the data's columns, or targets with more
+            steps than the inputs.
+
+        Notes
+        -----
+        Refitting starts from scratch. Invalid settings or data raise before the
+        model changes (a fitted model keeps its previous fit); a fit interrupted
+        during training (an error, ``KeyboardInterrupt``) leaves the model
+        unfitted, so that it cannot predict with parts of two fits.
         """
         self._validate_params()
         if Y is not None:
@@ -467,7 +476,32 @@ class SurrogateModel(EstimatorMixin):
         for name, arr in (("X", Xtr), ("Y", Ytr), ("X(val)", Xva), ("Y(val)", Yva)):
             if not np.all(np.isfinite(arr)):
                 raise DataError(f"training data {name} contains NaN or inf")
+        if Ytr.shape[1] > Xtr.shape[1]:
+            raise DimensionError(
+                f"targets have {Ytr.shape[1]} steps but inputs only "
+                f"{Xtr.shape[1]}; a causal model needs output steps <= input steps"
+            )
 
+        # The data is valid: from here on the model is being refit. Forget the
+        # previous fit, and on an interruption the partial new one, so that the
+        # model is never new scalers around old or half-trained weights.
+        self._clear_fitted()
+        try:
+            self._fit_valid(dataset, Xtr, Ytr, Xva, Yva)
+        except BaseException:
+            self._clear_fitted()
+            raise
+        return self
+
+    def _fit_valid(
+        self,
+        dataset: Any,
+        Xtr: np.ndarray,
+        Ytr: np.ndarray,
+        Xva: np.ndarray,
+        Yva: np.ndarray,
+    ) -> None:
+        """Fit on checked, scaled splits (the part of fit that sets state)."""
         self.x_scaler_ = dataset.x_scaler
         self.y_scaler_ = dataset.y_scaler
         self.feature_names_ = tuple(dataset.feature_names)
@@ -477,11 +511,6 @@ class SurrogateModel(EstimatorMixin):
         self.training_data_ = provenance(dataset)
         self.steps_ = int(Xtr.shape[1])
         self.output_steps_ = int(Ytr.shape[1])
-        if self.output_steps_ > self.steps_:
-            raise DimensionError(
-                f"targets have {self.output_steps_} steps but inputs only "
-                f"{self.steps_}; a causal model needs output steps <= input steps"
-            )
         self.config_ = NetworkConfig(
             self.kind,
             n_features=Xtr.shape[2],
@@ -507,7 +536,14 @@ class SurrogateModel(EstimatorMixin):
         self._certify_sample = Xtr[np.sort(pick)]
         self._train_loop(net, xt, yt, xv, yv, gen)
         self.certificate_ = self.certify()
-        return self
+
+    def _clear_fitted(self) -> None:
+        """Delete what a previous fit learned: the attributes ending in ``_``
+        (scikit-learn's convention for fitted state) and the stored certificate
+        sample; constructor parameters stay."""
+        for name in list(vars(self)):
+            if name.endswith("_") or name == "_certify_sample":
+                delattr(self, name)
 
     def _forward(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         y = net(x)

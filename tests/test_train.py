@@ -701,3 +701,47 @@ def test_numpy_integer_settings_save(tmp_path):
     params = load(folder).get_params()
     assert (params["hidden"], params["layers"], params["max_epochs"]) == (4, 1, 1)
     assert load(folder).training_data_["window"] == 5
+
+
+def _tiny_arrays(seed=0, n=40, steps=5, n_f=3):
+    """Small random sequences: Y is the running sum of the first two features."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, (n, steps, n_f))
+    return X, np.cumsum(X[..., :2], axis=1)
+
+
+def test_refit_with_invalid_data_keeps_the_previous_fit():
+    """A refit whose targets have more steps than the inputs used to raise after
+    it had replaced the scalers and names: the model kept its old weights with
+    the new data's scalers and its predictions silently changed."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False).fit(X, Y)
+    before = m.predict(X[:3])
+    Xbad = X[:, :3] * 100.0 + 50.0  # other ranges: other scalers
+    with pytest.raises(DimensionError, match="output steps <= input steps"):
+        m.fit(Xbad, Y)
+    np.testing.assert_array_equal(m.predict(X[:3]), before)
+    assert m.x_scaler_.scale_ == pytest.approx(
+        1.0 / (X.max(axis=(0, 1)) - X.min(axis=(0, 1))), rel=1e-12
+    )
+
+
+def test_interrupted_refit_leaves_an_unfitted_model(monkeypatch):
+    """A refit stopped during training (an error, Ctrl-C) must not leave a model
+    that predicts with the new scalers, an untrained network and the previous
+    fit's certificate: it is unfitted until the next complete fit."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False).fit(X, Y)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SurrogateModel, "_train_loop", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X * 3.0, Y)
+    fitted = [name for name in vars(m) if name.endswith("_")]
+    assert fitted == []
+    with pytest.raises(NotFittedError):
+        m.predict(X[:1])
+    monkeypatch.undo()
+    assert m.fit(X, Y).predict(X[:2]).shape == (2, 5, 2)
