@@ -745,3 +745,17 @@ def test_interrupted_refit_leaves_an_unfitted_model(monkeypatch):
         m.predict(X[:1])
     monkeypatch.undo()
     assert m.fit(X, Y).predict(X[:2]).shape == (2, 5, 2)
+
+
+def test_repeated_feature_names_are_refused():
+    """fit(X, Y, feature_names=["a", "a", "b"]) used to train a model that then
+    refused every DataFrame (a column twice) and could not be matched to a
+    plant's names: the name list is checked where the dataset is built."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    with pytest.raises(DataError, match=r"feature names.*repeat \['a'\]") as info:
+        m.fit(X, Y, feature_names=["a", "a", "b"])
+    assert "its own name" in str(info.value)
+    with pytest.raises(DataError, match=r"output names.*repeat \['T'\]"):
+        m.fit(X, Y, output_names=["T", "T"])
+    assert not hasattr(m, "network_")
