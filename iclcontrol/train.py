@@ -1030,7 +1030,7 @@ class SurrogateModel(EstimatorMixin):
         return path
 
     @classmethod
-    def load(cls, directory: str | Path) -> SurrogateModel:
+    def load(cls, directory: str | os.PathLike[str]) -> SurrogateModel:
         """Read a folder written by :meth:`save`.
 
         Raises
@@ -1108,13 +1108,14 @@ def dataset_from_arrays(
     )
 
 
-def load(path: str | Path) -> SurrogateModel:
+def load(path: str | os.PathLike[str]) -> SurrogateModel:
     """Load a fitted :class:`SurrogateModel` from a model folder.
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        Folder written by :meth:`SurrogateModel.save` (or a file inside it).
+    path : str or os.PathLike (pathlib.Path)
+        Folder written by :meth:`SurrogateModel.save` (or a file inside it);
+        a relative path is relative to the current working directory.
 
     Returns
     -------
