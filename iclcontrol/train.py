@@ -33,7 +33,6 @@ import json
 import math
 import os
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,9 +52,9 @@ from iclcontrol.exceptions import (
     ConfigError,
     DataError,
     DimensionError,
-    IclControlWarning,
     ModelFileError,
     NotFittedError,
+    warn,
 )
 from iclcontrol.models.averaging import WeightAverage, averaged_weights
 from iclcontrol.models.certificate import (
@@ -149,13 +148,11 @@ def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]
         )
     if set(found) != set(expected) and expected == default_names(role, len(expected)):
         if len(found) == len(expected):  # otherwise the caller names the count
-            warnings.warn(
+            warn(
                 f"{label} has {role} names {found}, but SurrogateModel was fitted "
                 f"without {role} names (fit(X, Y) on arrays called them "
                 f"{expected}): the columns are taken in order, as for a numpy "
-                f"array; pass {role}_names= to fit to match columns by name",
-                IclControlWarning,
-                stacklevel=3,
+                f"array; pass {role}_names= to fit to match columns by name"
             )
         return list(range(len(found)))
     missing = [c for c in expected if c not in found]

@@ -759,3 +759,25 @@ def test_repeated_feature_names_are_refused():
     with pytest.raises(DataError, match=r"output names.*repeat \['T'\]"):
         m.fit(X, Y, output_names=["T", "T"])
     assert not hasattr(m, "network_")
+
+
+def test_column_order_warnings_point_at_the_callers_line():
+    """predict's warning about a DataFrame's names was attributed to a line of
+    iclcontrol/train.py (a fixed stacklevel, one frame short): Python's default
+    filter then showed it once per library line, not per call site, and
+    module-based filters could not select it. predict and score name the
+    caller's file now."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False).fit(X, Y)
+    frame = pd.DataFrame(X[0], columns=["a", "b", "c"])
+    targets = pd.DataFrame(Y[0], columns=["p", "q"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m.predict(frame)
+        m.score(frame, targets)
+    assert [w.category for w in caught] == [IclControlWarning] * 3
+    assert [w.filename for w in caught] == [__file__] * 3
