@@ -1072,10 +1072,17 @@ def dataset_from_arrays(
         except (TypeError, ValueError) as exc:
             raise DataError(f"{name} must be numeric: {exc}") from None
         if array.ndim != 3:
+            if name == "Y" and array.ndim == 2 and len(array) == len(arrays[0]):
+                # one target row per sample, as scikit-learn's y: the last step
+                hint = (
+                    "one target per sample, for the last step of its sequence: "
+                    "add a step axis, Y[:, None, :]"
+                )
+            else:
+                hint = f"one sequence: add a leading axis, {name}[None]"
             raise DimensionError(
                 f"fit(X, Y) needs 3-D arrays (n_samples, steps, columns); {name} has "
-                f"shape {array.shape} (one sequence: add a leading axis, "
-                f"{name}[None])"
+                f"shape {array.shape} ({hint})"
             )
         arrays.append(array)
     Xa, Ya = arrays

@@ -781,3 +781,18 @@ def test_column_order_warnings_point_at_the_callers_line():
         m.score(frame, targets)
     assert [w.category for w in caught] == [IclControlWarning] * 3
     assert [w.filename for w in caught] == [__file__] * 3
+
+
+def test_two_dimensional_targets_get_the_right_hint():
+    """Y of shape (n_samples, n_outputs), scikit-learn's usual y, was told to
+    add a leading axis (Y[None]: one sequence of n steps, which then fails on
+    the sample count); the hint is a step axis, and following it fits."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    last = Y[:, -1, :]  # (40, 2)
+    with pytest.raises(DimensionError, match=r"Y\[:, None, :\]") as info:
+        m.fit(X, last)
+    assert "Y[None]" not in str(info.value)
+    assert m.fit(X, last[:, None, :]).predict(X[:3]).shape == (3, 1, 2)
+    with pytest.raises(DimensionError, match=r"X\[None\]"):
+        m.fit(X[0], Y[0])
