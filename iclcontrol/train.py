@@ -976,18 +976,41 @@ class SurrogateModel(EstimatorMixin):
         return spec
 
     # ---------------------------------------------------------------- save/load
-    def save(self, directory: str | Path) -> Path:
+    def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write the fitted model to a folder (safetensors + JSON, no pickle).
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+            The model folder, created with its missing parents; a relative path
+            is relative to the current working directory. In an existing folder
+            ``model.safetensors`` and ``model.json`` are replaced (a model saved
+            there before is overwritten) and other files are left alone.
 
         Returns
         -------
         pathlib.Path
-            The folder.
+            The folder, as given.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        ModelFileError
+            ``directory`` is an existing file (give its folder).
+        OSError
+            The folder cannot be created or written (permissions, disk full).
         """
         from safetensors.torch import save_file
 
         self._check_fitted()
         path = Path(directory)
+        if path.exists() and not path.is_dir():
+            raise ModelFileError(
+                f"cannot save into {path}: it is a file, and a model is a folder "
+                f"holding {WEIGHTS_FILE} and {META_FILE}; give a folder path "
+                f"(for example {path.parent / path.stem})"
+            )
         path.mkdir(parents=True, exist_ok=True)
         tensors = {
             k: v.detach().contiguous().clone()

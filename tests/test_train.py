@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -796,3 +797,27 @@ def test_two_dimensional_targets_get_the_right_hint():
     assert m.fit(X, last[:, None, :]).predict(X[:3]).shape == (3, 1, 2)
     with pytest.raises(DimensionError, match=r"X\[None\]"):
         m.fit(X[0], Y[0])
+
+
+def test_save_overwrites_a_model_folder_and_refuses_a_file(tmp_path, monkeypatch):
+    """save("runs/a/model.json") raised a bare FileExistsError from mkdir; and
+    saving into an existing folder had no stated semantics. A file is refused
+    with a ModelFileError naming the folder to give; a folder is overwritten
+    (the new model loads) and other files in it stay."""
+    X, Y = _tiny_arrays()
+    first = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    second = SurrogateModel(hidden=5, layers=1, max_epochs=1, verbose=False)
+    monkeypatch.chdir(tmp_path)
+    assert first.fit(X, Y).save("runs/a") == Path("runs/a")  # relative, new parents
+    (tmp_path / "runs" / "a" / "notes.txt").write_text("mine")
+    second.fit(X, Y).save(tmp_path / "runs" / "a")
+    loaded = load("runs/a")
+    assert loaded.hidden == 5
+    np.testing.assert_array_equal(loaded.predict(X[:2]), second.predict(X[:2]))
+    assert (tmp_path / "runs" / "a" / "notes.txt").read_text() == "mine"
+    meta = tmp_path / "runs" / "a" / "model.json"
+    before = meta.read_bytes()
+    with pytest.raises(ModelFileError, match=r"is a file.*give a folder") as info:
+        first.save(meta)
+    assert isinstance(info.value, ValueError)
+    assert meta.read_bytes() == before
