@@ -183,6 +183,43 @@ def _is_named_frame(data: Any) -> bool:
     return hasattr(data, "columns") and all(isinstance(c, str) for c in data.columns)
 
 
+def _by_name(data: Any, expected: Any, label: str, role: str) -> Any:
+    """``data`` with its columns in the model's order, for named DataFrames.
+
+    A DataFrame with string column names is reordered by name
+    (:func:`_column_order`), and so is each one of a list or tuple of them (one
+    per sequence, stacked into an (n, steps, columns) array); anything else is
+    returned unchanged (numpy arrays are taken in column order).
+
+    Raises
+    ------
+    DataError
+        Names that do not match (see :func:`_column_order`).
+    DimensionError
+        A list of DataFrames of different lengths.
+    """
+    if _is_named_frame(data):
+        order = _column_order(data.columns, expected, label, role)
+        return data.iloc[:, order].to_numpy()
+    if (
+        isinstance(data, (list, tuple))
+        and len(data) > 0
+        and all(_is_named_frame(frame) for frame in data)
+    ):
+        frames = [
+            _by_name(frame, expected, f"{label}[{i}]", role)
+            for i, frame in enumerate(data)
+        ]
+        lengths = sorted({len(frame) for frame in frames})
+        if len(lengths) > 1:
+            raise DimensionError(
+                f"the DataFrames of {label} have {lengths} rows: the sequences of "
+                "one batch need the same number of steps; call once per length"
+            )
+        return np.stack(frames)
+    return data
+
+
 def _scaler_from_dict(d: dict[str, Any]) -> Any:
     from iclcontrol.data import MinMaxScaler
 
@@ -717,8 +754,7 @@ class SurrogateModel(EstimatorMixin):
     def _check_X(self, X: Any) -> np.ndarray:
         if isinstance(X, torch.Tensor):  # also a tensor that requires grad
             X = X.detach().cpu().numpy()
-        if _is_named_frame(X):
-            X = X.iloc[:, _column_order(X.columns, self.feature_names_, "X", "feature")]
+        X = _by_name(X, self.feature_names_, "X", "feature")
         if hasattr(X, "to_numpy"):
             X = X.to_numpy()
         try:
@@ -766,10 +802,11 @@ class SurrogateModel(EstimatorMixin):
         X : array-like, shape (n, steps, n_features) or (steps, n_features)
             Input sequences in physical units, in the feature order
             ``feature_names_``. A DataFrame with string column names is matched by
-            name (reordered); missing or unexpected columns are an error, except
-            for a model fit on arrays without names (``x0, x1, ...``), which
-            takes the columns in order with a warning (as scikit-learn does). Any
-            number of steps is accepted.
+            name (reordered), and so is each DataFrame of a list of them (one
+            sequence each, all of the same length); missing or unexpected columns
+            are an error, except for a model fit on arrays without names (``x0,
+            x1, ...``), which takes the columns in order with a warning (as
+            scikit-learn does). Any number of steps is accepted.
 
         Returns
         -------
@@ -820,8 +857,7 @@ class SurrogateModel(EstimatorMixin):
         from sklearn.metrics import r2_score
 
         pred = self.predict(X)
-        if _is_named_frame(Y):
-            Y = Y.iloc[:, _column_order(Y.columns, self.output_names_, "Y", "output")]
+        Y = _by_name(Y, self.output_names_, "Y", "output")
         if hasattr(Y, "to_numpy"):
             Y = Y.to_numpy()
         true = np.asarray(Y, dtype=np.float64)

@@ -821,3 +821,22 @@ def test_save_overwrites_a_model_folder_and_refuses_a_file(tmp_path, monkeypatch
         first.save(meta)
     assert isinstance(info.value, ValueError)
     assert meta.read_bytes() == before
+
+
+def test_a_list_of_dataframes_is_matched_by_name_like_one_dataframe():
+    """One DataFrame was matched to the feature names, but a list of them (a
+    batch of sequences) went through numpy in column order: with the columns
+    in another order the predictions were silently those of other inputs."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    m.fit(X, Y, feature_names=["a", "b", "c"], output_names=["p", "q"])
+    frames = [
+        pd.DataFrame(X[i], columns=["a", "b", "c"])[["c", "a", "b"]] for i in (0, 1)
+    ]
+    np.testing.assert_array_equal(m.predict(frames), m.predict(X[:2]))
+    targets = [pd.DataFrame(Y[i], columns=["p", "q"])[["q", "p"]] for i in (0, 1)]
+    assert m.score(frames, targets) == m.score(X[:2], Y[:2])
+    with pytest.raises(DimensionError, match=r"\[4, 5\] rows"):
+        m.predict([frames[0].iloc[:4], frames[1]])
+    with pytest.raises(DataError, match=r"X\[1\] has feature columns"):
+        m.predict([frames[0], frames[1].rename(columns={"c": "z"})])
