@@ -1019,14 +1019,15 @@ class SurrogateModel(EstimatorMixin):
         ----------
         directory : str or os.PathLike
             The model folder, created with its missing parents; a relative path
-            is relative to the current working directory. In an existing folder
+            is relative to the current working directory, ``~`` is the user's
+        home. In an existing folder
             ``model.safetensors`` and ``model.json`` are replaced (a model saved
             there before is overwritten) and other files are left alone.
 
         Returns
         -------
         pathlib.Path
-            The folder, as given.
+            The folder, as given (``~`` expanded).
 
         Raises
         ------
@@ -1040,7 +1041,7 @@ class SurrogateModel(EstimatorMixin):
         from safetensors.torch import save_file
 
         self._check_fitted()
-        path = Path(directory)
+        path = Path(directory).expanduser()  # '~/runs/a', as pandas reads it
         if path.exists() and not path.is_dir():
             raise ModelFileError(
                 f"cannot save into {path}: it is a file, and a model is a folder "
@@ -1178,7 +1179,8 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
     ----------
     path : str or os.PathLike (pathlib.Path)
         Folder written by :meth:`SurrogateModel.save` (or a file inside it);
-        a relative path is relative to the current working directory.
+        a relative path is relative to the current working directory, ``~`` is
+        the user's home.
 
     Returns
     -------
@@ -1202,7 +1204,7 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
             "load expects the path of a model folder (str or pathlib.Path), got "
             f"{type(path).__name__}"
         )
-    folder = Path(path)
+    folder = Path(path).expanduser()  # '~/runs/a', as pandas reads it
     if folder.is_file():
         folder = folder.parent
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE

@@ -840,3 +840,16 @@ def test_a_list_of_dataframes_is_matched_by_name_like_one_dataframe():
         m.predict([frames[0].iloc[:4], frames[1]])
     with pytest.raises(DataError, match=r"X\[1\] has feature columns"):
         m.predict([frames[0], frames[1].rename(columns={"c": "z"})])
+
+
+def test_save_and_load_expand_the_home_folder(tmp_path, monkeypatch):
+    """load("~/runs/a") said the folder did not exist (and save made a folder
+    named "~" in the working directory); pandas and the shell expand ``~``."""
+    X, Y = _tiny_arrays()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False).fit(X, Y)
+    assert m.save("~/runs/a") == tmp_path / "home" / "runs" / "a"
+    assert (tmp_path / "home" / "runs" / "a" / "model.json").is_file()
+    assert not (tmp_path / "~").exists()
+    np.testing.assert_array_equal(load("~/runs/a").predict(X[:2]), m.predict(X[:2]))
