@@ -158,8 +158,13 @@ def _store_fitted(model: Any, data: SolarData) -> None:
     model.tz_ = data.frame.index.tz
 
 
-class _ReferenceForecast:
-    """Shared parts of the reference forecasts (no training of a network)."""
+class _ReferenceForecast(EstimatorMixin):
+    """Shared parts of the reference forecasts (no training of a network).
+
+    Estimators like :class:`IrradianceForecaster`: ``get_params`` /
+    ``set_params``, ``sklearn.base.clone`` and a ``repr`` of the changed
+    parameters.
+    """
 
     def __init__(self, horizon: int = 4, lags: int = 1) -> None:
         self.horizon = horizon
