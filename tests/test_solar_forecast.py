@@ -696,3 +696,13 @@ def test_reference_forecasts_are_estimators_like_the_forecaster():
         assert type(copy) is cls and copy is not reference
         assert copy.get_params() == {"horizon": 6, "lags": 1}
         assert reference.set_params(lags=2) is reference and reference.lags == 2
+
+
+def test_verbose_training_reports_on_stderr_not_stdout(tmy_slice, capsys):
+    """verbose=True printed the epochs on stdout, mixed into a script's own
+    output (and before the JSON line a caller parses); progress is stderr's."""
+    two_weeks = tmy_slice.slice("1990-05-01", "1990-05-14")
+    IrradianceForecaster(**{**TINY, "epochs": 2, "verbose": True}).fit(two_weeks)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("epoch ") == 2
