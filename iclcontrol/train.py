@@ -1123,7 +1123,7 @@ def dataset_from_arrays(
     DataError
         Non-numeric values.
     """
-    arrays = []
+    arrays: list[np.ndarray] = []
     for name, values in (("X", X), ("Y", Y)):
         if isinstance(values, torch.Tensor):
             values = values.detach().cpu().numpy()
