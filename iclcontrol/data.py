@@ -353,6 +353,15 @@ def check_consistent(dataset: Any) -> None:
     Checks that ``X`` and ``Y`` are 3-D with as many samples, that there is one
     feature (output) name, unit and scaler entry per column of ``X`` (``Y``), and that
     the split indices lie inside the samples.
+
+    Raises
+    ------
+    DimensionError
+        Parts that disagree.
+    DataError
+        A feature (output) name given to two columns: columns are matched by name
+        (``predict`` on a DataFrame, the MPC and do-mpc exports), so each needs
+        its own.
     """
     X, Y = np.asarray(dataset.X), np.asarray(dataset.Y)
     if X.ndim != 3 or Y.ndim != 3 or len(X) != len(Y):
@@ -374,6 +383,12 @@ def check_consistent(dataset: Any) -> None:
             )
         if units is not None and len(units) != width:
             raise DimensionError(f"{len(units)} {role} units for {width} {role}s")
+        repeated = sorted({n for n in names if list(names).count(n) > 1})
+        if repeated:
+            raise DataError(
+                f"the {role} names {list(names)} repeat {repeated}; give each "
+                f"{role} column its own name"
+            )
         scale = getattr(scaler, "scale_", None)
         if scale is not None and len(scale) != width:
             raise DimensionError(

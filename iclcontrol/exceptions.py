@@ -7,6 +7,10 @@ message says what was expected, what was found and how to fix it.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 
 class IclControlError(Exception):
     """Base class of every error raised on purpose by iclcontrol."""
@@ -70,3 +74,32 @@ class SimulationError(IclControlError, RuntimeError):
 class IclControlWarning(UserWarning):
     """A questionable but usable setting or input (the CLI prints these on stderr
     and lists them under ``warnings`` in its JSON)."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message: str, category: type[Warning] = IclControlWarning) -> None:
+    """Issue a warning attributed to the first caller outside iclcontrol.
+
+    A fixed ``stacklevel`` is right for one call path only: ``predict`` warned
+    from inside ``train.py`` when it was reached through ``score``, or through a
+    helper. The location is what Python's warning filters key on (the default
+    filter shows a warning once per location, ``-W error::...:module`` selects by
+    module) and what the user reads, so it is their line, wherever the warning is
+    raised inside the library.
+
+    Parameters
+    ----------
+    message : str
+    category : type of Warning
+        Default :class:`IclControlWarning`.
+    """
+    frame = sys._getframe(1)
+    level = 2  # the caller of warn()
+    while frame.f_back is not None and os.path.abspath(
+        frame.f_code.co_filename
+    ).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

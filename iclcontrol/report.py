@@ -174,12 +174,6 @@ def run_report(
     p = run / "solve_times.png"
     plot_solve_times(solve_ms, path=p)
     figs["Time per MPC step"] = p.name
-    try:
-        import matplotlib.pyplot as plt
-
-        plt.close("all")
-    except ImportError:  # pragma: no cover
-        pass
 
     metrics: dict[str, Any] = {
         "model": {

@@ -469,12 +469,9 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
     (out / "table.md").write_text(text)
     if not plot:
         return
-    import matplotlib
+    from iclcontrol.figures import subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for i, kind in enumerate(dict.fromkeys(results["model"])):
         sel = results[results["model"] == kind].sort_values("noise")
         color = f"C{i}"
@@ -496,4 +493,3 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "noise.png", dpi=120)
-    plt.close(fig)

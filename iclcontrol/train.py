@@ -33,7 +33,6 @@ import json
 import math
 import os
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,9 +52,9 @@ from iclcontrol.exceptions import (
     ConfigError,
     DataError,
     DimensionError,
-    IclControlWarning,
     ModelFileError,
     NotFittedError,
+    warn,
 )
 from iclcontrol.models.averaging import WeightAverage, averaged_weights
 from iclcontrol.models.certificate import (
@@ -149,13 +148,11 @@ def _column_order(found: Any, expected: Any, label: str, role: str) -> list[int]
         )
     if set(found) != set(expected) and expected == default_names(role, len(expected)):
         if len(found) == len(expected):  # otherwise the caller names the count
-            warnings.warn(
+            warn(
                 f"{label} has {role} names {found}, but SurrogateModel was fitted "
                 f"without {role} names (fit(X, Y) on arrays called them "
                 f"{expected}): the columns are taken in order, as for a numpy "
-                f"array; pass {role}_names= to fit to match columns by name",
-                IclControlWarning,
-                stacklevel=3,
+                f"array; pass {role}_names= to fit to match columns by name"
             )
         return list(range(len(found)))
     missing = [c for c in expected if c not in found]
@@ -184,6 +181,43 @@ def _is_named_frame(data: Any) -> bool:
     """A DataFrame whose columns are all strings (matched by name, as in
     scikit-learn; other frames are taken in column order)."""
     return hasattr(data, "columns") and all(isinstance(c, str) for c in data.columns)
+
+
+def _by_name(data: Any, expected: Any, label: str, role: str) -> Any:
+    """``data`` with its columns in the model's order, for named DataFrames.
+
+    A DataFrame with string column names is reordered by name
+    (:func:`_column_order`), and so is each one of a list or tuple of them (one
+    per sequence, stacked into an (n, steps, columns) array); anything else is
+    returned unchanged (numpy arrays are taken in column order).
+
+    Raises
+    ------
+    DataError
+        Names that do not match (see :func:`_column_order`).
+    DimensionError
+        A list of DataFrames of different lengths.
+    """
+    if _is_named_frame(data):
+        order = _column_order(data.columns, expected, label, role)
+        return data.iloc[:, order].to_numpy()
+    if (
+        isinstance(data, (list, tuple))
+        and len(data) > 0
+        and all(_is_named_frame(frame) for frame in data)
+    ):
+        frames = [
+            _by_name(frame, expected, f"{label}[{i}]", role)
+            for i, frame in enumerate(data)
+        ]
+        lengths = sorted({len(frame) for frame in frames})
+        if len(lengths) > 1:
+            raise DimensionError(
+                f"the DataFrames of {label} have {lengths} rows: the sequences of "
+                "one batch need the same number of steps; call once per length"
+            )
+        return np.stack(frames)
+    return data
 
 
 def _scaler_from_dict(d: dict[str, Any]) -> Any:
@@ -433,9 +467,18 @@ class SurrogateModel(EstimatorMixin):
             Invalid hyperparameter or unknown kind.
         DataError
             NaN or inf in the training or validation split, an empty training
-            split, or too few training samples to hold out a validation split.
+            split, too few training samples to hold out a validation split, or a
+            feature (output) name given to two columns.
         DimensionError
-            Names that do not match the data's columns.
+            Names that do not match the data's columns, or targets with more
+            steps than the inputs.
+
+        Notes
+        -----
+        Refitting starts from scratch. Invalid settings or data raise before the
+        model changes (a fitted model keeps its previous fit); a fit interrupted
+        during training (an error, ``KeyboardInterrupt``) leaves the model
+        unfitted, so that it cannot predict with parts of two fits.
         """
         self._validate_params()
         if Y is not None:
@@ -472,7 +515,32 @@ class SurrogateModel(EstimatorMixin):
         for name, arr in (("X", Xtr), ("Y", Ytr), ("X(val)", Xva), ("Y(val)", Yva)):
             if not np.all(np.isfinite(arr)):
                 raise DataError(f"training data {name} contains NaN or inf")
+        if Ytr.shape[1] > Xtr.shape[1]:
+            raise DimensionError(
+                f"targets have {Ytr.shape[1]} steps but inputs only "
+                f"{Xtr.shape[1]}; a causal model needs output steps <= input steps"
+            )
 
+        # The data is valid: from here on the model is being refit. Forget the
+        # previous fit, and on an interruption the partial new one, so that the
+        # model is never new scalers around old or half-trained weights.
+        self._clear_fitted()
+        try:
+            self._fit_valid(dataset, Xtr, Ytr, Xva, Yva)
+        except BaseException:
+            self._clear_fitted()
+            raise
+        return self
+
+    def _fit_valid(
+        self,
+        dataset: Any,
+        Xtr: np.ndarray,
+        Ytr: np.ndarray,
+        Xva: np.ndarray,
+        Yva: np.ndarray,
+    ) -> None:
+        """Fit on checked, scaled splits (the part of fit that sets state)."""
         self.x_scaler_ = dataset.x_scaler
         self.y_scaler_ = dataset.y_scaler
         self.feature_names_ = tuple(dataset.feature_names)
@@ -482,11 +550,6 @@ class SurrogateModel(EstimatorMixin):
         self.training_data_ = provenance(dataset)
         self.steps_ = int(Xtr.shape[1])
         self.output_steps_ = int(Ytr.shape[1])
-        if self.output_steps_ > self.steps_:
-            raise DimensionError(
-                f"targets have {self.output_steps_} steps but inputs only "
-                f"{self.steps_}; a causal model needs output steps <= input steps"
-            )
         self.config_ = NetworkConfig(
             self.kind,
             n_features=Xtr.shape[2],
@@ -512,7 +575,14 @@ class SurrogateModel(EstimatorMixin):
         self._certify_sample = Xtr[np.sort(pick)]
         self._train_loop(net, xt, yt, xv, yv, gen)
         self.certificate_ = self.certify()
-        return self
+
+    def _clear_fitted(self) -> None:
+        """Delete what a previous fit learned: the attributes ending in ``_``
+        (scikit-learn's convention for fitted state) and the stored certificate
+        sample; constructor parameters stay."""
+        for name in list(vars(self)):
+            if name.endswith("_") or name == "_certify_sample":
+                delattr(self, name)
 
     def _forward(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         y = net(x)
@@ -689,8 +759,7 @@ class SurrogateModel(EstimatorMixin):
     def _check_X(self, X: Any) -> np.ndarray:
         if isinstance(X, torch.Tensor):  # also a tensor that requires grad
             X = X.detach().cpu().numpy()
-        if _is_named_frame(X):
-            X = X.iloc[:, _column_order(X.columns, self.feature_names_, "X", "feature")]
+        X = _by_name(X, self.feature_names_, "X", "feature")
         if hasattr(X, "to_numpy"):
             X = X.to_numpy()
         try:
@@ -738,10 +807,11 @@ class SurrogateModel(EstimatorMixin):
         X : array-like, shape (n, steps, n_features) or (steps, n_features)
             Input sequences in physical units, in the feature order
             ``feature_names_``. A DataFrame with string column names is matched by
-            name (reordered); missing or unexpected columns are an error, except
-            for a model fit on arrays without names (``x0, x1, ...``), which
-            takes the columns in order with a warning (as scikit-learn does). Any
-            number of steps is accepted.
+            name (reordered), and so is each DataFrame of a list of them (one
+            sequence each, all of the same length); missing or unexpected columns
+            are an error, except for a model fit on arrays without names (``x0,
+            x1, ...``), which takes the columns in order with a warning (as
+            scikit-learn does). Any number of steps is accepted.
 
         Returns
         -------
@@ -792,8 +862,7 @@ class SurrogateModel(EstimatorMixin):
         from sklearn.metrics import r2_score
 
         pred = self.predict(X)
-        if _is_named_frame(Y):
-            Y = Y.iloc[:, _column_order(Y.columns, self.output_names_, "Y", "output")]
+        Y = _by_name(Y, self.output_names_, "Y", "output")
         if hasattr(Y, "to_numpy"):
             Y = Y.to_numpy()
         true = np.asarray(Y, dtype=np.float64)
@@ -948,18 +1017,42 @@ class SurrogateModel(EstimatorMixin):
         return spec
 
     # ---------------------------------------------------------------- save/load
-    def save(self, directory: str | Path) -> Path:
+    def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write the fitted model to a folder (safetensors + JSON, no pickle).
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+            The model folder, created with its missing parents; a relative path
+            is relative to the current working directory, ``~`` is the user's
+        home. In an existing folder
+            ``model.safetensors`` and ``model.json`` are replaced (a model saved
+            there before is overwritten) and other files are left alone.
 
         Returns
         -------
         pathlib.Path
-            The folder.
+            The folder, as given (``~`` expanded).
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        ModelFileError
+            ``directory`` is an existing file (give its folder).
+        OSError
+            The folder cannot be created or written (permissions, disk full).
         """
         from safetensors.torch import save_file
 
         self._check_fitted()
-        path = Path(directory)
+        path = Path(directory).expanduser()  # '~/runs/a', as pandas reads it
+        if path.exists() and not path.is_dir():
+            raise ModelFileError(
+                f"cannot save into {path}: it is a file, and a model is a folder "
+                f"holding {WEIGHTS_FILE} and {META_FILE}; give a folder path "
+                f"(for example {path.parent / path.stem})"
+            )
         path.mkdir(parents=True, exist_ok=True)
         tensors = {
             k: v.detach().contiguous().clone()
@@ -999,7 +1092,7 @@ class SurrogateModel(EstimatorMixin):
         return path
 
     @classmethod
-    def load(cls, directory: str | Path) -> SurrogateModel:
+    def load(cls, directory: str | os.PathLike[str]) -> SurrogateModel:
         """Read a folder written by :meth:`save`.
 
         Raises
@@ -1035,7 +1128,7 @@ def dataset_from_arrays(
     DataError
         Non-numeric values.
     """
-    arrays = []
+    arrays: list[np.ndarray] = []
     for name, values in (("X", X), ("Y", Y)):
         if isinstance(values, torch.Tensor):
             values = values.detach().cpu().numpy()
@@ -1044,10 +1137,17 @@ def dataset_from_arrays(
         except (TypeError, ValueError) as exc:
             raise DataError(f"{name} must be numeric: {exc}") from None
         if array.ndim != 3:
+            if name == "Y" and array.ndim == 2 and len(array) == len(arrays[0]):
+                # one target row per sample, as scikit-learn's y: the last step
+                hint = (
+                    "one target per sample, for the last step of its sequence: "
+                    "add a step axis, Y[:, None, :]"
+                )
+            else:
+                hint = f"one sequence: add a leading axis, {name}[None]"
             raise DimensionError(
                 f"fit(X, Y) needs 3-D arrays (n_samples, steps, columns); {name} has "
-                f"shape {array.shape} (one sequence: add a leading axis, "
-                f"{name}[None])"
+                f"shape {array.shape} ({hint})"
             )
         arrays.append(array)
     Xa, Ya = arrays
@@ -1077,13 +1177,15 @@ def dataset_from_arrays(
     )
 
 
-def load(path: str | Path) -> SurrogateModel:
+def load(path: str | os.PathLike[str]) -> SurrogateModel:
     """Load a fitted :class:`SurrogateModel` from a model folder.
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        Folder written by :meth:`SurrogateModel.save` (or a file inside it).
+    path : str or os.PathLike (pathlib.Path)
+        Folder written by :meth:`SurrogateModel.save` (or a file inside it);
+        a relative path is relative to the current working directory, ``~`` is
+        the user's home.
 
     Returns
     -------
@@ -1107,7 +1209,7 @@ def load(path: str | Path) -> SurrogateModel:
             "load expects the path of a model folder (str or pathlib.Path), got "
             f"{type(path).__name__}"
         )
-    folder = Path(path)
+    folder = Path(path).expanduser()  # '~/runs/a', as pandas reads it
     if folder.is_file():
         folder = folder.parent
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE

@@ -370,7 +370,10 @@ def outside_valid_states(plant: Any, x: Any) -> list[str]:
 
 
 def _as_batch(values: Any, width: int, what: str, names: tuple[str, ...]) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:  # strings, ragged lists, objects
+        raise DataError(f"{what}s must be numbers ordered as {names}: {exc}") from None
     if array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2 or array.shape[1] != width:

@@ -113,6 +113,18 @@ def test_bad_inputs_raise_clear_errors():
         CSTR(dt=3e-4)
 
 
+def test_non_numeric_states_and_inputs_are_a_data_error():
+    """A string or a ragged list reached numpy's bare ValueError ("could not
+    convert string to float"), outside the library's exception hierarchy."""
+    from iclcontrol.exceptions import IclControlError
+
+    with pytest.raises(DataError, match=r"states must be numbers.*'CA', 'T'") as info:
+        CSTR().step("ab", [0, 0])
+    assert isinstance(info.value, IclControlError)
+    with pytest.raises(DataError, match=r"inputs must be numbers.*'CA0', 'Q'"):
+        CSTR().simulate([0.0, 0.0], [[0.0, 0.0], [0.0]])
+
+
 def test_one_state_with_a_batch_of_inputs_broadcasts():
     """One initial state and n inputs: n trajectories, each equal to its own step."""
     plant = CSTR()

@@ -300,3 +300,43 @@ def test_do_mpc_export_warns_beyond_the_trained_steps() -> None:
         warnings.simplefilter("always", IclControlWarning)
         to_do_mpc(spec, steps_per_period=10)
     assert not [w for w in quiet if issubclass(w.category, IclControlWarning)]
+
+
+@pytest.mark.parametrize("symbolic", ["MX", "SX"])
+def test_exported_function_in_a_users_opti_problem_and_serialized(
+    symbolic, tmp_path
+) -> None:
+    """The contract of to_casadi's docstring, as a user relies on it: a model
+    fit sequence-to-last-value exports (steps, n_outputs) whose last row is
+    predict's; the Function goes into the user's own Opti problem and survives
+    Function.save / Function.load bit for bit."""
+    from iclcontrol.train import SurrogateModel
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1.0, 1.0, (40, 5, 3)) * [1.0, 10.0, 100.0]
+    Y = np.cumsum(X[..., :2], axis=1)[:, -1:, :]  # one target step per sample
+    model = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    model.fit(X, Y)
+    f = to_casadi(model, symbolic=symbolic)
+    assert (f.size_in(0), f.size_out(0)) == ((5, 3), (5, 2))
+    out = np.asarray(f(X[0]))
+    # float32 torch against float64 CasADi: relative 1e-5 of the output scale
+    scale = np.abs(Y).max()
+    np.testing.assert_allclose(out[-1:], model.predict(X[0])[0], atol=1e-5 * scale)
+
+    path = str(tmp_path / "surrogate.casadi")
+    f.save(path)
+    g = ca.Function.load(path)
+    np.testing.assert_array_equal(np.asarray(g(X[0])), out)
+
+    opti = ca.Opti()
+    U = opti.variable(5, 3)
+    target = float(out[-1, 0]) + 0.5
+    opti.minimize((f(U)[-1, 0] - target) ** 2 + 1e-6 * ca.sumsqr(U))
+    opti.subject_to(opti.bounded(-100.0, U, 100.0))
+    opti.set_initial(U, X[0])
+    opti.solver("ipopt", {"print_time": False}, {"print_level": 0, "sb": "yes"})
+    sol = opti.solve()
+    assert sol.stats()["success"]
+    # the solution's last output, evaluated by the loaded Function, hits the target
+    assert float(np.asarray(g(sol.value(U)))[-1, 0]) == pytest.approx(target, abs=1e-3)

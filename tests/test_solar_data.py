@@ -148,6 +148,21 @@ def test_load_plain_table_needs_site():
     assert d.site.is_poa
 
 
+def test_solar_position_without_data_or_site_is_a_config_error():
+    """solar_geometry() / clearsky_target() without data, or with an index but
+    no site, stopped on an ``assert`` (AssertionError, or under ``python -O`` an
+    AttributeError deep in pvlib); a user's mistake is a ConfigError."""
+    from iclcontrol.solar.features import clearsky_target, solar_geometry
+
+    index = pd.date_range("2020-06-01", periods=3, freq="h", tz="UTC")
+    for function in (solar_geometry, clearsky_target):
+        with pytest.raises(ConfigError, match=r"data=.*both index=.*site=") as info:
+            function(index=index)
+        assert isinstance(info.value, ValueError)
+        with pytest.raises(ConfigError, match="timestamps and a site"):
+            function()
+
+
 def test_regularize_rejects_naive_index():
     f = pd.DataFrame(
         {"y": [1.0, 2.0, 3.0]}, index=pd.date_range("2020", periods=3, freq="h")

@@ -678,3 +678,31 @@ def test_windows_too_large_for_memory_are_refused_with_the_fix(tmy_slice, monkey
         lags + horizon,
         n_features,
     )
+
+
+def test_reference_forecasts_are_estimators_like_the_forecaster():
+    """SmartPersistence and ClearSkyIndexClimatology say "same API as
+    IrradianceForecaster", but had no get_params: sklearn.base.clone raised
+    TypeError and repr was '<... object at 0x...>'."""
+    from sklearn.base import clone
+
+    from iclcontrol.solar.forecast import ClearSkyIndexClimatology, SmartPersistence
+
+    for cls in (SmartPersistence, ClearSkyIndexClimatology):
+        reference = cls(horizon=6)
+        assert reference.get_params() == {"horizon": 6, "lags": 1}
+        assert repr(reference) == f"{cls.__name__}(horizon=6)"
+        copy = clone(reference)
+        assert type(copy) is cls and copy is not reference
+        assert copy.get_params() == {"horizon": 6, "lags": 1}
+        assert reference.set_params(lags=2) is reference and reference.lags == 2
+
+
+def test_verbose_training_reports_on_stderr_not_stdout(tmy_slice, capsys):
+    """verbose=True printed the epochs on stdout, mixed into a script's own
+    output (and before the JSON line a caller parses); progress is stderr's."""
+    two_weeks = tmy_slice.slice("1990-05-01", "1990-05-14")
+    IrradianceForecaster(**{**TINY, "epochs": 2, "verbose": True}).fit(two_weeks)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("epoch ") == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -701,3 +702,154 @@ def test_numpy_integer_settings_save(tmp_path):
     params = load(folder).get_params()
     assert (params["hidden"], params["layers"], params["max_epochs"]) == (4, 1, 1)
     assert load(folder).training_data_["window"] == 5
+
+
+def _tiny_arrays(seed=0, n=40, steps=5, n_f=3):
+    """Small random sequences: Y is the running sum of the first two features."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, (n, steps, n_f))
+    return X, np.cumsum(X[..., :2], axis=1)
+
+
+def test_refit_with_invalid_data_keeps_the_previous_fit():
+    """A refit whose targets have more steps than the inputs used to raise after
+    it had replaced the scalers and names: the model kept its old weights with
+    the new data's scalers and its predictions silently changed."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False).fit(X, Y)
+    before = m.predict(X[:3])
+    Xbad = X[:, :3] * 100.0 + 50.0  # other ranges: other scalers
+    with pytest.raises(DimensionError, match="output steps <= input steps"):
+        m.fit(Xbad, Y)
+    np.testing.assert_array_equal(m.predict(X[:3]), before)
+    assert m.x_scaler_.scale_ == pytest.approx(
+        1.0 / (X.max(axis=(0, 1)) - X.min(axis=(0, 1))), rel=1e-12
+    )
+
+
+def test_interrupted_refit_leaves_an_unfitted_model(monkeypatch):
+    """A refit stopped during training (an error, Ctrl-C) must not leave a model
+    that predicts with the new scalers, an untrained network and the previous
+    fit's certificate: it is unfitted until the next complete fit."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False).fit(X, Y)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SurrogateModel, "_train_loop", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X * 3.0, Y)
+    fitted = [name for name in vars(m) if name.endswith("_")]
+    assert fitted == []
+    with pytest.raises(NotFittedError):
+        m.predict(X[:1])
+    monkeypatch.undo()
+    assert m.fit(X, Y).predict(X[:2]).shape == (2, 5, 2)
+
+
+def test_repeated_feature_names_are_refused():
+    """fit(X, Y, feature_names=["a", "a", "b"]) used to train a model that then
+    refused every DataFrame (a column twice) and could not be matched to a
+    plant's names: the name list is checked where the dataset is built."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    with pytest.raises(DataError, match=r"feature names.*repeat \['a'\]") as info:
+        m.fit(X, Y, feature_names=["a", "a", "b"])
+    assert "its own name" in str(info.value)
+    with pytest.raises(DataError, match=r"output names.*repeat \['T'\]"):
+        m.fit(X, Y, output_names=["T", "T"])
+    assert not hasattr(m, "network_")
+
+
+def test_column_order_warnings_point_at_the_callers_line():
+    """predict's warning about a DataFrame's names was attributed to a line of
+    iclcontrol/train.py (a fixed stacklevel, one frame short): Python's default
+    filter then showed it once per library line, not per call site, and
+    module-based filters could not select it. predict and score name the
+    caller's file now."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False).fit(X, Y)
+    frame = pd.DataFrame(X[0], columns=["a", "b", "c"])
+    targets = pd.DataFrame(Y[0], columns=["p", "q"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m.predict(frame)
+        m.score(frame, targets)
+    assert [w.category for w in caught] == [IclControlWarning] * 3
+    assert [w.filename for w in caught] == [__file__] * 3
+
+
+def test_two_dimensional_targets_get_the_right_hint():
+    """Y of shape (n_samples, n_outputs), scikit-learn's usual y, was told to
+    add a leading axis (Y[None]: one sequence of n steps, which then fails on
+    the sample count); the hint is a step axis, and following it fits."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    last = Y[:, -1, :]  # (40, 2)
+    with pytest.raises(DimensionError, match=r"Y\[:, None, :\]") as info:
+        m.fit(X, last)
+    assert "Y[None]" not in str(info.value)
+    assert m.fit(X, last[:, None, :]).predict(X[:3]).shape == (3, 1, 2)
+    with pytest.raises(DimensionError, match=r"X\[None\]"):
+        m.fit(X[0], Y[0])
+
+
+def test_save_overwrites_a_model_folder_and_refuses_a_file(tmp_path, monkeypatch):
+    """save("runs/a/model.json") raised a bare FileExistsError from mkdir; and
+    saving into an existing folder had no stated semantics. A file is refused
+    with a ModelFileError naming the folder to give; a folder is overwritten
+    (the new model loads) and other files in it stay."""
+    X, Y = _tiny_arrays()
+    first = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    second = SurrogateModel(hidden=5, layers=1, max_epochs=1, verbose=False)
+    monkeypatch.chdir(tmp_path)
+    assert first.fit(X, Y).save("runs/a") == Path("runs/a")  # relative, new parents
+    (tmp_path / "runs" / "a" / "notes.txt").write_text("mine")
+    second.fit(X, Y).save(tmp_path / "runs" / "a")
+    loaded = load("runs/a")
+    assert loaded.hidden == 5
+    np.testing.assert_array_equal(loaded.predict(X[:2]), second.predict(X[:2]))
+    assert (tmp_path / "runs" / "a" / "notes.txt").read_text() == "mine"
+    meta = tmp_path / "runs" / "a" / "model.json"
+    before = meta.read_bytes()
+    with pytest.raises(ModelFileError, match=r"is a file.*give a folder") as info:
+        first.save(meta)
+    assert isinstance(info.value, ValueError)
+    assert meta.read_bytes() == before
+
+
+def test_a_list_of_dataframes_is_matched_by_name_like_one_dataframe():
+    """One DataFrame was matched to the feature names, but a list of them (a
+    batch of sequences) went through numpy in column order: with the columns
+    in another order the predictions were silently those of other inputs."""
+    X, Y = _tiny_arrays()
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False)
+    m.fit(X, Y, feature_names=["a", "b", "c"], output_names=["p", "q"])
+    frames = [
+        pd.DataFrame(X[i], columns=["a", "b", "c"])[["c", "a", "b"]] for i in (0, 1)
+    ]
+    np.testing.assert_array_equal(m.predict(frames), m.predict(X[:2]))
+    targets = [pd.DataFrame(Y[i], columns=["p", "q"])[["q", "p"]] for i in (0, 1)]
+    assert m.score(frames, targets) == m.score(X[:2], Y[:2])
+    with pytest.raises(DimensionError, match=r"\[4, 5\] rows"):
+        m.predict([frames[0].iloc[:4], frames[1]])
+    with pytest.raises(DataError, match=r"X\[1\] has feature columns"):
+        m.predict([frames[0], frames[1].rename(columns={"c": "z"})])
+
+
+def test_save_and_load_expand_the_home_folder(tmp_path, monkeypatch):
+    """load("~/runs/a") said the folder did not exist (and save made a folder
+    named "~" in the working directory); pandas and the shell expand ``~``."""
+    X, Y = _tiny_arrays()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    m = SurrogateModel(hidden=4, layers=1, max_epochs=1, verbose=False).fit(X, Y)
+    assert m.save("~/runs/a") == tmp_path / "home" / "runs" / "a"
+    assert (tmp_path / "home" / "runs" / "a" / "model.json").is_file()
+    assert not (tmp_path / "~").exists()
+    np.testing.assert_array_equal(load("~/runs/a").predict(X[:2]), m.predict(X[:2]))

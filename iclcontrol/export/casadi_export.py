@@ -285,7 +285,8 @@ def physical_expression(
     """Physical outputs (steps x n_outputs) for physical features ``X`` (steps x n_f).
 
     The input scaler is applied first and the output scaler inverted at the end,
-    so the expression is what ``SurrogateModel.predict`` computes for one sample.
+    so the expression is the network's output at every step for one sample;
+    ``SurrogateModel.predict`` returns its last ``output_steps_`` rows.
     ``relu_smoothing``: see :func:`network_expression` (0: the exact network).
     """
     n_f, n_out = spec_dims(spec)
@@ -332,7 +333,14 @@ def to_casadi(
     -------
     casadi.Function
         ``Y = f(X)``, X of shape (steps, n_features), Y of shape (steps, n_outputs),
-        both in physical units.
+        both in physical units (the model's ``feature_units_`` and
+        ``output_units_``); row t of Y is the output after input row t. For a
+        model fit on fewer target steps than input steps (``output_steps_ <
+        steps_``, e.g. sequence to last value) only the last ``output_steps_``
+        rows were trained; they are what ``model.predict(X)`` returns. Calls
+        accept DM/numpy values and SX or MX symbols (inside a user's
+        ``casadi.Opti`` or ``nlpsol`` problem); ``f.save(path)`` /
+        ``casadi.Function.load(path)`` serialize it for deployment.
 
     Raises
     ------

@@ -1,7 +1,10 @@
 """Plots of closed loops (matplotlib, Agg-safe); no numerical code lives here.
 
 Each function takes closed-loop DataFrames from :func:`iclcontrol.mpc.closed_loop`
-keyed by a label, draws one figure and optionally saves it; it returns the figure.
+keyed by a label, draws one figure and optionally saves it; it returns the figure,
+a :class:`matplotlib.figure.Figure` made outside pyplot (:mod:`iclcontrol.figures`):
+the caller's backend and pyplot's open figures are left alone, a notebook shows
+the returned figure, ``fig.savefig(...)`` writes it.
 """
 
 from __future__ import annotations
@@ -14,19 +17,7 @@ import numpy as np
 import pandas as pd
 
 from iclcontrol.exceptions import DimensionError
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
-        try:
-            matplotlib.use("Agg")
-        except Exception:
-            pass
-    import matplotlib.pyplot as plt
-
-    return plt
+from iclcontrol.figures import subplots
 
 
 def _save(fig: Any, path: str | Path | None) -> None:
@@ -122,7 +113,6 @@ def plot_time_series(
     Inputs applied on a fallback (frame column ``fallback`` True: the solve
     failed) are marked with crosses, labelled ``"<label>: fallback input"``.
     """
-    plt = _plt()
     if plant is not None:
         layout = _from_plant(plant)
         state_names, input_names = layout["state_names"], layout["input_names"]
@@ -131,7 +121,7 @@ def plot_time_series(
     units = dict(units or CSTR_UNITS)
     names = list(state_names) + list(input_names)
     centre = _setpoint(setpoint, state_names)
-    fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.0 * len(names)), sharex=True)
+    fig, axes = subplots(len(names), 1, figsize=(7, 2.0 * len(names)), sharex=True)
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
         for label, frame in frames.items():
             if name in input_names:
@@ -220,7 +210,6 @@ def plot_phase_plane(
         ``setpoint_half_widths`` and ``deviation``, whose defaults are the
         reference CSTR's). ``setpoint`` then needs one value per state.
     """
-    plt = _plt()
     if plant is not None:
         layout = _from_plant(plant)
         names = layout["state_names"]
@@ -234,7 +223,7 @@ def plot_phase_plane(
     else:
         half = setpoint_half_widths
         c = _setpoint(setpoint, state_names)
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig, ax = subplots(figsize=(6, 5))
     theta = np.linspace(0, 2 * np.pi, 400)
     circle = np.stack([np.cos(theta), np.sin(theta)])
     if P is not None and level is not None:
@@ -271,10 +260,9 @@ def plot_solve_times(
     solve_ms: Mapping[str, Any], path: str | Path | None = None
 ) -> Any:
     """Distribution of solve times per controller (box plot, log scale). [ms]"""
-    plt = _plt()
     labels = list(solve_ms)
     data = [np.asarray(solve_ms[k], dtype=float) for k in labels]
-    fig, ax = plt.subplots(figsize=(max(4, 1.5 * len(labels)), 3.5))
+    fig, ax = subplots(figsize=(max(4, 1.5 * len(labels)), 3.5))
     ax.boxplot(data, showfliers=True)
     ax.set_xticks(range(1, len(labels) + 1), labels, rotation=15)
     ax.set_yscale("log")

@@ -4,13 +4,14 @@ is known in advance for any future time (the forecaster uses it for the horizon)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from iclcontrol.solar.data import Site, SolarData
+from iclcontrol.exceptions import ConfigError
+
+# imported at run time (solar.data imports this module only inside functions) so
+# that typing.get_type_hints resolves the public functions' annotations
+from iclcontrol.solar.data import Site, SolarData
 
 __all__ = [
     "CSI_MAX",
@@ -87,6 +88,26 @@ def _site_location(site: Site):
     )
 
 
+def _index_and_site(
+    data: SolarData | None, index: pd.DatetimeIndex | None, site: Site | None
+) -> tuple[pd.DatetimeIndex, Site]:
+    """The timestamps and site of ``data``, else ``index`` and ``site``.
+
+    Raises
+    ------
+    ConfigError
+        Neither ``data`` nor both ``index`` and ``site`` given.
+    """
+    if data is not None:
+        return data.frame.index, data.site
+    if index is None or site is None:
+        raise ConfigError(
+            "the sun's position needs timestamps and a site: give data= (a "
+            "SolarData), or both index= (a DatetimeIndex) and site= (a Site)"
+        )
+    return index, site
+
+
 def solar_geometry(
     data: SolarData | None = None,
     index: pd.DatetimeIndex | None = None,
@@ -98,10 +119,13 @@ def solar_geometry(
     -------
     pandas.DataFrame
         ``zenith``, ``apparent_zenith``, ``azimuth``. [deg]
+
+    Raises
+    ------
+    ConfigError
+        Neither ``data`` nor both ``index`` and ``site`` given.
     """
-    if data is not None:
-        index, site = data.frame.index, data.site
-    assert index is not None and site is not None  # internal call contract
+    index, site = _index_and_site(data, index, site)
     times = geometry_times(index, site)
     sp = _site_location(site).get_solarposition(times)
     out = sp[["zenith", "apparent_zenith", "azimuth"]].copy()
@@ -119,12 +143,15 @@ def clearsky_target(
     Ineichen clear sky (pvlib, Linke turbidity climatology); for a plane-of-array
     target it is transposed with pvlib's isotropic model to the site's tilt and
     azimuth, otherwise it is clear-sky GHI.
+
+    Raises
+    ------
+    ConfigError
+        Neither ``data`` nor both ``index`` and ``site`` given.
     """
     import pvlib
 
-    if data is not None:
-        index, site = data.frame.index, data.site
-    assert index is not None and site is not None
+    index, site = _index_and_site(data, index, site)
     times = geometry_times(index, site)
     loc = _site_location(site)
     sp = loc.get_solarposition(times)

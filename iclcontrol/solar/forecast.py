@@ -22,6 +22,7 @@ Frames returned by ``predict`` are indexed by issue time with columns ``h1..hH``
 from __future__ import annotations
 
 import copy
+import sys
 import time
 from typing import Any
 
@@ -158,8 +159,13 @@ def _store_fitted(model: Any, data: SolarData) -> None:
     model.tz_ = data.frame.index.tz
 
 
-class _ReferenceForecast:
-    """Shared parts of the reference forecasts (no training of a network)."""
+class _ReferenceForecast(EstimatorMixin):
+    """Shared parts of the reference forecasts (no training of a network).
+
+    Estimators like :class:`IrradianceForecaster`: ``get_params`` /
+    ``set_params``, ``sklearn.base.clone`` and a ``repr`` of the changed
+    parameters.
+    """
 
     def __init__(self, horizon: int = 4, lags: int = 1) -> None:
         self.horizon = horizon
@@ -326,6 +332,8 @@ class IrradianceForecaster(EstimatorMixin):
         Bound on the spectral norm of every weight matrix of the Lipschitz kinds
         (iclrnn, lrnn); None: the kind's default (1).
     verbose : bool
+        One line per epoch (losses, seconds) on stderr, where progress goes,
+        so that a script's stdout holds only what it prints itself.
 
     Attributes
     ----------
@@ -581,7 +589,8 @@ class IrradianceForecaster(EstimatorMixin):
             if self.verbose:
                 print(
                     f"epoch {epoch}: train {tot / len(perm):.5f} val {vl:.5f} "
-                    f"({time.perf_counter() - t0:.0f} s)"
+                    f"({time.perf_counter() - t0:.0f} s)",
+                    file=sys.stderr,
                 )
             if improved:
                 bad = 0

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from iclcontrol.figures import subplots
+
 __all__ = [
     "error_by_hour",
     "plot_dispatch",
@@ -19,23 +21,11 @@ __all__ = [
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    """Lay out, write as PNG and close a figure; returns the path."""
+    """Lay out and write a figure as PNG; returns the path."""
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)
-    fig.clf()
-    _plt().close(fig)
     return path
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg"):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _interval(index: pd.DatetimeIndex) -> pd.Timedelta:
@@ -78,16 +68,13 @@ def plot_forecast_days(
     ``n_days`` test days with the most daytime samples (by valid time)."""
     import matplotlib.dates as mdates
 
-    plt = _plt()
     col = f"h{step}"
     valid_index = _valid_index(frames["truth"].index, step)
     s = {k: pd.Series(frames[k][col].to_numpy(), index=valid_index) for k in frames}
     day = s["daytime"].astype(bool)
     counts = s["truth"].where(day).notna().groupby(valid_index.normalize()).sum()
     days = sorted(counts.sort_values(ascending=False).index[:n_days])
-    fig, axes = plt.subplots(
-        1, len(days), figsize=(4.5 * len(days), 3.2), squeeze=False
-    )
+    fig, axes = subplots(1, len(days), figsize=(4.5 * len(days), 3.2), squeeze=False)
     for ax, d in zip(axes[0], days, strict=False):
         sl = slice(d, d + pd.Timedelta("1D"))
         ax.plot(s["truth"][sl], "k-", lw=1.2, label="measured")
@@ -142,9 +129,8 @@ def plot_error_by_hour(
 ) -> Path:
     """RMSE by hour of the valid time, forecast vs smart persistence
     (:func:`error_by_hour`); the axis names the time zone of the hours."""
-    plt = _plt()
     out = error_by_hour(frames, step)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     ax.plot(
         out["persistence"].index,
         out["persistence"].to_numpy(),
@@ -166,8 +152,7 @@ def plot_skill_by_horizon(
     results: dict[str, list[dict[str, Any]]], path: str | Path
 ) -> Path:
     """Skill over smart persistence per lead time, one line per model."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = subplots(figsize=(5, 3.5))
     for name, horizons in results.items():
         ax.plot(
             [h["steps"] for h in horizons],
@@ -187,8 +172,7 @@ def plot_skill_by_horizon(
 
 def plot_dispatch(traces: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """Stored energy of each dispatch strategy over the closed loop."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 3.5))
+    fig, ax = subplots(figsize=(10, 3.5))
     for name, tr in traces.items():
         ax.plot(tr.index, tr["E"].to_numpy(), lw=1, label=name)
         index = tr.index
@@ -211,7 +195,6 @@ def plot_gap_closed(
     """Share of the persistence-to-perfect cost gap each strategy closes, with its
     bootstrap interval over days (:mod:`iclcontrol.solar.gap`), as horizontal bars.
     """
-    plt = _plt()
     names = [k for k, v in gap_closed.items() if v is not None]
     values = np.array([100.0 * float(gap_closed[k]) for k in names])  # type: ignore[arg-type]
     bounds = np.array(
@@ -220,7 +203,7 @@ def plot_gap_closed(
             for k, v in zip(names, values, strict=True)
         ]
     ).reshape(len(names), 2)
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(names) + 1.2))
+    fig, ax = subplots(figsize=(7, 0.4 * len(names) + 1.2))
     y = np.arange(len(names))
     ax.barh(y, values, color="tab:blue", alpha=0.6)
     # the interval as a line (a percentile interval of a ratio need not contain
