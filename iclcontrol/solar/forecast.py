@@ -167,6 +167,13 @@ class _ReferenceForecast(EstimatorMixin):
     parameters.
     """
 
+    # set by fit (_store_fitted); declared here for type checkers, they do not
+    # exist before fit (``hasattr(model, "site_")`` tells a fitted model)
+    site_: Site
+    target_: str
+    freq_: pd.Timedelta
+    tz_: Any
+
     def __init__(self, horizon: int = 4, lags: int = 1) -> None:
         self.horizon = horizon
         self.lags = lags
@@ -347,6 +354,13 @@ class IrradianceForecaster(EstimatorMixin):
         another zone is converted to it (the calendar features are local clock
         times) and the forecast comes back in the zone of the data given.
     """
+
+    # set by fit (_store_fitted); declared here for type checkers, they do not
+    # exist before fit (``hasattr(model, "site_")`` tells a fitted model)
+    site_: Site
+    target_: str
+    freq_: pd.Timedelta
+    tz_: Any
 
     def __init__(
         self,
