@@ -717,6 +717,7 @@ def plant_dataset(
     states = np.repeat(x0, len(u_grid), axis=0)
     n, nx = len(states), plant.n_states
     records, inputs = [], []
+    expected: tuple[int, ...]  # (n, nx) per step or (n, records, nx) per move
     u = np.tile(u_grid, (len(x0), 1))
     x = states
     for move in range(moves):

@@ -431,17 +431,17 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
 
 def _operate_flags(args: argparse.Namespace) -> tuple[float, ...]:
     """Check operate's numeric flags by their own names; return the oracle hours."""
-    checks = (
+    checks: list[tuple[str, float, bool, str]] = [
         ("--days", args.days, args.days > 0, "> 0"),
         ("--dispatch-hours", args.dispatch_hours, args.dispatch_hours > 0, "> 0"),
         ("--kwp", args.kwp, args.kwp >= 0, ">= 0"),
         ("--scenarios", args.scenarios, args.scenarios >= 0, ">= 0"),
-    )
+    ]
     for name in ("battery_kwh", "battery_kw"):
         v = getattr(args, name)
         if v is not None:
             flag = "--" + name.replace("_", "-")
-            checks += ((flag, v, v >= 0, ">= 0"),)
+            checks.append((flag, v, v >= 0, ">= 0"))
     for flag, value, ok, rule in checks:
         if not ok:
             raise ConfigError(f"{flag} must be {rule}, got {value:g}")

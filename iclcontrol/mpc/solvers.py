@@ -173,7 +173,7 @@ class GaussNewtonSQP:
             lbx[:nv] -= v
             ubx[:nv] -= v
             z, lam_qp, qp_status = self._solve_qp(H, q, A, g, Jg, lbx, ubx, p)
-            if z is None:
+            if z is None or lam_qp is None:  # both None together (see _solve_qp)
                 status = qp_status
                 break
             dv = z[:nv]

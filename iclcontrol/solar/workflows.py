@@ -837,7 +837,7 @@ def run_operate(
     if full_horizon and long_model is None and H < n_dispatch:
         # the day-ahead forecaster reads the same past window, features and
         # covariates as the short one (a user's lags=12 meant both)
-        shared = {
+        shared: dict[str, Any] = {
             k: params[k]
             for k in (
                 "lags",
