@@ -170,7 +170,7 @@ def plot_time_series(
 def plot_phase_plane(
     frames: Mapping[str, pd.DataFrame],
     P: Any = ((1060.0, 22.0), (22.0, 0.52)),
-    level: float = 372.0,
+    level: float | None = 372.0,
     setpoint_half_widths: tuple[float, float] = (0.1, 3.0),
     state_names: tuple[str, str] = ("CA", "T"),
     path: str | Path | None = None,
@@ -184,10 +184,11 @@ def plot_phase_plane(
     Parameters
     ----------
     frames : mapping of label -> DataFrame
-    P : (2, 2) array_like
+    P : (2, 2) array_like or None
         Lyapunov matrix of ``V(x) = x' P x``.
-    level : float
-        Level of the drawn ellipse ``V(x) = level``.
+    level : float or None
+        Level of the drawn ellipse ``V(x) = level``. ``P`` or ``level`` None:
+        no stability ellipse.
     setpoint_half_widths : tuple of 2 floats
         Half-axes of the setpoint ellipse. [state units]
     state_names : tuple of 2 str

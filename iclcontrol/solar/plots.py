@@ -195,12 +195,14 @@ def plot_gap_closed(
     """Share of the persistence-to-perfect cost gap each strategy closes, with its
     bootstrap interval over days (:mod:`iclcontrol.solar.gap`), as horizontal bars.
     """
-    names = [k for k, v in gap_closed.items() if v is not None]
-    values = np.array([100.0 * float(gap_closed[k]) for k in names])  # type: ignore[arg-type]
+    shown = {k: 100.0 * v for k, v in gap_closed.items() if v is not None}
+    names = list(shown)
+    values = np.array(list(shown.values()))
+    # a strategy without an interval gets a zero-width one at its value
     bounds = np.array(
         [
-            [100.0 * b for b in intervals[k]] if intervals.get(k) else [v, v]
-            for k, v in zip(names, values, strict=True)
+            [100.0 * b for b in iv] if (iv := intervals.get(k)) else [v, v]
+            for k, v in shown.items()
         ]
     ).reshape(len(names), 2)
     fig, ax = subplots(figsize=(7, 0.4 * len(names) + 1.2))
