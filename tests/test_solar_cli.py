@@ -129,3 +129,61 @@ def test_operate_help_gives_the_day_ahead_forecasters_time_limit():
 
     assert "the day-ahead forecaster: 900 s" in help_of("solar", "operate")
     assert "day-ahead" not in help_of("solar", "forecast")  # it trains none
+
+
+def test_operate_day_ahead_forecaster_gets_the_options_its_help_names(monkeypatch):
+    """`solar operate` trains two forecasters; every model option whose help names
+    both must reach the day-ahead one with the value given. --max-train-samples
+    reached the short one only (its help named neither), and no help said which
+    forecaster an option applied to. Training is replaced by a recorder: only
+    the parameters each forecaster is built with matter here."""
+    from iclcontrol.cli import build_parser
+    from iclcontrol.commands.solar import BOTH_FORECASTERS
+    from iclcontrol.solar.forecast import IrradianceForecaster
+
+    class Stop(Exception):
+        """Raised once both forecasters are built (the dispatch is not needed)."""
+
+    built = []
+
+    def record(self, data, **kwargs):
+        built.append(self.get_params())
+        if len(built) == 2:
+            raise Stop
+        return self
+
+    monkeypatch.setattr(IrradianceForecaster, "fit", record)
+    # flag -> (value given, forecaster parameter, expected parameter value)
+    given = {
+        "--model": ("lstm", "kind", "lstm"),
+        "--lags": ("5", "lags", 5),
+        "--embedding": ("2", "embedding", 2),
+        "--variability": ("3", "variability", 3),
+        "--covariates": ("temp_air", "covariates", ("temp_air",)),
+        "--future-covariates": ("wind_speed", "future_covariates", ("wind_speed",)),
+        "--hidden": ("7", "hidden", 7),
+        "--layers": ("2", "layers", 2),
+        "--epochs": ("3", "epochs", 3),
+        "--time-limit": ("11", "time_limit_s", 11.0),
+        "--max-train-samples": ("123", "max_train_samples", 123),
+        "--seed": ("9", "random_state", 9),
+    }
+    flags = [x for flag, (value, _, _) in given.items() for x in (flag, value)]
+    argv = ["solar", "operate", "--data", "tmy3-greensboro", "--no-qc"]
+    with pytest.raises(Stop):
+        main([*argv, "--horizon", "2", *flags])
+    short, day_ahead = built
+
+    solar = next(a for a in build_parser()._actions if a.dest == "command")
+    operate = next(
+        a for a in solar.choices["solar"]._actions if a.dest.endswith("command")
+    )
+    helps = operate.choices["operate"]._option_string_actions
+    for flag, (_, name, value) in given.items():
+        assert BOTH_FORECASTERS in helps[flag].help, flag
+        assert short[name] == value, flag
+        assert day_ahead[name] == value, flag
+    # --horizon is the short forecaster's only: the day-ahead one covers the
+    # default 24 dispatch hours of the hourly TMY3 data, 24 steps
+    assert "short forecaster only" in helps["--horizon"].help
+    assert (short["horizon"], day_ahead["horizon"]) == (2, 24)

@@ -20,7 +20,10 @@ def _warn(message: str) -> None:
     print(f"iclcontrol: warning: {message}", file=sys.stderr)
 
 
-def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
+def _data_args(
+    p: argparse.ArgumentParser, flag: str = "--data", fed_to: str = "the forecaster"
+) -> None:
+    """Data options; ``fed_to``: which forecasters the covariates reach (help)."""
     p.add_argument(
         flag,
         required=True,
@@ -33,12 +36,13 @@ def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
     p.add_argument(
         "--covariates",
         default="",
-        help="comma-separated measured columns fed to the forecaster",
+        help=f"comma-separated measured columns fed to {fed_to}",
     )
     p.add_argument(
         "--future-covariates",
         default="",
-        help="comma-separated columns known in advance (a weather forecast)",
+        help="comma-separated columns known in advance (a weather forecast), fed "
+        f"to {fed_to}",
     )
     p.add_argument(
         "--tz",
@@ -152,36 +156,48 @@ def _covariates(args: argparse.Namespace, name: str) -> list[str]:
 DAY_AHEAD_TIME_LIMIT_S = 900.0
 
 
+#: What ``solar operate``'s help appends to an option that reaches both the short
+#: and the day-ahead forecaster (tests look for it).
+BOTH_FORECASTERS = "short and day-ahead forecaster"
+
+
 def _model_args(p: argparse.ArgumentParser, day_ahead: bool = False) -> None:
-    """Forecaster options; ``day_ahead``: the command also trains a day-ahead one."""
+    """Forecaster options; ``day_ahead``: the command also trains a day-ahead one.
+
+    With ``day_ahead`` every option's help says that it applies to
+    :data:`BOTH_FORECASTERS` (``run_operate_cmd`` passes them to both).
+    """
+    both = f" ({BOTH_FORECASTERS})" if day_ahead else ""
     p.add_argument(
         "--lags",
         type=int,
         default=None,
-        help="past steps fed to the model (default: 2 h of steps, at least 6)",
+        help=f"past steps fed to the model (default: 2 h of steps, at least 6){both}",
     )
     p.add_argument(
         "--embedding",
         type=int,
         default=None,
-        help="clear-sky-index lags fed at every step (default 4; 0: none)",
+        help=f"clear-sky-index lags fed at every step (default 4; 0: none){both}",
     )
     p.add_argument(
         "--variability",
         type=int,
         default=None,
-        help="steps of the recent-variability features (default 4; 0: none)",
+        help=f"steps of the recent-variability features (default 4; 0: none){both}",
     )
-    p.add_argument("--hidden", type=int, default=32, help="units per layer")
-    p.add_argument("--layers", type=int, default=1, help="recurrent layers")
-    p.add_argument("--epochs", type=int, default=30, help="epoch cap")
+    p.add_argument("--hidden", type=int, default=32, help=f"units per layer{both}")
+    p.add_argument("--layers", type=int, default=1, help=f"recurrent layers{both}")
+    p.add_argument(
+        "--epochs", type=int, default=30, help=f"epoch cap per forecaster{both}"
+    )
     p.add_argument(
         "--time-limit",
         type=float,
         default=None,
         help="training budget per forecaster [s] (default: none, --epochs only"
         + (
-            f"; the day-ahead forecaster: {DAY_AHEAD_TIME_LIMIT_S:g} s)"
+            f"; the day-ahead forecaster: {DAY_AHEAD_TIME_LIMIT_S:g} s){both}"
             if day_ahead
             else ")"
         ),
@@ -190,9 +206,10 @@ def _model_args(p: argparse.ArgumentParser, day_ahead: bool = False) -> None:
         "--max-train-samples",
         type=int,
         default=None,
-        help="train on the latest this many windows only (default: all)",
+        help="use at most this many (latest) training windows per forecaster, to "
+        f"bound memory (default: all){both}",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=int, default=0, help=f"random seed{both}")
     p.add_argument("--no-qc", action="store_true", help="skip quality control")
 
 
@@ -270,18 +287,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     op = sub.add_parser(
         "operate", help="closed-loop forecast-driven battery dispatch (LP per step)"
     )
-    _data_args(op)
+    _data_args(op, fed_to=f"the {BOTH_FORECASTERS}s")
     op.add_argument(
         "--model",
         default="iclrnn",
-        help="forecaster kind (iclrnn, icrnn, lrnn, rnn, lstm)",
+        help=f"forecaster kind: iclrnn, icrnn, lrnn, rnn, lstm ({BOTH_FORECASTERS})",
     )
     op.add_argument(
         "--horizon",
         type=int,
         default=None,
-        help="steps of the short forecaster (default: 4 at 15 min resolution or "
-        "finer, else 1)",
+        help="steps of the short forecaster only (default: 4 at 15 min resolution "
+        "or finer, else 1); the day-ahead one covers --dispatch-hours",
     )
     op.add_argument("--days", type=float, default=7.0, help="closed-loop length [days]")
     op.add_argument("--dispatch-hours", type=float, default=24.0, help="LP horizon [h]")
@@ -487,7 +504,14 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         full_horizon=not args.short_only,
         long_params={
             k: params[k]
-            for k in ("hidden", "layers", "epochs", "random_state", "time_limit_s")
+            for k in (
+                "hidden",
+                "layers",
+                "epochs",
+                "random_state",
+                "time_limit_s",
+                "max_train_samples",
+            )
             if params.get(k) is not None
         },
         oracle_hours=oracle_hours,
