@@ -1036,6 +1036,8 @@ class SurrogateModel(EstimatorMixin):
 
         Raises
         ------
+        TypeError
+            ``directory`` is not a str or os.PathLike.
         NotFittedError
             The model is not fitted.
         ModelFileError
@@ -1045,8 +1047,8 @@ class SurrogateModel(EstimatorMixin):
         """
         from safetensors.torch import save_file
 
+        path = _model_path(directory, "save")
         self._check_fitted()
-        path = Path(directory).expanduser()  # '~/runs/a', as pandas reads it
         if path.exists() and not path.is_dir():
             raise ModelFileError(
                 f"cannot save into {path}: it is a file, and a model is a folder "
@@ -1097,6 +1099,8 @@ class SurrogateModel(EstimatorMixin):
 
         Raises
         ------
+        TypeError
+            ``directory`` is not a str or os.PathLike.
         ModelFileError
             Missing, truncated, corrupted or inconsistent folder.
         """
@@ -1177,6 +1181,24 @@ def dataset_from_arrays(
     )
 
 
+def _model_path(path: Any, who: str) -> Path:
+    """``path`` as a :class:`~pathlib.Path` with ``~`` expanded (as pandas reads
+    ``'~/runs/a'``).
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or os.PathLike: a wrong argument, as ``open(3.5)``
+        is, rather than a bad model file.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{who} expects the path of a model folder as a str or os.PathLike "
+            f"(e.g. pathlib.Path), got {type(path).__name__}"
+        )
+    return Path(path).expanduser()
+
+
 def load(path: str | os.PathLike[str]) -> SurrogateModel:
     """Load a fitted :class:`SurrogateModel` from a model folder.
 
@@ -1195,6 +1217,8 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
 
     Raises
     ------
+    TypeError
+        ``path`` is not a str or os.PathLike (a wrong argument, not a bad file).
     ModelFileError
         The folder or a file is missing, truncated, corrupted (checksum), the
         weights do not match the stored configuration (tensor shapes, or the
@@ -1204,12 +1228,7 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    if not isinstance(path, (str, os.PathLike)):
-        raise ModelFileError(
-            "load expects the path of a model folder (str or pathlib.Path), got "
-            f"{type(path).__name__}"
-        )
-    folder = Path(path).expanduser()  # '~/runs/a', as pandas reads it
+    folder = _model_path(path, "load")
     if folder.is_file():
         folder = folder.parent
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE

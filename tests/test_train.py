@@ -407,10 +407,19 @@ def test_get_and_set_params():
         m.set_params(hiden=8)
 
 
-def test_load_rejects_folders_whose_parts_disagree(model, tmp_path):
-    with pytest.raises(ModelFileError, match=r"path of a model folder.*NoneType"):
-        load(None)
+@pytest.mark.parametrize("path", [3, None, 2.5, ["runs/a"]])
+def test_save_and_load_of_a_non_path_raise_type_error(model, path):
+    """A wrong argument type is a TypeError naming the types a path may have, as
+    ``open(3.5)`` raises; load(3) raised ModelFileError, a ValueError for a bad
+    model file, which a caller handling bad files would have caught."""
+    expected = rf"str or os\.PathLike.*got {type(path).__name__}"
+    for call in (load, SurrogateModel.load, model.save):
+        with pytest.raises(TypeError, match=expected) as info:
+            call(path)
+        assert not isinstance(info.value, ValueError), call
 
+
+def test_load_rejects_folders_whose_parts_disagree(model, tmp_path):
     def damaged(name, change):
         folder = model.save(tmp_path / name)
         meta = json.loads((folder / "model.json").read_text())
