@@ -264,7 +264,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fc.set_defaults(func=run_forecast_cmd)
 
     pl = sub.add_parser("plan", help="size PV and battery over a weather year (LP)")
-    _data_args(pl, "--site")
+    _data_args(
+        pl,
+        "--site",
+        fed_to="no forecaster (plan sizes on the measured year; read only)",
+    )
     pl.add_argument(
         "--load",
         default="residential",
