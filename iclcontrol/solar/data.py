@@ -140,6 +140,12 @@ class SolarData:
         Provenance (source, licence, resolution, variables).
     report : dict
         What the reader repaired: duplicates, unsorted rows, gaps, negatives, ...
+    sky : pandas.DataFrame or None
+        Solar position and clear sky at the index
+        (:func:`iclcontrol.solar.features.sky_frame`): filled on first use and
+        reused while the index and site it was computed for are unchanged
+        (checked on every use), so that quality control and the features compute
+        the solar position once.
     """
 
     frame: pd.DataFrame
@@ -147,6 +153,7 @@ class SolarData:
     site: Site
     card: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    sky: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_solar_frame(self.frame, self.target)
@@ -1276,7 +1283,12 @@ def _quality_control(
     frame = data.frame.copy()
     frame.loc[any_flag, data.target] = np.nan
     cleaned = SolarData(
-        frame, data.target, data.site, dict(data.card), {**data.report, "qc": report}
+        frame,
+        data.target,
+        data.site,
+        dict(data.card),
+        {**data.report, "qc": report},
+        sky=data.sky,  # same index and site: the solar position is reused
     )
     return QCResult(cleaned, flags, report)
 
