@@ -1,0 +1,163 @@
+"""User-visible paths, timed against another git revision in the same run.
+
+Each path runs in fresh subprocesses, alternately with the working tree's code and
+with the code of ``--ref`` (default ``main``, extracted with ``git archive`` to a
+temporary folder), ``--repeats`` times each; the minimum wall time of each side is
+kept (noise on shared cores only ever adds time). Every run also returns a digest
+of its results, so a speed-up that changed the numbers shows as
+``"same_results": false``.
+
+Paths:
+
+* ``solar_qc``: quality control then the feature frame of a synthetic year of
+  1-min GHI (Golden CO, pvlib clear sky times a seeded cloud factor, 50 spikes):
+  the CLI's ``solar forecast`` data path before the windows. Also counts pvlib
+  solar-position computations.
+* ``predict``: ``SurrogateModel.predict`` on 100k CSTR sequences (2x64 ICLRNN fit
+  one epoch); also the peak resident memory of the process [MB].
+
+Usage::
+
+    python benchmarks/bench_paths.py [--paths solar_qc,predict] [--ref main]
+        [--repeats 3]
+
+Prints one JSON object (last line): per path ``ref_s``, ``new_s`` (minimum wall
+times [s]), ``speedup`` (ref / new), ``same_results`` and path-specific extras
+(``*_ref``/``*_new``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The code each path runs in its subprocess; it prints one JSON object with
+#: ``seconds``, ``digest`` and any extras.
+PATHS: dict[str, str] = {
+    "solar_qc": r"""
+import hashlib, json, time
+import numpy as np, pandas as pd, pvlib
+from iclcontrol.solar.data import Site, SolarData, quality_control
+from iclcontrol.solar.features import feature_frame
+
+site = Site("golden", 39.74, -105.18, 1800.0, tz="Etc/GMT+7")
+index = pd.date_range("2023-01-01", periods=365 * 1440, freq="1min", tz=site.tz)
+loc = pvlib.location.Location(site.latitude, site.longitude, altitude=1800.0)
+cs = loc.get_clearsky(index)["ghi"].to_numpy()
+rng = np.random.default_rng(0)
+y = cs * rng.uniform(0.3, 1.05, len(index))
+y[rng.integers(0, len(y), 50)] = 3000.0
+frame = pd.DataFrame({"ghi": y}, index=index)
+frame.index.freq = "1min"
+data = SolarData(frame, "ghi", site)
+calls = []
+real = pvlib.solarposition.get_solarposition
+def counting(time, *args, **kwargs):
+    calls.append(len(time))
+    return real(time, *args, **kwargs)
+pvlib.solarposition.get_solarposition = counting
+t0 = time.perf_counter()
+qc = quality_control(data, verbose=False)
+ff = feature_frame(qc.data)
+seconds = time.perf_counter() - t0
+h = hashlib.sha256()
+h.update(pd.util.hash_pandas_object(qc.flags).to_numpy().tobytes())
+h.update(pd.util.hash_pandas_object(ff).to_numpy().tobytes())
+h.update(json.dumps(qc.report, sort_keys=True, default=str).encode())
+print(json.dumps({"seconds": seconds, "digest": h.hexdigest(),
+                  "solar_positions": len(calls)}))
+""",
+    "predict": r"""
+import hashlib, json, resource, time
+import numpy as np, torch
+from iclcontrol.data import cstr_dataset
+from iclcontrol.train import SurrogateModel
+
+torch.set_num_threads(1)
+ds = cstr_dataset(random_state=0, n_grid=20)
+model = SurrogateModel("iclrnn", hidden=64, layers=2, max_epochs=1, random_state=0,
+                       verbose=False).fit(ds)
+X = np.asarray(ds.X)[np.random.default_rng(0).integers(0, len(ds.X), 100_000)]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+Y = model.predict(X)
+seconds = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds,
+                  "digest": hashlib.sha256(Y.tobytes()).hexdigest(),
+                  "peak_growth_mb": round((peak - before) / 1024, 1)}))
+""",
+}
+
+
+def run_once(code: str, pythonpath: str) -> dict:
+    """Run ``code`` in a fresh interpreter importing iclcontrol from ``pythonpath``."""
+    env = {**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1"}
+    env["ICLCONTROL_QUIET"] = "1"
+    # -P and a neutral cwd: the current folder must not shadow ``pythonpath``
+    out = subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(code: str, ref_path: str, new_path: str, repeats: int) -> dict:
+    """Alternate ref and new runs; minimum times, digests compared."""
+    runs: dict[str, list[dict]] = {"ref": [], "new": []}
+    for _ in range(repeats):
+        runs["ref"].append(run_once(code, ref_path))
+        runs["new"].append(run_once(code, new_path))
+    ref_s = min(r["seconds"] for r in runs["ref"])
+    new_s = min(r["seconds"] for r in runs["new"])
+    out = {
+        "ref_s": round(ref_s, 3),
+        "new_s": round(new_s, 3),
+        "speedup": round(ref_s / new_s, 2),
+        "same_results": len({r["digest"] for r in runs["ref"] + runs["new"]}) == 1,
+    }
+    extras = set(runs["ref"][0]) - {"seconds", "digest"}
+    for key in sorted(extras):
+        out[f"{key}_ref"] = max(r[key] for r in runs["ref"])
+        out[f"{key}_new"] = max(r[key] for r in runs["new"])
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--ref", default="main", help="git revision to compare with")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    names = [p for p in args.paths.split(",") if p]
+    unknown = sorted(set(names) - set(PATHS))
+    if unknown:
+        parser.error(f"unknown paths {unknown}; known: {sorted(PATHS)}")
+    report: dict = {"ref": args.ref, "repeats": args.repeats, "paths": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.ref, "iclcontrol", "plants"],
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        for name in names:
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            report["paths"][name] = compare(PATHS[name], tmp, str(ROOT), args.repeats)
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
