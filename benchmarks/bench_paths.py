@@ -15,10 +15,14 @@ Paths:
   solar-position computations.
 * ``predict``: ``SurrogateModel.predict`` on 100k CSTR sequences (2x64 ICLRNN fit
   one epoch); also the peak resident memory of the process [MB].
+* ``dispatch``: ``run_dispatch`` (receding-horizon battery LP, Pyomo + HiGHS) over
+  97 15-min steps with a 96-step horizon and 5 PV scenarios per step (the
+  stochastic strategy of ``iclcontrol solar operate``); also ``mean_solve_ms``
+  (per step, data update and HiGHS).
 
 Usage::
 
-    python benchmarks/bench_paths.py [--paths solar_qc,predict] [--ref main]
+    python benchmarks/bench_paths.py [--paths solar_qc,predict,dispatch] [--ref main]
         [--repeats 3]
 
 Prints one JSON object (last line): per path ``ref_s``, ``new_s`` (minimum wall
@@ -93,6 +97,29 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"seconds": seconds,
                   "digest": hashlib.sha256(Y.tobytes()).hexdigest(),
                   "peak_growth_mb": round((peak - before) / 1024, 1)}))
+""",
+    "dispatch": r"""
+import hashlib, json, time
+import numpy as np, pandas as pd
+from iclcontrol.solar.planning import Tariff, load_profile, run_dispatch
+from plants.pv import BatteryParameters, PVBatteryPlant
+
+idx = pd.date_range("2021-06-01", periods=2 * 96, freq="15min", tz="UTC-05:00")
+hour = idx.hour + idx.minute / 60
+rng = np.random.default_rng(1)
+pv = pd.Series(np.clip(3.0 * np.sin(np.pi * (hour - 6) / 12), 0, None)
+               * rng.uniform(0.3, 1.0, len(idx)), index=idx)
+load = load_profile("residential", idx)
+H, S = 96, 5
+pad = np.r_[pv.to_numpy(), np.zeros(H)]
+scale = np.random.default_rng(0).uniform(0.5, 1.1, (len(idx), S, H))
+plant = PVBatteryPlant(dt_h=0.25, battery=BatteryParameters(6, 3, 0.95, 0.95, 0.1, 0.9))
+t0 = time.perf_counter()
+res = run_dispatch(plant, pv, load, lambda k: pad[k : k + H] * scale[k], H, Tariff())
+seconds = time.perf_counter() - t0
+digest = hashlib.sha256(pd.util.hash_pandas_object(res.trace).to_numpy().tobytes())
+print(json.dumps({"seconds": seconds, "digest": digest.hexdigest(),
+                  "steps": res.n_steps, "mean_solve_ms": res.mean_solve_ms}))
 """,
 }
 
