@@ -15,6 +15,8 @@ Paths:
   solar-position computations.
 * ``predict``: ``SurrogateModel.predict`` on 100k CSTR sequences (2x64 ICLRNN fit
   one epoch); also the peak resident memory of the process [MB].
+* ``csv_dataset``: ``csv_dataset`` on a 1e6-row CSV log (10-s steps, windows of 20
+  every 10 rows).
 * ``dispatch``: ``run_dispatch`` (receding-horizon battery LP, Pyomo + HiGHS) over
   97 15-min steps with a 96-step horizon and 5 PV scenarios per step (the
   stochastic strategy of ``iclcontrol solar operate``); also ``mean_solve_ms``
@@ -22,8 +24,8 @@ Paths:
 
 Usage::
 
-    python benchmarks/bench_paths.py [--paths solar_qc,predict,dispatch] [--ref main]
-        [--repeats 3]
+    python benchmarks/bench_paths.py [--paths solar_qc,predict,csv_dataset,dispatch]
+        [--ref main] [--repeats 3]
 
 Prints one JSON object (last line): per path ``ref_s``, ``new_s`` (minimum wall
 times [s]), ``speedup`` (ref / new), ``same_results`` and path-specific extras
@@ -120,6 +122,28 @@ seconds = time.perf_counter() - t0
 digest = hashlib.sha256(pd.util.hash_pandas_object(res.trace).to_numpy().tobytes())
 print(json.dumps({"seconds": seconds, "digest": digest.hexdigest(),
                   "steps": res.n_steps, "mean_solve_ms": res.mean_solve_ms}))
+""",
+    "csv_dataset": r"""
+import hashlib, json, tempfile, time
+from pathlib import Path
+import numpy as np, pandas as pd
+from iclcontrol.data import csv_dataset
+
+n = 1_000_000
+rng = np.random.default_rng(0)
+times = pd.date_range("2020-01-01", periods=n, freq="10s")
+frame = pd.DataFrame({"time": times.strftime("%Y-%m-%d %H:%M:%S"),
+                      "u": rng.normal(size=n), "y": rng.normal(size=n),
+                      "k": np.full(n, 2.0)})
+with tempfile.TemporaryDirectory() as tmp:
+    path = Path(tmp) / "log.csv"
+    frame.to_csv(path, index=False)
+    t0 = time.perf_counter()
+    ds = csv_dataset(path, "time", ["u", "k"], ["y"], window=20, stride=10)
+    seconds = time.perf_counter() - t0
+h = hashlib.sha256(ds.X.tobytes() + ds.Y.tobytes())
+h.update(json.dumps(ds.card["cleaning"], sort_keys=True, default=str).encode())
+print(json.dumps({"seconds": seconds, "digest": h.hexdigest()}))
 """,
 }
 
