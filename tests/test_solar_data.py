@@ -866,3 +866,27 @@ def test_stored_sky_is_not_reused_for_another_index_or_site():
     sky = sky_frame(d)
     sky["clearsky"] = -1.0
     assert (sky_frame(d)["clearsky"] >= 0).all()
+
+
+def test_hourly_data_quality_control_and_features_need_one_solar_position(
+    monkeypatch,
+):
+    """On hourly data the unit check's hourly sample is the data itself: QC and
+    features compute pvlib's solar position once (five times before)."""
+    import pvlib
+
+    d = load_solar("tmy3-greensboro")
+    calls = []
+    real = pvlib.solarposition.get_solarposition
+
+    def counting(time, *args, **kwargs):
+        calls.append(len(time))
+        return real(time, *args, **kwargs)
+
+    monkeypatch.setattr(pvlib.solarposition, "get_solarposition", counting)
+    qc = quality_control(d)
+    ff = feature_frame(qc.data)
+    assert calls == [len(d.frame)]
+    monkeypatch.undo()
+    plain = SolarData(qc.data.frame.copy(), qc.data.target, qc.data.site)
+    pd.testing.assert_frame_equal(ff, feature_frame(plain), check_exact=True)

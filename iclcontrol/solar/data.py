@@ -1325,7 +1325,8 @@ def check_irradiance_scale(data: SolarData) -> float | None:
     from iclcontrol.solar.features import clearsky_target
 
     k = max(round(pd.Timedelta("1h") / data.freq), 1)
-    sample = SolarData(data.frame.iloc[::k], data.target, data.site)
+    # hourly or coarser: the sample is the data, whose solar position is kept
+    sample = data if k == 1 else SolarData(data.frame.iloc[::k], data.target, data.site)
     y = sample.y.dropna()
     if len(y) < 48:
         return None
