@@ -13,6 +13,9 @@ Paths:
   1-min GHI (Golden CO, pvlib clear sky times a seeded cloud factor, 50 spikes):
   the CLI's ``solar forecast`` data path before the windows. Also counts pvlib
   solar-position computations.
+* ``windows``: the forecaster's input windows (``make_windows``, default options
+  of ``iclcontrol solar forecast``) of four years of synthetic 15-min POA data,
+  the feature frame computed beforehand (as long as pvdaq-poa-15min).
 * ``predict``: ``SurrogateModel.predict`` on 100k CSTR sequences (2x64 ICLRNN fit
   one epoch); also the peak resident memory of the process [MB].
 * ``csv_dataset``: ``csv_dataset`` on a 1e6-row CSV log (10-s steps, windows of 20
@@ -24,7 +27,7 @@ Paths:
 
 Usage::
 
-    python benchmarks/bench_paths.py [--paths solar_qc,predict,csv_dataset,dispatch]
+    python benchmarks/bench_paths.py [--paths solar_qc,windows,predict,...]
         [--ref main] [--repeats 3]
 
 Prints one JSON object (last line): per path ``ref_s``, ``new_s`` (minimum wall
@@ -79,6 +82,32 @@ h.update(pd.util.hash_pandas_object(ff).to_numpy().tobytes())
 h.update(json.dumps(qc.report, sort_keys=True, default=str).encode())
 print(json.dumps({"seconds": seconds, "digest": h.hexdigest(),
                   "solar_positions": len(calls)}))
+""",
+    "windows": r"""
+import hashlib, json, time
+import numpy as np, pandas as pd, pvlib
+from iclcontrol.solar.data import Site, SolarData
+from iclcontrol.solar.forecast import IrradianceForecaster, make_windows
+from iclcontrol.solar.workflows import default_forecast_params
+
+site = Site("golden", 39.74, -105.18, 1800.0, tz="Etc/GMT+7", surface_tilt=40.0,
+            surface_azimuth=180.0)
+index = pd.date_range("2019-01-01", periods=4 * 365 * 96, freq="15min", tz=site.tz)
+loc = pvlib.location.Location(site.latitude, site.longitude, altitude=1800.0)
+cs = loc.get_clearsky(index)["ghi"].to_numpy()
+y = cs * np.random.default_rng(0).uniform(0.3, 1.05, len(index))
+frame = pd.DataFrame({"poa": y}, index=index)
+frame.index.freq = "15min"
+data = SolarData(frame, "poa", site)
+params = default_forecast_params(data)
+options = IrradianceForecaster(**params).window_options()
+from iclcontrol.solar.features import feature_frame
+ff = feature_frame(data)
+t0 = time.perf_counter()
+w = make_windows(data, params["lags"], params["horizon"], ff=ff, **options)
+seconds = time.perf_counter() - t0
+print(json.dumps({"seconds": seconds,
+                  "digest": hashlib.sha256(w.X.tobytes()).hexdigest()}))
 """,
     "predict": r"""
 import hashlib, json, resource, time
