@@ -71,3 +71,24 @@ def test_bench_solar_help_names_the_file_it_writes(monkeypatch, capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "folder for bench_solar.json and the dispatch traces" in text
     assert script.RESULT_FILE == "bench_solar.json"
+
+
+def test_bench_paths_compares_two_code_trees_and_their_results(tmp_path):
+    """bench_paths runs a snippet alternately on two PYTHONPATHs, keeps each side's
+    fastest run and flags results that differ (here two fake packages)."""
+    script = _load_script("bench_paths")
+    for name, digest in (("ref", "a"), ("new", "b")):
+        package = tmp_path / name / "fakepkg"
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text(f"DIGEST = {digest!r}\n")
+    code = (
+        "import json, fakepkg\n"
+        "print(json.dumps({'seconds': 2.0 if fakepkg.DIGEST == 'a' else 0.5,"
+        " 'digest': fakepkg.DIGEST, 'calls': 3}))"
+    )
+    out = script.compare(code, str(tmp_path / "ref"), str(tmp_path / "new"), 2)
+    assert out["ref_s"] == 2.0 and out["new_s"] == 0.5 and out["speedup"] == 4.0
+    assert out["same_results"] is False
+    assert out["calls_ref"] == out["calls_new"] == 3
+    same = script.compare(code, str(tmp_path / "ref"), str(tmp_path / "ref"), 1)
+    assert same["same_results"] is True and same["speedup"] == 1.0

@@ -412,3 +412,17 @@ def test_csv_units_of_columns(tmp_path):
     assert main([*args, "--out", str(tmp_path / "d")]) == 0
     back = SequenceDataset.load(tmp_path / "d")
     assert back.feature_units == ("m/s",) and back.output_units == ("K",)
+
+
+def test_constant_columns_ignore_missing_cells_and_the_sign_of_zero():
+    """A column is constant when it holds one distinct number: empty cells do not
+    count, 0.0 and -0.0 are one number, and one differing cell makes it vary."""
+    n = 60
+    zero = np.where(np.arange(n) % 2 == 0, 0.0, -0.0)
+    k = np.full(n, 2.0)
+    k[[7, 30]] = np.nan  # gaps: still the one number 2
+    v = np.full(n, 2.0)
+    v[45] = 2.0 + 1e-9  # one cell differs
+    frame = _frame(n, z=zero, k=k, v=v)
+    ds = csv_dataset(frame, "time", ["u", "z", "k", "v"], ["y"], window=5)
+    assert ds.card["cleaning"]["constant_columns"] == ["z", "k", "y"]

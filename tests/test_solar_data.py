@@ -773,3 +773,135 @@ def test_covariate_missing_value_codes_are_missing(tmp_path):
     assert "covariate codes like -999 as missing: {'temp': 4}" in _data_line(
         report, {"skipped": True}
     )
+
+
+def test_sky_frame_is_pvlib_solar_position_and_clear_sky_of_the_plane():
+    """The one solar position behind geometry and clear sky is pvlib's, evaluated
+    mid-interval for period-ending labels, and the clear sky is pvlib's Ineichen
+    transposed to the plane (computed here directly with pvlib)."""
+    import pvlib
+
+    from iclcontrol.solar.features import clearsky_target, sky_frame, solar_geometry
+
+    site = Site(
+        "golden",
+        39.74,
+        -105.18,
+        1800.0,
+        tz="Etc/GMT+7",
+        surface_tilt=40.0,
+        surface_azimuth=180.0,
+        label="ending",
+    )
+    index = pd.date_range("2023-03-20", periods=2 * 96, freq="15min", tz=site.tz)
+    d = SolarData(pd.DataFrame({"poa": 1.0}, index=index), "poa", site)
+    times = index - pd.Timedelta("7min 30s")  # middle of each period ending at t
+    loc = pvlib.location.Location(site.latitude, site.longitude, altitude=1800.0)
+    sp = loc.get_solarposition(times)
+    cs = loc.get_clearsky(times, solar_position=sp)
+    poa = pvlib.irradiance.get_total_irradiance(
+        40.0,
+        180.0,
+        sp["apparent_zenith"],
+        sp["azimuth"],
+        cs["dni"],
+        cs["ghi"],
+        cs["dhi"],
+    )["poa_global"]
+    sky = sky_frame(d)
+    for col in ("zenith", "apparent_zenith", "azimuth"):
+        np.testing.assert_array_equal(sky[col].to_numpy(), sp[col].to_numpy())
+    expected = poa.fillna(0.0).clip(lower=0.0).to_numpy()
+    np.testing.assert_array_equal(sky["clearsky"].to_numpy(), expected)
+    np.testing.assert_array_equal(clearsky_target(d).to_numpy(), expected)
+    np.testing.assert_array_equal(
+        solar_geometry(d)["azimuth"].to_numpy(), sp["azimuth"].to_numpy()
+    )
+    assert sky.index.equals(index)
+
+
+def test_quality_control_and_features_compute_the_solar_position_once(
+    poa_slice, monkeypatch
+):
+    """QC then features computed pvlib's solar position 5 times (4 on the whole
+    index); now once on the whole index (plus QC's hourly unit check), with the
+    same flags and features as on data that carries no solar position."""
+    import pvlib
+
+    calls = []
+    real = pvlib.solarposition.get_solarposition
+
+    def counting(time, *args, **kwargs):
+        calls.append(len(time))
+        return real(time, *args, **kwargs)
+
+    fresh = SolarData(poa_slice.frame.copy(), poa_slice.target, poa_slice.site)
+    monkeypatch.setattr(pvlib.solarposition, "get_solarposition", counting)
+    qc = quality_control(fresh)
+    ff = feature_frame(qc.data)
+    # the unit check's hourly sample (every 4th 15-min step), then the whole index
+    assert calls == [len(poa_slice.frame.iloc[::4]), len(poa_slice.frame)]
+    monkeypatch.undo()
+    # the straightforward way: every stage on data without a stored solar position
+    again = quality_control(
+        SolarData(poa_slice.frame.copy(), poa_slice.target, poa_slice.site)
+    )
+    pd.testing.assert_frame_equal(qc.flags, again.flags, check_exact=True)
+    assert qc.report == again.report
+    plain = SolarData(qc.data.frame.copy(), qc.data.target, qc.data.site)
+    pd.testing.assert_frame_equal(ff, feature_frame(plain), check_exact=True)
+
+
+def test_stored_sky_is_not_reused_for_another_index_or_site():
+    """The solar position kept in ``data.sky`` is recomputed when the index or the
+    site changed since (a stale one would shift the clear sky by hours)."""
+    from dataclasses import replace
+
+    from iclcontrol.solar.features import clearsky_target, sky_frame
+
+    frame, site = _clear_sky_frame()
+    d = SolarData(frame, "ghi", site)
+    before = clearsky_target(d)
+    assert d.sky is not None
+    # another site: Miami instead of Golden
+    d.site = replace(site, latitude=25.8, longitude=-80.3, altitude=0.0)
+    moved = clearsky_target(d)
+    direct = clearsky_target(index=frame.index, site=d.site)
+    pd.testing.assert_series_equal(moved, direct)
+    assert not np.allclose(moved, before)
+    # the same site, a shifted index (one hour later)
+    shifted = frame.copy()
+    shifted.index = shifted.index + pd.Timedelta("1h")
+    shifted.index.freq = "15min"
+    d.frame = shifted
+    pd.testing.assert_series_equal(
+        clearsky_target(d), clearsky_target(index=shifted.index, site=d.site)
+    )
+    # what is returned is a copy: changing it leaves the stored one intact
+    sky = sky_frame(d)
+    sky["clearsky"] = -1.0
+    assert (sky_frame(d)["clearsky"] >= 0).all()
+
+
+def test_hourly_data_quality_control_and_features_need_one_solar_position(
+    monkeypatch,
+):
+    """On hourly data the unit check's hourly sample is the data itself: QC and
+    features compute pvlib's solar position once (five times before)."""
+    import pvlib
+
+    d = load_solar("tmy3-greensboro")
+    calls = []
+    real = pvlib.solarposition.get_solarposition
+
+    def counting(time, *args, **kwargs):
+        calls.append(len(time))
+        return real(time, *args, **kwargs)
+
+    monkeypatch.setattr(pvlib.solarposition, "get_solarposition", counting)
+    qc = quality_control(d)
+    ff = feature_frame(qc.data)
+    assert calls == [len(d.frame)]
+    monkeypatch.undo()
+    plain = SolarData(qc.data.frame.copy(), qc.data.target, qc.data.site)
+    pd.testing.assert_frame_equal(ff, feature_frame(plain), check_exact=True)

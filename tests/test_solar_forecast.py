@@ -706,3 +706,36 @@ def test_verbose_training_reports_on_stderr_not_stdout(tmy_slice, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("epoch ") == 2
+
+
+def test_radial_basis_features_encode_each_steps_index_and_hour(tmy_slice):
+    """csi_rbf: Gaussians of the step's clear-sky index (held over the future,
+    NaN read as 1) centred at 0, 0.3 .. 1.2, width 0.2; hour_rbf: Gaussians of
+    the step's hour centred every 4 h, width 2.5 h, periodic over 24 h. Computed
+    here on every window (the straightforward way) with the documented centres."""
+    lags, h = 6, 4
+    frame = tmy_slice.frame.copy()
+    frame.iloc[50:53, 0] = np.nan  # missing readings: index read as 1
+    d = SolarData(frame, tmy_slice.target, tmy_slice.site)
+    w = make_windows(d, lags, h)
+    names = list(STEP_FEATURES)
+    csi_cols = [names.index(f"csi_rbf{i}") for i in range(5)]
+    hour_cols = [names.index(f"hour_rbf{i}") for i in range(6)]
+    csi_in_window = w.X[:, :, names.index("csi")]
+    assert np.isnan(clearsky_index(d.y, clearsky_target(d))[50:53]).all()
+    centres = np.array([0.0, 0.3, 0.6, 0.9, 1.2])
+    expected = np.exp(-0.5 * ((csi_in_window[:, :, None] - centres) / 0.2) ** 2)
+    # same formula on differently shaped arrays: equal to the last bit or so
+    np.testing.assert_allclose(w.X[:, :, csi_cols], expected, rtol=1e-14, atol=0)
+    n = len(w.origins)
+    steps = np.arange(n)[:, None] + np.arange(lags + h)[None, :]
+    idx = d.frame.index
+    hour = np.asarray(idx.hour + idx.minute / 60.0)[steps]
+    gap = np.abs(hour[:, :, None] - np.arange(6) * 4.0)
+    gap = np.minimum(gap, 24.0 - gap)
+    expected = np.exp(-0.5 * (gap / 2.5) ** 2)
+    np.testing.assert_allclose(w.X[:, :, hour_cols], expected, rtol=1e-14, atol=0)
+    # the issue time's index is held over the future steps
+    np.testing.assert_array_equal(
+        w.X[:, lags:, csi_cols], np.repeat(w.X[:, lags - 1 : lags, csi_cols], h, 1)
+    )

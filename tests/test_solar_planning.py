@@ -616,3 +616,66 @@ def test_run_operate_lists_the_loads_warnings():
         qc=False,
     )
     assert any("in W" in w for w in res["warnings"])
+
+
+@pytest.mark.parametrize("scenarios", [1, 3])
+def test_step_data_written_into_highs_is_the_lp_pyomo_builds(scenarios):
+    """Each dispatch step's data goes straight into HiGHS (Pyomo's per-row
+    parameter updates took most of a step): after the same steps the HiGHS model
+    holds exactly the bounds and costs Pyomo writes, with the same first move."""
+    from iclcontrol.solar.planning import _DispatchLP
+
+    battery = BatteryParameters(6, 3, 0.95, 0.95, 0.1, 0.9)
+    rng = np.random.default_rng(3)
+    n = 8
+    lps = {}
+    for direct in (False, True):
+        lp = _DispatchLP(n, 0.25, battery, 0.04, 2.5, scenarios=scenarios)
+        lp.direct_updates = direct
+        lps[direct] = lp
+    for _ in range(4):
+        e0 = rng.uniform(0.6, 5.4)
+        pv = rng.uniform(-0.5, 4.0, (scenarios, n))  # negative PV is clipped to 0
+        load = rng.uniform(0.2, 2.0, n)
+        price = rng.choice([0.1, 0.2, 0.4], n)
+        moves = {d: lp.solve(e0, pv, load, price) for d, lp in lps.items()}
+        assert moves[True][0] == moves[False][0] == "optimal"
+        np.testing.assert_array_equal(moves[True][1], moves[False][1])
+        models = {d: lp.solver._solver_model.getLp() for d, lp in lps.items()}
+        for field in ("row_lower_", "row_upper_", "col_cost_"):
+            np.testing.assert_array_equal(
+                np.asarray(getattr(models[True], field)),
+                np.asarray(getattr(models[False], field)),
+            )
+    assert lps[True]._direct is not None and lps[False]._direct is None
+
+
+def test_closed_loop_dispatch_is_the_same_with_direct_step_updates(monkeypatch):
+    """run_dispatch writes the steps after the first straight into HiGHS; its
+    trace equals the one of the Pyomo parameter path exactly (2 scenarios)."""
+    from iclcontrol.solar import planning
+
+    idx = pd.date_range("2021-06-01", periods=36, freq="h", tz="UTC-05:00")
+    pv = pd.Series(np.clip(3.0 * np.sin(np.pi * (idx.hour - 6) / 12), 0, None), idx)
+    load = load_profile("residential", idx)
+    H = 12
+    pad = np.r_[pv.to_numpy(), np.zeros(H)]
+    scale = np.random.default_rng(0).uniform(0.5, 1.2, (len(idx), 2, H))
+    writes = []
+    write = planning._HighsStepData.write
+
+    def counted(self, *args):
+        writes.append(1)
+        return write(self, *args)
+
+    monkeypatch.setattr(planning._HighsStepData, "write", counted)
+    traces = {}
+    for direct in (False, True):
+        monkeypatch.setattr(planning._DispatchLP, "direct_updates", direct)
+        plant = PVBatteryPlant(battery=BatteryParameters(6, 3, 0.95, 0.95, 0.1, 0.9))
+        res = run_dispatch(plant, pv, load, lambda k: pad[k : k + H] * scale[k], H)
+        traces[direct] = res.trace
+        assert res.failed_solves == 0
+    n_steps = len(idx) - H + 1
+    assert len(writes) == n_steps - 1  # every step after the first, direct only
+    pd.testing.assert_frame_equal(traces[True], traces[False], check_exact=True)

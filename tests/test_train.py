@@ -862,3 +862,25 @@ def test_save_and_load_expand_the_home_folder(tmp_path, monkeypatch):
     assert (tmp_path / "home" / "runs" / "a" / "model.json").is_file()
     assert not (tmp_path / "~").exists()
     np.testing.assert_array_equal(load("~/runs/a").predict(X[:2]), m.predict(X[:2]))
+
+
+def test_predict_in_blocks_equals_one_pass_of_the_network(model, ds, monkeypatch):
+    """predict feeds the network blocks of PREDICT_BATCH sequences (memory); the
+    result equals the network applied to all sequences at once, in order, the
+    last block short included."""
+    import torch
+
+    X = np.asarray(ds.subset("test")[0])[:50]
+    Xs = model.x_scaler_.transform(X)
+    with torch.no_grad():
+        y = model.network_(torch.as_tensor(Xs, dtype=torch.float32))
+    expected = model.y_scaler_.inverse_transform(
+        y[:, -model.output_steps_ :].numpy().astype(np.float64)
+    )
+    monkeypatch.setattr(train_mod, "PREDICT_BATCH", 7)  # 7 blocks, last of 1
+    got = model.predict(X)
+    assert got.shape == expected.shape == (50, model.output_steps_, 2)
+    # float32 network: different block sizes may round differently in the last bit
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    # a single sequence (2-D input) is one block of one
+    np.testing.assert_allclose(model.predict(X[3]), expected[3:4], rtol=1e-6, atol=1e-6)

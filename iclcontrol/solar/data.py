@@ -140,6 +140,12 @@ class SolarData:
         Provenance (source, licence, resolution, variables).
     report : dict
         What the reader repaired: duplicates, unsorted rows, gaps, negatives, ...
+    sky : pandas.DataFrame or None
+        Solar position and clear sky at the index
+        (:func:`iclcontrol.solar.features.sky_frame`): filled on first use and
+        reused while the index and site it was computed for are unchanged
+        (checked on every use), so that quality control and the features compute
+        the solar position once.
     """
 
     frame: pd.DataFrame
@@ -147,6 +153,7 @@ class SolarData:
     site: Site
     card: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    sky: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_solar_frame(self.frame, self.target)
@@ -1126,10 +1133,14 @@ def quality_control(
     ----------
     data : SolarData
     clearsky : pandas.Series or None
-        Clear-sky irradiance of the target's plane. [W/m^2] Computed when ``None``.
+        Clear-sky irradiance of the target's plane. [W/m^2] Computed when ``None``
+        (with the solar position, kept in ``data.sky`` and passed on to the
+        cleaned data, so the features do not compute it again).
     verbose : bool or None
-        Progress bar of the stages on stderr (a year of 1-min data takes about
-        20 s); None: only on a terminal and not under CI.
+        Progress bar of the stages on stderr (a synthetic year of 1-min GHI took
+        about 11 s with the features, 21 s before the solar position was shared;
+        2026-11-27, 2 shared cores, benchmarks/bench_paths.py); None: only on a
+        terminal and not under CI.
 
     Returns
     -------
@@ -1146,7 +1157,7 @@ def quality_control(
     from iclcontrol.progress import progress_enabled
     from iclcontrol.solar.features import clearsky_target
 
-    # a year of 1-min data takes about 20 s: show the stages
+    # a year of 1-min data takes about 10 s: show the stages
     bar = tqdm(
         total=4,
         desc="solar QC",
@@ -1276,7 +1287,12 @@ def _quality_control(
     frame = data.frame.copy()
     frame.loc[any_flag, data.target] = np.nan
     cleaned = SolarData(
-        frame, data.target, data.site, dict(data.card), {**data.report, "qc": report}
+        frame,
+        data.target,
+        data.site,
+        dict(data.card),
+        {**data.report, "qc": report},
+        sky=data.sky,  # same index and site: the solar position is reused
     )
     return QCResult(cleaned, flags, report)
 
@@ -1309,7 +1325,8 @@ def check_irradiance_scale(data: SolarData) -> float | None:
     from iclcontrol.solar.features import clearsky_target
 
     k = max(round(pd.Timedelta("1h") / data.freq), 1)
-    sample = SolarData(data.frame.iloc[::k], data.target, data.site)
+    # hourly or coarser: the sample is the data, whose solar position is kept
+    sample = data if k == 1 else SolarData(data.frame.iloc[::k], data.target, data.site)
     y = sample.y.dropna()
     if len(y) < 48:
         return None

@@ -22,6 +22,7 @@ __all__ = [
     "geometry_times",
     "index_step",
     "period_starts",
+    "sky_frame",
     "solar_geometry",
 ]
 
@@ -108,17 +109,32 @@ def _index_and_site(
     return index, site
 
 
-def solar_geometry(
+def sky_frame(
     data: SolarData | None = None,
     index: pd.DatetimeIndex | None = None,
     site: Site | None = None,
 ) -> pd.DataFrame:
-    """Solar position (pvlib) at each timestamp of ``data`` or ``index``.
+    """Solar position and clear sky of the target's plane at each timestamp.
+
+    The solar position (pvlib's SPA, the costly part: about 4 s for a year of
+    1-min data) is computed once and serves both the geometry and the clear sky.
+    Given ``data``, the result is kept in ``data.sky`` and reused on the next call
+    as long as the data's index (labels, zone, step) and site are those it was
+    computed for; otherwise it is computed again.
+
+    Parameters
+    ----------
+    data : SolarData or None
+        The timestamps and site; or give ``index`` and ``site``.
+    index : pandas.DatetimeIndex or None
+    site : Site or None
 
     Returns
     -------
     pandas.DataFrame
-        ``zenith``, ``apparent_zenith``, ``azimuth``. [deg]
+        Indexed like the data: ``zenith``, ``apparent_zenith``, ``azimuth`` [deg]
+        and ``clearsky`` [W/m^2] (see :func:`clearsky_target`). A copy: changing
+        it does not change what is kept.
 
     Raises
     ------
@@ -126,32 +142,29 @@ def solar_geometry(
         Neither ``data`` nor both ``index`` and ``site`` given.
     """
     index, site = _index_and_site(data, index, site)
-    times = geometry_times(index, site)
-    sp = _site_location(site).get_solarposition(times)
-    out = sp[["zenith", "apparent_zenith", "azimuth"]].copy()
-    out.index = index
-    return out
+    if data is None:
+        return _compute_sky(index, site)
+    if not _sky_matches(data.sky, index, site):
+        data.sky = _compute_sky(index, site)
+    assert data.sky is not None
+    return data.sky.copy()
 
 
-def clearsky_target(
-    data: SolarData | None = None,
-    index: pd.DatetimeIndex | None = None,
-    site: Site | None = None,
-) -> pd.Series:
-    """Clear-sky irradiance of the target's plane. [W/m^2]
+def _sky_matches(sky: pd.DataFrame | None, index: pd.DatetimeIndex, site: Site) -> bool:
+    """Whether ``sky`` was computed for exactly these labels, zone, step and site."""
+    return (
+        sky is not None
+        and sky.attrs.get("site") == site
+        and sky.attrs.get("freq") == index.freq
+        and sky.index.dtype == index.dtype
+        and sky.index.equals(index)
+    )
 
-    Ineichen clear sky (pvlib, Linke turbidity climatology); for a plane-of-array
-    target it is transposed with pvlib's isotropic model to the site's tilt and
-    azimuth, otherwise it is clear-sky GHI.
 
-    Raises
-    ------
-    ConfigError
-        Neither ``data`` nor both ``index`` and ``site`` given.
-    """
+def _compute_sky(index: pd.DatetimeIndex, site: Site) -> pd.DataFrame:
+    """:func:`sky_frame` computed from scratch (one pvlib solar position)."""
     import pvlib
 
-    index, site = _index_and_site(data, index, site)
     times = geometry_times(index, site)
     loc = _site_location(site)
     sp = loc.get_solarposition(times)
@@ -166,10 +179,67 @@ def clearsky_target(
             cs["ghi"],
             cs["dhi"],
         )["poa_global"]
-        values = poa.fillna(0.0).clip(lower=0.0).to_numpy()
+        clearsky = poa.fillna(0.0).clip(lower=0.0).to_numpy()
     else:
-        values = cs["ghi"].fillna(0.0).clip(lower=0.0).to_numpy()
-    return pd.Series(values, index=index, name="clearsky")
+        clearsky = cs["ghi"].fillna(0.0).clip(lower=0.0).to_numpy()
+    out = pd.DataFrame(
+        {
+            "zenith": sp["zenith"].to_numpy(),
+            "apparent_zenith": sp["apparent_zenith"].to_numpy(),
+            "azimuth": sp["azimuth"].to_numpy(),
+            "clearsky": clearsky,
+        },
+        index=index,
+    )
+    out.attrs = {"site": site, "freq": index.freq}
+    return out
+
+
+def solar_geometry(
+    data: SolarData | None = None,
+    index: pd.DatetimeIndex | None = None,
+    site: Site | None = None,
+) -> pd.DataFrame:
+    """Solar position (pvlib) at each timestamp of ``data`` or ``index``.
+
+    From :func:`sky_frame` (reused when ``data`` already carries it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zenith``, ``apparent_zenith``, ``azimuth``. [deg]
+
+    Raises
+    ------
+    ConfigError
+        Neither ``data`` nor both ``index`` and ``site`` given.
+    """
+    sky = sky_frame(data, index, site)
+    out = sky[["zenith", "apparent_zenith", "azimuth"]]
+    out.attrs = {}
+    return out
+
+
+def clearsky_target(
+    data: SolarData | None = None,
+    index: pd.DatetimeIndex | None = None,
+    site: Site | None = None,
+) -> pd.Series:
+    """Clear-sky irradiance of the target's plane. [W/m^2]
+
+    Ineichen clear sky (pvlib, Linke turbidity climatology); for a plane-of-array
+    target it is transposed with pvlib's isotropic model to the site's tilt and
+    azimuth, otherwise it is clear-sky GHI. From :func:`sky_frame` (reused when
+    ``data`` already carries it).
+
+    Raises
+    ------
+    ConfigError
+        Neither ``data`` nor both ``index`` and ``site`` given.
+    """
+    clearsky = sky_frame(data, index, site)["clearsky"]
+    clearsky.attrs = {}
+    return clearsky
 
 
 def clearsky_index(
@@ -214,8 +284,8 @@ def feature_frame(data: SolarData) -> pd.DataFrame:
     ``sin_azimuth``, ``cos_azimuth``, ``elevation_pos`` (max(0, 90-zenith)/90) and the
     calendar columns; ``daytime`` (bool) is clear sky >= 50 W/m^2.
     """
-    geo = solar_geometry(data)
-    cs = clearsky_target(data)
+    sky = sky_frame(data)  # one solar position for the geometry and the clear sky
+    geo, cs = sky, sky["clearsky"]
     y = data.y.astype(float)
     out = pd.DataFrame(index=data.frame.index)
     out["y"] = y

@@ -286,11 +286,15 @@ def make_windows(
     X[:, :lags, 3] = 0.0
     X[:, lags:, 3] = 1.0
     X[:, :, 4:10] = _windowed(known, L, sel)
-    X[:, :, 10:15] = np.exp(-0.5 * ((X[:, :, :1] - _CSI_CENTRES) / _CSI_WIDTH) ** 2)
-    hour = _windowed(hour_of_day, L, sel)
-    dh = np.abs(hour[:, :, None] - _HOUR_CENTRES)
+    # radial bases computed per step, then windowed like the values they encode:
+    # the same numbers as on the windows, with L times fewer exponentials
+    csi_rbf = np.exp(
+        -0.5 * ((np.nan_to_num(csi, nan=1.0)[:, None] - _CSI_CENTRES) / _CSI_WIDTH) ** 2
+    )
+    X[:, :, 10:15] = _windowed(csi_rbf, L, sel, hold_from=lags)
+    dh = np.abs(hour_of_day[:, None] - _HOUR_CENTRES)
     dh = np.minimum(dh, 24.0 - dh)
-    X[:, :, 15:21] = np.exp(-0.5 * (dh / _HOUR_WIDTH) ** 2)
+    X[:, :, 15:21] = _windowed(np.exp(-0.5 * (dh / _HOUR_WIDTH) ** 2), L, sel)
     if context:
         c = len(STEP_FEATURES)
         X[:, :, c : c + 3] = _windowed(_daytime_csi_stats(ff), L, sel, hold_from=lags)
