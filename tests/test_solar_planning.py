@@ -362,8 +362,61 @@ def test_year_long_load_file_is_used_by_date(tmp_path):
         {"time": times[:24].strftime("%Y-%m-%d %H:%M"), "load_kw": np.arange(24.0)}
     ).to_csv(day, index=False)
     load, rep = load_with_report(str(day), idx[:48], "ending")
+    # Jan 1 by date, Jan 2 from the file's January typical day (the same day)
+    assert rep["method"] == "dated_and_filled" and rep["filled_periods"] == 24
+    np.testing.assert_allclose(load.to_numpy(), np.tile(np.arange(24.0), 2))
+    # a day of another month: no period dated, averaged into a typical day
+    june = tmp_path / "june.csv"
+    pd.DataFrame(
+        {
+            "time": (times[:24] + pd.Timedelta(days=151)).strftime("%Y-%m-%d %H:%M"),
+            "load_kw": np.arange(24.0),
+        }
+    ).to_csv(june, index=False)
+    load, rep = load_with_report(str(june), idx[:48], "ending")
     assert rep["method"] == "time_of_day_average" and "averaged" in rep["note"]
     np.testing.assert_allclose(load.to_numpy()[:24], np.arange(24.0))
+
+
+def test_load_file_with_daylight_saving_offsets(tmp_path):
+    """A meter export in ISO 8601 with offsets that change at daylight saving
+    (-05:00, then -04:00) is one instant per row, not an error: each value lands
+    on the weather clock's (UTC-05:00) period of the same instant."""
+    from iclcontrol.solar.planning import load_with_report
+
+    utc = pd.date_range("2021-03-13 05:00", periods=72, freq="h", tz="UTC")
+    local = utc.tz_convert("America/New_York")  # DST starts 2021-03-14 07:00 UTC
+    # the load value is the row's UTC hour: an independent check of the instant
+    path = tmp_path / "meter.csv"
+    pd.DataFrame(
+        {"time": local.strftime("%Y-%m-%dT%H:%M%z"), "load_kw": utc.hour.astype(float)}
+    ).to_csv(path, index=False)
+    assert {"-0500", "-0400"} <= set(local.strftime("%z"))
+    idx = pd.date_range("1990-03-13 00:00", periods=72, freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["method"] == "dated"
+    np.testing.assert_allclose(load.to_numpy(), (idx + pd.Timedelta("5h")).hour)
+
+
+def test_a_year_of_load_with_holes_keeps_its_seasons(tmp_path):
+    """A load year missing one row (the daylight-saving hour) driving a leap weather
+    year (Feb 29 absent from the load) keeps its months: the holes take the same
+    month's load, not a year-round typical day."""
+    from iclcontrol.solar.planning import load_with_report
+
+    times = pd.date_range("2021-01-01", "2021-12-31 23:00", freq="h")
+    monthly = {1: 3.0, 2: 2.5, 3: 2.0}  # heating months; 0.5 kW the rest
+    kw = np.array([monthly.get(m, 0.5) for m in times.month])
+    keep = times != pd.Timestamp("2021-03-14 02:00")  # skipped by the wall clock
+    path = tmp_path / "year.csv"
+    pd.DataFrame(
+        {"time": times[keep].strftime("%Y-%m-%d %H:%M"), "load_kw": kw[keep]}
+    ).to_csv(path, index=False)
+    idx = pd.date_range("2020-01-01", "2020-03-31 23:00", freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["method"] == "dated_and_filled"
+    assert rep["filled_periods"] == 24 + 1  # Feb 29 and 2020-03-14 02:00
+    np.testing.assert_allclose(load.to_numpy(), [monthly[m] for m in idx.month])
 
 
 @pytest.mark.parametrize(

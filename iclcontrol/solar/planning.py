@@ -232,11 +232,19 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
             f"load file {name}: load_kw is negative on {len(rows)} row(s), line(s) "
             f"{_lines(rows)}; a load is consumption >= 0 [kW]"
         )
+    text_times = utc_suffix_as_offset(raw["time"].str.strip())
+    has_offset = text_times.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
+    if has_offset.any() and not has_offset.all():
+        rows = np.flatnonzero(~has_offset.to_numpy())
+        raise DataError(
+            f"load file {name}: time mixes timestamps with a UTC offset and without "
+            f"one; e.g. {raw['time'].iloc[rows[0]]!r} on line {rows[0] + 2} has none "
+            "(give every time an offset, or none: wall-clock times)"
+        )
+    # offsets that change over the year (daylight saving: -05:00 and -04:00) are
+    # one instant each: parse to UTC, converted to the site's clock below
     times = pd.to_datetime(
-        utc_suffix_as_offset(raw["time"].str.strip()),
-        format="ISO8601",
-        errors="coerce",
-        utc=False,
+        text_times, format="ISO8601", errors="coerce", utc=bool(has_offset.all())
     )
     if times.isna().any():
         rows = np.flatnonzero(times.isna().to_numpy())
@@ -268,6 +276,19 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     return series, step
 
 
+def _typical_day(series: pd.Series) -> np.ndarray:
+    """Mean load of each minute of the day (periodic interpolation between the
+    file's times of day), shape (1440,). [kW]"""
+    tod = (series.index.hour * 60 + series.index.minute).to_numpy()
+    by_minute = pd.Series(series.to_numpy(), index=tod).groupby(level=0).mean()
+    return np.interp(
+        np.arange(0, 1440),
+        by_minute.index.to_numpy(),
+        by_minute.to_numpy(),
+        period=1440,
+    )
+
+
 def load_with_report(
     spec: str, index: pd.DatetimeIndex, label: str = "instant"
 ) -> tuple[pd.Series, dict[str, Any]]:
@@ -278,30 +299,34 @@ def load_with_report(
     spec : str
         ``"residential"`` (built-in daily shape, mean 0.7 kW: 0.4 kW base, +0.6 kW
         07-09 h, +1.2 kW 17-22 h local time), ``"residential:SCALE"``,
-        ``"flat:KW"`` [kW], or a CSV path with columns ``time`` (ISO 8601; naive
-        times are the wall clock of ``index``, the start of each load period) and
-        ``load_kw`` [kW].
+        ``"flat:KW"`` [kW], or a CSV path with columns ``time`` (ISO 8601, the
+        start of each load period; naive times are the wall clock of ``index``,
+        times with UTC offsets, which may change with daylight saving, are
+        converted to it) and ``load_kw`` [kW].
     index : pandas.DatetimeIndex
         Period labels (timezone-aware, local time).
     label : {"instant", "ending", "beginning"}
         What the labels stand for; the profile is evaluated at the start of each
         period (one step before an ``"ending"`` label).
 
-    A CSV is used **by date** when its times cover every period of ``index``
-    (matched on month, day and time of day, so a load year can drive a TMY year
-    whose last hour wraps round; each period takes the value of the CSV step it
-    starts in). Otherwise its values are **averaged by time of day** into one
-    typical day (interpolated, periodic) and the report says so.
+    A CSV is used **by date** (matched on month, day and time of day, so a load
+    year can drive a TMY year whose last hour wraps round; each period takes the
+    value of the CSV step it starts in). Periods its dates miss (missing rows, a
+    daylight-saving hour, Feb 29, months outside the file) take the file's mean
+    load at the same time of day in the same month, or over all its days when the
+    file lacks that month (interpolated, periodic); the report counts them. A file
+    whose dates miss every period is **averaged by time of day** into one typical
+    day.
 
     Returns
     -------
     load : pandas.Series
         ``load_kw`` on ``index``. [kW]
     report : dict
-        ``spec``, ``method`` (``"builtin"``, ``"dated"`` or
-        ``"time_of_day_average"``), ``mean_kw``, ``rows``, ``step`` (text) and
-        ``step_minutes`` of a CSV,
-        ``note`` when averaged, ``warnings`` (e.g. a mean above
+        ``spec``, ``method`` (``"builtin"``, ``"dated"``, ``"dated_and_filled"``
+        or ``"time_of_day_average"``), ``mean_kw``, ``rows``, ``step`` (text) and
+        ``step_minutes`` of a CSV, ``filled_periods`` and a ``note`` when periods
+        were filled or averaged, ``warnings`` (e.g. a mean above
         :data:`LOAD_LOOKS_LIKE_WATTS_KW`, which looks like W).
 
     Raises
@@ -352,25 +377,41 @@ def load_with_report(
         want = wall.floor(step) if step <= pd.Timedelta("1D") else wall
         want_key = want.strftime("%m-%d %H:%M:%S")
         hit = np.asarray(pd.Index(want_key).isin(by_key.index))
+        dated = by_key.reindex(want_key).to_numpy(float)
         if hit.all():
-            kw = by_key.reindex(want_key).to_numpy(float)
+            kw = dated
             report["method"] = "dated"
         else:
-            tod = (series.index.hour * 60 + series.index.minute).to_numpy()
-            by_minute = pd.Series(series.to_numpy(), index=tod).groupby(level=0).mean()
-            full = np.interp(
-                np.arange(0, 1440),
-                by_minute.index.to_numpy(),
-                by_minute.to_numpy(),
-                period=1440,
-            )
-            kw = full[np.asarray(wall.hour * 60 + wall.minute)]
-            report["method"] = "time_of_day_average"
-            report["note"] = (
-                f"the load file's dates cover {hit.mean():.0%} of the periods: its "
-                "values were averaged by time of day over "
-                f"{series.index.normalize().nunique()} day(s) into one typical day"
-            )
+            # periods the file's dates miss (a missing row, a daylight-saving hour,
+            # Feb 29, months outside the file) take the file's typical day of the
+            # same month, else its typical day over all its days
+            minute = np.asarray(wall.hour * 60 + wall.minute)
+            fill = _typical_day(series)[minute]
+            month = np.asarray(wall.month)
+            for m in np.unique(month[~hit]):
+                in_file = series[series.index.month == m]
+                if len(in_file):
+                    here = month == m
+                    fill[here] = _typical_day(in_file)[minute[here]]
+            kw = np.where(hit, dated, fill)
+            n_fill = int((~hit).sum())
+            report["filled_periods"] = n_fill
+            if hit.any():
+                report["method"] = "dated_and_filled"
+                report["note"] = (
+                    f"the load file's dates cover {int(hit.sum())} of {hit.size} "
+                    f"periods; the other {n_fill} take the file's mean load at the "
+                    "same time of day in the same month (or over all its days when "
+                    "the file lacks that month)"
+                )
+            else:
+                report["method"] = "time_of_day_average"
+                report["note"] = (
+                    "the load file's dates cover none of the periods: its values "
+                    "were averaged by time of day over "
+                    f"{series.index.normalize().nunique()} day(s) into one typical "
+                    "day"
+                )
     out = pd.Series(np.asarray(kw, float), index=labels, name="load_kw")
     report["mean_kw"] = float(out.mean())
     warnings_: list[str] = []
