@@ -105,3 +105,23 @@ def test_forecast_text_output_reports_gaps_repairs_and_qc(capsys, tmp_path):
     assert "1 duplicate timestamps dropped" in data[0]
     assert "2 negative values set to 0" in data[0]
     assert "QC flagged" in data[0]
+
+
+def test_plan_without_an_optimum_exits_1_with_the_reason(tmp_path, capsys):
+    """An unbounded sizing LP (no PV bound, PV at 1 $/(kWp a) earning 0.04 $/kWh
+    on export) was a TypeError traceback formatting a None size; now exit 1 and a
+    warning naming the bound to set."""
+    from iclcontrol.cli import main
+    from iclcontrol.solar.data import load_solar
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    argv = [*plan, "--target", "ghi", *site, "--no-qc"]
+    assert main([*argv, "--pv-cost", "1", "--max-kwp", "inf"]) == 1
+    captured = capsys.readouterr()
+    assert "iclcontrol: warning: the sizing LP is unbounded" in captured.err
+    assert "--max-kwp" in captured.err
+    assert "Traceback" not in captured.err and not captured.out.startswith("PV ")

@@ -667,3 +667,52 @@ def test_run_operate_lists_the_loads_warnings():
         qc=False,
     )
     assert any("in W" in w for w in res["warnings"])
+
+
+def test_an_unbounded_plan_says_why_and_names_the_bound(tmy3_35_days):
+    """Without a PV size bound and with PV cheaper than its exports earn (1 $/(kWp a)
+    against 0.04 $/kWh for the ~1000 kWh/(kWp a) a kWp yields even in a
+    Greensboro winter), every added kWp lowers the cost: HiGHS reports an
+    unbounded LP. The result says so and names the bound to set."""
+    from iclcontrol.solar.workflows import run_plan
+
+    costs = SizingCosts(pv_per_kwp_year=1.0, max_kwp=None)
+    res = run_plan(tmy3_35_days, qc=False, costs=costs)
+    assert "unbounded" in res["status"]
+    assert res["kwp"] is None and res["annual_cost"] is None
+    why = [w for w in res["warnings"] if "sizing LP is" in w]
+    assert len(why) == 1
+    assert "max_kwp (CLI --max-kwp)" in why[0] and "max_kwh" not in why[0]
+
+
+def test_a_zero_battery_bound_is_pv_only_not_a_limit(tmy3_35_days):
+    """max_kwh=0 is the user asking for PV only: no battery and no "at its bound"
+    warning telling them to raise it."""
+    from iclcontrol.solar.workflows import run_plan
+
+    res = run_plan(tmy3_35_days, qc=False, costs=SizingCosts(max_kwh=0.0))
+    assert res["status"] == "optimal"
+    assert res["kwh"] == 0.0
+    assert res["at_bound"]["kwh"] is False
+    assert not any("max_kwh" in w for w in res["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"pv_per_kwp_year": -10.0}, "pv_per_kwp_year must be a finite cost >= 0"),
+        ({"battery_per_kwh_year": float("nan")}, "battery_per_kwh_year"),
+        ({"battery_c_rate": 0.0}, "battery_c_rate must be a finite number > 0"),
+        ({"max_kwp": -1.0}, "max_kwp must be >= 0 or None"),
+        ({"max_kwh": float("nan")}, "max_kwh must be >= 0 or None"),
+    ],
+)
+def test_sizing_costs_are_checked_when_made(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        SizingCosts(**kwargs)
+
+
+def test_an_infinite_size_bound_is_no_bound():
+    """``--max-kwp inf`` on the CLI: the same LP as no bound (None)."""
+    costs = SizingCosts(max_kwp=float("inf"), max_kwh=float("inf"))
+    assert costs.max_kwp is None and costs.max_kwh is None

@@ -243,8 +243,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
     pl.add_argument("--battery-cost", type=float, default=45.0, help="$/(kWh a)")
-    pl.add_argument("--max-kwp", type=float, default=20.0, help="largest PV size [kWp]")
-    pl.add_argument("--max-kwh", type=float, default=40.0, help="largest battery [kWh]")
+    pl.add_argument(
+        "--max-kwp",
+        type=float,
+        default=20.0,
+        help="largest PV size [kWp] (inf: no bound)",
+    )
+    pl.add_argument(
+        "--max-kwh",
+        type=float,
+        default=40.0,
+        help="largest battery [kWh] (0: PV only; inf: no bound)",
+    )
     pl.add_argument("--no-qc", action="store_true", help="skip quality control")
     pl.add_argument(
         "--out",
@@ -392,8 +402,12 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         load_kwargs=_load_kwargs(args),
         qc=not args.no_qc,
     )
+    optimal = summary["status"] == "optimal"
     if args.json:
         print_json({**summary, "out": args.out})
+    elif not optimal:
+        for warning in summary["warnings"]:
+            _warn(warning)
     else:
         print(
             f"PV {summary['kwp']:.2f} kWp, battery {summary['kwh']:.2f} kWh, "
@@ -414,7 +428,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         for warning in summary["warnings"]:
             _warn(warning)
-    return 0
+    return 0 if optimal else 1
 
 
 def _operate_flags(args: argparse.Namespace) -> tuple[float, ...]:

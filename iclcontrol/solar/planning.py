@@ -438,7 +438,15 @@ class SizingCosts:
     battery_c_rate : float
         Battery power rating per kWh of capacity. [kW/kWh]
     max_kwp, max_kwh : float or None
-        Upper bounds on the sizes (roof area, budget).
+        Upper bounds on the sizes (roof area, budget), >= 0 (0 leaves that part
+        out, e.g. ``max_kwh=0`` for PV only); None or ``inf`` for no bound.
+        [kWp, kWh]
+
+    Raises
+    ------
+    ConfigError
+        A negative or non-finite cost, a ``battery_c_rate`` that is not a finite
+        number > 0, a negative or NaN bound.
     """
 
     pv_per_kwp_year: float = 90.0
@@ -446,6 +454,32 @@ class SizingCosts:
     battery_c_rate: float = 0.5
     max_kwp: float | None = 20.0
     max_kwh: float | None = 40.0
+
+    def __post_init__(self) -> None:
+        # written as "not (valid)" so that NaN is refused too
+        for name, unit in (
+            ("pv_per_kwp_year", "$/(kWp a)"),
+            ("battery_per_kwh_year", "$/(kWh a)"),
+        ):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ConfigError(
+                    f"{name} must be a finite cost >= 0 {unit}, got {value} (an "
+                    "annualized cost; fold subsidies into it, not below zero)"
+                )
+        if not (np.isfinite(self.battery_c_rate) and self.battery_c_rate > 0):
+            raise ConfigError(
+                f"battery_c_rate must be a finite number > 0 kW/kWh, got "
+                f"{self.battery_c_rate} (use max_kwh=0 for no battery)"
+            )
+        for name in ("max_kwp", "max_kwh"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ConfigError(
+                    f"{name} must be >= 0 or None (no bound), got {value}"
+                )
+            if value is not None and np.isinf(value):
+                object.__setattr__(self, name, None)  # inf means no bound
 
 
 @dataclass
@@ -582,7 +616,8 @@ def size_system(
         )
     imp = np.array([pyo.value(m.imp[k]) for k in K])
     exp = np.array([pyo.value(m.exp[k]) for k in K])
-    kwp, kwh = float(pyo.value(m.kwp)), float(pyo.value(m.kwh))
+    # max(0, .): HiGHS may return -0.0 for an empty size
+    kwp, kwh = max(0.0, float(pyo.value(m.kwp))), max(0.0, float(pyo.value(m.kwh)))
     energy_cost = float(np.sum(dt_h * (price * imp - export_price * exp)))
     schedule = None
     if keep_schedule:

@@ -483,6 +483,39 @@ def _fill_by_hour(pv: pd.Series) -> pd.Series:
     return pv.fillna(by_month).fillna(by_tod).fillna(0.0)
 
 
+def sizing_status_warning(status: str, costs: Any, tariff: Any) -> str:
+    """What a sizing LP without an optimum means for the user, and the fix.
+
+    Parameters
+    ----------
+    status : str
+        Termination condition of HiGHS (``"unbounded"``, ``"infeasible"``, ...).
+    costs : iclcontrol.solar.planning.SizingCosts
+    tariff : iclcontrol.solar.planning.Tariff
+    """
+    open_bounds = [
+        f"{name} (CLI --{name.replace('_', '-')})"
+        for name in ("max_kwp", "max_kwh")
+        if getattr(costs, name) is None
+    ]
+    if "unbounded" in status.lower():
+        cause = (
+            "a size that earns more per year than it costs grows without limit: "
+            f"exported PV at {tariff.export:g} $/kWh pays more than "
+            f"{costs.pv_per_kwp_year:g} $/(kWp a), or the battery buys at one "
+            "price and sells at a higher one"
+        )
+        fix = (
+            f"give {' and '.join(open_bounds)} a finite value"
+            if open_bounds
+            else "check the prices and costs"
+        )
+    else:
+        cause = "the sizing problem has no solution HiGHS could report"
+        fix = "check the costs, bounds, prices and load"
+    return f"the sizing LP is {status}: no sizes, costs or schedule ({cause}); {fix}"
+
+
 def run_plan(
     site: str | Path | SolarData,
     load: str = "residential",
@@ -629,12 +662,13 @@ def run_plan(
         plant.battery.soc_max,
         keep_schedule=out is not None,
     )
+    if res.status != "optimal":
+        warnings_.append(sizing_status_warning(res.status, costs, tariff))
     tol = 1e-6
+    # a bound of 0 is the user leaving that part out (PV only), not a limit
     at_bound = {
-        "kwp": costs.max_kwp is not None
-        and bool(res.kwp >= costs.max_kwp * (1 - tol) - tol),
-        "kwh": costs.max_kwh is not None
-        and bool(res.kwh >= costs.max_kwh * (1 - tol) - tol),
+        "kwp": bool(costs.max_kwp) and bool(res.kwp >= costs.max_kwp * (1 - tol)),
+        "kwh": bool(costs.max_kwh) and bool(res.kwh >= costs.max_kwh * (1 - tol)),
     }
     for name, flag in at_bound.items():
         if flag:
