@@ -125,3 +125,26 @@ def test_plan_without_an_optimum_exits_1_with_the_reason(tmp_path, capsys):
     assert "iclcontrol: warning: the sizing LP is unbounded" in captured.err
     assert "--max-kwp" in captured.err
     assert "Traceback" not in captured.err and not captured.out.startswith("PV ")
+
+
+def test_plan_takes_the_arrays_tilt_and_azimuth(tmp_path, capsys):
+    """--array-tilt/--array-azimuth exist on plan and reach the PV chain: a
+    horizontal array (tilt 0) takes the plane of GHI itself, so its January yield
+    is below the default latitude-tilt south-facing array's."""
+    import json
+
+    from iclcontrol.solar.data import load_solar
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    argv = [*plan, "--target", "ghi", *site, "--no-qc", "--json"]
+    yields = {}
+    for flags in ([], ["--array-tilt", "0", "--array-azimuth", "180"]):
+        assert main([*argv, *flags]) == 0
+        payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        yields[payload["array"]["surface_tilt"]] = payload["pv_yield_kwh_per_kwp"]
+    assert set(yields) == {36.0, 0.0}
+    assert yields[0.0] < 0.9 * yields[36.0]

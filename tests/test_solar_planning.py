@@ -716,3 +716,62 @@ def test_an_infinite_size_bound_is_no_bound():
     """``--max-kwp inf`` on the CLI: the same LP as no bound (None)."""
     costs = SizingCosts(max_kwp=float("inf"), max_kwh=float("inf"))
     assert costs.max_kwp is None and costs.max_kwh is None
+
+
+def test_plan_honours_the_users_array_orientation(tmy3_35_days):
+    """A user's east-facing wall (tilt 90, azimuth 90): the plan's yield per kWp is
+    pvlib ModelChain's (PVWatts, Perez) for that plane, not the default
+    latitude-tilt south-facing array's; the JSON says which plane was used."""
+    from pvlib.location import Location
+    from pvlib.modelchain import ModelChain
+    from pvlib.pvsystem import PVSystem
+    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
+
+    from iclcontrol.solar.workflows import run_plan
+
+    d = tmy3_35_days
+    res = run_plan(d, qc=False, surface_tilt=90.0, surface_azimuth=90.0)
+    assert res["array"] == {
+        "surface_tilt": 90.0,
+        "surface_azimuth": 90.0,
+        "source": "given",
+    }
+    system = PVSystem(
+        surface_tilt=90.0,
+        surface_azimuth=90.0,
+        module_parameters={"pdc0": 1000.0, "gamma_pdc": -0.004},
+        inverter_parameters={"pdc0": 1000.0 / 1.2},
+        temperature_model_parameters=TEMPERATURE_MODEL_PARAMETERS["sapm"][
+            "open_rack_glass_polymer"
+        ],
+    )
+    site = Location(d.site.latitude, d.site.longitude, altitude=d.site.altitude)
+    mc = ModelChain.with_pvwatts(system, site, transposition_model="perez")
+    weather = d.frame[["ghi", "dni", "dhi", "temp_air", "wind_speed"]].copy()
+    weather.index = weather.index - pd.Timedelta("30min")  # hour-ending: mid-hour sun
+    mc.run_model(weather)
+    expected = float(mc.results.ac.fillna(0.0).clip(lower=0.0).mean()) / 1000 * 8760
+    assert res["pv_yield_kwh_per_kwp"] == pytest.approx(expected, rel=1e-6)
+    default = run_plan(d, qc=False)
+    assert default["array"]["surface_tilt"] == 36.0  # |latitude 36.1|, rounded
+    assert default["array"]["surface_azimuth"] == 180.0
+    # a January east wall yields far less than a latitude-tilt south array
+    assert res["pv_yield_kwh_per_kwp"] < 0.7 * default["pv_yield_kwh_per_kwp"]
+
+
+def test_array_orientation_needs_both_angles_and_a_poa_datasets_plane(
+    tmy3_35_days,
+):
+    import dataclasses
+
+    from iclcontrol.solar.workflows import array_orientation
+
+    d = tmy3_35_days
+    with pytest.raises(ConfigError, match="both the array's tilt and azimuth"):
+        array_orientation(d, surface_tilt=20.0)
+    poa = dataclasses.replace(
+        d, site=dataclasses.replace(d.site, surface_tilt=40.0, surface_azimuth=180.0)
+    )
+    assert array_orientation(poa)["surface_tilt"] == 40.0
+    with pytest.raises(ConfigError, match="measured at tilt 40"):
+        array_orientation(poa, surface_tilt=20.0, surface_azimuth=180.0)

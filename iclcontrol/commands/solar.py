@@ -70,6 +70,22 @@ def _data_args(p: argparse.ArgumentParser, flag: str = "--data") -> None:
     )
 
 
+def _array_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--array-tilt",
+        type=float,
+        default=None,
+        help="PV array tilt [deg, 0 = horizontal] (default: |latitude|; with "
+        "plane-of-array data: its plane); give with --array-azimuth",
+    )
+    p.add_argument(
+        "--array-azimuth",
+        type=float,
+        default=None,
+        help="PV array azimuth [deg, 180 = south] (default: facing the equator)",
+    )
+
+
 def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     for name in (
@@ -241,6 +257,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="residential",
         help="load profile: residential[:SCALE], flat:KW, or CSV (time, load_kw)",
     )
+    _array_args(pl)
     pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
     pl.add_argument("--battery-cost", type=float, default=45.0, help="$/(kWh a)")
     pl.add_argument(
@@ -284,6 +301,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     op.add_argument("--days", type=float, default=7.0, help="closed-loop length [days]")
     op.add_argument("--dispatch-hours", type=float, default=24.0, help="LP horizon [h]")
     op.add_argument("--kwp", type=float, default=5.0, help="PV size [kWp]")
+    _array_args(op)
     op.add_argument(
         "--battery-kwh",
         type=float,
@@ -401,6 +419,8 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         costs=costs,
         load_kwargs=_load_kwargs(args),
         qc=not args.no_qc,
+        surface_tilt=args.array_tilt,
+        surface_azimuth=args.array_azimuth,
     )
     optimal = summary["status"] == "optimal"
     if args.json:
@@ -495,6 +515,8 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         oracle_hours=oracle_hours,
         scenarios=args.scenarios,
         load_kwargs=_load_kwargs(args),
+        surface_tilt=args.array_tilt,
+        surface_azimuth=args.array_azimuth,
         **params,
     )
     if args.json:

@@ -436,21 +436,83 @@ def check_local_clock(d: SolarData) -> None:
         )
 
 
-def _plant_for(d: SolarData, kwp: float, battery: Any = None) -> Any:
+def array_orientation(
+    d: SolarData,
+    surface_tilt: float | None = None,
+    surface_azimuth: float | None = None,
+) -> dict[str, Any]:
+    """Tilt and azimuth of the PV array for a site, and where they come from.
+
+    Parameters
+    ----------
+    d : SolarData
+    surface_tilt, surface_azimuth : float or None
+        The user's array [deg] (azimuth 180 = south). None: a plane-of-array
+        dataset's own plane, else tilt = |latitude| facing the equator.
+
+    Returns
+    -------
+    dict
+        ``surface_tilt``, ``surface_azimuth`` [deg] and ``source`` (text).
+
+    Raises
+    ------
+    ConfigError
+        Only one of the two given, or a plane other than a plane-of-array
+        dataset's (its irradiance was measured in that plane only).
+    """
+    given = (surface_tilt is not None, surface_azimuth is not None)
+    if any(given) and not all(given):
+        raise ConfigError(
+            "give both the array's tilt and azimuth (CLI --array-tilt, "
+            f"--array-azimuth) or neither; got tilt={surface_tilt}, "
+            f"azimuth={surface_azimuth}"
+        )
+    if d.site.is_poa:
+        plane = (float(d.site.surface_tilt), float(d.site.surface_azimuth))
+        if all(given) and (float(surface_tilt), float(surface_azimuth)) != plane:
+            raise ConfigError(
+                f"the data are plane-of-array irradiance measured at tilt {plane[0]:g}"
+                f", azimuth {plane[1]:g} deg: the array can only be in that plane "
+                "(leave --array-tilt/--array-azimuth out, or give GHI data)"
+            )
+        return {
+            "surface_tilt": plane[0],
+            "surface_azimuth": plane[1],
+            "source": "the plane of the measured plane-of-array irradiance",
+        }
+    if all(given):
+        return {
+            "surface_tilt": float(surface_tilt),
+            "surface_azimuth": float(surface_azimuth),
+            "source": "given",
+        }
+    return {
+        "surface_tilt": float(round(abs(d.site.latitude))),
+        "surface_azimuth": 180.0 if d.site.latitude >= 0 else 0.0,
+        "source": "default: tilt = |latitude|, facing the equator",
+    }
+
+
+def _plant_for(
+    d: SolarData,
+    kwp: float,
+    battery: Any = None,
+    orientation: dict[str, Any] | None = None,
+) -> Any:
+    """The PV + battery plant of a site; ``orientation`` from
+    :func:`array_orientation` (default: its defaults)."""
     from plants.pv import BatteryParameters, PVArrayParameters, PVBatteryPlant
 
-    tilt = d.site.surface_tilt if d.site.is_poa else round(abs(d.site.latitude))
-    az = (
-        d.site.surface_azimuth
-        if d.site.is_poa
-        else (180.0 if d.site.latitude >= 0 else 0.0)
-    )
+    o = orientation or array_orientation(d)
     return PVBatteryPlant(
         d.site.latitude,
         d.site.longitude,
         d.site.altitude,
         array=PVArrayParameters(
-            kwp=kwp, surface_tilt=float(tilt or 0.0), surface_azimuth=float(az or 0.0)
+            kwp=kwp,
+            surface_tilt=o["surface_tilt"],
+            surface_azimuth=o["surface_azimuth"],
         ),
         battery=battery or BatteryParameters(),
         dt_h=d.freq / pd.Timedelta("1h"),
@@ -525,6 +587,8 @@ def run_plan(
     load_kwargs: dict[str, Any] | None = None,
     qc: bool = True,
     min_days: float = MIN_PLAN_DAYS,
+    surface_tilt: float | None = None,
+    surface_azimuth: float | None = None,
 ) -> dict[str, Any]:
     """Size PV (kWp) and battery (kWh) for a site and load over its weather year.
 
@@ -541,13 +605,18 @@ def run_plan(
     ----------
     min_days : float
         Fewest days of valid data; fewer raise ``DataError``. [d]
+    surface_tilt, surface_azimuth : float or None
+        The PV array's plane [deg] (azimuth 180 = south); None: tilt =
+        |latitude| facing the equator (a plane-of-array dataset: its plane),
+        :func:`array_orientation`.
 
     Returns
     -------
     dict
         Sizes and costs (annual), ``pv_yield_kwh_per_kwp`` (mean PV over the covered
         steps x 8760 h), ``coverage`` (steps, missing steps, covered days, gap
-        fill), ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
+        fill), ``array`` (tilt and azimuth used [deg] and their source),
+        ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
         ``weather_fill`` (missing ``temp_air``/``wind_speed`` values filled,
         :func:`fill_weather`), ``load_report``, ``qc``, ``notes``, ``warnings``
         (with those of quality control) and, with ``out``,
@@ -563,6 +632,7 @@ def run_plan(
 
     d = site if isinstance(site, SolarData) else load_solar(site, **(load_kwargs or {}))
     check_local_clock(d)
+    orientation = array_orientation(d, surface_tilt, surface_azimuth)
     costs = costs or SizingCosts()
     tariff = tariff or Tariff()
     notes: list[str] = []
@@ -594,7 +664,7 @@ def run_plan(
             f"{len(covered)} steps); a plan annualizes a year and needs at least "
             f"{min_days:g} days (min_days)"
         )
-    plant = _plant_for(d, kwp=1.0)
+    plant = _plant_for(d, kwp=1.0, orientation=orientation)
     weather, weather_fill = fill_weather(weather)
     fill_note = _fill_note(weather_fill)
     if fill_note:
@@ -685,6 +755,7 @@ def run_plan(
         "annual_load_kwh": float(load_lp.mean() * 8760.0),
         "pv_yield_kwh_per_kwp": yield_kwh,
         "pv_yield_note": "mean AC output per kWp over the covered steps x 8760 h",
+        "array": orientation,
         "coverage": {
             "steps": len(covered),
             "missing_steps": n_missing,
@@ -784,6 +855,8 @@ def run_operate(
     extra_models: dict[str, Any] | None = None,
     scenarios: int = 0,
     load_kwargs: dict[str, Any] | None = None,
+    surface_tilt: float | None = None,
+    surface_azimuth: float | None = None,
     **model_params: Any,
 ) -> dict[str, Any]:
     """Receding-horizon battery dispatch on the first ``days`` of the held-out period.
@@ -815,6 +888,9 @@ def run_operate(
       stochastic LP over ``scenarios`` equally likely scenarios around ``forecast``,
       spread by analog days of the training period
       (:class:`iclcontrol.solar.scenarios.AnalogDayScenarios`).
+
+    ``surface_tilt``, ``surface_azimuth`` [deg] orient the PV array as in
+    :func:`run_plan` (:func:`array_orientation`).
 
     Returns
     -------
@@ -860,7 +936,9 @@ def run_operate(
     n_periods = round(pd.Timedelta(days=days) / step)
     battery = battery or BatteryParameters(capacity_kwh=2.0 * kwp, power_kw=0.5 * kwp)
     tariff = tariff or Tariff()
-    plant = _plant_for(d, kwp, battery)
+    plant = _plant_for(
+        d, kwp, battery, array_orientation(d, surface_tilt, surface_azimuth)
+    )
 
     # Periods: labels after the cut; period k is the step labelled L[k], decided at
     # issue time L[k-1] (the last measurement available).
@@ -1019,6 +1097,7 @@ def run_operate(
             ),
         },
         "kwp": kwp,
+        "array": array_orientation(d, surface_tilt, surface_azimuth),
         "battery": battery.__dict__,
         "tariff": tariff.to_dict(),
         "load": load,
