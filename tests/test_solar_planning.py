@@ -775,3 +775,41 @@ def test_array_orientation_needs_both_angles_and_a_poa_datasets_plane(
     assert array_orientation(poa)["surface_tilt"] == 40.0
     with pytest.raises(ConfigError, match="measured at tilt 40"):
         array_orientation(poa, surface_tilt=20.0, surface_azimuth=180.0)
+
+
+def test_a_meters_kwh_per_interval_file_is_power_in_kw(tmp_path):
+    """A meter export of energy per 15 min (load_kwh) is read as power: 0.25 kWh
+    in 15 min is 1 kW, 0.5 kWh is 2 kW (was: refused for its column name)."""
+    from iclcontrol.solar.planning import load_with_report
+
+    t = pd.date_range("2021-01-01", "2021-01-02 23:45", freq="15min")
+    kwh = np.where((t.hour >= 17) & (t.hour < 22), 0.5, 0.25)
+    path = tmp_path / "meter.csv"
+    pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load_kwh": kwh}).to_csv(
+        path, index=False
+    )
+    idx = pd.date_range("1990-01-01", periods=48, freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["column"] == "load_kwh" and rep["method"] == "dated"
+    hours = idx.hour
+    np.testing.assert_allclose(load, np.where((hours >= 17) & (hours < 22), 2.0, 1.0))
+    # the energy of the file's two days is the profile's
+    assert load.sum() * 1.0 == pytest.approx(kwh.sum())
+
+
+def test_a_load_finer_than_the_weather_keeps_its_energy(tmp_path):
+    """A 15-min load with 4 kW only in the quarter hour from :30 is 1 kW on average
+    over every hour; an hourly weather period took the value at :00 (0 kW) and
+    lost all the energy."""
+    from iclcontrol.solar.planning import load_with_report
+
+    t = pd.date_range("2021-01-01", "2021-01-02 23:45", freq="15min")
+    path = tmp_path / "spiky.csv"
+    kw = np.where(t.minute == 30, 4.0, 0.0)
+    pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load_kw": kw}).to_csv(
+        path, index=False
+    )
+    idx = pd.date_range("1990-01-01 01:00", periods=48, freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "ending")
+    assert rep["method"] == "dated"
+    np.testing.assert_allclose(load, 1.0)

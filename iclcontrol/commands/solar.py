@@ -255,7 +255,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pl.add_argument(
         "--load",
         default="residential",
-        help="load profile: residential[:SCALE], flat:KW, or CSV (time, load_kw)",
+        help="load profile: residential[:SCALE], flat:KW [kW], or a CSV with columns "
+        "time and load_kw [kW] or load_kwh [kWh per row]",
     )
     _array_args(pl)
     pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
@@ -317,7 +318,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     op.add_argument(
         "--load",
         default="residential",
-        help="load profile: residential[:SCALE], flat:KW, or CSV (time, load_kw)",
+        help="load profile: residential[:SCALE], flat:KW [kW], or a CSV with columns "
+        "time and load_kw [kW] or load_kwh [kWh per row]",
     )
     op.add_argument(
         "--short-only",

@@ -189,8 +189,9 @@ def _lines(rows: np.ndarray, keep: int = 5) -> str:
 
 
 def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
-    """Validated dated load values of a CSV (wall-clock times, no zone) and their
-    step. Errors name the file and its lines."""
+    """Validated dated load power of a CSV [kW] (wall-clock times, no zone) and its
+    step. A ``load_kwh`` column (energy of each row's period, as meters export it)
+    is divided by the step in hours. Errors name the file and its lines."""
     name = spec
     try:
         raw = read_csv_any_separator(spec, dtype=str, keep_default_na=False)
@@ -198,18 +199,20 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         raise DataError(f"load file {name} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataError(f"load file {name} is not a readable CSV: {err}") from None
-    if not {"time", "load_kw"} <= set(raw.columns):
+    col = next((c for c in ("load_kw", "load_kwh") if c in raw.columns), None)
+    if "time" not in raw.columns or col is None:
         raise DataError(
-            f"load file {name}: expected columns time, load_kw; got {list(raw.columns)}"
+            f"load file {name}: expected columns time and load_kw [kW] (or load_kwh "
+            f"[kWh per row's period]); got {list(raw.columns)}"
         )
     if raw.empty:
         raise DataError(f"load file {name} has a header but no rows")
-    text = raw["load_kw"].str.strip()
+    text = raw[col].str.strip()
     blank = text.str.lower().isin(["", "nan", "na", "n/a", "null", "none"])
     if blank.any():
         rows = np.flatnonzero(blank.to_numpy())
         raise DataError(
-            f"load file {name}: load_kw is missing (NaN) on {len(rows)} row(s), "
+            f"load file {name}: {col} is missing (NaN) on {len(rows)} row(s), "
             f"line(s) {_lines(rows)}"
         )
     values = pd.to_numeric(text, errors="coerce")
@@ -217,20 +220,20 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
         raise DataError(
-            f"load file {name}: load_kw is not numeric on {len(rows)} row(s), e.g. "
+            f"load file {name}: {col} is not numeric on {len(rows)} row(s), e.g. "
             f"{text.iloc[rows[0]]!r} on line {rows[0] + 2} (use '.' as the decimal "
             "separator)"
         )
     if not np.isfinite(values).all():
         rows = np.flatnonzero(~np.isfinite(values.to_numpy()))
         raise DataError(
-            f"load file {name}: load_kw is infinite on line(s) {_lines(rows)}"
+            f"load file {name}: {col} is infinite on line(s) {_lines(rows)}"
         )
     if (values < 0).any():
         rows = np.flatnonzero((values < 0).to_numpy())
         raise DataError(
-            f"load file {name}: load_kw is negative on {len(rows)} row(s), line(s) "
-            f"{_lines(rows)}; a load is consumption >= 0 [kW]"
+            f"load file {name}: {col} is negative on {len(rows)} row(s), line(s) "
+            f"{_lines(rows)}; a load is consumption >= 0"
         )
     text_times = utc_suffix_as_offset(raw["time"].str.strip())
     has_offset = text_times.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
@@ -260,7 +263,6 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     else:
         aware = False
     series = pd.Series(values.to_numpy(float), index=idx).groupby(level=0).mean()
-    series.attrs["aware"] = aware
     diffs = np.diff(series.index.asi8)
     if diffs.size == 0:
         raise DataError(
@@ -273,6 +275,10 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
             f"load file {name}: {len(series)} value(s) every {step} cover less than "
             "a day; give at least one day of values (24 hourly rows)"
         )
+    if col == "load_kwh":
+        series = series / (step / pd.Timedelta("1h"))
+    series.attrs["aware"] = aware
+    series.attrs["column"] = col
     return series, step
 
 
@@ -302,7 +308,8 @@ def load_with_report(
         ``"flat:KW"`` [kW], or a CSV path with columns ``time`` (ISO 8601, the
         start of each load period; naive times are the wall clock of ``index``,
         times with UTC offsets, which may change with daylight saving, are
-        converted to it) and ``load_kw`` [kW].
+        converted to it) and ``load_kw`` [kW] or ``load_kwh`` (the energy of each
+        row's period, divided by the file's step in hours) [kWh].
     index : pandas.DatetimeIndex
         Period labels (timezone-aware, local time).
     label : {"instant", "ending", "beginning"}
@@ -311,12 +318,13 @@ def load_with_report(
 
     A CSV is used **by date** (matched on month, day and time of day, so a load
     year can drive a TMY year whose last hour wraps round; each period takes the
-    value of the CSV step it starts in). Periods its dates miss (missing rows, a
-    daylight-saving hour, Feb 29, months outside the file) take the file's mean
-    load at the same time of day in the same month, or over all its days when the
-    file lacks that month (interpolated, periodic); the report counts them. A file
-    whose dates miss every period is **averaged by time of day** into one typical
-    day.
+    value of the CSV step it starts in; a CSV finer than the periods is first
+    averaged over each period, which keeps its energy). Periods its dates miss
+    (missing rows, a daylight-saving hour, Feb 29, months outside the file) take
+    the file's mean load at the same time of day in the same month, or over all
+    its days when the file lacks that month (interpolated, periodic); the report
+    counts them. A file whose dates miss every period is **averaged by time of
+    day** into one typical day.
 
     Returns
     -------
@@ -324,9 +332,11 @@ def load_with_report(
         ``load_kw`` on ``index``. [kW]
     report : dict
         ``spec``, ``method`` (``"builtin"``, ``"dated"``, ``"dated_and_filled"``
-        or ``"time_of_day_average"``), ``mean_kw``, ``rows``, ``step`` (text) and
-        ``step_minutes`` of a CSV, ``filled_periods`` and a ``note`` when periods
-        were filled or averaged, ``warnings`` (e.g. a mean above
+        or ``"time_of_day_average"``), ``mean_kw``, ``column`` (``load_kw`` or
+        ``load_kwh``), ``rows``, ``step`` (text) and ``step_minutes`` of a CSV,
+        ``averaged_to_period`` (text) when a finer CSV was averaged to the periods,
+        ``filled_periods`` and a ``note`` when periods were filled or averaged,
+        ``warnings`` (e.g. a mean above
         :data:`LOAD_LOOKS_LIKE_WATTS_KW`, which looks like W).
 
     Raises
@@ -337,7 +347,7 @@ def load_with_report(
         CSV problems, each naming the file and its lines: empty, wrong columns,
         missing, non-numeric or negative loads, non-ISO times, less than a day.
     """
-    from iclcontrol.solar.features import period_starts
+    from iclcontrol.solar.features import index_step, period_starts
 
     labels = index
     starts = period_starts(index, label)
@@ -366,11 +376,21 @@ def load_with_report(
         wall = local.tz_localize(None) if local.tz is not None else local
         report.update(
             {
+                "column": series.attrs["column"],
                 "rows": len(series),
                 "step": str(step),
                 "step_minutes": step / pd.Timedelta("1min"),
             }
         )
+        period = index_step(index) if len(index) > 1 else step
+        if step < period:
+            # a finer load than the periods: each period takes the mean power over
+            # its span (its energy), not the value of the first load step in it
+            origin = wall[0] - wall[0].floor(period)
+            bins = (series.index - origin).floor(period) + origin
+            series = series.groupby(bins).mean()
+            step = period
+            report["averaged_to_period"] = str(period)
         # the CSV step each period starts in, keyed without the year
         csv_key = series.index.strftime("%m-%d %H:%M:%S")
         by_key = pd.Series(series.to_numpy(), index=csv_key).groupby(level=0).mean()
