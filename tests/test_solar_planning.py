@@ -813,3 +813,42 @@ def test_a_load_finer_than_the_weather_keeps_its_energy(tmp_path):
     load, rep = load_with_report(str(path), idx, "ending")
     assert rep["method"] == "dated"
     np.testing.assert_allclose(load, 1.0)
+
+
+def test_tariff_windows_over_midnight():
+    """Off-peak 23:00-07:00 is a common night tariff: hours 23 and 0-6 are off-peak
+    (the window was empty, every night hour charged the shoulder price)."""
+    t = Tariff(offpeak_hours=(23, 7), peak_hours=(17, 20))
+    idx = pd.date_range("2023-01-01", periods=24, freq="h", tz="UTC-05:00")
+    price = t.import_price(idx, "beginning")
+    by_hand = [0.12] * 7 + [0.20] * 10 + [0.40] * 3 + [0.20] * 3 + [0.12]
+    np.testing.assert_allclose(price, by_hand)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"peak_hours": (16, 25)}, "peak_hours must be two local hours"),
+        ({"export": float("nan")}, "export price must be finite"),
+        ({"export_limit_kw": -1.0}, "export_limit_kw must be >= 0"),
+        # a night price below the feed-in: import to export, an unbounded LP
+        ({"offpeak": 0.03, "export": 0.04}, "above the cheapest import price 0.03"),
+    ],
+)
+def test_tariff_is_checked_when_made(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        Tariff(**kwargs)
+
+
+def test_import_prices_below_the_export_price_are_refused():
+    """With import cheaper than export the LPs have no optimum (importing to export
+    pays without bound): dispatch_lp returned 'unbounded' and the closed loop fell
+    back to its rule at every step; now the prices are refused, naming them. An
+    import price equal to the export price is fine."""
+    b = BatteryParameters(capacity_kwh=4.0, power_kw=2.0)
+    with pytest.raises(ConfigError, match=r"import price 0.03 .* export price 0.04"):
+        dispatch_lp(2.0, [0.0, 0.0], [1.0, 1.0], [0.2, 0.03], 1.0, b, Tariff())
+    status, _ = dispatch_lp(2.0, [0.0, 0.0], [1.0, 1.0], 0.04, 1.0, b, Tariff())
+    assert status == "optimal"
+    with pytest.raises(ConfigError, match=r"import price 0.01 .* export price 0.04"):
+        size_system([0.0, 0.5], [1.0, 1.0], 1.0, [0.2, 0.01], 0.04)

@@ -75,6 +75,23 @@ def _check_period(dt_h: float) -> None:
         raise ConfigError(f"dt_h must be a positive period length in h, got {dt_h}")
 
 
+def _check_export_price(import_price: np.ndarray, export_price: float) -> None:
+    """Raise :class:`ConfigError` when a period imports cheaper than it exports:
+    the LPs net import and export per period with no connection limit, so they
+    would import to export without bound (HiGHS: unbounded)."""
+    if not np.isfinite(export_price):
+        raise ConfigError(f"export price must be finite [$/kWh], got {export_price}")
+    below = np.flatnonzero(import_price < export_price)
+    if below.size:
+        k = below[0]
+        raise ConfigError(
+            f"import price {import_price[k]:g} $/kWh (period {k}, and "
+            f"{below.size - 1} more) is below the export price {export_price:g} "
+            "$/kWh: the LP would import to export without bound; give an export "
+            "price <= every import price"
+        )
+
+
 def _per_period(values: Any, n: int, name: str) -> np.ndarray:
     """``values`` (a scalar or shape (n,)) as a finite float array of shape (n,).
 
@@ -99,6 +116,15 @@ def _per_period(values: Any, n: int, name: str) -> np.ndarray:
 
 
 # -- tariffs and loads -------------------------------------------------------------
+def _in_window(hour: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Whether each local ``hour`` is in ``[start, stop)``, over midnight when
+    ``start > stop``."""
+    start, stop = window
+    if start <= stop:
+        return (hour >= start) & (hour < stop)
+    return (hour >= start) | (hour < stop)
+
+
 @dataclass(frozen=True)
 class Tariff:
     """Time-of-use import price, flat export price, optional export limit.
@@ -108,13 +134,23 @@ class Tariff:
     offpeak, shoulder, peak : float
         Import price. [$/kWh]
     peak_hours : tuple of int
-        Local hours ``[start, stop)`` of the peak price.
+        Local hours ``[start, stop)`` of the peak price, 0-24; a window with
+        ``start > stop`` runs over midnight (``(22, 2)``: 22:00-02:00).
     offpeak_hours : tuple of int
-        Local hours ``[start, stop)`` of the off-peak price; the rest is shoulder.
+        Local hours ``[start, stop)`` of the off-peak price (over midnight when
+        ``start > stop``, e.g. ``(23, 7)``); the rest is shoulder. The peak
+        price wins where the two windows overlap.
     export : float
         Export (feed-in) price. [$/kWh]
     export_limit_kw : float or None
-        Maximum export power; PV above it is curtailed. [kW]
+        Maximum export power, >= 0; PV above it is curtailed. [kW]
+
+    Raises
+    ------
+    ConfigError
+        A price that is not finite, an hour outside 0-24, a negative export
+        limit, an export price above an import price (the LPs net import and
+        export per period with no connection limit: they would be unbounded).
     """
 
     offpeak: float = 0.12
@@ -124,6 +160,40 @@ class Tariff:
     offpeak_hours: tuple[int, int] = (0, 7)
     export: float = 0.04
     export_limit_kw: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("offpeak", "shoulder", "peak", "export"):
+            value = getattr(self, name)
+            if not np.isfinite(value):
+                raise ConfigError(f"{name} price must be finite [$/kWh], got {value}")
+        for name in ("peak_hours", "offpeak_hours"):
+            hours = getattr(self, name)
+            if len(hours) != 2 or not all(0 <= h <= 24 for h in hours):
+                raise ConfigError(
+                    f"{name} must be two local hours (start, stop) in 0-24, got "
+                    f"{hours!r} (a window over midnight: start > stop, e.g. (23, 7))"
+                )
+        limit = self.export_limit_kw
+        if limit is not None and not limit >= 0:
+            raise ConfigError(
+                f"export_limit_kw must be >= 0 kW or None (no limit), got {limit}"
+            )
+        cheapest = float(self.hourly_prices().min())
+        if self.export > cheapest:
+            raise ConfigError(
+                f"export price {self.export:g} $/kWh is above the cheapest import "
+                f"price {cheapest:g} $/kWh: the LPs (grid import and export netted "
+                "per period, no connection limit) would import to export without "
+                "bound; give an export price <= every import price"
+            )
+
+    def hourly_prices(self) -> np.ndarray:
+        """Import price of each local hour 0-23, shape (24,). [$/kWh]"""
+        h = np.arange(24)
+        price = np.full(24, self.shoulder)
+        price[_in_window(h, self.offpeak_hours)] = self.offpeak
+        price[_in_window(h, self.peak_hours)] = self.peak
+        return price
 
     def import_price(
         self, index: pd.DatetimeIndex, label: str = "instant"
@@ -141,11 +211,7 @@ class Tariff:
         """
         from iclcontrol.solar.features import period_starts
 
-        h = np.asarray(period_starts(index, label).hour)
-        price = np.full(len(index), self.shoulder)
-        price[(h >= self.offpeak_hours[0]) & (h < self.offpeak_hours[1])] = self.offpeak
-        price[(h >= self.peak_hours[0]) & (h < self.peak_hours[1])] = self.peak
-        return price
+        return self.hourly_prices()[np.asarray(period_starts(index, label).hour)]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -581,8 +647,7 @@ def size_system(
     if not (np.all(np.isfinite(pv1)) and np.all(np.isfinite(load))):
         raise DataError("pv_per_kwp and load_kw must be finite")
     price = _per_period(import_price, n, "import_price")
-    if not np.isfinite(export_price):
-        raise ConfigError(f"export_price must be finite, got {export_price}")
+    _check_export_price(price, export_price)
     frac = n * dt_h / 8760.0 if year_fraction is None else year_fraction
     if not frac > 0:
         raise ConfigError(f"year_fraction must be positive, got {frac}")
@@ -850,6 +915,7 @@ def dispatch_lp(
     n = pv.shape[1]
     load = _per_period(load_kw, n, "load_kw")
     price = _per_period(import_price, n, "import_price")
+    _check_export_price(price, tariff.export)
     _check_period(dt_h)  # the (frozen) battery checked its fractions when made
     if not (np.isfinite(e0) and battery.e_min <= e0 <= battery.e_max):
         raise DataError(
