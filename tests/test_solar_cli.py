@@ -148,3 +148,53 @@ def test_plan_takes_the_arrays_tilt_and_azimuth(tmp_path, capsys):
         yields[payload["array"]["surface_tilt"]] = payload["pv_yield_kwh_per_kwp"]
     assert set(yields) == {36.0, 0.0}
     assert yields[0.0] < 0.9 * yields[36.0]
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--import-prices", "0.1,0.2"], "--import-prices takes OFFPEAK,SHOULDER,PEAK"),
+        (["--peak-hours", "16"], "--peak-hours takes local hours START-STOP"),
+        (["--offpeak-hours", "0-30"], "offpeak_hours must be two local hours"),
+        (["--import-prices", "0.03", "--export-price", "0.04"], "above the cheapest"),
+    ],
+)
+def test_tariff_flags_are_checked_before_the_work(capsys, flags, match):
+    for command in (["plan", "--site"], ["operate", "--data"]):
+        status, err = _error_lines(
+            capsys, ["solar", *command, "tmy3-greensboro", *flags]
+        )
+        assert _is_one_line_error(status, err, match), (command, status, err)
+
+
+def test_plan_takes_the_users_tariff(tmp_path, capsys):
+    """The tariff flags reach the plan: with one flat import price p every period
+    costs p, so the grid-only cost is p x the annual load (a property of a flat
+    tariff), and the JSON's tariff is the one given (night off-peak over
+    midnight)."""
+    import json
+
+    from iclcontrol.solar.data import load_solar
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    argv = [*plan, "--target", "ghi", *site, "--no-qc", "--json"]
+    tariff = ["--import-prices", "0.25", "--export-price", "0.05"]
+    tariff += ["--offpeak-hours", "23-7", "--export-limit", "3"]
+    assert main([*argv, *tariff]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["tariff"] == {
+        "offpeak": 0.25,
+        "shoulder": 0.25,
+        "peak": 0.25,
+        "peak_hours": [16, 21],
+        "offpeak_hours": [23, 7],
+        "export": 0.05,
+        "export_limit_kw": 3.0,
+    }
+    assert payload["baseline_cost"] == pytest.approx(
+        0.25 * payload["annual_load_kwh"], rel=1e-9
+    )

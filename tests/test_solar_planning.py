@@ -852,3 +852,34 @@ def test_import_prices_below_the_export_price_are_refused():
     assert status == "optimal"
     with pytest.raises(ConfigError, match=r"import price 0.01 .* export price 0.04"):
         size_system([0.0, 0.5], [1.0, 1.0], 1.0, [0.2, 0.01], 0.04)
+
+
+def test_sizing_honours_the_export_limit():
+    """PV that only exports (no load in the sunny period): each kWp earns
+    export x 1 kWh and costs f x 90 $ with f = 2 h / 8760 h, i.e. 0.0205 $ < 0.04 $,
+    so PV pays up to the export limit of 3 kW and no further: 3 kWp by hand. The
+    limit was ignored and the LP bought the 20 kWp bound."""
+    costs = SizingCosts(max_kwh=0.0)
+    res = size_system(
+        [1.0, 0.0], [0.0, 0.0], 1.0, 0.2, 0.04, costs, export_limit_kw=3.0
+    )
+    assert res.status == "optimal"
+    assert res.kwp == pytest.approx(3.0, abs=1e-6)
+    assert res.curtailed_kwh == pytest.approx(0.0, abs=1e-6)
+    # a higher limit moves the optimum with it (below the 20 kWp bound)
+    res = size_system(
+        [1.0, 0.0], [0.0, 0.0], 1.0, 0.2, 0.04, costs, export_limit_kw=5.0
+    )
+    assert res.kwp == pytest.approx(5.0, abs=1e-6)
+
+
+def test_plan_with_no_export_allowed_exports_nothing(tmy3_35_days):
+    """A zero-export connection (export_limit_kw=0): the plan's year exports
+    0 kWh and curtails instead (run_plan ignored the tariff's limit)."""
+    from iclcontrol.solar.workflows import run_plan
+
+    res = run_plan(tmy3_35_days, qc=False, tariff=Tariff(export_limit_kw=0.0))
+    assert res["status"] == "optimal"
+    assert res["export_kwh"] == pytest.approx(0.0, abs=1e-6)
+    free = run_plan(tmy3_35_days, qc=False)
+    assert free["export_kwh"] > 0.0  # the same plan without the limit exports

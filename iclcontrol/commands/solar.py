@@ -86,6 +86,74 @@ def _array_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _tariff_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--import-prices",
+        default="0.12,0.20,0.40",
+        help="import prices OFFPEAK,SHOULDER,PEAK [$/kWh], or one flat price",
+    )
+    p.add_argument(
+        "--peak-hours",
+        default="16-21",
+        help="local hours START-STOP of the peak price (23-7 runs over midnight)",
+    )
+    p.add_argument(
+        "--offpeak-hours",
+        default="0-7",
+        help="local hours START-STOP of the off-peak price; the rest is shoulder",
+    )
+    p.add_argument(
+        "--export-price",
+        type=float,
+        default=0.04,
+        help="export (feed-in) price [$/kWh], at most every import price",
+    )
+    p.add_argument(
+        "--export-limit",
+        type=float,
+        default=None,
+        help="largest export power [kW]; PV above it is curtailed (default: none)",
+    )
+
+
+def _hours(flag: str, text: str) -> tuple[int, int]:
+    """``"16-21"`` as ``(16, 21)``; a ``ConfigError`` naming ``flag`` otherwise."""
+    parts = text.split("-")
+    try:
+        start, stop = (int(part) for part in parts)
+    except ValueError:
+        raise ConfigError(
+            f"{flag} takes local hours START-STOP, e.g. 16-21 or 23-7; got {text!r}"
+        ) from None
+    return start, stop
+
+
+def _tariff(args: argparse.Namespace) -> Any:
+    """The :class:`~iclcontrol.solar.planning.Tariff` of the tariff flags."""
+    from iclcontrol.solar.planning import Tariff
+
+    try:
+        prices = [float(v) for v in parse_list(args.import_prices)]
+    except ValueError:
+        prices = []
+    if len(prices) == 1:
+        prices *= 3
+    if len(prices) != 3:
+        raise ConfigError(
+            "--import-prices takes OFFPEAK,SHOULDER,PEAK or one flat price [$/kWh], "
+            f"e.g. 0.12,0.20,0.40 or 0.25; got {args.import_prices!r}"
+        )
+    return Tariff(
+        offpeak=prices[0],
+        shoulder=prices[1],
+        peak=prices[2],
+        peak_hours=_hours("--peak-hours", args.peak_hours),
+        offpeak_hours=_hours("--offpeak-hours", args.offpeak_hours),
+        export=args.export_price,
+        export_limit_kw=args.export_limit,
+    )
+
+
 def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     for name in (
@@ -259,6 +327,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "time and load_kw [kW] or load_kwh [kWh per row]",
     )
     _array_args(pl)
+    _tariff_args(pl)
     pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
     pl.add_argument("--battery-cost", type=float, default=45.0, help="$/(kWh a)")
     pl.add_argument(
@@ -303,6 +372,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     op.add_argument("--dispatch-hours", type=float, default=24.0, help="LP horizon [h]")
     op.add_argument("--kwp", type=float, default=5.0, help="PV size [kWp]")
     _array_args(op)
+    _tariff_args(op)
     op.add_argument(
         "--battery-kwh",
         type=float,
@@ -419,6 +489,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         load=args.load,
         out=args.out,
         costs=costs,
+        tariff=_tariff(args),
         load_kwargs=_load_kwargs(args),
         qc=not args.no_qc,
         surface_tilt=args.array_tilt,
@@ -505,6 +576,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         dispatch_hours=args.dispatch_hours,
         kwp=args.kwp,
         battery=battery,
+        tariff=_tariff(args),
         load=args.load,
         out=args.out,
         qc=not args.no_qc,

@@ -570,7 +570,28 @@ class SizingCosts:
 
 @dataclass
 class SizingResult:
-    """Optimal sizes and the year's cost breakdown (annual figures)."""
+    """Optimal sizes and the year's cost breakdown (annual figures).
+
+    Attributes
+    ----------
+    kwp : float
+        PV size. [kWp]
+    kwh : float
+        Battery capacity. [kWh]
+    annual_cost, investment_cost, energy_cost : float
+        Total = investment + energy (imports minus exports). [$/a]
+    import_kwh, export_kwh, curtailed_kwh : float
+        Grid import, export and PV curtailed at the export limit. [kWh/a]
+    status : str
+        HiGHS termination condition; the figures are NaN unless "optimal".
+    solve_s : float
+        Time to build and solve the LP. [s]
+    baseline_cost : float
+        Cost of the load bought from the grid alone. [$/a]
+    schedule : pandas.DataFrame or None
+        Per period: ``pv_kw``, ``load_kw``, ``P_ch``, ``P_dis``, ``E`` [kWh],
+        ``grid_import``, ``grid_export``, ``curtailed`` [kW].
+    """
 
     kwp: float
     kwh: float
@@ -583,6 +604,7 @@ class SizingResult:
     solve_s: float
     baseline_cost: float
     schedule: pd.DataFrame | None = None
+    curtailed_kwh: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -603,11 +625,13 @@ def size_system(
     soc_max: float = 0.9,
     year_fraction: float | None = None,
     keep_schedule: bool = False,
+    export_limit_kw: float | None = None,
 ) -> SizingResult:
     """Choose PV kWp and battery kWh minimizing annualized cost (Pyomo LP, HiGHS).
 
     ``min  f (c_pv kWp + c_b kWh) + sum_k dt (p_imp,k imp_k - p_exp exp_k)``
-    subject to the power balance ``imp - exp = load - kWp pv1 + ch - dis``, the
+    subject to the power balance ``imp - exp = load - kWp pv1 + curt + ch - dis``
+    (curtailment ``0 <= curt <= kWp pv1``, ``exp <= export_limit_kw``), the
     battery ``E_{k+1} = E_k + dt (eta_c ch - dis / eta_d)`` with cyclic ``E_N = E_0``,
     ``soc_min kWh <= E <= soc_max kWh`` and ``ch, dis <= c_rate kWh``. Here ``f`` is
     the fraction of a year the profile covers (so investment is charged pro rata).
@@ -626,6 +650,9 @@ def size_system(
         [$/kWh]
     year_fraction : float or None
         Default ``n dt / 8760``.
+    export_limit_kw : float or None
+        Largest export power (``Tariff.export_limit_kw``); PV above it is
+        curtailed. None: no limit. [kW]
 
     Returns
     -------
@@ -651,6 +678,10 @@ def size_system(
     frac = n * dt_h / 8760.0 if year_fraction is None else year_fraction
     if not frac > 0:
         raise ConfigError(f"year_fraction must be positive, got {frac}")
+    if export_limit_kw is not None and not export_limit_kw >= 0:
+        raise ConfigError(
+            f"export_limit_kw must be >= 0 kW or None, got {export_limit_kw}"
+        )
     m = pyo.ConcreteModel("sizing")
     K = range(n)
     m.kwp = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, costs.max_kwp))
@@ -658,12 +689,15 @@ def size_system(
     m.ch = pyo.Var(K, domain=pyo.NonNegativeReals)
     m.dis = pyo.Var(K, domain=pyo.NonNegativeReals)
     m.imp = pyo.Var(K, domain=pyo.NonNegativeReals)
-    m.exp = pyo.Var(K, domain=pyo.NonNegativeReals)
+    m.exp = pyo.Var(K, bounds=(0, export_limit_kw))
+    m.curt = pyo.Var(K, domain=pyo.NonNegativeReals)
     m.E = pyo.Var(range(n + 1), domain=pyo.NonNegativeReals)
+    m.curtmax = pyo.Constraint(K, rule=lambda m, k: m.curt[k] <= m.kwp * pv1[k])
     m.balance = pyo.Constraint(
         K,
         rule=lambda m, k: (
-            m.imp[k] - m.exp[k] == load[k] - m.kwp * pv1[k] + m.ch[k] - m.dis[k]
+            m.imp[k] - m.exp[k]
+            == load[k] - m.kwp * pv1[k] + m.curt[k] + m.ch[k] - m.dis[k]
         ),
     )
     m.dyn = pyo.Constraint(
@@ -701,6 +735,7 @@ def size_system(
         )
     imp = np.array([pyo.value(m.imp[k]) for k in K])
     exp = np.array([pyo.value(m.exp[k]) for k in K])
+    curt = np.array([pyo.value(m.curt[k]) for k in K])
     # max(0, .): HiGHS may return -0.0 for an empty size
     kwp, kwh = max(0.0, float(pyo.value(m.kwp))), max(0.0, float(pyo.value(m.kwh)))
     energy_cost = float(np.sum(dt_h * (price * imp - export_price * exp)))
@@ -715,6 +750,7 @@ def size_system(
                 "E": [pyo.value(m.E[k]) for k in K],
                 "grid_import": imp,
                 "grid_export": exp,
+                "curtailed": curt,
             }
         )
     inv = costs.pv_per_kwp_year * kwp + costs.battery_per_kwh_year * kwh
@@ -730,6 +766,7 @@ def size_system(
         solve_s=solve_s,
         baseline_cost=float(np.sum(dt_h * price * load)) / frac,
         schedule=schedule,
+        curtailed_kwh=float(np.sum(curt) * dt_h / frac),
     )
 
 

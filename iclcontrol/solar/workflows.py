@@ -731,6 +731,7 @@ def run_plan(
         plant.battery.soc_min,
         plant.battery.soc_max,
         keep_schedule=out is not None,
+        export_limit_kw=tariff.export_limit_kw,
     )
     if res.status != "optimal":
         warnings_.append(sizing_status_warning(res.status, costs, tariff))
