@@ -198,3 +198,20 @@ def test_plan_takes_the_users_tariff(tmp_path, capsys):
     assert payload["baseline_cost"] == pytest.approx(
         0.25 * payload["annual_load_kwh"], rel=1e-9
     )
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--battery-efficiency", "1.2"], "--battery-efficiency must be in (0, 1]"),
+        (["--battery-efficiency", "0"], "--battery-efficiency must be in (0, 1]"),
+        (["--soc-range", "0.9,0.1"], "--soc-range needs 0 <= MIN <= MAX <= 1"),
+        (["--soc-range", "0.1"], "--soc-range takes MIN,MAX"),
+    ],
+)
+def test_battery_flags_are_checked_by_name(capsys, flags, match):
+    for command in (["plan", "--site"], ["operate", "--data"]):
+        status, err = _error_lines(
+            capsys, ["solar", *command, "tmy3-greensboro", *flags]
+        )
+        assert _is_one_line_error(status, err, match), (command, status, err)

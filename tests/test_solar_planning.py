@@ -883,3 +883,26 @@ def test_plan_with_no_export_allowed_exports_nothing(tmy3_35_days):
     assert res["export_kwh"] == pytest.approx(0.0, abs=1e-6)
     free = run_plan(tmy3_35_days, qc=False)
     assert free["export_kwh"] > 0.0  # the same plan without the limit exports
+
+
+def test_plan_uses_the_users_battery_efficiency_and_soc_range(tmy3_35_days):
+    """A lossless battery usable from 0 to 100 % does everything the default one
+    (0.95 each way, 10-90 %) does with less energy bought: the default plan's sizes
+    are feasible with it at a lower cost as soon as it has a battery, so the plan
+    is cheaper (run_plan always used the default battery). The JSON names the
+    parameters used."""
+    from iclcontrol.solar.workflows import run_plan
+
+    ideal = BatteryParameters(
+        eta_charge=1.0, eta_discharge=1.0, soc_min=0.0, soc_max=1.0
+    )
+    res = run_plan(tmy3_35_days, qc=False, battery=ideal)
+    assert res["battery"] == {
+        "eta_charge": 1.0,
+        "eta_discharge": 1.0,
+        "soc_min": 0.0,
+        "soc_max": 1.0,
+    }
+    default = run_plan(tmy3_35_days, qc=False)
+    assert default["battery"]["eta_charge"] == 0.95 and default["kwh"] > 0.1
+    assert res["annual_cost"] < default["annual_cost"] - 1.0

@@ -116,6 +116,45 @@ def _tariff_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _battery_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--battery-efficiency",
+        type=float,
+        default=0.95,
+        help="one-way battery efficiency, charge and discharge each, in (0, 1] "
+        "(round trip: its square)",
+    )
+    p.add_argument(
+        "--soc-range",
+        default="0.1,0.9",
+        help="usable state of charge MIN,MAX as fractions of the capacity",
+    )
+
+
+def _battery_fractions(args: argparse.Namespace) -> dict[str, float]:
+    """Efficiencies and state-of-charge bounds of the battery flags, checked by
+    the flags' names."""
+    try:
+        soc_min, soc_max = (float(v) for v in parse_list(args.soc_range))
+    except ValueError:
+        raise ConfigError(
+            f"--soc-range takes MIN,MAX fractions, e.g. 0.1,0.9; got {args.soc_range!r}"
+        ) from None
+    eta = args.battery_efficiency
+    if not 0 < eta <= 1:  # "not (valid)": NaN is refused too
+        raise ConfigError(f"--battery-efficiency must be in (0, 1], got {eta:g}")
+    if not 0 <= soc_min <= soc_max <= 1:
+        raise ConfigError(
+            f"--soc-range needs 0 <= MIN <= MAX <= 1, got {args.soc_range!r}"
+        )
+    return {
+        "eta_charge": args.battery_efficiency,
+        "eta_discharge": args.battery_efficiency,
+        "soc_min": soc_min,
+        "soc_max": soc_max,
+    }
+
+
 def _hours(flag: str, text: str) -> tuple[int, int]:
     """``"16-21"`` as ``(16, 21)``; a ``ConfigError`` naming ``flag`` otherwise."""
     parts = text.split("-")
@@ -330,6 +369,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _tariff_args(pl)
     pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
     pl.add_argument("--battery-cost", type=float, default=45.0, help="$/(kWh a)")
+    _battery_args(pl)
+    pl.add_argument(
+        "--battery-c-rate",
+        type=float,
+        default=0.5,
+        help="battery power per kWh of capacity [kW/kWh]",
+    )
     pl.add_argument(
         "--max-kwp",
         type=float,
@@ -385,6 +431,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="battery power [kW] (default: --kwp / 2)",
     )
+    _battery_args(op)
     op.add_argument(
         "--load",
         default="residential",
@@ -474,6 +521,7 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
 def run_plan_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.planning import SizingCosts
     from iclcontrol.solar.workflows import run_plan
+    from plants.pv import BatteryParameters
 
     if args.out is not None:  # before the work, not after it
         check_out_path(args.out)
@@ -481,6 +529,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
     costs = SizingCosts(
         pv_per_kwp_year=args.pv_cost,
         battery_per_kwh_year=args.battery_cost,
+        battery_c_rate=args.battery_c_rate,
         max_kwp=args.max_kwp,
         max_kwh=args.max_kwh,
     )
@@ -490,6 +539,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         out=args.out,
         costs=costs,
         tariff=_tariff(args),
+        battery=BatteryParameters(**_battery_fractions(args)),
         load_kwargs=_load_kwargs(args),
         qc=not args.no_qc,
         surface_tilt=args.array_tilt,
@@ -565,6 +615,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
     battery = BatteryParameters(
         capacity_kwh=args.battery_kwh if args.battery_kwh is not None else 2 * args.kwp,
         power_kw=args.battery_kw if args.battery_kw is not None else 0.5 * args.kwp,
+        **_battery_fractions(args),
     )
     params = _model_params(args)
     if args.horizon is not None:

@@ -589,6 +589,7 @@ def run_plan(
     min_days: float = MIN_PLAN_DAYS,
     surface_tilt: float | None = None,
     surface_azimuth: float | None = None,
+    battery: Any = None,
 ) -> dict[str, Any]:
     """Size PV (kWp) and battery (kWh) for a site and load over its weather year.
 
@@ -609,6 +610,11 @@ def run_plan(
         The PV array's plane [deg] (azimuth 180 = south); None: tilt =
         |latitude| facing the equator (a plane-of-array dataset: its plane),
         :func:`array_orientation`.
+    battery : plants.pv.BatteryParameters or None
+        Its efficiencies and state-of-charge bounds are the sized battery's (its
+        capacity and power are what the LP chooses: ignored; the power per kWh is
+        ``costs.battery_c_rate``). None: ``BatteryParameters()`` (0.95, 0.95,
+        0.1-0.9).
 
     Returns
     -------
@@ -616,6 +622,7 @@ def run_plan(
         Sizes and costs (annual), ``pv_yield_kwh_per_kwp`` (mean PV over the covered
         steps x 8760 h), ``coverage`` (steps, missing steps, covered days, gap
         fill), ``array`` (tilt and azimuth used [deg] and their source),
+        ``battery`` (efficiencies and state-of-charge bounds used),
         ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
         ``weather_fill`` (missing ``temp_air``/``wind_speed`` values filled,
         :func:`fill_weather`), ``load_report``, ``qc``, ``notes``, ``warnings``
@@ -664,7 +671,7 @@ def run_plan(
             f"{len(covered)} steps); a plan annualizes a year and needs at least "
             f"{min_days:g} days (min_days)"
         )
-    plant = _plant_for(d, kwp=1.0, orientation=orientation)
+    plant = _plant_for(d, kwp=1.0, battery=battery, orientation=orientation)
     weather, weather_fill = fill_weather(weather)
     fill_note = _fill_note(weather_fill)
     if fill_note:
@@ -769,6 +776,10 @@ def run_plan(
             "sizing_step_minutes": dt * 60.0,
         },
         "costs": costs.__dict__,
+        "battery": {
+            k: getattr(plant.battery, k)
+            for k in ("eta_charge", "eta_discharge", "soc_min", "soc_max")
+        },
         "tariff": tariff.to_dict(),
         "tariff_and_load_at": "period start (label minus one step for label=ending)",
         **res.to_dict(),
