@@ -906,3 +906,40 @@ def test_plan_uses_the_users_battery_efficiency_and_soc_range(tmy3_35_days):
     default = run_plan(tmy3_35_days, qc=False)
     assert default["battery"]["eta_charge"] == 0.95 and default["kwh"] > 0.1
     assert res["annual_cost"] < default["annual_cost"] - 1.0
+
+
+def test_plan_with_out_draws_the_monthly_energy(tmp_path, tmy3_35_days, monkeypatch):
+    """plan --out wrote JSON and CSV but no figure; now plan.png, named in the
+    JSON, with the energy per month in kWh: the bars' heights are the schedule's
+    monthly sums (kW x 1 h steps), e.g. the load of January."""
+    from iclcontrol.solar import plots
+    from iclcontrol.solar.workflows import run_plan
+
+    seen = {}
+    real_save = plots._save
+
+    def keep(fig, path):
+        ax = fig.axes[0]
+        seen["ylabel"] = ax.get_ylabel()
+        seen["bars"] = {
+            c.get_label(): [p.get_height() for p in c.patches] for c in ax.containers
+        }
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    res = run_plan(tmy3_35_days, qc=False, out=tmp_path)
+    png = tmp_path / "plan.png"
+    assert res["files"]["plot"] == str(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    schedule = pd.read_csv(res["files"]["schedule"], index_col=0)
+    january = (
+        pd.DatetimeIndex(pd.to_datetime(schedule.index, utc=True))
+        .tz_convert("Etc/GMT+5")
+        .month
+        == 1
+    )
+    assert seen["ylabel"] == "energy per month [kWh]"
+    assert seen["bars"]["load"][0] == pytest.approx(
+        schedule.loc[january, "load_kw"].sum()
+    )
+    assert "PV curtailed" not in seen["bars"]  # no export limit, nothing curtailed

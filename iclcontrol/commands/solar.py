@@ -393,7 +393,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=out_folder,
         default=None,
-        help="output folder (plan.json, sizing_schedule.csv)",
+        help="output folder (plan.json, sizing_schedule.csv, plan.png)",
     )
     pl.add_argument("--json", action="store_true", help="print a JSON summary last")
     pl.set_defaults(func=run_plan_cmd)

@@ -628,7 +628,7 @@ def run_plan(
         :func:`fill_weather`), ``load_report``, ``qc``, ``notes``, ``warnings``
         (with those of quality control) and, with ``out``,
         ``files`` (``plan``: plan.json, ``schedule``: sizing_schedule.csv, the
-        sizing LP's hourly schedule).
+        sizing LP's hourly schedule, ``plot``: plan.png, the monthly energy).
     """
     from iclcontrol.solar.planning import (
         SizingCosts,
@@ -795,9 +795,16 @@ def run_plan(
         out = open_output(out, "plan.json")
         files = {"plan": str(out / "plan.json")}
         if res.schedule is not None:
+            from iclcontrol.solar.plots import plot_plan
+
             res.schedule.index = lp_index
             res.schedule.to_csv(out / "sizing_schedule.csv")
             files["schedule"] = str(out / "sizing_schedule.csv")
+            title = (
+                f"plan: PV {res.kwp:.2f} kWp, battery {res.kwh:.2f} kWh, "
+                f"{res.annual_cost:.0f} \\$/a (grid only {res.baseline_cost:.0f} \\$/a)"
+            )
+            files["plot"] = str(plot_plan(res.schedule, out / "plan.png", title))
         summary["files"] = files
         write_summary(out / "plan.json", sanitize(summary))
     return sanitize(summary)
