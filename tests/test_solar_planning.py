@@ -943,3 +943,20 @@ def test_plan_with_out_draws_the_monthly_energy(tmp_path, tmy3_35_days, monkeypa
         schedule.loc[january, "load_kw"].sum()
     )
     assert "PV curtailed" not in seen["bars"]  # no export limit, nothing curtailed
+
+
+def test_plan_says_on_stderr_that_the_lp_is_running(capsys, tmy3_35_days):
+    """A year's sizing LP ran for tens of seconds without a word; with progress on
+    (a terminal, or verbose=True) two lines on stderr bracket it, stdout stays
+    clean for the JSON."""
+    from iclcontrol.solar.workflows import run_plan
+
+    res = run_plan(tmy3_35_days, qc=False, verbose=True)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert lines[0].startswith(f"iclcontrol: sizing LP over {35 * 24} periods of 1 h")
+    assert lines[-1].startswith("iclcontrol: sizing LP optimal in")
+    assert captured.out == ""
+    run_plan(tmy3_35_days, qc=False, verbose=False)
+    assert capsys.readouterr().err == ""
+    assert res["status"] == "optimal"

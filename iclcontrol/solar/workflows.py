@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -590,6 +591,7 @@ def run_plan(
     surface_tilt: float | None = None,
     surface_azimuth: float | None = None,
     battery: Any = None,
+    verbose: bool | None = None,
 ) -> dict[str, Any]:
     """Size PV (kWp) and battery (kWh) for a site and load over its weather year.
 
@@ -615,6 +617,10 @@ def run_plan(
         capacity and power are what the LP chooses: ignored; the power per kWh is
         ``costs.battery_c_rate``). None: ``BatteryParameters()`` (0.95, 0.95,
         0.1-0.9).
+    verbose : bool or None
+        Progress lines on stderr around the sizing LP (a year takes tens of
+        seconds); None: only when stderr is a terminal
+        (:func:`iclcontrol.progress.progress_enabled`).
 
     Returns
     -------
@@ -726,6 +732,16 @@ def run_plan(
             f"{index[-1].date()}), not a year: annual figures extrapolate them and "
             "carry their season"
         )
+    from iclcontrol.progress import progress_enabled
+
+    show = progress_enabled(verbose)
+    if show:
+        print(
+            f"iclcontrol: sizing LP over {len(pv1_lp)} periods of {dt:g} h with "
+            "HiGHS (a year takes tens of seconds) ...",
+            file=sys.stderr,
+            flush=True,
+        )
     res = size_system(
         pv1_lp.to_numpy(),
         load_lp.to_numpy(),
@@ -740,6 +756,12 @@ def run_plan(
         keep_schedule=out is not None,
         export_limit_kw=tariff.export_limit_kw,
     )
+    if show:
+        print(
+            f"iclcontrol: sizing LP {res.status} in {res.solve_s:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     if res.status != "optimal":
         warnings_.append(sizing_status_warning(res.status, costs, tariff))
     tol = 1e-6
