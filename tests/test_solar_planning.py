@@ -960,3 +960,21 @@ def test_plan_says_on_stderr_that_the_lp_is_running(capsys, tmy3_35_days):
     run_plan(tmy3_35_days, qc=False, verbose=False)
     assert capsys.readouterr().err == ""
     assert res["status"] == "optimal"
+
+
+def test_plan_json_gives_the_unit_of_every_number(tmy3_35_days):
+    """plan.json had sizes and costs without units; now ``units`` names one for
+    every float at the top level, and every key it names exists."""
+    from iclcontrol.solar.workflows import run_plan
+
+    res = run_plan(tmy3_35_days, qc=False)
+    units = res["units"]
+    floats = {k for k, v in res.items() if isinstance(v, float)}
+    assert floats >= {"kwp", "kwh", "annual_cost", "solve_s", "import_kwh"}
+    assert floats <= set(units), floats - set(units)
+    for key in units:
+        for path in key.split(", "):
+            node = res
+            for part in path.split("."):
+                assert part in node, path
+                node = node[part]

@@ -546,6 +546,35 @@ def _fill_by_hour(pv: pd.Series) -> pd.Series:
     return pv.fillna(by_month).fillna(by_tod).fillna(0.0)
 
 
+#: Units of the numbers in :func:`run_plan`'s summary (``units`` in plan.json).
+PLAN_UNITS: dict[str, str] = {
+    "kwp": "kWp",
+    "kwh": "kWh",
+    "annual_cost": "$/a",
+    "investment_cost": "$/a",
+    "energy_cost": "$/a",
+    "baseline_cost": "$/a",
+    "savings_vs_grid_only": "$/a",
+    "import_kwh": "kWh/a",
+    "export_kwh": "kWh/a",
+    "curtailed_kwh": "kWh/a",
+    "annual_load_kwh": "kWh/a",
+    "pv_yield_kwh_per_kwp": "kWh/(kWp a)",
+    "solve_s": "s",
+    "costs.pv_per_kwp_year": "$/(kWp a)",
+    "costs.battery_per_kwh_year": "$/(kWh a)",
+    "costs.battery_c_rate": "kW/kWh",
+    "costs.max_kwp": "kWp",
+    "costs.max_kwh": "kWh",
+    "tariff.offpeak, tariff.shoulder, tariff.peak, tariff.export": "$/kWh",
+    "tariff.export_limit_kw": "kW",
+    "array.surface_tilt, array.surface_azimuth": "deg",
+    "battery.soc_min, battery.soc_max": "fraction of kwh",
+    "coverage.covered_days": "d",
+    "coverage.sizing_step_minutes": "min",
+}
+
+
 def sizing_status_warning(status: str, costs: Any, tariff: Any) -> str:
     """What a sizing LP without an optimum means for the user, and the fix.
 
@@ -630,6 +659,7 @@ def run_plan(
         fill), ``array`` (tilt and azimuth used [deg] and their source),
         ``battery`` (efficiencies and state-of-charge bounds used),
         ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
+        ``units`` (:data:`PLAN_UNITS`, the unit of every number),
         ``weather_fill`` (missing ``temp_air``/``wind_speed`` values filled,
         :func:`fill_weather`), ``load_report``, ``qc``, ``notes``, ``warnings``
         (with those of quality control) and, with ``out``,
@@ -785,6 +815,7 @@ def run_plan(
         "annual_load_kwh": float(load_lp.mean() * 8760.0),
         "pv_yield_kwh_per_kwp": yield_kwh,
         "pv_yield_note": "mean AC output per kWp over the covered steps x 8760 h",
+        "units": PLAN_UNITS,
         "array": orientation,
         "coverage": {
             "steps": len(covered),
