@@ -978,3 +978,29 @@ def test_plan_json_gives_the_unit_of_every_number(tmy3_35_days):
             for part in path.split("."):
                 assert part in node, path
                 node = node[part]
+
+
+def test_a_daylight_saving_wall_clock_in_the_load_file_is_flagged(tmp_path):
+    """A naive meter export on a daylight-saving wall clock repeats 01:00 on the
+    autumn change: the two values were averaged without a word (and the summer is
+    an hour off the weather's standard time). Now one warning says so and how to
+    fix it."""
+    from iclcontrol.solar.planning import load_with_report
+
+    wall = pd.date_range("2021-11-06", "2021-11-08 23:00", freq="h", tz="US/Eastern")
+    text = pd.Series(wall.strftime("%Y-%m-%d %H:%M"))  # 01:00 twice on Nov 7
+    assert text.duplicated().sum() == 1
+    path = tmp_path / "meter.csv"
+    pd.DataFrame({"time": text, "load_kw": 1.0}).to_csv(path, index=False)
+    idx = pd.date_range("1990-11-06", periods=72, freq="h", tz="UTC-05:00")
+    _, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["repeated_times"] == ["2021-11-07 01:00:00"]
+    assert len(rep["warnings"]) == 1
+    assert "repeats 1 time(s)" in rep["warnings"][0]
+    assert "UTC offset" in rep["warnings"][0]
+    # the same instants with their offsets: nothing repeats, nothing to say
+    pd.DataFrame({"time": wall.strftime("%Y-%m-%dT%H:%M%z"), "load_kw": 1.0}).to_csv(
+        path, index=False
+    )
+    _, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["repeated_times"] == [] and rep["warnings"] == []

@@ -328,6 +328,7 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         aware = True
     else:
         aware = False
+    repeated = idx[idx.duplicated()]
     series = pd.Series(values.to_numpy(float), index=idx).groupby(level=0).mean()
     diffs = np.diff(series.index.asi8)
     if diffs.size == 0:
@@ -345,6 +346,7 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         series = series / (step / pd.Timedelta("1h"))
     series.attrs["aware"] = aware
     series.attrs["column"] = col
+    series.attrs["repeated"] = [str(t) for t in repeated.unique()]
     return series, step
 
 
@@ -399,7 +401,8 @@ def load_with_report(
     report : dict
         ``spec``, ``method`` (``"builtin"``, ``"dated"``, ``"dated_and_filled"``
         or ``"time_of_day_average"``), ``mean_kw``, ``column`` (``load_kw`` or
-        ``load_kwh``), ``rows``, ``step`` (text) and ``step_minutes`` of a CSV,
+        ``load_kwh``), ``repeated_times`` (times given twice, averaged), ``rows``,
+        ``step`` (text) and ``step_minutes`` of a CSV,
         ``averaged_to_period`` (text) when a finer CSV was averaged to the periods,
         ``filled_periods`` and a ``note`` when periods were filled or averaged,
         ``warnings`` (e.g. a mean above
@@ -442,6 +445,7 @@ def load_with_report(
         wall = local.tz_localize(None) if local.tz is not None else local
         report.update(
             {
+                "repeated_times": series.attrs["repeated"],
                 "column": series.attrs["column"],
                 "rows": len(series),
                 "step": str(step),
@@ -501,6 +505,15 @@ def load_with_report(
     out = pd.Series(np.asarray(kw, float), index=labels, name="load_kw")
     report["mean_kw"] = float(out.mean())
     warnings_: list[str] = []
+    if report.get("repeated_times"):
+        times = report["repeated_times"]
+        warnings_.append(
+            f"the load file repeats {len(times)} time(s) (e.g. {times[0]}); their "
+            "values were averaged. A wall clock with daylight saving repeats an hour "
+            "in autumn and skips one in spring, and its summer hours are one hour "
+            "off the weather's standard time: give times with their UTC offset "
+            "(e.g. 2021-07-01T17:00-04:00)"
+        )
     if report["mean_kw"] > LOAD_LOOKS_LIKE_WATTS_KW:
         warnings_.append(
             f"mean load {report['mean_kw']:.0f} kW is large for a building; if the "
