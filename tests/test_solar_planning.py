@@ -1004,3 +1004,26 @@ def test_a_daylight_saving_wall_clock_in_the_load_file_is_flagged(tmp_path):
     )
     _, rep = load_with_report(str(path), idx, "beginning")
     assert rep["repeated_times"] == [] and rep["warnings"] == []
+
+
+def test_without_highspy_the_lps_say_what_to_install(monkeypatch):
+    """No HiGHS for Pyomo (highspy not installed): sizing and dispatch raise
+    SolverUnavailableError naming the package, not a Pyomo traceback."""
+    import pyomo.environ as pyo
+    from pyomo.contrib import appsi
+
+    from iclcontrol.exceptions import SolverUnavailableError
+
+    class NoSolver:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def available(self, exception_flag=False):
+            return False
+
+    monkeypatch.setattr(pyo, "SolverFactory", NoSolver)
+    monkeypatch.setattr(appsi.solvers, "Highs", NoSolver)
+    with pytest.raises(SolverUnavailableError, match="highspy"):
+        size_system([0.5, 0.0], [1.0, 1.0], 1.0, 0.2, 0.04)
+    with pytest.raises(SolverUnavailableError, match="highspy"):
+        dispatch_lp(5.0, [0.5, 0.0], [1.0, 1.0], 0.2, 1.0, BatteryParameters())
