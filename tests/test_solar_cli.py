@@ -215,3 +215,17 @@ def test_battery_flags_are_checked_by_name(capsys, flags, match):
             capsys, ["solar", *command, "tmy3-greensboro", *flags]
         )
         assert _is_one_line_error(status, err, match), (command, status, err)
+
+
+def test_plan_min_days_is_a_flag(tmp_path, capsys):
+    """Two days of weather: the error named min_days, which the CLI did not have;
+    --min-days 1 now plans them (with the 'not a year' warning)."""
+    from pathlib import Path
+
+    epw = str(Path(__file__).parent / "data" / "tiny.epw")  # 48 h of Greensboro
+    status, err = _error_lines(capsys, ["solar", "plan", "--site", epw, "--no-qc"])
+    assert _is_one_line_error(status, err, "CLI --min-days"), (status, err)
+    assert main(["solar", "plan", "--site", epw, "--no-qc", "--min-days", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("PV ")
+    assert "not a year" in captured.err

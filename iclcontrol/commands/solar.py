@@ -388,6 +388,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=40.0,
         help="largest battery [kWh] (0: PV only; inf: no bound)",
     )
+    pl.add_argument(
+        "--min-days",
+        type=float,
+        default=None,
+        help="fewest days of valid weather a plan accepts [d] (default 28; annual "
+        "figures extrapolate shorter data and carry their season)",
+    )
     pl.add_argument("--no-qc", action="store_true", help="skip quality control")
     pl.add_argument(
         "--out",
@@ -544,6 +551,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         qc=not args.no_qc,
         surface_tilt=args.array_tilt,
         surface_azimuth=args.array_azimuth,
+        **({} if args.min_days is None else {"min_days": args.min_days}),
     )
     optimal = summary["status"] == "optimal"
     if args.json:

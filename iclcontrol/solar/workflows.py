@@ -705,7 +705,7 @@ def run_plan(
         raise DataError(
             f"only {covered_days:.1f} days of valid data ({int(covered.sum())} of "
             f"{len(covered)} steps); a plan annualizes a year and needs at least "
-            f"{min_days:g} days (min_days)"
+            f"{min_days:g} days (min_days; CLI --min-days)"
         )
     plant = _plant_for(d, kwp=1.0, battery=battery, orientation=orientation)
     weather, weather_fill = fill_weather(weather)
