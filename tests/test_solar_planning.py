@@ -1027,3 +1027,17 @@ def test_without_highspy_the_lps_say_what_to_install(monkeypatch):
         size_system([0.5, 0.0], [1.0, 1.0], 1.0, 0.2, 0.04)
     with pytest.raises(SolverUnavailableError, match="highspy"):
         dispatch_lp(5.0, [0.5, 0.0], [1.0, 1.0], 0.2, 1.0, BatteryParameters())
+
+
+def test_load_file_column_names_ignore_case_and_spaces(tmp_path):
+    """A spreadsheet's header 'Time, Load_kW' was refused as not 'time, load_kw'."""
+    from iclcontrol.solar.planning import load_with_report
+
+    hours = pd.date_range("2023-01-10", periods=24, freq="h", tz="Etc/GMT+7")
+    path = tmp_path / "load.csv"
+    pd.DataFrame(
+        {"Time": hours.strftime("%Y-%m-%d %H:%M"), " Load_kW": np.arange(24.0)}
+    ).to_csv(path, index=False)
+    load, rep = load_with_report(str(path), hours)
+    assert rep["column"] == "load_kw"
+    np.testing.assert_allclose(load.to_numpy(), np.arange(24.0))

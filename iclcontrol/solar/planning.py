@@ -265,6 +265,8 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         raise DataError(f"load file {name} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataError(f"load file {name} is not a readable CSV: {err}") from None
+    # "Time", " Load_kW" (a spreadsheet's spelling) are the columns asked for
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
     col = next((c for c in ("load_kw", "load_kwh") if c in raw.columns), None)
     if "time" not in raw.columns or col is None:
         raise DataError(
