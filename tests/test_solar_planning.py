@@ -1041,3 +1041,21 @@ def test_load_file_column_names_ignore_case_and_spaces(tmp_path):
     load, rep = load_with_report(str(path), hours)
     assert rep["column"] == "load_kw"
     np.testing.assert_allclose(load.to_numpy(), np.arange(24.0))
+
+
+def test_operate_with_no_battery_says_why_nothing_is_gained():
+    """--battery-kwh 0: every strategy of operate costs the same (nothing to
+    dispatch) and gap_closed is null, with no word why; now a warning names the
+    empty battery. (The rule run_operate applies to its costs: a full operate run
+    trains forecasters, too slow for this test.)"""
+    from iclcontrol.solar.gap import gap_closed
+    from iclcontrol.solar.workflows import no_gap_warning
+
+    empty = BatteryParameters(capacity_kwh=0.0, power_kw=0.0)
+    costs = {"perfect": 3.35, "persistence": 3.35, "forecast": 3.35}
+    gap = costs["persistence"] - costs["perfect"]
+    assert gap_closed(costs, "forecast") is None
+    why = no_gap_warning(gap, empty)
+    assert "perfect foresight saves nothing" in why and "capacity_kwh=0" in why
+    assert "capacity_kwh" not in no_gap_warning(0.0, BatteryParameters())
+    assert no_gap_warning(0.5, empty) is None  # a gap to close: nothing to say

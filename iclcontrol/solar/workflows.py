@@ -1196,6 +1196,9 @@ def run_operate(
         "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
         "warnings": qc_report.get("warnings", []) + load_rep.get("warnings", []),
     }
+    no_gain = no_gap_warning(gap, battery)
+    if no_gain:
+        summary["warnings"].append(no_gain)
     if out is not None:
         out = open_output(out, "operate.json")
         files: dict[str, Any] = {"operate": str(out / "operate.json")}
@@ -1216,6 +1219,31 @@ def run_operate(
         summary["files"] = files
         write_summary(out / "operate.json", sanitize(summary))
     return sanitize(summary)
+
+
+def no_gap_warning(gap: float, battery: Any) -> str | None:
+    """Why every ``gap_closed`` of an operate run is null, or None when the
+    persistence-to-perfect cost gap is positive.
+
+    Parameters
+    ----------
+    gap : float
+        Cost of persistence minus cost of perfect foresight. [$]
+    battery : plants.pv.BatteryParameters
+    """
+    if gap > 1e-9:
+        return None
+    empty = not (battery.capacity_kwh > 0 and battery.power_kw > 0)
+    return (
+        f"perfect foresight saves nothing over persistence ({gap:.2g} $): no "
+        "forecast can gain either, so every gap_closed is null"
+        + (
+            f" (the battery has capacity_kwh={battery.capacity_kwh:g}, "
+            f"power_kw={battery.power_kw:g}: nothing to dispatch)"
+            if empty
+            else ""
+        )
+    )
 
 
 def _check_operate_args(
