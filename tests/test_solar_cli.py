@@ -156,10 +156,13 @@ def test_plan_takes_the_arrays_tilt_and_azimuth(tmp_path, capsys):
         (["--import-prices", "0.1,0.2"], "--import-prices takes OFFPEAK,SHOULDER,PEAK"),
         (["--peak-hours", "16"], "--peak-hours takes local hours START-STOP"),
         (["--offpeak-hours", "0-30"], "offpeak_hours must be two local hours"),
+        (["--array-tilt", "100", "--array-azimuth", "180"], "--array-tilt must be"),
+        (["--array-tilt", "10", "--array-azimuth", "-90"], "--array-azimuth must"),
+        (["--array-tilt", "10"], "give both --array-tilt and --array-azimuth"),
         (["--import-prices", "0.03", "--export-price", "0.04"], "above the cheapest"),
     ],
 )
-def test_tariff_flags_are_checked_before_the_work(capsys, flags, match):
+def test_tariff_and_array_flags_are_checked_by_name(capsys, flags, match):
     for command in (["plan", "--site"], ["operate", "--data"]):
         status, err = _error_lines(
             capsys, ["solar", *command, "tmy3-greensboro", *flags]

@@ -769,6 +769,8 @@ def test_array_orientation_needs_both_angles_and_a_poa_datasets_plane(
     d = tmy3_35_days
     with pytest.raises(ConfigError, match="both the array's tilt and azimuth"):
         array_orientation(d, surface_tilt=20.0)
+    with pytest.raises(ConfigError, match=r"tilt \(surface_tilt, CLI --array-tilt"):
+        array_orientation(d, surface_tilt=100.0, surface_azimuth=180.0)
     poa = dataclasses.replace(
         d, site=dataclasses.replace(d.site, surface_tilt=40.0, surface_azimuth=180.0)
     )

@@ -116,6 +116,22 @@ def _tariff_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _check_array_flags(args: argparse.Namespace) -> None:
+    """--array-tilt/--array-azimuth checked by name before any work (the API
+    checks them again, :func:`iclcontrol.solar.workflows.array_orientation`)."""
+    tilt, azimuth = args.array_tilt, args.array_azimuth
+    if (tilt is None) != (azimuth is None):
+        raise ConfigError("give both --array-tilt and --array-azimuth, or neither")
+    if tilt is not None and not 0.0 <= tilt <= 90.0:
+        raise ConfigError(
+            f"--array-tilt must be in [0, 90] deg (0 = horizontal), got {tilt:g}"
+        )
+    if azimuth is not None and not 0.0 <= azimuth <= 360.0:
+        raise ConfigError(
+            f"--array-azimuth must be in [0, 360] deg (180 = south), got {azimuth:g}"
+        )
+
+
 def _battery_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--battery-efficiency",
@@ -533,6 +549,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
     if args.out is not None:  # before the work, not after it
         check_out_path(args.out)
 
+    _check_array_flags(args)
     costs = SizingCosts(
         pv_per_kwp_year=args.pv_cost,
         battery_per_kwh_year=args.battery_cost,
@@ -620,6 +637,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         check_out_path(args.out)
 
     oracle_hours = _operate_flags(args)
+    _check_array_flags(args)
     battery = BatteryParameters(
         capacity_kwh=args.battery_kwh if args.battery_kwh is not None else 2 * args.kwp,
         power_kw=args.battery_kw if args.battery_kw is not None else 0.5 * args.kwp,

@@ -459,8 +459,9 @@ def array_orientation(
     Raises
     ------
     ConfigError
-        Only one of the two given, or a plane other than a plane-of-array
-        dataset's (its irradiance was measured in that plane only).
+        Only one of the two given, a tilt outside [0, 90] or an azimuth outside
+        [0, 360] deg, or a plane other than a plane-of-array dataset's (its
+        irradiance was measured in that plane only).
     """
     given = (surface_tilt is not None, surface_azimuth is not None)
     if any(given) and not all(given):
@@ -468,6 +469,16 @@ def array_orientation(
             "give both the array's tilt and azimuth (CLI --array-tilt, "
             f"--array-azimuth) or neither; got tilt={surface_tilt}, "
             f"azimuth={surface_azimuth}"
+        )
+    if surface_tilt is not None and not 0.0 <= surface_tilt <= 90.0:
+        raise ConfigError(
+            f"the array's tilt (surface_tilt, CLI --array-tilt) must be in [0, 90] "
+            f"deg (0 = horizontal), got {surface_tilt}"
+        )
+    if surface_azimuth is not None and not 0.0 <= surface_azimuth <= 360.0:
+        raise ConfigError(
+            f"the array's azimuth (surface_azimuth, CLI --array-azimuth) must be in "
+            f"[0, 360] deg (180 = south), got {surface_azimuth}"
         )
     if d.site.is_poa:
         plane = (float(d.site.surface_tilt), float(d.site.surface_azimuth))
@@ -986,6 +997,7 @@ def run_operate(
     _check_operate_args(days, dispatch_hours, kwp, scenarios)
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
     check_local_clock(d)
+    orientation = array_orientation(d, surface_tilt, surface_azimuth)  # pre-fit
     params = {**default_forecast_params(d), **model_params}
     cut = chronological_cut(d)
     t_fit = time.perf_counter()
@@ -1008,9 +1020,7 @@ def run_operate(
     n_periods = round(pd.Timedelta(days=days) / step)
     battery = battery or BatteryParameters(capacity_kwh=2.0 * kwp, power_kw=0.5 * kwp)
     tariff = tariff or Tariff()
-    plant = _plant_for(
-        d, kwp, battery, array_orientation(d, surface_tilt, surface_azimuth)
-    )
+    plant = _plant_for(d, kwp, battery, orientation)
 
     # Periods: labels after the cut; period k is the step labelled L[k], decided at
     # issue time L[k-1] (the last measurement available).
@@ -1169,7 +1179,7 @@ def run_operate(
             ),
         },
         "kwp": kwp,
-        "array": array_orientation(d, surface_tilt, surface_azimuth),
+        "array": orientation,
         "battery": battery.__dict__,
         "tariff": tariff.to_dict(),
         "load": load,
