@@ -148,6 +148,12 @@ def test_plan_takes_the_arrays_tilt_and_azimuth(tmp_path, capsys):
         yields[payload["array"]["surface_tilt"]] = payload["pv_yield_kwh_per_kwp"]
     assert set(yields) == {36.0, 0.0}
     assert yields[0.0] < 0.9 * yields[36.0]
+    # the text output says which plane (and battery) the plan used
+    flags = ["--array-tilt", "0", "--array-azimuth", "180", "--soc-range", "0,1"]
+    assert main([*argv[:-1], *flags]) == 0
+    out = capsys.readouterr().out
+    assert "array: tilt 0 deg, azimuth 180 deg (given)" in out
+    assert "state of charge 0-1" in out
 
 
 @pytest.mark.parametrize(

@@ -587,6 +587,13 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
             f"data: {cov['covered_days']:.1f} days valid, {cov['missing_steps']} "
             f"missing steps; PV yield {summary['pv_yield_kwh_per_kwp']:.0f} kWh/kWp"
         )
+        arr, b = summary["array"], summary["battery"]
+        print(
+            f"array: tilt {arr['surface_tilt']:g} deg, azimuth "
+            f"{arr['surface_azimuth']:g} deg ({arr['source']}); battery: "
+            f"efficiency {b['eta_charge']:g}/{b['eta_discharge']:g}, state of charge "
+            f"{b['soc_min']:g}-{b['soc_max']:g}"
+        )
         bounds = [k for k, v in summary["at_bound"].items() if v]
         if bounds:
             print(
