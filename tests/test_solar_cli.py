@@ -238,3 +238,21 @@ def test_plan_min_days_is_a_flag(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out.startswith("PV ")
     assert "not a year" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--pv-cost", "-10"], "--pv-cost must be >= 0, got -10"),
+        (["--battery-cost", "nan"], "--battery-cost must be >= 0, got nan"),
+        (["--battery-c-rate", "0"], "--battery-c-rate must be > 0 kW/kWh, got 0"),
+        (["--max-kwh", "-1"], "--max-kwh must be >= 0 (inf: no bound), got -1"),
+    ],
+)
+def test_plan_cost_flags_are_checked_by_name(capsys, flags, match):
+    """--pv-cost -10 was refused as 'pv_per_kwp_year must be ...', a name the CLI
+    user never typed."""
+    status, err = _error_lines(
+        capsys, ["solar", "plan", "--site", "tmy3-greensboro", *flags]
+    )
+    assert _is_one_line_error(status, err, match), (status, err)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -550,6 +551,26 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         check_out_path(args.out)
 
     _check_array_flags(args)
+    finite = math.isfinite
+    for flag, value, ok, rule in (
+        ("--pv-cost", args.pv_cost, finite(args.pv_cost) and args.pv_cost >= 0, ">= 0"),
+        (
+            "--battery-cost",
+            args.battery_cost,
+            finite(args.battery_cost) and args.battery_cost >= 0,
+            ">= 0",
+        ),
+        (
+            "--battery-c-rate",
+            args.battery_c_rate,
+            finite(args.battery_c_rate) and args.battery_c_rate > 0,
+            "> 0 kW/kWh",
+        ),
+        ("--max-kwp", args.max_kwp, args.max_kwp >= 0, ">= 0 (inf: no bound)"),
+        ("--max-kwh", args.max_kwh, args.max_kwh >= 0, ">= 0 (inf: no bound)"),
+    ):
+        if not ok:  # NaN fails every comparison: refused too
+            raise ConfigError(f"{flag} must be {rule}, got {value:g}")
     costs = SizingCosts(
         pv_per_kwp_year=args.pv_cost,
         battery_per_kwh_year=args.battery_cost,
