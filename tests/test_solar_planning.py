@@ -1061,3 +1061,33 @@ def test_operate_with_no_battery_says_why_nothing_is_gained():
     assert "perfect foresight saves nothing" in why and "capacity_kwh=0" in why
     assert "capacity_kwh" not in no_gap_warning(0.0, BatteryParameters())
     assert no_gap_warning(0.5, empty) is None  # a gap to close: nothing to say
+
+
+def test_dispatch_names_the_statuses_of_steps_that_fell_back(monkeypatch):
+    """Steps whose LP has no optimum apply the self-consumption rule; the result
+    only counted them. Now it keeps HiGHS's statuses and a sentence for the
+    operate warnings. (A solver that reports 'infeasible' every other step is
+    simulated: the LP itself is always feasible.)"""
+    from iclcontrol.solar import planning
+
+    real_solve = planning._DispatchLP.solve
+    calls = {"n": 0}
+
+    def flaky(self, e0, pv, load, price):
+        calls["n"] += 1
+        if calls["n"] % 2:
+            return "infeasible", np.zeros(2)
+        return real_solve(self, e0, pv, load, price)
+
+    monkeypatch.setattr(planning._DispatchLP, "solve", flaky)
+    idx = pd.date_range("2021-06-01", periods=8, freq="h", tz="UTC-05:00")
+    pv = pd.Series(2.0, index=idx)
+    plant = PVBatteryPlant(battery=BatteryParameters(6, 3))
+    res = run_dispatch(plant, pv, np.ones(8), lambda k: np.full(4, 2.0), 4)
+    assert res.n_steps == 5 and res.failed_solves == 3  # steps 0, 2, 4
+    assert res.failed_statuses == {"infeasible": 3}
+    assert res.to_dict()["failed_statuses"] == {"infeasible": 3}
+    warning = res.failure_warning()
+    assert "3 of 5 LP solves had no optimum (infeasible 3)" in warning
+    # the rule charged the 1 kW surplus on a failed step
+    assert res.trace["P_ch"].iloc[0] == pytest.approx(1.0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -987,7 +987,21 @@ def dispatch_lp(
 
 @dataclass
 class DispatchResult:
-    """Closed-loop dispatch over a test period."""
+    """Closed-loop dispatch over a test period.
+
+    Attributes
+    ----------
+    cost : float
+        Realised grid cost. [$]
+    import_kwh, export_kwh, curtailed_kwh : float
+        [kWh]
+    failed_solves : int
+        Steps whose LP had no optimum; the self-consumption rule was applied.
+    failed_statuses : dict
+        HiGHS status of those steps -> count (e.g. ``{"infeasible": 2}``).
+    mean_solve_ms : float
+        [ms]
+    """
 
     strategy: str
     cost: float
@@ -998,6 +1012,18 @@ class DispatchResult:
     failed_solves: int
     mean_solve_ms: float
     trace: pd.DataFrame
+    failed_statuses: dict[str, int] = field(default_factory=dict)
+
+    def failure_warning(self) -> str | None:
+        """A sentence on the steps that fell back to the rule, or None."""
+        if not self.failed_solves:
+            return None
+        statuses = ", ".join(f"{k} {v}" for k, v in self.failed_statuses.items())
+        return (
+            f"dispatch '{self.strategy}': {self.failed_solves} of {self.n_steps} LP "
+            f"solves had no optimum ({statuses}); those steps applied the "
+            "self-consumption rule (charge the PV surplus, discharge the deficit)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -1110,6 +1136,7 @@ def run_dispatch(
     e = plant.x_steady[0] if e0 is None else float(e0)
     rows = []
     failed = 0
+    failed_statuses: dict[str, int] = {}
     t_solve = 0.0
     lim = np.inf if tariff.export_limit_kw is None else tariff.export_limit_kw
     for k in range(n):
@@ -1130,6 +1157,7 @@ def run_dispatch(
         t_solve += time.perf_counter() - t0
         if status != "optimal":
             failed += 1
+            failed_statuses[status] = failed_statuses.get(status, 0) + 1
             # fallback: self-consumption rule (charge surplus, discharge deficit)
             surplus = pv_true[k] - load[k]
             u = np.array([max(surplus, 0.0), max(-surplus, 0.0)])
@@ -1164,4 +1192,5 @@ def run_dispatch(
         failed_solves=failed,
         mean_solve_ms=1000.0 * t_solve / n,
         trace=trace,
+        failed_statuses=failed_statuses,
     )

@@ -1209,6 +1209,10 @@ def run_operate(
     no_gain = no_gap_warning(gap, battery)
     if no_gain:
         summary["warnings"].append(no_gain)
+    for r in results.values():
+        failure = r.failure_warning()
+        if failure:
+            summary["warnings"].append(failure)
     if out is not None:
         out = open_output(out, "operate.json")
         files: dict[str, Any] = {"operate": str(out / "operate.json")}
