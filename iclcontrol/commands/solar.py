@@ -542,14 +542,8 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_plan_cmd(args: argparse.Namespace) -> int:
-    from iclcontrol.solar.planning import SizingCosts
-    from iclcontrol.solar.workflows import run_plan
-    from plants.pv import BatteryParameters
-
-    if args.out is not None:  # before the work, not after it
-        check_out_path(args.out)
-
+def _check_plan_flags(args: argparse.Namespace) -> None:
+    """Check plan's numeric flags by their own names, before any work."""
     _check_array_flags(args)
     finite = math.isfinite
     for flag, value, ok, rule in (
@@ -571,6 +565,17 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
     ):
         if not ok:  # NaN fails every comparison: refused too
             raise ConfigError(f"{flag} must be {rule}, got {value:g}")
+
+
+def run_plan_cmd(args: argparse.Namespace) -> int:
+    from iclcontrol.solar.planning import SizingCosts
+    from iclcontrol.solar.workflows import run_plan
+    from plants.pv import BatteryParameters
+
+    if args.out is not None:  # before the work, not after it
+        check_out_path(args.out)
+
+    _check_plan_flags(args)
     costs = SizingCosts(
         pv_per_kwp_year=args.pv_cost,
         battery_per_kwh_year=args.battery_cost,
