@@ -187,3 +187,154 @@ def test_operate_day_ahead_forecaster_gets_the_options_its_help_names(monkeypatc
     # default 24 dispatch hours of the hourly TMY3 data, 24 steps
     assert "short forecaster only" in helps["--horizon"].help
     assert (short["horizon"], day_ahead["horizon"]) == (2, 24)
+
+
+def test_plan_without_an_optimum_exits_1_with_the_reason(tmp_path, capsys):
+    """An unbounded sizing LP (no PV bound, PV at 1 $/(kWp a) earning 0.04 $/kWh
+    on export) was a TypeError traceback formatting a None size; now exit 1 and a
+    warning naming the bound to set."""
+    from iclcontrol.cli import main
+    from iclcontrol.solar.data import load_solar
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    argv = [*plan, "--target", "ghi", *site, "--no-qc"]
+    assert main([*argv, "--pv-cost", "1", "--max-kwp", "inf"]) == 1
+    captured = capsys.readouterr()
+    assert "iclcontrol: warning: the sizing LP is unbounded" in captured.err
+    assert "--max-kwp" in captured.err
+    assert "Traceback" not in captured.err and not captured.out.startswith("PV ")
+
+
+def test_plan_takes_the_arrays_tilt_and_azimuth(tmp_path, capsys):
+    """--array-tilt/--array-azimuth exist on plan and reach the PV chain: a
+    horizontal array (tilt 0) takes the plane of GHI itself, so its January yield
+    is below the default latitude-tilt south-facing array's."""
+    import json
+
+    from iclcontrol.solar.data import load_solar
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    argv = [*plan, "--target", "ghi", *site, "--no-qc", "--json"]
+    yields = {}
+    for flags in ([], ["--array-tilt", "0", "--array-azimuth", "180"]):
+        assert main([*argv, *flags]) == 0
+        payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        yields[payload["array"]["surface_tilt"]] = payload["pv_yield_kwh_per_kwp"]
+    assert set(yields) == {36.0, 0.0}
+    assert yields[0.0] < 0.9 * yields[36.0]
+    # the text output says which plane (and battery) the plan used
+    flags = ["--array-tilt", "0", "--array-azimuth", "180", "--soc-range", "0,1"]
+    assert main([*argv[:-1], *flags]) == 0
+    out = capsys.readouterr().out
+    assert "array: tilt 0 deg, azimuth 180 deg (given)" in out
+    assert "state of charge 0-1" in out
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--import-prices", "0.1,0.2"], "--import-prices takes OFFPEAK,SHOULDER,PEAK"),
+        (["--peak-hours", "16"], "--peak-hours takes local hours START-STOP"),
+        (["--offpeak-hours", "0-30"], "offpeak_hours must be two local hours"),
+        (["--array-tilt", "100", "--array-azimuth", "180"], "--array-tilt must be"),
+        (["--array-tilt", "10", "--array-azimuth", "-90"], "--array-azimuth must"),
+        (["--array-tilt", "10"], "give both --array-tilt and --array-azimuth"),
+        (["--import-prices", "0.03", "--export-price", "0.04"], "above the cheapest"),
+    ],
+)
+def test_tariff_and_array_flags_are_checked_by_name(capsys, flags, match):
+    for command in (["plan", "--site"], ["operate", "--data"]):
+        status, err = _error_lines(
+            capsys, ["solar", *command, "tmy3-greensboro", *flags]
+        )
+        assert _is_one_line_error(status, err, match), (command, status, err)
+
+
+def test_plan_takes_the_users_tariff(tmp_path, capsys):
+    """The tariff flags reach the plan: with one flat import price p every period
+    costs p, so the grid-only cost is p x the annual load (a property of a flat
+    tariff), and the JSON's tariff is the one given (night off-peak over
+    midnight)."""
+    import json
+
+    from iclcontrol.solar.data import load_solar
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    argv = [*plan, "--target", "ghi", *site, "--no-qc", "--json"]
+    tariff = ["--import-prices", "0.25", "--export-price", "0.05"]
+    tariff += ["--offpeak-hours", "23-7", "--export-limit", "3"]
+    assert main([*argv, *tariff]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["tariff"] == {
+        "offpeak": 0.25,
+        "shoulder": 0.25,
+        "peak": 0.25,
+        "peak_hours": [16, 21],
+        "offpeak_hours": [23, 7],
+        "export": 0.05,
+        "export_limit_kw": 3.0,
+    }
+    assert payload["baseline_cost"] == pytest.approx(
+        0.25 * payload["annual_load_kwh"], rel=1e-9
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--battery-efficiency", "1.2"], "--battery-efficiency must be in (0, 1]"),
+        (["--battery-efficiency", "0"], "--battery-efficiency must be in (0, 1]"),
+        (["--soc-range", "0.9,0.1"], "--soc-range needs 0 <= MIN <= MAX <= 1"),
+        (["--soc-range", "0.1"], "--soc-range takes MIN,MAX"),
+    ],
+)
+def test_battery_flags_are_checked_by_name(capsys, flags, match):
+    for command in (["plan", "--site"], ["operate", "--data"]):
+        status, err = _error_lines(
+            capsys, ["solar", *command, "tmy3-greensboro", *flags]
+        )
+        assert _is_one_line_error(status, err, match), (command, status, err)
+
+
+def test_plan_min_days_is_a_flag(tmp_path, capsys):
+    """Two days of weather: the error named min_days, which the CLI did not have;
+    --min-days 1 now plans them (with the 'not a year' warning)."""
+    from pathlib import Path
+
+    epw = str(Path(__file__).parent / "data" / "tiny.epw")  # 48 h of Greensboro
+    status, err = _error_lines(capsys, ["solar", "plan", "--site", epw, "--no-qc"])
+    assert _is_one_line_error(status, err, "CLI --min-days"), (status, err)
+    assert main(["solar", "plan", "--site", epw, "--no-qc", "--min-days", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("PV ")
+    assert "not a year" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (["--pv-cost", "-10"], "--pv-cost must be >= 0, got -10"),
+        (["--battery-cost", "nan"], "--battery-cost must be >= 0, got nan"),
+        (["--battery-c-rate", "0"], "--battery-c-rate must be > 0 kW/kWh, got 0"),
+        (["--max-kwh", "-1"], "--max-kwh must be >= 0 (inf: no bound), got -1"),
+    ],
+)
+def test_plan_cost_flags_are_checked_by_name(capsys, flags, match):
+    """--pv-cost -10 was refused as 'pv_per_kwp_year must be ...', a name the CLI
+    user never typed."""
+    status, err = _error_lines(
+        capsys, ["solar", "plan", "--site", "tmy3-greensboro", *flags]
+    )
+    assert _is_one_line_error(status, err, match), (status, err)

@@ -364,8 +364,61 @@ def test_year_long_load_file_is_used_by_date(tmp_path):
         {"time": times[:24].strftime("%Y-%m-%d %H:%M"), "load_kw": np.arange(24.0)}
     ).to_csv(day, index=False)
     load, rep = load_with_report(str(day), idx[:48], "ending")
+    # Jan 1 by date, Jan 2 from the file's January typical day (the same day)
+    assert rep["method"] == "dated_and_filled" and rep["filled_periods"] == 24
+    np.testing.assert_allclose(load.to_numpy(), np.tile(np.arange(24.0), 2))
+    # a day of another month: no period dated, averaged into a typical day
+    june = tmp_path / "june.csv"
+    pd.DataFrame(
+        {
+            "time": (times[:24] + pd.Timedelta(days=151)).strftime("%Y-%m-%d %H:%M"),
+            "load_kw": np.arange(24.0),
+        }
+    ).to_csv(june, index=False)
+    load, rep = load_with_report(str(june), idx[:48], "ending")
     assert rep["method"] == "time_of_day_average" and "averaged" in rep["note"]
     np.testing.assert_allclose(load.to_numpy()[:24], np.arange(24.0))
+
+
+def test_load_file_with_daylight_saving_offsets(tmp_path):
+    """A meter export in ISO 8601 with offsets that change at daylight saving
+    (-05:00, then -04:00) is one instant per row, not an error: each value lands
+    on the weather clock's (UTC-05:00) period of the same instant."""
+    from iclcontrol.solar.planning import load_with_report
+
+    utc = pd.date_range("2021-03-13 05:00", periods=72, freq="h", tz="UTC")
+    local = utc.tz_convert("America/New_York")  # DST starts 2021-03-14 07:00 UTC
+    # the load value is the row's UTC hour: an independent check of the instant
+    path = tmp_path / "meter.csv"
+    pd.DataFrame(
+        {"time": local.strftime("%Y-%m-%dT%H:%M%z"), "load_kw": utc.hour.astype(float)}
+    ).to_csv(path, index=False)
+    assert {"-0500", "-0400"} <= set(local.strftime("%z"))
+    idx = pd.date_range("1990-03-13 00:00", periods=72, freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["method"] == "dated"
+    np.testing.assert_allclose(load.to_numpy(), (idx + pd.Timedelta("5h")).hour)
+
+
+def test_a_year_of_load_with_holes_keeps_its_seasons(tmp_path):
+    """A load year missing one row (the daylight-saving hour) driving a leap weather
+    year (Feb 29 absent from the load) keeps its months: the holes take the same
+    month's load, not a year-round typical day."""
+    from iclcontrol.solar.planning import load_with_report
+
+    times = pd.date_range("2021-01-01", "2021-12-31 23:00", freq="h")
+    monthly = {1: 3.0, 2: 2.5, 3: 2.0}  # heating months; 0.5 kW the rest
+    kw = np.array([monthly.get(m, 0.5) for m in times.month])
+    keep = times != pd.Timestamp("2021-03-14 02:00")  # skipped by the wall clock
+    path = tmp_path / "year.csv"
+    pd.DataFrame(
+        {"time": times[keep].strftime("%Y-%m-%d %H:%M"), "load_kw": kw[keep]}
+    ).to_csv(path, index=False)
+    idx = pd.date_range("2020-01-01", "2020-03-31 23:00", freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["method"] == "dated_and_filled"
+    assert rep["filled_periods"] == 24 + 1  # Feb 29 and 2020-03-14 02:00
+    np.testing.assert_allclose(load.to_numpy(), [monthly[m] for m in idx.month])
 
 
 @pytest.mark.parametrize(
@@ -679,3 +732,427 @@ def test_closed_loop_dispatch_is_the_same_with_direct_step_updates(monkeypatch):
     n_steps = len(idx) - H + 1
     assert len(writes) == n_steps - 1  # every step after the first, direct only
     pd.testing.assert_frame_equal(traces[True], traces[False], check_exact=True)
+
+
+def test_an_unbounded_plan_says_why_and_names_the_bound(tmy3_35_days):
+    """Without a PV size bound and with PV cheaper than its exports earn (1 $/(kWp a)
+    against 0.04 $/kWh for the ~1000 kWh/(kWp a) a kWp yields even in a
+    Greensboro winter), every added kWp lowers the cost: HiGHS reports an
+    unbounded LP. The result says so and names the bound to set."""
+    from iclcontrol.solar.workflows import run_plan
+
+    costs = SizingCosts(pv_per_kwp_year=1.0, max_kwp=None)
+    res = run_plan(tmy3_35_days, qc=False, costs=costs)
+    assert "unbounded" in res["status"]
+    assert res["kwp"] is None and res["annual_cost"] is None
+    why = [w for w in res["warnings"] if "sizing LP is" in w]
+    assert len(why) == 1
+    assert "max_kwp (CLI --max-kwp)" in why[0] and "max_kwh" not in why[0]
+
+
+def test_a_zero_battery_bound_is_pv_only_not_a_limit(tmy3_35_days):
+    """max_kwh=0 is the user asking for PV only: no battery and no "at its bound"
+    warning telling them to raise it."""
+    from iclcontrol.solar.workflows import run_plan
+
+    res = run_plan(tmy3_35_days, qc=False, costs=SizingCosts(max_kwh=0.0))
+    assert res["status"] == "optimal"
+    assert res["kwh"] == 0.0
+    assert res["at_bound"]["kwh"] is False
+    assert not any("max_kwh" in w for w in res["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"pv_per_kwp_year": -10.0}, "pv_per_kwp_year must be a finite cost >= 0"),
+        ({"battery_per_kwh_year": float("nan")}, "battery_per_kwh_year"),
+        ({"battery_c_rate": 0.0}, "battery_c_rate must be a finite number > 0"),
+        ({"max_kwp": -1.0}, "max_kwp must be >= 0 or None"),
+        ({"max_kwh": float("nan")}, "max_kwh must be >= 0 or None"),
+    ],
+)
+def test_sizing_costs_are_checked_when_made(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        SizingCosts(**kwargs)
+
+
+def test_an_infinite_size_bound_is_no_bound():
+    """``--max-kwp inf`` on the CLI: the same LP as no bound (None)."""
+    costs = SizingCosts(max_kwp=float("inf"), max_kwh=float("inf"))
+    assert costs.max_kwp is None and costs.max_kwh is None
+
+
+def test_plan_honours_the_users_array_orientation(tmy3_35_days):
+    """A user's east-facing wall (tilt 90, azimuth 90): the plan's yield per kWp is
+    pvlib ModelChain's (PVWatts, Perez) for that plane, not the default
+    latitude-tilt south-facing array's; the JSON says which plane was used."""
+    from pvlib.location import Location
+    from pvlib.modelchain import ModelChain
+    from pvlib.pvsystem import PVSystem
+    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
+
+    from iclcontrol.solar.workflows import run_plan
+
+    d = tmy3_35_days
+    res = run_plan(d, qc=False, surface_tilt=90.0, surface_azimuth=90.0)
+    assert res["array"] == {
+        "surface_tilt": 90.0,
+        "surface_azimuth": 90.0,
+        "source": "given",
+    }
+    system = PVSystem(
+        surface_tilt=90.0,
+        surface_azimuth=90.0,
+        module_parameters={"pdc0": 1000.0, "gamma_pdc": -0.004},
+        inverter_parameters={"pdc0": 1000.0 / 1.2},
+        temperature_model_parameters=TEMPERATURE_MODEL_PARAMETERS["sapm"][
+            "open_rack_glass_polymer"
+        ],
+    )
+    site = Location(d.site.latitude, d.site.longitude, altitude=d.site.altitude)
+    mc = ModelChain.with_pvwatts(system, site, transposition_model="perez")
+    weather = d.frame[["ghi", "dni", "dhi", "temp_air", "wind_speed"]].copy()
+    weather.index = weather.index - pd.Timedelta("30min")  # hour-ending: mid-hour sun
+    mc.run_model(weather)
+    expected = float(mc.results.ac.fillna(0.0).clip(lower=0.0).mean()) / 1000 * 8760
+    assert res["pv_yield_kwh_per_kwp"] == pytest.approx(expected, rel=1e-6)
+    default = run_plan(d, qc=False)
+    assert default["array"]["surface_tilt"] == 36.0  # |latitude 36.1|, rounded
+    assert default["array"]["surface_azimuth"] == 180.0
+    # a January east wall yields far less than a latitude-tilt south array
+    assert res["pv_yield_kwh_per_kwp"] < 0.7 * default["pv_yield_kwh_per_kwp"]
+
+
+def test_array_orientation_needs_both_angles_and_a_poa_datasets_plane(
+    tmy3_35_days,
+):
+    import dataclasses
+
+    from iclcontrol.solar.workflows import array_orientation
+
+    d = tmy3_35_days
+    with pytest.raises(ConfigError, match="both the array's tilt and azimuth"):
+        array_orientation(d, surface_tilt=20.0)
+    with pytest.raises(ConfigError, match=r"tilt \(surface_tilt, CLI --array-tilt"):
+        array_orientation(d, surface_tilt=100.0, surface_azimuth=180.0)
+    poa = dataclasses.replace(
+        d, site=dataclasses.replace(d.site, surface_tilt=40.0, surface_azimuth=180.0)
+    )
+    assert array_orientation(poa)["surface_tilt"] == 40.0
+    with pytest.raises(ConfigError, match="measured at tilt 40"):
+        array_orientation(poa, surface_tilt=20.0, surface_azimuth=180.0)
+
+
+def test_a_meters_kwh_per_interval_file_is_power_in_kw(tmp_path):
+    """A meter export of energy per 15 min (load_kwh) is read as power: 0.25 kWh
+    in 15 min is 1 kW, 0.5 kWh is 2 kW (was: refused for its column name)."""
+    from iclcontrol.solar.planning import load_with_report
+
+    t = pd.date_range("2021-01-01", "2021-01-02 23:45", freq="15min")
+    kwh = np.where((t.hour >= 17) & (t.hour < 22), 0.5, 0.25)
+    path = tmp_path / "meter.csv"
+    pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load_kwh": kwh}).to_csv(
+        path, index=False
+    )
+    idx = pd.date_range("1990-01-01", periods=48, freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["column"] == "load_kwh" and rep["method"] == "dated"
+    hours = idx.hour
+    np.testing.assert_allclose(load, np.where((hours >= 17) & (hours < 22), 2.0, 1.0))
+    # the energy of the file's two days is the profile's
+    assert load.sum() * 1.0 == pytest.approx(kwh.sum())
+
+
+def test_a_load_finer_than_the_weather_keeps_its_energy(tmp_path):
+    """A 15-min load with 4 kW only in the quarter hour from :30 is 1 kW on average
+    over every hour; an hourly weather period took the value at :00 (0 kW) and
+    lost all the energy."""
+    from iclcontrol.solar.planning import load_with_report
+
+    t = pd.date_range("2021-01-01", "2021-01-02 23:45", freq="15min")
+    path = tmp_path / "spiky.csv"
+    kw = np.where(t.minute == 30, 4.0, 0.0)
+    pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "load_kw": kw}).to_csv(
+        path, index=False
+    )
+    idx = pd.date_range("1990-01-01 01:00", periods=48, freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "ending")
+    assert rep["method"] == "dated"
+    np.testing.assert_allclose(load, 1.0)
+
+
+def test_tariff_windows_over_midnight():
+    """Off-peak 23:00-07:00 is a common night tariff: hours 23 and 0-6 are off-peak
+    (the window was empty, every night hour charged the shoulder price)."""
+    t = Tariff(offpeak_hours=(23, 7), peak_hours=(17, 20))
+    idx = pd.date_range("2023-01-01", periods=24, freq="h", tz="UTC-05:00")
+    price = t.import_price(idx, "beginning")
+    by_hand = [0.12] * 7 + [0.20] * 10 + [0.40] * 3 + [0.20] * 3 + [0.12]
+    np.testing.assert_allclose(price, by_hand)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"peak_hours": (16, 25)}, "peak_hours must be two local hours"),
+        ({"export": float("nan")}, "export price must be finite"),
+        ({"export_limit_kw": -1.0}, "export_limit_kw must be >= 0"),
+        # a night price below the feed-in: import to export, an unbounded LP
+        ({"offpeak": 0.03, "export": 0.04}, "above the cheapest import price 0.03"),
+    ],
+)
+def test_tariff_is_checked_when_made(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        Tariff(**kwargs)
+
+
+def test_import_prices_below_the_export_price_are_refused():
+    """With import cheaper than export the LPs have no optimum (importing to export
+    pays without bound): dispatch_lp returned 'unbounded' and the closed loop fell
+    back to its rule at every step; now the prices are refused, naming them. An
+    import price equal to the export price is fine."""
+    b = BatteryParameters(capacity_kwh=4.0, power_kw=2.0)
+    with pytest.raises(ConfigError, match=r"import price 0.03 .* export price 0.04"):
+        dispatch_lp(2.0, [0.0, 0.0], [1.0, 1.0], [0.2, 0.03], 1.0, b, Tariff())
+    status, _ = dispatch_lp(2.0, [0.0, 0.0], [1.0, 1.0], 0.04, 1.0, b, Tariff())
+    assert status == "optimal"
+    with pytest.raises(ConfigError, match=r"import price 0.01 .* export price 0.04"):
+        size_system([0.0, 0.5], [1.0, 1.0], 1.0, [0.2, 0.01], 0.04)
+
+
+def test_sizing_honours_the_export_limit():
+    """PV that only exports (no load in the sunny period): each kWp earns
+    export x 1 kWh and costs f x 90 $ with f = 2 h / 8760 h, i.e. 0.0205 $ < 0.04 $,
+    so PV pays up to the export limit of 3 kW and no further: 3 kWp by hand. The
+    limit was ignored and the LP bought the 20 kWp bound."""
+    costs = SizingCosts(max_kwh=0.0)
+    res = size_system(
+        [1.0, 0.0], [0.0, 0.0], 1.0, 0.2, 0.04, costs, export_limit_kw=3.0
+    )
+    assert res.status == "optimal"
+    assert res.kwp == pytest.approx(3.0, abs=1e-6)
+    assert res.curtailed_kwh == pytest.approx(0.0, abs=1e-6)
+    # a higher limit moves the optimum with it (below the 20 kWp bound)
+    res = size_system(
+        [1.0, 0.0], [0.0, 0.0], 1.0, 0.2, 0.04, costs, export_limit_kw=5.0
+    )
+    assert res.kwp == pytest.approx(5.0, abs=1e-6)
+
+
+def test_plan_with_no_export_allowed_exports_nothing(tmy3_35_days):
+    """A zero-export connection (export_limit_kw=0): the plan's year exports
+    0 kWh and curtails instead (run_plan ignored the tariff's limit)."""
+    from iclcontrol.solar.workflows import run_plan
+
+    res = run_plan(tmy3_35_days, qc=False, tariff=Tariff(export_limit_kw=0.0))
+    assert res["status"] == "optimal"
+    assert res["export_kwh"] == pytest.approx(0.0, abs=1e-6)
+    free = run_plan(tmy3_35_days, qc=False)
+    assert free["export_kwh"] > 0.0  # the same plan without the limit exports
+
+
+def test_plan_uses_the_users_battery_efficiency_and_soc_range(tmy3_35_days):
+    """A lossless battery usable from 0 to 100 % does everything the default one
+    (0.95 each way, 10-90 %) does with less energy bought: the default plan's sizes
+    are feasible with it at a lower cost as soon as it has a battery, so the plan
+    is cheaper (run_plan always used the default battery). The JSON names the
+    parameters used."""
+    from iclcontrol.solar.workflows import run_plan
+
+    ideal = BatteryParameters(
+        eta_charge=1.0, eta_discharge=1.0, soc_min=0.0, soc_max=1.0
+    )
+    res = run_plan(tmy3_35_days, qc=False, battery=ideal)
+    assert res["battery"] == {
+        "eta_charge": 1.0,
+        "eta_discharge": 1.0,
+        "soc_min": 0.0,
+        "soc_max": 1.0,
+    }
+    default = run_plan(tmy3_35_days, qc=False)
+    assert default["battery"]["eta_charge"] == 0.95 and default["kwh"] > 0.1
+    assert res["annual_cost"] < default["annual_cost"] - 1.0
+
+
+def test_plan_with_out_draws_the_monthly_energy(tmp_path, tmy3_35_days, monkeypatch):
+    """plan --out wrote JSON and CSV but no figure; now plan.png, named in the
+    JSON, with the energy per month in kWh: the bars' heights are the schedule's
+    monthly sums (kW x 1 h steps), e.g. the load of January."""
+    from iclcontrol.solar import plots
+    from iclcontrol.solar.workflows import run_plan
+
+    seen = {}
+    real_save = plots._save
+
+    def keep(fig, path):
+        ax = fig.axes[0]
+        seen["ylabel"] = ax.get_ylabel()
+        seen["bars"] = {
+            c.get_label(): [p.get_height() for p in c.patches] for c in ax.containers
+        }
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    res = run_plan(tmy3_35_days, qc=False, out=tmp_path)
+    png = tmp_path / "plan.png"
+    assert res["files"]["plot"] == str(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    schedule = pd.read_csv(res["files"]["schedule"], index_col=0)
+    january = (
+        pd.DatetimeIndex(pd.to_datetime(schedule.index, utc=True))
+        .tz_convert("Etc/GMT+5")
+        .month
+        == 1
+    )
+    assert seen["ylabel"] == "energy per month [kWh]"
+    assert seen["bars"]["load"][0] == pytest.approx(
+        schedule.loc[january, "load_kw"].sum()
+    )
+    assert "PV curtailed" not in seen["bars"]  # no export limit, nothing curtailed
+
+
+def test_plan_says_on_stderr_that_the_lp_is_running(capsys, tmy3_35_days):
+    """A year's sizing LP ran for tens of seconds without a word; with progress on
+    (a terminal, or verbose=True) two lines on stderr bracket it, stdout stays
+    clean for the JSON."""
+    from iclcontrol.solar.workflows import run_plan
+
+    res = run_plan(tmy3_35_days, qc=False, verbose=True)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert lines[0].startswith(f"iclcontrol: sizing LP over {35 * 24} periods of 1 h")
+    assert lines[-1].startswith("iclcontrol: sizing LP optimal in")
+    assert captured.out == ""
+    run_plan(tmy3_35_days, qc=False, verbose=False)
+    assert capsys.readouterr().err == ""
+    assert res["status"] == "optimal"
+
+
+def test_plan_json_gives_the_unit_of_every_number(tmy3_35_days):
+    """plan.json had sizes and costs without units; now ``units`` names one for
+    every float at the top level, and every key it names exists."""
+    from iclcontrol.solar.workflows import run_plan
+
+    res = run_plan(tmy3_35_days, qc=False)
+    units = res["units"]
+    floats = {k for k, v in res.items() if isinstance(v, float)}
+    assert floats >= {"kwp", "kwh", "annual_cost", "solve_s", "import_kwh"}
+    assert floats <= set(units), floats - set(units)
+    for key in units:
+        for path in key.split(", "):
+            node = res
+            for part in path.split("."):
+                assert part in node, path
+                node = node[part]
+
+
+def test_a_daylight_saving_wall_clock_in_the_load_file_is_flagged(tmp_path):
+    """A naive meter export on a daylight-saving wall clock repeats 01:00 on the
+    autumn change: the two values were averaged without a word (and the summer is
+    an hour off the weather's standard time). Now one warning says so and how to
+    fix it."""
+    from iclcontrol.solar.planning import load_with_report
+
+    wall = pd.date_range("2021-11-06", "2021-11-08 23:00", freq="h", tz="US/Eastern")
+    text = pd.Series(wall.strftime("%Y-%m-%d %H:%M"))  # 01:00 twice on Nov 7
+    assert text.duplicated().sum() == 1
+    path = tmp_path / "meter.csv"
+    pd.DataFrame({"time": text, "load_kw": 1.0}).to_csv(path, index=False)
+    idx = pd.date_range("1990-11-06", periods=72, freq="h", tz="UTC-05:00")
+    _, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["repeated_times"] == ["2021-11-07 01:00:00"]
+    assert len(rep["warnings"]) == 1
+    assert "repeats 1 time(s)" in rep["warnings"][0]
+    assert "UTC offset" in rep["warnings"][0]
+    # the same instants with their offsets: nothing repeats, nothing to say
+    pd.DataFrame({"time": wall.strftime("%Y-%m-%dT%H:%M%z"), "load_kw": 1.0}).to_csv(
+        path, index=False
+    )
+    _, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["repeated_times"] == [] and rep["warnings"] == []
+
+
+def test_without_highspy_the_lps_say_what_to_install(monkeypatch):
+    """No HiGHS for Pyomo (highspy not installed): sizing and dispatch raise
+    SolverUnavailableError naming the package, not a Pyomo traceback."""
+    import pyomo.environ as pyo
+    from pyomo.contrib import appsi
+
+    from iclcontrol.exceptions import SolverUnavailableError
+
+    class NoSolver:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def available(self, exception_flag=False):
+            return False
+
+    monkeypatch.setattr(pyo, "SolverFactory", NoSolver)
+    monkeypatch.setattr(appsi.solvers, "Highs", NoSolver)
+    with pytest.raises(SolverUnavailableError, match="highspy"):
+        size_system([0.5, 0.0], [1.0, 1.0], 1.0, 0.2, 0.04)
+    with pytest.raises(SolverUnavailableError, match="highspy"):
+        dispatch_lp(5.0, [0.5, 0.0], [1.0, 1.0], 0.2, 1.0, BatteryParameters())
+
+
+def test_load_file_column_names_ignore_case_and_spaces(tmp_path):
+    """A spreadsheet's header 'Time, Load_kW' was refused as not 'time, load_kw'."""
+    from iclcontrol.solar.planning import load_with_report
+
+    hours = pd.date_range("2023-01-10", periods=24, freq="h", tz="Etc/GMT+7")
+    path = tmp_path / "load.csv"
+    pd.DataFrame(
+        {"Time": hours.strftime("%Y-%m-%d %H:%M"), " Load_kW": np.arange(24.0)}
+    ).to_csv(path, index=False)
+    load, rep = load_with_report(str(path), hours)
+    assert rep["column"] == "load_kw"
+    np.testing.assert_allclose(load.to_numpy(), np.arange(24.0))
+
+
+def test_operate_with_no_battery_says_why_nothing_is_gained():
+    """--battery-kwh 0: every strategy of operate costs the same (nothing to
+    dispatch) and gap_closed is null, with no word why; now a warning names the
+    empty battery. (The rule run_operate applies to its costs: a full operate run
+    trains forecasters, too slow for this test.)"""
+    from iclcontrol.solar.gap import gap_closed
+    from iclcontrol.solar.workflows import no_gap_warning
+
+    empty = BatteryParameters(capacity_kwh=0.0, power_kw=0.0)
+    costs = {"perfect": 3.35, "persistence": 3.35, "forecast": 3.35}
+    gap = costs["persistence"] - costs["perfect"]
+    assert gap_closed(costs, "forecast") is None
+    why = no_gap_warning(gap, empty)
+    assert "perfect foresight saves nothing" in why and "capacity_kwh=0" in why
+    assert "capacity_kwh" not in no_gap_warning(0.0, BatteryParameters())
+    assert no_gap_warning(0.5, empty) is None  # a gap to close: nothing to say
+
+
+def test_dispatch_names_the_statuses_of_steps_that_fell_back(monkeypatch):
+    """Steps whose LP has no optimum apply the self-consumption rule; the result
+    only counted them. Now it keeps HiGHS's statuses and a sentence for the
+    operate warnings. (A solver that reports 'infeasible' every other step is
+    simulated: the LP itself is always feasible.)"""
+    from iclcontrol.solar import planning
+
+    real_solve = planning._DispatchLP.solve
+    calls = {"n": 0}
+
+    def flaky(self, e0, pv, load, price):
+        calls["n"] += 1
+        if calls["n"] % 2:
+            return "infeasible", np.zeros(2)
+        return real_solve(self, e0, pv, load, price)
+
+    monkeypatch.setattr(planning._DispatchLP, "solve", flaky)
+    idx = pd.date_range("2021-06-01", periods=8, freq="h", tz="UTC-05:00")
+    pv = pd.Series(2.0, index=idx)
+    plant = PVBatteryPlant(battery=BatteryParameters(6, 3))
+    res = run_dispatch(plant, pv, np.ones(8), lambda k: np.full(4, 2.0), 4)
+    assert res.n_steps == 5 and res.failed_solves == 3  # steps 0, 2, 4
+    assert res.failed_statuses == {"infeasible": 3}
+    assert res.to_dict()["failed_statuses"] == {"infeasible": 3}
+    warning = res.failure_warning()
+    assert "3 of 5 LP solves had no optimum (infeasible 3)" in warning
+    # the rule charged the 1 kW surplus on a failed step
+    assert res.trace["P_ch"].iloc[0] == pytest.approx(1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -71,6 +72,145 @@ def _data_args(
         help="what a table's timestamps stand for: instant values (default) or "
         "averages over the period ending or beginning at the label (e.g. hourly "
         "averages stamped at the end of their hour: ending)",
+    )
+
+
+def _array_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--array-tilt",
+        type=float,
+        default=None,
+        help="PV array tilt [deg, 0 = horizontal] (default: |latitude|; with "
+        "plane-of-array data: its plane); give with --array-azimuth",
+    )
+    p.add_argument(
+        "--array-azimuth",
+        type=float,
+        default=None,
+        help="PV array azimuth [deg, 180 = south] (default: facing the equator)",
+    )
+
+
+def _tariff_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--import-prices",
+        default="0.12,0.20,0.40",
+        help="import prices OFFPEAK,SHOULDER,PEAK [$/kWh], or one flat price",
+    )
+    p.add_argument(
+        "--peak-hours",
+        default="16-21",
+        help="local hours START-STOP of the peak price (23-7 runs over midnight)",
+    )
+    p.add_argument(
+        "--offpeak-hours",
+        default="0-7",
+        help="local hours START-STOP of the off-peak price; the rest is shoulder",
+    )
+    p.add_argument(
+        "--export-price",
+        type=float,
+        default=0.04,
+        help="export (feed-in) price [$/kWh], at most every import price",
+    )
+    p.add_argument(
+        "--export-limit",
+        type=float,
+        default=None,
+        help="largest export power [kW]; PV above it is curtailed (default: none)",
+    )
+
+
+def _check_array_flags(args: argparse.Namespace) -> None:
+    """--array-tilt/--array-azimuth checked by name before any work (the API
+    checks them again, :func:`iclcontrol.solar.workflows.array_orientation`)."""
+    tilt, azimuth = args.array_tilt, args.array_azimuth
+    if (tilt is None) != (azimuth is None):
+        raise ConfigError("give both --array-tilt and --array-azimuth, or neither")
+    if tilt is not None and not 0.0 <= tilt <= 90.0:
+        raise ConfigError(
+            f"--array-tilt must be in [0, 90] deg (0 = horizontal), got {tilt:g}"
+        )
+    if azimuth is not None and not 0.0 <= azimuth <= 360.0:
+        raise ConfigError(
+            f"--array-azimuth must be in [0, 360] deg (180 = south), got {azimuth:g}"
+        )
+
+
+def _battery_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--battery-efficiency",
+        type=float,
+        default=0.95,
+        help="one-way battery efficiency, charge and discharge each, in (0, 1] "
+        "(round trip: its square)",
+    )
+    p.add_argument(
+        "--soc-range",
+        default="0.1,0.9",
+        help="usable state of charge MIN,MAX as fractions of the capacity",
+    )
+
+
+def _battery_fractions(args: argparse.Namespace) -> dict[str, float]:
+    """Efficiencies and state-of-charge bounds of the battery flags, checked by
+    the flags' names."""
+    try:
+        soc_min, soc_max = (float(v) for v in parse_list(args.soc_range))
+    except ValueError:
+        raise ConfigError(
+            f"--soc-range takes MIN,MAX fractions, e.g. 0.1,0.9; got {args.soc_range!r}"
+        ) from None
+    eta = args.battery_efficiency
+    if not 0 < eta <= 1:  # "not (valid)": NaN is refused too
+        raise ConfigError(f"--battery-efficiency must be in (0, 1], got {eta:g}")
+    if not 0 <= soc_min <= soc_max <= 1:
+        raise ConfigError(
+            f"--soc-range needs 0 <= MIN <= MAX <= 1, got {args.soc_range!r}"
+        )
+    return {
+        "eta_charge": args.battery_efficiency,
+        "eta_discharge": args.battery_efficiency,
+        "soc_min": soc_min,
+        "soc_max": soc_max,
+    }
+
+
+def _hours(flag: str, text: str) -> tuple[int, int]:
+    """``"16-21"`` as ``(16, 21)``; a ``ConfigError`` naming ``flag`` otherwise."""
+    parts = text.split("-")
+    try:
+        start, stop = (int(part) for part in parts)
+    except ValueError:
+        raise ConfigError(
+            f"{flag} takes local hours START-STOP, e.g. 16-21 or 23-7; got {text!r}"
+        ) from None
+    return start, stop
+
+
+def _tariff(args: argparse.Namespace) -> Any:
+    """The :class:`~iclcontrol.solar.planning.Tariff` of the tariff flags."""
+    from iclcontrol.solar.planning import Tariff
+
+    try:
+        prices = [float(v) for v in parse_list(args.import_prices)]
+    except ValueError:
+        prices = []
+    if len(prices) == 1:
+        prices *= 3
+    if len(prices) != 3:
+        raise ConfigError(
+            "--import-prices takes OFFPEAK,SHOULDER,PEAK or one flat price [$/kWh], "
+            f"e.g. 0.12,0.20,0.40 or 0.25; got {args.import_prices!r}"
+        )
+    return Tariff(
+        offpeak=prices[0],
+        shoulder=prices[1],
+        peak=prices[2],
+        peak_hours=_hours("--peak-hours", args.peak_hours),
+        offpeak_hours=_hours("--offpeak-hours", args.offpeak_hours),
+        export=args.export_price,
+        export_limit_kw=args.export_limit,
     )
 
 
@@ -272,18 +412,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pl.add_argument(
         "--load",
         default="residential",
-        help="load profile: residential[:SCALE], flat:KW, or CSV (time, load_kw)",
+        help="load profile: residential[:SCALE], flat:KW [kW], or a CSV with columns "
+        "time and load_kw [kW] or load_kwh [kWh per row]",
     )
+    _array_args(pl)
+    _tariff_args(pl)
     pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
     pl.add_argument("--battery-cost", type=float, default=45.0, help="$/(kWh a)")
-    pl.add_argument("--max-kwp", type=float, default=20.0, help="largest PV size [kWp]")
-    pl.add_argument("--max-kwh", type=float, default=40.0, help="largest battery [kWh]")
+    _battery_args(pl)
+    pl.add_argument(
+        "--battery-c-rate",
+        type=float,
+        default=0.5,
+        help="battery power per kWh of capacity [kW/kWh]",
+    )
+    pl.add_argument(
+        "--max-kwp",
+        type=float,
+        default=20.0,
+        help="largest PV size [kWp] (inf: no bound)",
+    )
+    pl.add_argument(
+        "--max-kwh",
+        type=float,
+        default=40.0,
+        help="largest battery [kWh] (0: PV only; inf: no bound)",
+    )
+    pl.add_argument(
+        "--min-days",
+        type=float,
+        default=None,
+        help="fewest days of valid weather a plan accepts [d] (default 28; annual "
+        "figures extrapolate shorter data and carry their season)",
+    )
     pl.add_argument("--no-qc", action="store_true", help="skip quality control")
     pl.add_argument(
         "--out",
         type=out_folder,
         default=None,
-        help="output folder (plan.json, sizing_schedule.csv)",
+        help="output folder (plan.json, sizing_schedule.csv, plan.png)",
     )
     pl.add_argument("--json", action="store_true", help="print a JSON summary last")
     pl.set_defaults(func=run_plan_cmd)
@@ -307,6 +474,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     op.add_argument("--days", type=float, default=7.0, help="closed-loop length [days]")
     op.add_argument("--dispatch-hours", type=float, default=24.0, help="LP horizon [h]")
     op.add_argument("--kwp", type=float, default=5.0, help="PV size [kWp]")
+    _array_args(op)
+    _tariff_args(op)
     op.add_argument(
         "--battery-kwh",
         type=float,
@@ -319,10 +488,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="battery power [kW] (default: --kwp / 2)",
     )
+    _battery_args(op)
     op.add_argument(
         "--load",
         default="residential",
-        help="load profile: residential[:SCALE], flat:KW, or CSV (time, load_kw)",
+        help="load profile: residential[:SCALE], flat:KW [kW], or a CSV with columns "
+        "time and load_kw [kW] or load_kwh [kWh per row]",
     )
     op.add_argument(
         "--short-only",
@@ -404,16 +575,44 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_plan_flags(args: argparse.Namespace) -> None:
+    """Check plan's numeric flags by their own names, before any work."""
+    _check_array_flags(args)
+    finite = math.isfinite
+    for flag, value, ok, rule in (
+        ("--pv-cost", args.pv_cost, finite(args.pv_cost) and args.pv_cost >= 0, ">= 0"),
+        (
+            "--battery-cost",
+            args.battery_cost,
+            finite(args.battery_cost) and args.battery_cost >= 0,
+            ">= 0",
+        ),
+        (
+            "--battery-c-rate",
+            args.battery_c_rate,
+            finite(args.battery_c_rate) and args.battery_c_rate > 0,
+            "> 0 kW/kWh",
+        ),
+        ("--max-kwp", args.max_kwp, args.max_kwp >= 0, ">= 0 (inf: no bound)"),
+        ("--max-kwh", args.max_kwh, args.max_kwh >= 0, ">= 0 (inf: no bound)"),
+    ):
+        if not ok:  # NaN fails every comparison: refused too
+            raise ConfigError(f"{flag} must be {rule}, got {value:g}")
+
+
 def run_plan_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.planning import SizingCosts
     from iclcontrol.solar.workflows import run_plan
+    from plants.pv import BatteryParameters
 
     if args.out is not None:  # before the work, not after it
         check_out_path(args.out)
 
+    _check_plan_flags(args)
     costs = SizingCosts(
         pv_per_kwp_year=args.pv_cost,
         battery_per_kwh_year=args.battery_cost,
+        battery_c_rate=args.battery_c_rate,
         max_kwp=args.max_kwp,
         max_kwh=args.max_kwh,
     )
@@ -422,11 +621,20 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
         load=args.load,
         out=args.out,
         costs=costs,
+        tariff=_tariff(args),
+        battery=BatteryParameters(**_battery_fractions(args)),
         load_kwargs=_load_kwargs(args),
         qc=not args.no_qc,
+        surface_tilt=args.array_tilt,
+        surface_azimuth=args.array_azimuth,
+        **({} if args.min_days is None else {"min_days": args.min_days}),
     )
+    optimal = summary["status"] == "optimal"
     if args.json:
         print_json({**summary, "out": args.out})
+    elif not optimal:
+        for warning in summary["warnings"]:
+            _warn(warning)
     else:
         print(
             f"PV {summary['kwp']:.2f} kWp, battery {summary['kwh']:.2f} kWh, "
@@ -438,6 +646,13 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
             f"data: {cov['covered_days']:.1f} days valid, {cov['missing_steps']} "
             f"missing steps; PV yield {summary['pv_yield_kwh_per_kwp']:.0f} kWh/kWp"
         )
+        arr, b = summary["array"], summary["battery"]
+        print(
+            f"array: tilt {arr['surface_tilt']:g} deg, azimuth "
+            f"{arr['surface_azimuth']:g} deg ({arr['source']}); battery: "
+            f"efficiency {b['eta_charge']:g}/{b['eta_discharge']:g}, state of charge "
+            f"{b['soc_min']:g}-{b['soc_max']:g}"
+        )
         bounds = [k for k, v in summary["at_bound"].items() if v]
         if bounds:
             print(
@@ -447,7 +662,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         for warning in summary["warnings"]:
             _warn(warning)
-    return 0
+    return 0 if optimal else 1
 
 
 def _operate_flags(args: argparse.Namespace) -> tuple[float, ...]:
@@ -488,9 +703,11 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         check_out_path(args.out)
 
     oracle_hours = _operate_flags(args)
+    _check_array_flags(args)
     battery = BatteryParameters(
         capacity_kwh=args.battery_kwh if args.battery_kwh is not None else 2 * args.kwp,
         power_kw=args.battery_kw if args.battery_kw is not None else 0.5 * args.kwp,
+        **_battery_fractions(args),
     )
     params = _model_params(args)
     if args.horizon is not None:
@@ -502,6 +719,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         dispatch_hours=args.dispatch_hours,
         kwp=args.kwp,
         battery=battery,
+        tariff=_tariff(args),
         load=args.load,
         out=args.out,
         qc=not args.no_qc,
@@ -521,6 +739,8 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         oracle_hours=oracle_hours,
         scenarios=args.scenarios,
         load_kwargs=_load_kwargs(args),
+        surface_tilt=args.array_tilt,
+        surface_azimuth=args.array_azimuth,
         **params,
     )
     if args.json:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,23 @@ def _check_period(dt_h: float) -> None:
         raise ConfigError(f"dt_h must be a positive period length in h, got {dt_h}")
 
 
+def _check_export_price(import_price: np.ndarray, export_price: float) -> None:
+    """Raise :class:`ConfigError` when a period imports cheaper than it exports:
+    the LPs net import and export per period with no connection limit, so they
+    would import to export without bound (HiGHS: unbounded)."""
+    if not np.isfinite(export_price):
+        raise ConfigError(f"export price must be finite [$/kWh], got {export_price}")
+    below = np.flatnonzero(import_price < export_price)
+    if below.size:
+        k = below[0]
+        raise ConfigError(
+            f"import price {import_price[k]:g} $/kWh (period {k}, and "
+            f"{below.size - 1} more) is below the export price {export_price:g} "
+            "$/kWh: the LP would import to export without bound; give an export "
+            "price <= every import price"
+        )
+
+
 def _per_period(values: Any, n: int, name: str) -> np.ndarray:
     """``values`` (a scalar or shape (n,)) as a finite float array of shape (n,).
 
@@ -99,6 +116,15 @@ def _per_period(values: Any, n: int, name: str) -> np.ndarray:
 
 
 # -- tariffs and loads -------------------------------------------------------------
+def _in_window(hour: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """Whether each local ``hour`` is in ``[start, stop)``, over midnight when
+    ``start > stop``."""
+    start, stop = window
+    if start <= stop:
+        return (hour >= start) & (hour < stop)
+    return (hour >= start) | (hour < stop)
+
+
 @dataclass(frozen=True)
 class Tariff:
     """Time-of-use import price, flat export price, optional export limit.
@@ -108,13 +134,23 @@ class Tariff:
     offpeak, shoulder, peak : float
         Import price. [$/kWh]
     peak_hours : tuple of int
-        Local hours ``[start, stop)`` of the peak price.
+        Local hours ``[start, stop)`` of the peak price, 0-24; a window with
+        ``start > stop`` runs over midnight (``(22, 2)``: 22:00-02:00).
     offpeak_hours : tuple of int
-        Local hours ``[start, stop)`` of the off-peak price; the rest is shoulder.
+        Local hours ``[start, stop)`` of the off-peak price (over midnight when
+        ``start > stop``, e.g. ``(23, 7)``); the rest is shoulder. The peak
+        price wins where the two windows overlap.
     export : float
         Export (feed-in) price. [$/kWh]
     export_limit_kw : float or None
-        Maximum export power; PV above it is curtailed. [kW]
+        Maximum export power, >= 0; PV above it is curtailed. [kW]
+
+    Raises
+    ------
+    ConfigError
+        A price that is not finite, an hour outside 0-24, a negative export
+        limit, an export price above an import price (the LPs net import and
+        export per period with no connection limit: they would be unbounded).
     """
 
     offpeak: float = 0.12
@@ -124,6 +160,40 @@ class Tariff:
     offpeak_hours: tuple[int, int] = (0, 7)
     export: float = 0.04
     export_limit_kw: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("offpeak", "shoulder", "peak", "export"):
+            value = getattr(self, name)
+            if not np.isfinite(value):
+                raise ConfigError(f"{name} price must be finite [$/kWh], got {value}")
+        for name in ("peak_hours", "offpeak_hours"):
+            hours = getattr(self, name)
+            if len(hours) != 2 or not all(0 <= h <= 24 for h in hours):
+                raise ConfigError(
+                    f"{name} must be two local hours (start, stop) in 0-24, got "
+                    f"{hours!r} (a window over midnight: start > stop, e.g. (23, 7))"
+                )
+        limit = self.export_limit_kw
+        if limit is not None and not limit >= 0:
+            raise ConfigError(
+                f"export_limit_kw must be >= 0 kW or None (no limit), got {limit}"
+            )
+        cheapest = float(self.hourly_prices().min())
+        if self.export > cheapest:
+            raise ConfigError(
+                f"export price {self.export:g} $/kWh is above the cheapest import "
+                f"price {cheapest:g} $/kWh: the LPs (grid import and export netted "
+                "per period, no connection limit) would import to export without "
+                "bound; give an export price <= every import price"
+            )
+
+    def hourly_prices(self) -> np.ndarray:
+        """Import price of each local hour 0-23, shape (24,). [$/kWh]"""
+        h = np.arange(24)
+        price = np.full(24, self.shoulder)
+        price[_in_window(h, self.offpeak_hours)] = self.offpeak
+        price[_in_window(h, self.peak_hours)] = self.peak
+        return price
 
     def import_price(
         self, index: pd.DatetimeIndex, label: str = "instant"
@@ -141,11 +211,7 @@ class Tariff:
         """
         from iclcontrol.solar.features import period_starts
 
-        h = np.asarray(period_starts(index, label).hour)
-        price = np.full(len(index), self.shoulder)
-        price[(h >= self.offpeak_hours[0]) & (h < self.offpeak_hours[1])] = self.offpeak
-        price[(h >= self.peak_hours[0]) & (h < self.peak_hours[1])] = self.peak
-        return price
+        return self.hourly_prices()[np.asarray(period_starts(index, label).hour)]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,8 +255,9 @@ def _lines(rows: np.ndarray, keep: int = 5) -> str:
 
 
 def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
-    """Validated dated load values of a CSV (wall-clock times, no zone) and their
-    step. Errors name the file and its lines."""
+    """Validated dated load power of a CSV [kW] (wall-clock times, no zone) and its
+    step. A ``load_kwh`` column (energy of each row's period, as meters export it)
+    is divided by the step in hours. Errors name the file and its lines."""
     name = spec
     try:
         raw = read_csv_any_separator(spec, dtype=str, keep_default_na=False)
@@ -198,18 +265,22 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         raise DataError(f"load file {name} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataError(f"load file {name} is not a readable CSV: {err}") from None
-    if not {"time", "load_kw"} <= set(raw.columns):
+    # "Time", " Load_kW" (a spreadsheet's spelling) are the columns asked for
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    col = next((c for c in ("load_kw", "load_kwh") if c in raw.columns), None)
+    if "time" not in raw.columns or col is None:
         raise DataError(
-            f"load file {name}: expected columns time, load_kw; got {list(raw.columns)}"
+            f"load file {name}: expected columns time and load_kw [kW] (or load_kwh "
+            f"[kWh per row's period]); got {list(raw.columns)}"
         )
     if raw.empty:
         raise DataError(f"load file {name} has a header but no rows")
-    text = raw["load_kw"].str.strip()
+    text = raw[col].str.strip()
     blank = text.str.lower().isin(["", "nan", "na", "n/a", "null", "none"])
     if blank.any():
         rows = np.flatnonzero(blank.to_numpy())
         raise DataError(
-            f"load file {name}: load_kw is missing (NaN) on {len(rows)} row(s), "
+            f"load file {name}: {col} is missing (NaN) on {len(rows)} row(s), "
             f"line(s) {_lines(rows)}"
         )
     values = pd.to_numeric(text, errors="coerce")
@@ -217,26 +288,34 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
         raise DataError(
-            f"load file {name}: load_kw is not numeric on {len(rows)} row(s), e.g. "
+            f"load file {name}: {col} is not numeric on {len(rows)} row(s), e.g. "
             f"{text.iloc[rows[0]]!r} on line {rows[0] + 2} (use '.' as the decimal "
             "separator)"
         )
     if not np.isfinite(values).all():
         rows = np.flatnonzero(~np.isfinite(values.to_numpy()))
         raise DataError(
-            f"load file {name}: load_kw is infinite on line(s) {_lines(rows)}"
+            f"load file {name}: {col} is infinite on line(s) {_lines(rows)}"
         )
     if (values < 0).any():
         rows = np.flatnonzero((values < 0).to_numpy())
         raise DataError(
-            f"load file {name}: load_kw is negative on {len(rows)} row(s), line(s) "
-            f"{_lines(rows)}; a load is consumption >= 0 [kW]"
+            f"load file {name}: {col} is negative on {len(rows)} row(s), line(s) "
+            f"{_lines(rows)}; a load is consumption >= 0"
         )
+    text_times = utc_suffix_as_offset(raw["time"].str.strip())
+    has_offset = text_times.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
+    if has_offset.any() and not has_offset.all():
+        rows = np.flatnonzero(~has_offset.to_numpy())
+        raise DataError(
+            f"load file {name}: time mixes timestamps with a UTC offset and without "
+            f"one; e.g. {raw['time'].iloc[rows[0]]!r} on line {rows[0] + 2} has none "
+            "(give every time an offset, or none: wall-clock times)"
+        )
+    # offsets that change over the year (daylight saving: -05:00 and -04:00) are
+    # one instant each: parse to UTC, converted to the site's clock below
     times = pd.to_datetime(
-        utc_suffix_as_offset(raw["time"].str.strip()),
-        format="ISO8601",
-        errors="coerce",
-        utc=False,
+        text_times, format="ISO8601", errors="coerce", utc=bool(has_offset.all())
     )
     if times.isna().any():
         rows = np.flatnonzero(times.isna().to_numpy())
@@ -251,8 +330,8 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         aware = True
     else:
         aware = False
+    repeated = idx[idx.duplicated()]
     series = pd.Series(values.to_numpy(float), index=idx).groupby(level=0).mean()
-    series.attrs["aware"] = aware
     diffs = np.diff(series.index.asi8)
     if diffs.size == 0:
         raise DataError(
@@ -265,7 +344,25 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
             f"load file {name}: {len(series)} value(s) every {step} cover less than "
             "a day; give at least one day of values (24 hourly rows)"
         )
+    if col == "load_kwh":
+        series = series / (step / pd.Timedelta("1h"))
+    series.attrs["aware"] = aware
+    series.attrs["column"] = col
+    series.attrs["repeated"] = [str(t) for t in repeated.unique()]
     return series, step
+
+
+def _typical_day(series: pd.Series) -> np.ndarray:
+    """Mean load of each minute of the day (periodic interpolation between the
+    file's times of day), shape (1440,). [kW]"""
+    tod = (series.index.hour * 60 + series.index.minute).to_numpy()
+    by_minute = pd.Series(series.to_numpy(), index=tod).groupby(level=0).mean()
+    return np.interp(
+        np.arange(0, 1440),
+        by_minute.index.to_numpy(),
+        by_minute.to_numpy(),
+        period=1440,
+    )
 
 
 def load_with_report(
@@ -278,30 +375,39 @@ def load_with_report(
     spec : str
         ``"residential"`` (built-in daily shape, mean 0.7 kW: 0.4 kW base, +0.6 kW
         07-09 h, +1.2 kW 17-22 h local time), ``"residential:SCALE"``,
-        ``"flat:KW"`` [kW], or a CSV path with columns ``time`` (ISO 8601; naive
-        times are the wall clock of ``index``, the start of each load period) and
-        ``load_kw`` [kW].
+        ``"flat:KW"`` [kW], or a CSV path with columns ``time`` (ISO 8601, the
+        start of each load period; naive times are the wall clock of ``index``,
+        times with UTC offsets, which may change with daylight saving, are
+        converted to it) and ``load_kw`` [kW] or ``load_kwh`` (the energy of each
+        row's period, divided by the file's step in hours) [kWh].
     index : pandas.DatetimeIndex
         Period labels (timezone-aware, local time).
     label : {"instant", "ending", "beginning"}
         What the labels stand for; the profile is evaluated at the start of each
         period (one step before an ``"ending"`` label).
 
-    A CSV is used **by date** when its times cover every period of ``index``
-    (matched on month, day and time of day, so a load year can drive a TMY year
-    whose last hour wraps round; each period takes the value of the CSV step it
-    starts in). Otherwise its values are **averaged by time of day** into one
-    typical day (interpolated, periodic) and the report says so.
+    A CSV is used **by date** (matched on month, day and time of day, so a load
+    year can drive a TMY year whose last hour wraps round; each period takes the
+    value of the CSV step it starts in; a CSV finer than the periods is first
+    averaged over each period, which keeps its energy). Periods its dates miss
+    (missing rows, a daylight-saving hour, Feb 29, months outside the file) take
+    the file's mean load at the same time of day in the same month, or over all
+    its days when the file lacks that month (interpolated, periodic); the report
+    counts them. A file whose dates miss every period is **averaged by time of
+    day** into one typical day.
 
     Returns
     -------
     load : pandas.Series
         ``load_kw`` on ``index``. [kW]
     report : dict
-        ``spec``, ``method`` (``"builtin"``, ``"dated"`` or
-        ``"time_of_day_average"``), ``mean_kw``, ``rows``, ``step`` (text) and
-        ``step_minutes`` of a CSV,
-        ``note`` when averaged, ``warnings`` (e.g. a mean above
+        ``spec``, ``method`` (``"builtin"``, ``"dated"``, ``"dated_and_filled"``
+        or ``"time_of_day_average"``), ``mean_kw``, ``column`` (``load_kw`` or
+        ``load_kwh``), ``repeated_times`` (times given twice, averaged), ``rows``,
+        ``step`` (text) and ``step_minutes`` of a CSV,
+        ``averaged_to_period`` (text) when a finer CSV was averaged to the periods,
+        ``filled_periods`` and a ``note`` when periods were filled or averaged,
+        ``warnings`` (e.g. a mean above
         :data:`LOAD_LOOKS_LIKE_WATTS_KW`, which looks like W).
 
     Raises
@@ -312,7 +418,7 @@ def load_with_report(
         CSV problems, each naming the file and its lines: empty, wrong columns,
         missing, non-numeric or negative loads, non-ISO times, less than a day.
     """
-    from iclcontrol.solar.features import period_starts
+    from iclcontrol.solar.features import index_step, period_starts
 
     labels = index
     starts = period_starts(index, label)
@@ -341,39 +447,75 @@ def load_with_report(
         wall = local.tz_localize(None) if local.tz is not None else local
         report.update(
             {
+                "repeated_times": series.attrs["repeated"],
+                "column": series.attrs["column"],
                 "rows": len(series),
                 "step": str(step),
                 "step_minutes": step / pd.Timedelta("1min"),
             }
         )
+        period = index_step(index) if len(index) > 1 else step
+        if step < period:
+            # a finer load than the periods: each period takes the mean power over
+            # its span (its energy), not the value of the first load step in it
+            origin = wall[0] - wall[0].floor(period)
+            bins = (series.index - origin).floor(period) + origin
+            series = series.groupby(bins).mean()
+            step = period
+            report["averaged_to_period"] = str(period)
         # the CSV step each period starts in, keyed without the year
         csv_key = series.index.strftime("%m-%d %H:%M:%S")
         by_key = pd.Series(series.to_numpy(), index=csv_key).groupby(level=0).mean()
         want = wall.floor(step) if step <= pd.Timedelta("1D") else wall
         want_key = want.strftime("%m-%d %H:%M:%S")
         hit = np.asarray(pd.Index(want_key).isin(by_key.index))
+        dated = by_key.reindex(want_key).to_numpy(float)
         if hit.all():
-            kw = by_key.reindex(want_key).to_numpy(float)
+            kw = dated
             report["method"] = "dated"
         else:
-            tod = (series.index.hour * 60 + series.index.minute).to_numpy()
-            by_minute = pd.Series(series.to_numpy(), index=tod).groupby(level=0).mean()
-            full = np.interp(
-                np.arange(0, 1440),
-                by_minute.index.to_numpy(),
-                by_minute.to_numpy(),
-                period=1440,
-            )
-            kw = full[np.asarray(wall.hour * 60 + wall.minute)]
-            report["method"] = "time_of_day_average"
-            report["note"] = (
-                f"the load file's dates cover {hit.mean():.0%} of the periods: its "
-                "values were averaged by time of day over "
-                f"{series.index.normalize().nunique()} day(s) into one typical day"
-            )
+            # periods the file's dates miss (a missing row, a daylight-saving hour,
+            # Feb 29, months outside the file) take the file's typical day of the
+            # same month, else its typical day over all its days
+            minute = np.asarray(wall.hour * 60 + wall.minute)
+            fill = _typical_day(series)[minute]
+            month = np.asarray(wall.month)
+            for m in np.unique(month[~hit]):
+                in_file = series[series.index.month == m]
+                if len(in_file):
+                    here = month == m
+                    fill[here] = _typical_day(in_file)[minute[here]]
+            kw = np.where(hit, dated, fill)
+            n_fill = int((~hit).sum())
+            report["filled_periods"] = n_fill
+            if hit.any():
+                report["method"] = "dated_and_filled"
+                report["note"] = (
+                    f"the load file's dates cover {int(hit.sum())} of {hit.size} "
+                    f"periods; the other {n_fill} take the file's mean load at the "
+                    "same time of day in the same month (or over all its days when "
+                    "the file lacks that month)"
+                )
+            else:
+                report["method"] = "time_of_day_average"
+                report["note"] = (
+                    "the load file's dates cover none of the periods: its values "
+                    "were averaged by time of day over "
+                    f"{series.index.normalize().nunique()} day(s) into one typical "
+                    "day"
+                )
     out = pd.Series(np.asarray(kw, float), index=labels, name="load_kw")
     report["mean_kw"] = float(out.mean())
     warnings_: list[str] = []
+    if report.get("repeated_times"):
+        times = report["repeated_times"]
+        warnings_.append(
+            f"the load file repeats {len(times)} time(s) (e.g. {times[0]}); their "
+            "values were averaged. A wall clock with daylight saving repeats an hour "
+            "in autumn and skips one in spring, and its summer hours are one hour "
+            "off the weather's standard time: give times with their UTC offset "
+            "(e.g. 2021-07-01T17:00-04:00)"
+        )
     if report["mean_kw"] > LOAD_LOOKS_LIKE_WATTS_KW:
         warnings_.append(
             f"mean load {report['mean_kw']:.0f} kW is large for a building; if the "
@@ -397,7 +539,15 @@ class SizingCosts:
     battery_c_rate : float
         Battery power rating per kWh of capacity. [kW/kWh]
     max_kwp, max_kwh : float or None
-        Upper bounds on the sizes (roof area, budget).
+        Upper bounds on the sizes (roof area, budget), >= 0 (0 leaves that part
+        out, e.g. ``max_kwh=0`` for PV only); None or ``inf`` for no bound.
+        [kWp, kWh]
+
+    Raises
+    ------
+    ConfigError
+        A negative or non-finite cost, a ``battery_c_rate`` that is not a finite
+        number > 0, a negative or NaN bound.
     """
 
     pv_per_kwp_year: float = 90.0
@@ -406,10 +556,57 @@ class SizingCosts:
     max_kwp: float | None = 20.0
     max_kwh: float | None = 40.0
 
+    def __post_init__(self) -> None:
+        # written as "not (valid)" so that NaN is refused too
+        for name, unit in (
+            ("pv_per_kwp_year", "$/(kWp a)"),
+            ("battery_per_kwh_year", "$/(kWh a)"),
+        ):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ConfigError(
+                    f"{name} must be a finite cost >= 0 {unit}, got {value} (an "
+                    "annualized cost; fold subsidies into it, not below zero)"
+                )
+        if not (np.isfinite(self.battery_c_rate) and self.battery_c_rate > 0):
+            raise ConfigError(
+                f"battery_c_rate must be a finite number > 0 kW/kWh, got "
+                f"{self.battery_c_rate} (use max_kwh=0 for no battery)"
+            )
+        for name in ("max_kwp", "max_kwh"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise ConfigError(
+                    f"{name} must be >= 0 or None (no bound), got {value}"
+                )
+            if value is not None and np.isinf(value):
+                object.__setattr__(self, name, None)  # inf means no bound
+
 
 @dataclass
 class SizingResult:
-    """Optimal sizes and the year's cost breakdown (annual figures)."""
+    """Optimal sizes and the year's cost breakdown (annual figures).
+
+    Attributes
+    ----------
+    kwp : float
+        PV size. [kWp]
+    kwh : float
+        Battery capacity. [kWh]
+    annual_cost, investment_cost, energy_cost : float
+        Total = investment + energy (imports minus exports). [$/a]
+    import_kwh, export_kwh, curtailed_kwh : float
+        Grid import, export and PV curtailed at the export limit. [kWh/a]
+    status : str
+        HiGHS termination condition; the figures are NaN unless "optimal".
+    solve_s : float
+        Time to build and solve the LP. [s]
+    baseline_cost : float
+        Cost of the load bought from the grid alone. [$/a]
+    schedule : pandas.DataFrame or None
+        Per period: ``pv_kw``, ``load_kw``, ``P_ch``, ``P_dis``, ``E`` [kWh],
+        ``grid_import``, ``grid_export``, ``curtailed`` [kW].
+    """
 
     kwp: float
     kwh: float
@@ -422,6 +619,7 @@ class SizingResult:
     solve_s: float
     baseline_cost: float
     schedule: pd.DataFrame | None = None
+    curtailed_kwh: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -442,11 +640,13 @@ def size_system(
     soc_max: float = 0.9,
     year_fraction: float | None = None,
     keep_schedule: bool = False,
+    export_limit_kw: float | None = None,
 ) -> SizingResult:
     """Choose PV kWp and battery kWh minimizing annualized cost (Pyomo LP, HiGHS).
 
     ``min  f (c_pv kWp + c_b kWh) + sum_k dt (p_imp,k imp_k - p_exp exp_k)``
-    subject to the power balance ``imp - exp = load - kWp pv1 + ch - dis``, the
+    subject to the power balance ``imp - exp = load - kWp pv1 + curt + ch - dis``
+    (curtailment ``0 <= curt <= kWp pv1``, ``exp <= export_limit_kw``), the
     battery ``E_{k+1} = E_k + dt (eta_c ch - dis / eta_d)`` with cyclic ``E_N = E_0``,
     ``soc_min kWh <= E <= soc_max kWh`` and ``ch, dis <= c_rate kWh``. Here ``f`` is
     the fraction of a year the profile covers (so investment is charged pro rata).
@@ -474,6 +674,9 @@ def size_system(
     keep_schedule : bool
         Keep the optimal schedule (PV, load, battery, grid per period) in the
         result's ``schedule``.
+    export_limit_kw : float or None
+        Largest export power (``Tariff.export_limit_kw``); PV above it is
+        curtailed. None: no limit. [kW]
 
     Returns
     -------
@@ -495,11 +698,14 @@ def size_system(
     if not (np.all(np.isfinite(pv1)) and np.all(np.isfinite(load))):
         raise DataError("pv_per_kwp and load_kw must be finite")
     price = _per_period(import_price, n, "import_price")
-    if not np.isfinite(export_price):
-        raise ConfigError(f"export_price must be finite, got {export_price}")
+    _check_export_price(price, export_price)
     frac = n * dt_h / 8760.0 if year_fraction is None else year_fraction
     if not frac > 0:
         raise ConfigError(f"year_fraction must be positive, got {frac}")
+    if export_limit_kw is not None and not export_limit_kw >= 0:
+        raise ConfigError(
+            f"export_limit_kw must be >= 0 kW or None, got {export_limit_kw}"
+        )
     m = pyo.ConcreteModel("sizing")
     K = range(n)
     m.kwp = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, costs.max_kwp))
@@ -507,12 +713,15 @@ def size_system(
     m.ch = pyo.Var(K, domain=pyo.NonNegativeReals)
     m.dis = pyo.Var(K, domain=pyo.NonNegativeReals)
     m.imp = pyo.Var(K, domain=pyo.NonNegativeReals)
-    m.exp = pyo.Var(K, domain=pyo.NonNegativeReals)
+    m.exp = pyo.Var(K, bounds=(0, export_limit_kw))
+    m.curt = pyo.Var(K, domain=pyo.NonNegativeReals)
     m.E = pyo.Var(range(n + 1), domain=pyo.NonNegativeReals)
+    m.curtmax = pyo.Constraint(K, rule=lambda m, k: m.curt[k] <= m.kwp * pv1[k])
     m.balance = pyo.Constraint(
         K,
         rule=lambda m, k: (
-            m.imp[k] - m.exp[k] == load[k] - m.kwp * pv1[k] + m.ch[k] - m.dis[k]
+            m.imp[k] - m.exp[k]
+            == load[k] - m.kwp * pv1[k] + m.curt[k] + m.ch[k] - m.dis[k]
         ),
     )
     m.dyn = pyo.Constraint(
@@ -550,7 +759,9 @@ def size_system(
         )
     imp = np.array([pyo.value(m.imp[k]) for k in K])
     exp = np.array([pyo.value(m.exp[k]) for k in K])
-    kwp, kwh = float(pyo.value(m.kwp)), float(pyo.value(m.kwh))
+    curt = np.array([pyo.value(m.curt[k]) for k in K])
+    # max(0, .): HiGHS may return -0.0 for an empty size
+    kwp, kwh = max(0.0, float(pyo.value(m.kwp))), max(0.0, float(pyo.value(m.kwh)))
     energy_cost = float(np.sum(dt_h * (price * imp - export_price * exp)))
     schedule = None
     if keep_schedule:
@@ -563,6 +774,7 @@ def size_system(
                 "E": [pyo.value(m.E[k]) for k in K],
                 "grid_import": imp,
                 "grid_export": exp,
+                "curtailed": curt,
             }
         )
     inv = costs.pv_per_kwp_year * kwp + costs.battery_per_kwh_year * kwh
@@ -578,6 +790,7 @@ def size_system(
         solve_s=solve_s,
         baseline_cost=float(np.sum(dt_h * price * load)) / frac,
         schedule=schedule,
+        curtailed_kwh=float(np.sum(curt) * dt_h / frac),
     )
 
 
@@ -859,6 +1072,7 @@ def dispatch_lp(
     n = pv.shape[1]
     load = _per_period(load_kw, n, "load_kw")
     price = _per_period(import_price, n, "import_price")
+    _check_export_price(price, tariff.export)
     _check_period(dt_h)  # the (frozen) battery checked its fractions when made
     if not (np.isfinite(e0) and battery.e_min <= e0 <= battery.e_max):
         raise DataError(
@@ -878,7 +1092,21 @@ def dispatch_lp(
 
 @dataclass
 class DispatchResult:
-    """Closed-loop dispatch over a test period."""
+    """Closed-loop dispatch over a test period.
+
+    Attributes
+    ----------
+    cost : float
+        Realised grid cost. [$]
+    import_kwh, export_kwh, curtailed_kwh : float
+        [kWh]
+    failed_solves : int
+        Steps whose LP had no optimum; the self-consumption rule was applied.
+    failed_statuses : dict
+        HiGHS status of those steps -> count (e.g. ``{"infeasible": 2}``).
+    mean_solve_ms : float
+        [ms]
+    """
 
     strategy: str
     cost: float
@@ -889,6 +1117,18 @@ class DispatchResult:
     failed_solves: int
     mean_solve_ms: float
     trace: pd.DataFrame
+    failed_statuses: dict[str, int] = field(default_factory=dict)
+
+    def failure_warning(self) -> str | None:
+        """A sentence on the steps that fell back to the rule, or None."""
+        if not self.failed_solves:
+            return None
+        statuses = ", ".join(f"{k} {v}" for k, v in self.failed_statuses.items())
+        return (
+            f"dispatch '{self.strategy}': {self.failed_solves} of {self.n_steps} LP "
+            f"solves had no optimum ({statuses}); those steps applied the "
+            "self-consumption rule (charge the PV surplus, discharge the deficit)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -1010,6 +1250,7 @@ def run_dispatch(
     e = plant.x_steady[0] if e0 is None else float(e0)
     rows = []
     failed = 0
+    failed_statuses: dict[str, int] = {}
     t_solve = 0.0
     lim = np.inf if tariff.export_limit_kw is None else tariff.export_limit_kw
     for k in range(n):
@@ -1030,6 +1271,7 @@ def run_dispatch(
         t_solve += time.perf_counter() - t0
         if status != "optimal":
             failed += 1
+            failed_statuses[status] = failed_statuses.get(status, 0) + 1
             # fallback: self-consumption rule (charge surplus, discharge deficit)
             surplus = pv_true[k] - load[k]
             u = np.array([max(surplus, 0.0), max(-surplus, 0.0)])
@@ -1064,4 +1306,5 @@ def run_dispatch(
         failed_solves=failed,
         mean_solve_ms=1000.0 * t_solve / n,
         trace=trace,
+        failed_statuses=failed_statuses,
     )

@@ -16,6 +16,7 @@ __all__ = [
     "plot_dispatch",
     "plot_error_by_hour",
     "plot_forecast_days",
+    "plot_plan",
     "plot_skill_by_horizon",
 ]
 
@@ -218,4 +219,47 @@ def plot_gap_closed(
     ax.invert_yaxis()
     ax.set_xlabel("gap closed [%] (0: persistence, 100: perfect foresight)")
     ax.set_title("dispatch cost gap closed, 90 % interval over days", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_plan(schedule: pd.DataFrame, path: str | Path, title: str = "") -> Path:
+    """Monthly energy of a sizing plan: PV, load, grid import and export, PV
+    curtailed and battery discharge, as grouped bars. [kWh]
+
+    Parameters
+    ----------
+    schedule : pandas.DataFrame
+        ``SizingResult.schedule`` on the LP's DatetimeIndex: ``pv_kw``,
+        ``load_kw``, ``grid_import``, ``grid_export``, ``P_dis`` and optionally
+        ``curtailed``. [kW]
+    path : str or Path
+        PNG to write.
+    title : str
+        Figure title (e.g. the sizes; matplotlib mathtext, so escape ``$``).
+    """
+    step_h = _interval(schedule.index) / pd.Timedelta("1h")
+    columns = {
+        "pv_kw": "PV",
+        "load_kw": "load",
+        "grid_import": "grid import",
+        "grid_export": "grid export",
+        "curtailed": "PV curtailed",
+        "P_dis": "battery discharge",
+    }
+    present = {c: n for c, n in columns.items() if c in schedule.columns}
+    if "curtailed" in present and not (schedule["curtailed"] > 1e-9).any():
+        del present["curtailed"]  # no export limit: an empty bar per month
+    monthly = (schedule[list(present)] * step_h).groupby(schedule.index.month).sum()
+    fig, ax = subplots(figsize=(10, 4))
+    width = 0.8 / len(present)
+    x = np.arange(len(monthly))
+    for i, (col, name) in enumerate(present.items()):
+        ax.bar(
+            x + (i - (len(present) - 1) / 2) * width, monthly[col], width, label=name
+        )
+    ax.set_xticks(x, [pd.Timestamp(2000, m, 1).strftime("%b") for m in monthly.index])
+    ax.set_xlabel(f"month ({_zone_name(schedule.index)})")
+    ax.set_ylabel("energy per month [kWh]")
+    ax.set_title(title or "sizing plan: monthly energy", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return _save(fig, path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -436,21 +437,94 @@ def check_local_clock(d: SolarData) -> None:
         )
 
 
-def _plant_for(d: SolarData, kwp: float, battery: Any = None) -> Any:
+def array_orientation(
+    d: SolarData,
+    surface_tilt: float | None = None,
+    surface_azimuth: float | None = None,
+) -> dict[str, Any]:
+    """Tilt and azimuth of the PV array for a site, and where they come from.
+
+    Parameters
+    ----------
+    d : SolarData
+    surface_tilt, surface_azimuth : float or None
+        The user's array [deg] (azimuth 180 = south). None: a plane-of-array
+        dataset's own plane, else tilt = |latitude| facing the equator.
+
+    Returns
+    -------
+    dict
+        ``surface_tilt``, ``surface_azimuth`` [deg] and ``source`` (text).
+
+    Raises
+    ------
+    ConfigError
+        Only one of the two given, a tilt outside [0, 90] or an azimuth outside
+        [0, 360] deg, or a plane other than a plane-of-array dataset's (its
+        irradiance was measured in that plane only).
+    """
+    given = (surface_tilt is not None, surface_azimuth is not None)
+    if any(given) and not all(given):
+        raise ConfigError(
+            "give both the array's tilt and azimuth (CLI --array-tilt, "
+            f"--array-azimuth) or neither; got tilt={surface_tilt}, "
+            f"azimuth={surface_azimuth}"
+        )
+    if surface_tilt is not None and not 0.0 <= surface_tilt <= 90.0:
+        raise ConfigError(
+            f"the array's tilt (surface_tilt, CLI --array-tilt) must be in [0, 90] "
+            f"deg (0 = horizontal), got {surface_tilt}"
+        )
+    if surface_azimuth is not None and not 0.0 <= surface_azimuth <= 360.0:
+        raise ConfigError(
+            f"the array's azimuth (surface_azimuth, CLI --array-azimuth) must be in "
+            f"[0, 360] deg (180 = south), got {surface_azimuth}"
+        )
+    if d.site.is_poa:
+        plane = (float(d.site.surface_tilt), float(d.site.surface_azimuth))
+        if all(given) and (float(surface_tilt), float(surface_azimuth)) != plane:
+            raise ConfigError(
+                f"the data are plane-of-array irradiance measured at tilt {plane[0]:g}"
+                f", azimuth {plane[1]:g} deg: the array can only be in that plane "
+                "(leave --array-tilt/--array-azimuth out, or give GHI data)"
+            )
+        return {
+            "surface_tilt": plane[0],
+            "surface_azimuth": plane[1],
+            "source": "the plane of the measured plane-of-array irradiance",
+        }
+    if all(given):
+        return {
+            "surface_tilt": float(surface_tilt),
+            "surface_azimuth": float(surface_azimuth),
+            "source": "given",
+        }
+    return {
+        "surface_tilt": float(round(abs(d.site.latitude))),
+        "surface_azimuth": 180.0 if d.site.latitude >= 0 else 0.0,
+        "source": "default: tilt = |latitude|, facing the equator",
+    }
+
+
+def _plant_for(
+    d: SolarData,
+    kwp: float,
+    battery: Any = None,
+    orientation: dict[str, Any] | None = None,
+) -> Any:
+    """The PV + battery plant of a site; ``orientation`` from
+    :func:`array_orientation` (default: its defaults)."""
     from plants.pv import BatteryParameters, PVArrayParameters, PVBatteryPlant
 
-    tilt = d.site.surface_tilt if d.site.is_poa else round(abs(d.site.latitude))
-    az = (
-        d.site.surface_azimuth
-        if d.site.is_poa
-        else (180.0 if d.site.latitude >= 0 else 0.0)
-    )
+    o = orientation or array_orientation(d)
     return PVBatteryPlant(
         d.site.latitude,
         d.site.longitude,
         d.site.altitude,
         array=PVArrayParameters(
-            kwp=kwp, surface_tilt=float(tilt or 0.0), surface_azimuth=float(az or 0.0)
+            kwp=kwp,
+            surface_tilt=o["surface_tilt"],
+            surface_azimuth=o["surface_azimuth"],
         ),
         battery=battery or BatteryParameters(),
         dt_h=d.freq / pd.Timedelta("1h"),
@@ -483,6 +557,68 @@ def _fill_by_hour(pv: pd.Series) -> pd.Series:
     return pv.fillna(by_month).fillna(by_tod).fillna(0.0)
 
 
+#: Units of the numbers in :func:`run_plan`'s summary (``units`` in plan.json).
+PLAN_UNITS: dict[str, str] = {
+    "kwp": "kWp",
+    "kwh": "kWh",
+    "annual_cost": "$/a",
+    "investment_cost": "$/a",
+    "energy_cost": "$/a",
+    "baseline_cost": "$/a",
+    "savings_vs_grid_only": "$/a",
+    "import_kwh": "kWh/a",
+    "export_kwh": "kWh/a",
+    "curtailed_kwh": "kWh/a",
+    "annual_load_kwh": "kWh/a",
+    "pv_yield_kwh_per_kwp": "kWh/(kWp a)",
+    "solve_s": "s",
+    "costs.pv_per_kwp_year": "$/(kWp a)",
+    "costs.battery_per_kwh_year": "$/(kWh a)",
+    "costs.battery_c_rate": "kW/kWh",
+    "costs.max_kwp": "kWp",
+    "costs.max_kwh": "kWh",
+    "tariff.offpeak, tariff.shoulder, tariff.peak, tariff.export": "$/kWh",
+    "tariff.export_limit_kw": "kW",
+    "array.surface_tilt, array.surface_azimuth": "deg",
+    "battery.soc_min, battery.soc_max": "fraction of kwh",
+    "coverage.covered_days": "d",
+    "coverage.sizing_step_minutes": "min",
+}
+
+
+def sizing_status_warning(status: str, costs: Any, tariff: Any) -> str:
+    """What a sizing LP without an optimum means for the user, and the fix.
+
+    Parameters
+    ----------
+    status : str
+        Termination condition of HiGHS (``"unbounded"``, ``"infeasible"``, ...).
+    costs : iclcontrol.solar.planning.SizingCosts
+    tariff : iclcontrol.solar.planning.Tariff
+    """
+    open_bounds = [
+        f"{name} (CLI --{name.replace('_', '-')})"
+        for name in ("max_kwp", "max_kwh")
+        if getattr(costs, name) is None
+    ]
+    if "unbounded" in status.lower():
+        cause = (
+            "a size that earns more per year than it costs grows without limit: "
+            f"exported PV at {tariff.export:g} $/kWh pays more than "
+            f"{costs.pv_per_kwp_year:g} $/(kWp a), or the battery buys at one "
+            "price and sells at a higher one"
+        )
+        fix = (
+            f"give {' and '.join(open_bounds)} a finite value"
+            if open_bounds
+            else "check the prices and costs"
+        )
+    else:
+        cause = "the sizing problem has no solution HiGHS could report"
+        fix = "check the costs, bounds, prices and load"
+    return f"the sizing LP is {status}: no sizes, costs or schedule ({cause}); {fix}"
+
+
 def run_plan(
     site: str | Path | SolarData,
     load: str = "residential",
@@ -492,6 +628,10 @@ def run_plan(
     load_kwargs: dict[str, Any] | None = None,
     qc: bool = True,
     min_days: float = MIN_PLAN_DAYS,
+    surface_tilt: float | None = None,
+    surface_azimuth: float | None = None,
+    battery: Any = None,
+    verbose: bool | None = None,
 ) -> dict[str, Any]:
     """Size PV (kWp) and battery (kWh) for a site and load over its weather year.
 
@@ -527,18 +667,34 @@ def run_plan(
         Run quality control first.
     min_days : float
         Fewest days of valid data; fewer raise ``DataError``. [d]
+    surface_tilt, surface_azimuth : float or None
+        The PV array's plane [deg] (azimuth 180 = south); None: tilt =
+        |latitude| facing the equator (a plane-of-array dataset: its plane),
+        :func:`array_orientation`.
+    battery : plants.pv.BatteryParameters or None
+        Its efficiencies and state-of-charge bounds are the sized battery's (its
+        capacity and power are what the LP chooses: ignored; the power per kWh is
+        ``costs.battery_c_rate``). None: ``BatteryParameters()`` (0.95, 0.95,
+        0.1-0.9).
+    verbose : bool or None
+        Progress lines on stderr around the sizing LP (a year takes tens of
+        seconds); None: only when stderr is a terminal
+        (:func:`iclcontrol.progress.progress_enabled`).
 
     Returns
     -------
     dict
         Sizes and costs (annual), ``pv_yield_kwh_per_kwp`` (mean PV over the covered
         steps x 8760 h), ``coverage`` (steps, missing steps, covered days, gap
-        fill), ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
+        fill), ``array`` (tilt and azimuth used [deg] and their source),
+        ``battery`` (efficiencies and state-of-charge bounds used),
+        ``at_bound`` (``kwp``/``kwh`` at ``max_kwp``/``max_kwh``),
+        ``units`` (:data:`PLAN_UNITS`, the unit of every number),
         ``weather_fill`` (missing ``temp_air``/``wind_speed`` values filled,
         :func:`fill_weather`), ``load_report``, ``qc``, ``notes``, ``warnings``
         (with those of quality control) and, with ``out``,
         ``files`` (``plan``: plan.json, ``schedule``: sizing_schedule.csv, the
-        sizing LP's hourly schedule).
+        sizing LP's hourly schedule, ``plot``: plan.png, the monthly energy).
     """
     from iclcontrol.solar.planning import (
         SizingCosts,
@@ -549,6 +705,7 @@ def run_plan(
 
     d = site if isinstance(site, SolarData) else load_solar(site, **(load_kwargs or {}))
     check_local_clock(d)
+    orientation = array_orientation(d, surface_tilt, surface_azimuth)
     costs = costs or SizingCosts()
     tariff = tariff or Tariff()
     notes: list[str] = []
@@ -578,9 +735,9 @@ def run_plan(
         raise DataError(
             f"only {covered_days:.1f} days of valid data ({int(covered.sum())} of "
             f"{len(covered)} steps); a plan annualizes a year and needs at least "
-            f"{min_days:g} days (min_days)"
+            f"{min_days:g} days (min_days; CLI --min-days)"
         )
-    plant = _plant_for(d, kwp=1.0)
+    plant = _plant_for(d, kwp=1.0, battery=battery, orientation=orientation)
     weather, weather_fill = fill_weather(weather)
     fill_note = _fill_note(weather_fill)
     if fill_note:
@@ -635,6 +792,16 @@ def run_plan(
             f"{index[-1].date()}), not a year: annual figures extrapolate them and "
             "carry their season"
         )
+    from iclcontrol.progress import progress_enabled
+
+    show = progress_enabled(verbose)
+    if show:
+        print(
+            f"iclcontrol: sizing LP over {len(pv1_lp)} periods of {dt:g} h with "
+            "HiGHS (a year takes tens of seconds) ...",
+            file=sys.stderr,
+            flush=True,
+        )
     res = size_system(
         pv1_lp.to_numpy(),
         load_lp.to_numpy(),
@@ -647,13 +814,21 @@ def run_plan(
         plant.battery.soc_min,
         plant.battery.soc_max,
         keep_schedule=out is not None,
+        export_limit_kw=tariff.export_limit_kw,
     )
+    if show:
+        print(
+            f"iclcontrol: sizing LP {res.status} in {res.solve_s:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    if res.status != "optimal":
+        warnings_.append(sizing_status_warning(res.status, costs, tariff))
     tol = 1e-6
+    # a bound of 0 is the user leaving that part out (PV only), not a limit
     at_bound = {
-        "kwp": costs.max_kwp is not None
-        and bool(res.kwp >= costs.max_kwp * (1 - tol) - tol),
-        "kwh": costs.max_kwh is not None
-        and bool(res.kwh >= costs.max_kwh * (1 - tol) - tol),
+        "kwp": bool(costs.max_kwp) and bool(res.kwp >= costs.max_kwp * (1 - tol)),
+        "kwh": bool(costs.max_kwh) and bool(res.kwh >= costs.max_kwh * (1 - tol)),
     }
     for name, flag in at_bound.items():
         if flag:
@@ -670,6 +845,8 @@ def run_plan(
         "annual_load_kwh": float(load_lp.mean() * 8760.0),
         "pv_yield_kwh_per_kwp": yield_kwh,
         "pv_yield_note": "mean AC output per kWp over the covered steps x 8760 h",
+        "units": PLAN_UNITS,
+        "array": orientation,
         "coverage": {
             "steps": len(covered),
             "missing_steps": n_missing,
@@ -682,6 +859,10 @@ def run_plan(
             "sizing_step_minutes": dt * 60.0,
         },
         "costs": costs.__dict__,
+        "battery": {
+            k: getattr(plant.battery, k)
+            for k in ("eta_charge", "eta_discharge", "soc_min", "soc_max")
+        },
         "tariff": tariff.to_dict(),
         "tariff_and_load_at": "period start (label minus one step for label=ending)",
         **res.to_dict(),
@@ -697,9 +878,16 @@ def run_plan(
         out = open_output(out, "plan.json")
         files = {"plan": str(out / "plan.json")}
         if res.schedule is not None:
+            from iclcontrol.solar.plots import plot_plan
+
             res.schedule.index = lp_index
             res.schedule.to_csv(out / "sizing_schedule.csv")
             files["schedule"] = str(out / "sizing_schedule.csv")
+            title = (
+                f"plan: PV {res.kwp:.2f} kWp, battery {res.kwh:.2f} kWh, "
+                f"{res.annual_cost:.0f} \\$/a (grid only {res.baseline_cost:.0f} \\$/a)"
+            )
+            files["plot"] = str(plot_plan(res.schedule, out / "plan.png", title))
         summary["files"] = files
         write_summary(out / "plan.json", sanitize(summary))
     return sanitize(summary)
@@ -769,6 +957,8 @@ def run_operate(
     extra_models: dict[str, Any] | None = None,
     scenarios: int = 0,
     load_kwargs: dict[str, Any] | None = None,
+    surface_tilt: float | None = None,
+    surface_azimuth: float | None = None,
     **model_params: Any,
 ) -> dict[str, Any]:
     """Receding-horizon battery dispatch on the first ``days`` of the held-out period.
@@ -803,6 +993,9 @@ def run_operate(
       spread by analog days of the training period
       (:class:`iclcontrol.solar.scenarios.AnalogDayScenarios`).
 
+    ``surface_tilt``, ``surface_azimuth`` [deg] orient the PV array as in
+    :func:`run_plan` (:func:`array_orientation`).
+
     Returns
     -------
     dict
@@ -825,6 +1018,7 @@ def run_operate(
     _check_operate_args(days, dispatch_hours, kwp, scenarios)
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
     check_local_clock(d)
+    orientation = array_orientation(d, surface_tilt, surface_azimuth)  # pre-fit
     params = {**default_forecast_params(d), **model_params}
     cut = chronological_cut(d)
     t_fit = time.perf_counter()
@@ -856,7 +1050,7 @@ def run_operate(
     n_periods = round(pd.Timedelta(days=days) / step)
     battery = battery or BatteryParameters(capacity_kwh=2.0 * kwp, power_kw=0.5 * kwp)
     tariff = tariff or Tariff()
-    plant = _plant_for(d, kwp, battery)
+    plant = _plant_for(d, kwp, battery, orientation)
 
     # Periods: labels after the cut; period k is the step labelled L[k], decided at
     # issue time L[k-1] (the last measurement available).
@@ -1015,6 +1209,7 @@ def run_operate(
             ),
         },
         "kwp": kwp,
+        "array": orientation,
         "battery": battery.__dict__,
         "tariff": tariff.to_dict(),
         "load": load,
@@ -1041,6 +1236,13 @@ def run_operate(
         "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
         "warnings": qc_report.get("warnings", []) + load_rep.get("warnings", []),
     }
+    no_gain = no_gap_warning(gap, battery)
+    if no_gain:
+        summary["warnings"].append(no_gain)
+    for r in results.values():
+        failure = r.failure_warning()
+        if failure:
+            summary["warnings"].append(failure)
     if out is not None:
         out = open_output(out, "operate.json")
         files: dict[str, Any] = {"operate": str(out / "operate.json")}
@@ -1061,6 +1263,31 @@ def run_operate(
         summary["files"] = files
         write_summary(out / "operate.json", sanitize(summary))
     return sanitize(summary)
+
+
+def no_gap_warning(gap: float, battery: Any) -> str | None:
+    """Why every ``gap_closed`` of an operate run is null, or None when the
+    persistence-to-perfect cost gap is positive.
+
+    Parameters
+    ----------
+    gap : float
+        Cost of persistence minus cost of perfect foresight. [$]
+    battery : plants.pv.BatteryParameters
+    """
+    if gap > 1e-9:
+        return None
+    empty = not (battery.capacity_kwh > 0 and battery.power_kw > 0)
+    return (
+        f"perfect foresight saves nothing over persistence ({gap:.2g} $): no "
+        "forecast can gain either, so every gap_closed is null"
+        + (
+            f" (the battery has capacity_kwh={battery.capacity_kwh:g}, "
+            f"power_kw={battery.power_kw:g}: nothing to dispatch)"
+            if empty
+            else ""
+        )
+    )
 
 
 def _check_operate_args(
