@@ -272,12 +272,12 @@ class Plant(ABC):
         numpy.ndarray, shape (n, n_records, n_states)
             May hold NaN or infinite states (see :meth:`check_records`).
         """
-        cls = type(self)
-        if cls.step is not Plant.step and cls.trajectory is Plant.trajectory:
+        if not self.has_own_records():
             raise ConfigError(
-                f"{cls.__name__} has no trajectory(x, u, n_records) of its own: it "
-                "overrides step, so records of rhs integrated here could disagree "
-                "with it; use one record per period or add trajectory to the plant"
+                f"{type(self).__name__} has no trajectory(x, u, n_records) of its "
+                "own: it overrides step, so records of rhs integrated here could "
+                "disagree with it; use one record per period or add trajectory to "
+                "the plant"
             )
         method, substeps = self._integration_scheme()
         if isinstance(n_records, bool) or not (
