@@ -7,10 +7,12 @@ holds (absolute levels, not deviations), the same loop with the do-mpc NMPC on
 the plant's own equations, and a PNG of both in OUT_DIR, labelled h1, h2 [m],
 q [m^3/h].
 
-What a plant needs is in the docstring of ``plants.Plant``; the MPC settings'
-defaults (weights, the Lyapunov constraint) are the reference CSTR's, so they are
-set here. The command line's ``iclcontrol mpc`` runs the CSTR only: a plant of
-your own goes through the Python API, as below.
+What a plant needs is in the docstring of ``plants.Plant``: names, units, bounds,
+the sampling period and ``rhs``; ``step`` integrates ``rhs`` (RK4 here, 20 steps
+per period). The MPC settings' defaults (weights, the Lyapunov constraint) are the
+reference CSTR's, so they are set here. The same class also runs from the command
+line: ``iclcontrol data plant --plant examples/own_plant_mpc.py:TwoTanks ...`` and
+``iclcontrol mpc --plant examples/own_plant_mpc.py:TwoTanks ...`` (README).
 """
 
 import sys
@@ -44,6 +46,7 @@ class TwoTanks(Plant):
     area = 1.0  # tank cross-section [m^2]
     c1 = 1e-4 * np.sqrt(2 * 9.81) * 3600  # outlet 1 cm^2: [m^2.5/h]
     c2 = 1.2e-4 * np.sqrt(2 * 9.81) * 3600  # outlet 1.2 cm^2: [m^2.5/h]
+    method, substeps = "rk4", 20  # the default step: RK4, 20 steps of 0.005 h
 
     @property
     def input_lower(self) -> np.ndarray:
@@ -77,58 +80,58 @@ class TwoTanks(Plant):
         d2 = (out1 - out2) / self.area
         return ca.vertcat(d1, d2) if backend is ca else np.stack([d1, d2], axis=-1)
 
-    def step(self, x: Any, u: Any) -> np.ndarray:
-        x, u = self.check_batch(x, u)
-        h = self.sampling_period / 20
-        for _ in range(20):  # RK4, 0.005 h
-            k1 = self.rhs(x, u)
-            k2 = self.rhs(x + 0.5 * h * k1, u)
-            k3 = self.rhs(x + 0.5 * h * k2, u)
-            k4 = self.rhs(x + h * k3, u)
-            x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        return x
 
+def main() -> None:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/examples")
+    epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+    out.mkdir(parents=True, exist_ok=True)
 
-out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/examples")
-epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-out.mkdir(parents=True, exist_ok=True)
-
-plant = TwoTanks()
-grid = np.linspace(0.1, 3.0, 8)
-data = plant_dataset(plant, [[a, b] for a in grid for b in grid], moves=2)
-model = SurrogateModel(
-    "iclrnn", hidden=16, layers=2, max_epochs=epochs, random_state=0
-).fit(data)
-print(f"dataset X {data.X.shape}, scaled test MSE {model.evaluate(data)['scaled']:.2e}")
-
-q_target = 1.5  # m^3/h
-target = (q_target / plant.c1) ** 2, (q_target / plant.c2) ** 2
-settings = MPCSettings(
-    horizon=2,
-    steps_per_move=1,  # plant_dataset's default: one record per sampling period
-    state_weights=(1.0, 1.0),
-    input_weights=(0.0,),
-    state_setpoint=target,
-    lyapunov=False,  # the default Lyapunov matrix is the CSTR's
-)
-
-
-def show(k: int, row: dict) -> None:
-    print(f"k={k:2d} h1={row['h1']:.3f} m h2={row['h2']:.3f} m q={row['q']:.3f}")
-
-
-frames = {
-    "ICLRNN MPC": closed_loop(
-        plant, SurrogateMPC(model, plant, settings), [0.5, 0.5], 20, callback=show
-    ),
-    "do-mpc NMPC": closed_loop(plant, DoMPCController(plant, settings), [0.5, 0.5], 20),
-}
-for label, frame in frames.items():
-    m = summarize(frame, plant, settings)
+    plant = TwoTanks()
+    grid = np.linspace(0.1, 3.0, 8)
+    data = plant_dataset(plant, [[a, b] for a in grid for b in grid], moves=2)
+    model = SurrogateModel(
+        "iclrnn", hidden=16, layers=2, max_epochs=epochs, random_state=0
+    ).fit(data)
     print(
-        f"{label}: final levels {np.round(m['final_state'], 3).tolist()} m "
-        f"(target {np.round(target, 3).tolist()}), cost {m['tracking']['cost']:.3g}, "
-        f"median solve {m['median_solve_ms']:.2f} ms"
+        f"dataset X {data.X.shape}, "
+        f"scaled test MSE {model.evaluate(data)['scaled']:.2e}"
     )
-plot_time_series(frames, plant=plant, setpoint=target, path=out / "own_plant_mpc.png")
-print("wrote", out / "own_plant_mpc.png")
+
+    q_target = 1.5  # m^3/h
+    target = (q_target / plant.c1) ** 2, (q_target / plant.c2) ** 2
+    settings = MPCSettings(
+        horizon=2,
+        steps_per_move=1,  # plant_dataset's default: one record per sampling period
+        state_weights=(1.0, 1.0),
+        input_weights=(0.0,),
+        state_setpoint=target,
+        lyapunov=False,  # the default Lyapunov matrix is the CSTR's
+    )
+
+    def show(k: int, row: dict) -> None:
+        print(f"k={k:2d} h1={row['h1']:.3f} m h2={row['h2']:.3f} m q={row['q']:.3f}")
+
+    frames = {
+        "ICLRNN MPC": closed_loop(
+            plant, SurrogateMPC(model, plant, settings), [0.5, 0.5], 20, callback=show
+        ),
+        "do-mpc NMPC": closed_loop(
+            plant, DoMPCController(plant, settings), [0.5, 0.5], 20
+        ),
+    }
+    for label, frame in frames.items():
+        m = summarize(frame, plant, settings)
+        print(
+            f"{label}: final levels {np.round(m['final_state'], 3).tolist()} m "
+            f"(target {np.round(target, 3).tolist()}), "
+            f"cost {m['tracking']['cost']:.3g}, "
+            f"median solve {m['median_solve_ms']:.2f} ms"
+        )
+    plot_time_series(
+        frames, plant=plant, setpoint=target, path=out / "own_plant_mpc.png"
+    )
+    print("wrote", out / "own_plant_mpc.png")
+
+
+if __name__ == "__main__":  # importable: `--plant examples/own_plant_mpc.py:TwoTanks`
+    main()

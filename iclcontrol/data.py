@@ -656,10 +656,11 @@ def plant_dataset(
     moves : int
         Sampling periods per sample (a model for an MPC horizon of ``moves``).
     steps_per_move : int
-        Records per sampling period. 1 uses ``plant.step``; more need a
-        ``plant.trajectory(x, u, n_records)`` returning the states recorded
-        ``n_records`` times, evenly, over one period (shape (n, n_records,
-        n_states)), as :meth:`plants.CSTR.trajectory` does.
+        Records per sampling period. 1 uses ``plant.step``; more use
+        ``plant.trajectory(x, u, n_records)``, the states recorded ``n_records``
+        times, evenly, over one period (shape (n, n_records, n_states)), which a
+        :class:`plants.Plant` with the default ``step`` has (a plant that
+        overrides ``step`` needs its own ``trajectory``).
     n_input_levels : int
         Levels per input of the input grid (``n_input_levels ** n_inputs``
         inputs; at least 2, so that both bounds are in it).
@@ -699,7 +700,8 @@ def plant_dataset(
         ("n_input_levels", n_input_levels, 2),
     ):
         _check_int(name, value, least)
-    if steps_per_move > 1 and not hasattr(plant, "trajectory"):
+    own_records = getattr(plant, "has_own_records", lambda: True)
+    if steps_per_move > 1 and not (hasattr(plant, "trajectory") and own_records()):
         raise ConfigError(
             f"steps_per_move={steps_per_move} needs records inside a sampling "
             f"period, but {type(plant).__name__} has no trajectory(x, u, "

@@ -10,7 +10,15 @@ import casadi as ca
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import DataError, DimensionError, SimulationError
+from iclcontrol.exceptions import (
+    ConfigError,
+    DataError,
+    DimensionError,
+    SimulationError,
+)
+
+#: Tolerances of the ``"cvodes"`` scheme (CasADi integrator options).
+CVODES_TOLERANCES = {"abstol": 1e-10, "reltol": 1e-10}
 
 
 @dataclass(frozen=True)
@@ -61,15 +69,17 @@ class Plant(ABC):
     * :meth:`rhs`: ``dx/dt`` [state unit / h], written once against ``backend``
       (numpy or casadi) so that the simulator, the do-mpc baseline and
       :meth:`casadi_ode` share the equations.
-    * :meth:`step`: one sampling period for a batch of states (your integrator;
-      start with :meth:`check_batch`), returning shape (n, n_states).
+    * :meth:`step` comes with the class: it integrates :meth:`rhs` over one
+      sampling period with the input held, by the scheme named in ``method``
+      (``"rk4"``, the default, or ``"euler"`` with ``substeps`` explicit steps per
+      period; ``"cvodes"``, CasADi's SUNDIALS integrator, for stiff plants).
+      Override ``step`` only for a plant that is not an ODE (then start with
+      :meth:`check_batch` and return shape (n, n_states)).
 
     Optional: :attr:`state_lower` / :attr:`state_upper` (None, the default: no
     limit; otherwise a closed loop stops with a SimulationError when the plant
-    leaves the box), a ``trajectory(x, u, n_records)`` method (records inside a
-    period, for :func:`iclcontrol.data.plant_dataset` with ``steps_per_move >
-    1``), and the plot/Lyapunov attributes below. States need not be deviations
-    from the steady state: setpoints are given to the MPC as
+    leaves the box), the plot/Lyapunov attributes below. States need not be
+    deviations from the steady state: setpoints are given to the MPC as
     ``MPCSettings(state_setpoint=...)``. The MPC settings' defaults (weights,
     ``lyapunov=True`` with its matrix) are the reference CSTR's: set them for
     your plant.
@@ -81,18 +91,14 @@ class Plant(ABC):
     >>> class Tank(Plant):                                    # doctest: +SKIP
     ...     state_names, state_units = ("T",), ("K",)
     ...     input_names, input_units = ("Q",), ("kW",)
-    ...     sampling_period = 0.1
+    ...     sampling_period = 0.1  # h; step() integrates rhs over it (RK4)
     ...     input_lower = property(lambda self: np.array([0.0]))
     ...     input_upper = property(lambda self: np.array([10.0]))
     ...     x_steady = property(lambda self: np.array([320.0]))
     ...     u_steady = property(lambda self: np.array([5.0]))
     ...     def rhs(self, x, u, backend=np):
     ...         return 0.5 * u - 0.1 * (x - 293.15)
-    ...     def step(self, x, u):
-    ...         x, u = self.check_batch(x, u)
-    ...         for _ in range(10):  # explicit Euler, 0.01 h
-    ...             x = x + 0.01 * self.rhs(x, u)
-    ...         return x
+    >>> Tank().simulate([300.0], [[5.0]] * 10)              # doctest: +SKIP
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -122,6 +128,13 @@ class Plant(ABC):
     input_units: tuple[str, ...] = ()
     #: sampling period of ``step``. [h]
     sampling_period: float = 1.0
+    #: integration scheme of the default :meth:`step`: ``"rk4"`` (classic
+    #: Runge-Kutta, 4th order), ``"euler"`` (explicit, 1st order) or ``"cvodes"``
+    #: (CasADi's SUNDIALS CVODES, adaptive BDF, tolerances 1e-10; for stiff plants)
+    method: str = "rk4"
+    #: explicit (``"euler"``, ``"rk4"``) steps per sampling period of the default
+    #: :meth:`step`
+    substeps: int = 10
 
     @property
     def n_states(self) -> int:
@@ -183,9 +196,233 @@ class Plant(ABC):
         ``casadi`` (column vectors).
         """
 
-    @abstractmethod
     def step(self, x: Any, u: Any) -> np.ndarray:
-        """Advance a batch of states by one sampling period with inputs held."""
+        """Advance a batch of states by one sampling period with inputs held.
+
+        Integrates :meth:`rhs` with the scheme of ``method`` (see
+        :meth:`trajectory`).
+
+        Parameters
+        ----------
+        x : array-like, shape (n, n_states) or (n_states,)
+            States. [state units]
+        u : array-like, shape (n, n_inputs) or (n_inputs,)
+            Inputs held over the period; a single state or input is applied to
+            the whole batch. [input units]
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, n_states)
+            The states one ``sampling_period`` later. [state units]
+
+        Raises
+        ------
+        SimulationError
+            The integration diverged (see :meth:`trajectory`).
+        """
+        return self.trajectory(x, u, n_records=1)[:, -1, :]
+
+    @property
+    def integration_dt(self) -> float:
+        """Step of the explicit schemes: ``sampling_period / substeps``. [h]"""
+        return self.sampling_period / self.substeps
+
+    def trajectory(self, x: Any, u: Any, n_records: int = 1) -> np.ndarray:
+        """States recorded ``n_records`` times, evenly, over one sampling period.
+
+        Parameters
+        ----------
+        x : array-like, shape (n, n_states) or (n_states,)
+            Initial states. [state units]
+        u : array-like, shape (n, n_inputs) or (n_inputs,)
+            Inputs held over the period. [input units]
+        n_records : int
+            Records per period; must divide ``substeps`` for the explicit schemes.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, n_records, n_states)
+            ``[:, k]`` is the state at ``(k + 1) * sampling_period / n_records``.
+
+        Raises
+        ------
+        ConfigError
+            Unknown ``method``, ``substeps`` not a positive integer, ``n_records``
+            not dividing it, or a plant that overrides :meth:`step` but not this
+            method (its own step and these records would disagree).
+        SimulationError
+            A recorded state of some trajectory is NaN or infinite, or outside
+            ``state_lower``/``state_upper``. Explicit schemes do this when the
+            dynamics become too fast for their step (stiff), where
+            ``method="cvodes"`` still integrates. The message names the first such
+            trajectory, its state, inputs (and which are outside the bounds) and
+            the fix; ``err.states`` holds every trajectory's final state as
+            computed (shape (n, n_states)).
+        """
+        xb, ub = self.check_batch(x, u)
+        records = self.integrate(xb, ub, n_records)
+        self.check_records(xb, ub, records)
+        return records
+
+    def integrate(self, x: np.ndarray, u: np.ndarray, n_records: int) -> np.ndarray:
+        """Unchecked records of :meth:`trajectory` for checked batches ``x``, ``u``.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, n_records, n_states)
+            May hold NaN or infinite states (see :meth:`check_records`).
+        """
+        if not self.has_own_records():
+            raise ConfigError(
+                f"{type(self).__name__} has no trajectory(x, u, n_records) of its "
+                "own: it overrides step, so records of rhs integrated here could "
+                "disagree with it; use one record per period or add trajectory to "
+                "the plant"
+            )
+        method, substeps = self._integration_scheme()
+        if isinstance(n_records, bool) or not (
+            isinstance(n_records, (int, np.integer)) and n_records >= 1
+        ):
+            raise ConfigError(
+                f"n_records must be a positive integer, got {n_records!r}"
+            )
+        if substeps % n_records and method != "cvodes":
+            raise ConfigError(
+                f"n_records={n_records} must divide the {substeps} internal steps"
+            )
+        every = substeps // n_records if method != "cvodes" else 1
+        records = np.empty((x.shape[0], n_records, self.n_states))
+        state = x
+        # overflow is detected by check_records, once, with a message naming the
+        # trajectory
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for k in range(n_records):
+                if method == "cvodes":
+                    state = self._cvodes(state, u, self.sampling_period / n_records)
+                else:
+                    for _ in range(every):
+                        state = self._explicit_step(state, u, method)
+                records[:, k] = state
+        return records
+
+    def _integration_scheme(self) -> tuple[str, int]:
+        """The checked ``method`` and ``substeps``."""
+        method, substeps = self.method, self.substeps
+        if method not in ("euler", "rk4", "cvodes"):
+            raise ConfigError(
+                f"{type(self).__name__}.method={method!r} is not an integration "
+                "scheme; choose 'rk4', 'euler' or 'cvodes'"
+            )
+        if isinstance(substeps, bool) or not (
+            isinstance(substeps, (int, np.integer)) and substeps >= 1
+        ):
+            raise ConfigError(
+                f"{type(self).__name__}.substeps must be a positive integer (explicit "
+                f"steps per sampling period), got {substeps!r}"
+            )
+        return method, int(substeps)
+
+    def _explicit_step(self, x: np.ndarray, u: np.ndarray, method: str) -> np.ndarray:
+        h = self.integration_dt
+        if method == "euler":
+            return x + h * self.rhs(x, u)
+        k1 = self.rhs(x, u)
+        k2 = self.rhs(x + 0.5 * h * k1, u)
+        k3 = self.rhs(x + 0.5 * h * k2, u)
+        k4 = self.rhs(x + h * k3, u)
+        return x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+    def _cvodes(self, x: np.ndarray, u: np.ndarray, duration: float) -> np.ndarray:
+        # one integrator per duration, kept on the instance (plants are often
+        # stepped thousands of times)
+        cache = self.__dict__.setdefault("_cvodes_integrators", {})
+        if duration not in cache:
+            xs = ca.SX.sym("x", self.n_states)
+            us = ca.SX.sym("u", self.n_inputs)
+            dae = {"x": xs, "p": us, "ode": self.casadi_ode()(xs, us)}
+            one = ca.integrator(
+                "plant", "cvodes", dae, 0.0, duration, CVODES_TOLERANCES
+            )
+            cache[duration] = one.map(1)
+        integrator = cache[duration]
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):  # CVODES is a per-trajectory solver
+            out[i] = np.asarray(integrator(x0=x[i], p=u[i])["xf"]).ravel()
+        return out
+
+    def check_records(self, x: np.ndarray, u: np.ndarray, records: np.ndarray) -> None:
+        """Raise :class:`SimulationError` if a trajectory diverged (see
+        :meth:`trajectory`).
+
+        Parameters
+        ----------
+        x, u : numpy.ndarray, shapes (n, n_states), (n, n_inputs)
+            Initial states and inputs. [plant units]
+        records : numpy.ndarray, shape (n, n_records, n_states)
+            States recorded over one period. [state units]
+        """
+        lo, hi = self.state_lower, self.state_upper
+        with np.errstate(invalid="ignore"):
+            valid = np.isfinite(records)
+            if lo is not None:
+                valid &= records >= lo
+            if hi is not None:
+                valid &= records <= hi
+        bad = ~valid.all(axis=(1, 2))
+        if not bad.any():
+            return
+        i = int(np.flatnonzero(bad)[0])
+        k = int(np.flatnonzero(~valid[i].all(axis=1))[0])
+        reached = records[i, k]
+        why = "; ".join(outside_valid_states(self, reached)) or "not finite"
+
+        def named(names: tuple[str, ...], values: np.ndarray) -> str:
+            return ", ".join(f"{n}={v:.6g}" for n, v in zip(names, values, strict=True))
+
+        outside = [
+            f"{n}={v:.6g} {unit} not in [{lo:.6g}, {hi:.6g}]"
+            for n, v, unit, lo, hi in zip(
+                self.input_names,
+                u[i],
+                self.input_units,
+                self.input_lower,
+                self.input_upper,
+                strict=True,
+            )
+            if not lo <= v <= hi
+        ]
+        fixes = []
+        if outside:
+            fixes.append(
+                "the inputs are outside the plant's bounds (" + "; ".join(outside) + ")"
+            )
+        if self.method != "cvodes":
+            fixes.append(
+                f"the explicit {self.method!r} scheme with dt={self.integration_dt:g} "
+                "h is unstable when the dynamics become fast (stiff): use "
+                f"{type(self).__name__}(method='cvodes') or a smaller dt (more "
+                "substeps)"
+            )
+        n = records.shape[0]
+        which = f"trajectory {i} of {n} ({int(bad.sum())} diverged)" if n > 1 else ""
+        raise SimulationError(
+            f"the {type(self).__name__} simulation diverged"
+            f"{' in ' + which if which else ''}: from "
+            f"({named(self.state_names, x[i])}) with inputs "
+            f"({named(self.input_names, u[i])}) it reached "
+            f"({named(self.state_names, reached)}) after "
+            f"{(k + 1) * self.sampling_period / records.shape[1]:g} h, "
+            f"{why}; " + "; ".join(fixes or ["check the state and inputs"]),
+            states=records[:, -1].copy(),
+        )
+
+    def has_own_records(self) -> bool:
+        """True if :meth:`trajectory` records the plant's own :meth:`step`.
+
+        False for a plant that overrides ``step`` but not ``trajectory``.
+        """
+        cls = type(self)
+        return cls.step is Plant.step or cls.trajectory is not Plant.trajectory
 
     def casadi_ode(self) -> ca.Function:
         """Symbolic ODE ``xdot = f(x, u)`` as a named CasADi Function.

@@ -12,8 +12,8 @@ from typing import Any, Literal
 import casadi as ca
 import numpy as np
 
-from iclcontrol.exceptions import ConfigError, SimulationError
-from plants.base import Plant, outside_valid_states
+from iclcontrol.exceptions import ConfigError
+from plants.base import Plant
 
 Method = Literal["euler", "rk4", "cvodes"]
 
@@ -115,8 +115,6 @@ class CSTR(Plant):
                     f"{self.process_noise!r}"
                 )
         self._rng = np.random.default_rng(self.random_state)
-        self._integrator: ca.Function | None = None
-        self._integrator_duration = 0.0
 
     # -- plant interface -----------------------------------------------------------
     @property
@@ -165,28 +163,23 @@ class CSTR(Plant):
             return ca.vertcat(dca, dtemp)
         return np.stack([dca, dtemp], axis=-1)
 
-    def step(self, x: Any, u: Any) -> np.ndarray:
-        """Advance states (n, 2) or (2,) with inputs (n, 2) or (2,) by 0.005 h.
-
-        A single state or input is applied to the whole batch. [kmol/m^3, K]
-
-        Raises
-        ------
-        SimulationError
-            The integration diverged (see :meth:`trajectory`).
-        """
-        return self.trajectory(x, u, n_records=1)[:, -1, :]
+    @property
+    def integration_dt(self) -> float:
+        """Step of the explicit schemes: ``dt``. [h]"""
+        return self.dt
 
     def trajectory(self, x: Any, u: Any, n_records: int = 10) -> np.ndarray:
         """States recorded ``n_records`` times, evenly, over one sampling period.
 
-        With the defaults this is the paper's data protocol: 50 Euler steps of 1e-4 h,
-        one record every 5 steps.
+        :meth:`plants.base.Plant.trajectory` with the process noise added to the
+        last record. With the defaults this is the paper's data protocol: 50 Euler
+        steps of 1e-4 h, one record every 5 steps.
 
         Returns
         -------
         numpy.ndarray, shape (n, n_records, 2)
             ``[:, k]`` is the state at ``(k + 1) * sampling_period / n_records``.
+            [kmol/m^3, K]
 
         Raises
         ------
@@ -196,117 +189,15 @@ class CSTR(Plant):
             0). The explicit schemes do this far from the operating region, e.g.
             with inputs far outside ``input_lower``/``input_upper``: the reaction
             becomes too fast for ``dt``, where ``method="cvodes"`` still
-            integrates. The message names the first such trajectory, its state,
-            inputs (and which are outside the bounds) and the fix;
-            ``err.states`` holds every trajectory's final state as computed
-            (shape (n, 2)).
+            integrates (see :meth:`plants.base.Plant.trajectory`).
         """
         xb, ub = self.check_batch(x, u)
-        if isinstance(n_records, bool) or not (
-            isinstance(n_records, (int, np.integer)) and n_records >= 1
-        ):
-            raise ConfigError(
-                f"n_records must be a positive integer, got {n_records!r}"
-            )
-        if self.substeps % n_records and self.method != "cvodes":
-            raise ConfigError(
-                f"n_records={n_records} must divide the {self.substeps} internal steps"
-            )
-        every = self.substeps // n_records if self.method != "cvodes" else 1
-        records = np.empty((xb.shape[0], n_records, 2))
-        state = xb
-        # overflow is detected below, once, with a message naming the trajectory
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for k in range(n_records):
-                if self.method == "cvodes":
-                    state = self._cvodes(state, ub, self.sampling_period / n_records)
-                else:
-                    for _ in range(every):
-                        state = self._explicit_step(state, ub)
-                records[:, k] = state
+        records = self.integrate(xb, ub, n_records)
         if self.process_noise is not None:
             bound = np.asarray(self.process_noise, dtype=float)
-            records[:, -1] += self._rng.uniform(-bound, bound, size=state.shape)
-        self._check_records(xb, ub, records)
+            records[:, -1] += self._rng.uniform(-bound, bound, size=xb.shape)
+        self.check_records(xb, ub, records)
         return records
-
-    def _check_records(self, x: np.ndarray, u: np.ndarray, records: np.ndarray) -> None:
-        """Raise :class:`SimulationError` if a trajectory diverged (see
-        :meth:`trajectory`)."""
-        with np.errstate(invalid="ignore"):
-            valid = np.isfinite(records) & (records >= self.state_lower)
-        bad = ~valid.all(axis=(1, 2))
-        if not bad.any():
-            return
-        i = int(np.flatnonzero(bad)[0])
-        k = int(np.flatnonzero(~valid[i].all(axis=1))[0])
-        reached = records[i, k]
-        why = "; ".join(outside_valid_states(self, reached)) or "not finite"
-
-        def named(names: tuple[str, ...], values: np.ndarray) -> str:
-            return ", ".join(f"{n}={v:.6g}" for n, v in zip(names, values, strict=True))
-
-        state_text = named(self.state_names, x[i])
-        input_text = named(self.input_names, u[i])
-        reached_text = named(self.state_names, reached)
-        outside = [
-            f"{n}={v:.6g} {unit} not in [{lo:.6g}, {hi:.6g}]"
-            for n, v, unit, lo, hi in zip(
-                self.input_names,
-                u[i],
-                self.input_units,
-                self.input_lower,
-                self.input_upper,
-                strict=True,
-            )
-            if not lo <= v <= hi
-        ]
-        fixes = []
-        if outside:
-            fixes.append(
-                "the inputs are outside the plant's bounds (" + "; ".join(outside) + ")"
-            )
-        if self.method != "cvodes":
-            fixes.append(
-                f"the explicit {self.method!r} scheme with dt={self.dt:g} h is "
-                "unstable when the reaction becomes fast (high temperature): use "
-                "CSTR(method='cvodes') or a smaller dt"
-            )
-        n = records.shape[0]
-        which = f"trajectory {i} of {n} ({int(bad.sum())} diverged)" if n > 1 else ""
-        raise SimulationError(
-            f"the CSTR simulation diverged{' in ' + which if which else ''}: from "
-            f"({state_text}) with inputs ({input_text}) it reached ({reached_text}) "
-            f"after {(k + 1) * self.sampling_period / records.shape[1]:g} h, "
-            f"{why}; " + "; ".join(fixes or ["check the state and inputs"]),
-            states=records[:, -1].copy(),
-        )
-
-    # -- integrators ---------------------------------------------------------------
-    def _explicit_step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
-        h = self.dt
-        if self.method == "euler":
-            return x + h * self.rhs(x, u)
-        k1 = self.rhs(x, u)
-        k2 = self.rhs(x + 0.5 * h * k1, u)
-        k3 = self.rhs(x + 0.5 * h * k2, u)
-        k4 = self.rhs(x + h * k3, u)
-        return x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-
-    def _cvodes(self, x: np.ndarray, u: np.ndarray, duration: float) -> np.ndarray:
-        if self._integrator is None or self._integrator_duration != duration:
-            xs = ca.SX.sym("x", 2)
-            us = ca.SX.sym("u", 2)
-            dae = {"x": xs, "p": us, "ode": self.rhs(xs, us, backend=ca)}
-            one = ca.integrator(
-                "cstr", "cvodes", dae, 0.0, duration, {"abstol": 1e-10, "reltol": 1e-10}
-            )
-            self._integrator = one.map(1)
-            self._integrator_duration = duration
-        out = np.empty_like(x)
-        for i in range(x.shape[0]):  # CVODES is a per-trajectory solver
-            out[i] = np.asarray(self._integrator(x0=x[i], p=u[i])["xf"]).ravel()
-        return out
 
     # -- Lyapunov and regions ------------------------------------------------------
     @staticmethod

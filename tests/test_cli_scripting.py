@@ -276,8 +276,8 @@ def test_an_empty_out_is_a_usage_error_not_the_current_folder(
             if "--out" in action.option_strings
         }.values()
     )
-    # data cstr/csv, train, study noise, mpc, bench mpc, run, solar x3
-    assert len(commands) == 10
+    # data cstr/csv/plant, train, study noise, mpc, bench mpc, run, solar x3
+    assert len(commands) == 11
     for words in commands:
         # `--out "$OUT"` with OUT unset: before, `data cstr` and `solar plan`
         # wrote arrays.npz, card.json, plan.json ... into the current folder

@@ -129,28 +129,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mpc.add_argument(
         "--plant",
         default="cstr",
-        choices=["cstr"],
         help="plant simulator: cstr, the reference CSTR (states CA [kmol/m^3], "
-        "T [K]; inputs CA0, Q; deviations from the steady state; 0.005 h periods)",
+        "T [K]; inputs CA0, Q; deviations from the steady state; 0.005 h periods), "
+        "or your plants.base.Plant subclass as module:Class (importable) or "
+        "path/to/file.py:Class, built with no arguments; with your plant the "
+        "options below take one number per state (input) in its order and units, "
+        "--setpoint and --input-setpoint default to its x_steady and u_steady, the "
+        "weights to 1 per state and 0 per input, and the Lyapunov constraint is on "
+        "only if it defines lyapunov_P",
     )
     mpc.add_argument(
         "--x0",
         required=True,
-        help="initial state CA,T as deviations (use --x0=-1.5,70); must be "
-        "physically valid (CA >= -1.9537, T >= -401.87); a warning if V(x0) > 372, "
-        "outside the stability region",
+        help="initial state, one number per state: CA,T as deviations for the "
+        "CSTR (use --x0=-1.5,70); must be physically valid (CSTR: CA >= -1.9537, "
+        "T >= -401.87); a warning if V(x0) > 372, outside the stability region",
     )
     mpc.add_argument("--steps", type=positive_int, default=30, help="sampling periods")
     mpc.add_argument(
         "--plant-method",
-        default="euler",
+        default=None,
         choices=["euler", "rk4", "cvodes"],
         help="integration of the plant: euler (dt 1e-4 h, the paper's data), rk4, "
-        "or cvodes (SUNDIALS, accurate where the explicit schemes diverge)",
+        "or cvodes (SUNDIALS, accurate where the explicit schemes diverge) "
+        "(default: euler for the CSTR, the method of your plant's class)",
+    )
+    mpc.add_argument(
+        "--steps-per-move",
+        type=positive_int,
+        default=None,
+        help="records per sampling period in the model's training sequences "
+        "(default: 10 for the CSTR, 1 for your plant, as `iclcontrol data plant` "
+        "builds by default)",
     )
     mpc.add_argument(
         "--setpoint",
-        type=number_tuple(("CA", "T")),
         default=None,
         help="state setpoint CA,T as deviations [kmol/m^3, K] (default: 0,0, the "
         "steady state; use --setpoint=-0.5,10 for a negative first value); the "
@@ -159,21 +172,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     mpc.add_argument(
         "--input-setpoint",
-        type=number_tuple(("CA0", "Q")),
         default=None,
         help="input target CA0,Q as deviations [kmol/m^3, kJ/h] of the input "
         "cost (default: 0,0)",
     )
     mpc.add_argument(
         "--state-weights",
-        type=number_tuple(("CA", "T"), minimum=0.0),
         default=None,
         help="weights of the squared state errors, CA,T [1/unit^2] (default: "
         "1000,1, the reference)",
     )
     mpc.add_argument(
         "--input-weights",
-        type=number_tuple(("CA0", "Q"), minimum=0.0),
         default=None,
         help="weights of the squared input errors, CA0,Q [1/unit^2] (default: "
         "1,3e-10, the reference; 0,0 for pure state tracking)",
@@ -181,7 +191,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for side, sign, word in (("lower", -1, "lowest"), ("upper", 1, "highest")):
         mpc.add_argument(
             f"--output-{side}",
-            type=bound_tuple(("CA", "T"), sign),
             default=None,
             help=f"{word} predicted states CA,T as deviations [kmol/m^3, K] "
             "(soft constraints, on every predicted step; default: none); an "
@@ -198,7 +207,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--setpoint, with the weights used) and 'run' (the settings used)",
     )
     _add_mpc_options(mpc, horizon_from_model=True)
-    mpc.set_defaults(func=run_mpc)
+    mpc.set_defaults(func=run_mpc, usage_error=mpc.error)
 
     sub = _bench_subparsers(subparsers)
     b = sub.add_parser(
@@ -286,14 +295,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.set_defaults(func=run_main)
 
 
-def _parse_x0(text: str) -> list[float]:
+def _parse_x0(text: str, names: tuple[str, ...] = ("CA", "T")) -> list[float]:
+    """``--x0``: one number per state ``names``."""
+    count = {1: "one number", 2: "two numbers"}.get(len(names), f"{len(names)} numbers")
+    expected = f"{count} {','.join(names)}"
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError as err:
-        raise ConfigError(f"--x0 must be two numbers CA,T, got {text!r}") from err
-    if len(values) != 2:
-        raise ConfigError(f"--x0 must be two numbers CA,T, got {text!r}")
+        raise ConfigError(f"--x0 must be {expected}, got {text!r}") from err
+    if len(values) != len(names):
+        raise ConfigError(f"--x0 must be {expected}, got {text!r}")
     return values
+
+
+def _make_plant(args: argparse.Namespace) -> Any:
+    """The plant of ``--plant`` with ``--plant-method`` applied."""
+    from plants.cstr import CSTR
+    from plants.loader import load_plant
+
+    if args.plant == "cstr":
+        return CSTR(method=args.plant_method or "euler")
+    plant = load_plant(args.plant)
+    if args.plant_method is not None:
+        plant.method = args.plant_method
+    return plant
+
+
+def _parse_vectors(args: argparse.Namespace, plant: Any) -> None:
+    """Parse the per-state and per-input options with ``plant``'s names, in place.
+
+    A bad value is a usage error naming the flag (exit status 2), as argparse
+    reports it.
+    """
+    states, inputs = tuple(plant.state_names), tuple(plant.input_names)
+    parsers = {
+        "setpoint": number_tuple(states),
+        "input_setpoint": number_tuple(inputs),
+        "state_weights": number_tuple(states, minimum=0.0),
+        "input_weights": number_tuple(inputs, minimum=0.0),
+        "output_lower": bound_tuple(states, -1),
+        "output_upper": bound_tuple(states, 1),
+    }
+    for dest, parse in parsers.items():
+        text = getattr(args, dest)
+        if text is None:
+            continue
+        try:
+            setattr(args, dest, parse(text))
+        except argparse.ArgumentTypeError as err:
+            args.usage_error(f"argument --{dest.replace('_', '-')}: {err}")
 
 
 def _load_model(path: str) -> Any:
@@ -326,23 +376,30 @@ def run_mpc(args: argparse.Namespace) -> int:
     from iclcontrol.mpc.problem import trained_moves
     from iclcontrol.mpc.settings import MPCSettings
     from plants.base import outside_valid_states
-    from plants.cstr import CSTR
 
     # everything that can be checked without the model, before any work
-    x0 = _parse_x0(args.x0)
+    plant = _make_plant(args)
+    user_plant = args.plant != "cstr"
+    _parse_vectors(args, plant)
+    x0 = _parse_x0(args.x0, tuple(plant.state_names))
     if args.steps < 1:
         raise ConfigError(f"--steps must be >= 1, got {args.steps}")
     if args.out:
         check_out_path(args.out)
-    plant = CSTR(method=args.plant_method)
     x0_arr, notes = check_initial_state(plant, x0)
+    deviations = ", deviations from the steady state" if plant.deviation_form else ""
     if args.setpoint is not None:
         outside = outside_valid_states(plant, np.asarray(args.setpoint))
         if outside:
+            where = (
+                f" (in {type(plant).__name__}'s units)"
+                if user_plant
+                else " (deviations from the steady state CAs=1.9537 kmol/m^3, "
+                "Ts=401.87 K)"
+            )
             raise ConfigError(
                 f"--setpoint {','.join(f'{v:g}' for v in args.setpoint)} is not a "
-                f"physically valid state: {'; '.join(outside)} (deviations from "
-                "the steady state CAs=1.9537 kmol/m^3, Ts=401.87 K)"
+                f"physically valid state: {'; '.join(outside)}{where}"
             )
     if args.input_setpoint is not None:
         outside = [
@@ -360,7 +417,7 @@ def run_mpc(args: argparse.Namespace) -> int:
         if outside:
             raise ConfigError(
                 f"--input-setpoint is outside the plant's input bounds "
-                f"({'; '.join(outside)}, deviations from the steady state): no "
+                f"({'; '.join(outside)}{deviations}): no "
                 "input can reach it"
             )
     if args.output_lower is not None and args.output_upper is not None:
@@ -376,16 +433,20 @@ def run_mpc(args: argparse.Namespace) -> int:
                 f"--output-lower exceeds --output-upper ({'; '.join(crossed)}): no "
                 "prediction can meet both; swap them or widen the range"
             )
-    settings = _settings(
-        args,
-        horizon=args.horizon or 2,
-        state_setpoint=args.setpoint,
-        input_setpoint=args.input_setpoint,
-        state_weights=args.state_weights or MPCSettings().state_weights,
-        input_weights=args.input_weights or MPCSettings().input_weights,
-        output_lower=args.output_lower,
-        output_upper=args.output_upper,
-    )
+    fields = {
+        "horizon": args.horizon or 2,
+        "state_setpoint": args.setpoint,
+        "input_setpoint": args.input_setpoint,
+        "state_weights": args.state_weights or MPCSettings().state_weights,
+        "input_weights": args.input_weights or MPCSettings().input_weights,
+        "output_lower": args.output_lower,
+        "output_upper": args.output_upper,
+    }
+    if args.steps_per_move is not None:
+        fields["steps_per_move"] = args.steps_per_move
+    if user_plant:
+        fields.update(_user_plant_settings(args, plant, notes))
+    settings = _settings(args, **fields)
     # a wrong --model is the error, alone on stderr: no notes about x0 before it
     model = _load_model(args.model)
     check_layout(
@@ -410,6 +471,7 @@ def run_mpc(args: argparse.Namespace) -> int:
     for note in notes:
         show(note)
     moves = trained_moves(model, settings.steps_per_move)
+    data_command = f"plant --plant {args.plant}" if user_plant else "cstr"
     if (
         args.horizon is None
         and settings.prediction == "sequence"
@@ -420,13 +482,16 @@ def run_mpc(args: argparse.Namespace) -> int:
         _warn(
             f"horizon {moves}: the model was trained on {moves}-move sequences "
             f"(--horizon 2 would extrapolate it; for 2 moves use --prediction "
-            "rollout or a model trained on `iclcontrol data cstr --moves 2`)",
+            f"rollout or a model trained on `iclcontrol data {data_command} "
+            "--moves 2`)",
             "note",
         )
     quiet = args.json
 
     def progress(k: int, row: dict[str, Any]) -> None:
-        if not quiet:
+        if not quiet and user_plant:
+            print(_progress_line(k, row, plant), file=sys.stderr)
+        elif not quiet:
             print(
                 f"step {k:3d}: CA={row['CA']:+.4f} T={row['T']:+8.3f} "
                 f"u=({row['CA0']:+.3f}, {row['Q']:+.3e}) {row['solve_ms']:.2f} ms "
@@ -501,11 +566,14 @@ def run_mpc(args: argparse.Namespace) -> int:
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        if any(settings.state_setpoint or ()):
+        region = (
+            in_region_around(frame, plant, summary["tracking"]["state_setpoint"])
+            if any(settings.state_setpoint or ())
+            else None
+        )
+        if region is not None:
             # in_setpoint_region is the reference region around the steady state
-            frame["in_region_around_setpoint"] = in_region_around(
-                frame, plant, summary["tracking"]["state_setpoint"]
-            )
+            frame["in_region_around_setpoint"] = region
         frame.to_csv(out / "closed_loop.csv", index=False)
         metrics = {**summary, "settings": settings.to_dict()}
         (out / "metrics.json").write_text(
@@ -513,12 +581,20 @@ def run_mpc(args: argparse.Namespace) -> int:
         )
         if error is None:
             sp = settings.state_setpoint
+            drawn = {"plant": plant} if user_plant else {}
             plot_time_series(
-                {"surrogate MPC": frame}, path=out / "time_series.png", setpoint=sp
+                {"surrogate MPC": frame},
+                path=out / "time_series.png",
+                setpoint=sp,
+                **drawn,
             )
-            plot_phase_plane(
-                {"surrogate MPC": frame}, path=out / "phase_plane.png", setpoint=sp
-            )
+            if plant.n_states >= 2:
+                plot_phase_plane(
+                    {"surrogate MPC": frame},
+                    path=out / "phase_plane.png",
+                    setpoint=sp,
+                    **drawn,
+                )
     if error is not None:
         where = f"; the {len(frame) - 1} computed steps are in {args.out}"
         fix = (
@@ -531,8 +607,44 @@ def run_mpc(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(_summary_line(summary, _own_cost(settings)))
+        print(_summary_line(summary, user_plant or _own_cost(settings)))
     return 0
+
+
+def _user_plant_settings(
+    args: argparse.Namespace, plant: Any, notes: list[str]
+) -> dict[str, Any]:
+    """MPCSettings fields for a user's plant where the defaults are the CSTR's:
+    setpoints at its steady state, unit state weights, zero input weights, one
+    record per period, the Lyapunov constraint only with its own ``lyapunov_P``.
+    """
+    import numpy as np
+
+    P = getattr(plant, "lyapunov_P", None)
+    fields: dict[str, Any] = {
+        "state_setpoint": args.setpoint or tuple(map(float, plant.x_steady)),
+        "input_setpoint": args.input_setpoint or tuple(map(float, plant.u_steady)),
+        "state_weights": args.state_weights or (1.0,) * plant.n_states,
+        "input_weights": args.input_weights or (0.0,) * plant.n_inputs,
+        "steps_per_move": args.steps_per_move or 1,
+        "lyapunov": P is not None and not args.no_lyapunov,
+    }
+    if P is not None:
+        fields["lyapunov_P"] = tuple(map(tuple, np.asarray(P, dtype=float).tolist()))
+    elif not args.no_lyapunov:
+        notes.append(
+            f"{type(plant).__name__} defines no lyapunov_P: no Lyapunov constraint"
+        )
+    return fields
+
+
+def _progress_line(k: int, row: dict[str, Any], plant: Any) -> str:
+    """One ``iclcontrol mpc`` progress line for any plant: states, inputs."""
+    states = " ".join(f"{n}={row[n]:+.5g}" for n in plant.state_names)
+    inputs = ", ".join(f"{row[n]:+.4g}" for n in plant.input_names)
+    return (
+        f"step {k:3d}: {states} u=({inputs}) {row['solve_ms']:.2f} ms {row['status']}"
+    )
 
 
 def _floats(values: Any) -> list[float] | None:
@@ -563,6 +675,12 @@ def _summary_line(summary: dict[str, Any], own_cost: bool) -> str:
         )
     tr = summary["tracking"]
     at = ", ".join(f"{v:g}" for v in tr["state_setpoint"])
+    if summary["closed_loop_cost"] is None:  # a plant without reference metrics
+        return (
+            f"{head}steps to the region around the setpoint ({at}) "
+            f"{steps(tr['steps_to_setpoint_region'])}, cost with these weights and "
+            f"setpoints {tr['cost']:.4g}; {tail}"
+        )
     return (
         f"{head}steps to the region around the setpoint ({at}) "
         f"{steps(tr['steps_to_setpoint_region'])}, cost with these weights and "
