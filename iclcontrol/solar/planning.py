@@ -958,6 +958,9 @@ class _HighsStepData:
 
     def __init__(self, lp: _DispatchLP) -> None:
         solver, m = lp.solver, lp.model
+        if solver is None:  # no persistent solver: the Pyomo path
+            raise AttributeError("the dispatch LP has no persistent HiGHS solver")
+        self.solver = solver
         rows = solver._pyomo_con_to_solver_con_map
         cols = solver._pyomo_var_to_solver_var_map
         SK = [(s, k) for s in range(lp.scenarios) for k in range(lp.n)]
@@ -998,7 +1001,7 @@ class _HighsStepData:
         )
         if not same:
             return None
-        lp.solver.update_config.update_params = False  # written here from now on
+        direct.solver.update_config.update_params = False  # written here from now on
         return direct
 
     def values(

@@ -480,9 +480,14 @@ def array_orientation(
             f"the array's azimuth (surface_azimuth, CLI --array-azimuth) must be in "
             f"[0, 360] deg (180 = south), got {surface_azimuth}"
         )
-    if d.site.is_poa:
-        plane = (float(d.site.surface_tilt), float(d.site.surface_azimuth))
-        if all(given) and (float(surface_tilt), float(surface_azimuth)) != plane:
+    site_tilt, site_azimuth = d.site.surface_tilt, d.site.surface_azimuth
+    if site_tilt is not None and site_azimuth is not None:  # plane-of-array data
+        plane = (float(site_tilt), float(site_azimuth))
+        if (
+            surface_tilt is not None
+            and surface_azimuth is not None
+            and (float(surface_tilt), float(surface_azimuth)) != plane
+        ):
             raise ConfigError(
                 f"the data are plane-of-array irradiance measured at tilt {plane[0]:g}"
                 f", azimuth {plane[1]:g} deg: the array can only be in that plane "
@@ -493,7 +498,7 @@ def array_orientation(
             "surface_azimuth": plane[1],
             "source": "the plane of the measured plane-of-array irradiance",
         }
-    if all(given):
+    if surface_tilt is not None and surface_azimuth is not None:
         return {
             "surface_tilt": float(surface_tilt),
             "surface_azimuth": float(surface_azimuth),
