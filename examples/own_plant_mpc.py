@@ -58,7 +58,7 @@ class TwoTanks(Plant):
 
     @property
     def state_lower(self) -> np.ndarray:
-        return np.zeros(2)
+        return np.zeros(self.n_states)
 
     @property
     def x_steady(self) -> np.ndarray:

@@ -8,6 +8,8 @@ sized for the CSTR's 2 x 2.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import casadi as ca
@@ -20,56 +22,22 @@ from iclcontrol.mpc.controller import StepResult
 from plants.base import Plant
 
 
-class TwoTanks(Plant):
-    """Pump flow q into tank 1, which drains into tank 2 (Torricelli outflows).
+def _example_plant() -> type[Plant]:
+    """The two-tank plant of examples/own_plant_mpc.py (one definition for both)."""
+    path = Path(__file__).parents[1] / "examples" / "own_plant_mpc.py"
+    spec = importlib.util.spec_from_file_location("own_plant_mpc", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.TwoTanks
 
-    ``dh1/dt = (q - c1 sqrt(h1)) / A``, ``dh2/dt = (c1 sqrt(h1) - c2 sqrt(h2)) / A``
-    with ``c = a sqrt(2 g) 3600`` [m^2.5/h]; steady state for q: ``h = (q/c)^2``.
+
+class TwoTanks(_example_plant()):
+    """The example's two tanks (pump flow q into tank 1, which drains into tank 2;
+    ``dh1/dt = (q - c1 sqrt(h1)) / A``, ``dh2/dt = (c1 sqrt(h1) - c2 sqrt(h2)) / A``,
+    steady state for q: ``h = (q/c)^2``) with a ``step`` the user wrote (RK4 by
+    hand) instead of the library's default one.
     """
-
-    state_names = ("h1", "h2")
-    state_units = ("m", "m")
-    input_names = ("q",)
-    input_units = ("m^3/h",)
-    sampling_period = 0.1  # h
-    area = 1.0  # m^2
-    c1 = 1e-4 * np.sqrt(2 * 9.81) * 3600  # m^2.5/h
-    c2 = 1.2e-4 * np.sqrt(2 * 9.81) * 3600  # m^2.5/h
-    substeps = 20
-
-    @property
-    def input_lower(self) -> np.ndarray:
-        return np.array([0.0])
-
-    @property
-    def input_upper(self) -> np.ndarray:
-        return np.array([4.0])
-
-    @property
-    def state_lower(self) -> np.ndarray:
-        return np.zeros(self.n_states)
-
-    @property
-    def x_steady(self) -> np.ndarray:
-        q = self.u_steady[0]
-        return np.array([(q / self.c1) ** 2, (q / self.c2) ** 2])
-
-    @property
-    def u_steady(self) -> np.ndarray:
-        return np.array([2.0])
-
-    def rhs(self, x: Any, u: Any, backend: Any = np) -> Any:
-        if backend is ca:
-            h1, h2, q = x[0], x[1], u[0]
-        else:
-            h1, h2, q = x[..., 0], x[..., 1], u[..., 0]
-        out1 = self.c1 * backend.sqrt(backend.fmax(h1, 0))
-        out2 = self.c2 * backend.sqrt(backend.fmax(h2, 0))
-        d1 = (q - out1) / self.area
-        d2 = (out1 - out2) / self.area
-        if backend is ca:
-            return ca.vertcat(d1, d2)
-        return np.stack([d1, d2], axis=-1)
 
     def step(self, x: Any, u: Any) -> np.ndarray:
         xb, ub = self.check_batch(x, u)
