@@ -421,14 +421,61 @@ def test_a_year_of_load_with_holes_keeps_its_seasons(tmp_path):
     np.testing.assert_allclose(load.to_numpy(), [monthly[m] for m in idx.month])
 
 
+def test_blank_load_values_are_filled_like_missing_rows(tmp_path):
+    """Blank cells (empty, NaN) are missing periods, as missing rows are: filled
+    from the same month's time-of-day mean, counted and warned about; more than
+    10 % of the rows blank is refused."""
+    from iclcontrol.solar.planning import load_with_report
+
+    # two January days, load = 10 * day + hour; the first day's 05:00 is blank
+    times = pd.date_range("2023-01-01", periods=48, freq="h")
+    kw = (10 * (times.day - 1) + times.hour).astype(float).to_numpy()
+    text = [f"{v:g}" for v in kw]
+    text[5] = ""  # line 7
+    path = tmp_path / "load.csv"
+    pd.DataFrame({"time": times.strftime("%Y-%m-%d %H:%M"), "load_kw": text}).to_csv(
+        path, index=False
+    )
+    idx = pd.date_range("2023-01-01", periods=48, freq="h", tz="UTC-05:00")
+    load, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["method"] == "dated_and_filled"
+    assert rep["blank_values"] == 1 and rep["filled_periods"] == 1
+    # the January 05:00 mean over the file's days: only day 2's value, 15 kW
+    expected = kw.copy()
+    expected[5] = 15.0
+    np.testing.assert_allclose(load.to_numpy(), expected)
+    (warning,) = rep["warnings"]
+    # 1 of 48 rows = 2.1 %; 1 h of 8760 h = 0.01 %
+    assert "1 blank load_kw value(s) (line(s) 7; 2.1% of its rows, 0.01% of a year" in (
+        warning
+    )
+    # "NaN" is blank too; 5 of 48 rows (10.4 %) is over the 10 % limit
+    text = [f"{v:g}" for v in kw]
+    for k in range(5):
+        text[k] = "NaN"
+    pd.DataFrame({"time": times.strftime("%Y-%m-%d %H:%M"), "load_kw": text}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(DataError, match=r"on 5 of 48 row\(s\) \(10%\).*up to 10%"):
+        load_with_report(str(path), idx, "beginning")
+
+
 @pytest.mark.parametrize(
     ("rows", "error", "match"),
     [
         ([], DataError, "no rows"),
         ([("2023-01-01 00:00", "1,5")] * 24, DataError, r"not numeric.*'1,5'"),
-        ([("2023-01-01 00:00", "")] * 24, DataError, r"missing \(NaN\).*line\(s\) 2"),
+        (
+            [("2023-01-01 00:00", "")] * 24,
+            DataError,
+            r"missing \(NaN\) on 24 of 24.*line\(s\) 2, .*fill in the values",
+        ),
         ([("garbage", "1.0")] * 24, DataError, "not an ISO 8601"),
-        ([("2023-01-01 00:00", "-1")] * 24, DataError, "negative"),
+        (
+            [("2023-01-01 00:00", "-1")] * 24,
+            DataError,
+            "negative on 24 row.*net load.*give the gross consumption",
+        ),
         (
             [(f"2023-01-01 0{h}:00", "1") for h in range(3)],
             DataError,

@@ -230,6 +230,10 @@ def load_profile(
 #: Mean load above which a profile looks like it was given in W, not kW. [kW]
 LOAD_LOOKS_LIKE_WATTS_KW = 50.0
 
+#: Largest share of a load file's rows that may be blank (filled like missing
+#: rows); more is refused, as filling it would invent the profile. [-]
+LOAD_BLANK_LIMIT = 0.10
+
 
 def _spec_number(spec: str, what: str) -> float:
     text = spec.split(":", 1)[1]
@@ -256,8 +260,10 @@ def _lines(rows: np.ndarray, keep: int = 5) -> str:
 
 def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     """Validated dated load power of a CSV [kW] (wall-clock times, no zone) and its
-    step. A ``load_kwh`` column (energy of each row's period, as meters export it)
-    is divided by the step in hours. Errors name the file and its lines."""
+    step. A ``load_kwh`` column (energy of each row's period,
+    as meters export it) is divided by the step in hours. Blank values are dropped
+    (counted in ``attrs["blank"]``) unless more than :data:`LOAD_BLANK_LIMIT` of
+    the rows are blank. Errors name the file and its lines."""
     name = spec
     try:
         raw = read_csv_any_separator(spec, dtype=str, keep_default_na=False)
@@ -277,14 +283,18 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         raise DataError(f"load file {name} has a header but no rows")
     text = raw[col].str.strip()
     blank = text.str.lower().isin(["", "nan", "na", "n/a", "null", "none"])
-    if blank.any():
-        rows = np.flatnonzero(blank.to_numpy())
+    blank_rows = np.flatnonzero(blank.to_numpy())
+    if len(blank_rows) > LOAD_BLANK_LIMIT * len(raw):
         raise DataError(
-            f"load file {name}: {col} is missing (NaN) on {len(rows)} row(s), "
-            f"line(s) {_lines(rows)}"
+            f"load file {name}: {col} is missing (NaN) on {len(blank_rows)} of "
+            f"{len(raw)} row(s) ({len(blank_rows) / len(raw):.0%}), line(s) "
+            f"{_lines(blank_rows)}; up to {LOAD_BLANK_LIMIT:.0%} blank values are "
+            "filled from the file's own load, more would invent the profile: fill "
+            "in the values, or give only the rows you measured (a file that misses "
+            "dates is used as its typical days, as the plan's note says)"
         )
-    values = pd.to_numeric(text, errors="coerce")
-    bad = values.isna()
+    values = pd.to_numeric(text.mask(blank), errors="coerce")
+    bad = values.isna() & ~blank
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
         raise DataError(
@@ -292,8 +302,8 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
             f"{text.iloc[rows[0]]!r} on line {rows[0] + 2} (use '.' as the decimal "
             "separator)"
         )
-    if not np.isfinite(values).all():
-        rows = np.flatnonzero(~np.isfinite(values.to_numpy()))
+    if not np.isfinite(values[~blank]).all():
+        rows = np.flatnonzero(~np.isfinite(values.to_numpy()) & ~blank.to_numpy())
         raise DataError(
             f"load file {name}: {col} is infinite on line(s) {_lines(rows)}"
         )
@@ -301,7 +311,10 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         rows = np.flatnonzero((values < 0).to_numpy())
         raise DataError(
             f"load file {name}: {col} is negative on {len(rows)} row(s), line(s) "
-            f"{_lines(rows)}; a load is consumption >= 0"
+            f"{_lines(rows)}; a load is consumption >= 0 kW. A net load "
+            "(consumption minus an existing PV's output) is not read: give the "
+            "gross consumption (the meter's import plus the existing array's "
+            "output), as the plan sizes PV and battery against it"
         )
     text_times = utc_suffix_as_offset(raw["time"].str.strip())
     has_offset = text_times.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True)
@@ -331,7 +344,11 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     else:
         aware = False
     repeated = idx[idx.duplicated()]
-    series = pd.Series(values.to_numpy(float), index=idx).groupby(level=0).mean()
+    # a blank value is a missing period, as a missing row is: dropped here, its
+    # period filled by load_with_report (a time also given with a value keeps it)
+    series = (
+        pd.Series(values.to_numpy(float), index=idx).groupby(level=0).mean().dropna()
+    )
     diffs = np.diff(series.index.asi8)
     if diffs.size == 0:
         raise DataError(
@@ -347,6 +364,9 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
     if col == "load_kwh":
         series = series / (step / pd.Timedelta("1h"))
     series.attrs["aware"] = aware
+    series.attrs["blank"] = len(blank_rows)
+    series.attrs["blank_lines"] = _lines(blank_rows) if len(blank_rows) else ""
+    series.attrs["file_rows"] = len(raw)
     series.attrs["column"] = col
     series.attrs["repeated"] = [str(t) for t in repeated.unique()]
     return series, step
@@ -394,7 +414,19 @@ def load_with_report(
     the file's mean load at the same time of day in the same month, or over all
     its days when the file lacks that month (interpolated, periodic); the report
     counts them. A file whose dates miss every period is **averaged by time of
-    day** into one typical day.
+    day** into one typical day. Matching by date ignores the weekday: a load
+    of another year keeps its dates (seasons, holidays), so its Mondays may face
+    the weather year's Sundays; the tariff has no weekday prices and a typical
+    (TMY) year's weekdays are not those of its weather, so only the pairing of
+    load days with weather days moves.
+
+    A **blank value** (an empty cell, ``NaN``, ``NA``, ``null``) is a missing
+    period like a missing row: filled the same way, counted in
+    ``blank_values`` and warned about; a file with more than
+    :data:`LOAD_BLANK_LIMIT` (10 %) of its rows blank is refused, as filling
+    would invent the profile. A load is consumption: negative values (a net
+    load, consumption minus an existing PV's output) are refused; give the
+    gross consumption (import plus the existing array's output).
 
     Returns
     -------
@@ -407,6 +439,9 @@ def load_with_report(
         ``step`` (text) and ``step_minutes`` of a CSV,
         ``averaged_to_period`` (text) when a finer CSV was averaged to the periods,
         ``filled_periods`` and a ``note`` when periods were filled or averaged,
+        ``blank_values`` (blank cells of the file, also in ``filled_periods``
+        unless a finer file's period kept other values), ``blank_lines``,
+        ``file_rows`` of a CSV,
         ``warnings`` (e.g. a mean above
         :data:`LOAD_LOOKS_LIKE_WATTS_KW`, which looks like W).
 
@@ -416,7 +451,8 @@ def load_with_report(
         Unparsable or negative ``SCALE``/``KW``; unknown profile name.
     DataError
         CSV problems, each naming the file and its lines: empty, wrong columns,
-        missing, non-numeric or negative loads, non-ISO times, less than a day.
+        more than :data:`LOAD_BLANK_LIMIT` blank, non-numeric or negative loads,
+        non-ISO times, less than a day.
     """
     from iclcontrol.solar.features import index_step, period_starts
 
@@ -449,6 +485,9 @@ def load_with_report(
             {
                 "repeated_times": series.attrs["repeated"],
                 "column": series.attrs["column"],
+                "blank_values": series.attrs["blank"],
+                "blank_lines": series.attrs["blank_lines"],
+                "file_rows": series.attrs["file_rows"],
                 "rows": len(series),
                 "step": str(step),
                 "step_minutes": step / pd.Timedelta("1min"),
@@ -515,6 +554,16 @@ def load_with_report(
             "in autumn and skips one in spring, and its summer hours are one hour "
             "off the weather's standard time: give times with their UTC offset "
             "(e.g. 2021-07-01T17:00-04:00)"
+        )
+    if report.get("blank_values"):
+        n, rows = report["blank_values"], report["file_rows"]
+        step_h = report["step_minutes"] / 60.0
+        warnings_.append(
+            f"the load file has {n} blank {report['column']} value(s) (line(s) "
+            f"{report['blank_lines']}; {n / rows:.1%} of its rows, "
+            f"{n * step_h / 8760.0:.2%} of a year); they were filled as missing "
+            "periods, from the file's mean load at the same time of day in the "
+            "same month"
         )
     if report["mean_kw"] > LOAD_LOOKS_LIKE_WATTS_KW:
         warnings_.append(
