@@ -421,6 +421,44 @@ def test_a_year_of_load_with_holes_keeps_its_seasons(tmp_path):
     np.testing.assert_allclose(load.to_numpy(), [monthly[m] for m in idx.month])
 
 
+def test_period_ending_load_times(tmp_path):
+    """A meter that stamps the end of each interval: with load_label="end" the
+    1-kW hour stamped 18:00 is the 17:00-18:00 period (shoulder price, not the
+    peak from 18 h), also when a finer kWh file is averaged to hours."""
+    from iclcontrol.solar.planning import Tariff, load_with_report
+
+    times = pd.date_range("2023-01-01 01:00", periods=48, freq="h")  # ends
+    kw = np.where(times == pd.Timestamp("2023-01-01 18:00"), 1.0, 0.0)
+    path = tmp_path / "hourly.csv"
+    pd.DataFrame({"time": times.strftime("%Y-%m-%d %H:%M"), "load_kw": kw}).to_csv(
+        path, index=False
+    )
+    idx = pd.date_range("2023-01-01", periods=48, freq="h", tz="UTC-05:00")
+    price = Tariff(peak_hours=(18, 21)).import_price(idx, "beginning")
+    start, rep = load_with_report(str(path), idx, "beginning")
+    end, rep_end = load_with_report(str(path), idx, "beginning", load_label="end")
+    assert start.idxmax().hour == 18 and end.idxmax().hour == 17
+    assert rep["load_label"] == "start" and rep_end["load_label"] == "end"
+    assert rep_end["method"] == "dated"  # 01:00 ... +1 d 00:00 end = the 48 starts
+    # cost of the day by hand: 1 kWh at the peak 0.40 $/kWh, or at the shoulder 0.20
+    assert float((start * price).sum()) == pytest.approx(0.40)
+    assert float((end * price).sum()) == pytest.approx(0.20)
+    # 15-min kWh, the 1-kWh row stamped 18:00 is 17:45-18:00: moved before the
+    # hourly averaging, it is 1 kWh in the 17:00 hour (4 kW for 15 min, mean 1 kW)
+    quarter = pd.date_range("2023-01-01 00:15", periods=192, freq="15min")
+    kwh = np.where(quarter == pd.Timestamp("2023-01-01 18:00"), 1.0, 0.0)
+    fine = tmp_path / "quarter.csv"
+    pd.DataFrame({"time": quarter.strftime("%Y-%m-%d %H:%M"), "load_kwh": kwh}).to_csv(
+        fine, index=False
+    )
+    end = load_profile(str(fine), idx, "beginning", load_label="end")
+    expected = np.zeros(48)
+    expected[17] = 1.0
+    np.testing.assert_allclose(end.to_numpy(), expected)
+    with pytest.raises(ConfigError, match=r"load_label must be 'start' or 'end'"):
+        load_profile(str(fine), idx, "beginning", load_label="ending")
+
+
 def test_blank_load_values_are_filled_like_missing_rows(tmp_path):
     """Blank cells (empty, NaN) are missing periods, as missing rows are: filled
     from the same month's time-of-day mean, counted and warned about; more than

@@ -33,6 +33,7 @@ __all__ = [
     "SizingCosts",
     "SizingResult",
     "Tariff",
+    "check_load_label",
     "dispatch_lp",
     "ipopt_available",
     "load_profile",
@@ -218,13 +219,17 @@ class Tariff:
 
 
 def load_profile(
-    spec: str, index: pd.DatetimeIndex, label: str = "instant"
+    spec: str,
+    index: pd.DatetimeIndex,
+    label: str = "instant",
+    *,
+    load_label: str = "start",
 ) -> pd.Series:
     """A load profile on ``index``. [kW]
 
     Same as :func:`load_with_report` without the report.
     """
-    return load_with_report(spec, index, label)[0]
+    return load_with_report(spec, index, label, load_label=load_label)[0]
 
 
 #: Mean load above which a profile looks like it was given in W, not kW. [kW]
@@ -233,6 +238,18 @@ LOAD_LOOKS_LIKE_WATTS_KW = 50.0
 #: Largest share of a load file's rows that may be blank (filled like missing
 #: rows); more is refused, as filling it would invent the profile. [-]
 LOAD_BLANK_LIMIT = 0.10
+
+#: What a load file's times stand for: the start or the end of each row's period.
+LOAD_LABELS = ("start", "end")
+
+
+def check_load_label(load_label: str) -> None:
+    """Raise ``ConfigError`` unless ``load_label`` is one of :data:`LOAD_LABELS`."""
+    if load_label not in LOAD_LABELS:
+        raise ConfigError(
+            f"load_label must be 'start' or 'end' (what a load file's times stand "
+            f"for: the start or the end of each row's period), got {load_label!r}"
+        )
 
 
 def _spec_number(spec: str, what: str) -> float:
@@ -258,9 +275,12 @@ def _lines(rows: np.ndarray, keep: int = 5) -> str:
     return ", ".join(lines) + more
 
 
-def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
+def _read_load_csv(
+    spec: str, load_label: str = "start"
+) -> tuple[pd.Series, pd.Timedelta]:
     """Validated dated load power of a CSV [kW] (wall-clock times, no zone) and its
-    step. A ``load_kwh`` column (energy of each row's period,
+    step, each value at the start of its period (``load_label="end"``: the times
+    are moved one step back). A ``load_kwh`` column (energy of each row's period,
     as meters export it) is divided by the step in hours. Blank values are dropped
     (counted in ``attrs["blank"]``) unless more than :data:`LOAD_BLANK_LIMIT` of
     the rows are blank. Errors name the file and its lines."""
@@ -363,6 +383,10 @@ def _read_load_csv(spec: str) -> tuple[pd.Series, pd.Timedelta]:
         )
     if col == "load_kwh":
         series = series / (step / pd.Timedelta("1h"))
+    if load_label == "end":
+        # a meter's stamp at the end of its interval: the period starts one step
+        # before it (before averaging and matching, so energy stays in its period)
+        series.index = series.index - step
     series.attrs["aware"] = aware
     series.attrs["blank"] = len(blank_rows)
     series.attrs["blank_lines"] = _lines(blank_rows) if len(blank_rows) else ""
@@ -386,7 +410,11 @@ def _typical_day(series: pd.Series) -> np.ndarray:
 
 
 def load_with_report(
-    spec: str, index: pd.DatetimeIndex, label: str = "instant"
+    spec: str,
+    index: pd.DatetimeIndex,
+    label: str = "instant",
+    *,
+    load_label: str = "start",
 ) -> tuple[pd.Series, dict[str, Any]]:
     """A load profile on ``index`` and a report of how it was built. [kW]
 
@@ -405,6 +433,11 @@ def load_with_report(
     label : {"instant", "ending", "beginning"}
         What the labels stand for; the profile is evaluated at the start of each
         period (one step before an ``"ending"`` label).
+    load_label : {"start", "end"}
+        What a CSV's times stand for: the start of each row's period (default),
+        or its end, as many meters stamp them (the 00:15 row is the load of
+        00:00-00:15); ``"end"`` moves every time one file step back before the
+        file is averaged and matched. Ignored for the built-in profiles.
 
     A CSV is used **by date** (matched on month, day and time of day, so a load
     year can drive a TMY year whose last hour wraps round; each period takes the
@@ -441,14 +474,15 @@ def load_with_report(
         ``filled_periods`` and a ``note`` when periods were filled or averaged,
         ``blank_values`` (blank cells of the file, also in ``filled_periods``
         unless a finer file's period kept other values), ``blank_lines``,
-        ``file_rows`` of a CSV,
+        ``file_rows`` and ``load_label`` of a CSV,
         ``warnings`` (e.g. a mean above
         :data:`LOAD_LOOKS_LIKE_WATTS_KW`, which looks like W).
 
     Raises
     ------
     ConfigError
-        Unparsable or negative ``SCALE``/``KW``; unknown profile name.
+        Unparsable or negative ``SCALE``/``KW``; unknown profile name; a
+        ``load_label`` other than ``"start"`` or ``"end"``.
     DataError
         CSV problems, each naming the file and its lines: empty, wrong columns,
         more than :data:`LOAD_BLANK_LIMIT` blank, non-numeric or negative loads,
@@ -456,6 +490,7 @@ def load_with_report(
     """
     from iclcontrol.solar.features import index_step, period_starts
 
+    check_load_label(load_label)
     labels = index
     starts = period_starts(index, label)
     report: dict[str, Any] = {"spec": spec, "evaluated_at": "period start"}
@@ -475,7 +510,7 @@ def load_with_report(
                 f"load {spec!r} is neither a file nor a profile ('residential', "
                 "'residential:SCALE', 'flat:KW')"
             )
-        series, step = _read_load_csv(spec)
+        series, step = _read_load_csv(spec, load_label)
         local = starts
         if series.attrs.get("aware") and starts.tz is not None:
             series.index = series.index.tz_localize("UTC").tz_convert(starts.tz)
@@ -485,6 +520,7 @@ def load_with_report(
             {
                 "repeated_times": series.attrs["repeated"],
                 "column": series.attrs["column"],
+                "load_label": load_label,
                 "blank_values": series.attrs["blank"],
                 "blank_lines": series.attrs["blank_lines"],
                 "file_rows": series.attrs["file_rows"],
