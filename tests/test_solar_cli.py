@@ -338,3 +338,44 @@ def test_plan_cost_flags_are_checked_by_name(capsys, flags, match):
         capsys, ["solar", "plan", "--site", "tmy3-greensboro", *flags]
     )
     assert _is_one_line_error(status, err, match), (status, err)
+
+
+def test_plan_and_operate_take_the_load_label(tmp_path, capsys, monkeypatch):
+    """--load-label end reads a meter's period-ending stamps: 1 kWh a day stamped
+    18:00 is the 17-18 h hour, shoulder price 0.20 $/kWh (peak from 18 h), not
+    the peak 0.40 $/kWh; the grid-only cost is price x annual load. operate
+    passes the flag on too."""
+    import json
+
+    from iclcontrol.solar import workflows
+    from iclcontrol.solar.data import load_solar
+
+    month = load_solar("tmy3-greensboro").slice("1990-01-01 01:00", "1990-02-05 00:00")
+    table = tmp_path / "ghi.csv"
+    month.frame[["ghi"]].rename_axis("time").to_csv(table)
+    times = pd.date_range("1990-01-01 01:00", "1990-02-05 00:00", freq="h")
+    load = tmp_path / "meter.csv"
+    pd.DataFrame(
+        {"time": times.strftime("%Y-%m-%d %H:%M"), "load_kw": (times.hour == 18) * 1.0}
+    ).to_csv(load, index=False)
+    site = ["--latitude", "36.1", "--longitude", "-79.95", "--tz", "Etc/GMT+5"]
+    plan = ["solar", "plan", "--site", str(table), "--time-column", "time"]
+    argv = [*plan, "--target", "ghi", *site, "--no-qc", "--json", "--load", str(load)]
+    argv += ["--import-prices", "0.12,0.20,0.40", "--peak-hours", "18-21"]
+    cost = {}
+    for label in ("start", "end"):
+        assert main([*argv, "--load-label", label]) == 0
+        payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert payload["load_report"]["load_label"] == label
+        cost[label] = payload["baseline_cost"] / payload["annual_load_kwh"]
+    assert cost == pytest.approx({"start": 0.40, "end": 0.20}, rel=1e-9)
+
+    class Stop(Exception):
+        """Raised instead of the closed loop: only the arguments matter here."""
+
+    def record(*args, **kwargs):
+        raise Stop(kwargs["load_label"])
+
+    monkeypatch.setattr(workflows, "run_operate", record)
+    with pytest.raises(Stop, match=r"^end$"):
+        main(["solar", "operate", "--data", "tmy3-greensboro", "--load-label", "end"])

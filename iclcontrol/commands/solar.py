@@ -91,6 +91,16 @@ def _array_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _load_label_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--load-label",
+        choices=("start", "end"),
+        default="start",
+        help="what the load CSV's times stand for: the start of each row's period "
+        "(default) or its end, as meters stamp them (the 00:15 row is 00:00-00:15)",
+    )
+
+
 def _tariff_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--import-prices",
@@ -415,6 +425,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="load profile: residential[:SCALE], flat:KW [kW], or a CSV with columns "
         "time and load_kw [kW] or load_kwh [kWh per row]",
     )
+    _load_label_arg(pl)
     _array_args(pl)
     _tariff_args(pl)
     pl.add_argument("--pv-cost", type=float, default=90.0, help="$/(kWp a)")
@@ -495,6 +506,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="load profile: residential[:SCALE], flat:KW [kW], or a CSV with columns "
         "time and load_kw [kW] or load_kwh [kWh per row]",
     )
+    _load_label_arg(op)
     op.add_argument(
         "--short-only",
         action="store_true",
@@ -619,6 +631,7 @@ def run_plan_cmd(args: argparse.Namespace) -> int:
     summary = run_plan(
         args.data,
         load=args.load,
+        load_label=args.load_label,
         out=args.out,
         costs=costs,
         tariff=_tariff(args),
@@ -721,6 +734,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         battery=battery,
         tariff=_tariff(args),
         load=args.load,
+        load_label=args.load_label,
         out=args.out,
         qc=not args.no_qc,
         full_horizon=not args.short_only,

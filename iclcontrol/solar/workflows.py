@@ -637,6 +637,7 @@ def run_plan(
     surface_azimuth: float | None = None,
     battery: Any = None,
     verbose: bool | None = None,
+    load_label: str = "start",
 ) -> dict[str, Any]:
     """Size PV (kWp) and battery (kWh) for a site and load over its weather year.
 
@@ -659,6 +660,9 @@ def run_plan(
         Load profile: ``"residential[:SCALE]"``, ``"flat:KW"`` or the path of a
         CSV with ``time`` and ``load_kw`` columns
         (:func:`iclcontrol.solar.planning.load_with_report`).
+    load_label : {"start", "end"}
+        What the load CSV's times stand for: the start of each row's period, or
+        its end (a meter's stamp; moved one file step back).
     out : str, pathlib.Path or None
         Folder for plan.json and sizing_schedule.csv; None: no files.
     costs : SizingCosts or None
@@ -704,10 +708,12 @@ def run_plan(
     from iclcontrol.solar.planning import (
         SizingCosts,
         Tariff,
+        check_load_label,
         load_with_report,
         size_system,
     )
 
+    check_load_label(load_label)  # before the weather is read
     d = site if isinstance(site, SolarData) else load_solar(site, **(load_kwargs or {}))
     check_local_clock(d)
     orientation = array_orientation(d, surface_tilt, surface_azimuth)
@@ -751,7 +757,9 @@ def run_plan(
     pv_raw = pv_raw.where(covered)
     yield_kwh = float(pv_raw.mean() * 8760.0)
     pv1 = _fill_by_hour(pv_raw)
-    loadp, load_rep = load_with_report(load, d.frame.index, d.site.label)
+    loadp, load_rep = load_with_report(
+        load, d.frame.index, d.site.label, load_label=load_label
+    )
     warnings_ += load_rep.get("warnings", [])
     if load_rep.get("note"):
         notes.append(load_rep["note"])
@@ -964,6 +972,7 @@ def run_operate(
     load_kwargs: dict[str, Any] | None = None,
     surface_tilt: float | None = None,
     surface_azimuth: float | None = None,
+    load_label: str = "start",
     **model_params: Any,
 ) -> dict[str, Any]:
     """Receding-horizon battery dispatch on the first ``days`` of the held-out period.
@@ -999,7 +1008,8 @@ def run_operate(
       (:class:`iclcontrol.solar.scenarios.AnalogDayScenarios`).
 
     ``surface_tilt``, ``surface_azimuth`` [deg] orient the PV array as in
-    :func:`run_plan` (:func:`array_orientation`).
+    :func:`run_plan` (:func:`array_orientation`); ``load`` and ``load_label``
+    are read as there.
 
     Returns
     -------
@@ -1017,10 +1027,16 @@ def run_operate(
         plots), and run details.
     """
     from iclcontrol.solar.forecast import ClearSkyIndexClimatology
-    from iclcontrol.solar.planning import Tariff, load_with_report, run_dispatch
+    from iclcontrol.solar.planning import (
+        Tariff,
+        check_load_label,
+        load_with_report,
+        run_dispatch,
+    )
     from plants.pv import BatteryParameters
 
     _check_operate_args(days, dispatch_hours, kwp, scenarios)
+    check_load_label(load_label)
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
     check_local_clock(d)
     orientation = array_orientation(d, surface_tilt, surface_azimuth)  # pre-fit
@@ -1159,7 +1175,9 @@ def run_operate(
         strategies[name] = lambda j, f=frame: from_csi(pos0 + j, csi_of(f, pos0 + j))
     sl = slice(pos0, pos0 + n_run + n_dispatch - 1)
     pv_s = pd.Series(pv_true_arr[sl], index=labels[sl])
-    load_s, load_rep = load_with_report(load, labels[sl], d.site.label)
+    load_s, load_rep = load_with_report(
+        load, labels[sl], d.site.label, load_label=load_label
+    )
     results = {}
     for name, fn in strategies.items():
         results[name] = run_dispatch(
