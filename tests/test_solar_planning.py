@@ -459,6 +459,30 @@ def test_period_ending_load_times(tmp_path):
         load_profile(str(fine), idx, "beginning", load_label="ending")
 
 
+def test_a_load_of_another_year_is_matched_by_date_not_weekday(tmp_path):
+    """A 2021 load on the 1990 weather keeps its dates (Jan 1 on Jan 1, although
+    2021-01-01 is a Friday and 1990-01-01 a Monday), and the note says so; a load
+    of the weather's own year has no such note."""
+    from iclcontrol.solar.planning import load_with_report
+
+    idx = pd.date_range("1990-01-01", periods=48, freq="h", tz="UTC-05:00")
+    path = tmp_path / "load.csv"
+    for year, note in ((2021, True), (1990, False)):
+        times = pd.date_range(f"{year}-01-01", periods=48, freq="h")
+        kw = (times.day == 1) * 1.0  # 1 kW on Jan 1, 0 on Jan 2
+        pd.DataFrame({"time": times.strftime("%Y-%m-%d %H:%M"), "load_kw": kw}).to_csv(
+            path, index=False
+        )
+        load, rep = load_with_report(str(path), idx, "beginning")
+        assert rep["method"] == "dated"
+        np.testing.assert_allclose(load.to_numpy(), kw)
+        if note:
+            assert "dates (2021) are matched to the weather's (1990)" in rep["note"]
+            assert "not by weekday" in rep["note"]
+        else:
+            assert "note" not in rep
+
+
 def test_blank_load_values_are_filled_like_missing_rows(tmp_path):
     """Blank cells (empty, NaN) are missing periods, as missing rows are: filled
     from the same month's time-of-day mean, counted and warned about; more than

@@ -396,6 +396,12 @@ def _read_load_csv(
     return series, step
 
 
+def _years(index: pd.DatetimeIndex) -> str:
+    """The years of ``index`` as text: ``"2021"`` or ``"2020-2021"``."""
+    first, last = int(index.year.min()), int(index.year.max())
+    return str(first) if first == last else f"{first}-{last}"
+
+
 def _typical_day(series: pd.Series) -> np.ndarray:
     """Mean load of each minute of the day (periodic interpolation between the
     file's times of day), shape (1440,). [kW]"""
@@ -449,9 +455,10 @@ def load_with_report(
     counts them. A file whose dates miss every period is **averaged by time of
     day** into one typical day. Matching by date ignores the weekday: a load
     of another year keeps its dates (seasons, holidays), so its Mondays may face
-    the weather year's Sundays; the tariff has no weekday prices and a typical
-    (TMY) year's weekdays are not those of its weather, so only the pairing of
-    load days with weather days moves.
+    the weather year's Sundays (the report's ``note`` says so when the years
+    differ); the tariff has no weekday prices and a typical (TMY) year's
+    weekdays are not those of its weather, so only the pairing of load days
+    with weather days moves.
 
     A **blank value** (an empty cell, ``NaN``, ``NA``, ``null``) is a missing
     period like a missing row: filled the same way, counted in
@@ -579,6 +586,15 @@ def load_with_report(
                     f"{series.index.normalize().nunique()} day(s) into one typical "
                     "day"
                 )
+        file_years, wall_years = _years(series.index), _years(wall)
+        if hit.any() and file_years != wall_years:
+            weekday = (
+                f"the load file's dates ({file_years}) are matched to the "
+                f"weather's ({wall_years}) by month, day and time of day, not by "
+                "weekday: its Mondays may fall on the weather's Sundays (the tariff "
+                "has no weekday prices)"
+            )
+            report["note"] = "; ".join(filter(None, [report.get("note"), weekday]))
     out = pd.Series(np.asarray(kw, float), index=labels, name="load_kw")
     report["mean_kw"] = float(out.mean())
     warnings_: list[str] = []
