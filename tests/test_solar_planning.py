@@ -511,6 +511,19 @@ def test_blank_load_values_are_filled_like_missing_rows(tmp_path):
     assert "1 blank load_kw value(s) (line(s) 7; 2.1% of its rows, 0.01% of a year" in (
         warning
     )
+    # a finer file: a blank quarter hour leaves its hour the mean of the other
+    # three; quarters 0, 1, 2, 3 kW in every hour, 00:45 on day 1 blank: 1 kW
+    quarter = pd.date_range("2023-01-01", periods=192, freq="15min")
+    text = [f"{v:g}" for v in quarter.minute / 15]
+    text[3] = ""
+    pd.DataFrame({"time": quarter.strftime("%Y-%m-%d %H:%M"), "load_kw": text}).to_csv(
+        path, index=False
+    )
+    load, rep = load_with_report(str(path), idx, "beginning")
+    assert rep["method"] == "dated" and rep["blank_values"] == 1
+    expected = np.full(48, 1.5)  # (0 + 1 + 2 + 3) / 4
+    expected[0] = 1.0  # (0 + 1 + 2) / 3
+    np.testing.assert_allclose(load.to_numpy(), expected)
     # "NaN" is blank too; 5 of 48 rows (10.4 %) is over the 10 % limit
     text = [f"{v:g}" for v in kw]
     for k in range(5):

@@ -613,9 +613,10 @@ def load_with_report(
         warnings_.append(
             f"the load file has {n} blank {report['column']} value(s) (line(s) "
             f"{report['blank_lines']}; {n / rows:.1%} of its rows, "
-            f"{n * step_h / 8760.0:.2%} of a year); they were filled as missing "
-            "periods, from the file's mean load at the same time of day in the "
-            "same month"
+            f"{n * step_h / 8760.0:.2%} of a year); they count as missing: a "
+            "period with none of its values takes the file's mean load at the same "
+            "time of day in the same month (filled_periods), one with some takes "
+            "their mean when a finer file is averaged to the periods"
         )
     if report["mean_kw"] > LOAD_LOOKS_LIKE_WATTS_KW:
         warnings_.append(
