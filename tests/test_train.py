@@ -513,7 +513,7 @@ def test_arrays_with_names_export_to_do_mpc(ds):
     step = ca.Function("f", [model.x, model.u], [model._rhs])
     x0, u0 = X[0, 0, :2], X[0, 0, 2:]
     expected = m.predict(np.tile(X[0, 0], (10, 1)))[0, -1]
-    np.testing.assert_allclose(np.ravel(step(x0, u0)), expected, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(step(x0, u0)).ravel(), expected, rtol=1e-4)
     with pytest.raises(DimensionError, match=r"3 output names.*2 output columns"):
         m.fit(X, Y, output_names=["CA", "T", "extra"])
 
