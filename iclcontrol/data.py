@@ -684,8 +684,9 @@ def plant_dataset(
     ``moves`` sampling periods, the input of each later move drawn at random from
     the same grid. Features are the initial state (held) and the input applied,
     outputs the states, so that a model trained on it fits
-    :class:`~iclcontrol.mpc.SurrogateMPC` with
-    ``MPCSettings(steps_per_move=steps_per_move)``.
+    :class:`~iclcontrol.mpc.SurrogateMPC`. The card records ``moves`` and
+    ``steps_per_move``; a model fit on the dataset keeps them, and the MPC
+    takes its ``steps_per_move`` by default.
 
     Parameters
     ----------
@@ -729,8 +730,10 @@ def plant_dataset(
     --------
     >>> ds = plant_dataset(MyTanks(), x0_grid, moves=2)     # doctest: +SKIP
     >>> model = SurrogateModel("iclrnn").fit(ds)             # doctest: +SKIP
-    >>> mpc = SurrogateMPC(model, MyTanks(), MPCSettings(steps_per_move=1, ...))
+    >>> mpc = SurrogateMPC(model, MyTanks(), MPCSettings(horizon=2, ...))
     ... # doctest: +SKIP
+    >>> mpc.settings.steps_per_move  # the model's, recorded from ds  # doctest: +SKIP
+    1
     """
     import itertools
 
@@ -745,8 +748,8 @@ def plant_dataset(
         raise ConfigError(
             f"steps_per_move={steps_per_move} needs records inside a sampling "
             f"period, but {type(plant).__name__} has no trajectory(x, u, "
-            "n_records) method; use steps_per_move=1 (one record per period, "
-            "and MPCSettings(steps_per_move=1)) or add trajectory to the plant"
+            "n_records) method; use steps_per_move=1 (one record per period) or "
+            "add trajectory to the plant"
         )
     start = time.perf_counter()
     x0 = plant.check_states(initial_states)
