@@ -306,7 +306,7 @@ class MPCProblem:
         self.u_mid = 0.5 * (self.u_upper + self.u_lower)
         self.u_half = 0.5 * (self.u_upper - self.u_lower)
         self.N = s.horizon
-        self.spm: int = s.steps_per_move  # type: ignore[assignment]  # resolved
+        self.spm = resolve_steps_per_move(self.spec, s.steps_per_move)  # as an int
         self.nv = self.N * self.nu
         self.n_params = self.nx + self.N * self.nx + self.nu
         check_sizes(s, tuple(plant.state_names), tuple(plant.input_names))
