@@ -101,7 +101,6 @@ def main() -> None:
     target = (q_target / plant.c1) ** 2, (q_target / plant.c2) ** 2
     settings = MPCSettings(
         horizon=2,
-        steps_per_move=1,  # plant_dataset's default: one record per sampling period
         state_weights=(1.0, 1.0),
         input_weights=(0.0,),
         state_setpoint=target,

@@ -178,7 +178,9 @@ class SequenceDataset:
     x_scaler, y_scaler : MinMaxScaler
         Fit on the training split only.
     card : dict
-        Provenance and summary, saved as JSON.
+        Provenance and summary, saved as JSON. Datasets of a simulated plant
+        record ``moves`` (sampling periods per sequence) and ``steps_per_move``
+        (records per sampling period); see :attr:`moves`, :attr:`steps_per_move`.
     """
 
     X: np.ndarray
@@ -198,6 +200,18 @@ class SequenceDataset:
     @property
     def n_samples(self) -> int:
         return int(self.X.shape[0])
+
+    @property
+    def moves(self) -> int | None:
+        """Sampling periods per sequence, or None if the card does not say
+        (data that is not a plant simulation, e.g. windows of a CSV file)."""
+        return _card_int(self.card, "moves")
+
+    @property
+    def steps_per_move(self) -> int | None:
+        """Records (sequence steps) per sampling period, or None if the card
+        does not say."""
+        return _card_int(self.card, "steps_per_move")
 
     def subset(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         """Physical ``(X, Y)`` of one split ("train", "val" or "test")."""
@@ -327,6 +341,10 @@ class SequenceDataset:
                 f"match the card ({card.get('X_shape')}, {card.get('Y_shape')})"
             )
         meta_keys = {*required, "n_samples", "split_sizes", "format"}
+        if "moves" in card and "steps_per_move" not in card:
+            # folders of cstr_dataset written before it recorded steps_per_move:
+            # its sequences are whole moves, so steps / moves records per period
+            card["steps_per_move"] = _steps_per_move_of(card)
         try:
             return cls(
                 X=X,
@@ -345,6 +363,22 @@ class SequenceDataset:
                 f"{card_path} does not describe {arrays_path.name} "
                 f"({type(err).__name__}: {err}); {rebuild}"
             ) from err
+
+
+def _card_int(card: dict[str, Any], key: str) -> int | None:
+    """``card[key]`` as an int, None if absent or null."""
+    value = card.get(key)
+    return None if value is None else int(value)
+
+
+def _steps_per_move_of(card: dict[str, Any]) -> int | None:
+    """Records per period of an older card that has ``moves`` and ``X_shape``
+    only: ``steps // moves`` when the steps are whole moves, else None."""
+    moves, shape = card.get("moves"), card.get("X_shape")
+    if not moves or not isinstance(shape, list) or len(shape) != 3:
+        return None
+    steps = int(shape[1])
+    return steps // int(moves) if steps % int(moves) == 0 else None
 
 
 def check_consistent(dataset: Any) -> None:
@@ -442,8 +476,10 @@ def provenance(dataset: Any) -> dict[str, Any]:
         ``time_column``, ``time_unit``, ``window``, ``stride``, ``resample``,
         ``split``, ...: whatever the card knows), ``sample_interval_s`` (the time
         between two steps of a sequence, [s], when known), ``steps`` (per
-        sequence) and ``split_sizes``. Names and units of the columns are the
-        dataset's ``feature_names`` etc.
+        sequence), ``moves`` (sampling periods per sequence) and
+        ``steps_per_move`` (records per sampling period; both None when the
+        card does not say, e.g. for windows of a CSV file) and ``split_sizes``.
+        Names and units of the columns are the dataset's ``feature_names`` etc.
     """
     card = getattr(dataset, "card", None) or {}
     record: dict[str, Any] = {}
@@ -456,6 +492,9 @@ def provenance(dataset: Any) -> dict[str, Any]:
     if interval is not None:
         record["sample_interval_s"] = float(interval)
     record["steps"] = int(np.shape(dataset.X)[1])
+    # the MPC and to_do_mpc read these (None: not recorded, they fall back)
+    record["moves"] = _card_int(card, "moves")
+    record["steps_per_move"] = _card_int(card, "steps_per_move")
     record["split_sizes"] = {k: len(v) for k, v in dataset.splits.items()}
     return record
 
@@ -604,6 +643,7 @@ def cstr_dataset(
         "source": "plants.CSTR simulation, protocol of arXiv 2401.07494 (REFERENCE.md)",
         "integration": f"{plant.method}, dt={plant.dt} h, 10 records per 0.005 h",
         "moves": moves,
+        "steps_per_move": 10,
         "n_grid": n_grid,
         "n_input_levels": n_input_levels,
         "split_seed": (
@@ -644,8 +684,9 @@ def plant_dataset(
     ``moves`` sampling periods, the input of each later move drawn at random from
     the same grid. Features are the initial state (held) and the input applied,
     outputs the states, so that a model trained on it fits
-    :class:`~iclcontrol.mpc.SurrogateMPC` with
-    ``MPCSettings(steps_per_move=steps_per_move)``.
+    :class:`~iclcontrol.mpc.SurrogateMPC`. The card records ``moves`` and
+    ``steps_per_move``; a model fit on the dataset keeps them, and the MPC
+    takes its ``steps_per_move`` by default.
 
     Parameters
     ----------
@@ -689,8 +730,10 @@ def plant_dataset(
     --------
     >>> ds = plant_dataset(MyTanks(), x0_grid, moves=2)     # doctest: +SKIP
     >>> model = SurrogateModel("iclrnn").fit(ds)             # doctest: +SKIP
-    >>> mpc = SurrogateMPC(model, MyTanks(), MPCSettings(steps_per_move=1, ...))
+    >>> mpc = SurrogateMPC(model, MyTanks(), MPCSettings(horizon=2, ...))
     ... # doctest: +SKIP
+    >>> mpc.settings.steps_per_move  # the model's, recorded from ds  # doctest: +SKIP
+    1
     """
     import itertools
 
@@ -705,8 +748,8 @@ def plant_dataset(
         raise ConfigError(
             f"steps_per_move={steps_per_move} needs records inside a sampling "
             f"period, but {type(plant).__name__} has no trajectory(x, u, "
-            "n_records) method; use steps_per_move=1 (one record per period, "
-            "and MPCSettings(steps_per_move=1)) or add trajectory to the plant"
+            "n_records) method; use steps_per_move=1 (one record per period) or "
+            "add trajectory to the plant"
         )
     start = time.perf_counter()
     x0 = plant.check_states(initial_states)

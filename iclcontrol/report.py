@@ -18,11 +18,13 @@ import json
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from iclcontrol.export.casadi_export import CSTR_STEPS_PER_MOVE
 from iclcontrol.mpc.benchmark import REFERENCE_X0, run_controller
 from iclcontrol.mpc.settings import MPCSettings
 
@@ -84,6 +86,8 @@ def run_report(
     for name in ("report.md", "metrics.json"):
         (run / name).unlink(missing_ok=True)
     s = settings if settings is not None else MPCSettings()
+    if s.steps_per_move is None:  # the CSTR data's, recorded in config.json
+        s = replace(s, steps_per_move=CSTR_STEPS_PER_MOVE)
     config = {
         "budget_s": budget_s,
         "hidden": hidden,

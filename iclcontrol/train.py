@@ -312,6 +312,11 @@ class SurrogateModel(EstimatorMixin):
         (:func:`iclcontrol.data.provenance`): source file, time column, sample
         interval [s], window, stride, resampling, split sizes, as far as the
         dataset's card knows them; empty for models saved before it was recorded.
+        ``moves`` (sampling periods per training sequence) and
+        ``steps_per_move`` (sequence steps per sampling period) tell the MPC
+        and :func:`~iclcontrol.export.to_do_mpc` how the model's steps relate
+        to the plant's period; None (or absent, in models saved before they
+        were recorded) when the data did not say.
     fit_info_ : dict
         ``train_seconds``, ``epochs``, ``samples_per_second``, ``stop_reason``,
         ``best_epoch``, ``best_val_loss``.
@@ -1019,9 +1024,14 @@ class SurrogateModel(EstimatorMixin):
             )
 
     def export_spec(self) -> dict[str, Any]:
-        """Network spec plus scalers and names (docs/INTERFACES.md)."""
+        """Network spec plus scalers, names, sequence lengths and the training
+        data's ``moves`` and ``steps_per_move`` (None if not recorded)
+        (docs/INTERFACES.md)."""
         self._check_fitted()
         spec = self.network_.export_spec()
+        data = getattr(self, "training_data_", None) or {}
+        spec["moves"] = data.get("moves")
+        spec["steps_per_move"] = data.get("steps_per_move")
         spec["x_scaler"] = self.x_scaler_.to_dict()
         spec["y_scaler"] = self.y_scaler_.to_dict()
         spec["feature_names"] = list(self.feature_names_)
@@ -1307,6 +1317,9 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
         model.output_steps_ = int(meta["output_steps"])
         model.history_ = list(meta.get("history", []))
         model.training_data_ = dict(meta.get("training_data") or {})
+        if model.training_data_:  # saved before these were recorded: unknown
+            model.training_data_.setdefault("moves", None)
+            model.training_data_.setdefault("steps_per_move", None)
         model.fit_info_ = dict(meta.get("fit_info") or {})
         sample = np.asarray(meta.get("certify_sample_scaled", []), dtype=float)
         if sample.ndim == 3 and sample.shape[-1] == model.config_.n_features:

@@ -426,3 +426,31 @@ def test_constant_columns_ignore_missing_cells_and_the_sign_of_zero():
     frame = _frame(n, z=zero, k=k, v=v)
     ds = csv_dataset(frame, "time", ["u", "z", "k", "v"], ["y"], window=5)
     assert ds.card["cleaning"]["constant_columns"] == ["z", "k", "y"]
+
+
+def test_datasets_carry_steps_per_move_and_moves(tmp_path) -> None:
+    """cstr_dataset's card said moves but not its 10 records per period, so a
+    model of it could not tell the MPC; now every plant dataset carries both,
+    dataset folders written before (no steps_per_move in card.json) read it as
+    steps / moves, and data that is not a simulation says None."""
+    from iclcontrol.data import provenance
+
+    ds = cstr_dataset(moves=2, n_grid=5)
+    assert (ds.moves, ds.steps_per_move) == (2, 10)
+    assert ds.X.shape[1] == ds.moves * ds.steps_per_move
+    record = provenance(ds)
+    assert (record["moves"], record["steps_per_move"]) == (2, 10)
+    folder = ds.save(tmp_path / "cstr")
+    assert SequenceDataset.load(folder).steps_per_move == 10
+    # a folder of the previous cstr_dataset: no steps_per_move in its card
+    card = json.loads((folder / "card.json").read_text())
+    del card["steps_per_move"]
+    (folder / "card.json").write_text(json.dumps(card))
+    old = SequenceDataset.load(folder)
+    assert (old.moves, old.steps_per_move) == (2, 10)
+    # windows of a time series: no sampling period of a plant behind them
+    t = pd.date_range("2024-01-01", periods=60, freq="1min")
+    frame = pd.DataFrame({"time": t, "u": np.arange(60.0), "y": np.ones(60)})
+    windows = csv_dataset(frame, "time", ["u"], ["y"], window=5)
+    assert (windows.moves, windows.steps_per_move) == (None, None)
+    assert provenance(windows)["steps_per_move"] is None

@@ -829,3 +829,35 @@ def test_mixed_free_sides_hard_match_far_bounds(model, plant) -> None:
     ctl = SurrogateMPC(model, plant, output_upper=(None, np.inf), **base)
     assert ctl.problem.ng == 0
     assert "output upper bounds" not in [i.component for i in ctl.convexity.items]
+
+
+def test_cstr_main_job_and_bench_get_the_steps_per_move_and_horizon_as_before(
+    model, plant
+) -> None:
+    """Models now record their data's steps_per_move, and MPCSettings'
+    steps_per_move defaults to the model's (None until resolved) instead of a
+    fixed 10. The main job (`iclcontrol run`) and benchmarks/bench_mpc.py
+    (`iclcontrol bench mpc`) build their settings from the CLI options and a
+    model of cstr_dataset(moves=horizon): the MPC must still get horizon 2 and
+    10 network steps per move, as with the old fixed default, and a CSTR model
+    saved before the record existed (steps_per_move unknown) too."""
+    from iclcontrol.cli import build_parser
+    from iclcontrol.commands.mpc import _settings
+
+    # the conftest model is cstr_dataset(moves=2): what run and bench train on
+    assert model.training_data_["moves"] == 2
+    assert model.training_data_["steps_per_move"] == 10
+    legacy = {**model.export_spec(), "moves": None, "steps_per_move": None}
+    parser = build_parser()
+    for argv in (["run"], ["bench", "mpc"]):
+        settings = _settings(parser.parse_args(argv))
+        for surrogate in (model, legacy):
+            ctl = SurrogateMPC(surrogate, plant, settings)
+            resolved = (ctl.settings.horizon, ctl.settings.steps_per_move)
+            assert resolved == (2, 10), (argv, resolved)
+            assert ctl.problem.spm == 10 and ctl.problem.N == 2
+            assert ctl.problem.warnings == []
+    # an explicit 10 agrees with the model; another value contradicts it
+    assert MPCProblem(model, plant, MPCSettings(steps_per_move=10)).spm == 10
+    with pytest.raises(ConfigError, match=r"steps_per_move=5 contradicts.* 10 rec"):
+        MPCProblem(model, plant, MPCSettings(steps_per_move=5))

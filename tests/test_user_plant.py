@@ -420,6 +420,81 @@ def test_a_per_period_model_with_the_cstr_steps_per_move_says_so() -> None:
     assert MPCProblem(spec, TwoTanks(), per_period).warnings == []
 
 
+def test_a_per_period_model_runs_with_its_own_steps_per_move(tanks_model) -> None:
+    """A model of plant_dataset's per-period data run with MPCSettings() (no
+    steps_per_move) got the CSTR's 10 and a warning to set
+    MPCSettings(steps_per_move=1): the model did not record it. Now it does,
+    and the MPC and to_do_mpc take it; a contradicting value is an error."""
+    import warnings
+
+    from iclcontrol.exceptions import ConfigError, IclControlWarning
+    from iclcontrol.export import to_do_mpc
+    from iclcontrol.mpc import MPCSettings, SurrogateMPC
+
+    assert tanks_model.training_data_["steps_per_move"] == 1
+    assert tanks_model.training_data_["moves"] == 2
+    settings = MPCSettings(
+        horizon=2, state_weights=(1.0, 1.0), input_weights=(0.0,), lyapunov=False
+    )
+    assert settings.steps_per_move is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IclControlWarning)
+        ctl = SurrogateMPC(tanks_model, TwoTanks(), settings)
+        do_model = to_do_mpc(tanks_model)
+    ours = [str(w.message) for w in caught if w.category is IclControlWarning]
+    assert not [m for m in ours if "steps_per_move" in m or "steps_per" in m]
+    assert ctl.problem.warnings == []
+    assert ctl.settings.steps_per_move == 1 and ctl.problem.spm == 1
+    assert do_model.x.keys()[0] == "h1"  # built (one network step per period)
+    frame = closed_loop(TwoTanks(), ctl, [0.5, 0.5], 2)
+    assert frame["success"].iloc[:-1].all()
+    # a value that contradicts the model: an error naming both and the fix
+    for call in (
+        lambda: SurrogateMPC(tanks_model, TwoTanks(), settings, steps_per_move=10),
+        lambda: to_do_mpc(tanks_model, steps_per_period=10),
+    ):
+        with pytest.raises(ConfigError) as err:
+            call()
+        text = str(err.value)
+        assert "=10 contradicts the model" in text and "1 record(s)" in text
+        assert "leave" in text and "steps_per_move=10)" in text
+    # the agreeing value is accepted
+    ctl = SurrogateMPC(tanks_model, TwoTanks(), settings, steps_per_move=1)
+    assert ctl.problem.warnings == []
+
+
+def test_a_model_saved_before_steps_per_move_was_recorded(tanks_model, tmp_path):
+    """A model folder written before this change has no moves/steps_per_move
+    in model.json's training_data: it still loads (same format version), the
+    fields read None, and the MPC behaves as before: the CSTR's 10 steps per
+    move with the warning naming steps_per_move=1, and no warning with 1."""
+    import json
+
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import MPCSettings, SurrogateMPC
+    from iclcontrol.train import load
+
+    folder = tanks_model.save(tmp_path / "old")
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["training_data"]["moves"], meta["training_data"]["steps_per_move"]
+    (folder / "model.json").write_text(json.dumps(meta))
+    old = load(folder)
+    assert old.training_data_["moves"] is None
+    assert old.training_data_["steps_per_move"] is None
+    spec = old.export_spec()
+    assert spec["moves"] is None and spec["steps_per_move"] is None
+    np.testing.assert_array_equal(
+        old.predict(np.ones((1, 2, 3))), tanks_model.predict(np.ones((1, 2, 3)))
+    )
+    weights = {"state_weights": (1.0, 1.0), "input_weights": (0.0,)}
+    settings = MPCSettings(horizon=2, lyapunov=False, **weights)
+    with pytest.warns(IclControlWarning, match=r"MPCSettings\(steps_per_move=1\)"):
+        ctl = SurrogateMPC(old, TwoTanks(), settings)
+    assert ctl.settings.steps_per_move == 10
+    ctl = SurrogateMPC(old, TwoTanks(), settings, steps_per_move=1)
+    assert ctl.problem.warnings == [] and ctl.problem.spm == 1
+
+
 def test_an_invalid_initial_state_names_the_plants_own_limits() -> None:
     from iclcontrol.exceptions import DataError
     from iclcontrol.mpc import check_initial_state

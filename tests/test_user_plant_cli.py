@@ -76,6 +76,16 @@ def _json(capsys) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
+def _warnings_but_lyapunov(err: str) -> list[str]:
+    """The warning lines of stderr other than the Tank's "defines no
+    lyapunov_P" (the Tank has none, so every run says it)."""
+    return [
+        line
+        for line in err.splitlines()
+        if "warning" in line and "defines no lyapunov_P" not in line
+    ]
+
+
 def test_cli_data_train_mpc_on_a_plant_file(plant_file, tmp_path, capsys) -> None:
     """Was 'argument --plant: invalid choice' (cstr only) and no way to build a
     dataset for another plant from the command line."""
@@ -111,6 +121,9 @@ def test_cli_data_train_mpc_on_a_plant_file(plant_file, tmp_path, capsys) -> Non
     assert result["tracking"]["input_setpoint"] == [2.0]
     assert result["run"]["lyapunov"] is False
     assert "Tank defines no lyapunov_P" in captured.err
+    # one record per period, the model's own (no --steps-per-move), no warning
+    assert result["run"]["steps_per_move"] == 1 and result["run"]["horizon"] == 2
+    assert _warnings_but_lyapunov(captured.err) == []
     frame = pd.read_csv(out / "closed_loop.csv")
     assert len(frame) == 4 and {"T", "Q"} <= set(frame.columns)
     # the loop ran the user's plant: each row is its exact step of the input
@@ -135,6 +148,41 @@ def test_cli_data_train_mpc_on_a_plant_file(plant_file, tmp_path, capsys) -> Non
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "MPC of Level" in err[0]
     assert "features ['T', 'Q'] (expected ['h', 'Q'])" in err[0]
+
+
+def test_cli_mpc_takes_the_models_steps_per_move(plant_file, tmp_path, capsys):
+    """`iclcontrol data plant --steps-per-move 2` then `iclcontrol mpc` without
+    --steps-per-move read the model's two steps per period as two periods (the
+    user's-plant default was 1): a 2-move horizon over one trained period. The
+    model records 2 now and the MPC takes it (so one move, the trained one); a
+    --steps-per-move that contradicts the model is an error naming both."""
+    spec = f"{plant_file}:Tank"
+    data, model = tmp_path / "data", tmp_path / "model"
+    argv = ["data", "plant", "--plant", spec, "--x0-lower", "290", "--x0-upper"]
+    argv += ["320", "--grid", "3", "--levels", "2", "--steps-per-move", "2"]
+    assert main([*argv, "--out", str(data), "--json"]) == 0
+    train = ["train", "--data", str(data), "--hidden", "4", "--max-epochs", "1"]
+    assert main([*train, "--time-budget", "5", "--out", str(model), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["certify", str(model), "--midpoint", "0"]) == 0
+    shown = capsys.readouterr().out
+    assert "1 sampling period(s) per sequence; 2 step(s) per sampling period" in shown
+    mpc = ["mpc", "--model", str(model), "--plant", spec, "--x0=295", "--steps", "2"]
+    assert main([*mpc, "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.strip().splitlines()[-1])
+    assert result["run"]["steps_per_move"] == 2 and result["run"]["horizon"] == 1
+    assert _warnings_but_lyapunov(captured.err) == []
+    # the model's value given explicitly: the same run
+    assert main([*mpc, "--steps-per-move", "2", "--json"]) == 0
+    assert _json(capsys)["run"]["steps_per_move"] == 2
+    # a contradicting value: one error line naming both numbers and the fix
+    assert main([*mpc, "--steps-per-move", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("iclcontrol: error: ")
+    assert "--steps-per-move 1 contradicts the model" in err[0]
+    assert "2 record(s) per sampling period" in err[0]
+    assert "leave --steps-per-move out" in err[0]
 
 
 @pytest.mark.parametrize(

@@ -251,6 +251,11 @@ def _training_data_lines(model: Any) -> list[str]:
         details.append(f"sequences of {data.get('steps', model.steps_)} steps")
         if data.get("stride") is not None:
             details.append(f"stride {data['stride']}")
+        # how the steps relate to the plant's period (the MPC's defaults)
+        if data.get("moves") is not None:
+            details.append(f"{data['moves']} sampling period(s) per sequence")
+        if data.get("steps_per_move") is not None:
+            details.append(f"{data['steps_per_move']} step(s) per sampling period")
         sizes = data.get("split_sizes") or {}
         if sizes:
             details.append("samples " + ", ".join(f"{k} {v}" for k, v in sizes.items()))

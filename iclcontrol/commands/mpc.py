@@ -47,8 +47,8 @@ def _add_mpc_options(
             help="control moves (default: 2, the reference, or fewer with "
             "--prediction sequence if the model was trained on fewer moves: 1 for "
             "a model of the default `iclcontrol data cstr` dataset); with "
-            "--prediction sequence, horizon x 10 network steps beyond the steps "
-            "the model was trained on give a warning",
+            "--prediction sequence, horizon x steps-per-move network steps "
+            "beyond the steps the model was trained on give a warning",
         )
     else:
         p.add_argument(
@@ -159,8 +159,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=None,
         help="records per sampling period in the model's training sequences "
-        "(default: 10 for the CSTR, 1 for your plant, as `iclcontrol data plant` "
-        "builds by default)",
+        "(default: the model's, recorded from its dataset; for a model that does "
+        "not record it, 10 for the CSTR and 1 for your plant); a value that "
+        "differs from the model's is an error",
     )
     mpc.add_argument(
         "--setpoint",
@@ -365,7 +366,12 @@ def run_mpc(args: argparse.Namespace) -> int:
 
     from iclcontrol.commands.common import json_safe
     from iclcontrol.exceptions import IclControlWarning, SimulationError
-    from iclcontrol.export import check_layout, get_spec
+    from iclcontrol.export import (
+        CSTR_STEPS_PER_MOVE,
+        check_layout,
+        get_spec,
+        resolve_steps_per_move,
+    )
     from iclcontrol.mpc.closed_loop import (
         check_initial_state,
         closed_loop,
@@ -442,8 +448,6 @@ def run_mpc(args: argparse.Namespace) -> int:
         "output_lower": args.output_lower,
         "output_upper": args.output_upper,
     }
-    if args.steps_per_move is not None:
-        fields["steps_per_move"] = args.steps_per_move
     if user_plant:
         fields.update(_user_plant_settings(args, plant, notes))
     settings = _settings(args, **fields)
@@ -455,6 +459,14 @@ def run_mpc(args: argparse.Namespace) -> int:
         tuple(plant.input_names),
         f"MPC of {type(plant).__name__}",
     )
+    # records per period: the model's own unless given (and then it must agree)
+    spm = resolve_steps_per_move(
+        get_spec(model),
+        args.steps_per_move,
+        fallback=1 if user_plant else CSTR_STEPS_PER_MOVE,
+        option="--steps-per-move",
+    )
+    settings = replace(settings, steps_per_move=spm)
     if args.relu_smoothing is not None and args.solver == "gn_sqp":
         _warn(
             "--relu-smoothing applies to --solver ipopt/sqpmethod only; gn_sqp "
@@ -528,6 +540,7 @@ def run_mpc(args: argparse.Namespace) -> int:
         "steps": args.steps,
         "solver": settings.solver,
         "horizon": settings.horizon,
+        "steps_per_move": settings.steps_per_move,
         "prediction": settings.prediction,
         "state_setpoint": _floats(settings.state_setpoint),
         "input_setpoint": _floats(settings.input_setpoint),
@@ -615,8 +628,9 @@ def _user_plant_settings(
     args: argparse.Namespace, plant: Any, notes: list[str]
 ) -> dict[str, Any]:
     """MPCSettings fields for a user's plant where the defaults are the CSTR's:
-    setpoints at its steady state, unit state weights, zero input weights, one
-    record per period, the Lyapunov constraint only with its own ``lyapunov_P``.
+    setpoints at its steady state, unit state weights, zero input weights, the
+    Lyapunov constraint only with its own ``lyapunov_P`` (records per period are
+    the model's, resolved in :func:`run_mpc`).
     """
     import numpy as np
 
@@ -626,7 +640,6 @@ def _user_plant_settings(
         "input_setpoint": args.input_setpoint or tuple(map(float, plant.u_steady)),
         "state_weights": args.state_weights or (1.0,) * plant.n_states,
         "input_weights": args.input_weights or (0.0,) * plant.n_inputs,
-        "steps_per_move": args.steps_per_move or 1,
         "lyapunov": P is not None and not args.no_lyapunov,
     }
     if P is not None:

@@ -2,11 +2,13 @@
 
 from iclcontrol.export.casadi_export import (
     CONVEX_KINDS,
+    CSTR_STEPS_PER_MOVE,
     KINDS,
     check_layout,
     get_spec,
     network_expression,
     physical_expression,
+    resolve_steps_per_move,
     scaler_affine,
     spec_dims,
     to_casadi,
@@ -15,11 +17,13 @@ from iclcontrol.export.do_mpc_export import to_do_mpc
 
 __all__ = [
     "CONVEX_KINDS",
+    "CSTR_STEPS_PER_MOVE",
     "KINDS",
     "check_layout",
     "get_spec",
     "network_expression",
     "physical_expression",
+    "resolve_steps_per_move",
     "scaler_affine",
     "spec_dims",
     "to_casadi",

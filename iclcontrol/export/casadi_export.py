@@ -46,6 +46,65 @@ def positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+#: Network steps per sampling period assumed for a model that does not record
+#: them (models saved before they were recorded): the CSTR data's 10 records per
+#: 0.005 h period.
+CSTR_STEPS_PER_MOVE = 10
+
+
+def resolve_steps_per_move(
+    spec: Mapping[str, Any],
+    given: int | None,
+    fallback: int = CSTR_STEPS_PER_MOVE,
+    option: str = "steps_per_move",
+) -> int:
+    """Network steps per sampling period for a model: the user's or its own.
+
+    Parameters
+    ----------
+    spec : mapping
+        The model's spec (:func:`get_spec`); its ``steps_per_move`` is the
+        training data's records per sampling period, None or absent if not
+        recorded.
+    given : int or None
+        The value the user gave; None: the model's.
+    fallback : int
+        Used when neither the user nor the model gives one (10, the CSTR
+        data's; the CLI uses 1 for a user's plant, ``plant_dataset``'s default).
+    option : str
+        How the user spells the option, for messages (``"steps_per_move"``,
+        ``"--steps-per-move"``, ``"steps_per_period"``).
+
+    Returns
+    -------
+    int
+        Network steps per sampling period. [steps]
+
+    Raises
+    ------
+    ConfigError
+        ``given`` is not a positive integer, or differs from the model's
+        recorded value: the network would be read at the wrong times (the
+        message names both values and the fix).
+    """
+    recorded = spec.get("steps_per_move")
+    if given is None:
+        return int(recorded) if recorded is not None else fallback
+    given = positive_int(given, option)
+    if recorded is not None and given != int(recorded):
+        sep = " " if option.startswith("--") else "="
+        raise ConfigError(
+            f"{option}{sep}{given} contradicts the model: its training data has "
+            f"{int(recorded)} record(s) per sampling period (steps_per_move="
+            f"{int(recorded)}), so {given} network steps are not one period; "
+            f"leave {option} out (the model's {int(recorded)} is the default) or "
+            f"train a model on data with {given} records per period "
+            f"(plant_dataset(..., steps_per_move={given}); iclcontrol data plant "
+            f"--steps-per-move {given})"
+        )
+    return given
+
+
 def get_spec(model_or_spec: Any) -> dict[str, Any]:
     """Return the export specification of a model, a network or a spec dictionary.
 

@@ -18,13 +18,13 @@ from iclcontrol.export.casadi_export import (
     check_layout,
     get_spec,
     physical_expression,
-    positive_int,
+    resolve_steps_per_move,
 )
 
 
 def to_do_mpc(
     model_or_spec: Any,
-    steps_per_period: int = 10,
+    steps_per_period: int | None = None,
     state_names: Sequence[str] | None = None,
     input_names: Sequence[str] | None = None,
     symvar_type: str = "SX",
@@ -38,9 +38,11 @@ def to_do_mpc(
     model_or_spec : SurrogateModel, network or dict
         A model whose features are ``state_names + input_names`` (physical units)
         and whose outputs are ``state_names``.
-    steps_per_period : int
+    steps_per_period : int, optional
         Network steps per sampling period (10 for the CSTR data: one output every
-        0.0005 h over a 0.005 h period).
+        0.0005 h over a 0.005 h period; 1 for ``plant_dataset``'s default of one
+        record per period). Default: the model's recorded ``steps_per_move``
+        (its training data's), or 10 for a model that does not record it.
     state_names, input_names : sequence of str, optional
         Default: ``output_names`` of the spec, and the remaining ``feature_names``.
     symvar_type : {"SX", "MX"}
@@ -71,7 +73,8 @@ def to_do_mpc(
         (a ConfigError) If the features are not ``state_names + input_names`` or
         the outputs not ``state_names`` (:func:`check_layout`).
     ConfigError
-        ``model`` is not a discrete do-mpc model, or already set up.
+        ``model`` is not a discrete do-mpc model, or already set up;
+        ``steps_per_period`` differs from the model's recorded ``steps_per_move``.
     """
     import warnings
 
@@ -80,15 +83,17 @@ def to_do_mpc(
         import do_mpc
 
     spec = get_spec(model_or_spec)
-    steps_per_period = positive_int(steps_per_period, "steps_per_period")
+    steps_per_period = resolve_steps_per_move(
+        spec, steps_per_period, option="steps_per_period"
+    )
     trained = spec.get("output_steps", spec.get("steps"))
     if trained is not None and steps_per_period > int(trained):
         warnings.warn(
             f"steps_per_period={steps_per_period} runs the network beyond the "
             f"{int(trained)} steps it was trained on: x[k+1] is extrapolated in "
-            f"time; use steps_per_period <= {int(trained)} (the network steps of "
-            "one sampling period in its data) or a model trained on longer "
-            "sequences",
+            f"time; use steps_per_period <= {int(trained)}, the network steps of "
+            "one sampling period in its data (1 for plant_dataset's default of "
+            "one record per period), or a model trained on longer sequences",
             IclControlWarning,
             stacklevel=2,
         )

@@ -19,7 +19,7 @@ from iclcontrol.mpc.closed_loop import (
 )
 from iclcontrol.mpc.controller import StepResult, SurrogateMPC
 from iclcontrol.mpc.convexity import ConvexityReport, convexity_report, midpoint_test
-from iclcontrol.mpc.problem import MPCProblem
+from iclcontrol.mpc.problem import MPCProblem, resolve_settings
 from iclcontrol.mpc.settings import MPCSettings
 from iclcontrol.mpc.solvers import GaussNewtonSQP, NlpSolver, SolveResult
 
@@ -38,6 +38,7 @@ __all__ = [
     "closed_loop_cost",
     "convexity_report",
     "midpoint_test",
+    "resolve_settings",
     "steps_to_region",
     "summarize",
     "tracking_metrics",

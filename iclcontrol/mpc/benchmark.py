@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from iclcontrol.export.casadi_export import CSTR_STEPS_PER_MOVE
 from iclcontrol.mpc.closed_loop import closed_loop, summarize
 from iclcontrol.mpc.settings import MPCSettings
 
@@ -202,6 +203,8 @@ def bench_mpc(
     from plants.cstr import CSTR
 
     s = settings if settings is not None else MPCSettings()
+    if s.steps_per_move is None:  # the CSTR data's, recorded in the results
+        s = replace(s, steps_per_move=CSTR_STEPS_PER_MOVE)
     plant = CSTR()
     results: dict[str, Any] = {"controllers": {}}
     frames: dict[str, list[Any]] = {}

@@ -170,9 +170,10 @@ class SurrogateMPC:
                 )
             d.update(overrides)
             base = MPCSettings.from_dict(d)
-        self.settings = base
         self.plant = plant
         self.problem = MPCProblem(model, plant, base)
+        # steps_per_move resolved against the model (its recorded value if unset)
+        self.settings = base = self.problem.settings
         self.convexity = self.problem.convexity
         self.solver = make_solver(self.problem)
         self.kind = self.problem.spec["kind"]

@@ -14,7 +14,7 @@ Gauss-Newton SQP solve exactly the same problem.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import casadi as ca
@@ -27,6 +27,7 @@ from iclcontrol.export.casadi_export import (
     initial_state,
     jit_options,
     physical_expression,
+    resolve_steps_per_move,
     scaler_affine,
     spec_activation,
     spec_dims,
@@ -165,15 +166,46 @@ def lyapunov_warnings(settings: MPCSettings, plant: Any) -> list[str]:
     ]
 
 
-def trained_moves(model: Any, steps_per_move: int = 10) -> int | None:
+def resolve_settings(model: Any, settings: MPCSettings) -> MPCSettings:
+    """``settings`` with ``steps_per_move`` resolved against the model.
+
+    Parameters
+    ----------
+    model : SurrogateModel, network or dict
+        The surrogate (anything :func:`get_spec` accepts).
+    settings : MPCSettings
+        ``steps_per_move=None`` takes the model's recorded value (10 if it
+        records none).
+
+    Returns
+    -------
+    MPCSettings
+        ``settings`` itself if nothing changes, else a copy.
+
+    Raises
+    ------
+    ConfigError
+        ``settings.steps_per_move`` differs from the model's recorded value
+        (:func:`~iclcontrol.export.resolve_steps_per_move`).
+    """
+    spm = resolve_steps_per_move(
+        get_spec(model), settings.steps_per_move, option="steps_per_move"
+    )
+    if spm == settings.steps_per_move:
+        return settings
+    return replace(settings, steps_per_move=spm)
+
+
+def trained_moves(model: Any, steps_per_move: int | None = None) -> int | None:
     """Whole control moves covered by the sequences a model was trained on.
 
     Parameters
     ----------
     model : SurrogateModel, network or dict
         The surrogate (anything :func:`get_spec` accepts).
-    steps_per_move : int
-        Network steps per sampling period (10 for the CSTR data).
+    steps_per_move : int, optional
+        Network steps per sampling period (10 for the CSTR data). Default: the
+        model's recorded one, or 10 if it records none.
 
     Returns
     -------
@@ -187,6 +219,8 @@ def trained_moves(model: Any, steps_per_move: int = 10) -> int | None:
     trained = spec.get("output_steps", spec.get("steps"))
     if trained is None:
         return None
+    if steps_per_move is None:
+        steps_per_move = resolve_steps_per_move(spec, None)
     return max(int(trained) // int(steps_per_move), 1)
 
 
@@ -218,6 +252,14 @@ class MPCProblem:
     plant : plants.Plant
         Gives the input bounds and the steady-state input.
     settings : MPCSettings
+        ``steps_per_move=None`` takes the model's recorded value
+        (:func:`resolve_settings`); :attr:`settings` holds the resolved ones.
+
+    Raises
+    ------
+    ConfigError
+        ``settings.steps_per_move`` differs from the model's recorded
+        ``steps_per_move`` (the message names both and the fix).
 
     Warns
     -----
@@ -247,7 +289,7 @@ class MPCProblem:
     def __init__(self, model: Any, plant: Any, settings: MPCSettings) -> None:
         self.spec = get_spec(model)
         self.plant = plant
-        self.settings = s = settings
+        self.settings = s = resolve_settings(self.spec, settings)
         n_f, n_out = spec_dims(self.spec)
         self.nx = n_out
         self.nu = n_f - n_out
@@ -264,7 +306,7 @@ class MPCProblem:
         self.u_mid = 0.5 * (self.u_upper + self.u_lower)
         self.u_half = 0.5 * (self.u_upper - self.u_lower)
         self.N = s.horizon
-        self.spm = s.steps_per_move
+        self.spm = resolve_steps_per_move(self.spec, s.steps_per_move)  # as an int
         self.nv = self.N * self.nu
         self.n_params = self.nx + self.N * self.nx + self.nu
         check_sizes(s, tuple(plant.state_names), tuple(plant.input_names))

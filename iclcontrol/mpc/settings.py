@@ -112,10 +112,14 @@ class MPCSettings:
     ----------
     horizon : int
         Number of control moves; each move is held for one sampling period.
-    steps_per_move : int
+    steps_per_move : int or None
         Network steps per sampling period (10 for the CSTR data, one output every
         0.0005 h; the ``steps_per_move`` of
         :func:`~iclcontrol.data.plant_dataset` for a user's plant, 1 by default).
+        None (default): the model's own, recorded from its training data
+        (``SurrogateModel.training_data_["steps_per_move"]``), or 10 for a model
+        that does not record it; :class:`~iclcontrol.mpc.MPCProblem` fills it in.
+        A value that differs from the model's recorded one is an error.
     prediction : {"sequence", "rollout"}
         ``"sequence"``: one network evaluation over ``horizon * steps_per_move``
         steps with the initial state held in the features and the inputs piecewise
@@ -230,7 +234,7 @@ class MPCSettings:
     """
 
     horizon: int = 2
-    steps_per_move: int = 10
+    steps_per_move: int | None = None
     prediction: Prediction = "sequence"
     state_weights: tuple[float, ...] = (1000.0, 1.0)
     input_weights: tuple[float, ...] = (1.0, 3e-10)
@@ -264,6 +268,8 @@ class MPCSettings:
 
     def __post_init__(self) -> None:
         for name in ("horizon", "steps_per_move", "max_iter", "cold_start_levels"):
+            if name == "steps_per_move" and self.steps_per_move is None:
+                continue  # the model's own (MPCProblem resolves it)
             # numpy integers too (a horizon from np.arange), stored as int for JSON
             setattr(self, name, positive_int(getattr(self, name), name))
         choices = {
