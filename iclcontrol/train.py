@@ -28,8 +28,6 @@ results are reproducible only with ``time_budget_s=None``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import os
 import time
@@ -43,7 +41,6 @@ import torch
 from iclcontrol.data import (
     check_consistent,
     check_finite,
-    json_default,
     make_dataset,
     provenance,
 )
@@ -55,6 +52,17 @@ from iclcontrol.exceptions import (
     ModelFileError,
     NotFittedError,
     warn,
+)
+from iclcontrol.modelfile import (
+    META_FILE,
+    WEIGHTS_FILE,
+    make_folder,
+    model_folder,
+    model_path,
+    read_meta,
+    read_weights,
+    write_meta,
+    write_weights,
 )
 from iclcontrol.models.averaging import WeightAverage, averaged_weights
 from iclcontrol.models.certificate import (
@@ -70,8 +78,6 @@ FORMAT_VERSION = 1
 #: over 100k CSTR sequences of a 2x64 ICLRNN took 5-7 s and 1.3 GB of hidden
 #: states; blocks of 4096 took 1 s with the same output (2026-11-27, 1 thread).
 PREDICT_BATCH = 4096
-WEIGHTS_FILE = "model.safetensors"
-META_FILE = "model.json"
 
 
 @contextlib.contextmanager
@@ -1059,23 +1065,11 @@ class SurrogateModel(EstimatorMixin):
         OSError
             The folder cannot be created or written (permissions, disk full).
         """
-        from safetensors.torch import save_file
-
-        path = _model_path(directory, "save")
+        path = model_path(directory, "save")
         self._check_fitted()
-        if path.exists() and not path.is_dir():
-            raise ModelFileError(
-                f"cannot save into {path}: it is a file, and a model is a folder "
-                f"holding {WEIGHTS_FILE} and {META_FILE}; give a folder path "
-                f"(for example {path.parent / path.stem})"
-            )
-        path.mkdir(parents=True, exist_ok=True)
-        tensors = {
-            k: v.detach().contiguous().clone()
-            for k, v in self.network_.state_dict().items()
-        }
-        save_file(tensors, str(path / WEIGHTS_FILE))
-        digest = hashlib.sha256((path / WEIGHTS_FILE).read_bytes()).hexdigest()
+        make_folder(path)
+        tensors = self.network_.state_dict()
+        digest = write_weights(path, tensors)
         params = self.get_params()
         meta = {
             "format": "iclcontrol.SurrogateModel",
@@ -1102,9 +1096,7 @@ class SurrogateModel(EstimatorMixin):
             "weights_sha256": digest,
             "tensors": {k: list(v.shape) for k, v in tensors.items()},
         }
-        tmp = path / (META_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=1, allow_nan=True, default=json_default))
-        tmp.replace(path / META_FILE)
+        write_meta(path, meta)
         return path
 
     @classmethod
@@ -1195,24 +1187,6 @@ def dataset_from_arrays(
     )
 
 
-def _model_path(path: Any, who: str) -> Path:
-    """``path`` as a :class:`~pathlib.Path` with ``~`` expanded (as pandas reads
-    ``'~/runs/a'``).
-
-    Raises
-    ------
-    TypeError
-        ``path`` is not a str or os.PathLike: a wrong argument, as ``open(3.5)``
-        is, rather than a bad model file.
-    """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"{who} expects the path of a model folder as a str or os.PathLike "
-            f"(e.g. pathlib.Path), got {type(path).__name__}"
-        )
-    return Path(path).expanduser()
-
-
 def load(path: str | os.PathLike[str]) -> SurrogateModel:
     """Load a fitted :class:`SurrogateModel` from a model folder.
 
@@ -1239,49 +1213,12 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
         constraints of the network config), or the stored certificate claims
         what the weights do not give (the message names each difference).
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    folder = _model_path(path, "load")
-    if folder.is_file():
-        folder = folder.parent
+    folder = model_folder(path, "load")
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
-    if not folder.is_dir():
-        raise ModelFileError(f"model folder {folder} does not exist")
-    for p in (meta_path, weights_path):
-        if not p.is_file():
-            inner = folder / "model"
-            hint = (
-                f"; the model of this run folder is in {inner}"
-                if (inner / META_FILE).is_file()
-                else ""
-            )
-            raise ModelFileError(
-                f"{p.name} is missing in {folder}; a model folder holds "
-                f"{META_FILE} and {WEIGHTS_FILE} (written by SurrogateModel.save)"
-                f"{hint}"
-            )
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{meta_path} is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != "iclcontrol.SurrogateModel":
-        raise ModelFileError(f"{meta_path} is not an iclcontrol model description")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{meta_path} has format version {meta.get('format_version')!r}; this "
-            f"iclcontrol reads version {FORMAT_VERSION}"
-        )
-    raw = weights_path.read_bytes()
-    if hashlib.sha256(raw).hexdigest() != meta.get("weights_sha256"):
-        raise ModelFileError(
-            f"{weights_path} does not match the checksum in {META_FILE}: the file is "
-            "truncated, corrupted or from another model"
-        )
-    try:
-        tensors = load_file(str(weights_path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelFileError(f"cannot read {weights_path}: {exc}") from None
+    meta = read_meta(
+        folder, ("iclcontrol.SurrogateModel",), FORMAT_VERSION, "SurrogateModel.save"
+    )
+    tensors = read_weights(folder, meta, "SurrogateModel.save")
     try:
         params = dict(meta["params"])
         model = SurrogateModel(**params)
