@@ -234,3 +234,30 @@ def read_weights(folder: Path, meta: dict[str, Any], writer: str) -> dict[str, A
         return load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"cannot read {weights_path}: {exc}") from None
+
+
+def check_constraints(network: Any, meta_path: Path) -> None:
+    """Raise :class:`ModelFileError` if the weights break the constraints of the
+    network config (edited by hand, or another model's weights): the forward pass
+    would then rescale them while the exported weights and the certificate do
+    not."""
+    from iclcontrol.models.constraints import spectral_norm
+
+    config = network.config
+    for name, weight in network.constrained_weights():
+        smallest = float(weight.detach().min()) if weight.numel() else 0.0
+        bound = config.spectral_bound
+        norm = spectral_norm(weight) if bound is not None else 0.0
+        if config.nonnegative and smallest < 0:
+            problem = f"has a negative entry ({smallest:.3g})"
+        elif bound is not None and norm > bound * (1 + 1e-6):  # float32 rounding
+            problem = f"has spectral norm {norm:.6g} above the bound {bound:g}"
+        else:
+            continue
+        raise ModelFileError(
+            f"{meta_path}: the weights in {WEIGHTS_FILE} do not satisfy its network "
+            f"config (kind {config.kind}, nonnegative {config.nonnegative}, "
+            f"spectral_bound {config.spectral_bound}): {name} {problem}; the file "
+            "was edited or belongs to other weights. Restore the model folder as "
+            "saved (or train again)"
+        )

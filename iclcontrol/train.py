@@ -56,6 +56,7 @@ from iclcontrol.exceptions import (
 from iclcontrol.modelfile import (
     META_FILE,
     WEIGHTS_FILE,
+    check_constraints,
     make_folder,
     model_folder,
     model_path,
@@ -1258,36 +1259,9 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
             f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
         ) from None
     _check_model_parts(model, meta_path)
-    _check_constraints(model, meta_path)
+    check_constraints(model.network_, meta_path)
     model.certificate_ = _checked_certificate(model, stored, meta_path)
     return model
-
-
-def _check_constraints(model: SurrogateModel, meta_path: Path) -> None:
-    """Raise :class:`ModelFileError` if the weights break the constraints of the
-    network config (edited by hand, or another model's weights): the forward pass
-    would then rescale them while the exported weights and the certificate do
-    not."""
-    from iclcontrol.models.constraints import spectral_norm
-
-    config = model.config_
-    for name, weight in model.network_.constrained_weights():  # type: ignore[operator]
-        smallest = float(weight.detach().min()) if weight.numel() else 0.0
-        bound = config.spectral_bound
-        norm = spectral_norm(weight) if bound is not None else 0.0
-        if config.nonnegative and smallest < 0:
-            problem = f"has a negative entry ({smallest:.3g})"
-        elif bound is not None and norm > bound * (1 + 1e-6):  # float32 rounding
-            problem = f"has spectral norm {norm:.6g} above the bound {bound:g}"
-        else:
-            continue
-        raise ModelFileError(
-            f"{meta_path}: the weights in {WEIGHTS_FILE} do not satisfy its network "
-            f"config (kind {config.kind}, nonnegative {config.nonnegative}, "
-            f"spectral_bound {config.spectral_bound}): {name} {problem}; the file "
-            "was edited or belongs to other weights. Restore the model folder as "
-            "saved (or train again)"
-        )
 
 
 def _checked_certificate(
