@@ -123,15 +123,23 @@ def model_folder(path: Any, who: str = "load") -> Path:
 
 
 def _missing(path: Path, writer: str) -> ModelFileError:
-    """The error of a missing file of a model folder, pointing to the model of a
-    run folder (``RUN/model``) when there is one."""
+    """The error of a missing file of a model folder, pointing to the models of a
+    run folder (``RUN/model``, or ``RUN/models/KIND`` of ``solar forecast``) when
+    there are any."""
     folder = path.parent
-    inner = folder / "model"
-    hint = (
-        f"; the model of this run folder is in {inner}"
-        if (inner / META_FILE).is_file()
-        else ""
-    )
+    inner = [
+        str(p.parent)
+        for p in [
+            folder / "model" / META_FILE,
+            *sorted(folder.glob(f"models/*/{META_FILE}")),
+        ]
+        if p.is_file()
+    ]
+    hint = ""
+    if len(inner) == 1:
+        hint = f"; the model of this run folder is in {inner[0]}"
+    elif inner:
+        hint = f"; the models of this run folder are in {', '.join(inner)}"
     return ModelFileError(
         f"{path.name} is missing in {folder}; a model folder holds "
         f"{META_FILE} and {WEIGHTS_FILE} (written by {writer}){hint}"

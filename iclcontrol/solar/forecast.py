@@ -181,8 +181,8 @@ def _check_same_source(data: SolarData, model: Any) -> None:
     if changed:
         raise DataError(
             f"the {who} was fit at site {model.site_.name!r} but the data's site "
-            f"differs: {', '.join(changed)}; give data of the fitted site (or a "
-            "DataFrame, which takes it) or fit a forecaster on this site"
+            f"differs: {', '.join(changed)}; give data measured at the fitted "
+            "site, or fit a forecaster on this site's data"
         )
 
 
