@@ -36,6 +36,7 @@ LOADERS = {
     "iclcontrol.IrradianceForecaster": "iclcontrol.solar.load_forecaster",
     "iclcontrol.SmartPersistence": "iclcontrol.solar.load_forecaster",
     "iclcontrol.ClearSkyIndexClimatology": "iclcontrol.solar.load_forecaster",
+    "iclcontrol.AnalogDayScenarios": "iclcontrol.solar.load_forecaster",
 }
 
 

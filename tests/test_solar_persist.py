@@ -201,3 +201,37 @@ def test_loaded_forecaster_refuses_data_of_another_site_target_or_step(saved, mo
     quarter = month.frame.resample("15min").interpolate()
     with pytest.raises(DataError, match=r"fit on 60-min steps but the data has 15-min"):
         loaded.predict(SolarData(quarter, month.target, month.site))
+
+
+def test_analog_day_scenarios_round_trip(month, tmp_path):
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+    cut = chronological_cut(month)
+    model = AnalogDayScenarios(n_scenarios=3, min_analogs=5).fit(month, end=cut)
+    folder = model.save(tmp_path / "analogs")
+    assert [p.name for p in folder.iterdir()] == ["model.json"]
+    loaded = load_forecaster(folder)
+    assert type(loaded) is AnalogDayScenarios
+    assert loaded.days_.equals(model.days_)
+    point = np.linspace(0.2, 0.9, 24)
+    expected = model.scenarios(cut, point)
+    assert expected.shape == (3, 24)
+    np.testing.assert_array_equal(loaded.scenarios(cut, point), expected)
+
+
+def test_weights_that_break_the_iclrnn_constraints_are_refused(saved):
+    """A hand-edited weight (negative entry) with a matching checksum."""
+    import hashlib
+
+    from safetensors.torch import load_file, save_file
+
+    weights = Path(saved) / "model.safetensors"
+    tensors = load_file(str(weights))
+    tensors["rnn.weight_ih_l0"][0, 0] = -0.5  # ICLRNN: non-negative input weights
+    save_file(tensors, str(weights))
+    meta_path = Path(saved) / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta["weights_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=r"model\.json.*has a negative entry"):
+        load_forecaster(saved)

@@ -11,11 +11,13 @@ The folder is the one of :mod:`iclcontrol.modelfile` (as a saved
                         the network config, the feature scaler, the site, the
                         target column, the time step and zone of the training
                         data, the training record (source, period, windows) and
-                        history; the climatology's table
+                        history; the climatology's table; the analog-day
+                        scenarios' daily profiles
 
 Everything ``predict`` reads is stored, so a loaded forecaster gives the same
 floats as the one that was saved, on the same data. :func:`load_forecaster` reads
-any of the three forecasters; ``iclcontrol.load`` reads surrogate models only and
+any of the three forecasters and :class:`~iclcontrol.solar.scenarios.
+AnalogDayScenarios`; ``iclcontrol.load`` reads surrogate models only and
 names this function when it is given a forecaster's folder.
 """
 
@@ -47,18 +49,25 @@ from iclcontrol.solar.forecast import (
     IrradianceForecaster,
     SmartPersistence,
 )
+from iclcontrol.solar.scenarios import AnalogDayScenarios
 
 __all__ = ["FORMAT_VERSION", "load_forecaster", "save_forecaster"]
 
 #: Version of the forecaster folders this iclcontrol writes and reads.
 FORMAT_VERSION = 1
 
-Forecaster = IrradianceForecaster | SmartPersistence | ClearSkyIndexClimatology
+Forecaster = (
+    IrradianceForecaster
+    | SmartPersistence
+    | ClearSkyIndexClimatology
+    | AnalogDayScenarios
+)
 
 _CLASSES: dict[str, type[Any]] = {
     "iclcontrol.IrradianceForecaster": IrradianceForecaster,
     "iclcontrol.SmartPersistence": SmartPersistence,
     "iclcontrol.ClearSkyIndexClimatology": ClearSkyIndexClimatology,
+    "iclcontrol.AnalogDayScenarios": AnalogDayScenarios,
 }
 _WRITER = "IrradianceForecaster.save"
 #: Parameters stored as tuples by the constructor (JSON has lists only).
@@ -70,9 +79,55 @@ def _format_of(model: Any) -> str:
         if type(model) is cls:
             return name
     raise TypeError(
-        "save_forecaster saves an IrradianceForecaster, SmartPersistence or "
-        f"ClearSkyIndexClimatology, got {type(model).__name__}"
+        "save_forecaster saves an IrradianceForecaster, SmartPersistence, "
+        f"ClearSkyIndexClimatology or AnalogDayScenarios, got {type(model).__name__}"
     )
+
+
+#: Constructor arguments of :class:`AnalogDayScenarios` (not an EstimatorMixin).
+_SCENARIO_PARAMS = (
+    "n_scenarios",
+    "window_days",
+    "ramp_hours",
+    "min_daytime_coverage",
+    "min_analogs",
+)
+
+
+def _scenario_meta(model: AnalogDayScenarios) -> dict[str, Any]:
+    """What :meth:`AnalogDayScenarios.scenarios` reads: the consecutive days
+    (first date, count, zone), the step and the per-day profiles (JSON floats
+    are read back exactly)."""
+    days = model.days_
+    return {
+        "params": {name: getattr(model, name) for name in _SCENARIO_PARAMS},
+        "first_day": str(days[0]),
+        "n_days": int(days.size),
+        "tz": None if days.tz is None else str(days.tz),
+        "freq": str(pd.Timedelta(model.freq_)),
+        "profiles": model.profiles_.tolist(),
+        "daytime": model.daytime_.astype(int).tolist(),
+        "usable": model.usable_.astype(int).tolist(),
+    }
+
+
+def _scenarios_from(meta: dict[str, Any]) -> AnalogDayScenarios:
+    """Inverse of :func:`_scenario_meta` (``KeyError``/``ValueError`` on a bad
+    description, turned into ModelFileError by the caller)."""
+    model = AnalogDayScenarios(**meta["params"])
+    n_days = int(meta["n_days"])
+    model.days_ = pd.date_range(meta["first_day"], periods=n_days, freq="D")
+    model.freq_ = pd.Timedelta(meta["freq"])
+    model.profiles_ = np.asarray(meta["profiles"], dtype=float)
+    model.daytime_ = np.asarray(meta["daytime"], dtype=bool)
+    model.usable_ = np.asarray(meta["usable"], dtype=bool)
+    per_day = round(pd.Timedelta("1D") / model.freq_)
+    for name in ("profiles_", "daytime_", "usable_"):
+        shape = getattr(model, name).shape
+        wanted = (n_days,) if name == "usable_" else (n_days, per_day)
+        if shape != wanted:
+            raise ValueError(f"{name.rstrip('_')} has shape {shape}, expected {wanted}")
+    return model
 
 
 def save_forecaster(model: Forecaster, path: str | os.PathLike[str]) -> Path:
@@ -80,8 +135,9 @@ def save_forecaster(model: Forecaster, path: str | os.PathLike[str]) -> Path:
 
     Parameters
     ----------
-    model : IrradianceForecaster, SmartPersistence or ClearSkyIndexClimatology
-        Fitted.
+    model : Forecaster
+        A fitted IrradianceForecaster, SmartPersistence, ClearSkyIndexClimatology
+        or AnalogDayScenarios.
     path : str or os.PathLike
         The folder, created with its missing parents (``~`` is the user's home).
         In an existing folder ``model.json`` and ``model.safetensors`` are
@@ -105,6 +161,12 @@ def save_forecaster(model: Forecaster, path: str | os.PathLike[str]) -> Path:
     kind = _format_of(model)
     _check_fitted(model)
     make_folder(folder)
+    if not isinstance(model, IrradianceForecaster):  # another model's weights
+        (folder / WEIGHTS_FILE).unlink(missing_ok=True)
+    if isinstance(model, AnalogDayScenarios):
+        base = {"format": kind, "format_version": FORMAT_VERSION}
+        write_meta(folder, {**base, **_scenario_meta(model)})
+        return folder
     meta: dict[str, Any] = {
         "format": kind,
         "format_version": FORMAT_VERSION,
@@ -124,8 +186,6 @@ def save_forecaster(model: Forecaster, path: str | os.PathLike[str]) -> Path:
         tensors = net.state_dict()
         meta["tensors"] = {k: list(v.shape) for k, v in tensors.items()}
         meta["weights_sha256"] = write_weights(folder, tensors)
-    else:
-        (folder / WEIGHTS_FILE).unlink(missing_ok=True)  # another model's weights
     if isinstance(model, ClearSkyIndexClimatology):
         meta["table"] = model.table_.to_numpy(float).tolist()
     write_meta(folder, meta)
@@ -135,7 +195,7 @@ def save_forecaster(model: Forecaster, path: str | os.PathLike[str]) -> Path:
 def _check_fitted(model: Any) -> None:
     if isinstance(model, IrradianceForecaster):
         model._check_fitted()
-    elif not hasattr(model, "site_"):
+    elif not hasattr(model, "site_" if hasattr(model, "get_params") else "profiles_"):
         from iclcontrol.exceptions import NotFittedError
 
         raise NotFittedError(
@@ -153,8 +213,10 @@ def load_forecaster(path: str | os.PathLike[str]) -> Forecaster:
 
     Returns
     -------
-    IrradianceForecaster, SmartPersistence or ClearSkyIndexClimatology
-        Fitted: ``predict`` gives the saved forecaster's floats on the same data.
+    Forecaster
+        The fitted IrradianceForecaster, SmartPersistence,
+        ClearSkyIndexClimatology or AnalogDayScenarios saved: its ``predict``
+        (``scenarios``) gives the saved one's floats on the same data.
 
     Raises
     ------
@@ -172,6 +234,8 @@ def load_forecaster(path: str | os.PathLike[str]) -> Forecaster:
     meta = read_meta(folder, tuple(_CLASSES), FORMAT_VERSION, _WRITER, weights=False)
     cls = _CLASSES[meta["format"]]
     try:
+        if cls is AnalogDayScenarios:
+            return _scenarios_from(meta)
         params = dict(meta["params"])
         for name in _TUPLE_PARAMS:
             if name in params:
