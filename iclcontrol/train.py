@@ -1212,7 +1212,10 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
         The folder or a file is missing, truncated, corrupted (checksum), the
         weights do not match the stored configuration (tensor shapes, or the
         constraints of the network config), or the stored certificate claims
-        what the weights do not give (the message names each difference).
+        what the weights do not give (the message names each difference). A
+        saved solar forecaster's folder is refused too, naming its loader
+        (:func:`iclcontrol.solar.load_forecaster`): the two return different
+        estimators, and ``load`` keeps returning a SurrogateModel.
     """
     folder = model_folder(path, "load")
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE

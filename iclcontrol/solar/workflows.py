@@ -160,7 +160,10 @@ def run_forecast(
         ``horizons`` (first kind; ``n`` = daytime samples scored at that lead),
         ``models`` (per kind: ``horizons``, ``history``), ``qc`` report,
         ``warnings`` (a lead scored on fewer than :data:`MIN_SCORED_SAMPLES`
-        daytime samples) and ``files`` written under ``out``.
+        daytime samples) and ``files`` written under ``out``; with ``out``, every
+        fitted forecaster is saved in ``out/models/KIND`` (``models[KIND]["model"]``;
+        ``model``: the first kind's, else None), to forecast again with
+        :func:`run_predict` without training.
     """
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
     params = {**default_forecast_params(d, horizon), **model_params}
@@ -178,6 +181,7 @@ def run_forecast(
         "qc": qc_report,
         "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
         "models": {},
+        "model": None,  # the first kind's saved folder, with out
     }
     results = {}
     models = {}
