@@ -473,3 +473,12 @@ def test_predict_errors_are_one_line_naming_the_fix(forecast_run, capsys, tmp_pa
         capsys, ["solar", "predict", "--model", str(broken), *data]
     )
     assert _is_one_line_error(status, err, "model.safetensors does not match"), err
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+    month = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-31")
+    analogs = AnalogDayScenarios(n_scenarios=3).fit(month).save(tmp_path / "analogs")
+    status, err = _error_lines(
+        capsys, ["solar", "predict", "--model", str(analogs), *data]
+    )
+    assert _is_one_line_error(status, err, "holds analog-day scenarios"), err

@@ -242,6 +242,7 @@ class _ReferenceForecast(EstimatorMixin):
     target_: str
     freq_: pd.Timedelta
     tz_: Any
+    training_data_: dict[str, Any]
 
     def __init__(self, horizon: int = 4, lags: int = 1) -> None:
         self.horizon = horizon
@@ -492,6 +493,7 @@ class IrradianceForecaster(EstimatorMixin):
     target_: str
     freq_: pd.Timedelta
     tz_: Any
+    training_data_: dict[str, Any]
 
     def __init__(
         self,
@@ -913,7 +915,7 @@ class IrradianceForecaster(EstimatorMixin):
 
 
 def evaluate(
-    model: IrradianceForecaster | SmartPersistence,
+    model: IrradianceForecaster | SmartPersistence | ClearSkyIndexClimatology,
     data: SolarData | pd.DataFrame,
     start: Any = None,
     horizon: int | None = None,

@@ -130,14 +130,14 @@ def _scenarios_from(meta: dict[str, Any]) -> AnalogDayScenarios:
     return model
 
 
-def save_forecaster(model: Forecaster, path: str | os.PathLike[str]) -> Path:
+def save_forecaster(model: Any, path: str | os.PathLike[str]) -> Path:
     """Write a fitted forecaster to a model folder (safetensors + JSON, no pickle).
 
     Parameters
     ----------
     model : Forecaster
         A fitted IrradianceForecaster, SmartPersistence, ClearSkyIndexClimatology
-        or AnalogDayScenarios.
+        or AnalogDayScenarios (checked here: a TypeError names them).
     path : str or os.PathLike
         The folder, created with its missing parents (``~`` is the user's home).
         In an existing folder ``model.json`` and ``model.safetensors`` are

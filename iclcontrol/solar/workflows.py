@@ -364,8 +364,14 @@ def run_predict(
         [W/m^2]), ``qc``, ``warnings``, ``files``.
     """
     from iclcontrol.solar.persist import load_forecaster
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
 
     forecaster = load_forecaster(model)
+    if isinstance(forecaster, AnalogDayScenarios):
+        raise ConfigError(
+            f"{model} holds analog-day scenarios, not a forecaster; give the folder "
+            "of a forecaster (solar forecast --out DIR saves them in DIR/models/KIND)"
+        )
     kw = predict_load_kwargs(forecaster, load_kwargs or {})
     d, qc_report = prepare(data, qc=qc, **({} if isinstance(data, SolarData) else kw))
     res = evaluate(forecaster, d, start, horizon=horizon)
