@@ -179,6 +179,10 @@ def test_wrong_kind_newer_version_bad_json_and_missing_files(saved, tmp_path):
     )
     with pytest.raises(ModelFileError, match="has hidden 4 but the parameters give 8"):
         load_forecaster(saved)
+    renamed = [*meta["feature_names"][:-1], "something_else"]
+    meta_path.write_text(json.dumps({**meta, "feature_names": renamed}))
+    with pytest.raises(ModelFileError, match="trained on the features"):
+        load_forecaster(saved)
     meta_path.write_text(text)
     (Path(saved) / "model.safetensors").unlink()
     with pytest.raises(ModelFileError, match=r"model\.safetensors is missing"):

@@ -313,6 +313,15 @@ def _load_network(
                 f"the parameters give {wanted!r}; the file was edited or mixed with "
                 "another model's. Restore the folder as saved (or train again)"
             )
+    stored = meta.get("feature_names")
+    if stored is not None and list(stored) != list(features):
+        # the same options give other features in this iclcontrol: the network
+        # would be fed columns it was not trained on
+        raise ModelFileError(
+            f"{meta_path}: the forecaster was trained on the features {stored} but "
+            f"its options give {list(features)} in this iclcontrol; use the "
+            "iclcontrol version that saved it, or train again"
+        )
     check_constraints(net, meta_path)
     model.network_ = net
     model.x_scaler_ = scaler
