@@ -28,8 +28,6 @@ results are reproducible only with ``time_budget_s=None``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import os
 import time
@@ -43,7 +41,6 @@ import torch
 from iclcontrol.data import (
     check_consistent,
     check_finite,
-    json_default,
     make_dataset,
     provenance,
 )
@@ -55,6 +52,18 @@ from iclcontrol.exceptions import (
     ModelFileError,
     NotFittedError,
     warn,
+)
+from iclcontrol.modelfile import (
+    META_FILE,
+    WEIGHTS_FILE,
+    check_constraints,
+    make_folder,
+    model_folder,
+    model_path,
+    read_meta,
+    read_weights,
+    write_meta,
+    write_weights,
 )
 from iclcontrol.models.averaging import WeightAverage, averaged_weights
 from iclcontrol.models.certificate import (
@@ -70,8 +79,6 @@ FORMAT_VERSION = 1
 #: over 100k CSTR sequences of a 2x64 ICLRNN took 5-7 s and 1.3 GB of hidden
 #: states; blocks of 4096 took 1 s with the same output (2026-11-27, 1 thread).
 PREDICT_BATCH = 4096
-WEIGHTS_FILE = "model.safetensors"
-META_FILE = "model.json"
 
 
 @contextlib.contextmanager
@@ -1069,23 +1076,11 @@ class SurrogateModel(EstimatorMixin):
         OSError
             The folder cannot be created or written (permissions, disk full).
         """
-        from safetensors.torch import save_file
-
-        path = _model_path(directory, "save")
+        path = model_path(directory, "save")
         self._check_fitted()
-        if path.exists() and not path.is_dir():
-            raise ModelFileError(
-                f"cannot save into {path}: it is a file, and a model is a folder "
-                f"holding {WEIGHTS_FILE} and {META_FILE}; give a folder path "
-                f"(for example {path.parent / path.stem})"
-            )
-        path.mkdir(parents=True, exist_ok=True)
-        tensors = {
-            k: v.detach().contiguous().clone()
-            for k, v in self.network_.state_dict().items()
-        }
-        save_file(tensors, str(path / WEIGHTS_FILE))
-        digest = hashlib.sha256((path / WEIGHTS_FILE).read_bytes()).hexdigest()
+        make_folder(path)
+        tensors = self.network_.state_dict()
+        digest = write_weights(path, tensors)
         params = self.get_params()
         meta = {
             "format": "iclcontrol.SurrogateModel",
@@ -1112,9 +1107,7 @@ class SurrogateModel(EstimatorMixin):
             "weights_sha256": digest,
             "tensors": {k: list(v.shape) for k, v in tensors.items()},
         }
-        tmp = path / (META_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=1, allow_nan=True, default=json_default))
-        tmp.replace(path / META_FILE)
+        write_meta(path, meta)
         return path
 
     @classmethod
@@ -1205,24 +1198,6 @@ def dataset_from_arrays(
     )
 
 
-def _model_path(path: Any, who: str) -> Path:
-    """``path`` as a :class:`~pathlib.Path` with ``~`` expanded (as pandas reads
-    ``'~/runs/a'``).
-
-    Raises
-    ------
-    TypeError
-        ``path`` is not a str or os.PathLike: a wrong argument, as ``open(3.5)``
-        is, rather than a bad model file.
-    """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"{who} expects the path of a model folder as a str or os.PathLike "
-            f"(e.g. pathlib.Path), got {type(path).__name__}"
-        )
-    return Path(path).expanduser()
-
-
 def load(path: str | os.PathLike[str]) -> SurrogateModel:
     """Load a fitted :class:`SurrogateModel` from a model folder.
 
@@ -1247,51 +1222,17 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
         The folder or a file is missing, truncated, corrupted (checksum), the
         weights do not match the stored configuration (tensor shapes, or the
         constraints of the network config), or the stored certificate claims
-        what the weights do not give (the message names each difference).
+        what the weights do not give (the message names each difference). A
+        saved solar forecaster's folder is refused too, naming its loader
+        (:func:`iclcontrol.solar.load_forecaster`): the two return different
+        estimators, and ``load`` keeps returning a SurrogateModel.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    folder = _model_path(path, "load")
-    if folder.is_file():
-        folder = folder.parent
+    folder = model_folder(path, "load")
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
-    if not folder.is_dir():
-        raise ModelFileError(f"model folder {folder} does not exist")
-    for p in (meta_path, weights_path):
-        if not p.is_file():
-            inner = folder / "model"
-            hint = (
-                f"; the model of this run folder is in {inner}"
-                if (inner / META_FILE).is_file()
-                else ""
-            )
-            raise ModelFileError(
-                f"{p.name} is missing in {folder}; a model folder holds "
-                f"{META_FILE} and {WEIGHTS_FILE} (written by SurrogateModel.save)"
-                f"{hint}"
-            )
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{meta_path} is not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != "iclcontrol.SurrogateModel":
-        raise ModelFileError(f"{meta_path} is not an iclcontrol model description")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{meta_path} has format version {meta.get('format_version')!r}; this "
-            f"iclcontrol reads version {FORMAT_VERSION}"
-        )
-    raw = weights_path.read_bytes()
-    if hashlib.sha256(raw).hexdigest() != meta.get("weights_sha256"):
-        raise ModelFileError(
-            f"{weights_path} does not match the checksum in {META_FILE}: the file is "
-            "truncated, corrupted or from another model"
-        )
-    try:
-        tensors = load_file(str(weights_path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelFileError(f"cannot read {weights_path}: {exc}") from None
+    meta = read_meta(
+        folder, ("iclcontrol.SurrogateModel",), FORMAT_VERSION, "SurrogateModel.save"
+    )
+    tensors = read_weights(folder, meta, "SurrogateModel.save")
     try:
         params = dict(meta["params"])
         model = SurrogateModel(**params)
@@ -1334,36 +1275,9 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
             f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
         ) from None
     _check_model_parts(model, meta_path)
-    _check_constraints(model, meta_path)
+    check_constraints(model.network_, meta_path)
     model.certificate_ = _checked_certificate(model, stored, meta_path)
     return model
-
-
-def _check_constraints(model: SurrogateModel, meta_path: Path) -> None:
-    """Raise :class:`ModelFileError` if the weights break the constraints of the
-    network config (edited by hand, or another model's weights): the forward pass
-    would then rescale them while the exported weights and the certificate do
-    not."""
-    from iclcontrol.models.constraints import spectral_norm
-
-    config = model.config_
-    for name, weight in model.network_.constrained_weights():  # type: ignore[operator]
-        smallest = float(weight.detach().min()) if weight.numel() else 0.0
-        bound = config.spectral_bound
-        norm = spectral_norm(weight) if bound is not None else 0.0
-        if config.nonnegative and smallest < 0:
-            problem = f"has a negative entry ({smallest:.3g})"
-        elif bound is not None and norm > bound * (1 + 1e-6):  # float32 rounding
-            problem = f"has spectral norm {norm:.6g} above the bound {bound:g}"
-        else:
-            continue
-        raise ModelFileError(
-            f"{meta_path}: the weights in {WEIGHTS_FILE} do not satisfy its network "
-            f"config (kind {config.kind}, nonnegative {config.nonnegative}, "
-            f"spectral_bound {config.spectral_bound}): {name} {problem}; the file "
-            "was edited or belongs to other weights. Restore the model folder as "
-            "saved (or train again)"
-        )
 
 
 def _checked_certificate(

@@ -276,8 +276,9 @@ def test_an_empty_out_is_a_usage_error_not_the_current_folder(
             if "--out" in action.option_strings
         }.values()
     )
-    # data cstr/csv/plant, train, study noise, mpc, bench mpc, run, solar x3
-    assert len(commands) == 11
+    # data cstr/csv/plant, train, study noise, mpc, bench mpc, run, solar x4
+    # (forecast, predict, plan, operate)
+    assert len(commands) == 12
     for words in commands:
         # `--out "$OUT"` with OUT unset: before, `data cstr` and `solar plan`
         # wrote arrays.npz, card.json, plan.json ... into the current folder

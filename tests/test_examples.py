@@ -18,6 +18,8 @@ WRITES = {
         "error_by_hour.png",
         "skill_by_horizon.png",
         "metrics.json",
+        "forecaster/model.json",
+        "forecaster/model.safetensors",
     ],
     "solar_plan": ["plan.json", "operate.json", "dispatch.png"],
 }
@@ -40,6 +42,8 @@ def test_example_runs(script, tmp_path):
         # the summary is a sentence with units, not the raw dict
         assert "median solve" in done.stdout and " ms (p95 " in done.stdout
         assert "{'median_solve_ms'" not in done.stdout
+    if script.stem == "solar_forecast":
+        assert "loaded forecast identical: True" in done.stdout
     if script.stem == "solar_plan":
         import json
 

@@ -1,5 +1,7 @@
 """``iclcontrol solar``: user errors end with one line on stderr and exit status 2."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -379,3 +381,145 @@ def test_plan_and_operate_take_the_load_label(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(workflows, "run_operate", record)
     with pytest.raises(Stop, match=r"^end$"):
         main(["solar", "operate", "--data", "tmy3-greensboro", "--load-label", "end"])
+
+
+@pytest.fixture(scope="module")
+def forecast_run(tmp_path_factory):
+    """`solar forecast --out` on a 20-day table (hidden 4, one epoch): the run
+    folder, the table and the run's JSON summary."""
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from iclcontrol.solar.data import load_solar
+
+    folder = tmp_path_factory.mktemp("forecast_run")
+    d = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-20")
+    table = folder / "ghi.csv"
+    pd.DataFrame(
+        {
+            "time": d.frame.index.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "ghi": d.y.to_numpy(),
+            "temp": d.frame["temp_air"].to_numpy(),
+        }
+    ).to_csv(table, index=False)
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        status = main(
+            [
+                *("solar", "forecast", "--data", str(table), "--time-column", "time"),
+                *("--target", "ghi", "--latitude", "36.1", "--longitude", "-79.95"),
+                *("--horizon", "2", "--epochs", "1", "--hidden", "4"),
+                *("--covariates", "temp", "--out", str(folder / "run"), "--json"),
+            ]
+        )
+    assert status == 0
+    summary = json.loads(buffer.getvalue().strip().splitlines()[-1])
+    return folder, table, summary
+
+
+def test_forecast_out_saves_the_trained_forecaster(forecast_run):
+    from iclcontrol.solar import load_forecaster
+
+    folder, _, summary = forecast_run
+    saved = folder / "run" / "models" / "iclrnn"
+    assert summary["model"] == str(saved)
+    assert summary["models"]["iclrnn"]["model"] == str(saved)
+    assert summary["files"]["model"] == str(saved)
+    assert sorted(p.name for p in saved.iterdir()) == [
+        "model.json",
+        "model.safetensors",
+    ]
+    model = load_forecaster(saved)
+    assert model.covariates == ("temp",) and model.horizon == 2
+    assert model.training_data_["end"] == summary["cut"]
+
+
+def test_predict_with_the_saved_model_repeats_the_runs_forecasts(
+    forecast_run, capsys, tmp_path
+):
+    """Without training: the same forecast table and metrics as the run."""
+    import json
+
+    _, table, summary = forecast_run
+    status = main(
+        [
+            *("solar", "predict", "--model", summary["model"]),
+            *("--data", str(table), "--time-column", "time"),
+            *("--start", summary["cut"], "--out", str(tmp_path / "pred"), "--json"),
+        ]
+    )
+    assert status == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["n_test"] == summary["n_test"]
+    assert out["horizons"] == summary["models"]["iclrnn"]["horizons"]
+    trained = pd.read_csv(summary["files"]["forecast_csv"])
+    predicted = pd.read_csv(out["files"]["forecast_csv"])
+    assert [c for c in predicted.columns if c.startswith("forecast_")] == [
+        "forecast_h1",
+        "forecast_h2",
+    ]
+    assert predicted["forecast_h1"].notna().sum() > 50
+    pd.testing.assert_frame_equal(predicted, trained, check_exact=True)
+    assert (tmp_path / "pred" / "predict.json").is_file()
+    # the text output prints the run's RMSE lines
+    status = main(
+        [
+            *("solar", "predict", "--model", summary["model"]),
+            *("--data", str(table), "--time-column", "time", "--start", summary["cut"]),
+        ]
+    )
+    assert status == 0
+    lines = capsys.readouterr().out.splitlines()
+    for h in summary["models"]["iclrnn"]["horizons"]:
+        assert any(f"+{h['steps']} step: RMSE {h['rmse']:.1f} W/m2" in x for x in lines)
+    assert any(line.startswith("latest forecast from ") for line in lines)
+
+
+def test_predict_errors_are_one_line_naming_the_fix(forecast_run, capsys, tmp_path):
+    folder, table, summary = forecast_run
+    data = ["--data", str(table), "--time-column", "time"]
+    cases = [
+        (
+            ["--model", str(folder / "run"), *data],
+            "the model of this run folder is in",
+        ),
+        (["--model", str(tmp_path / "none"), *data], "does not exist"),
+        (
+            [
+                "--model",
+                summary["model"],
+                *data,
+                "--latitude",
+                "40",
+                "--longitude",
+                "-100",
+            ],
+            "latitude 40.0 (fit: 36.1)",
+        ),
+        (
+            ["--model", summary["model"], *data, "--horizon", "3"],
+            "horizon must be in [1, 2]",
+        ),
+    ]
+    for flags, match in cases:
+        status, err = _error_lines(capsys, ["solar", "predict", *flags])
+        assert _is_one_line_error(status, err, match), (flags, status, err)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("model.json", "model.safetensors"):
+        (broken / name).write_bytes((Path(summary["model"]) / name).read_bytes())
+    (broken / "model.safetensors").write_bytes(b"\x00" * 10)
+    status, err = _error_lines(
+        capsys, ["solar", "predict", "--model", str(broken), *data]
+    )
+    assert _is_one_line_error(status, err, "model.safetensors does not match"), err
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+    month = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-31")
+    analogs = AnalogDayScenarios(n_scenarios=3).fit(month).save(tmp_path / "analogs")
+    status, err = _error_lines(
+        capsys, ["solar", "predict", "--model", str(analogs), *data]
+    )
+    assert _is_one_line_error(status, err, "holds analog-day scenarios"), err

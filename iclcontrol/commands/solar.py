@@ -22,18 +22,32 @@ def _warn(message: str) -> None:
 
 
 def _data_args(
-    p: argparse.ArgumentParser, flag: str = "--data", fed_to: str = "the forecaster"
+    p: argparse.ArgumentParser,
+    flag: str = "--data",
+    fed_to: str = "the forecaster",
+    covariates: bool = True,
+    saved: bool = False,
 ) -> None:
-    """Data options; ``fed_to``: which forecasters the covariates reach (help)."""
+    """Data options; ``fed_to``: which forecasters the covariates reach (help);
+    ``covariates``: offer the covariate options; ``saved``: the data of a saved
+    forecaster, whose target, covariates, zone and site are the defaults."""
     p.add_argument(
         flag,
         required=True,
         dest="data",
         help="named dataset (see `solar datasets`) or a file: .tm2, .epw, TMY3 .csv, "
-        "or .csv/.parquet with --time-column and --target",
+        "or .csv/.parquet with --time-column"
+        + (" (target, covariates and site: the model's)" if saved else " and --target"),
     )
     p.add_argument("--time-column", default=None, help="timestamp column of a table")
-    p.add_argument("--target", default=None, help="irradiance column [W/m^2]")
+    p.add_argument(
+        "--target",
+        default=None,
+        help="irradiance column [W/m^2]" + (" (default: the model's)" if saved else ""),
+    )
+    if not covariates:
+        _site_args(p, saved)
+        return
     p.add_argument(
         "--covariates",
         default="",
@@ -45,23 +59,29 @@ def _data_args(
         help="comma-separated columns known in advance (a weather forecast), fed "
         f"to {fed_to}",
     )
+    _site_args(p, saved)
+
+
+def _site_args(p: argparse.ArgumentParser, saved: bool = False) -> None:
+    """Time zone and site options of a table (``saved``: the model's by default)."""
+    model = " (a table's default: the model's)" if saved else ""
     p.add_argument(
         "--tz",
         default=None,
         help="IANA time zone: of naive timestamps; timestamps with an offset and "
-        "weather files are converted to it",
+        f"weather files are converted to it{model}",
     )
     p.add_argument(
         "--latitude",
         type=float,
         default=None,
-        help="site latitude of a table [deg, north positive]",
+        help=f"site latitude of a table [deg, north positive]{model}",
     )
     p.add_argument(
         "--longitude",
         type=float,
         default=None,
-        help="site longitude of a table [deg, east positive]",
+        help=f"site longitude of a table [deg, east positive]{model}",
     )
     p.add_argument("--surface-tilt", type=float, default=None, help="POA target [deg]")
     p.add_argument("--surface-azimuth", type=float, default=None, help="[deg]")
@@ -408,10 +428,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=out_folder,
         default=None,
-        help="output folder (metrics, forecasts, plots)",
+        help="output folder (metrics, forecasts, plots, and the trained "
+        "forecasters in DIR/models/KIND for `solar predict --model`)",
     )
     fc.add_argument("--json", action="store_true", help="print a JSON summary last")
     fc.set_defaults(func=run_forecast_cmd)
+
+    pr = sub.add_parser(
+        "predict",
+        help="forecast with a saved forecaster (no training)",
+        description="Forecast with a forecaster saved by `solar forecast --out DIR` "
+        "(DIR/models/KIND) on new data, without training; metrics against smart "
+        "persistence where the data has measurements.",
+    )
+    pr.add_argument(
+        "--model",
+        required=True,
+        help="saved forecaster folder (DIR/models/KIND of `solar forecast --out DIR`)",
+    )
+    _data_args(pr, covariates=False, saved=True)
+    pr.add_argument(
+        "--start",
+        default=None,
+        help="first issue time (local time of the data without a zone; the "
+        "training run's `cut` gives its test forecasts again; default: all)",
+    )
+    pr.add_argument(
+        "--horizon",
+        type=int,
+        default=None,
+        help="steps ahead, at most the model's (default: the model's)",
+    )
+    pr.add_argument(
+        "--no-qc",
+        action="store_true",
+        help="skip quality control (use it if the training run did)",
+    )
+    pr.add_argument(
+        "--out",
+        type=out_folder,
+        default=None,
+        help="output folder (forecast.csv, predict.json)",
+    )
+    pr.add_argument("--json", action="store_true", help="print a JSON summary last")
+    pr.set_defaults(func=run_predict_cmd)
 
     pl = sub.add_parser("plan", help="size PV and battery over a weather year (LP)")
     _data_args(
@@ -576,14 +636,70 @@ def run_forecast_cmd(args: argparse.Namespace) -> int:
         )
         print(_data_line(summary["reader_report"], summary["qc"]))
         for kind, res in summary["models"].items():
-            for h in res["horizons"]:
-                print(
-                    f"  {kind:7s} +{h['steps']} step: RMSE {h['rmse']:.1f} W/m2, "
-                    f"smart persistence {h['rmse_reference']:.1f}, "
-                    f"skill {h['skill_vs_smart_persistence']:.3f} (n={h['n']})"
-                )
+            _print_horizons(kind, res["horizons"])
+        if summary.get("model"):
+            print(
+                f"model: saved in {summary['model']} (forecast without training: "
+                f"iclcontrol solar predict --model {summary['model']} --data ...)"
+            )
         for warning in summary.get("warnings", []):
             _warn(warning)
+    return 0
+
+
+def _print_horizons(kind: str, horizons: list[dict[str, Any]]) -> None:
+    """One line per lead: RMSE of the forecaster and of smart persistence, skill
+    (``n/a`` where the data has no measured daytime target)."""
+
+    def num(value: Any, fmt: str) -> str:
+        return "n/a" if value is None else format(value, fmt)
+
+    for h in horizons:
+        print(
+            f"  {kind:7s} +{h['steps']} step: RMSE {num(h['rmse'], '.1f')} W/m2, "
+            f"smart persistence {num(h['rmse_reference'], '.1f')}, "
+            f"skill {num(h['skill_vs_smart_persistence'], '.3f')} (n={h['n']})"
+        )
+
+
+def run_predict_cmd(args: argparse.Namespace) -> int:
+    from iclcontrol.solar.workflows import run_predict
+
+    if args.out is not None:  # before the work, not after it
+        check_out_path(args.out)
+    if args.horizon is not None and args.horizon < 1:
+        raise ConfigError(f"--horizon must be >= 1, got {args.horizon}")
+    summary = run_predict(
+        args.model,
+        args.data,
+        start=args.start,
+        horizon=args.horizon,
+        out=args.out,
+        qc=not args.no_qc,
+        load_kwargs=_load_kwargs(args),
+    )
+    if args.json:
+        print_json({**summary, "out": args.out})
+        return 0
+    print(
+        f"{summary['dataset']}: {summary['kind']} forecaster from {summary['model']} "
+        f"(trained on {summary['training_data'].get('source') or 'unknown data'}), "
+        f"n_test={summary['n_test']}"
+    )
+    print(_data_line(summary["reader_report"], summary["qc"]))
+    _print_horizons(summary["kind"], summary["horizons"])
+    latest = summary["latest"]
+    if latest is not None:
+        leads = ", ".join(
+            f"{k} {num:.1f}" if num is not None else f"{k} n/a"
+            for k, num in latest.items()
+            if k != "issue_time"
+        )
+        print(f"latest forecast from {latest['issue_time']}: {leads} W/m2")
+    if summary.get("files"):
+        print(f"forecast: {summary['files']['forecast_csv']}")
+    for warning in summary.get("warnings", []):
+        _warn(warning)
     return 0
 
 

@@ -9,6 +9,8 @@
   (features, lags, variability, covariates).
 * :mod:`~iclcontrol.solar.forecast`: ICLRNN / LSTM forecaster, smart persistence,
   rolling-origin backtest.
+* :mod:`~iclcontrol.solar.persist`: saving and loading fitted forecasters (a model
+  folder: safetensors weights and JSON, no pickle).
 * :mod:`~iclcontrol.solar.scenarios`: analog-day clear-sky-index scenarios for the
   stochastic dispatch.
 * :mod:`~iclcontrol.solar.planning`: Pyomo + HiGHS sizing and receding-horizon
@@ -35,6 +37,7 @@ from iclcontrol.solar.forecast import (
     evaluate,
 )
 from iclcontrol.solar.metrics import error_metrics, mae, mbe, rmse, skill
+from iclcontrol.solar.persist import load_forecaster, save_forecaster
 
 __all__ = [
     "DATASETS",
@@ -47,10 +50,12 @@ __all__ = [
     "error_metrics",
     "evaluate",
     "list_datasets",
+    "load_forecaster",
     "load_solar",
     "mae",
     "mbe",
     "quality_control",
     "rmse",
+    "save_forecaster",
     "skill",
 ]

@@ -17,20 +17,29 @@ constraint projection after every step (``project_()``), so an ICLRNN keeps its
 non-negative, spectrally bounded weights.
 
 Frames returned by ``predict`` are indexed by issue time with columns ``h1..hH``.
+Fitted forecasters are saved and loaded by :mod:`iclcontrol.solar.persist`
+(``model.save(path)``, :func:`iclcontrol.solar.load_forecaster`).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from iclcontrol.estimator import EstimatorMixin
-from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
+from iclcontrol.exceptions import (
+    ConfigError,
+    DataError,
+    ModelFileError,
+    NotFittedError,
+)
 from iclcontrol.solar.data import Site, SolarData, as_timestamp, regularize
 from iclcontrol.solar.features import CSI_MAX, feature_frame
 from iclcontrol.solar.metrics import horizon_metrics
@@ -107,9 +116,11 @@ def as_solar_data(
         A DataFrame given to a model that is not fitted.
     DataError
         Neither a SolarData nor a DataFrame, or a DataFrame without the target
-        column or a timezone-aware DatetimeIndex.
+        column or a timezone-aware DatetimeIndex; a SolarData of another target
+        or site than the fitted model's (:func:`_check_same_source`).
     """
     if isinstance(data, SolarData):
+        _check_same_source(data, model)
         return _in_fitted_zone(data, model)
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"expected SolarData or DataFrame, got {type(data).__name__}")
@@ -127,6 +138,52 @@ def as_solar_data(
     ):  # put it on the fitted grid (sorted, no duplicates, NaN gaps)
         frame, _ = regularize(data, model.target_, freq=model.freq_)
     return _in_fitted_zone(SolarData(frame, model.target_, model.site_), model)
+
+
+#: Fields of :class:`Site` that change the clear sky or the solar geometry (not
+#: the name, nor the zone: data in another zone is converted).
+_SITE_FIELDS = (
+    "latitude",
+    "longitude",
+    "altitude",
+    "surface_tilt",
+    "surface_azimuth",
+    "label",
+)
+
+
+def _check_same_source(data: SolarData, model: Any) -> None:
+    """Refuse a SolarData whose target or site is not the one ``model`` was fit
+    on (a saved forecaster loaded for another site or target would otherwise
+    forecast from the wrong clear sky without a word); nothing for an unfitted
+    model.
+
+    Raises
+    ------
+    DataError
+        Another target column, or a site that differs in location, altitude,
+        plane or timestamp label.
+    """
+    if not hasattr(model, "site_"):
+        return
+    who = type(model).__name__
+    if data.target != model.target_:
+        raise DataError(
+            f"the {who} was fit on target {model.target_!r} but the data's target "
+            f"is {data.target!r}; give data of {model.target_!r} (load it with "
+            f"target={model.target_!r}) or fit a forecaster on {data.target!r}"
+        )
+    changed = [
+        f"{name} {getattr(data.site, name)!r} (fit: {getattr(model.site_, name)!r})"
+        for name in _SITE_FIELDS
+        if getattr(data.site, name) != getattr(model.site_, name)
+    ]
+    if changed:
+        raise DataError(
+            f"the {who} was fit at site {model.site_.name!r} but the data's site "
+            f"differs: {', '.join(changed)}; give data measured at the fitted "
+            "site, or fit a forecaster on this site's data"
+        )
 
 
 def _in_fitted_zone(data: SolarData, model: Any) -> SolarData:
@@ -151,12 +208,24 @@ def _in_zone(forecast: pd.DataFrame, tz: Any) -> pd.DataFrame:
     return forecast if tz is None else forecast.tz_convert(tz)
 
 
-def _store_fitted(model: Any, data: SolarData) -> None:
-    """What predict needs of the training data: target, site, step and zone."""
+def _store_fitted(
+    model: Any, data: SolarData, first: Any = None, last: Any = None, end: Any = None
+) -> None:
+    """What predict needs of the training data (target, site, step and zone) and
+    a record of it, ``training_data_``: ``source`` (dataset name or file),
+    ``first`` and ``last`` (the period read: first input, last target; default
+    the data's ends), ``end`` (the cut given to fit, or None)."""
     model.site_ = data.site
     model.target_ = data.target
     model.freq_ = data.freq
     model.tz_ = data.frame.index.tz
+    index = data.frame.index
+    model.training_data_ = {
+        "source": str(data.card.get("name", data.card.get("source", ""))),
+        "first": str(index[0] if first is None else first) if len(index) else None,
+        "last": str(index[-1] if last is None else last) if len(index) else None,
+        "end": None if end is None else str(as_timestamp(end, index.tz)),
+    }
 
 
 class _ReferenceForecast(EstimatorMixin):
@@ -173,6 +242,7 @@ class _ReferenceForecast(EstimatorMixin):
     target_: str
     freq_: pd.Timedelta
     tz_: Any
+    training_data_: dict[str, Any]
 
     def __init__(self, horizon: int = 4, lags: int = 1) -> None:
         self.horizon = horizon
@@ -181,6 +251,57 @@ class _ReferenceForecast(EstimatorMixin):
     def window_options(self) -> dict[str, Any]:
         """No extra features: reference forecasts read plain windows."""
         return {}
+
+    # -- save/load ---------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted forecaster to a model folder (model.json, no pickle).
+
+        See :func:`iclcontrol.solar.persist.save_forecaster`; read it back with
+        :func:`iclcontrol.solar.load_forecaster` (or the class's ``load``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The folder, created with its missing parents.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder (``~`` expanded).
+
+        Raises
+        ------
+        TypeError
+            ``path`` is not a str or os.PathLike.
+        NotFittedError
+        ModelFileError
+            ``path`` is an existing file.
+        """
+        from iclcontrol.solar.persist import save_forecaster
+
+        return save_forecaster(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Any:
+        """Read a folder written by :meth:`save`.
+
+        Raises
+        ------
+        TypeError
+            ``path`` is not a str or os.PathLike.
+        ModelFileError
+            Missing, truncated, corrupted or inconsistent folder, or one that
+            holds another kind of forecaster.
+        """
+        from iclcontrol.solar.persist import load_forecaster
+
+        model = load_forecaster(path)
+        if not isinstance(model, cls):
+            raise ModelFileError(
+                f"{path} holds a {type(model).__name__}, not a {cls.__name__}; "
+                "read it with iclcontrol.solar.load_forecaster(path)"
+            )
+        return model
 
     def _windows(
         self,
@@ -247,7 +368,7 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
         table = table.reindex(index=range(1, 13), columns=range(24))
         # months or hours never seen in daytime: the hour's mean, then the overall
         self.table_ = table.fillna(table.mean(axis=0)).fillna(float(day.mean()))
-        _store_fitted(self, data)
+        _store_fitted(self, data, day.index[0], day.index[-1], end)
         return self
 
     def csi_at(self, times: pd.DatetimeIndex) -> np.ndarray:
@@ -353,6 +474,17 @@ class IrradianceForecaster(EstimatorMixin):
         Time zone of the training data's index; data given to ``predict`` in
         another zone is converted to it (the calendar features are local clock
         times) and the forecast comes back in the zone of the data given.
+    target_ : str
+        The target column fit on; ``predict`` refuses a SolarData of another
+        target or site.
+    freq_ : pandas.Timedelta
+        Time step of the training data.
+    training_data_ : dict
+        ``source`` (dataset name or file), ``first`` and ``last`` (first input and
+        last target of the training windows), ``end`` (the cut given to fit).
+
+    A fitted forecaster is saved with :meth:`save` and read back with
+    :func:`iclcontrol.solar.load_forecaster` (:mod:`iclcontrol.solar.persist`).
     """
 
     # set by fit (_store_fitted); declared here for type checkers, they do not
@@ -361,6 +493,7 @@ class IrradianceForecaster(EstimatorMixin):
     target_: str
     freq_: pd.Timedelta
     tz_: Any
+    training_data_: dict[str, Any]
 
     def __init__(
         self,
@@ -630,7 +763,14 @@ class IrradianceForecaster(EstimatorMixin):
         history["n_val"] = int(va.size)
         self.network_ = net
         self.history_ = history
-        _store_fitted(self, data)
+        step = pd.Timedelta(data.freq)
+        _store_fitted(
+            self,
+            data,
+            first=w.origins[idx[0]] - (self.lags - 1) * step,
+            last=w.origins[idx[-1]] + self.horizon * step,
+            end=end,
+        )
         return self
 
     # -- prediction --------------------------------------------------------------
@@ -711,6 +851,57 @@ class IrradianceForecaster(EstimatorMixin):
         out[~w.forecastable] = np.nan
         return _in_zone(w.frame(out[:, :h]), tz)
 
+    # -- save/load ---------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted forecaster to a model folder (safetensors + JSON).
+
+        See :func:`iclcontrol.solar.persist.save_forecaster`; read it back with
+        :func:`iclcontrol.solar.load_forecaster` (or ``IrradianceForecaster.load``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The folder, created with its missing parents.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder (``~`` expanded).
+
+        Raises
+        ------
+        TypeError
+            ``path`` is not a str or os.PathLike.
+        NotFittedError
+        ModelFileError
+            ``path`` is an existing file.
+        """
+        from iclcontrol.solar.persist import save_forecaster
+
+        return save_forecaster(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Any:
+        """Read a folder written by :meth:`save`.
+
+        Raises
+        ------
+        TypeError
+            ``path`` is not a str or os.PathLike.
+        ModelFileError
+            Missing, truncated, corrupted or inconsistent folder, or one that
+            holds another kind of forecaster.
+        """
+        from iclcontrol.solar.persist import load_forecaster
+
+        model = load_forecaster(path)
+        if not isinstance(model, cls):
+            raise ModelFileError(
+                f"{path} holds a {type(model).__name__}, not a {cls.__name__}; "
+                "read it with iclcontrol.solar.load_forecaster(path)"
+            )
+        return model
+
     def export_spec(self) -> dict[str, Any]:
         """Network spec (docs/INTERFACES.md) plus the feature scaler and names."""
         self._check_fitted()
@@ -724,7 +915,7 @@ class IrradianceForecaster(EstimatorMixin):
 
 
 def evaluate(
-    model: IrradianceForecaster | SmartPersistence,
+    model: IrradianceForecaster | SmartPersistence | ClearSkyIndexClimatology,
     data: SolarData | pd.DataFrame,
     start: Any = None,
     horizon: int | None = None,

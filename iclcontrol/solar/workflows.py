@@ -1,7 +1,10 @@
 """End-to-end solar workflows behind the CLI (each callable from a script):
 
 * :func:`run_forecast`: load + QC → chronological split (last 20 % held out) → fit a
-  forecaster → per-lead metrics against smart persistence → plots and JSON.
+  forecaster → per-lead metrics against smart persistence → plots, JSON and the
+  fitted forecasters (model folders, :mod:`iclcontrol.solar.persist`).
+* :func:`run_predict`: a saved forecaster → forecasts on new data without training
+  (metrics where the data has measurements) → CSV and JSON.
 * :func:`run_plan`: a weather year → PV and battery sizing LP.
 * :func:`run_operate`: closed-loop receding-horizon dispatch on the held-out period
   driven by perfect foresight, smart persistence and the trained forecaster.
@@ -41,6 +44,7 @@ __all__ = [
     "run_forecast",
     "run_operate",
     "run_plan",
+    "run_predict",
     "sanitize",
 ]
 
@@ -156,7 +160,10 @@ def run_forecast(
         ``horizons`` (first kind; ``n`` = daytime samples scored at that lead),
         ``models`` (per kind: ``horizons``, ``history``), ``qc`` report,
         ``warnings`` (a lead scored on fewer than :data:`MIN_SCORED_SAMPLES`
-        daytime samples) and ``files`` written under ``out``.
+        daytime samples) and ``files`` written under ``out``; with ``out``, every
+        fitted forecaster is saved in ``out/models/KIND`` (``models[KIND]["model"]``;
+        ``model``: the first kind's, else None), to forecast again with
+        :func:`run_predict` without training.
     """
     d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
     params = {**default_forecast_params(d, horizon), **model_params}
@@ -174,8 +181,10 @@ def run_forecast(
         "qc": qc_report,
         "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
         "models": {},
+        "model": None,  # the first kind's saved folder, with out
     }
     results = {}
+    models = {}
     first_frames = None
     for kind in kinds:
         t0 = time.perf_counter()
@@ -191,6 +200,7 @@ def run_forecast(
             "seconds": time.perf_counter() - t0,
         }
         results[kind] = res["horizons"]
+        models[kind] = model
         summary.setdefault("n_train", model.history_["n_train"])
         summary.setdefault("n_test", res["n_test"])
         if first_frames is None:
@@ -227,14 +237,13 @@ def run_forecast(
         out = open_output(out, "metrics.json")
         files = {}
         assert first_frames is not None
-        fc = first_frames["forecast"].copy()
-        fc.columns = [f"forecast_{c}" for c in fc.columns]
-        tr = first_frames["truth"].add_prefix("measured_")
-        pe = first_frames["persistence"].add_prefix("persistence_")
-        pd.concat([fc, pe, tr], axis=1).to_csv(
-            out / "forecast_test.csv", index_label="issue_time"
-        )
+        write_forecast_table(first_frames, out / "forecast_test.csv")
         files["forecast_csv"] = str(out / "forecast_test.csv")
+        for kind, model in models.items():
+            folder = model.save(out / "models" / kind)
+            summary["models"][kind]["model"] = str(folder)
+        summary["model"] = summary["models"][kinds[0]]["model"]
+        files["model"] = summary["model"]
         spec = first_model.export_spec()
         with open(out / "model_spec.json", "w") as f:
             json.dump(sanitize(_listify(spec)), f)
@@ -253,6 +262,146 @@ def run_forecast(
             )
         summary["files"] = files
         write_summary(out / "metrics.json", sanitize(summary))
+    return sanitize(summary)
+
+
+def write_forecast_table(frames: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Write the forecast, smart persistence and measured values per issue time.
+
+    Parameters
+    ----------
+    frames : dict
+        ``forecast``, ``persistence`` and ``truth`` frames of
+        :func:`~iclcontrol.solar.forecast.evaluate` (issue time x ``h1..hH``).
+        [W/m^2]
+    path : pathlib.Path
+        The CSV file: column ``issue_time``, then ``forecast_h1..``,
+        ``persistence_h1..``, ``measured_h1..``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    fc = frames["forecast"].add_prefix("forecast_")
+    pe = frames["persistence"].add_prefix("persistence_")
+    tr = frames["truth"].add_prefix("measured_")
+    pd.concat([fc, pe, tr], axis=1).to_csv(path, index_label="issue_time")
+    return path
+
+
+def predict_load_kwargs(model: Any, load_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Reader arguments for new data of a saved forecaster: what the user gave,
+    completed with what the forecaster was fit on.
+
+    A plain table (``time_column`` given) takes the forecaster's target column,
+    covariates, time zone (of naive timestamps) and site unless given; a named
+    dataset or weather file carries its own site and clock and takes the target
+    only. ``predict`` then refuses data of another site, target or step.
+    """
+    kw = dict(load_kwargs)
+    kw.setdefault("target", model.target_)
+    if kw.get("time_column") is None:
+        return kw
+    columns = [
+        *getattr(model, "covariates", ()),
+        *getattr(model, "future_covariates", ()),
+    ]
+    if columns:
+        kw.setdefault("covariates", columns)
+    if model.tz_ is not None:
+        kw.setdefault("tz", str(model.tz_))
+    if kw.get("latitude") is None and kw.get("longitude") is None:
+        for name in ("latitude", "longitude", "surface_tilt", "surface_azimuth"):
+            kw.pop(name, None)
+        if kw.pop("label", None) not in (None, model.site_.label):
+            raise ConfigError(
+                f"--label: the forecaster was fit on timestamps labelled "
+                f"{model.site_.label!r}; give data labelled so (or --latitude and "
+                "--longitude with the label, for another site)"
+            )
+        kw["site"] = model.site_
+    return kw
+
+
+def run_predict(
+    model: str | Path,
+    data: str | Path | SolarData,
+    start: Any = None,
+    horizon: int | None = None,
+    out: str | Path | None = None,
+    qc: bool = True,
+    load_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Forecast with a saved forecaster on new data, without training.
+
+    Parameters
+    ----------
+    model : str or pathlib.Path
+        A model folder written by ``IrradianceForecaster.save`` (``solar forecast
+        --out DIR`` writes ``DIR/models/KIND``).
+    data : str, pathlib.Path or SolarData
+        Named dataset or file (read as by :func:`prepare`, completed by
+        :func:`predict_load_kwargs`).
+    start : str, timestamp or None
+        First issue time (local time of the data without a zone); None: all.
+        The training run's ``cut`` gives its held-out forecasts again.
+    horizon : int or None
+        Steps ahead, at most the fitted horizon; None: the fitted one.
+    out : str, pathlib.Path or None
+        Folder for ``forecast.csv`` (see :func:`write_forecast_table`) and
+        ``predict.json``.
+    qc : bool
+        Quality control of the data, as the training run did by default.
+
+    Returns
+    -------
+    dict
+        ``model`` (folder), ``kind``, ``dataset``, ``target``, ``site``,
+        ``training_data`` (the forecaster's record), ``start``, ``n_test`` (issue
+        times with a forecast), ``horizons`` (metrics per lead against smart
+        persistence where measured, as in :func:`run_forecast`), ``latest``
+        (issue time and ``h1..hH`` of the last issue time with a forecast
+        [W/m^2]), ``qc``, ``warnings``, ``files``.
+    """
+    from iclcontrol.solar.persist import load_forecaster
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+    forecaster = load_forecaster(model)
+    if isinstance(forecaster, AnalogDayScenarios):
+        raise ConfigError(
+            f"{model} holds analog-day scenarios, not a forecaster; give the folder "
+            "of a forecaster (solar forecast --out DIR saves them in DIR/models/KIND)"
+        )
+    kw = predict_load_kwargs(forecaster, load_kwargs or {})
+    d, qc_report = prepare(data, qc=qc, **({} if isinstance(data, SolarData) else kw))
+    res = evaluate(forecaster, d, start, horizon=horizon)
+    fc = res["frames"]["forecast"]
+    valid = fc.dropna(how="all")
+    latest = (
+        {"issue_time": str(valid.index[-1]), **valid.iloc[-1].to_dict()}
+        if len(valid)
+        else None
+    )
+    summary: dict[str, Any] = {
+        "model": str(model),
+        "kind": getattr(forecaster, "kind", type(forecaster).__name__),
+        "dataset": d.card.get("name", d.card.get("source", "")),
+        "target": d.target,
+        "site": d.site.to_dict(),
+        "training_data": forecaster.training_data_,
+        "start": None if start is None else str(start),
+        "n_test": res["n_test"],
+        "horizons": res["horizons"],
+        "latest": latest,
+        "qc": qc_report,
+        "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
+        "warnings": list(qc_report.get("warnings", [])),
+    }
+    if out is not None:
+        folder = open_output(out, "predict.json")
+        path = write_forecast_table(res["frames"], folder / "forecast.csv")
+        summary["files"] = {"forecast_csv": str(path)}
+        write_summary(folder / "predict.json", sanitize(summary))
     return sanitize(summary)
 
 
