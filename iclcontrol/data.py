@@ -686,7 +686,8 @@ def plant_dataset(
     outputs the states, so that a model trained on it fits
     :class:`~iclcontrol.mpc.SurrogateMPC`. The card records ``moves`` and
     ``steps_per_move``; a model fit on the dataset keeps them, and the MPC
-    takes its ``steps_per_move`` by default.
+    takes its ``steps_per_move`` and its ``moves`` (as the horizon, at most 2) by
+    default.
 
     Parameters
     ----------

@@ -18,14 +18,12 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from iclcontrol.export.casadi_export import CSTR_STEPS_PER_MOVE
-from iclcontrol.mpc.benchmark import REFERENCE_X0, run_controller
+from iclcontrol.mpc.benchmark import REFERENCE_X0, reference_settings, run_controller
 from iclcontrol.mpc.settings import MPCSettings
 
 
@@ -54,7 +52,8 @@ def run_report(
         Closed-loop sampling periods from each initial state.
     settings : MPCSettings, optional
         MPC formulation and solver (default: the reference LMPC, horizon 2,
-        Gauss-Newton SQP).
+        Gauss-Newton SQP); ``horizon=None`` (``MPCSettings()``'s default) is the
+        reference's 2 moves, the moves per sample of the dataset built here.
     baseline : bool
         Also run the do-mpc first-principles NMPC.
     random_state : int
@@ -85,9 +84,8 @@ def run_report(
     # the folder must not look complete with the old report beside the new config
     for name in ("report.md", "metrics.json"):
         (run / name).unlink(missing_ok=True)
-    s = settings if settings is not None else MPCSettings()
-    if s.steps_per_move is None:  # the CSTR data's, recorded in config.json
-        s = replace(s, steps_per_move=CSTR_STEPS_PER_MOVE)
+    # horizon and steps_per_move set before the model: they build its data
+    s = reference_settings(settings)
     config = {
         "budget_s": budget_s,
         "hidden": hidden,

@@ -261,7 +261,7 @@ def test_settings_extra_is_deprecated_and_says_so() -> None:
 
     with pytest.warns(IclControlWarning, match=r"extra is deprecated and ignored"):
         s = MPCSettings(extra={"horizon": 5, "note": "run 1"})
-    assert s.horizon == 2
+    assert s.horizon is None  # the default (the model's moves), not extra's 5
     with pytest.warns(IclControlWarning, match=r"MPCSettings\(horizon=\.\.\.\)"):
         MPCSettings.from_dict(s.to_dict())
     with pytest.raises(ConfigError, match="extra must be a dict"):
@@ -861,3 +861,156 @@ def test_cstr_main_job_and_bench_get_the_steps_per_move_and_horizon_as_before(
     assert MPCProblem(model, plant, MPCSettings(steps_per_move=10)).spm == 10
     with pytest.raises(ConfigError, match=r"steps_per_move=5 contradicts.* 10 rec"):
         MPCProblem(model, plant, MPCSettings(steps_per_move=5))
+
+
+@pytest.fixture(scope="module")
+def one_move_model():
+    """A tiny ICLRNN of one-move CSTR sequences (10 steps, cstr_dataset(moves=1),
+    the default of `iclcontrol data cstr`)."""
+    import torch
+
+    from iclcontrol.data import cstr_dataset
+    from iclcontrol.train import SurrogateModel
+
+    torch.set_num_threads(1)
+    ds = cstr_dataset(moves=1, n_grid=10, random_state=0)
+    return SurrogateModel(
+        "iclrnn", hidden=8, layers=1, max_epochs=1, random_state=0, verbose=False
+    ).fit(ds)
+
+
+def test_default_horizon_is_the_models_trained_moves_at_most_two(
+    model, one_move_model, plant
+) -> None:
+    """MPCSettings.horizon defaulted to 2 whatever the model: a model of one-move
+    sequences used from Python with MPCSettings() ran the network over 20 steps,
+    10 past its training (a warning), while `iclcontrol mpc` picked 1. Now
+    horizon=None takes the model's trained moves, at most 2, by the one rule of
+    both (default_horizon, in resolve_settings)."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import resolve_settings
+
+    assert one_move_model.training_data_["moves"] == 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IclControlWarning)
+        one = SurrogateMPC(one_move_model, plant, MPCSettings())
+        two = SurrogateMPC(model, plant, MPCSettings())
+        rollout = SurrogateMPC(one_move_model, plant, prediction="rollout")
+    assert (one.settings.horizon, one.problem.N, one.problem.spm) == (1, 1, 10)
+    assert [str(w.message) for w in caught] == []
+    assert one.problem.warnings == []
+    assert one.step([0.5, -20.0]).plan.shape == (1, 2)
+    assert (two.settings.horizon, two.problem.N) == (2, 2)
+    assert two.problem.warnings == []
+    # rollout applies the model move by move: the reference horizon fits
+    assert rollout.settings.horizon == 2 and rollout.problem.warnings == []
+    # the rule itself (iclcontrol mpc without --horizon calls resolve_settings)
+    from iclcontrol.mpc import REFERENCE_HORIZON, default_horizon
+
+    assert MPCSettings().horizon is None and REFERENCE_HORIZON == 2
+    assert resolve_settings(one_move_model, MPCSettings()).horizon == 1
+    assert resolve_settings(model, MPCSettings()).horizon == 2
+    assert default_horizon(one_move_model) == 1 and default_horizon(model) == 2
+    assert default_horizon(one_move_model, prediction="rollout") == 2
+    # at most 2: a model of three-move sequences still gets the reference's 2
+    three = {**model.export_spec(), "moves": 3, "steps": 30, "output_steps": 30}
+    assert default_horizon(three) == 2
+
+
+def test_an_explicit_horizon_is_kept_with_the_trained_length_warning(
+    model, one_move_model, plant
+) -> None:
+    """A horizon the user gives is not cut to the model's moves: horizon 3 on
+    the one-move model runs the network over 30 steps, with the warning naming
+    the horizon that fits."""
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import resolve_settings
+
+    warned = r"30 steps \(horizon 3 x 10 .* trained on 10-step .* horizon <= 1"
+    with pytest.warns(IclControlWarning, match=warned):
+        ctl = SurrogateMPC(one_move_model, plant, MPCSettings(horizon=3))
+    assert (ctl.settings.horizon, ctl.problem.N) == (3, 3)
+    assert resolve_settings(one_move_model, MPCSettings(horizon=3)).horizon == 3
+    with pytest.warns(IclControlWarning, match=r"20 steps .* trained on 10-step"):
+        assert SurrogateMPC(one_move_model, plant, horizon=2).problem.N == 2
+    with pytest.warns(IclControlWarning, match=r"30 steps .* trained on 20-step"):
+        assert SurrogateMPC(model, plant, horizon=3).problem.N == 3
+
+
+def test_a_model_without_recorded_moves_keeps_the_default_horizon_two(
+    one_move_model, plant, tmp_path, capsys
+) -> None:
+    """A model folder saved before moves were recorded (fields dropped from
+    model.json) says nothing about its sampling period: MPCSettings() keeps the
+    old default horizon 2, with the trained-length warning as before; and
+    `iclcontrol mpc` without --horizon follows the same rule."""
+    import json
+
+    from iclcontrol.cli import main
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.train import load
+
+    folder = one_move_model.save(tmp_path / "old")
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["training_data"]["moves"], meta["training_data"]["steps_per_move"]
+    (folder / "model.json").write_text(json.dumps(meta))
+    old = load(folder)
+    assert old.export_spec()["moves"] is None
+    with pytest.warns(IclControlWarning, match=r"20 steps .* trained on 10-step"):
+        ctl = SurrogateMPC(old, plant, MPCSettings())
+    assert (ctl.settings.horizon, ctl.settings.steps_per_move) == (2, 10)
+    legacy = {**one_move_model.export_spec(), "moves": None, "steps_per_move": None}
+    with pytest.warns(IclControlWarning, match=r"20 steps .* trained on 10-step"):
+        assert SurrogateMPC(legacy, plant).settings.horizon == 2
+    args = ["mpc", "--model", str(folder), "--x0=0.5,-20", "--steps", "1", "--json"]
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["run"]["horizon"] == 2
+    (warning,) = payload["warnings"]
+    assert "trained on 10-step sequences" in warning and "--horizon 1" in warning
+    from iclcontrol.mpc import default_horizon
+
+    assert default_horizon(old) == 2 and default_horizon(legacy) == 2
+
+
+def test_main_job_bench_and_baseline_resolve_the_settings_of_before(
+    model, plant
+) -> None:
+    """With MPCSettings.horizon defaulting to the model's moves, the main job
+    (`iclcontrol run`, run_report) and the benchmark (`iclcontrol bench mpc`,
+    benchmarks/bench_mpc.py, bench_mpc) fix horizon and steps_per_move before any
+    model exists (they size its data, cstr_dataset(moves=horizon)): they must
+    resolve exactly the settings of before, horizon 2 and 10 steps per move, with
+    the cstr_dataset(moves=2) model and with one that records neither.
+    DoMPCController has no surrogate: 2 moves by default, as before."""
+    from iclcontrol.cli import build_parser
+    from iclcontrol.commands.mpc import _settings
+    from iclcontrol.mpc import DoMPCController
+    from iclcontrol.mpc.benchmark import reference_settings
+
+    before = MPCSettings(horizon=2, steps_per_move=10)  # the old defaults
+    assert (model.training_data_["moves"], model.training_data_["steps_per_move"]) == (
+        2,
+        10,
+    )
+    legacy = {**model.export_spec(), "moves": None, "steps_per_move": None}
+    parser = build_parser()
+    cli = [_settings(parser.parse_args(a)) for a in (["run"], ["bench", "mpc"])]
+    for given in (None, MPCSettings(), *cli):
+        settings = reference_settings(given)
+        assert settings == before, given  # and so config.json / bench.json
+        for surrogate in (model, legacy):
+            ctl = SurrogateMPC(surrogate, plant, settings)
+            assert ctl.settings == before
+            assert (ctl.problem.N, ctl.problem.spm) == (2, 10)
+            assert ctl.problem.warnings == []
+    # the first-principles baseline: default settings are the 2-move ones
+    default = DoMPCController(plant)
+    assert default.settings.horizon == 2 and default.mpc.settings.n_horizon == 2
+    explicit = DoMPCController(plant, MPCSettings(horizon=2))
+    x0 = np.array([1.5, -70.0])
+    default.reset(x0)
+    explicit.reset(x0)
+    np.testing.assert_allclose(default.step(x0).u, explicit.step(x0).u, rtol=1e-9)

@@ -215,3 +215,43 @@ def test_a_plant_with_only_rhs_through_dataset_and_do_mpc_closed_loop() -> None:
         )
     # the loop moved the state towards the origin
     assert np.linalg.norm(frame.iloc[-1][["x1", "x2"]].to_numpy(float)) < np.sqrt(2)
+
+
+def test_the_mpc_horizon_defaults_to_the_moves_of_the_users_plant_data() -> None:
+    """A model of one-move plant_dataset sequences (one record per period) with
+    MPCSettings' default horizon 2 ran the network over 2 steps, one past its
+    training, with a warning; the horizon now defaults to the model's moves, at
+    most 2, and an explicit one is kept (with the warning)."""
+    import warnings
+
+    import torch
+
+    from iclcontrol.data import plant_dataset
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import MPCSettings, SurrogateMPC
+    from iclcontrol.train import SurrogateModel
+
+    torch.set_num_threads(1)
+    plant = Linear()
+    x0 = np.array([[a, b] for a in (-1.0, 0.0, 1.0) for b in (-1.0, 0.0, 1.0)])
+    settings = MPCSettings(
+        state_weights=(1.0, 1.0), input_weights=(0.01,), lyapunov=False
+    )
+    horizons, models, controllers = {}, {}, {}
+    for moves in (1, 2, 3):
+        ds = plant_dataset(plant, x0, moves=moves, n_input_levels=3)
+        model = SurrogateModel(
+            "iclrnn", hidden=4, layers=1, max_epochs=1, random_state=0, verbose=False
+        ).fit(ds)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IclControlWarning)
+            ctl = SurrogateMPC(model, plant, settings)
+        horizons[moves] = ctl.settings.horizon
+        models[moves], controllers[moves] = model, ctl
+        assert [str(w.message) for w in caught] == [], moves
+        assert ctl.problem.N == horizons[moves] and ctl.problem.spm == 1
+    assert horizons == {1: 1, 2: 2, 3: 2}
+    assert controllers[1].step([1.0, 0.0]).plan.shape == (1, 1)
+    with pytest.warns(IclControlWarning, match=r"over 3 steps .* trained on 1-step"):
+        ctl = SurrogateMPC(models[1], plant, settings, horizon=3)
+    assert ctl.settings.horizon == 3 and ctl.problem.N == 3

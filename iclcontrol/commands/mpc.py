@@ -44,11 +44,13 @@ def _add_mpc_options(
             "--horizon",
             type=positive_int,
             default=None,
-            help="control moves (default: 2, the reference, or fewer with "
-            "--prediction sequence if the model was trained on fewer moves: 1 for "
-            "a model of the default `iclcontrol data cstr` dataset); with "
-            "--prediction sequence, horizon x steps-per-move network steps "
-            "beyond the steps the model was trained on give a warning",
+            help="control moves (default: the moves the model was trained on, at "
+            "most 2, the reference, with --prediction sequence: 1 for a model of "
+            "the default `iclcontrol data cstr` dataset; 2 with --prediction "
+            "rollout or for a model that does not record its data's moves; the "
+            "same rule as MPCSettings(horizon=None)); with --prediction sequence, "
+            "horizon x steps-per-move network steps beyond the steps the model "
+            "was trained on give a warning",
         )
     else:
         p.add_argument(
@@ -379,8 +381,8 @@ def run_mpc(args: argparse.Namespace) -> int:
         summarize,
     )
     from iclcontrol.mpc.controller import SurrogateMPC
-    from iclcontrol.mpc.problem import trained_moves
-    from iclcontrol.mpc.settings import MPCSettings
+    from iclcontrol.mpc.problem import resolve_settings
+    from iclcontrol.mpc.settings import REFERENCE_HORIZON, MPCSettings
     from plants.base import outside_valid_states
 
     # everything that can be checked without the model, before any work
@@ -440,7 +442,7 @@ def run_mpc(args: argparse.Namespace) -> int:
                 "prediction can meet both; swap them or widen the range"
             )
     fields = {
-        "horizon": args.horizon or 2,
+        "horizon": args.horizon,  # None: the model's (resolve_settings)
         "state_setpoint": args.setpoint,
         "input_setpoint": args.input_setpoint,
         "state_weights": args.state_weights or MPCSettings().state_weights,
@@ -466,7 +468,8 @@ def run_mpc(args: argparse.Namespace) -> int:
         fallback=1 if user_plant else CSTR_STEPS_PER_MOVE,
         option="--steps-per-move",
     )
-    settings = replace(settings, steps_per_move=spm)
+    # and the horizon: --horizon, else the one rule of MPCSettings(horizon=None)
+    settings = resolve_settings(model, replace(settings, steps_per_move=spm))
     if args.relu_smoothing is not None and args.solver == "gn_sqp":
         _warn(
             "--relu-smoothing applies to --solver ipopt/sqpmethod only; gn_sqp "
@@ -482,15 +485,9 @@ def run_mpc(args: argparse.Namespace) -> int:
 
     for note in notes:
         show(note)
-    moves = trained_moves(model, settings.steps_per_move)
     data_command = f"plant --plant {args.plant}" if user_plant else "cstr"
-    if (
-        args.horizon is None
-        and settings.prediction == "sequence"
-        and moves is not None
-        and moves < settings.horizon
-    ):
-        settings = replace(settings, horizon=moves)
+    moves = settings.horizon  # resolved: an int
+    if args.horizon is None and moves is not None and moves < REFERENCE_HORIZON:
         _warn(
             f"horizon {moves}: the model was trained on {moves}-move sequences "
             f"(--horizon 2 would extrapolate it; for 2 moves use --prediction "

@@ -1,6 +1,8 @@
 """Surrogate MPC: problem builder, solvers, convexity report, closed loop, baseline.
 
-* :class:`MPCSettings` — the formulation (horizon, costs, constraints, solver).
+* :class:`MPCSettings` — the formulation (horizon, costs, constraints, solver);
+  :func:`resolve_settings` fills in what defaults to the model's (``horizon``:
+  :func:`default_horizon`; ``steps_per_move``).
 * :class:`MPCProblem` — CasADi expressions of one problem, with a convexity report.
 * :class:`SurrogateMPC` — receding-horizon controller with fallback and
   offset-free estimate; :class:`DoMPCController` — first-principles NMPC (do-mpc).
@@ -19,11 +21,12 @@ from iclcontrol.mpc.closed_loop import (
 )
 from iclcontrol.mpc.controller import StepResult, SurrogateMPC
 from iclcontrol.mpc.convexity import ConvexityReport, convexity_report, midpoint_test
-from iclcontrol.mpc.problem import MPCProblem, resolve_settings
-from iclcontrol.mpc.settings import MPCSettings
+from iclcontrol.mpc.problem import MPCProblem, default_horizon, resolve_settings
+from iclcontrol.mpc.settings import REFERENCE_HORIZON, MPCSettings
 from iclcontrol.mpc.solvers import GaussNewtonSQP, NlpSolver, SolveResult
 
 __all__ = [
+    "REFERENCE_HORIZON",
     "ConvexityReport",
     "DoMPCController",
     "GaussNewtonSQP",
@@ -37,6 +40,7 @@ __all__ = [
     "closed_loop",
     "closed_loop_cost",
     "convexity_report",
+    "default_horizon",
     "midpoint_test",
     "resolve_settings",
     "steps_to_region",

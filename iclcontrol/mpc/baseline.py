@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from iclcontrol.mpc.problem import (
     lyapunov_warnings,
     output_bound_scale,
 )
-from iclcontrol.mpc.settings import MPCSettings
+from iclcontrol.mpc.settings import REFERENCE_HORIZON, MPCSettings
 
 
 class DoMPCController:
@@ -34,14 +35,16 @@ class DoMPCController:
     plant : plants.Plant
         Gives ``rhs`` (CasADi backend), bounds and the sampling period.
     settings : MPCSettings, optional
-        ``horizon``, ``state_weights``, ``input_weights``, setpoints, the
-        Lyapunov settings and the state bounds ``output_lower``/``output_upper``
-        are used (entries None/infinite: that state is not bounded on that
-        side). The bounds are soft (do-mpc slack with penalty ``slack_l1``,
-        rows normalized as in the surrogate MPC) if ``soft_constraints``, else
-        hard bounds on the states, which do-mpc also imposes on the measured
-        state: a measured state outside them makes the problem infeasible (a
-        failed solve, the previous input applied).
+        ``horizon`` (None, the default, is
+        :data:`~iclcontrol.mpc.settings.REFERENCE_HORIZON`, 2 moves: there is no
+        surrogate whose trained moves it could take), ``state_weights``,
+        ``input_weights``, setpoints, the Lyapunov settings and the state bounds
+        ``output_lower``/``output_upper`` are used (entries None/infinite: that
+        state is not bounded on that side). The bounds are soft (do-mpc slack with
+        penalty ``slack_l1``, rows normalized as in the surrogate MPC) if
+        ``soft_constraints``, else hard bounds on the states, which do-mpc also
+        imposes on the measured state: a measured state outside them makes the
+        problem infeasible (a failed solve, the previous input applied).
     collocation_deg : int
         Degree of the collocation polynomial (do-mpc default 2).
 
@@ -82,6 +85,8 @@ class DoMPCController:
             import do_mpc
 
         s = settings if settings is not None else MPCSettings()
+        if s.horizon is None:  # no surrogate to take it from: the reference's
+            s = replace(s, horizon=REFERENCE_HORIZON)
         ignored = [
             name
             for name, unused in (

@@ -21,7 +21,7 @@ import numpy as np
 
 from iclcontrol.export.casadi_export import CSTR_STEPS_PER_MOVE
 from iclcontrol.mpc.closed_loop import closed_loop, summarize
-from iclcontrol.mpc.settings import MPCSettings
+from iclcontrol.mpc.settings import REFERENCE_HORIZON, MPCSettings
 
 #: Reference initial states (CA, T) of the LMPC closed loops (REFERENCE.md).
 REFERENCE_X0 = ((1.5, -70.0), (-1.5, 70.0))
@@ -53,6 +53,33 @@ def _has_current_defaults(model: Any) -> bool:
         cfg.kind, cfg.n_features, cfg.n_outputs, cfg.hidden, cfg.layers
     )
     return bool(today == cfg)
+
+
+def reference_settings(settings: MPCSettings | None = None) -> MPCSettings:
+    """The settings of the main job and the benchmark, complete before any model.
+
+    Both build the CSTR dataset for the horizon (``cstr_dataset(moves=horizon)``)
+    and record the settings, so what :class:`MPCSettings` leaves to the model is
+    fixed here: ``steps_per_move`` None is the CSTR data's
+    :data:`~iclcontrol.export.CSTR_STEPS_PER_MOVE` (10) and ``horizon`` None the
+    reference's :data:`~iclcontrol.mpc.settings.REFERENCE_HORIZON` (2).
+
+    Parameters
+    ----------
+    settings : MPCSettings, optional
+        Default ``MPCSettings()``; values given are kept.
+
+    Returns
+    -------
+    MPCSettings
+        With ``horizon`` and ``steps_per_move`` set.
+    """
+    s = settings if settings is not None else MPCSettings()
+    if s.steps_per_move is None:  # the CSTR data's, recorded in the results
+        s = replace(s, steps_per_move=CSTR_STEPS_PER_MOVE)
+    if s.horizon is None:  # the data is built for it: the reference's 2 moves
+        s = replace(s, horizon=REFERENCE_HORIZON)
+    return s
 
 
 def train_surrogate(
@@ -196,15 +223,15 @@ def bench_mpc(
     under ``ipopt``. With ``exact_relu_pass`` the ReLU surrogates (ICLRNN) are
     run once more with IPOPT on the exact piecewise-linear network, reported under
     ``ipopt_exact_relu``, ``ipopt_iterations_exact_relu`` and
-    ``ipopt_failed_solves_exact_relu``.
+    ``ipopt_failed_solves_exact_relu``. ``settings.horizon=None`` (the default) is
+    the reference's 2 moves: the surrogates are trained on
+    ``cstr_dataset(moves=horizon)``.
     """
     from iclcontrol.mpc.baseline import DoMPCController
     from iclcontrol.mpc.controller import SurrogateMPC
     from plants.cstr import CSTR
 
-    s = settings if settings is not None else MPCSettings()
-    if s.steps_per_move is None:  # the CSTR data's, recorded in the results
-        s = replace(s, steps_per_move=CSTR_STEPS_PER_MOVE)
+    s = reference_settings(settings)
     plant = CSTR()
     results: dict[str, Any] = {"controllers": {}}
     frames: dict[str, list[Any]] = {}

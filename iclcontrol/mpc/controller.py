@@ -116,6 +116,9 @@ class SurrogateMPC:
     plant : plants.Plant
         Bounds and steady-state input.
     settings : MPCSettings, optional
+        Default ``MPCSettings()``: ``horizon`` and ``steps_per_move`` from the
+        model (its trained moves, at most 2; its records per period), resolved
+        in :attr:`settings`.
     **overrides
         Keyword overrides of ``settings`` fields.
 
@@ -172,7 +175,7 @@ class SurrogateMPC:
             base = MPCSettings.from_dict(d)
         self.plant = plant
         self.problem = MPCProblem(model, plant, base)
-        # steps_per_move resolved against the model (its recorded value if unset)
+        # steps_per_move and horizon resolved against the model (its own if unset)
         self.settings = base = self.problem.settings
         self.convexity = self.problem.convexity
         self.solver = make_solver(self.problem)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from iclcontrol.export.casadi_export import CONVEX_KINDS, spec_activation
+from iclcontrol.mpc.settings import REFERENCE_HORIZON
 
 
 @dataclass
@@ -93,14 +94,16 @@ def convexity_report(spec: dict[str, Any], settings: Any) -> ConvexityReport:
             )
         )
     else:
+        # horizon None: rollout's default is the reference's 2 (default_horizon)
+        horizon = s.horizon if s.horizon is not None else REFERENCE_HORIZON
         items.append(
             ConvexityItem(
                 "prediction",
-                s.horizon == 1,
+                horizon == 1,
                 "rollout feeds the predicted state back as a feature through [x, -x]; "
                 "the network is not non-decreasing in x, so the composition is not "
                 "convex"
-                if s.horizon > 1
+                if horizon > 1
                 else "horizon 1: no state fed back",
             )
         )

@@ -33,7 +33,7 @@ from iclcontrol.export.casadi_export import (
     spec_dims,
 )
 from iclcontrol.mpc.convexity import ConvexityReport, convexity_report
-from iclcontrol.mpc.settings import MPCSettings
+from iclcontrol.mpc.settings import REFERENCE_HORIZON, MPCSettings
 
 
 def _array(a: Any) -> np.ndarray:
@@ -167,7 +167,7 @@ def lyapunov_warnings(settings: MPCSettings, plant: Any) -> list[str]:
 
 
 def resolve_settings(model: Any, settings: MPCSettings) -> MPCSettings:
-    """``settings`` with ``steps_per_move`` resolved against the model.
+    """``settings`` with ``steps_per_move`` and ``horizon`` resolved against the model.
 
     Parameters
     ----------
@@ -175,7 +175,9 @@ def resolve_settings(model: Any, settings: MPCSettings) -> MPCSettings:
         The surrogate (anything :func:`get_spec` accepts).
     settings : MPCSettings
         ``steps_per_move=None`` takes the model's recorded value (10 if it
-        records none).
+        records none); then ``horizon=None`` takes :func:`default_horizon` of
+        the model with that ``steps_per_move`` and ``settings.prediction``.
+        Values given are kept.
 
     Returns
     -------
@@ -188,12 +190,55 @@ def resolve_settings(model: Any, settings: MPCSettings) -> MPCSettings:
         ``settings.steps_per_move`` differs from the model's recorded value
         (:func:`~iclcontrol.export.resolve_steps_per_move`).
     """
-    spm = resolve_steps_per_move(
-        get_spec(model), settings.steps_per_move, option="steps_per_move"
-    )
-    if spm == settings.steps_per_move:
+    spec = get_spec(model)
+    spm = resolve_steps_per_move(spec, settings.steps_per_move, option="steps_per_move")
+    horizon = settings.horizon
+    if horizon is None:
+        horizon = default_horizon(spec, spm, settings.prediction)
+    if (spm, horizon) == (settings.steps_per_move, settings.horizon):
         return settings
-    return replace(settings, steps_per_move=spm)
+    return replace(settings, steps_per_move=spm, horizon=horizon)
+
+
+def default_horizon(
+    model: Any, steps_per_move: int | None = None, prediction: str = "sequence"
+) -> int:
+    """Control moves of ``MPCSettings(horizon=None)`` for a model: the moves its
+    training sequences cover, at most :data:`REFERENCE_HORIZON` (2).
+
+    The one rule of the Python API (:func:`resolve_settings`) and of ``iclcontrol
+    mpc`` without ``--horizon``: a ``"sequence"`` prediction runs the network over
+    ``horizon * steps_per_move`` steps, and a model trained on fewer extrapolates
+    in time (the warning of :class:`MPCProblem`).
+
+    Parameters
+    ----------
+    model : SurrogateModel, network or dict
+        The surrogate (anything :func:`get_spec` accepts).
+    steps_per_move : int, optional
+        Network steps per sampling period; default: the model's recorded one, or
+        10 if it records none.
+    prediction : {"sequence", "rollout"}
+        ``"rollout"`` applies the model one move at a time: any horizon fits.
+
+    Returns
+    -------
+    int
+        ``min(trained_moves(model, steps_per_move), REFERENCE_HORIZON)`` with
+        ``"sequence"`` for a model that records its training data's ``moves``
+        (1 for a model of ``cstr_dataset(moves=1)``, 2 for ``moves=2``);
+        :data:`REFERENCE_HORIZON` with ``"rollout"`` and for a model that records
+        no ``moves`` (saved before they were recorded, or trained on windows of
+        a file: its sampling period is unknown, so the reference horizon is
+        kept, as before, with :class:`MPCProblem`'s warning if it extrapolates).
+    """
+    spec = get_spec(model)
+    if prediction != "sequence" or spec.get("moves") is None:
+        return REFERENCE_HORIZON
+    covered = trained_moves(spec, steps_per_move)
+    if covered is None:  # a spec with no sequence lengths: its recorded moves
+        covered = max(int(spec["moves"]), 1)
+    return min(covered, REFERENCE_HORIZON)
 
 
 def trained_moves(model: Any, steps_per_move: int | None = None) -> int | None:
@@ -252,8 +297,10 @@ class MPCProblem:
     plant : plants.Plant
         Gives the input bounds and the steady-state input.
     settings : MPCSettings
-        ``steps_per_move=None`` takes the model's recorded value
-        (:func:`resolve_settings`); :attr:`settings` holds the resolved ones.
+        ``steps_per_move=None`` takes the model's recorded value and
+        ``horizon=None`` the moves the model was trained on, at most 2
+        (:func:`resolve_settings`, :func:`default_horizon`); :attr:`settings`
+        holds the resolved ones.
 
     Raises
     ------
@@ -305,8 +352,12 @@ class MPCProblem:
         self.u_upper = np.asarray(plant.input_upper, dtype=float)
         self.u_mid = 0.5 * (self.u_upper + self.u_lower)
         self.u_half = 0.5 * (self.u_upper - self.u_lower)
-        self.N = s.horizon
         self.spm = resolve_steps_per_move(self.spec, s.steps_per_move)  # as an int
+        self.N = (  # as an int (resolve_settings filled it in)
+            s.horizon
+            if s.horizon is not None
+            else default_horizon(self.spec, self.spm, s.prediction)
+        )
         self.nv = self.N * self.nu
         self.n_params = self.nx + self.N * self.nx + self.nu
         check_sizes(s, tuple(plant.state_names), tuple(plant.input_names))

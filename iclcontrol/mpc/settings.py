@@ -22,6 +22,12 @@ SolverName = Literal["gn_sqp", "ipopt", "sqpmethod"]
 #: failures, 1e-3 none.
 DEFAULT_RELU_SMOOTHING = 1e-3
 
+#: Control moves of the reference CSTR LMPC: the horizon of the main job
+#: (``iclcontrol run``) and the MPC benchmark, and the longest horizon
+#: ``MPCSettings(horizon=None)`` takes from a model
+#: (:func:`~iclcontrol.mpc.problem.default_horizon`).
+REFERENCE_HORIZON = 2
+
 
 def _tuple(value: Any, n: int | None, name: str) -> tuple[float, ...] | None:
     if value is None:
@@ -110,8 +116,19 @@ class MPCSettings:
 
     Parameters
     ----------
-    horizon : int
+    horizon : int or None
         Number of control moves; each move is held for one sampling period.
+        None (default): the moves the model was trained on, at most
+        :data:`REFERENCE_HORIZON` (2, the reference LMPC's), with
+        ``prediction="sequence"``: 1 for a model of one-move sequences (e.g.
+        ``cstr_dataset(moves=1)``, ``plant_dataset(..., moves=1)``), so that the
+        network is not run past its trained length; 2 with ``"rollout"`` and for a
+        model that does not record its data's ``moves`` (saved before they were
+        recorded, or trained on windows of a file);
+        :class:`~iclcontrol.mpc.MPCProblem` fills it in
+        (:func:`~iclcontrol.mpc.problem.default_horizon`, the rule ``iclcontrol
+        mpc`` uses without ``--horizon``). A horizon given explicitly is kept (a
+        longer one than the model was trained on gives a warning).
     steps_per_move : int or None
         Network steps per sampling period (10 for the CSTR data, one output every
         0.0005 h; the ``steps_per_move`` of
@@ -233,7 +250,7 @@ class MPCSettings:
         arguments (``MPCSettings(horizon=3)``), not inside ``extra``.
     """
 
-    horizon: int = 2
+    horizon: int | None = None
     steps_per_move: int | None = None
     prediction: Prediction = "sequence"
     state_weights: tuple[float, ...] = (1000.0, 1.0)
@@ -268,7 +285,7 @@ class MPCSettings:
 
     def __post_init__(self) -> None:
         for name in ("horizon", "steps_per_move", "max_iter", "cold_start_levels"):
-            if name == "steps_per_move" and self.steps_per_move is None:
+            if name in ("horizon", "steps_per_move") and getattr(self, name) is None:
                 continue  # the model's own (MPCProblem resolves it)
             # numpy integers too (a horizon from np.arange), stored as int for JSON
             setattr(self, name, positive_int(getattr(self, name), name))
