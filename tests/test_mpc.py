@@ -939,17 +939,19 @@ def test_an_explicit_horizon_is_kept_with_the_trained_length_warning(
         assert SurrogateMPC(model, plant, horizon=3).problem.N == 3
 
 
-def test_a_model_without_recorded_moves_keeps_the_default_horizon_two(
+def test_a_model_without_recorded_moves_gets_the_horizon_its_output_covers(
     one_move_model, plant, tmp_path, capsys
 ) -> None:
     """A model folder saved before moves were recorded (fields dropped from
-    model.json) says nothing about its sampling period: MPCSettings() keeps the
-    old default horizon 2, with the trained-length warning as before; and
-    `iclcontrol mpc` without --horizon follows the same rule."""
+    model.json): its 10 output steps at the assumed 10 steps per move cover one
+    move, so MPCSettings() and `iclcontrol mpc` without --horizon both resolve
+    horizon 1 without the trained-length warning (the CLI guessed so before; the
+    Python default was 2, extrapolating the network to 20 steps)."""
     import json
+    import warnings
 
     from iclcontrol.cli import main
-    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import default_horizon
     from iclcontrol.train import load
 
     folder = one_move_model.save(tmp_path / "old")
@@ -958,21 +960,20 @@ def test_a_model_without_recorded_moves_keeps_the_default_horizon_two(
     (folder / "model.json").write_text(json.dumps(meta))
     old = load(folder)
     assert old.export_spec()["moves"] is None
-    with pytest.warns(IclControlWarning, match=r"20 steps .* trained on 10-step"):
-        ctl = SurrogateMPC(old, plant, MPCSettings())
-    assert (ctl.settings.horizon, ctl.settings.steps_per_move) == (2, 10)
     legacy = {**one_move_model.export_spec(), "moves": None, "steps_per_move": None}
-    with pytest.warns(IclControlWarning, match=r"20 steps .* trained on 10-step"):
-        assert SurrogateMPC(legacy, plant).settings.horizon == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ctl = SurrogateMPC(old, plant, MPCSettings())
+        from_spec = SurrogateMPC(legacy, plant)
+    assert [str(w.message) for w in caught if "trained on" in str(w.message)] == []
+    assert (ctl.settings.horizon, ctl.settings.steps_per_move) == (1, 10)
+    assert from_spec.settings.horizon == 1
+    assert default_horizon(old) == 1 and default_horizon(legacy) == 1
     args = ["mpc", "--model", str(folder), "--x0=0.5,-20", "--steps", "1", "--json"]
     assert main(args) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert payload["run"]["horizon"] == 2
-    (warning,) = payload["warnings"]
-    assert "trained on 10-step sequences" in warning and "--horizon 1" in warning
-    from iclcontrol.mpc import default_horizon
-
-    assert default_horizon(old) == 2 and default_horizon(legacy) == 2
+    assert payload["run"]["horizon"] == 1
+    assert not any("trained on" in w for w in payload["warnings"])
 
 
 def test_main_job_bench_and_baseline_resolve_the_settings_of_before(

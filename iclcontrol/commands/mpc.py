@@ -47,7 +47,8 @@ def _add_mpc_options(
             help="control moves (default: the moves the model was trained on, at "
             "most 2, the reference, with --prediction sequence: 1 for a model of "
             "the default `iclcontrol data cstr` dataset; 2 with --prediction "
-            "rollout or for a model that does not record its data's moves; the "
+            "rollout; a model that does not record its steps per move is read at "
+            "10 per move; the "
             "same rule as MPCSettings(horizon=None)); with --prediction sequence, "
             "horizon x steps-per-move network steps beyond the steps the model "
             "was trained on give a warning",

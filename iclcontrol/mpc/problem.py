@@ -224,20 +224,21 @@ def default_horizon(
     Returns
     -------
     int
-        ``min(trained_moves(model, steps_per_move), REFERENCE_HORIZON)`` with
-        ``"sequence"`` for a model that records its training data's ``moves``
-        (1 for a model of ``cstr_dataset(moves=1)``, 2 for ``moves=2``);
-        :data:`REFERENCE_HORIZON` with ``"rollout"`` and for a model that records
-        no ``moves`` (saved before they were recorded, or trained on windows of
-        a file: its sampling period is unknown, so the reference horizon is
-        kept, as before, with :class:`MPCProblem`'s warning if it extrapolates).
+        With ``"sequence"``: ``min(trained_moves(model, steps_per_move),
+        REFERENCE_HORIZON)``, the moves its trained output covers at the
+        resolved steps per move (1 for a model of ``cstr_dataset(moves=1)``, 2
+        for ``moves=2``; for a model that records no ``steps_per_move``, saved
+        before they were recorded or trained on windows of a file, 10 steps per
+        move are assumed, so a 10-step model gets 1). Its recorded ``moves`` if
+        it records no sequence lengths; :data:`REFERENCE_HORIZON` if neither,
+        and with ``"rollout"`` (any horizon fits).
     """
     spec = get_spec(model)
-    if prediction != "sequence" or spec.get("moves") is None:
+    if prediction != "sequence":
         return REFERENCE_HORIZON
     covered = trained_moves(spec, steps_per_move)
     if covered is None:  # a spec with no sequence lengths: its recorded moves
-        covered = max(int(spec["moves"]), 1)
+        covered = max(int(spec.get("moves") or REFERENCE_HORIZON), 1)
     return min(covered, REFERENCE_HORIZON)
 
 

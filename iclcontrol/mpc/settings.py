@@ -122,9 +122,9 @@ class MPCSettings:
         :data:`REFERENCE_HORIZON` (2, the reference LMPC's), with
         ``prediction="sequence"``: 1 for a model of one-move sequences (e.g.
         ``cstr_dataset(moves=1)``, ``plant_dataset(..., moves=1)``), so that the
-        network is not run past its trained length; 2 with ``"rollout"`` and for a
-        model that does not record its data's ``moves`` (saved before they were
-        recorded, or trained on windows of a file);
+        network is not run past its trained length (a model that does not record
+        its steps per move, saved before they were recorded or trained on windows
+        of a file, is read at 10 per move); 2 with ``"rollout"``;
         :class:`~iclcontrol.mpc.MPCProblem` fills it in
         (:func:`~iclcontrol.mpc.problem.default_horizon`, the rule ``iclcontrol
         mpc`` uses without ``--horizon``). A horizon given explicitly is kept (a
