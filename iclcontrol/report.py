@@ -98,6 +98,7 @@ def run_report(
     (run / "config.json").write_text(json.dumps(config, indent=1))
 
     log(f"[1/4] building the CSTR dataset ({s.horizon} moves per sample)")
+    assert s.horizon is not None  # reference_settings fills it
     dataset = cstr_dataset(moves=s.horizon, random_state=random_state)
     log(f"      {dataset.n_samples} samples of {dataset.X.shape[1]} steps")
     log(f"[2/4] training a 2x{hidden} ICLRNN for up to {budget_s:g} s")

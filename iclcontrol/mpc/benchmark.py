@@ -232,6 +232,7 @@ def bench_mpc(
     from plants.cstr import CSTR
 
     s = reference_settings(settings)
+    assert s.horizon is not None  # reference_settings fills it
     plant = CSTR()
     results: dict[str, Any] = {"controllers": {}}
     frames: dict[str, list[Any]] = {}

@@ -176,7 +176,7 @@ def plot_phase_plane(
     path: str | Path | None = None,
     units: Mapping[str, str] | None = None,
     deviation: bool = True,
-    setpoint: tuple[float, float] | None = None,
+    setpoint: tuple[float, ...] | None = None,
     plant: Any = None,
 ) -> Any:
     """Trajectories in the (CA, T) plane with the stability ellipse ``x'Px = level``.
