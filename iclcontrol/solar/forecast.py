@@ -24,10 +24,8 @@ Fitted forecasters are saved and loaded by :mod:`iclcontrol.solar.persist`
 from __future__ import annotations
 
 import copy
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,12 +35,12 @@ from iclcontrol.estimator import EstimatorMixin
 from iclcontrol.exceptions import (
     ConfigError,
     DataError,
-    ModelFileError,
     NotFittedError,
 )
 from iclcontrol.solar.data import Site, SolarData, as_timestamp, regularize
 from iclcontrol.solar.features import CSI_MAX, feature_frame
 from iclcontrol.solar.metrics import horizon_metrics
+from iclcontrol.solar.saving import SavedModelMixin
 from iclcontrol.solar.windows import (
     CONTEXT_FEATURES,
     STEP_FEATURES,
@@ -228,7 +226,7 @@ def _store_fitted(
     }
 
 
-class _ReferenceForecast(EstimatorMixin):
+class _ReferenceForecast(SavedModelMixin, EstimatorMixin):
     """Shared parts of the reference forecasts (no training of a network).
 
     Estimators like :class:`IrradianceForecaster`: ``get_params`` /
@@ -251,57 +249,6 @@ class _ReferenceForecast(EstimatorMixin):
     def window_options(self) -> dict[str, Any]:
         """No extra features: reference forecasts read plain windows."""
         return {}
-
-    # -- save/load ---------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the fitted forecaster to a model folder (model.json, no pickle).
-
-        See :func:`iclcontrol.solar.persist.save_forecaster`; read it back with
-        :func:`iclcontrol.solar.load_forecaster` (or the class's ``load``).
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            The folder, created with its missing parents.
-
-        Returns
-        -------
-        pathlib.Path
-            The folder (``~`` expanded).
-
-        Raises
-        ------
-        TypeError
-            ``path`` is not a str or os.PathLike.
-        NotFittedError
-        ModelFileError
-            ``path`` is an existing file.
-        """
-        from iclcontrol.solar.persist import save_forecaster
-
-        return save_forecaster(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Any:
-        """Read a folder written by :meth:`save`.
-
-        Raises
-        ------
-        TypeError
-            ``path`` is not a str or os.PathLike.
-        ModelFileError
-            Missing, truncated, corrupted or inconsistent folder, or one that
-            holds another kind of forecaster.
-        """
-        from iclcontrol.solar.persist import load_forecaster
-
-        model = load_forecaster(path)
-        if not isinstance(model, cls):
-            raise ModelFileError(
-                f"{path} holds a {type(model).__name__}, not a {cls.__name__}; "
-                "read it with iclcontrol.solar.load_forecaster(path)"
-            )
-        return model
 
     def _windows(
         self,
@@ -395,7 +342,7 @@ class ClearSkyIndexClimatology(_ReferenceForecast):
         return _in_zone(w.frame(csi * w.clearsky[:, :h]), tz)
 
 
-class IrradianceForecaster(EstimatorMixin):
+class IrradianceForecaster(SavedModelMixin, EstimatorMixin):
     """Multi-step irradiance forecaster on a (convex) recurrent network.
 
     scikit-learn's estimator protocol (:class:`iclcontrol.estimator.EstimatorMixin`):
@@ -850,57 +797,6 @@ class IrradianceForecaster(EstimatorMixin):
                 out[s : s + 4096] = csi * w.clearsky[s : s + 4096]
         out[~w.forecastable] = np.nan
         return _in_zone(w.frame(out[:, :h]), tz)
-
-    # -- save/load ---------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the fitted forecaster to a model folder (safetensors + JSON).
-
-        See :func:`iclcontrol.solar.persist.save_forecaster`; read it back with
-        :func:`iclcontrol.solar.load_forecaster` (or ``IrradianceForecaster.load``).
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            The folder, created with its missing parents.
-
-        Returns
-        -------
-        pathlib.Path
-            The folder (``~`` expanded).
-
-        Raises
-        ------
-        TypeError
-            ``path`` is not a str or os.PathLike.
-        NotFittedError
-        ModelFileError
-            ``path`` is an existing file.
-        """
-        from iclcontrol.solar.persist import save_forecaster
-
-        return save_forecaster(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Any:
-        """Read a folder written by :meth:`save`.
-
-        Raises
-        ------
-        TypeError
-            ``path`` is not a str or os.PathLike.
-        ModelFileError
-            Missing, truncated, corrupted or inconsistent folder, or one that
-            holds another kind of forecaster.
-        """
-        from iclcontrol.solar.persist import load_forecaster
-
-        model = load_forecaster(path)
-        if not isinstance(model, cls):
-            raise ModelFileError(
-                f"{path} holds a {type(model).__name__}, not a {cls.__name__}; "
-                "read it with iclcontrol.solar.load_forecaster(path)"
-            )
-        return model
 
     def export_spec(self) -> dict[str, Any]:
         """Network spec (docs/INTERFACES.md) plus the feature scaler and names."""

@@ -24,8 +24,6 @@ the site at that time of year:
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +32,7 @@ import pandas as pd
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
 from iclcontrol.solar.data import SolarData, as_timestamp
 from iclcontrol.solar.features import CSI_MAX, feature_frame
+from iclcontrol.solar.saving import SavedModelMixin
 
 __all__ = ["AnalogDayScenarios"]
 
@@ -46,7 +45,7 @@ def _day_and_slot(
     return dates, np.asarray(np.round((index - dates) / step), dtype=int)
 
 
-class AnalogDayScenarios:
+class AnalogDayScenarios(SavedModelMixin):
     """Ensemble of clear-sky-index trajectories around a point forecast.
 
     Parameters
@@ -129,34 +128,6 @@ class AnalogDayScenarios:
         self.usable_ = usable
         self.freq_ = step
         return self
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the fitted scenarios to a model folder (``model.json``, no pickle).
-
-        Read it back with :func:`iclcontrol.solar.load_forecaster`
-        (:mod:`iclcontrol.solar.persist`); ``scenarios`` then gives the same
-        floats.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            The folder, created with its missing parents.
-
-        Returns
-        -------
-        pathlib.Path
-
-        Raises
-        ------
-        TypeError
-            ``path`` is not a str or os.PathLike.
-        NotFittedError
-        ModelFileError
-            ``path`` is an existing file.
-        """
-        from iclcontrol.solar.persist import save_forecaster
-
-        return save_forecaster(self, path)
 
     def scenarios(self, issue_time: Any, point_csi: np.ndarray) -> np.ndarray:
         """Scenarios of the clear-sky index for the leads after ``issue_time``.
