@@ -416,13 +416,20 @@ class Plant(ABC):
             states=records[:, -1].copy(),
         )
 
+    def has_own_step(self) -> bool:
+        """True if the class overrides :meth:`step` with its own integration.
+
+        Its ``method`` and ``substeps`` then do not change what ``step`` returns
+        (they only drive the default step, which integrates :meth:`rhs`).
+        """
+        return type(self).step is not Plant.step
+
     def has_own_records(self) -> bool:
         """True if :meth:`trajectory` records the plant's own :meth:`step`.
 
         False for a plant that overrides ``step`` but not ``trajectory``.
         """
-        cls = type(self)
-        return cls.step is Plant.step or cls.trajectory is not Plant.trajectory
+        return not self.has_own_step() or type(self).trajectory is not Plant.trajectory
 
     def casadi_ode(self) -> ca.Function:
         """Symbolic ODE ``xdot = f(x, u)`` as a named CasADi Function.
