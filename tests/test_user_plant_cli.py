@@ -289,3 +289,18 @@ def test_cli_mpc_plant_method_on_a_plant_with_its_own_step(
     for _ in range(10):
         expected = expected + 0.01 * (0.5 * q[:-1] - 0.1 * (expected - 293.15))
     np.testing.assert_allclose(temps[1:], expected, rtol=0, atol=1e-9)
+
+
+def test_cli_data_plant_steps_per_move_not_dividing_substeps(plant_file, capsys):
+    """The Tank's default step takes substeps=10 RK4 steps per period, so 3
+    records per period fall between them. The error said only 'n_records=3 must
+    divide the 10 internal steps', naming neither the plant's substeps nor a
+    value that works: the divisors of 10 and a multiple of 3 (30)."""
+    argv = ["data", "plant", "--plant", f"{plant_file}:Tank", "--x0-lower", "290"]
+    argv += ["--x0-upper", "320", "--grid", "2", "--steps-per-move", "3"]
+    assert main([*argv, "--out", str(plant_file.parent / "d")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("iclcontrol: error: ")
+    assert "(Tank.substeps, rk4 steps per sampling period)" in err[0]
+    assert "(steps_per_move) can be 1, 2, 5, 10" in err[0]
+    assert "set Tank.substeps to a multiple of 3 (e.g. 30)" in err[0]
