@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -287,8 +288,15 @@ class Plant(ABC):
                 f"n_records must be a positive integer, got {n_records!r}"
             )
         if substeps % n_records and method != "cvodes":
+            name = type(self).__name__
+            divisors = [d for d in range(1, substeps + 1) if substeps % d == 0]
             raise ConfigError(
-                f"n_records={n_records} must divide the {substeps} internal steps"
+                f"n_records={n_records} must divide the {substeps} internal steps "
+                f"({name}.substeps, {method} steps per sampling period): records "
+                f"per period (steps_per_move) can be "
+                f"{', '.join(map(str, divisors))}; or set {name}.substeps to a "
+                f"multiple of {n_records} (e.g. "
+                f"{math.lcm(substeps, n_records)}), or method='cvodes'"
             )
         every = substeps // n_records if method != "cvodes" else 1
         records = np.empty((x.shape[0], n_records, self.n_states))
@@ -416,13 +424,20 @@ class Plant(ABC):
             states=records[:, -1].copy(),
         )
 
+    def has_own_step(self) -> bool:
+        """True if the class overrides :meth:`step` with its own integration.
+
+        Its ``method`` and ``substeps`` then do not change what ``step`` returns
+        (they only drive the default step, which integrates :meth:`rhs`).
+        """
+        return type(self).step is not Plant.step
+
     def has_own_records(self) -> bool:
         """True if :meth:`trajectory` records the plant's own :meth:`step`.
 
         False for a plant that overrides ``step`` but not ``trajectory``.
         """
-        cls = type(self)
-        return cls.step is Plant.step or cls.trajectory is not Plant.trajectory
+        return not self.has_own_step() or type(self).trajectory is not Plant.trajectory
 
     def casadi_ode(self) -> ca.Function:
         """Symbolic ODE ``xdot = f(x, u)`` as a named CasADi Function.

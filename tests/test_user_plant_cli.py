@@ -237,3 +237,70 @@ def test_cli_options_take_one_number_per_state_of_the_users_plant(
     assert "--x0-lower is needed: Tank has no finite state limit" in (
         capsys.readouterr().err
     )
+
+
+OWN_STEP_FILE = textwrap.dedent(
+    """
+    import numpy as np
+    from tankplant import Tank
+
+
+    class EulerTank(Tank):
+        # its own step: 10 explicit Euler steps of 0.01 h (method is not used)
+        def step(self, x, u):
+            x = np.atleast_2d(np.asarray(x, float))
+            u = np.atleast_2d(np.asarray(u, float))
+            for _ in range(10):
+                x = x + 0.01 * self.rhs(x, u)
+            return x
+    """
+)
+
+
+def test_cli_mpc_plant_method_on_a_plant_with_its_own_step(
+    plant_file, tmp_path, capsys, monkeypatch
+):
+    """--plant-method set the ``method`` of a plant whose own ``step`` ignores it:
+    the loop ran the plant's Euler step while the JSON said "cvodes". Now it is
+    an error naming the override, and the JSON's plant_method is null (no
+    ``method`` drives the step). The loop's rows are the plant's own Euler step:
+    T + 0.01 (0.5 Q - 0.1 (T - 293.15)), ten times (by hand, not the exact step)."""
+    monkeypatch.syspath_prepend(str(plant_file.parent))
+    (tmp_path / "eulertank.py").write_text(OWN_STEP_FILE)
+    spec = f"{tmp_path / 'eulertank.py'}:EulerTank"
+    data, model = tmp_path / "data", tmp_path / "model"
+    argv = ["data", "plant", "--plant", f"{plant_file}:Tank", "--x0-lower", "290"]
+    argv += ["--x0-upper", "320", "--grid", "3", "--levels", "2"]
+    assert main([*argv, "--out", str(data), "--json"]) == 0
+    train = ["train", "--data", str(data), "--hidden", "4", "--max-epochs", "1"]
+    assert main([*train, "--time-budget", "5", "--out", str(model), "--json"]) == 0
+    capsys.readouterr()
+    mpc = ["mpc", "--model", str(model), "--plant", spec, "--x0=295", "--steps", "2"]
+    assert main([*mpc, "--plant-method", "cvodes", "--json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("iclcontrol: error: ")
+    assert "EulerTank overrides step with its own integration" in err[0]
+    assert main([*mpc, "--out", str(tmp_path / "o"), "--json"]) == 0
+    result = _json(capsys)
+    assert result["run"]["plant_method"] is None
+    frame = pd.read_csv(tmp_path / "o" / "closed_loop.csv")
+    temps, q = frame["T"].to_numpy(), frame["Q"].to_numpy()
+    expected = temps[:-1].copy()
+    for _ in range(10):
+        expected = expected + 0.01 * (0.5 * q[:-1] - 0.1 * (expected - 293.15))
+    np.testing.assert_allclose(temps[1:], expected, rtol=0, atol=1e-9)
+
+
+def test_cli_data_plant_steps_per_move_not_dividing_substeps(plant_file, capsys):
+    """The Tank's default step takes substeps=10 RK4 steps per period, so 3
+    records per period fall between them. The error said only 'n_records=3 must
+    divide the 10 internal steps', naming neither the plant's substeps nor a
+    value that works: the divisors of 10 and a multiple of 3 (30)."""
+    argv = ["data", "plant", "--plant", f"{plant_file}:Tank", "--x0-lower", "290"]
+    argv += ["--x0-upper", "320", "--grid", "2", "--steps-per-move", "3"]
+    assert main([*argv, "--out", str(plant_file.parent / "d")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("iclcontrol: error: ")
+    assert "(Tank.substeps, rk4 steps per sampling period)" in err[0]
+    assert "(steps_per_move) can be 1, 2, 5, 10" in err[0]
+    assert "set Tank.substeps to a multiple of 3 (e.g. 30)" in err[0]

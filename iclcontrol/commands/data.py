@@ -82,7 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--steps-per-move",
         type=positive_int,
         default=1,
-        help="records per sampling period (give the same to `iclcontrol mpc`)",
+        help="records per sampling period, a divisor of the plant's substeps "
+        "(kept in the dataset and the model; `iclcontrol mpc` takes it from there)",
     )
     plant.add_argument("--seed", type=int, default=0, help="split and input seed")
     plant.add_argument("--json", action="store_true", help="print a JSON summary last")

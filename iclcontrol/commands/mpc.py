@@ -155,7 +155,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["euler", "rk4", "cvodes"],
         help="integration of the plant: euler (dt 1e-4 h, the paper's data), rk4, "
         "or cvodes (SUNDIALS, accurate where the explicit schemes diverge) "
-        "(default: euler for the CSTR, the method of your plant's class)",
+        "(default: euler for the CSTR, the method of your plant's class; not for "
+        "a plant that overrides step with its own integration)",
     )
     mpc.add_argument(
         "--steps-per-move",
@@ -321,8 +322,21 @@ def _make_plant(args: argparse.Namespace) -> Any:
         return CSTR(method=args.plant_method or "euler")
     plant = load_plant(args.plant)
     if args.plant_method is not None:
+        if plant.has_own_step():
+            raise ConfigError(
+                f"--plant-method {args.plant_method}: {type(plant).__name__} "
+                "overrides step with its own integration, which --plant-method "
+                "cannot change; leave --plant-method out, or remove the plant's "
+                "step so that the default step integrates rhs with the method"
+            )
         plant.method = args.plant_method
     return plant
+
+
+def _plant_method(plant: Any) -> str | None:
+    """How the closed loop integrates ``plant``: its ``method``, or None when the
+    plant overrides ``step`` with its own integration (``method`` unused)."""
+    return None if plant.has_own_step() else str(plant.method)
 
 
 def _parse_vectors(args: argparse.Namespace, plant: Any) -> None:
@@ -533,7 +547,7 @@ def run_mpc(args: argparse.Namespace) -> int:
     summary["run"] = {
         "model": str(args.model),
         "plant": args.plant,
-        "plant_method": plant.method,
+        "plant_method": _plant_method(plant),
         "x0": [float(v) for v in x0_arr],
         "steps": args.steps,
         "solver": settings.solver,
@@ -611,7 +625,7 @@ def run_mpc(args: argparse.Namespace) -> int:
         fix = (
             f"; on the command line --plant-method cvodes integrates where "
             f"{plant.method} diverges"
-            if plant.method != "cvodes"
+            if _plant_method(plant) not in (None, "cvodes")
             else ""
         )
         raise SimulationError(f"{error}{fix}{where if args.out else ''}") from error
