@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -270,3 +272,18 @@ def check_constraints(network: Any, meta_path: Path) -> None:
             "was edited or belongs to other weights. Restore the model folder as "
             "saved (or train again)"
         )
+
+
+@contextmanager
+def reading(meta_path: Path) -> Iterator[None]:
+    """Turn a KeyError, TypeError or ValueError raised while a loader reads the
+    parts of ``meta_path`` into a :class:`ModelFileError` naming the file (a
+    ModelFileError passes through unchanged)."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(
+            f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
+        ) from None

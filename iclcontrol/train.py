@@ -62,6 +62,7 @@ from iclcontrol.modelfile import (
     model_path,
     read_meta,
     read_weights,
+    reading,
     write_meta,
     write_weights,
 )
@@ -1233,7 +1234,7 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
         folder, ("iclcontrol.SurrogateModel",), FORMAT_VERSION, "SurrogateModel.save"
     )
     tensors = read_weights(folder, meta, "SurrogateModel.save")
-    try:
+    with reading(meta_path):
         params = dict(meta["params"])
         model = SurrogateModel(**params)
         model.config_ = NetworkConfig.from_dict(meta["network"])
@@ -1268,12 +1269,6 @@ def load(path: str | os.PathLike[str]) -> SurrogateModel:
         stored = meta.get("certificate")
         if stored is not None:
             stored = Certificate.from_dict(stored)
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
-        ) from None
     _check_model_parts(model, meta_path)
     check_constraints(model.network_, meta_path)
     model.certificate_ = _checked_certificate(model, stored, meta_path)

@@ -40,6 +40,7 @@ from iclcontrol.modelfile import (
     model_path,
     read_meta,
     read_weights,
+    reading,
     write_meta,
     write_weights,
 )
@@ -233,7 +234,7 @@ def load_forecaster(path: str | os.PathLike[str]) -> Forecaster:
     meta_path = folder / META_FILE
     meta = read_meta(folder, tuple(_CLASSES), FORMAT_VERSION, _WRITER, weights=False)
     cls = _CLASSES[meta["format"]]
-    try:
+    with reading(meta_path):
         if cls is AnalogDayScenarios:
             return _scenarios_from(meta)
         params = dict(meta["params"])
@@ -251,12 +252,6 @@ def load_forecaster(path: str | os.PathLike[str]) -> Forecaster:
             if table.shape != (12, 24):
                 raise ValueError(f"table has shape {table.shape}, expected (12, 24)")
             model.table_ = pd.DataFrame(table, index=range(1, 13), columns=range(24))
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
-        ) from None
     if cls is IrradianceForecaster:
         _load_network(model, folder, meta)
     return model
@@ -278,7 +273,7 @@ def _load_network(
 
     meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
     tensors = read_weights(folder, meta, _WRITER)
-    try:
+    with reading(meta_path):
         config = NetworkConfig.from_dict(meta["network"])
         # float64, as fit trains it: float32 parameters would round the weights
         net = network_from_config(config, 0).double()
@@ -294,12 +289,6 @@ def _load_network(
         scaler = MinMaxScaler.from_dict(meta["x_scaler"])
         history = dict(meta.get("history") or {})
         features = model.feature_names()  # checks the stored parameters
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{meta_path} is inconsistent or incomplete ({type(exc).__name__}: {exc})"
-        ) from None
     for name, found_value, wanted in (
         ("kind", config.kind, model.kind),
         ("hidden", config.hidden, model.hidden),
