@@ -171,14 +171,20 @@ def test_gauss_newton_sqp_on_convex_relu_problem(model, plant) -> None:
         assert fc >= fa - 1e-4 * (1 + abs(fa))
 
 
-def test_reference_lmpc_gn_sqp_not_worse_than_ipopt(model, plant) -> None:
-    """On the (non-convex) reference LMPC GN-SQP reaches IPOPT's objective or better."""
+@pytest.mark.parametrize("x0", [[1.5, -70.0], [1.0, -40.0]])
+def test_reference_lmpc_gn_sqp_not_worse_than_ipopt(model, plant, x0) -> None:
+    """On the (non-convex) reference LMPC, cold-started at v = 0, GN-SQP ends
+    within 1 % of IPOPT's objective. Not closer: it stops where its merit line
+    search finds no decrease at a kink of the ReLU network (0.72 % and 0.21 %
+    above IPOPT here). It was 0.09 % at (1.5, -70) only while it took a qrqp
+    "solution" 3 outside the step box (now refused, see test_gn_sqp_qp.py), and
+    0.63 % at (1, -40) then."""
     pr = MPCProblem(model, plant, MPCSettings())
     gn, ip = GaussNewtonSQP(pr), NlpSolver(pr, "ipopt")
-    p = pr.params([1.5, -70.0])
+    p = pr.params(x0)
     a, b = gn.solve(np.zeros(pr.nv), p), ip.solve(np.zeros(pr.nv), p)
-    assert a.success
-    assert a.objective <= b.objective * (1 + 1e-3) + 1e-6 or not b.success
+    assert a.success and b.success, (a.status, b.status)
+    assert a.objective <= b.objective * (1 + 1e-2) + 1e-6
 
 
 def test_infeasible_hard_problem_falls_back_without_raising(model, plant) -> None:

@@ -36,14 +36,72 @@ from iclcontrol.mpc.problem import MPCProblem
 
 #: QP solver of the subproblems qrqp fails on, and of the phase-1 problem.
 _FALLBACK_QP = "highs"
+#: HiGHS's QP iterations per call. Its active-set QP solver can cycle: on a
+#: 5-variable subproblem of the reference CSTR LMPC (cold start at x0=(1, -40)) it
+#: ran > 40 s without the limit, and stops after 1000 iterations (~1 ms) with it.
+#: An iteration limit, not HiGHS's ``time_limit``: in CasADi's plugin that clock
+#: runs over the life of the conic (measured: once 0.05 s had been spent in all
+#: calls together, every later call returned "Time limit reached" at once), and it
+#: would make the results depend on the machine's load.
+_FALLBACK_QP_ITERATIONS = 1000
 _FALLBACK_QP_OPTIONS: dict[str, Any] = {
     "error_on_fail": False,
-    "highs": {"output_flag": False},
+    "highs": {
+        "output_flag": False,
+        "qp_iteration_limit": _FALLBACK_QP_ITERATIONS,
+        "simplex_iteration_limit": _FALLBACK_QP_ITERATIONS,
+    },
 }
+#: Allowed excess of a QP solution over its bounds and rows, relative to the
+#: magnitudes involved (see :func:`qp_excess`). The well-posed subproblems of the
+#: reference CSTR closed loops are met to ~1e-13; qrqp's false "success" points
+#: were 0.5 to 5 outside.
+QP_FEASIBILITY_TOL = 1e-6
 
 
 def _scalar(a: Any) -> float:
     return float(np.asarray(a, dtype=float).ravel()[0])
+
+
+def qp_excess(
+    z: np.ndarray,
+    A: np.ndarray,
+    ub: np.ndarray,
+    lbx: np.ndarray,
+    ubx: np.ndarray,
+) -> float:
+    """Largest relative excess of a QP point over ``lbx <= z <= ubx``, ``A z <= ub``.
+
+    Each excess is divided by ``1 + |bound|`` (box) or ``1 + |ub_i| + |A_i| |z|``
+    (row, the magnitude of the terms that cancel in it), so round-off of a
+    well-posed solution stays ~1e-13 whatever the problem's scale.
+
+    Parameters
+    ----------
+    z : numpy.ndarray, shape (n,)
+        QP solution (here: the SQP step in scaled inputs and the slacks).
+    A : numpy.ndarray, shape (m, n)
+        Constraint matrix.
+    ub : numpy.ndarray, shape (m,)
+        Upper bounds of the rows.
+    lbx, ubx : numpy.ndarray, shape (n,)
+        Bounds of ``z`` (infinite entries: no bound).
+
+    Returns
+    -------
+    float
+        0 if ``z`` is feasible, ``inf`` if it has NaN or infinite entries.
+    """
+    if not np.all(np.isfinite(z)):
+        return np.inf
+    with np.errstate(invalid="ignore"):  # inf - inf of an absent bound
+        lo = (lbx - z) / (1.0 + np.abs(lbx))
+        hi = (z - ubx) / (1.0 + np.abs(ubx))
+    excess = float(np.max(np.nan_to_num(np.r_[lo, hi], nan=0.0), initial=0.0))
+    if A.size:
+        rows = (A @ z - ub) / (1.0 + np.abs(ub) + np.abs(A) @ np.abs(z))
+        excess = max(excess, float(np.max(rows, initial=0.0)))
+    return max(excess, 0.0)
 
 
 @dataclass
@@ -265,50 +323,73 @@ class GaussNewtonSQP:
         """One SQP subproblem: ``(z, multipliers, "")`` or ``(None, None, status)``.
 
         First the plain qrqp call (the path of every well-posed step, unchanged).
-        If qrqp fails, one retry with HiGHS (CasADi's ``highs`` conic, a robust
-        active-set QP solver) on the objective scaled to order one. Why: with
-        far-away output bounds the slack penalties make gradients ~1e5 and the
-        objective ~1e11, the optimum is a degenerate vertex (every row active),
-        and qrqp, whose tolerances are absolute (1e-8), ran into its iteration
-        limit with iterates 70 outside the step box; scaling the objective did
-        not make it reliable (success or failure, and wrong optima, depending on
-        the scale factor), HiGHS solved it in ~5 ms to the optimum IPOPT finds.
-        If that fails too and there are hard rows, a phase-1 problem (least total
-        violation) tells an infeasible linearization (``infeasible: ...``) from a
-        numerical QP failure.
+        Its point is accepted only if it meets the QP's own bounds and rows
+        (:func:`qp_excess` at most :data:`QP_FEASIBILITY_TOL`): qrqp can report
+        success at a point far outside them. Seen: on a heater plant with an
+        output upper bound, both slacks at -0.5 (the minimizer of the slack terms
+        alone, below their bound 0) with the rows violated; the SQP took that step,
+        held the input at its bound and the closed loop ran 1.7 K above the bound
+        that IPOPT met. And on cold starts of the reference CSTR LMPC, steps up to
+        3 outside the step box.
+
+        If qrqp fails or its point is refused, HiGHS (CasADi's ``highs`` conic,
+        a robust active-set QP solver) on the objective scaled to order one. Why
+        scaled: with far-away output bounds the slack penalties make gradients
+        ~1e5 and the objective ~1e11, the optimum is a degenerate vertex (every
+        row active), and qrqp, whose tolerances are absolute (1e-8), ran into its
+        iteration limit with iterates 70 outside the step box; HiGHS solved it in
+        ~5 ms to the optimum IPOPT finds. If the scaled problem fails (HiGHS's QP
+        solver cycled on one CSTR subproblem until its iteration limit, see
+        :data:`_FALLBACK_QP_ITERATIONS`, and solved it unscaled in 1 ms), once
+        more unscaled. HiGHS's points are checked the same way. If all fail and
+        there are hard rows, a phase-1 problem (least total violation) tells an
+        infeasible linearization (``infeasible: ...``) from a numerical QP
+        failure (``qp_failed: ...``, naming what each solver returned).
         """
         pr = self.problem
         nv = pr.nv
+        ub = -g
         try:
             # positional call (h, g, a, lba, uba, lbx, ubx, x0, lam_x0, lam_a0,
             # q, p): cheaper than keyword arguments in a tight loop; numpy
             # arrays are converted by the SWIG typemaps, faster than ca.DM(...)
             sol = self.qp.call(
-                [H, q, A, self._lba_np, -g, lbx, ubx, self._x0, *self._no_guess]
+                [H, q, A, self._lba_np, ub, lbx, ubx, self._x0, *self._no_guess]
             )
         except RuntimeError as err:  # pragma: no cover - defensive
             return None, None, f"qp_error: {err}"
         qstats = self.qp.stats()
         if qstats.get("success", False):
-            return sol[0].full().ravel(), sol[2].full().ravel(), ""
-        first = f"qp_failed: {qstats.get('return_status', '?')}"
-        if self._fallback_qp is None:
-            return None, None, first
-        scale = 1.0 / max(1.0, float(np.max(np.abs(H))), float(np.max(np.abs(q))))
-        try:
-            Hs, qs = H * scale, q * scale
-            sol = self._fallback_qp.call(
-                [Hs, qs, A, self._lba_np, -g, lbx, ubx, self._x0, *self._no_guess]
-            )
-        except RuntimeError as err:  # pragma: no cover - defensive
-            return None, None, f"qp_error: {err}"
-        if self._fallback_qp.stats().get("success", False):
-            return sol[0].full().ravel(), sol[2].full().ravel() / scale, ""
-        if self._any_hard:
-            lin = self._least_violation(g, Jg, lbx[:nv], ubx[:nv])
-            if lin is not None and np.max(lin[self._hard], initial=0.0) > 1e-6:
-                return None, None, self._infeasible_status(lin, p)
-        return None, None, first
+            z = sol[0].full().ravel()
+            excess = qp_excess(z, A, ub, lbx, ubx)
+            if excess <= QP_FEASIBILITY_TOL:
+                return z, sol[2].full().ravel(), ""
+            failed = [f"qrqp: success at a point {excess:.3g} outside the QP's bounds"]
+        else:
+            failed = [f"qrqp: {qstats.get('return_status', '?')}"]
+        if self._fallback_qp is not None:
+            top = max(1.0, float(np.max(np.abs(H))), float(np.max(np.abs(q))))
+            for scale in sorted({1.0 / top, 1.0}):
+                args = [H * scale, q * scale, A, self._lba_np, ub, lbx, ubx]
+                try:
+                    sol = self._fallback_qp.call([*args, self._x0, *self._no_guess])
+                except RuntimeError as err:  # pragma: no cover - defensive
+                    return None, None, f"qp_error: {err}"
+                hstats = self._fallback_qp.stats()
+                z = sol[0].full().ravel()
+                excess = qp_excess(z, A, ub, lbx, ubx)
+                if hstats.get("success", False) and excess <= QP_FEASIBILITY_TOL:
+                    return z, sol[2].full().ravel() / scale, ""
+                failed.append(
+                    f"highs (objective x {scale:.3g}): "
+                    f"{hstats.get('return_status', '?')}"
+                    + (f", {excess:.3g} outside" if excess > QP_FEASIBILITY_TOL else "")
+                )
+            if self._any_hard:
+                lin = self._least_violation(g, Jg, lbx[:nv], ubx[:nv])
+                if lin is not None and np.max(lin[self._hard], initial=0.0) > 1e-6:
+                    return None, None, self._infeasible_status(lin, p)
+        return None, None, "qp_failed: " + "; ".join(failed)
 
     def _least_violation(
         self, g: np.ndarray, Jg: np.ndarray, lo: np.ndarray, hi: np.ndarray
