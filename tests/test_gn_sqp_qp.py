@@ -257,3 +257,30 @@ def test_heater_closed_loop_gn_sqp_meets_the_bound_ipopt_meets(heater_model):
     assert gs["failed_solves"] == 0
     assert gs["max_violation"] < 1e-4
     assert gn["T1"].max() <= ip["T1"].max() + 0.05
+
+
+def test_hard_bounds_success_only_where_the_exact_network_meets_them(heater_model):
+    """Hard output bounds (no slacks), T1 <= 30 degC: a solve reported successful
+    has every row of the exact network met (evaluated at its solution); the
+    others are reported infeasible by name. From T1 = 25 the bound can be met;
+    from T1 = 35 it cannot (with the heater off the plant cools by ~0.3 K per
+    period there, so T1 ends the first move near 34.7)."""
+    from dataclasses import replace
+
+    settings = replace(
+        _heater_settings(soft_constraints=False), output_upper=(30.0, None)
+    )
+    pr = MPCProblem(heater_model, Heater(), settings)
+    gn = GaussNewtonSQP(pr)
+    outcome = {}
+    for x0 in ([25.0, 22.0], [24.5, 22.0], [30.0, 25.0], [35.0, 28.0]):
+        for v0 in (-np.ones(pr.nv), np.zeros(pr.nv), np.ones(pr.nv)):
+            p = pr.params(x0)
+            res = gn.solve(v0, p)
+            outcome[(x0[0], v0[0])] = res.success
+            if res.success:
+                assert np.max(pr.merit(res.v, p)[2]) <= 1e-6, (x0, res.status)
+            else:
+                assert res.status.startswith("infeasible: output bounds"), res.status
+    assert all(outcome[(25.0, v)] for v in (-1.0, 0.0, 1.0))
+    assert not any(outcome[(35.0, v)] for v in (-1.0, 0.0, 1.0))
