@@ -49,5 +49,6 @@ plot_time_series(
     {"ICLRNN LMPC": frame},
     path=out / "cstr_mpc.png",
     title="closed loop from (CA, T) = (1.5, -70)",
+    settings=mpc.settings,  # its limits drawn: here the input bounds (red)
 )
 print("wrote", out / "cstr_mpc.png")

@@ -126,8 +126,12 @@ def main() -> None:
             f"cost {m['tracking']['cost']:.3g}, "
             f"median solve {m['median_solve_ms']:.2f} ms"
         )
-    plot_time_series(
-        frames, plant=plant, setpoint=target, path=out / "own_plant_mpc.png"
+    plot_time_series(  # with the limits: the plant's input bounds
+        frames,
+        plant=plant,
+        setpoint=target,
+        settings=settings,
+        path=out / "own_plant_mpc.png",
     )
     print("wrote", out / "own_plant_mpc.png")
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from iclcontrol.commands.common import json_safe
 from iclcontrol.mpc.benchmark import REFERENCE_X0, reference_settings, run_controller
 from iclcontrol.mpc.settings import MPCSettings
 
@@ -68,6 +69,7 @@ def run_report(
     """
     from iclcontrol.data import cstr_dataset
     from iclcontrol.mpc.baseline import DoMPCController
+    from iclcontrol.mpc.closed_loop import constraint_limits
     from iclcontrol.mpc.controller import SurrogateMPC
     from iclcontrol.mpc.plots import (
         plot_phase_plane,
@@ -95,7 +97,8 @@ def run_report(
         "mpc": s.to_dict(),
         "python": platform.python_version(),
     }
-    (run / "config.json").write_text(json.dumps(config, indent=1))
+    # unbounded output bounds (inf) as null: strict JSON, loads back unbounded
+    (run / "config.json").write_text(json.dumps(json_safe(config), indent=1))
 
     log(f"[1/4] building the CSTR dataset ({s.horizon} moves per sample)")
     assert s.horizon is not None  # reference_settings fills it
@@ -150,6 +153,8 @@ def run_report(
         )
 
     log("[4/4] writing plots, tables and the report")
+    # both controllers had these: the output bounds of s, the CSTR's input box
+    limits = constraint_limits(plant, s)
     figs = {}
     for i, x0 in enumerate(REFERENCE_X0):
         tag = f"x0_{x0[0]:g}_{x0[1]:g}".replace("-", "m")
@@ -162,6 +167,7 @@ def run_report(
             by_label,
             path=p,
             title=f"closed loop from (CA, T) = ({x0[0]:g}, {x0[1]:g})",
+            limits=limits,
         )
         figs[f"States and inputs from (CA, T) = ({x0[0]:g}, {x0[1]:g})"] = p.name
     p = run / "phase_plane.png"
@@ -172,6 +178,7 @@ def run_report(
             for i, x0 in enumerate(REFERENCE_X0)
         },
         path=p,
+        limits=limits,
     )
     figs["Phase plane with the stability region V(x) <= 372"] = p.name
     p = run / "solve_times.png"
@@ -228,7 +235,8 @@ def _problem_text(mpc: dict[str, Any]) -> str:
     mpc : dict
         ``MPCSettings.to_dict()``: ``horizon``, ``state_weights`` (CA, T),
         ``input_weights`` (CA0, Q), ``cost_steps``, ``lyapunov``,
-        ``soft_constraints``, ``prediction``, ``solver``, ``offset_free``.
+        ``soft_constraints``, ``prediction``, ``solver``, ``offset_free``,
+        ``output_lower``/``output_upper`` (entries None or infinite: unbounded).
 
     Returns
     -------
@@ -242,8 +250,8 @@ def _problem_text(mpc: dict[str, Any]) -> str:
         if mpc["cost_steps"] == "move_end"
         else "at every network step"
     )
+    kind = "soft" if mpc["soft_constraints"] else "hard"
     if mpc["lyapunov"]:
-        kind = "soft" if mpc["soft_constraints"] else "hard"
         lyapunov = f"{kind} Lyapunov constraint V(x_pred) <= V(x_now)"
     else:
         lyapunov = "no Lyapunov constraint"
@@ -253,10 +261,22 @@ def _problem_text(mpc: dict[str, Any]) -> str:
         else "the one-period model rolled out move by move"
     )
     name = "Reference LMPC" if mpc["lyapunov"] else "MPC"
+    bounds = [
+        f"{state} {op} {value:g}"
+        for key, op in (("output_lower", ">="), ("output_upper", "<="))
+        for state, value in zip(("CA", "T"), mpc.get(key) or (), strict=False)
+        if value is not None and np.isfinite(value)
+    ]
+    outputs = (
+        f"{kind} output bounds {', '.join(bounds)} (deviations; red lines in the plots)"
+        if bounds
+        else "no output bounds"
+    )
     return (
         f"{name}: sampling 0.005 h, horizon {h} move{'s' if h != 1 else ''} "
         f"({prediction}), cost {w_t:g} T^2 + {w_ca:g} CA^2 on the predicted state "
-        f"{where} plus {w_u1:g} u1^2 + {w_u2:g} u2^2 per move, {lyapunov}, inputs u1 "
+        f"{where} plus {w_u1:g} u1^2 + {w_u2:g} u2^2 per move, {lyapunov}, "
+        f"{outputs}, inputs u1 "
         "= CA0 - CA0s in [-3.5, 3.5] kmol/m^3, u2 = Q - Qs in [-5e5, 5e5] kJ/h, "
         f"decision variables scaled to [-1, 1]. Solver: `{mpc['solver']}`, "
         f"offset-free: {mpc['offset_free']}."

@@ -812,3 +812,40 @@ def test_cli_mpc_output_bounds_with_a_free_entry(tmp_path, model, capsys) -> Non
     assert "argument --output-upper: expected a number, an empty entry or inf" in (
         capsys.readouterr().err
     )
+
+
+def test_cli_mpc_records_and_draws_the_bounds_it_ran_with(
+    tmp_path, model, capsys
+) -> None:
+    """`iclcontrol mpc --json` and metrics.json give lower/upper per output and
+    input (null for an unbounded side) and how far the plant went beyond them,
+    so that a script can check violations; the plots of --out draw them."""
+    from iclcontrol.cli import main
+
+    model.save(tmp_path / "m")
+    argv = ["mpc", "--model", str(tmp_path / "m"), "--x0=0.5,-20", "--steps", "3"]
+    argv += ["--output-upper=,-15", "--output-lower=-1,-inf"]
+    assert main([*argv, "--out", str(tmp_path / "o"), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    bounds = payload["bounds"]
+    assert bounds["outputs"]["CA"] == {
+        "lower": -1.0,
+        "upper": None,
+        "max_excess": pytest.approx(0.0),
+    }
+    assert (bounds["outputs"]["T"]["lower"], bounds["outputs"]["T"]["upper"]) == (
+        None,
+        -15.0,
+    )
+    # the reference CSTR's input box, deviations [kmol/m^3, kJ/h]
+    assert bounds["inputs"]["CA0"]["lower"] == -3.5
+    assert bounds["inputs"]["CA0"]["upper"] == 3.5
+    assert bounds["inputs"]["Q"]["lower"] == -5e5
+    assert bounds["inputs"]["Q"]["upper"] == 5e5
+    # the excess by hand from the closed-loop table: T - (-15) after x0
+    frame = pd.read_csv(tmp_path / "o" / "closed_loop.csv")
+    by_hand = max(float((frame["T"].iloc[1:] + 15.0).max()), 0.0)
+    assert bounds["outputs"]["T"]["max_excess"] == pytest.approx(by_hand, abs=1e-12)
+    on_disk = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert on_disk["bounds"] == json.loads(json.dumps(bounds))
+    assert (tmp_path / "o" / "time_series.png").stat().st_size > 1000

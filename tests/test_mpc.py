@@ -973,6 +973,10 @@ def test_a_model_without_recorded_moves_gets_the_horizon_its_output_covers(
         from_spec = SurrogateMPC(legacy, plant)
     assert [str(w.message) for w in caught if "trained on" in str(w.message)] == []
     assert (ctl.settings.horizon, ctl.settings.steps_per_move) == (1, 10)
+    # the assumed 10 (the CSTR data's) is said, at the caller's line
+    said = "10 network step(s) per sampling period are used"
+    assumed = [w for w in caught if said in str(w.message)]
+    assert len(assumed) == 2 and {w.filename for w in assumed} == {__file__}
     assert from_spec.settings.horizon == 1
     assert default_horizon(old) == 1 and default_horizon(legacy) == 1
     args = ["mpc", "--model", str(folder), "--x0=0.5,-20", "--steps", "1", "--json"]
@@ -980,6 +984,9 @@ def test_a_model_without_recorded_moves_gets_the_horizon_its_output_covers(
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert payload["run"]["horizon"] == 1
     assert not any("trained on" in w for w in payload["warnings"])
+    # the same rule and warning as Python (--plant cstr: the CSTR data's 10)
+    assert payload["run"]["steps_per_move"] == 10
+    assert [w for w in payload["warnings"] if said in w]
 
 
 def test_main_job_bench_and_baseline_resolve_the_settings_of_before(

@@ -127,3 +127,57 @@ def test_report_describes_the_problem_it_was_given(tmp_path) -> None:
     # the reference weights (1000, 1) on (CA, T) and (1, 3e-10) on (CA0, Q)
     assert "cost 1 T^2 + 1000 CA^2" in text and "1 u1^2 + 3e-10 u2^2" in text
     assert "do-mpc NMPC" not in text  # baseline off
+
+
+def test_report_records_the_bounds_of_both_controllers(run_dir) -> None:
+    """metrics.json gives per run of the ICLRNN LMPC and of the do-mpc baseline
+    the limits they had (null: unbounded; the CSTR's input box in deviations)."""
+    out, _, _ = run_dir
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("iclrnn_lmpc", "dompc_nmpc"):
+        for run in m[key]["runs"].values():
+            b = run["bounds"]
+            assert b["outputs"]["CA"] == {"lower": None, "upper": None, "max_excess": 0}
+            assert (b["inputs"]["CA0"]["lower"], b["inputs"]["CA0"]["upper"]) == (
+                -3.5,
+                3.5,
+            )
+            assert (b["inputs"]["Q"]["lower"], b["inputs"]["Q"]["upper"]) == (
+                -5e5,
+                5e5,
+            )
+            assert b["inputs"]["Q"]["max_excess"] == 0  # inputs held in the box
+
+
+def test_report_with_output_bounds_writes_them_as_json_and_words(tmp_path) -> None:
+    """An upper bound on T only: config.json held Infinity for CA (not JSON);
+    now null. The runs record it and the excess over it, read from the CSVs."""
+    import pandas as pd
+
+    from iclcontrol.mpc.settings import MPCSettings
+    from iclcontrol.report import run_report
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"{name} in strict JSON")
+
+    run_report(
+        out=tmp_path,
+        budget_s=1.0,
+        hidden=4,
+        steps=2,
+        settings=MPCSettings(output_upper=(None, 30.0)),
+        baseline=False,
+        log=lambda _: None,
+    )
+    config = json.loads(
+        (tmp_path / "config.json").read_text(), parse_constant=no_constants
+    )
+    assert config["mpc"]["output_upper"] == [None, 30.0]
+    runs = json.loads((tmp_path / "metrics.json").read_text())["iclrnn_lmpc"]["runs"]
+    frame = pd.read_csv(tmp_path / "closed_loop_iclrnn_lmpc_x0_1.5_m70.csv")
+    t = runs["x0=1.5,-70"]["bounds"]["outputs"]["T"]
+    assert (t["lower"], t["upper"]) == (None, 30.0)
+    by_hand = max(float(frame["T"].iloc[1:].max()) - 30.0, 0.0)
+    assert t["max_excess"] == pytest.approx(by_hand, abs=1e-12)
+    text = (tmp_path / "report.md").read_text()
+    assert "soft output bounds T <= 30" in text

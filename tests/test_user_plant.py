@@ -396,10 +396,12 @@ def test_default_cstr_lyapunov_matrix_on_a_user_plant_warns(tanks_model) -> None
 
 
 def test_a_per_period_model_with_the_cstr_steps_per_move_says_so() -> None:
-    """A model of plant_dataset's default data (one record per period) with the
-    default steps_per_move=10 (the CSTR's) got "use horizon <= 1 ... or
+    """A model of plant_dataset's default data (one record per period) with
+    steps_per_move=10 (the CSTR's) got "use horizon <= 1 ... or
     cstr_dataset(moves=2)": advice that keeps reading the model's steps as
-    tenths of a period. The warning now names steps_per_move=1."""
+    tenths of a period. The warning now names steps_per_move=1. (A model that
+    records no steps per move is now read at 1 per period on a plant other
+    than the CSTR, as `iclcontrol mpc --plant` did, with a warning saying so.)"""
     from iclcontrol.exceptions import IclControlWarning
     from iclcontrol.mpc import MPCProblem, MPCSettings
 
@@ -412,12 +414,16 @@ def test_a_per_period_model_with_the_cstr_steps_per_move_says_so() -> None:
         "output_steps": 2,
     }
     weights = {"state_weights": (1.0, 1.0), "input_weights": (0.0,)}
-    settings = MPCSettings(lyapunov=False, **weights)
+    settings = MPCSettings(lyapunov=False, steps_per_move=10, **weights)
     with pytest.warns(IclControlWarning, match=r"MPCSettings\(steps_per_move=1\)"):
         pr = MPCProblem(spec, TwoTanks(), settings)
     assert len(pr.warnings) == 1 and "cstr_dataset" not in pr.warnings[0]
     per_period = MPCSettings(lyapunov=False, steps_per_move=1, **weights)
     assert MPCProblem(spec, TwoTanks(), per_period).warnings == []
+    assumed = r"1 network step\(s\) per sampling period .* assumed for TwoTanks"
+    with pytest.warns(IclControlWarning, match=assumed):
+        pr = MPCProblem(spec, TwoTanks(), MPCSettings(lyapunov=False, **weights))
+    assert (pr.spm, pr.N, pr.warnings) == (1, 2, [])
 
 
 def test_a_per_period_model_runs_with_its_own_steps_per_move(tanks_model) -> None:
@@ -466,9 +472,12 @@ def test_a_per_period_model_runs_with_its_own_steps_per_move(tanks_model) -> Non
 def test_a_model_saved_before_steps_per_move_was_recorded(tanks_model, tmp_path):
     """A model folder written before this change has no moves/steps_per_move
     in model.json's training_data: it still loads (same format version), the
-    fields read None, and the MPC behaves as before: the CSTR's 10 steps per
-    move with the warning naming steps_per_move=1, and no warning with 1."""
+    fields read None. The MPC read it at the CSTR's 10 steps per move (with
+    the warning naming steps_per_move=1) where `iclcontrol mpc --plant` read
+    it at 1; both now take 1 for a plant other than the CSTR (the data of
+    plant_dataset's default), with a warning saying so, and none with 1 given."""
     import json
+    import warnings
 
     from iclcontrol.exceptions import IclControlWarning
     from iclcontrol.mpc import MPCSettings, SurrogateMPC
@@ -488,10 +497,14 @@ def test_a_model_saved_before_steps_per_move_was_recorded(tanks_model, tmp_path)
     )
     weights = {"state_weights": (1.0, 1.0), "input_weights": (0.0,)}
     settings = MPCSettings(horizon=2, lyapunov=False, **weights)
-    with pytest.warns(IclControlWarning, match=r"MPCSettings\(steps_per_move=1\)"):
+    assumed = r"1 network step\(s\) per sampling period .* assumed for TwoTanks"
+    with pytest.warns(IclControlWarning, match=assumed) as caught:
         ctl = SurrogateMPC(old, TwoTanks(), settings)
-    assert ctl.settings.steps_per_move == 10
-    ctl = SurrogateMPC(old, TwoTanks(), settings, steps_per_move=1)
+    assert len(caught) == 1  # not also the trained-length warning
+    assert ctl.settings.steps_per_move == 1 and ctl.problem.warnings == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ctl = SurrogateMPC(old, TwoTanks(), settings, steps_per_move=1)
     assert ctl.problem.warnings == [] and ctl.problem.spm == 1
 
 

@@ -304,3 +304,57 @@ def test_cli_data_plant_steps_per_move_not_dividing_substeps(plant_file, capsys)
     assert "(Tank.substeps, rk4 steps per sampling period)" in err[0]
     assert "(steps_per_move) can be 1, 2, 5, 10" in err[0]
     assert "set Tank.substeps to a multiple of 3 (e.g. 30)" in err[0]
+
+
+def test_python_and_cli_assume_the_same_steps_per_move_for_an_old_model(
+    plant_file, tmp_path, capsys
+):
+    """A model that records no steps per move (a folder saved before they were
+    recorded) of a user's plant: `iclcontrol mpc --plant` read it at 1 step per
+    period, MPCSettings() at the CSTR's 10 (silently in both). Both now take the
+    plant's rule (1 here, plant_dataset's default; 10 for the CSTR) and say so:
+    on stderr and under "warnings" in --json, and as an IclControlWarning
+    pointing at the caller's line in Python."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import MPCSettings, SurrogateMPC
+    from iclcontrol.train import load
+    from plants.cstr import CSTR
+
+    spec = f"{plant_file}:Tank"
+    data, model = tmp_path / "data", tmp_path / "model"
+    argv = ["data", "plant", "--plant", spec, "--x0-lower", "290", "--x0-upper"]
+    argv += ["320", "--grid", "3", "--levels", "2", "--moves", "2"]
+    assert main([*argv, "--out", str(data), "--json"]) == 0
+    train = ["train", "--data", str(data), "--hidden", "4", "--max-epochs", "1"]
+    assert main([*train, "--time-budget", "5", "--out", str(model), "--json"]) == 0
+    meta = json.loads((model / "model.json").read_text())
+    del meta["training_data"]["moves"], meta["training_data"]["steps_per_move"]
+    (model / "model.json").write_text(json.dumps(meta))
+    capsys.readouterr()
+
+    mpc = ["mpc", "--model", str(model), "--plant", spec, "--x0=295", "--steps", "1"]
+    assert main([*mpc, "--json"]) == 0
+    result = _json(capsys)
+    tank = load_plant(spec)
+    settings = MPCSettings(lyapunov=False, state_weights=(1.0,), input_weights=(0.0,))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ctl = SurrogateMPC(load(model), tank, settings)
+    run = result["run"]
+    assert (ctl.settings.steps_per_move, ctl.settings.horizon) == (
+        run["steps_per_move"],
+        run["horizon"],
+    )
+    assert run["steps_per_move"] == 1
+    said = "1 network step(s) per sampling period are used"
+    assert [w for w in result["warnings"] if said in w and "Tank" in w]
+    assumed = [w for w in caught if said in str(w.message)]
+    assert len(assumed) == 1 and issubclass(assumed[0].category, IclControlWarning)
+    assert assumed[0].filename == __file__  # the user's line, not iclcontrol's
+    # the rule: the CSTR's data has 10 records per period, any other plant's 1
+    from iclcontrol.export import fallback_steps_per_move
+
+    assert fallback_steps_per_move(tank) == 1
+    assert fallback_steps_per_move(CSTR()) == fallback_steps_per_move() == 10

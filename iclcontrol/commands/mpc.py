@@ -164,7 +164,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="records per sampling period in the model's training sequences "
         "(default: the model's, recorded from its dataset; for a model that does "
-        "not record it, 10 for the CSTR and 1 for your plant); a value that "
+        "not record it, 10 for the CSTR and 1 for your plant, with a warning, as "
+        "MPCSettings(steps_per_move=None) does); a value that "
         "differs from the model's is an error",
     )
     mpc.add_argument(
@@ -383,15 +384,11 @@ def run_mpc(args: argparse.Namespace) -> int:
 
     from iclcontrol.commands.common import json_safe
     from iclcontrol.exceptions import IclControlWarning, SimulationError
-    from iclcontrol.export import (
-        CSTR_STEPS_PER_MOVE,
-        check_layout,
-        get_spec,
-        resolve_steps_per_move,
-    )
+    from iclcontrol.export import check_layout, get_spec
     from iclcontrol.mpc.closed_loop import (
         check_initial_state,
         closed_loop,
+        constraint_limits,
         in_region_around,
         summarize,
     )
@@ -476,15 +473,17 @@ def run_mpc(args: argparse.Namespace) -> int:
         tuple(plant.input_names),
         f"MPC of {type(plant).__name__}",
     )
-    # records per period: the model's own unless given (and then it must agree)
-    spm = resolve_steps_per_move(
-        get_spec(model),
-        args.steps_per_move,
-        fallback=1 if user_plant else CSTR_STEPS_PER_MOVE,
-        option="--steps-per-move",
-    )
-    # and the horizon: --horizon, else the one rule of MPCSettings(horizon=None)
-    settings = resolve_settings(model, replace(settings, steps_per_move=spm))
+    # records per period: the model's own unless given (and then it must agree),
+    # the plant's assumed ones with a warning if it records none; and the
+    # horizon: --horizon, else the one rule of MPCSettings(horizon=None)
+    with warnings.catch_warnings(record=True) as resolving:
+        warnings.simplefilter("always", IclControlWarning)
+        settings = resolve_settings(
+            model,
+            replace(settings, steps_per_move=args.steps_per_move),
+            plant,
+            option="--steps-per-move",
+        )
     if args.relu_smoothing is not None and args.solver == "gn_sqp":
         _warn(
             "--relu-smoothing applies to --solver ipopt/sqpmethod only; gn_sqp "
@@ -500,6 +499,11 @@ def run_mpc(args: argparse.Namespace) -> int:
 
     for note in notes:
         show(note)
+    for w in resolving:
+        if issubclass(w.category, IclControlWarning):
+            show(str(w.message))
+        else:  # not ours: shown as Python shows it
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     data_command = f"plant --plant {args.plant}" if user_plant else "cstr"
     moves = settings.horizon  # resolved: an int
     if args.horizon is None and moves is not None and moves < REFERENCE_HORIZON:
@@ -606,7 +610,9 @@ def run_mpc(args: argparse.Namespace) -> int:
         )
         if error is None:
             sp = settings.state_setpoint
-            drawn = {"plant": plant} if user_plant else {}
+            drawn: dict[str, Any] = {"plant": plant} if user_plant else {}
+            # the output bounds this run had and the plant's input bounds
+            drawn["limits"] = constraint_limits(plant, settings)
             plot_time_series(
                 {"surrogate MPC": frame},
                 path=out / "time_series.png",

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import casadi as ca
 import numpy as np
 
-from iclcontrol.exceptions import ConfigError, DimensionError, LayoutError
+from iclcontrol.exceptions import ConfigError, DimensionError, LayoutError, warn
 
 KINDS = ("iclrnn", "icrnn", "lrnn", "rnn", "lstm", "ficnn")
 #: Kinds whose output is certified convex in the input sequence (sign constraints).
@@ -46,16 +46,42 @@ def positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-#: Network steps per sampling period assumed for a model that does not record
-#: them (models saved before they were recorded): the CSTR data's 10 records per
-#: 0.005 h period.
+#: Network steps per sampling period of the CSTR data (``cstr_dataset``: 10
+#: records per 0.005 h period), assumed for a CSTR model that does not record
+#: them (:func:`fallback_steps_per_move`).
 CSTR_STEPS_PER_MOVE = 10
+
+
+def fallback_steps_per_move(plant: Any = None) -> int:
+    """Network steps per sampling period assumed for a model that records none.
+
+    The one rule of ``MPCSettings(steps_per_move=None)`` (:class:`MPCProblem`,
+    ``resolve_settings``), :func:`to_do_mpc` and ``iclcontrol mpc``: the records
+    per period of the data a model of ``plant`` was most likely trained on.
+
+    Parameters
+    ----------
+    plant : plants.Plant, optional
+        The plant the model is used for. None: the reference CSTR.
+
+    Returns
+    -------
+    int
+        :data:`CSTR_STEPS_PER_MOVE` (10, ``cstr_dataset``'s) for a
+        :class:`plants.cstr.CSTR` or no plant; 1 for any other plant
+        (``plant_dataset``'s default, one record per period). [steps]
+    """
+    if plant is None:
+        return CSTR_STEPS_PER_MOVE
+    from plants.cstr import CSTR
+
+    return CSTR_STEPS_PER_MOVE if isinstance(plant, CSTR) else 1
 
 
 def resolve_steps_per_move(
     spec: Mapping[str, Any],
     given: int | None,
-    fallback: int = CSTR_STEPS_PER_MOVE,
+    plant: Any = None,
     option: str = "steps_per_move",
 ) -> int:
     """Network steps per sampling period for a model: the user's or its own.
@@ -68,9 +94,10 @@ def resolve_steps_per_move(
         recorded.
     given : int or None
         The value the user gave; None: the model's.
-    fallback : int
-        Used when neither the user nor the model gives one (10, the CSTR
-        data's; the CLI uses 1 for a user's plant, ``plant_dataset``'s default).
+    plant : plants.Plant, optional
+        The plant the model is used for: when neither the user nor the model
+        gives a value, :func:`fallback_steps_per_move` of it (10 for the CSTR
+        or no plant, 1 for another plant), with a warning.
     option : str
         How the user spells the option, for messages (``"steps_per_move"``,
         ``"--steps-per-move"``, ``"steps_per_period"``).
@@ -86,13 +113,36 @@ def resolve_steps_per_move(
         ``given`` is not a positive integer, or differs from the model's
         recorded value: the network would be read at the wrong times (the
         message names both values and the fix).
+
+    Warns
+    -----
+    IclControlWarning
+        The model records no value and none is given: the assumed one is
+        used (the message says which and how to give another), attributed to
+        the caller's line outside iclcontrol.
     """
     recorded = spec.get("steps_per_move")
+    sep = " " if option.startswith("--") else "="
     if given is None:
-        return int(recorded) if recorded is not None else fallback
+        if recorded is not None:
+            return int(recorded)
+        assumed = fallback_steps_per_move(plant)
+        name = "the CSTR" if plant is None else type(plant).__name__
+        why = (
+            f"the CSTR data's (cstr_dataset), assumed for {name}"
+            if assumed == CSTR_STEPS_PER_MOVE
+            else f"plant_dataset's default, assumed for {name}"
+        )
+        warn(
+            "the model does not record its steps per move (records per sampling "
+            "period of its training data; a model saved before they were "
+            f"recorded, or fit on windows of a file): {assumed} network "
+            f"step(s) per sampling period are used, {why}; if its data has "
+            f"another number of records per period, give it ({option}{sep}N)"
+        )
+        return assumed
     given = positive_int(given, option)
     if recorded is not None and given != int(recorded):
-        sep = " " if option.startswith("--") else "="
         raise ConfigError(
             f"{option}{sep}{given} contradicts the model: its training data has "
             f"{int(recorded)} record(s) per sampling period (steps_per_move="

@@ -7,14 +7,17 @@
 * :class:`SurrogateMPC` — receding-horizon controller with fallback and
   offset-free estimate; :class:`DoMPCController` — first-principles NMPC (do-mpc).
 * :func:`closed_loop` — controller against a plant, as a DataFrame; :func:`summarize`,
-  :func:`tracking_metrics`.
+  :func:`tracking_metrics`, :func:`bounds_summary`; :func:`constraint_limits`, the
+  output and input limits (drawn by :mod:`iclcontrol.mpc.plots`).
 """
 
 from iclcontrol.mpc.baseline import DoMPCController
 from iclcontrol.mpc.closed_loop import (
+    bounds_summary,
     check_initial_state,
     closed_loop,
     closed_loop_cost,
+    constraint_limits,
     steps_to_region,
     summarize,
     tracking_metrics,
@@ -36,9 +39,11 @@ __all__ = [
     "SolveResult",
     "StepResult",
     "SurrogateMPC",
+    "bounds_summary",
     "check_initial_state",
     "closed_loop",
     "closed_loop_cost",
+    "constraint_limits",
     "convexity_report",
     "default_horizon",
     "midpoint_test",

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from iclcontrol.export.casadi_export import CSTR_STEPS_PER_MOVE
-from iclcontrol.mpc.closed_loop import closed_loop, summarize
+from iclcontrol.mpc.closed_loop import bounds_summary, closed_loop, summarize
 from iclcontrol.mpc.settings import REFERENCE_HORIZON, MPCSettings
 
 #: Reference initial states (CA, T) of the LMPC closed loops (REFERENCE.md).
@@ -169,7 +169,9 @@ def run_controller(
     Returns
     -------
     summary : dict
-        Per initial state (key ``"x0=CA,T"``) the :func:`summarize` metrics, plus
+        Per initial state (key ``"x0=CA,T"``) the :func:`summarize` metrics
+        with ``bounds`` (:func:`bounds_summary` of the controller's
+        ``settings``: its output bounds and the plant's input bounds), plus
         pooled ``median_solve_ms``, ``p95_solve_ms``, ``median_iterations``,
         ``fallbacks``.
     frames : list of pandas.DataFrame
@@ -178,7 +180,11 @@ def run_controller(
     for x0 in x0s:
         frame = closed_loop(plant, controller, x0, steps)
         frames.append(frame)
-        per[f"x0={x0[0]:g},{x0[1]:g}"] = summarize(frame, plant)
+        per[f"x0={x0[0]:g},{x0[1]:g}"] = run = summarize(frame, plant)
+        # the limits the controller had (its output bounds, the plant's inputs)
+        run["bounds"] = bounds_summary(
+            frame, plant, getattr(controller, "settings", None)
+        )
     ms = np.concatenate([f["solve_ms"].to_numpy()[:-1] for f in frames])
     its = np.concatenate([f["iterations"].to_numpy()[:-1] for f in frames])
     statuses = np.concatenate([f["status"].to_numpy()[:-1] for f in frames])

@@ -378,6 +378,124 @@ def tracking_metrics(frame: pd.DataFrame, plant: Any, settings: Any) -> dict[str
     }
 
 
+def _finite_or_none(value: Any) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def constraint_limits(
+    plant: Any = None, settings: Any = None
+) -> dict[str, tuple[float | None, float | None]]:
+    """The hard limits of a closed loop per column: output bounds and input bounds.
+
+    Parameters
+    ----------
+    plant : plants.Plant, optional
+        Its state and input names and its input bounds ``input_lower`` /
+        ``input_upper`` (the controller's input box). Default: the reference
+        CSTR.
+    settings : MPCSettings, optional
+        Its ``output_lower`` / ``output_upper`` bound the states (the model's
+        outputs are the plant's states). None: no output bounds.
+
+    Returns
+    -------
+    dict of column -> (lower, upper)
+        One entry per state and per input, in the plant's coordinates, those
+        of the closed-loop columns (deviations from the steady state for the
+        CSTR); None for an unbounded side (a bound None or infinite). [state
+        and input units]
+
+    Raises
+    ------
+    DimensionError
+        ``output_lower`` / ``output_upper`` without one entry per state.
+    """
+    if plant is None:
+        from plants.cstr import CSTR
+
+        plant = CSTR()
+    names, inputs = tuple(plant.state_names), tuple(plant.input_names)
+    sides = []
+    for what in ("output_lower", "output_upper"):
+        bound = getattr(settings, what, None) if settings is not None else None
+        if bound is None:
+            bound = (None,) * len(names)
+        if len(bound) != len(names):
+            raise DimensionError(
+                f"{what} needs one entry per state {names}, got {tuple(bound)}"
+            )
+        sides.append(bound)
+    limits = {
+        name: (_finite_or_none(lo), _finite_or_none(hi))
+        for name, lo, hi in zip(names, *sides, strict=True)
+    }
+    for name, lo, hi in zip(inputs, plant.input_lower, plant.input_upper, strict=True):
+        limits[name] = (_finite_or_none(lo), _finite_or_none(hi))
+    return limits
+
+
+def limit_excess(values: Any, lower: float | None, upper: float | None) -> np.ndarray:
+    """How far each value lies beyond ``[lower, upper]`` (0 inside; NaN stays NaN).
+
+    Parameters
+    ----------
+    values : array-like
+        A closed-loop column. [column units]
+    lower, upper : float or None
+        The limits; None: unbounded on that side. [column units]
+
+    Returns
+    -------
+    numpy.ndarray
+        ``max(lower - v, v - upper, 0)`` per value. [column units]
+    """
+    v = np.asarray(values, dtype=float)
+    below = lower - v if lower is not None else np.zeros_like(v)
+    above = v - upper if upper is not None else np.zeros_like(v)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(v), np.nan, np.maximum(np.maximum(below, above), 0))
+
+
+def bounds_summary(
+    frame: pd.DataFrame, plant: Any = None, settings: Any = None
+) -> dict[str, Any]:
+    """The limits a closed loop ran under and how far it went beyond them (JSON).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A closed loop (:func:`closed_loop`).
+    plant, settings
+        As in :func:`constraint_limits`.
+
+    Returns
+    -------
+    dict
+        ``outputs`` (per state) and ``inputs`` (per input): ``lower``, ``upper``
+        (null: unbounded on that side) and ``max_excess``, the largest distance
+        beyond them over the states after the initial one (rows k >= 1, those
+        the controller acted on) and the inputs applied (0: always within).
+        [column units]
+    """
+    limits = constraint_limits(plant, settings)
+    states = tuple(plant.state_names) if plant is not None else ("CA", "T")
+
+    def entry(name: str, rows: pd.Series) -> dict[str, Any]:
+        lo, hi = limits[name]
+        excess = limit_excess(rows.to_numpy(dtype=float), lo, hi)
+        excess = excess[np.isfinite(excess)]
+        return {
+            "lower": lo,
+            "upper": hi,
+            "max_excess": float(excess.max()) if excess.size else 0.0,
+        }
+
+    return {
+        "outputs": {n: entry(n, frame[n].iloc[1:]) for n in states},
+        "inputs": {n: entry(n, frame[n].iloc[:-1]) for n in limits if n not in states},
+    }
+
+
 def summarize(
     frame: pd.DataFrame, plant: Any = None, settings: Any = None
 ) -> dict[str, Any]:
@@ -398,7 +516,10 @@ def summarize(
     None if the plant has no ``in_setpoint_region``). With ``settings`` (an
     :class:`MPCSettings`) the result also has ``tracking``:
     :func:`tracking_metrics`, the same metrics around the controller's own
-    setpoint and with its weights: the ones to read for a user's plant.
+    setpoint and with its weights: the ones to read for a user's plant, and
+    ``bounds``: :func:`bounds_summary`, the output and input limits the
+    controller had (null for an unbounded side) and how far the closed loop
+    went beyond each.
     """
     solved = frame.iloc[:-1]
     ms = solved["solve_ms"].to_numpy(dtype=float)
@@ -431,4 +552,5 @@ def summarize(
         if plant is None:
             raise ConfigError("summarize: settings need the plant (plant=...)")
         out["tracking"] = tracking_metrics(frame, plant, settings)
+        out["bounds"] = bounds_summary(frame, plant, settings)
     return out

@@ -18,6 +18,11 @@ import pandas as pd
 
 from iclcontrol.exceptions import DimensionError
 from iclcontrol.figures import subplots
+from iclcontrol.mpc.closed_loop import (
+    _finite_or_none,
+    constraint_limits,
+    limit_excess,
+)
 
 
 def _save(fig: Any, path: str | Path | None) -> None:
@@ -68,6 +73,79 @@ def _from_plant(plant: Any) -> dict[str, Any]:
     }
 
 
+#: Colour of the limit lines and of the shaded side beyond them.
+LIMIT_COLOR = "tab:red"
+
+Limits = Mapping[str, tuple[float | None, float | None]]
+
+
+def _limits(limits: Limits | None, plant: Any, settings: Any) -> dict[str, Any]:
+    """The limits to draw per column, each side None when unbounded.
+
+    ``limits`` as given (None or infinite sides unbounded); else
+    :func:`~iclcontrol.mpc.closed_loop.constraint_limits` of ``plant`` (default
+    the CSTR) and ``settings`` if either is given; else none.
+    """
+    if limits is None:
+        if plant is None and settings is None:
+            return {}
+        limits = constraint_limits(plant, settings)
+    return {
+        name: (_finite_or_none(lo), _finite_or_none(hi))
+        for name, (lo, hi) in limits.items()
+    }
+
+
+def _draw_limits(
+    ax: Any, lower: float | None, upper: float | None, vertical: bool = False
+) -> None:
+    """A line at each finite limit and the side beyond it shaded out to the
+    edge of a view that shows both the data and the limits (``vertical``:
+    limits of the x axis). Lines and bands have the gid ``"lower limit"`` or
+    ``"upper limit"``; one legend entry ``"limit"`` per axes."""
+    finite = [b for b in (lower, upper) if b is not None]
+    if not finite:
+        return
+    ax.autoscale_view(scalex=vertical, scaley=not vertical)
+    v0, v1 = ax.get_xlim() if vertical else ax.get_ylim()
+    v0, v1 = min(v0, *finite), max(v1, *finite)
+    pad = 0.06 * (v1 - v0) or 0.5 * max(abs(v0), 1.0)
+    v0, v1 = v0 - pad, v1 + pad
+    line, span = (ax.axvline, ax.axvspan) if vertical else (ax.axhline, ax.axhspan)
+    for side, bound, edge in (("lower", lower, v0), ("upper", upper, v1)):
+        if bound is None:
+            continue
+        name = f"{side} limit"
+        listed = any(h.get_label() == "limit" for h in ax.get_lines())
+        label = "_limit" if listed else "limit"  # "_": not in the legend
+        # under the data (zorder 2): an input held at its bound stays visible
+        line(
+            bound, color=LIMIT_COLOR, lw=1.2, ls="--", zorder=1.5, label=label, gid=name
+        )
+        band = span(min(bound, edge), max(bound, edge), color=LIMIT_COLOR)
+        band.set(alpha=0.12, lw=0, zorder=0.5, gid=name, label="_limit band")
+    (ax.set_xlim if vertical else ax.set_ylim)(v0, v1)
+
+
+def _mark_beyond(ax: Any, x: Any, y: Any, excess: Any) -> None:
+    """Ring the points that lie beyond a limit (``excess > 0``); one legend
+    entry ``"beyond limit"`` per axes (the ring sits on its run's line)."""
+    beyond = np.asarray(excess, dtype=float) > 0  # NaN: not beyond
+    if beyond.any():
+        listed = any(h.get_label() == "beyond limit" for h in ax.get_lines())
+        ax.plot(
+            np.asarray(x)[beyond],
+            np.asarray(y)[beyond],
+            "o",
+            color=LIMIT_COLOR,  # given: the runs' colour cycle is not advanced
+            mfc="none",
+            mew=1.5,
+            ms=9,
+            label="_beyond limit" if listed else "beyond limit",
+            gid="beyond limit",
+        )
+
+
 def plot_time_series(
     frames: Mapping[str, pd.DataFrame],
     state_names: tuple[str, ...] = ("CA", "T"),
@@ -79,8 +157,11 @@ def plot_time_series(
     deviation: bool = True,
     setpoint: tuple[float, ...] | None = None,
     plant: Any = None,
+    settings: Any = None,
+    limits: Limits | None = None,
 ) -> Any:
-    """States and inputs against time, with the setpoint band of each state.
+    """States and inputs against time, with the setpoint band of each state and
+    the controller's limits.
 
     Parameters
     ----------
@@ -108,11 +189,25 @@ def plot_time_series(
         (its ``state_names``, ``input_names``, ``state_units``, ``input_units``,
         ``setpoint_half_widths`` and ``deviation_form`` replace the arguments
         ``state_names``, ``input_names``, ``units``, ``setpoint_half_widths``
-        and ``deviation``, whose defaults are the reference CSTR's).
+        and ``deviation``, whose defaults are the reference CSTR's). Its input
+        bounds are drawn as limits.
+    settings : MPCSettings, optional
+        Its output bounds ``output_lower`` / ``output_upper`` are drawn as limits
+        on the state panels (with the input bounds of ``plant``, default the
+        CSTR's).
+    limits : mapping of column -> (lower, upper), optional
+        The limits to draw instead, in the columns' units (those of the
+        panels: deviations for the CSTR); a side None or infinite is
+        unbounded. Default: :func:`~iclcontrol.mpc.constraint_limits` of
+        ``plant`` and ``settings`` if either is given, else none. ``{}``: none.
 
-    Inputs applied on a fallback (frame column ``fallback`` True: the solve
-    failed) are marked with crosses, labelled ``"<label>: fallback input"``.
+    Each finite limit is a dashed red line (legend ``"limit"``; gid ``"lower
+    limit"`` / ``"upper limit"``) with the side beyond it shaded; values beyond
+    a limit are ringed (legend ``"beyond limit"``). Inputs applied on a fallback
+    (frame column ``fallback`` True: the solve failed) are marked with
+    crosses, labelled ``"<label>: fallback input"``.
     """
+    drawn_limits = _limits(limits, plant, settings)
     if plant is not None:
         layout = _from_plant(plant)
         state_names, input_names = layout["state_names"], layout["input_names"]
@@ -140,6 +235,13 @@ def plot_time_series(
                         )
             else:
                 ax.plot(frame["t"], frame[name], marker=".", ms=3, label=label)
+            if name in drawn_limits:
+                _mark_beyond(
+                    ax,
+                    frame["t"],
+                    frame[name],
+                    limit_excess(frame[name], *drawn_limits[name]),
+                )
         if name in state_names and setpoint_half_widths is not None:
             i = state_names.index(name)
             w, c = setpoint_half_widths[i], centre[i]
@@ -153,12 +255,18 @@ def plot_time_series(
             )
         if name in state_names and (c := centre[state_names.index(name)]):
             ax.axhline(c, color="tab:green", ls="--", lw=1, label="setpoint")
+        if name in drawn_limits:
+            _draw_limits(ax, *drawn_limits[name])
         ax.set_ylabel(_axis_label(name, units, deviation))
         ax.grid(alpha=0.3)
-    for ax in np.atleast_1d(axes):
-        if any("fallback" in str(h.get_label()) for h in ax.get_lines()):
+    # a legend on the first panel and on each panel with entries not listed
+    # above it (a limit, a fallback input, a value beyond a limit)
+    listed: set[str] = set()
+    for i, ax in enumerate(np.atleast_1d(axes)):
+        labels = set(ax.get_legend_handles_labels()[1])
+        if i == 0 or labels - listed:
             ax.legend(fontsize=8)
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+            listed |= labels
     np.atleast_1d(axes)[-1].set_xlabel("time [h]")
     if title:
         fig.suptitle(title)
@@ -178,8 +286,11 @@ def plot_phase_plane(
     deviation: bool = True,
     setpoint: tuple[float, ...] | None = None,
     plant: Any = None,
+    settings: Any = None,
+    limits: Limits | None = None,
 ) -> Any:
-    """Trajectories in the (CA, T) plane with the stability ellipse ``x'Px = level``.
+    """Trajectories in the (CA, T) plane with the stability ellipse ``x'Px = level``
+    and the output limits.
 
     Parameters
     ----------
@@ -210,7 +321,17 @@ def plot_phase_plane(
         replace ``state_names``, ``units``, ``P``, ``level``,
         ``setpoint_half_widths`` and ``deviation``, whose defaults are the
         reference CSTR's). ``setpoint`` then needs one value per state.
+    settings : MPCSettings, optional
+        Its output bounds ``output_lower`` / ``output_upper`` of the two drawn
+        states are drawn as limits: vertical lines for the x axis, horizontal
+        for the y axis, the side beyond each shaded.
+    limits : mapping of column -> (lower, upper), optional
+        The limits to draw instead, in the columns' units; a side None or
+        infinite is unbounded (as in :func:`plot_time_series`).
+
+    Points beyond a limit are ringed (legend ``"beyond limit"``).
     """
+    drawn_limits = _limits(limits, plant, settings)
     if plant is not None:
         layout = _from_plant(plant)
         names = layout["state_names"]
@@ -247,6 +368,16 @@ def plot_phase_plane(
     for label, frame in frames.items():
         ax.plot(frame[a], frame[b], marker=".", ms=4, label=label)
         ax.plot(frame[a].iloc[0], frame[b].iloc[0], "ko", ms=4)
+        excess = [
+            limit_excess(frame[n], *drawn_limits[n])
+            for n in (a, b)
+            if n in drawn_limits
+        ]
+        if excess:
+            _mark_beyond(ax, frame[a], frame[b], np.fmax.reduce(excess))
+    for name, vertical in ((a, True), (b, False)):
+        if name in drawn_limits:
+            _draw_limits(ax, *drawn_limits[name], vertical=vertical)
     units = dict(units or CSTR_UNITS)
     ax.set_xlabel(_axis_label(a, units, deviation))
     ax.set_ylabel(_axis_label(b, units, deviation))

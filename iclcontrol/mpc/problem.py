@@ -166,7 +166,12 @@ def lyapunov_warnings(settings: MPCSettings, plant: Any) -> list[str]:
     ]
 
 
-def resolve_settings(model: Any, settings: MPCSettings) -> MPCSettings:
+def resolve_settings(
+    model: Any,
+    settings: MPCSettings,
+    plant: Any = None,
+    option: str = "steps_per_move",
+) -> MPCSettings:
     """``settings`` with ``steps_per_move`` and ``horizon`` resolved against the model.
 
     Parameters
@@ -174,10 +179,17 @@ def resolve_settings(model: Any, settings: MPCSettings) -> MPCSettings:
     model : SurrogateModel, network or dict
         The surrogate (anything :func:`get_spec` accepts).
     settings : MPCSettings
-        ``steps_per_move=None`` takes the model's recorded value (10 if it
-        records none); then ``horizon=None`` takes :func:`default_horizon` of
-        the model with that ``steps_per_move`` and ``settings.prediction``.
-        Values given are kept.
+        ``steps_per_move=None`` takes the model's recorded value (if it records
+        none, :func:`~iclcontrol.export.fallback_steps_per_move` of ``plant``
+        with a warning: 10 for the CSTR, 1 for another plant); then
+        ``horizon=None`` takes :func:`default_horizon` of the model with that
+        ``steps_per_move`` and ``settings.prediction``. Values given are kept.
+    plant : plants.Plant, optional
+        The plant the MPC controls (:class:`MPCProblem` passes its own). None:
+        the reference CSTR.
+    option : str
+        How the user spells ``steps_per_move``, for messages
+        (``"--steps-per-move"`` on the command line).
 
     Returns
     -------
@@ -189,9 +201,14 @@ def resolve_settings(model: Any, settings: MPCSettings) -> MPCSettings:
     ConfigError
         ``settings.steps_per_move`` differs from the model's recorded value
         (:func:`~iclcontrol.export.resolve_steps_per_move`).
+
+    Warns
+    -----
+    IclControlWarning
+        The model records no steps per move and ``settings`` gives none.
     """
     spec = get_spec(model)
-    spm = resolve_steps_per_move(spec, settings.steps_per_move, option="steps_per_move")
+    spm = resolve_steps_per_move(spec, settings.steps_per_move, plant, option=option)
     horizon = settings.horizon
     if horizon is None:
         horizon = default_horizon(spec, spm, settings.prediction)
@@ -217,7 +234,7 @@ def default_horizon(
         The surrogate (anything :func:`get_spec` accepts).
     steps_per_move : int, optional
         Network steps per sampling period; default: the model's recorded one, or
-        10 if it records none.
+        10 (the CSTR's, with a warning) if it records none.
     prediction : {"sequence", "rollout"}
         ``"rollout"`` applies the model one move at a time: any horizon fits.
 
@@ -251,7 +268,8 @@ def trained_moves(model: Any, steps_per_move: int | None = None) -> int | None:
         The surrogate (anything :func:`get_spec` accepts).
     steps_per_move : int, optional
         Network steps per sampling period (10 for the CSTR data). Default: the
-        model's recorded one, or 10 if it records none.
+        model's recorded one, or 10 (the CSTR's, with a warning) if it records
+        none.
 
     Returns
     -------
@@ -337,7 +355,7 @@ class MPCProblem:
     def __init__(self, model: Any, plant: Any, settings: MPCSettings) -> None:
         self.spec = get_spec(model)
         self.plant = plant
-        self.settings = s = resolve_settings(self.spec, settings)
+        self.settings = s = resolve_settings(self.spec, settings, plant)
         n_f, n_out = spec_dims(self.spec)
         self.nx = n_out
         self.nu = n_f - n_out

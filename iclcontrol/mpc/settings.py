@@ -124,7 +124,8 @@ class MPCSettings:
         ``cstr_dataset(moves=1)``, ``plant_dataset(..., moves=1)``), so that the
         network is not run past its trained length (a model that does not record
         its steps per move, saved before they were recorded or trained on windows
-        of a file, is read at 10 per move); 2 with ``"rollout"``;
+        of a file, is read at the steps per move of ``steps_per_move=None``);
+        2 with ``"rollout"``;
         :class:`~iclcontrol.mpc.MPCProblem` fills it in
         (:func:`~iclcontrol.mpc.problem.default_horizon`, the rule ``iclcontrol
         mpc`` uses without ``--horizon``). A horizon given explicitly is kept (a
@@ -134,8 +135,11 @@ class MPCSettings:
         0.0005 h; the ``steps_per_move`` of
         :func:`~iclcontrol.data.plant_dataset` for a user's plant, 1 by default).
         None (default): the model's own, recorded from its training data
-        (``SurrogateModel.training_data_["steps_per_move"]``), or 10 for a model
-        that does not record it; :class:`~iclcontrol.mpc.MPCProblem` fills it in.
+        (``SurrogateModel.training_data_["steps_per_move"]``); for a model that
+        does not record it, 10 for the CSTR and 1 for another plant
+        (:func:`~iclcontrol.export.fallback_steps_per_move`, the rule of
+        ``iclcontrol mpc`` too), with a warning;
+        :class:`~iclcontrol.mpc.MPCProblem` fills it in.
         A value that differs from the model's recorded one is an error.
     prediction : {"sequence", "rollout"}
         ``"sequence"``: one network evaluation over ``horizon * steps_per_move``
