@@ -738,6 +738,7 @@ def test_operate_model_errors_are_one_line_before_any_training(
         # options the loaded forecasters would ignore
         (["--model", short, "--lags", "3"], "--lags: would be ignored"),
         (["--model", short, "--horizon", "2"], "--horizon: would be ignored"),
+        (["--model", short, "--kind", "lstm"], "--kind: would be ignored"),
         (["--model", short, "--covariates", "temp"], "--covariates: would be"),
         (
             [

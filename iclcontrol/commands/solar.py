@@ -575,7 +575,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="saved short forecaster, used without training: DIR/models/short of "
         "`solar operate --out DIR`, or DIR/models/KIND of `solar forecast --out "
-        "DIR` (default: train one)",
+        "DIR`; its kind, horizon, lags and covariates are used, and a day-ahead "
+        "forecaster trained here takes them (default: train one)",
     )
     op.add_argument(
         "--day-ahead-model",
@@ -641,6 +642,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=out_folder,
         default=None,
+        metavar="DIR",
         help="output folder (operate.json, traces, plots, and the forecasters "
         "trained: DIR/models/short, DIR/models/day_ahead, DIR/models/scenarios; "
         "reuse them with --model DIR/models/short --day-ahead-model "
