@@ -638,6 +638,7 @@ def test_operate_with_the_saved_forecasters_repeats_the_costs_without_training(
             *_LOOP,
             *("--model", str(models / "short")),
             *("--day-ahead-model", str(models / "day_ahead")),
+            *("--scenarios-model", str(models / "scenarios")),
             *("--out", str(tmp_path / "again"), "--json"),
         ]
     )
@@ -650,14 +651,16 @@ def test_operate_with_the_saved_forecasters_repeats_the_costs_without_training(
     assert sources["short"]["origin"] == sources["day_ahead"]["origin"] == "loaded"
     assert sources["short"]["folder"] == str(models / "short")
     assert sources["day_ahead"]["folder"] == str(models / "day_ahead")
+    assert sources["scenarios"] == {
+        **first["forecaster_sources"]["scenarios"],
+        "origin": "loaded",
+    }
     assert f"short forecaster: loaded from {models / 'short'} (not trained)" in err
     assert "day-ahead forecaster: loaded from" in err and "training" not in err
-    # only what was fit here is saved again: the scenarios
+    # nothing was fit, so nothing is saved again
     saved = json.loads((tmp_path / "again" / "operate.json").read_text())
-    assert saved["files"]["models"] == {
-        "scenarios": str(tmp_path / "again/models/scenarios")
-    }
-    assert not (tmp_path / "again" / "models" / "short").exists()
+    assert saved["files"]["models"] == {}
+    assert not (tmp_path / "again" / "models").exists()
     assert not any("overlaps" in w for w in second["warnings"])
 
 
@@ -699,6 +702,7 @@ def test_operate_model_errors_are_one_line_before_any_training(
     folder, table, _ = operate_run
     run = folder / "run"
     short, day_ahead = str(run / "models" / "short"), str(run / "models" / "day_ahead")
+    scenarios = str(run / "models" / "scenarios")
     broken = tmp_path / "broken"
     broken.mkdir()
     for name in ("model.json", "model.safetensors"):
@@ -753,6 +757,16 @@ def test_operate_model_errors_are_one_line_before_any_training(
         ),
         (["--model", short, "--short-only", "--seed", "0"], "--seed: would be ignored"),
         (["--model", "lstm"], "give the forecaster kind as --kind lstm"),
+        # analog-day scenarios
+        (["--model", short, "--scenarios-model", short], "not analog-day scenarios"),
+        (
+            ["--model", short, "--scenarios-model", scenarios, "--scenarios", "3"],
+            "is 3 but the saved scenarios hold 2; give --scenarios 2",
+        ),
+        (
+            ["--model", short, "--scenarios-model", scenarios, "--short-only"],
+            "not used",
+        ),
     ]
     for flags, match in cases:
         status, err = _error_lines(capsys, ["solar", "operate", *data, *flags])
@@ -799,4 +813,16 @@ def test_operate_warns_when_the_training_period_overlaps_the_dispatch(
     (old / "model.json").write_text(json.dumps(meta))
     assert main([*argv, "--model", str(old)]) == 0
     summary, _ = _last_json(capsys)
-    assert any("records no training period" in w for w in summary["warnings"])
+    assert any("no training period recorded" in w for w in summary["warnings"])
+    # analog days of the dispatch period: the same warning
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+    AnalogDayScenarios(n_scenarios=2).fit(d).save(tmp_path / "analogs")
+    models = folder / "run" / "models"
+    argv.remove("--short-only")
+    argv += ["--model", str(models / "short")]
+    argv += ["--day-ahead-model", str(models / "day_ahead")]
+    assert main([*argv, "--scenarios-model", str(tmp_path / "analogs")]) == 0
+    summary, _ = _last_json(capsys)
+    overlap = [w for w in summary["warnings"] if "overlaps the dispatch period" in w]
+    assert len(overlap) == 1 and overlap[0].startswith("the analog-day scenarios")

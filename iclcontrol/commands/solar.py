@@ -635,7 +635,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         help="also dispatch with a stochastic LP over this many analog-day scenarios "
-        "around the forecast (0: off)",
+        "around the forecast (0: off; with --scenarios-model: its count)",
+    )
+    op.add_argument(
+        "--scenarios-model",
+        default=None,
+        metavar="DIR",
+        help="saved analog-day scenarios, used instead of fitting them on this "
+        "data: DIR/models/scenarios of `solar operate --scenarios N --out DIR` "
+        "(default: fit them)",
     )
     _model_args(op, day_ahead=True)
     op.add_argument(
@@ -646,7 +654,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="output folder (operate.json, traces, plots, and the forecasters "
         "trained: DIR/models/short, DIR/models/day_ahead, DIR/models/scenarios; "
         "reuse them with --model DIR/models/short --day-ahead-model "
-        "DIR/models/day_ahead)",
+        "DIR/models/day_ahead --scenarios-model DIR/models/scenarios)",
     )
     op.add_argument("--json", action="store_true", help="print a JSON summary last")
     op.set_defaults(func=run_operate_cmd)
@@ -982,6 +990,7 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
         args.data,
         model=args.model,
         long_model=args.day_ahead_model,
+        scenario_model=args.scenarios_model,
         progress=lambda line: print(f"operate: {line}", file=sys.stderr),
         kind=args.kind,
         days=args.days,

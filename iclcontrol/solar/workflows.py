@@ -1119,24 +1119,25 @@ OPERATE_MODEL_FOLDERS = {
 _ROLE_NAMES = {
     "short": ("model", "--model"),
     "day_ahead": ("long_model", "--day-ahead-model"),
+    "scenarios": ("scenario_model", "--scenarios-model"),
 }
 
 
-def load_operate_forecaster(
-    value: IrradianceForecaster | str | Path | None, role: str
-) -> tuple[IrradianceForecaster | None, str | None]:
-    """The forecaster of ``value`` and its folder (None for an object).
+def load_operate_forecaster(value: Any, role: str) -> tuple[Any, str | None]:
+    """The forecaster (or scenarios) of ``value`` and its folder (None for an
+    object).
 
     A folder is loaded with :func:`~iclcontrol.solar.persist.load_forecaster`,
     its errors naming the argument of :func:`run_operate` (``role`` "short":
-    ``model``, "day_ahead": ``long_model``), the CLI flag and the folders that
-    hold forecasters.
+    ``model``, "day_ahead": ``long_model``, "scenarios": ``scenario_model``),
+    the CLI flag and the folders that hold what the role takes.
 
     Parameters
     ----------
-    value : IrradianceForecaster, str, pathlib.Path or None
-        A fitted forecaster (returned as is), a model folder, or None.
-    role : {"short", "day_ahead"}
+    value : IrradianceForecaster, AnalogDayScenarios, str, pathlib.Path or None
+        A fitted forecaster (scenarios for "scenarios"), returned as is; a
+        model folder; or None.
+    role : {"short", "day_ahead", "scenarios"}
 
     Returns
     -------
@@ -1149,12 +1150,15 @@ def load_operate_forecaster(
     ModelFileError
         A missing, incomplete or corrupted folder.
     ConfigError
-        A folder of analog-day scenarios or a reference forecast.
+        A folder of another kind: scenarios or a reference forecast for a
+        forecaster's role, a forecaster for the scenarios'.
     """
     from iclcontrol.exceptions import ModelFileError
     from iclcontrol.solar.persist import load_forecaster
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
 
-    if value is None or isinstance(value, IrradianceForecaster):
+    wanted = AnalogDayScenarios if role == "scenarios" else IrradianceForecaster
+    if value is None or isinstance(value, wanted):
         return value, None
     arg, flag = _ROLE_NAMES[role]
     where = f"give DIR/{OPERATE_MODEL_FOLDERS[role]} of `solar operate --out DIR`"
@@ -1164,10 +1168,10 @@ def load_operate_forecaster(
         model = load_forecaster(value)
     except ModelFileError as err:
         raise ModelFileError(f"{arg} ({flag}): {err}; {where}") from None
-    if not isinstance(model, IrradianceForecaster):
+    if not isinstance(model, wanted):
+        what = "analog-day scenarios" if role == "scenarios" else "a network forecaster"
         raise ConfigError(
-            f"{arg} ({flag}): {value} holds {type(model).__name__}, not a "
-            f"network forecaster; {where}"
+            f"{arg} ({flag}): {value} holds {type(model).__name__}, not {what}; {where}"
         )
     return model, str(value)
 
@@ -1227,6 +1231,30 @@ def _check_operate_forecasters(
         )
 
 
+def _check_scenario_model(analogs: Any, scenarios: int, full_horizon: bool) -> int:
+    """The scenario count of a given ``scenario_model``: its ``n_scenarios``,
+    which ``scenarios`` (when not 0) must equal.
+
+    Raises
+    ------
+    ConfigError
+        Another count, or no full-horizon forecast to spread.
+    """
+    n = int(analogs.n_scenarios)
+    if not full_horizon:
+        raise ConfigError(
+            "scenario_model (--scenarios-model) is not used without full_horizon "
+            "(--short-only); drop one of them"
+        )
+    if scenarios not in (0, n):
+        raise ConfigError(
+            f"scenarios (--scenarios) is {scenarios} but the saved scenarios hold "
+            f"{n}; give --scenarios {n} or leave it out (or leave out "
+            "--scenarios-model to fit them again)"
+        )
+    return n
+
+
 def _given(folder: str | None) -> str:
     """How a forecaster given to :func:`run_operate` came (progress lines)."""
     return f"loaded from {folder}" if folder else "given as an object"
@@ -1259,8 +1287,19 @@ def _check_forecaster_data(
         raise DataError(f"{arg} ({flag}): {err}") from None
 
 
+def _training_record(model: Any) -> dict[str, Any]:
+    """The record of the data ``model`` was fit on: a forecaster's
+    ``training_data_``; for analog-day scenarios the days they hold (first and
+    last step)."""
+    days = getattr(model, "days_", None)
+    if days is None:
+        return dict(getattr(model, "training_data_", {}) or {})
+    last = days[-1] + pd.Timedelta("1D") - pd.Timedelta(model.freq_)
+    return {"first": str(days[0]), "last": str(last)}
+
+
 def _training_overlap(
-    model: IrradianceForecaster, role: str, folder: str | None, period: tuple[Any, Any]
+    model: Any, role: str, folder: str | None, period: tuple[Any, Any]
 ) -> str | None:
     """A warning when ``model``'s recorded training period overlaps the dispatch
     ``period`` (first, last label): forecasts on training data look better than
@@ -1268,26 +1307,30 @@ def _training_overlap(
     checked; None otherwise."""
     from iclcontrol.solar.data import as_timestamp
 
-    record = getattr(model, "training_data_", {}) or {}
-    name = {"short": "short", "day_ahead": "day-ahead"}[role]
+    record = _training_record(model)
+    name = {
+        "short": "short forecaster",
+        "day_ahead": "day-ahead forecaster",
+        "scenarios": "analog-day scenarios",
+    }[role]
     where = f" ({_ROLE_NAMES[role][1]} {folder})" if folder else ""
     if not (record.get("first") and record.get("last")):
         if folder is None:
             return None
         return (
-            f"the {name} forecaster{where} records no training period: whether "
-            "the dispatch period was part of its training data is not known"
+            f"the {name}{where}: no training period recorded, so whether the "
+            "dispatch period was part of the training data is not known"
         )
     tz = period[0].tz
     first, last = (as_timestamp(record[k], tz) for k in ("first", "last"))
     if first > period[1] or last < period[0]:
         return None
     return (
-        f"the {name} forecaster{where} was trained on {first} .. {last} "
+        f"the {name}{where}: fit on {first} .. {last} "
         f"({record.get('source') or 'unknown data'}), which overlaps the dispatch "
         f"period {period[0]} .. {period[1]}: forecasts on training data look "
-        "better than they are; dispatch on later data or use a forecaster "
-        "trained on earlier data"
+        "better than they are; dispatch on later data or use ones fit on "
+        "earlier data"
     )
 
 
@@ -1314,6 +1357,7 @@ def run_operate(
     surface_azimuth: float | None = None,
     load_label: str = "start",
     progress: Callable[[str], None] | None = None,
+    scenario_model: Any = None,
     **model_params: Any,
 ) -> dict[str, Any]:
     """Receding-horizon battery dispatch on the first ``days`` of the held-out period.
@@ -1364,6 +1408,12 @@ def run_operate(
     (:func:`predict_load_kwargs`). When a given forecaster's recorded training
     period overlaps the dispatch period, ``warnings`` says so. ``progress``, if
     given, receives one line per forecaster (loaded from where, or trained).
+    ``scenario_model`` (fitted :class:`~iclcontrol.solar.scenarios.
+    AnalogDayScenarios` or the folder ``out/models/scenarios`` of an earlier run)
+    replaces the analog days fit on this data's training period; ``scenarios``
+    is then its ``n_scenarios`` (0 takes it; another count is refused), and its
+    days overlapping the dispatch period give a warning (its step is checked, a
+    site it does not record).
     With ``out`` the forecasters trained are saved in
     :data:`OPERATE_MODEL_FOLDERS` under ``out`` (the analog-day scenarios too),
     as soon as they are fitted.
@@ -1400,6 +1450,9 @@ def run_operate(
     model, short_folder = load_operate_forecaster(model, "short")
     long_model, long_folder = load_operate_forecaster(long_model, "day_ahead")
     _check_operate_forecasters(model, long_model, dispatch_hours, full_horizon)
+    analogs, analogs_folder = load_operate_forecaster(scenario_model, "scenarios")
+    if analogs is not None:
+        scenarios = _check_scenario_model(analogs, scenarios, full_horizon)
     kw = dict(load_kwargs or {})
     if not isinstance(data, SolarData):
         for given in (model, long_model):
@@ -1411,6 +1464,14 @@ def run_operate(
     for role, given in (("short", model), ("day_ahead", long_model)):
         if given is not None:  # before any training
             _check_forecaster_data(given, d, role)
+    if analogs is not None and pd.Timedelta(analogs.freq_) != d.freq:
+        minute = pd.Timedelta("1min")
+        raise DataError(
+            f"scenario_model (--scenarios-model): the scenarios hold "
+            f"{analogs.freq_ / minute:g}-min steps but the data has "
+            f"{d.freq / minute:g}-min steps; give data at their step, or leave "
+            "them out to fit them on this data"
+        )
     params = {**default_forecast_params(d), **model_params}
     cut = chronological_cut(d)
     say = progress or (lambda line: None)
@@ -1426,7 +1487,7 @@ def run_operate(
         sources[role] = {
             "origin": origin,
             "folder": folder,
-            "training_data": dict(getattr(fitted, "training_data_", {}) or {}),
+            "training_data": _training_record(fitted),
         }
 
     t_fit = time.perf_counter()
@@ -1567,8 +1628,13 @@ def run_operate(
         if scenarios > 0:
             from iclcontrol.solar.scenarios import AnalogDayScenarios
 
-            analogs = AnalogDayScenarios(n_scenarios=int(scenarios)).fit(d, end=cut)
-            record("scenarios", analogs, "trained", None)
+            if analogs is None:
+                analogs = AnalogDayScenarios(n_scenarios=int(scenarios))
+                analogs = analogs.fit(d, end=cut)
+                record("scenarios", analogs, "trained", None)
+            else:
+                origin = "loaded" if analogs_folder else "given"
+                record("scenarios", analogs, origin, analogs_folder)
 
             def scenario_forecast(pos: int) -> np.ndarray:
                 point = np.clip(full_forecast(pos), 0.0, CSI_MAX)
@@ -1672,8 +1738,11 @@ def run_operate(
         "warnings": qc_report.get("warnings", []) + load_rep.get("warnings", []),
     }
     period = (labels[sl.start], labels[sl.stop - 1])
-    for role, folder in (("short", short_folder), ("day_ahead", long_folder)):
-        given = model if role == "short" else long_model
+    for role, given, folder in (
+        ("short", model, short_folder),
+        ("day_ahead", long_model, long_folder),
+        ("scenarios", analogs if analogs_folder else None, analogs_folder),
+    ):
         overlap = given is not None and _training_overlap(given, role, folder, period)
         if overlap:
             summary["warnings"].append(overlap)
