@@ -221,6 +221,16 @@ def test_analog_day_scenarios_round_trip(month, tmp_path):
     expected = model.scenarios(cut, point)
     assert expected.shape == (3, 24)
     np.testing.assert_array_equal(loaded.scenarios(cut, point), expected)
+    # the training record: only times before the cut were read
+    record = loaded.training_data_
+    assert record == model.training_data_
+    assert pd.Timestamp(record["first"]) == month.frame.index[0]
+    assert pd.Timestamp(record["last"]) < cut == pd.Timestamp(record["end"])
+    # a folder saved before the record existed still loads, without one
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["training_data"]
+    (folder / "model.json").write_text(json.dumps(meta))
+    assert load_forecaster(folder).training_data_ == {}
 
 
 def test_weights_that_break_the_iclrnn_constraints_are_refused(saved):

@@ -1288,14 +1288,19 @@ def _check_forecaster_data(
 
 
 def _training_record(model: Any) -> dict[str, Any]:
-    """The record of the data ``model`` was fit on: a forecaster's
-    ``training_data_``; for analog-day scenarios the days they hold (first and
-    last step)."""
+    """The record of the data ``model`` was fit on (``training_data_``); for
+    analog-day scenarios saved without one, the days they hold (first to last
+    step)."""
+    record = dict(getattr(model, "training_data_", {}) or {})
     days = getattr(model, "days_", None)
-    if days is None:
-        return dict(getattr(model, "training_data_", {}) or {})
+    if record or days is None:
+        return record
     last = days[-1] + pd.Timedelta("1D") - pd.Timedelta(model.freq_)
-    return {"first": str(days[0]), "last": str(last)}
+    return {
+        "source": "the days they hold, no training record",
+        "first": str(days[0]),
+        "last": str(last),
+    }
 
 
 def _training_overlap(
