@@ -576,7 +576,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="saved short forecaster, used without training: DIR/models/short of "
         "`solar operate --out DIR`, or DIR/models/KIND of `solar forecast --out "
         "DIR`; its kind, horizon, lags and covariates are used, and a day-ahead "
-        "forecaster trained here takes them (default: train one)",
+        "forecaster trained here takes them; a table's --target, --tz and site "
+        "default to its (default: train one)",
     )
     op.add_argument(
         "--day-ahead-model",
@@ -913,8 +914,8 @@ _TRAIN_FLAGS = (
 def _check_saved_models(args: argparse.Namespace) -> None:
     """Refuse options of ``solar operate`` that would be ignored next to
     ``--model``/``--day-ahead-model``; warn of training options that reach only
-    the one forecaster still trained. Reads the folders (their errors name the
-    flag) before the data.
+    the one forecaster still trained. Reads the ``--model`` folder (run_operate
+    reads it again, with the others, before the data).
 
     Raises
     ------
@@ -935,8 +936,7 @@ def _check_saved_models(args: argparse.Namespace) -> None:
             f"operate --out DIR`); give the forecaster kind as --kind {args.model}"
         )
     given = getattr(args, "given", set())
-    short, _ = load_operate_forecaster(args.model, "short")
-    load_operate_forecaster(args.day_ahead_model, "day_ahead")
+    short, _ = load_operate_forecaster(args.model, "short")  # errors name --model
     if short is None:
         return
     shaping = [flag for flag in _SHAPE_FLAGS if flag in given]
@@ -950,7 +950,7 @@ def _check_saved_models(args: argparse.Namespace) -> None:
     training = [flag for flag in _TRAIN_FLAGS if flag in given]
     if not training:
         return
-    needed = round(pd.Timedelta(hours=args.dispatch_hours) / short.freq_)
+    needed = max(round(pd.Timedelta(hours=args.dispatch_hours) / short.freq_), 1)
     if args.day_ahead_model is None and not args.short_only and short.horizon < needed:
         _warn(
             f"{', '.join(training)}: used for the day-ahead forecaster only (the "
