@@ -545,6 +545,8 @@ def _table(path, start, stop):
 
 #: The site of the tables, as `solar operate` reads them.
 _SITE = ["--latitude", "36.1", "--longitude", "-79.95"]
+#: Another site than the tables'.
+_OTHER_SITE = ["--latitude", "40", "--longitude", "-100"]
 #: A one-day closed loop with a 6-h LP (hourly data: 6 steps).
 _LOOP = ["--days", "1", "--dispatch-hours", "6", "--scenarios", "2"]
 
@@ -766,6 +768,10 @@ def test_operate_model_errors_are_one_line_before_any_training(
         (
             ["--model", short, "--scenarios-model", scenarios, "--short-only"],
             "not used",
+        ),
+        (
+            ["--scenarios-model", scenarios, "--target", "ghi", *_OTHER_SITE],
+            "(--scenarios-model): the AnalogDayScenarios was fit at site",
         ),
     ]
     for flags, match in cases:

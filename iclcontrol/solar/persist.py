@@ -110,6 +110,8 @@ def _scenario_meta(model: AnalogDayScenarios) -> dict[str, Any]:
         "daytime": model.daytime_.astype(int).tolist(),
         "usable": model.usable_.astype(int).tolist(),
         "training_data": dict(getattr(model, "training_data_", {})),
+        "site": model.site_.to_dict() if hasattr(model, "site_") else None,
+        "target": getattr(model, "target_", None),
     }
 
 
@@ -124,6 +126,9 @@ def _scenarios_from(meta: dict[str, Any]) -> AnalogDayScenarios:
     model.daytime_ = np.asarray(meta["daytime"], dtype=bool)
     model.usable_ = np.asarray(meta["usable"], dtype=bool)
     model.training_data_ = dict(meta.get("training_data") or {})  # older: none
+    if meta.get("site") is not None:  # older: none
+        model.site_ = Site(**meta["site"])
+        model.target_ = str(meta["target"])
     per_day = round(pd.Timedelta("1D") / model.freq_)
     for name in ("profiles_", "daytime_", "usable_"):
         shape = getattr(model, name).shape

@@ -1260,11 +1260,10 @@ def _given(folder: str | None) -> str:
     return f"loaded from {folder}" if folder else "given as an object"
 
 
-def _check_forecaster_data(
-    model: IrradianceForecaster, d: SolarData, role: str
-) -> None:
-    """Refuse data of another site, target or step than a given forecaster's, before
-    any training (``predict`` would refuse it only after).
+def _check_forecaster_data(model: Any, d: SolarData, role: str) -> None:
+    """Refuse data of another site, target or step than a given forecaster's (or
+    analog-day scenarios'), before any training (``predict`` would refuse it only
+    after).
 
     Raises
     ------
@@ -1279,9 +1278,10 @@ def _check_forecaster_data(
         if d.freq != model.freq_:
             minute = pd.Timedelta("1min")
             raise DataError(
-                f"the forecaster was fit on {model.freq_ / minute:g}-min steps but "
-                f"the data has {d.freq / minute:g}-min steps; give data at the "
-                "fitted step, or leave it out to train one on this data"
+                f"the {type(model).__name__} was fit on "
+                f"{model.freq_ / minute:g}-min steps but the data has "
+                f"{d.freq / minute:g}-min steps; give data at the fitted step, or "
+                "leave it out to fit one on this data"
             )
     except DataError as err:
         raise DataError(f"{arg} ({flag}): {err}") from None
@@ -1417,8 +1417,8 @@ def run_operate(
     AnalogDayScenarios` or the folder ``out/models/scenarios`` of an earlier run)
     replaces the analog days fit on this data's training period; ``scenarios``
     is then its ``n_scenarios`` (0 takes it; another count is refused), and its
-    days overlapping the dispatch period give a warning (its step is checked, a
-    site it does not record).
+    days overlapping the dispatch period give a warning (its step, site and
+    target are checked as a forecaster's; older folders record no site).
     With ``out`` the forecasters trained are saved in
     :data:`OPERATE_MODEL_FOLDERS` under ``out`` (the analog-day scenarios too),
     as soon as they are fitted.
@@ -1469,14 +1469,8 @@ def run_operate(
     for role, given in (("short", model), ("day_ahead", long_model)):
         if given is not None:  # before any training
             _check_forecaster_data(given, d, role)
-    if analogs is not None and pd.Timedelta(analogs.freq_) != d.freq:
-        minute = pd.Timedelta("1min")
-        raise DataError(
-            f"scenario_model (--scenarios-model): the scenarios hold "
-            f"{analogs.freq_ / minute:g}-min steps but the data has "
-            f"{d.freq / minute:g}-min steps; give data at their step, or leave "
-            "them out to fit them on this data"
-        )
+    if analogs is not None:  # the site and target only if recorded (newer)
+        _check_forecaster_data(analogs, d, "scenarios")
     params = {**default_forecast_params(d), **model_params}
     cut = chronological_cut(d)
     say = progress or (lambda line: None)
