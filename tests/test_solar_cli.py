@@ -157,7 +157,7 @@ def test_operate_day_ahead_forecaster_gets_the_options_its_help_names(monkeypatc
     monkeypatch.setattr(IrradianceForecaster, "fit", record)
     # flag -> (value given, forecaster parameter, expected parameter value)
     given = {
-        "--model": ("lstm", "kind", "lstm"),
+        "--kind": ("lstm", "kind", "lstm"),
         "--lags": ("5", "lags", 5),
         "--embedding": ("2", "embedding", 2),
         "--variability": ("3", "variability", 3),
@@ -523,3 +523,312 @@ def test_predict_errors_are_one_line_naming_the_fix(forecast_run, capsys, tmp_pa
         capsys, ["solar", "predict", "--model", str(analogs), *data]
     )
     assert _is_one_line_error(status, err, "holds analog-day scenarios"), err
+
+
+# -- solar operate with saved forecasters ---------------------------------------------
+def _table(path, start, stop):
+    """Greensboro TMY3 from ``start`` to ``stop`` as a plain table: ``ghi``, a
+    copy ``ghi2`` (another target column) and ``temp``."""
+    from iclcontrol.solar.data import load_solar
+
+    d = load_solar("tmy3-greensboro").slice(start, stop)
+    pd.DataFrame(
+        {
+            "time": d.frame.index.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "ghi": d.y.to_numpy(),
+            "ghi2": d.y.to_numpy(),
+            "temp": d.frame["temp_air"].to_numpy(),
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+#: The site of the tables, as `solar operate` reads them.
+_SITE = ["--latitude", "36.1", "--longitude", "-79.95"]
+#: Another site than the tables'.
+_OTHER_SITE = ["--latitude", "40", "--longitude", "-100"]
+#: A one-day closed loop with a 6-h LP (hourly data: 6 steps).
+_LOOP = ["--days", "1", "--dispatch-hours", "6", "--scenarios", "2"]
+
+
+def _last_json(capsys) -> tuple[dict, str]:
+    import json
+
+    captured = capsys.readouterr()
+    return json.loads(captured.out.strip().splitlines()[-1]), captured.err
+
+
+@pytest.fixture(scope="module")
+def operate_run(tmp_path_factory):
+    """`solar operate --out` on a 20-day table, tiny forecasters (hidden 4, one
+    epoch, 2 short leads): the folder, the table and the run's JSON summary."""
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    folder = tmp_path_factory.mktemp("operate_run")
+    table = _table(folder / "ghi.csv", "1990-05-01", "1990-05-20")
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        status = main(
+            [
+                *("solar", "operate", "--data", str(table), "--time-column", "time"),
+                *("--target", "ghi", *_SITE, *_LOOP, "--horizon", "2", "--lags", "4"),
+                *("--epochs", "1", "--hidden", "4", "--covariates", "temp"),
+                *("--out", str(folder / "run"), "--json"),
+            ]
+        )
+    assert status == 0
+    return folder, table, json.loads(buffer.getvalue().strip().splitlines()[-1])
+
+
+def _refuse_training(monkeypatch) -> None:
+    """Fitting a network forecaster fails the test from now on."""
+    from iclcontrol.solar.forecast import IrradianceForecaster
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("IrradianceForecaster.fit was called")
+
+    monkeypatch.setattr(IrradianceForecaster, "fit", refuse)
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fitting a network forecaster fails the test: nothing may be trained."""
+    _refuse_training(monkeypatch)
+
+
+def test_operate_out_saves_the_trained_forecasters(operate_run):
+    from iclcontrol.solar import load_forecaster
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+    folder, _, summary = operate_run
+    run = folder / "run"
+    sources = summary["forecaster_sources"]
+    for role, sub in [("short", "short"), ("day_ahead", "day_ahead")]:
+        assert sources[role]["origin"] == "trained"
+        assert sources[role]["folder"] == str(run / "models" / sub)
+        model = load_forecaster(run / "models" / sub)
+        assert model.get_params() == {
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in summary["forecasters"][role].items()
+        }
+    assert load_forecaster(run / "models" / "short").horizon == 2
+    assert load_forecaster(run / "models" / "day_ahead").horizon == 6  # 6 h of 1 h
+    analogs = load_forecaster(run / "models" / "scenarios")
+    assert isinstance(analogs, AnalogDayScenarios) and analogs.n_scenarios == 2
+    assert summary["files"]["models"] == {
+        role: str(run / "models" / role) for role in ("short", "day_ahead", "scenarios")
+    }
+    # the trained forecasters record their training period: before the cut
+    assert sources["short"]["training_data"]["last"] < summary["start"]
+
+
+def test_operate_with_the_saved_forecasters_repeats_the_costs_without_training(
+    operate_run, capsys, tmp_path, no_training
+):
+    """The same forecasters drive the same LPs on the same data: every strategy's
+    cost equals the first run's, and IrradianceForecaster.fit is never called.
+    The table's target, covariates and site are the loaded forecaster's."""
+    import json
+
+    folder, table, first = operate_run
+    models = folder / "run" / "models"
+    status = main(
+        [
+            *("solar", "operate", "--data", str(table), "--time-column", "time"),
+            *_LOOP,
+            *("--model", str(models / "short")),
+            *("--day-ahead-model", str(models / "day_ahead")),
+            *("--scenarios-model", str(models / "scenarios")),
+            *("--out", str(tmp_path / "again"), "--json"),
+        ]
+    )
+    assert status == 0
+    second, err = _last_json(capsys)
+    assert set(second["costs"]) == set(first["costs"])
+    assert second["costs"] == first["costs"]  # exactly
+    assert second["forecasters"] == first["forecasters"]
+    sources = second["forecaster_sources"]
+    assert sources["short"]["origin"] == sources["day_ahead"]["origin"] == "loaded"
+    assert sources["short"]["folder"] == str(models / "short")
+    assert sources["day_ahead"]["folder"] == str(models / "day_ahead")
+    assert sources["scenarios"] == {
+        **first["forecaster_sources"]["scenarios"],
+        "origin": "loaded",
+    }
+    assert f"short forecaster: loaded from {models / 'short'} (not trained)" in err
+    assert "day-ahead forecaster: loaded from" in err and "training" not in err
+    # nothing was fit, so nothing is saved again
+    saved = json.loads((tmp_path / "again" / "operate.json").read_text())
+    assert saved["files"]["models"] == {}
+    assert not (tmp_path / "again" / "models").exists()
+    assert not any("overlaps" in w for w in second["warnings"])
+
+
+def test_operate_trains_only_the_day_ahead_forecaster_next_to_a_saved_short_one(
+    operate_run, capsys
+):
+    """--model alone: the day-ahead forecaster is trained with the loaded short
+    one's past window and covariates; a training option reaches it only, which a
+    warning says."""
+    folder, table, first = operate_run
+    status = main(
+        [
+            *("solar", "operate", "--data", str(table), "--time-column", "time"),
+            *_LOOP,
+            *("--model", str(folder / "run" / "models" / "short")),
+            *("--epochs", "1", "--hidden", "3", "--json"),
+        ]
+    )
+    assert status == 0
+    summary, err = _last_json(capsys)
+    assert "--hidden, --epochs: used for the day-ahead forecaster only" in err
+    sources = summary["forecaster_sources"]
+    assert (sources["short"]["origin"], sources["day_ahead"]["origin"]) == (
+        "loaded",
+        "trained",
+    )
+    day_ahead = summary["forecasters"]["day_ahead"]
+    assert (day_ahead["hidden"], day_ahead["epochs"], day_ahead["lags"]) == (3, 1, 4)
+    assert list(day_ahead["covariates"]) == ["temp"]
+    assert summary["forecasters"]["short"] == first["forecasters"]["short"]
+
+
+def test_operate_model_errors_are_one_line_before_any_training(
+    operate_run, capsys, tmp_path, no_training
+):
+    """Bad saved forecasters and options that would be ignored: exit 2 and one
+    line naming the problem and the fix, before anything is trained (fit
+    fails the test)."""
+    folder, table, _ = operate_run
+    run = folder / "run"
+    short, day_ahead = str(run / "models" / "short"), str(run / "models" / "day_ahead")
+    scenarios = str(run / "models" / "scenarios")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("model.json", "model.safetensors"):
+        (broken / name).write_bytes((Path(short) / name).read_bytes())
+    (broken / "model.safetensors").write_bytes(b"\x00" * 10)
+    data = ["--data", str(table), "--time-column", "time", *_LOOP]
+    cases = [
+        (["--model", str(tmp_path / "none")], "model folder"),
+        (["--model", str(tmp_path / "none")], "does not exist; give DIR/models/short"),
+        (["--model", str(run)], "the models of this run folder are in"),
+        (["--model", str(broken)], "model.safetensors does not match"),
+        (["--model", str(run / "models" / "scenarios")], "holds AnalogDayScenarios"),
+        (["--day-ahead-model", str(broken), "--target", "ghi", *_SITE], "--day-ahead"),
+        # another site or target than the forecaster's, before the day-ahead
+        # forecaster would be trained
+        (["--model", short, "--latitude", "40", "--longitude", "-100"], "latitude"),
+        (["--model", short, "--target", "ghi2"], "fit on target 'ghi'"),
+        # the roles swapped
+        (["--model", day_ahead], "is a day-ahead forecaster"),
+        (["--model", short, "--day-ahead-model", short], "a short forecaster?"),
+        (
+            [
+                "--day-ahead-model",
+                day_ahead,
+                "--target",
+                "ghi",
+                *_SITE,
+                "--dispatch-hours",
+                "12",
+            ],
+            "forecasts 6 steps (6 h) but the dispatch horizon is 12 steps",
+        ),
+        (
+            ["--model", short, "--day-ahead-model", day_ahead, "--short-only"],
+            "not used",
+        ),
+        # options the loaded forecasters would ignore
+        (["--model", short, "--lags", "3"], "--lags: would be ignored"),
+        (["--model", short, "--horizon", "2"], "--horizon: would be ignored"),
+        (["--model", short, "--kind", "lstm"], "--kind: would be ignored"),
+        (["--model", short, "--covariates", "temp"], "--covariates: would be"),
+        (
+            [
+                "--model",
+                short,
+                "--day-ahead-model",
+                day_ahead,
+                "--max-train-samples",
+                "9",
+            ],
+            "--max-train-samples: would be ignored, no forecaster is trained",
+        ),
+        (["--model", short, "--short-only", "--seed", "0"], "--seed: would be ignored"),
+        (["--model", "lstm"], "give the forecaster kind as --kind lstm"),
+        # analog-day scenarios
+        (["--model", short, "--scenarios-model", short], "not analog-day scenarios"),
+        (
+            ["--model", short, "--scenarios-model", scenarios, "--scenarios", "3"],
+            "is 3 but the saved scenarios hold 2; give --scenarios 2",
+        ),
+        (
+            ["--model", short, "--scenarios-model", scenarios, "--short-only"],
+            "not used",
+        ),
+        (
+            ["--scenarios-model", scenarios, "--target", "ghi", *_OTHER_SITE],
+            "(--scenarios-model): the AnalogDayScenarios was fit at site",
+        ),
+    ]
+    for flags, match in cases:
+        status, err = _error_lines(capsys, ["solar", "operate", *data, *flags])
+        assert _is_one_line_error(status, err, match), (flags, status, err)
+
+
+def test_operate_warns_when_the_training_period_overlaps_the_dispatch(
+    operate_run, capsys, tmp_path, monkeypatch
+):
+    """A forecaster trained on all of a 25-day table forecasts the held-out days
+    of the 20-day table from its own training data: a warning says so. A folder
+    saved before forecasters recorded their training period gets a warning that
+    it cannot be checked."""
+    import json
+
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.forecast import IrradianceForecaster
+
+    folder, table, _ = operate_run
+    longer = _table(tmp_path / "long.csv", "1990-05-01", "1990-05-25")
+    d = load_solar(
+        longer, time_column="time", target="ghi", latitude=36.1, longitude=-79.95
+    )
+    model = IrradianceForecaster(horizon=2, lags=4, epochs=1, hidden=4).fit(d)
+    model.save(tmp_path / "all")
+    _refuse_training(monkeypatch)  # operate trains nothing
+    argv = ["solar", "operate", "--data", str(table), "--time-column", "time"]
+    argv += [*_LOOP, "--short-only", "--json"]
+    assert main([*argv, "--model", str(tmp_path / "all")]) == 0
+    summary, _ = _last_json(capsys)
+    overlap = [w for w in summary["warnings"] if "overlaps the dispatch period" in w]
+    assert len(overlap) == 1 and str(tmp_path / "all") in overlap[0], summary
+    # no overlap for the run's own forecaster, trained before the cut
+    assert main([*argv, "--model", str(folder / "run" / "models" / "short")]) == 0
+    summary, _ = _last_json(capsys)
+    assert not [w for w in summary["warnings"] if "training" in w]
+    # an older folder without the record: loadable, with a warning
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("model.json", "model.safetensors"):
+        (old / name).write_bytes((tmp_path / "all" / name).read_bytes())
+    meta = json.loads((old / "model.json").read_text())
+    del meta["training_data"]
+    (old / "model.json").write_text(json.dumps(meta))
+    assert main([*argv, "--model", str(old)]) == 0
+    summary, _ = _last_json(capsys)
+    assert any("no training period recorded" in w for w in summary["warnings"])
+    # analog days of the dispatch period: the same warning
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+    AnalogDayScenarios(n_scenarios=2).fit(d).save(tmp_path / "analogs")
+    models = folder / "run" / "models"
+    argv.remove("--short-only")
+    argv += ["--model", str(models / "short")]
+    argv += ["--day-ahead-model", str(models / "day_ahead")]
+    assert main([*argv, "--scenarios-model", str(tmp_path / "analogs")]) == 0
+    summary, _ = _last_json(capsys)
+    overlap = [w for w in summary["warnings"] if "overlaps the dispatch period" in w]
+    assert len(overlap) == 1 and overlap[0].startswith("the analog-day scenarios")

@@ -221,6 +221,21 @@ def test_analog_day_scenarios_round_trip(month, tmp_path):
     expected = model.scenarios(cut, point)
     assert expected.shape == (3, 24)
     np.testing.assert_array_equal(loaded.scenarios(cut, point), expected)
+    # the training record: only times before the cut were read
+    record = loaded.training_data_
+    assert record == model.training_data_
+    assert (loaded.site_, loaded.target_) == (month.site, month.target)
+    assert pd.Timestamp(record["first"]) == month.frame.index[0]
+    assert pd.Timestamp(record["last"]) < cut == pd.Timestamp(record["end"])
+    # a folder saved before the record existed still loads, without one, and
+    # gives the same scenarios
+    meta = json.loads((folder / "model.json").read_text())
+    for key in ("training_data", "site", "target"):
+        del meta[key]
+    (folder / "model.json").write_text(json.dumps(meta))
+    old = load_forecaster(folder)
+    assert old.training_data_ == {} and not hasattr(old, "site_")
+    np.testing.assert_array_equal(old.scenarios(cut, point), expected)
 
 
 def test_weights_that_break_the_iclrnn_constraints_are_refused(saved):

@@ -259,6 +259,38 @@ def test_run_operate_trains_no_unused_day_ahead_forecaster():
     assert "forecast_scenarios" in c
 
 
+def test_run_operate_with_a_given_forecaster_trains_nothing(monkeypatch):
+    """A fitted forecaster passed as ``model`` whose leads cover the LP: nothing
+    is trained (fit fails the test once the forecaster is built), the summary
+    and the progress lines say it was given, and its costs are those of the run
+    that trained the same forecaster."""
+    from iclcontrol.solar.data import load_solar
+    from iclcontrol.solar.forecast import IrradianceForecaster, chronological_cut
+    from iclcontrol.solar.workflows import run_operate
+
+    d = load_solar("tmy3-greensboro").slice("1990-05-01", "1990-05-25")
+    params = {"horizon": 6, "lags": 4, "epochs": 1, "hidden": 4}
+    trained = run_operate(d, days=1, dispatch_hours=6, qc=False, **params)
+    model = IrradianceForecaster(**params).fit(d, end=chronological_cut(d))
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("IrradianceForecaster.fit was called")
+
+    monkeypatch.setattr(IrradianceForecaster, "fit", refuse)
+    lines: list[str] = []
+    res = run_operate(
+        d, model=model, days=1, dispatch_hours=6, qc=False, progress=lines.append
+    )
+    assert res["forecaster_sources"]["short"]["origin"] == "given"
+    assert res["forecaster_sources"]["day_ahead"] is None
+    assert lines == [
+        "short forecaster: given as an object (not trained)",
+        "day-ahead forecaster: none (the short one's 6 leads cover the dispatch "
+        "horizon)",
+    ]
+    assert res["costs"] == trained["costs"]
+
+
 def test_newsvendor_quantile_by_hand():
     from iclcontrol.solar.planning import Tariff
     from iclcontrol.solar.workflows import newsvendor_quantile

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 from iclcontrol.commands.common import (
@@ -14,6 +15,21 @@ from iclcontrol.commands.common import (
     print_json,
 )
 from iclcontrol.exceptions import ConfigError
+
+
+class _Given(argparse.Action):
+    """Store the value and remember that the flag was given (``args.given``): a
+    value equal to the default is a choice too."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", ()), self.option_strings[0]}
 
 
 def _warn(message: str) -> None:
@@ -50,11 +66,13 @@ def _data_args(
         return
     p.add_argument(
         "--covariates",
+        action=_Given,
         default="",
         help=f"comma-separated measured columns fed to {fed_to}",
     )
     p.add_argument(
         "--future-covariates",
+        action=_Given,
         default="",
         help="comma-separated columns known in advance (a weather forecast), fed "
         f"to {fed_to}",
@@ -340,29 +358,41 @@ def _model_args(p: argparse.ArgumentParser, day_ahead: bool = False) -> None:
     both = f" ({BOTH_FORECASTERS})" if day_ahead else ""
     p.add_argument(
         "--lags",
+        action=_Given,
         type=int,
         default=None,
         help=f"past steps fed to the model (default: 2 h of steps, at least 6){both}",
     )
     p.add_argument(
         "--embedding",
+        action=_Given,
         type=int,
         default=None,
         help=f"clear-sky-index lags fed at every step (default 4; 0: none){both}",
     )
     p.add_argument(
         "--variability",
+        action=_Given,
         type=int,
         default=None,
         help=f"steps of the recent-variability features (default 4; 0: none){both}",
     )
-    p.add_argument("--hidden", type=int, default=32, help=f"units per layer{both}")
-    p.add_argument("--layers", type=int, default=1, help=f"recurrent layers{both}")
     p.add_argument(
-        "--epochs", type=int, default=30, help=f"epoch cap per forecaster{both}"
+        "--hidden", type=int, default=32, action=_Given, help=f"units per layer{both}"
+    )
+    p.add_argument(
+        "--layers", type=int, default=1, action=_Given, help=f"recurrent layers{both}"
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=30,
+        action=_Given,
+        help=f"epoch cap per forecaster{both}",
     )
     p.add_argument(
         "--time-limit",
+        action=_Given,
         type=float,
         default=None,
         help="training budget per forecaster [s] (default: none, --epochs only"
@@ -374,12 +404,15 @@ def _model_args(p: argparse.ArgumentParser, day_ahead: bool = False) -> None:
     )
     p.add_argument(
         "--max-train-samples",
+        action=_Given,
         type=int,
         default=None,
         help="use at most this many (latest) training windows per forecaster, to "
         f"bound memory (default: all){both}",
     )
-    p.add_argument("--seed", type=int, default=0, help=f"random seed{both}")
+    p.add_argument(
+        "--seed", type=int, default=0, action=_Given, help=f"random seed{both}"
+    )
     p.add_argument("--no-qc", action="store_true", help="skip quality control")
 
 
@@ -531,12 +564,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _data_args(op, fed_to=f"the {BOTH_FORECASTERS}s")
     op.add_argument(
-        "--model",
+        "--kind",
+        action=_Given,
         default="iclrnn",
         help=f"forecaster kind: iclrnn, icrnn, lrnn, rnn, lstm ({BOTH_FORECASTERS})",
     )
     op.add_argument(
+        "--model",
+        default=None,
+        metavar="DIR",
+        help="saved short forecaster, used without training: DIR/models/short of "
+        "`solar operate --out DIR`, or DIR/models/KIND of `solar forecast --out "
+        "DIR`; its kind, horizon, lags and covariates are used, and a day-ahead "
+        "forecaster trained here takes them; a table's --target, --tz and site "
+        "default to its (default: train one)",
+    )
+    op.add_argument(
+        "--day-ahead-model",
+        default=None,
+        metavar="DIR",
+        help="saved day-ahead forecaster, used without training: DIR/models/"
+        "day_ahead of `solar operate --out DIR`; its leads must cover "
+        "--dispatch-hours (default: train one)",
+    )
+    op.add_argument(
         "--horizon",
+        action=_Given,
         type=int,
         default=None,
         help="steps of the short forecaster only (default: 4 at 15 min resolution "
@@ -583,14 +636,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         help="also dispatch with a stochastic LP over this many analog-day scenarios "
-        "around the forecast (0: off)",
+        "around the forecast (0: off; with --scenarios-model: its count)",
+    )
+    op.add_argument(
+        "--scenarios-model",
+        default=None,
+        metavar="DIR",
+        help="saved analog-day scenarios, used instead of fitting them on this "
+        "data: DIR/models/scenarios of `solar operate --scenarios N --out DIR` "
+        "(default: fit them)",
     )
     _model_args(op, day_ahead=True)
     op.add_argument(
         "--out",
         type=out_folder,
         default=None,
-        help="output folder (operate.json, traces, plots)",
+        metavar="DIR",
+        help="output folder (operate.json, traces, plots, and the forecasters "
+        "trained: DIR/models/short, DIR/models/day_ahead, DIR/models/scenarios; "
+        "reuse them with --model DIR/models/short --day-ahead-model "
+        "DIR/models/day_ahead --scenarios-model DIR/models/scenarios)",
     )
     op.add_argument("--json", action="store_true", help="print a JSON summary last")
     op.set_defaults(func=run_operate_cmd)
@@ -824,6 +889,85 @@ def _operate_flags(args: argparse.Namespace) -> tuple[float, ...]:
     return tuple(hours)
 
 
+#: Options that shape the short forecaster (and the day-ahead one, trained with
+#: the short one's past window, features and covariates).
+_SHAPE_FLAGS = (
+    "--kind",
+    "--horizon",
+    "--lags",
+    "--embedding",
+    "--variability",
+    "--covariates",
+    "--future-covariates",
+)
+#: Options of the training itself, for every forecaster ``solar operate`` trains.
+_TRAIN_FLAGS = (
+    "--hidden",
+    "--layers",
+    "--epochs",
+    "--time-limit",
+    "--max-train-samples",
+    "--seed",
+)
+
+
+def _check_saved_models(args: argparse.Namespace) -> None:
+    """Refuse options of ``solar operate`` that would be ignored next to
+    ``--model``/``--day-ahead-model``; warn of training options that reach only
+    the one forecaster still trained. Reads the ``--model`` folder (run_operate
+    reads it again, with the others, before the data).
+
+    Raises
+    ------
+    ConfigError
+        ``--model KIND`` (the kind is ``--kind``), a shaping option with a
+        loaded short forecaster, a training option when nothing is trained.
+    ModelFileError
+        A missing, incomplete or corrupted folder.
+    """
+    import pandas as pd
+
+    from iclcontrol.models.networks import KINDS
+    from iclcontrol.solar.workflows import load_operate_forecaster
+
+    if args.model in KINDS and not Path(args.model).exists():
+        raise ConfigError(
+            f"--model takes a saved forecaster folder (DIR/models/short of `solar "
+            f"operate --out DIR`); give the forecaster kind as --kind {args.model}"
+        )
+    given = getattr(args, "given", set())
+    short, _ = load_operate_forecaster(args.model, "short")  # errors name --model
+    if short is None:
+        return
+    shaping = [flag for flag in _SHAPE_FLAGS if flag in given]
+    if shaping:
+        raise ConfigError(
+            f"{', '.join(shaping)}: would be ignored, the short forecaster is loaded "
+            "with --model (a day-ahead one trained here takes its past window, "
+            f"features and covariates); drop {', '.join(shaping)}, or drop --model "
+            "to train one"
+        )
+    training = [flag for flag in _TRAIN_FLAGS if flag in given]
+    if not training:
+        return
+    needed = max(round(pd.Timedelta(hours=args.dispatch_hours) / short.freq_), 1)
+    if args.day_ahead_model is None and not args.short_only and short.horizon < needed:
+        _warn(
+            f"{', '.join(training)}: used for the day-ahead forecaster only (the "
+            "short one is loaded with --model, not trained)"
+        )
+        return
+    why = (
+        "--model and --day-ahead-model load both"
+        if args.day_ahead_model
+        else "--model loads the short one and no day-ahead one is needed"
+    )
+    raise ConfigError(
+        f"{', '.join(training)}: would be ignored, no forecaster is trained "
+        f"({why}); drop {', '.join(training)}"
+    )
+
+
 def run_operate_cmd(args: argparse.Namespace) -> int:
     from iclcontrol.solar.workflows import run_operate
     from plants.pv import BatteryParameters
@@ -841,9 +985,14 @@ def run_operate_cmd(args: argparse.Namespace) -> int:
     params = _model_params(args)
     if args.horizon is not None:
         params["horizon"] = args.horizon
+    _check_saved_models(args)
     summary = run_operate(
         args.data,
-        kind=args.model,
+        model=args.model,
+        long_model=args.day_ahead_model,
+        scenario_model=args.scenarios_model,
+        progress=lambda line: print(f"operate: {line}", file=sys.stderr),
+        kind=args.kind,
         days=args.days,
         dispatch_hours=args.dispatch_hours,
         kwp=args.kwp,

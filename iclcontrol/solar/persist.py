@@ -12,7 +12,7 @@ The folder is the one of :mod:`iclcontrol.modelfile` (as a saved
                         target column, the time step and zone of the training
                         data, the training record (source, period, windows) and
                         history; the climatology's table; the analog-day
-                        scenarios' daily profiles
+                        scenarios' daily profiles and training record
 
 Everything ``predict`` reads is stored, so a loaded forecaster gives the same
 floats as the one that was saved, on the same data. :func:`load_forecaster` reads
@@ -109,6 +109,9 @@ def _scenario_meta(model: AnalogDayScenarios) -> dict[str, Any]:
         "profiles": model.profiles_.tolist(),
         "daytime": model.daytime_.astype(int).tolist(),
         "usable": model.usable_.astype(int).tolist(),
+        "training_data": dict(getattr(model, "training_data_", {})),
+        "site": model.site_.to_dict() if hasattr(model, "site_") else None,
+        "target": getattr(model, "target_", None),
     }
 
 
@@ -122,6 +125,10 @@ def _scenarios_from(meta: dict[str, Any]) -> AnalogDayScenarios:
     model.profiles_ = np.asarray(meta["profiles"], dtype=float)
     model.daytime_ = np.asarray(meta["daytime"], dtype=bool)
     model.usable_ = np.asarray(meta["usable"], dtype=bool)
+    model.training_data_ = dict(meta.get("training_data") or {})  # older: none
+    if meta.get("site") is not None:  # older: none
+        model.site_ = Site(**meta["site"])
+        model.target_ = str(meta["target"])
     per_day = round(pd.Timedelta("1D") / model.freq_)
     for name in ("profiles_", "daytime_", "usable_"):
         shape = getattr(model, name).shape

@@ -73,6 +73,14 @@ class AnalogDayScenarios(SavedModelMixin):
     daytime_ : numpy.ndarray of bool, (n_days, slots_per_day)
     usable_ : numpy.ndarray of bool, (n_days,)
         Enough daytime measurements.
+    site_ : Site
+    target_ : str
+        The site and target column fit on (absent in scenarios saved before
+        they were recorded).
+    training_data_ : dict
+        ``source`` (dataset name or file), ``first`` and ``last`` (the first and
+        last time read) and ``end`` (the cut given to fit, or None); empty for
+        scenarios saved before this record existed.
     """
 
     def __init__(
@@ -123,6 +131,14 @@ class AnalogDayScenarios(SavedModelMixin):
         # unusable days are never analogs; 1.0 only keeps the array finite
         day_mean = np.where(usable, total / np.maximum(measured.sum(axis=1), 1), 1.0)
         self.days_ = days
+        self.site_ = data.site  # predict-like checks refuse another site's data
+        self.target_ = data.target
+        self.training_data_ = {
+            "source": str(data.card.get("name", data.card.get("source", ""))),
+            "first": str(ff.index[0]),
+            "last": str(ff.index[-1]),
+            "end": None if end is None else str(as_timestamp(end, ff.index.tz)),
+        }
         self.profiles_ = np.where(np.isfinite(csi), csi, day_mean[:, None])
         self.daytime_ = daytime
         self.usable_ = usable

@@ -17,6 +17,7 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,10 @@ from iclcontrol.solar.forecast import (
 from iclcontrol.solar.gap import daily_costs, gap_closed, gap_closed_interval
 
 __all__ = [
+    "OPERATE_MODEL_FOLDERS",
     "default_forecast_params",
     "fill_weather",
+    "load_operate_forecaster",
     "long_forecast_params",
     "newsvendor_quantile",
     "prepare",
@@ -306,8 +309,10 @@ def predict_load_kwargs(model: Any, load_kwargs: dict[str, Any]) -> dict[str, An
         *getattr(model, "covariates", ()),
         *getattr(model, "future_covariates", ()),
     ]
-    if columns:
-        kw.setdefault("covariates", columns)
+    if columns:  # with the columns given (another forecaster's), not the target
+        given = list(kw.get("covariates", ()))
+        new = [c for c in columns if c not in given and c != kw["target"]]
+        kw["covariates"] = given + new
     if model.tz_ is not None:
         kw.setdefault("tz", str(model.tz_))
     if kw.get("latitude") is None and kw.get("longitude") is None:
@@ -1100,6 +1105,240 @@ def newsvendor_quantile(tariff: Any = None, battery: Any = None) -> float:
     return float(c_under / (c_under + c_over))
 
 
+#: Subfolders of ``run_operate(out=DIR)`` (``solar operate --out DIR``) that hold
+#: the forecasters it trained (model folders, :mod:`iclcontrol.solar.persist`), by
+#: role; ``solar operate --model DIR/models/short --day-ahead-model
+#: DIR/models/day_ahead`` reuses them.
+OPERATE_MODEL_FOLDERS = {
+    "short": "models/short",
+    "day_ahead": "models/day_ahead",
+    "scenarios": "models/scenarios",
+}
+
+#: Python argument and CLI flag of each forecaster role of :func:`run_operate`.
+_ROLE_NAMES = {
+    "short": ("model", "--model"),
+    "day_ahead": ("long_model", "--day-ahead-model"),
+    "scenarios": ("scenario_model", "--scenarios-model"),
+}
+
+
+def load_operate_forecaster(value: Any, role: str) -> tuple[Any, str | None]:
+    """The forecaster (or scenarios) of ``value`` and its folder (None for an
+    object).
+
+    A folder is loaded with :func:`~iclcontrol.solar.persist.load_forecaster`,
+    its errors naming the argument of :func:`run_operate` (``role`` "short":
+    ``model``, "day_ahead": ``long_model``, "scenarios": ``scenario_model``),
+    the CLI flag and the folders that hold what the role takes.
+
+    Parameters
+    ----------
+    value : IrradianceForecaster, AnalogDayScenarios, str, pathlib.Path or None
+        A fitted forecaster (scenarios for "scenarios"), returned as is; a
+        model folder; or None.
+    role : {"short", "day_ahead", "scenarios"}
+
+    Returns
+    -------
+    tuple
+        The forecaster (None for None) and the folder as text (None unless
+        loaded).
+
+    Raises
+    ------
+    ModelFileError
+        A missing, incomplete or corrupted folder.
+    ConfigError
+        A folder of another kind: scenarios or a reference forecast for a
+        forecaster's role, a forecaster for the scenarios'.
+    """
+    from iclcontrol.exceptions import ModelFileError
+    from iclcontrol.solar.persist import load_forecaster
+    from iclcontrol.solar.scenarios import AnalogDayScenarios
+
+    wanted = AnalogDayScenarios if role == "scenarios" else IrradianceForecaster
+    if value is None or isinstance(value, wanted):
+        return value, None
+    arg, flag = _ROLE_NAMES[role]
+    where = f"give DIR/{OPERATE_MODEL_FOLDERS[role]} of `solar operate --out DIR`"
+    if role == "short":
+        where += " or DIR/models/KIND of `solar forecast --out DIR`"
+    try:
+        model = load_forecaster(value)
+    except ModelFileError as err:
+        raise ModelFileError(f"{arg} ({flag}): {err}; {where}") from None
+    if not isinstance(model, wanted):
+        what = "analog-day scenarios" if role == "scenarios" else "a network forecaster"
+        raise ConfigError(
+            f"{arg} ({flag}): {value} holds {type(model).__name__}, not {what}; {where}"
+        )
+    return model, str(value)
+
+
+def _check_operate_forecasters(
+    model: IrradianceForecaster | None,
+    long_model: IrradianceForecaster | None,
+    dispatch_hours: float,
+    full_horizon: bool,
+) -> None:
+    """Refuse given forecasters in the wrong role, before the data is read.
+
+    A short forecaster (``model``) has no day-ahead context features (the
+    day-ahead forecasters :func:`long_forecast_params` describes have them); a
+    day-ahead one (``long_model``) must forecast the whole dispatch horizon.
+
+    Raises
+    ------
+    ConfigError
+        Naming the argument, its CLI flag and the fix.
+    """
+    if model is not None and getattr(model, "context", False):
+        raise ConfigError(
+            f"model (--model) is a day-ahead forecaster (day-ahead context "
+            f"features, {model.horizon} leads); give it as long_model "
+            "(--day-ahead-model) and a short forecaster (models/short) as model"
+        )
+    if long_model is None:
+        return
+    if not full_horizon:
+        raise ConfigError(
+            "long_model (--day-ahead-model) is not used without full_horizon "
+            "(--short-only); drop one of them"
+        )
+    step = pd.Timedelta(long_model.freq_)
+    needed = max(round(pd.Timedelta(hours=dispatch_hours) / step), 1)
+    if long_model.horizon < needed:
+        hours = long_model.horizon * step / pd.Timedelta("1h")
+        short = (
+            ""
+            if getattr(long_model, "context", False)
+            else " (it has no day-ahead context features: a short forecaster? "
+            "give it as model (--model))"
+        )
+        raise ConfigError(
+            f"long_model (--day-ahead-model) forecasts {long_model.horizon} steps "
+            f"({hours:g} h) but the dispatch horizon is {needed} steps "
+            f"(dispatch_hours={dispatch_hours:g}, --dispatch-hours){short}; give "
+            f"--dispatch-hours {hours:g} or less, or leave out the day-ahead "
+            "model to train one"
+        )
+    if model is not None and model.horizon >= needed:
+        raise ConfigError(
+            f"long_model (--day-ahead-model) is not used: the short forecaster's "
+            f"{model.horizon} leads cover the {needed}-step dispatch horizon; drop "
+            "it, or give a short forecaster with fewer leads"
+        )
+
+
+def _check_scenario_model(analogs: Any, scenarios: int, full_horizon: bool) -> int:
+    """The scenario count of a given ``scenario_model``: its ``n_scenarios``,
+    which ``scenarios`` (when not 0) must equal.
+
+    Raises
+    ------
+    ConfigError
+        Another count, or no full-horizon forecast to spread.
+    """
+    n = int(analogs.n_scenarios)
+    if not full_horizon:
+        raise ConfigError(
+            "scenario_model (--scenarios-model) is not used without full_horizon "
+            "(--short-only); drop one of them"
+        )
+    if scenarios not in (0, n):
+        raise ConfigError(
+            f"scenarios (--scenarios) is {scenarios} but the saved scenarios hold "
+            f"{n}; give --scenarios {n} or leave it out (or leave out "
+            "--scenarios-model to fit them again)"
+        )
+    return n
+
+
+def _given(folder: str | None) -> str:
+    """How a forecaster given to :func:`run_operate` came (progress lines)."""
+    return f"loaded from {folder}" if folder else "given as an object"
+
+
+def _check_forecaster_data(model: Any, d: SolarData, role: str) -> None:
+    """Refuse data of another site, target or step than a given forecaster's (or
+    analog-day scenarios'), before any training (``predict`` would refuse it only
+    after).
+
+    Raises
+    ------
+    DataError
+        Naming the argument and its CLI flag.
+    """
+    from iclcontrol.solar.forecast import as_solar_data
+
+    arg, flag = _ROLE_NAMES[role]
+    try:
+        as_solar_data(d, model)
+        if d.freq != model.freq_:
+            minute = pd.Timedelta("1min")
+            raise DataError(
+                f"the {type(model).__name__} was fit on "
+                f"{model.freq_ / minute:g}-min steps but the data has "
+                f"{d.freq / minute:g}-min steps; give data at the fitted step, or "
+                "leave it out to fit one on this data"
+            )
+    except DataError as err:
+        raise DataError(f"{arg} ({flag}): {err}") from None
+
+
+def _training_record(model: Any) -> dict[str, Any]:
+    """The record of the data ``model`` was fit on (``training_data_``); for
+    analog-day scenarios saved without one, the days they hold (first to last
+    step)."""
+    record = dict(getattr(model, "training_data_", {}) or {})
+    days = getattr(model, "days_", None)
+    if record or days is None:
+        return record
+    last = days[-1] + pd.Timedelta("1D") - pd.Timedelta(model.freq_)
+    return {
+        "source": "the days they hold, no training record",
+        "first": str(days[0]),
+        "last": str(last),
+    }
+
+
+def _training_overlap(
+    model: Any, role: str, folder: str | None, period: tuple[Any, Any]
+) -> str | None:
+    """A warning when ``model``'s recorded training period overlaps the dispatch
+    ``period`` (first, last label): forecasts on training data look better than
+    they are. For a loaded model without a record, a warning that it cannot be
+    checked; None otherwise."""
+    from iclcontrol.solar.data import as_timestamp
+
+    record = _training_record(model)
+    name = {
+        "short": "short forecaster",
+        "day_ahead": "day-ahead forecaster",
+        "scenarios": "analog-day scenarios",
+    }[role]
+    where = f" ({_ROLE_NAMES[role][1]} {folder})" if folder else ""
+    if not (record.get("first") and record.get("last")):
+        if folder is None:
+            return None
+        return (
+            f"the {name}{where}: no training period recorded, so whether the "
+            "dispatch period was part of the training data is not known"
+        )
+    tz = period[0].tz
+    first, last = (as_timestamp(record[k], tz) for k in ("first", "last"))
+    if first > period[1] or last < period[0]:
+        return None
+    return (
+        f"the {name}{where}: fit on {first} .. {last} "
+        f"({record.get('source') or 'unknown data'}), which overlaps the dispatch "
+        f"period {period[0]} .. {period[1]}: forecasts on training data look "
+        "better than they are; dispatch on later data or use ones fit on "
+        "earlier data"
+    )
+
+
 def run_operate(
     data: str | Path | SolarData,
     kind: str = "iclrnn",
@@ -1111,9 +1350,9 @@ def run_operate(
     load: str = "residential",
     out: str | Path | None = None,
     qc: bool = True,
-    model: IrradianceForecaster | None = None,
+    model: IrradianceForecaster | str | Path | None = None,
     full_horizon: bool = True,
-    long_model: IrradianceForecaster | None = None,
+    long_model: IrradianceForecaster | str | Path | None = None,
     long_params: dict[str, Any] | None = None,
     oracle_hours: tuple[float, ...] = (),
     extra_models: dict[str, Any] | None = None,
@@ -1122,6 +1361,8 @@ def run_operate(
     surface_tilt: float | None = None,
     surface_azimuth: float | None = None,
     load_label: str = "start",
+    progress: Callable[[str], None] | None = None,
+    scenario_model: Any = None,
     **model_params: Any,
 ) -> dict[str, Any]:
     """Receding-horizon battery dispatch on the first ``days`` of the held-out period.
@@ -1160,6 +1401,28 @@ def run_operate(
     :func:`run_plan` (:func:`array_orientation`); ``load`` and ``load_label``
     are read as there.
 
+    ``model`` and ``long_model`` may be fitted forecasters or their saved
+    folders (``out/models/short`` and ``out/models/day_ahead`` of an earlier run,
+    :data:`OPERATE_MODEL_FOLDERS`; ``solar forecast --out DIR``'s
+    ``DIR/models/KIND`` as ``model``): a given one is not trained. Before any
+    training they are checked against the run: a short forecaster with day-ahead
+    context features, a day-ahead one whose leads do not cover
+    ``dispatch_hours``, and data of another site, target or step than theirs are
+    refused. A table given as ``data`` takes its target, covariates, zone and site
+    from a loaded forecaster unless ``load_kwargs`` give them
+    (:func:`predict_load_kwargs`). When a given forecaster's recorded training
+    period overlaps the dispatch period, ``warnings`` says so. ``progress``, if
+    given, receives one line per forecaster (loaded from where, or trained).
+    ``scenario_model`` (fitted :class:`~iclcontrol.solar.scenarios.
+    AnalogDayScenarios` or the folder ``out/models/scenarios`` of an earlier run)
+    replaces the analog days fit on this data's training period; ``scenarios``
+    is then its ``n_scenarios`` (0 takes it; another count is refused), and its
+    days overlapping the dispatch period give a warning (its step, site and
+    target are checked as a forecaster's; older folders record no site).
+    With ``out`` the forecasters trained are saved in
+    :data:`OPERATE_MODEL_FOLDERS` under ``out`` (the analog-day scenarios too),
+    as soon as they are fitted.
+
     Returns
     -------
     dict
@@ -1172,8 +1435,11 @@ def run_operate(
         :func:`run_plan`), ``qc`` and ``reader_report`` (what quality control
         flagged and the reader repaired: gaps, duplicates, ...), ``warnings``
         (quality control's and the load's, e.g. a load that looks like W),
-        with ``out`` ``files`` (operate.json, one dispatch CSV per strategy, the
-        plots), and run details.
+        ``forecaster_sources`` (per role ``short``, ``day_ahead``, ``scenarios``:
+        ``origin`` "loaded" or "trained", ``folder`` it was loaded from or saved
+        in (None: not saved), ``training_data`` record; None for a role not
+        used), with ``out`` ``files`` (operate.json, one dispatch CSV per
+        strategy, the plots, the forecaster folders), and run details.
     """
     from iclcontrol.solar.forecast import ClearSkyIndexClimatology
     from iclcontrol.solar.planning import (
@@ -1186,23 +1452,62 @@ def run_operate(
 
     _check_operate_args(days, dispatch_hours, kwp, scenarios)
     check_load_label(load_label)
-    d, qc_report = prepare(data, qc=qc, **(load_kwargs or {}))
+    model, short_folder = load_operate_forecaster(model, "short")
+    long_model, long_folder = load_operate_forecaster(long_model, "day_ahead")
+    _check_operate_forecasters(model, long_model, dispatch_hours, full_horizon)
+    analogs, analogs_folder = load_operate_forecaster(scenario_model, "scenarios")
+    if analogs is not None:
+        scenarios = _check_scenario_model(analogs, scenarios, full_horizon)
+    kw = dict(load_kwargs or {})
+    if not isinstance(data, SolarData):
+        for given in (model, long_model):
+            if given is not None:
+                kw = predict_load_kwargs(given, kw)
+    d, qc_report = prepare(data, qc=qc, **kw)
     check_local_clock(d)
     orientation = array_orientation(d, surface_tilt, surface_azimuth)  # pre-fit
+    for role, given in (("short", model), ("day_ahead", long_model)):
+        if given is not None:  # before any training
+            _check_forecaster_data(given, d, role)
+    if analogs is not None:  # the site and target only if recorded (newer)
+        _check_forecaster_data(analogs, d, "scenarios")
     params = {**default_forecast_params(d), **model_params}
     cut = chronological_cut(d)
+    say = progress or (lambda line: None)
+    sources: dict[str, Any] = {"short": None, "day_ahead": None, "scenarios": None}
+    saved_to = None if out is None else open_output(out, "operate.json")
+
+    def record(role: str, fitted: Any, origin: str, folder: str | None) -> None:
+        """Where the forecaster of ``role`` comes from (``origin``: "trained",
+        "loaded" from ``folder``, or "given" as an object); a trained one is
+        saved under ``out``."""
+        if origin == "trained" and saved_to is not None:
+            folder = str(fitted.save(saved_to / OPERATE_MODEL_FOLDERS[role]))
+        sources[role] = {
+            "origin": origin,
+            "folder": folder,
+            "training_data": _training_record(fitted),
+        }
+
     t_fit = time.perf_counter()
     if model is None:
+        say(f"short forecaster: training {kind} ({params['horizon']} leads)")
         model = IrradianceForecaster(kind=kind, **params).fit(d, end=cut)
+        record("short", model, "trained", None)
+    else:
+        say(f"short forecaster: {_given(short_folder)} (not trained)")
+        record("short", model, "loaded" if short_folder else "given", short_folder)
     H = model.horizon
     step = d.freq
     n_dispatch = max(round(pd.Timedelta(hours=dispatch_hours) / step), H)
     # the day-ahead forecaster only fills the leads beyond the short one's H
     if full_horizon and long_model is None and H < n_dispatch:
         # the day-ahead forecaster reads the same past window, features and
-        # covariates as the short one (a user's lags=12 meant both)
+        # covariates as the short one (a user's lags=12 meant both; a loaded
+        # short forecaster's are its own)
+        short_params = model.get_params()
         shared: dict[str, Any] = {
-            k: params[k]
+            k: short_params[k]
             for k in (
                 "lags",
                 "embedding",
@@ -1210,12 +1515,28 @@ def run_operate(
                 "covariates",
                 "future_covariates",
             )
-            if k in params
         }
         lp = long_forecast_params(
             d, dispatch_hours, **{**shared, **(long_params or {})}
         )
+        limit = lp.get("time_limit_s")
+        say(
+            f"day-ahead forecaster: training {model.kind} ({lp['horizon']} leads"
+            + (f", up to {limit:g} s)" if limit else ")")
+        )
         long_model = IrradianceForecaster(kind=model.kind, **lp).fit(d, end=cut)
+        record("day_ahead", long_model, "trained", None)
+    elif full_horizon and long_model is not None:
+        say(f"day-ahead forecaster: {_given(long_folder)} (not trained)")
+        origin = "loaded" if long_folder else "given"
+        record("day_ahead", long_model, origin, long_folder)
+    else:
+        why = (
+            "--short-only"
+            if not full_horizon
+            else f"the short one's {H} leads cover the dispatch horizon"
+        )
+        say(f"day-ahead forecaster: none ({why})")
     fit_s = time.perf_counter() - t_fit
     n_periods = round(pd.Timedelta(days=days) / step)
     battery = battery or BatteryParameters(capacity_kwh=2.0 * kwp, power_kw=0.5 * kwp)
@@ -1306,7 +1627,13 @@ def run_operate(
         if scenarios > 0:
             from iclcontrol.solar.scenarios import AnalogDayScenarios
 
-            analogs = AnalogDayScenarios(n_scenarios=int(scenarios)).fit(d, end=cut)
+            if analogs is None:
+                analogs = AnalogDayScenarios(n_scenarios=int(scenarios))
+                analogs = analogs.fit(d, end=cut)
+                record("scenarios", analogs, "trained", None)
+            else:
+                origin = "loaded" if analogs_folder else "given"
+                record("scenarios", analogs, origin, analogs_folder)
 
             def scenario_forecast(pos: int) -> np.ndarray:
                 point = np.clip(full_forecast(pos), 0.0, CSI_MAX)
@@ -1403,11 +1730,21 @@ def run_operate(
         "import_kwh_by_price": by_price,
         "strategies": {k: r.to_dict() for k, r in results.items()},
         "fit_seconds": fit_s,
+        "forecaster_sources": sources,
         "qc_flagged": qc_report.get("flagged_total"),
         "qc": qc_report,
         "reader_report": {k: v for k, v in d.report.items() if k != "qc"},
         "warnings": qc_report.get("warnings", []) + load_rep.get("warnings", []),
     }
+    period = (labels[sl.start], labels[sl.stop - 1])
+    for role, given, folder in (
+        ("short", model, short_folder),
+        ("day_ahead", long_model, long_folder),
+        ("scenarios", analogs if analogs_folder else None, analogs_folder),
+    ):
+        overlap = given is not None and _training_overlap(given, role, folder, period)
+        if overlap:
+            summary["warnings"].append(overlap)
     no_gain = no_gap_warning(gap, battery)
     if no_gain:
         summary["warnings"].append(no_gain)
@@ -1432,6 +1769,11 @@ def run_operate(
                 out / "gap.png",
             )
         )
+        files["models"] = {
+            role: src["folder"]
+            for role, src in sources.items()
+            if src is not None and src["origin"] == "trained"
+        }
         summary["files"] = files
         write_summary(out / "operate.json", sanitize(summary))
     return sanitize(summary)
