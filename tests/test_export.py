@@ -412,3 +412,21 @@ def test_to_do_mpc_reports_a_wrong_layout_without_a_length_warning() -> None:
         with pytest.raises(LayoutError, match="features = states then inputs"):
             to_do_mpc(spec)
     assert not [w for w in rec if issubclass(w.category, IclControlWarning)]
+
+
+def test_physical_expression_takes_arrays_and_names_a_wrong_shape() -> None:
+    """physical_expression (public) raised AttributeError for a list and
+    IndexError for a 1-D vector; values of any 2-D form give the Function's
+    numbers, other shapes a DimensionError naming the expected one."""
+    from iclcontrol.export import physical_expression
+
+    _, spec = _spec("icrnn", seed=6)
+    X = np.random.default_rng(3).uniform(-1.0, 1.0, (3, 4))
+    expected = np.asarray(to_casadi(spec, steps=3)(X))
+    for form in (X, X.tolist(), ca.DM(X)):
+        np.testing.assert_array_equal(
+            np.asarray(ca.DM(physical_expression(spec, form))), expected
+        )
+    for bad in (np.ones(4), np.ones((2, 3, 4))):
+        with pytest.raises(DimensionError, match=r"\(steps, 4\) matrix"):
+            physical_expression(spec, bad)

@@ -370,12 +370,22 @@ def physical_expression(
 ) -> Any:
     """Physical outputs (steps x n_outputs) for physical features ``X`` (steps x n_f).
 
+    ``X`` is an SX/MX/DM matrix or a 2-D array-like (numpy values give a DM);
+    anything else raises a ``DimensionError`` naming the expected shape.
+
     The input scaler is applied first and the output scaler inverted at the end,
     so the expression is the network's output at every step for one sample;
     ``SurrogateModel.predict`` returns its last ``output_steps_`` rows.
     ``relu_smoothing``: see :func:`network_expression` (0: the exact network).
     """
     n_f, n_out = spec_dims(spec)
+    if not isinstance(X, (ca.SX, ca.MX, ca.DM)):
+        X = np.asarray(X, dtype=float)
+    if len(X.shape) != 2:
+        raise DimensionError(
+            f"X must be a (steps, {n_f}) matrix, one row per step; got shape "
+            f"{tuple(X.shape)} (one step of a 1-D vector x: X = x.reshape(1, -1))"
+        )
     if X.shape[1] != n_f:
         raise DimensionError(
             f"X has {X.shape[1]} features but the network expects {n_f} features"
