@@ -484,7 +484,8 @@ def to_casadi(
     ConfigError
         Unknown kind/activation/symbolic, ``steps`` not a positive integer
         (floats, strings and bools are refused), ``jit`` with
-        ``symbolic="SX"``, or ``relu_smoothing`` not a finite number >= 0.
+        ``symbolic="SX"``, ``relu_smoothing`` not a finite number >= 0, or
+        an ``IrradianceForecaster`` (its network output is not the forecast).
     NotFittedError
         A ``SurrogateModel`` that is not fitted.
 
@@ -503,6 +504,15 @@ def to_casadi(
     >>> fs = to_casadi(model, relu_smoothing=1e-3)    # for IPOPT  # doctest: +SKIP
     """
     spec = get_spec(model_or_spec)
+    if "lags" in spec:  # IrradianceForecaster.export_spec()
+        raise ConfigError(
+            "to_casadi exports a surrogate whose network output is the physical "
+            "output; an IrradianceForecaster's network gives a scaled clear-sky "
+            "index correction that predict turns into W/m^2 outside the network "
+            "(clear-sky irradiance, clipping), so its export would not be the "
+            "forecast; use forecaster.predict, or a SurrogateModel fit on your "
+            "irradiance windows"
+        )
     steps = positive_int(steps if steps is not None else spec.get("steps", 10), "steps")
     tau = relu_smoothing_value(relu_smoothing)
     if symbolic not in ("MX", "SX"):
