@@ -458,6 +458,9 @@ def to_casadi(
         from the steady state (CA, T, CA0, Q in kmol/m^3, K, kmol/m^3, kJ/h),
         as ``plants.CSTR`` uses them; no scaling is left to do (the min-max
         scalers are folded in). Row t of Y is the output after input row t.
+        The training data's range, per feature, is ``model.x_scaler_.data_min_``
+        to ``data_max_`` (the spec's ``x_scaler``); outside it the network
+        extrapolates, so bound your decision variables there if you can.
         For a model fit on fewer target steps than input steps (``output_steps_ <
         steps_``, e.g. sequence to last value) only the last ``output_steps_``
         rows were trained; they are what ``model.predict(X)`` returns.
