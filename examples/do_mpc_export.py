@@ -27,7 +27,9 @@ budget = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
 out.mkdir(parents=True, exist_ok=True)
 # a one-move model: x[k+1] = last output of one sampling period
 model = SurrogateModel("iclrnn", hidden=16, time_budget_s=budget).fit(cstr_dataset())
-dm_model = to_do_mpc(model)  # discrete-time do-mpc model, states CA, T; inputs CA0, Q
+# discrete-time do-mpc model, states CA, T; inputs CA0, Q (deviations); the ReLU
+# kinks softened for IPOPT, which may cycle on the exact piecewise-linear network
+dm_model = to_do_mpc(model, relu_smoothing=1e-3)
 
 mpc = do_mpc.controller.MPC(dm_model)
 mpc.settings.n_horizon = 2

@@ -187,3 +187,32 @@ def test_mpc_with_a_wrong_model_folder_prints_only_the_error(tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("iclcontrol: error:"), err
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    """`python -m iclcontrol` failed ('cannot be directly executed'): a source
+    checkout on PYTHONPATH has no console script on PATH."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-m", "iclcontrol", "data", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage: iclcontrol data" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "iclcontrol", "train", "--data", "nowhere"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2 and bad.stderr.strip()

@@ -340,3 +340,93 @@ def test_exported_function_in_a_users_opti_problem_and_serialized(
     assert sol.stats()["success"]
     # the solution's last output, evaluated by the loaded Function, hits the target
     assert float(np.asarray(g(sol.value(U)))[-1, 0]) == pytest.approx(target, abs=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["iclrnn", "icrnn"])
+def test_relu_smoothing_gives_a_smooth_convex_close_export(kind) -> None:
+    """to_casadi/to_do_mpc had no relu_smoothing: a CasADi or do-mpc user
+    solving with IPOPT got the exact piecewise-linear network, whose Hessian
+    is zero almost everywhere and on whose kinks IPOPT cycles (measured: 22 of
+    30 do-mpc steps succeeded on a 30 s ICLRNN, 30 of 30 with tau = 1e-3).
+    Properties checked: softplus >= ReLU and non-decreasing with non-negative
+    later weights, so the smoothed convex network lies above the exact one,
+    within a small margin; its Hessian is positive semidefinite (convex) and
+    not zero; the exact network's Hessian is zero at a generic point."""
+    _, spec = _spec(kind, seed=5)
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-2.0, 2.0, size=(6, 4))
+    exact = to_casadi(spec, steps=6)
+    # tau = 0.2, not the MPC's 1e-3: with 1e-3 the softplus equals ReLU to the
+    # last bit wherever |z| > 0.04, i.e. at almost every random point
+    smooth = to_casadi(spec, steps=6, relu_smoothing=0.2)
+    y0, y1 = np.asarray(exact(X)), np.asarray(smooth(X))
+    # scaled output = physical * scale + offset with scale > 0: compare scaled
+    ys = np.asarray(spec["y_scaler"]["scale"])
+    gap = (y1 - y0) * ys
+    assert gap.min() >= -1e-12
+    assert 0 < gap.max() < 1.0
+    for f, expect_zero in ((exact, True), (smooth, False)):
+        x = ca.MX.sym("x", 6, 4)
+        H = ca.Function("H", [x], [ca.hessian(f(x)[-1, 0], x)[0]])
+        eig = np.linalg.eigvalsh(np.asarray(H(X)))
+        if expect_zero:
+            np.testing.assert_allclose(eig, 0.0, atol=1e-9)
+        else:
+            assert eig.min() >= -1e-8 * eig.max() and eig.max() > 1e-6
+    # to_do_mpc passes it on: its transition is the smoothed last output
+    model = to_do_mpc(spec, steps_per_period=6, relu_smoothing=0.2)
+    rhs = ca.Function("rhs", [model.x, model.u], [model._rhs])
+    x, u = np.array([0.3, -2.0]), np.array([1.0, 1.5])
+    expected = np.asarray(smooth(np.tile(np.r_[x, u], (6, 1))))[-1]
+    np.testing.assert_allclose(np.asarray(rhs(x, u)).ravel(), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [-1e-3, float("nan"), float("inf"), "1e-3", True])
+def test_relu_smoothing_must_be_a_finite_nonnegative_number(bad) -> None:
+    _, spec = _spec("iclrnn")
+    with pytest.raises(ConfigError, match="relu_smoothing must be a finite number"):
+        to_casadi(spec, relu_smoothing=bad)
+    with pytest.raises(ConfigError, match="relu_smoothing must be a finite number"):
+        to_do_mpc(spec, relu_smoothing=bad)
+
+
+def test_a_model_folder_path_is_refused_with_the_fix(tmp_path) -> None:
+    """A path (the first thing a CLI user has) named only its type 'str'."""
+    with pytest.raises(ConfigError, match=r"iclcontrol\.load\(path\)"):
+        to_casadi(str(tmp_path))
+    with pytest.raises(ConfigError, match=r"iclcontrol\.load\(path\)"):
+        to_do_mpc(tmp_path)
+
+
+def test_to_do_mpc_reports_a_wrong_layout_without_a_length_warning() -> None:
+    """A model of a CSV log (3 inputs, 2 outputs, 8 steps, no steps_per_move)
+    first warned that the default 10 steps per period ran beyond its 8 and
+    then raised the LayoutError that is the actual problem."""
+    from iclcontrol.exceptions import IclControlWarning, LayoutError
+
+    net = make_network("iclrnn", 3, 2, hidden=4, layers=1, random_state=0)
+    spec = dict(net.export_spec(), steps=8, output_steps=8)
+    spec["feature_names"], spec["output_names"] = ["a", "b", "c"], ["y1", "y2"]
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always", IclControlWarning)
+        with pytest.raises(LayoutError, match="features = states then inputs"):
+            to_do_mpc(spec)
+    assert not [w for w in rec if issubclass(w.category, IclControlWarning)]
+
+
+def test_physical_expression_takes_arrays_and_names_a_wrong_shape() -> None:
+    """physical_expression (public) raised AttributeError for a list and
+    IndexError for a 1-D vector; values of any 2-D form give the Function's
+    numbers, other shapes a DimensionError naming the expected one."""
+    from iclcontrol.export import physical_expression
+
+    _, spec = _spec("icrnn", seed=6)
+    X = np.random.default_rng(3).uniform(-1.0, 1.0, (3, 4))
+    expected = np.asarray(to_casadi(spec, steps=3)(X))
+    for form in (X, X.tolist(), ca.DM(X)):
+        np.testing.assert_array_equal(
+            np.asarray(ca.DM(physical_expression(spec, form))), expected
+        )
+    for bad in (np.ones(4), np.ones((2, 3, 4))):
+        with pytest.raises(DimensionError, match=r"\(steps, 4\) matrix"):
+            physical_expression(spec, bad)

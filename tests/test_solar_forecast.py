@@ -739,3 +739,15 @@ def test_radial_basis_features_encode_each_steps_index_and_hour(tmy_slice):
     np.testing.assert_array_equal(
         w.X[:, lags:, csi_cols], np.repeat(w.X[:, lags - 1 : lags, csi_cols], h, 1)
     )
+
+
+def test_to_casadi_refuses_a_forecaster_whose_network_is_not_the_forecast(fitted):
+    """to_casadi took the forecaster's spec and returned a Function 'in physical
+    units' whose output was the network's scaled clear-sky index correction,
+    not the W/m^2 forecast that predict computes around it."""
+    from iclcontrol.export import to_casadi
+
+    model, _ = fitted
+    assert model.export_spec()["output_names"] == ["csi_correction"]
+    with pytest.raises(ConfigError, match=r"IrradianceForecaster.*forecaster\.predict"):
+        to_casadi(model)

@@ -46,6 +46,27 @@ def positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def relu_smoothing_value(value: Any) -> float:
+    """``value`` as a float if it is a finite number >= 0 (the softplus
+    temperature of :func:`network_expression`; not a bool or str).
+
+    Raises
+    ------
+    ConfigError
+        Naming the value found.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise ConfigError(
+            f"relu_smoothing must be a finite number >= 0, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    if not (np.isfinite(value) and value >= 0):
+        raise ConfigError(f"relu_smoothing must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 #: Network steps per sampling period of the CSTR data (``cstr_dataset``: 10
 #: records per 0.005 h period), assumed for a CSTR model that does not record
 #: them (:func:`fallback_steps_per_move`).
@@ -177,6 +198,12 @@ def get_spec(model_or_spec: Any) -> dict[str, Any]:
         spec = dict(model_or_spec)
     elif hasattr(model_or_spec, "export_spec"):
         spec = dict(model_or_spec.export_spec())
+    elif isinstance(model_or_spec, (str, os.PathLike)):
+        raise ConfigError(
+            "to_casadi expects a SurrogateModel, a network with export_spec() or a "
+            f"spec dict, got the path {str(model_or_spec)!r}; load the model folder "
+            "first: to_casadi(iclcontrol.load(path))"
+        )
     else:
         raise ConfigError(
             "to_casadi expects a SurrogateModel, a network with export_spec() or a "
@@ -393,12 +420,22 @@ def physical_expression(
 ) -> Any:
     """Physical outputs (steps x n_outputs) for physical features ``X`` (steps x n_f).
 
+    ``X`` is an SX/MX/DM matrix or a 2-D array-like (numpy values give a DM);
+    anything else raises a ``DimensionError`` naming the expected shape.
+
     The input scaler is applied first and the output scaler inverted at the end,
     so the expression is the network's output at every step for one sample;
     ``SurrogateModel.predict`` returns its last ``output_steps_`` rows.
     ``relu_smoothing``: see :func:`network_expression` (0: the exact network).
     """
     n_f, n_out = spec_dims(spec)
+    if not isinstance(X, (ca.SX, ca.MX, ca.DM)):
+        X = np.asarray(X, dtype=float)
+    if len(X.shape) != 2:
+        raise DimensionError(
+            f"X must be a (steps, {n_f}) matrix, one row per step; got shape "
+            f"{tuple(X.shape)} (one step of a 1-D vector x: X = x.reshape(1, -1))"
+        )
     if X.shape[1] != n_f:
         raise DimensionError(
             f"X has {X.shape[1]} features but the network expects {n_f} features"
@@ -418,6 +455,7 @@ def to_casadi(
     symbolic: Symbolic = "MX",
     jit: bool = False,
     name: str = "surrogate",
+    relu_smoothing: float = 0.0,
 ) -> ca.Function:
     """Export a surrogate as ``casadi.Function(name, [X], [Y], ["X"], ["Y"])``.
 
@@ -425,38 +463,84 @@ def to_casadi(
     ----------
     model_or_spec : SurrogateModel, network or dict
         Source of the weights (``export_spec()``); scalers in the spec are folded in.
+        A model folder is not accepted: load it first (``iclcontrol.load(path)``).
     steps : int, optional
         Sequence length of the exported Function (default: ``spec["steps"]`` if
-        present, else 10, one sampling period of the CSTR data).
+        present, else 10, one sampling period of the CSTR data). Steps beyond
+        the length the model was trained on (``model.steps_``) extrapolate in
+        time (no warning here; :func:`~iclcontrol.export.to_do_mpc` warns).
     symbolic : {"MX", "SX"}
         ``"MX"`` keeps matrix products with constant weights (compact, fast to build
         and to differentiate); ``"SX"`` expands to scalar operations (use only for
         small networks: a 2x64 network over 20 steps is a graph of ~10^5 nodes).
+        Either Function accepts MX and SX arguments (and ``nlpsol``'s
+        ``expand=True`` turns an MX one into SX).
     jit : bool
         Compile the Function with the machine's C compiler (CasADi JIT, gcc -O2).
-        Only sensible with ``symbolic="MX"``.
+        Only sensible with ``symbolic="MX"``. ``f.generate("f.c")`` writes the
+        same Function as C code for your own build instead.
     name : str
-        Name of the Function.
+        Name of the Function (CasADi's rules: a letter, then letters, digits
+        and single underscores).
+    relu_smoothing : float
+        0 (default): the exact network. ``tau`` > 0: every ReLU is replaced by
+        the softplus ``tau log(1 + exp(z / tau))`` (``tau`` in pre-activation,
+        i.e. scaled, units; at most ``tau log 2`` above ReLU per unit; still
+        convex and non-decreasing, so a convex kind stays convex). Use it when
+        IPOPT (or another exact-Hessian NLP solver) works on a ReLU network
+        (iclrnn, icrnn, lrnn, ficnn): a piecewise-linear network has kinks, an
+        optimum often lies on one, and IPOPT's Newton steps then cycle until
+        ``Maximum_Iterations_Exceeded``. The library's own MPC solves with
+        ``tau = 1e-3`` by default
+        (``iclcontrol.mpc.settings.DEFAULT_RELU_SMOOTHING``,
+        docs/mpc_benchmark.md) and evaluates the result on the exact network;
+        do the same (export both, check the solution with the exact one).
+        No effect on tanh networks (rnn, lstm).
 
     Returns
     -------
     casadi.Function
         ``Y = f(X)``, X of shape (steps, n_features), Y of shape (steps, n_outputs),
-        both in physical units (the model's ``feature_units_`` and
-        ``output_units_``); row t of Y is the output after input row t. For a
-        model fit on fewer target steps than input steps (``output_steps_ <
+        both in physical units: the units of the training data's columns, in
+        the model's order (``model.feature_names_`` with ``feature_units_``,
+        ``model.output_names_`` with ``output_units_``; the Function itself
+        only names ``X`` and ``Y``). For the CSTR data these are deviations
+        from the steady state (CA, T, CA0, Q in kmol/m^3, K, kmol/m^3, kJ/h),
+        as ``plants.CSTR`` uses them; no scaling is left to do (the min-max
+        scalers are folded in). Row t of Y is the output after input row t.
+        The training data's range, per feature, is ``model.x_scaler_.data_min_``
+        to ``data_max_`` (the spec's ``x_scaler``); outside it the network
+        extrapolates, so bound your decision variables there if you can.
+        For a model fit on fewer target steps than input steps (``output_steps_ <
         steps_``, e.g. sequence to last value) only the last ``output_steps_``
-        rows were trained; they are what ``model.predict(X)`` returns. Calls
-        accept DM/numpy values and SX or MX symbols (inside a user's
-        ``casadi.Opti`` or ``nlpsol`` problem); ``f.save(path)`` /
-        ``casadi.Function.load(path)`` serialize it for deployment.
+        rows were trained; they are what ``model.predict(X)`` returns.
+
+        Calls accept DM or 2-D numpy values of exactly that shape and SX or MX
+        symbols (inside a user's ``casadi.Opti`` or ``nlpsol`` problem), also by
+        name (``f(X=...)["Y"]``); CasADi refuses DataFrames, nested lists and
+        3-D arrays (pass ``df[model.feature_names_].to_numpy()``; for a batch of
+        n sequences use ``f.map(n)`` on the sequences side by side, shape
+        (steps, n * n_features)). ``f.save(path)`` / ``casadi.Function.load(path)``
+        serialize it for deployment.
+
+        A model trained on plant data (``cstr_dataset``, ``plant_dataset``)
+        takes per step the state at the start of the sampling period, held,
+        then that period's input: the one-period transition ``x[k+1] =
+        f(x[k], u[k])`` is the last row of ``f(repmat([x[k]', u[k]'],
+        steps_per_move, 1))`` with ``steps=steps_per_move`` (10 for the CSTR
+        data; ``get_spec(model)["steps_per_move"]``), which is what
+        :func:`~iclcontrol.export.to_do_mpc` builds; chain such calls for
+        multiple shooting.
 
     Raises
     ------
     ConfigError
         Unknown kind/activation/symbolic, ``steps`` not a positive integer
-        (floats, strings and bools are refused), or ``jit`` with
-        ``symbolic="SX"``.
+        (floats, strings and bools are refused), ``jit`` with
+        ``symbolic="SX"``, ``relu_smoothing`` not a finite number >= 0, or
+        an ``IrradianceForecaster`` (its network output is not the forecast).
+    NotFittedError
+        A ``SurrogateModel`` that is not fitted.
 
     Notes
     -----
@@ -470,9 +554,20 @@ def to_casadi(
     --------
     >>> f = to_casadi(model, steps=20)               # doctest: +SKIP
     >>> Y = f(X)                                      # doctest: +SKIP
+    >>> fs = to_casadi(model, relu_smoothing=1e-3)    # for IPOPT  # doctest: +SKIP
     """
     spec = get_spec(model_or_spec)
+    if "lags" in spec:  # IrradianceForecaster.export_spec()
+        raise ConfigError(
+            "to_casadi exports a surrogate whose network output is the physical "
+            "output; an IrradianceForecaster's network gives a scaled clear-sky "
+            "index correction that predict turns into W/m^2 outside the network "
+            "(clear-sky irradiance, clipping), so its export would not be the "
+            "forecast; use forecaster.predict, or a SurrogateModel fit on your "
+            "irradiance windows"
+        )
     steps = positive_int(steps if steps is not None else spec.get("steps", 10), "steps")
+    tau = relu_smoothing_value(relu_smoothing)
     if symbolic not in ("MX", "SX"):
         raise ConfigError(f"symbolic must be 'MX' or 'SX', got {symbolic!r}")
     if jit and symbolic == "SX":
@@ -484,7 +579,7 @@ def to_casadi(
     n_f, _ = spec_dims(spec)
     sym = ca.MX if symbolic == "MX" else ca.SX
     X: Any = sym.sym("X", steps, n_f)
-    Y = physical_expression(spec, X)
+    Y = physical_expression(spec, X, tau)
     return ca.Function(name, [X], [Y], ["X"], ["Y"], jit_options(jit))
 
 

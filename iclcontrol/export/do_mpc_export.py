@@ -18,6 +18,7 @@ from iclcontrol.export.casadi_export import (
     check_layout,
     get_spec,
     physical_expression,
+    relu_smoothing_value,
     resolve_steps_per_move,
 )
 
@@ -30,6 +31,7 @@ def to_do_mpc(
     symvar_type: str = "SX",
     model: Any = None,
     setup: bool = True,
+    relu_smoothing: float = 0.0,
 ) -> Any:
     """Return a ``do_mpc.model.Model('discrete')`` driven by a surrogate.
 
@@ -56,6 +58,13 @@ def to_do_mpc(
         Call ``model.setup()``. False leaves it open, so that you can add
         ``_tvp`` (e.g. a setpoint), ``_p`` or expressions, then call
         ``setup()`` yourself.
+    relu_smoothing : float
+        0 (default): the exact network. ``tau`` > 0: ReLU replaced by the
+        softplus ``tau log(1 + exp(z / tau))`` (see
+        :func:`~iclcontrol.export.to_casadi`): do-mpc solves with IPOPT, which
+        may cycle at the kinks of an exact ReLU network (iclrnn, icrnn, lrnn)
+        until ``Maximum_Iterations_Exceeded``; 1e-3 is what the library's own
+        MPC uses. No effect on tanh networks (rnn, lstm).
 
     Returns
     -------
@@ -75,7 +84,14 @@ def to_do_mpc(
         the outputs not ``state_names`` (:func:`check_layout`).
     ConfigError
         ``model`` is not a discrete do-mpc model, or already set up;
-        ``steps_per_period`` differs from the model's recorded ``steps_per_move``.
+        ``steps_per_period`` differs from the model's recorded ``steps_per_move``;
+        ``relu_smoothing`` not a finite number >= 0.
+
+    Notes
+    -----
+    Units are the training data's (physical, scalers folded in; for the CSTR
+    data deviations from the steady state): bounds, setpoints and ``x0`` you
+    give do-mpc are in those units, as for :func:`~iclcontrol.export.to_casadi`.
     """
     import warnings
 
@@ -87,6 +103,12 @@ def to_do_mpc(
     steps_per_period = resolve_steps_per_move(
         spec, steps_per_period, option="steps_per_period"
     )
+    if symvar_type not in ("SX", "MX"):
+        raise ConfigError(f"symvar_type must be 'SX' or 'MX', got {symvar_type!r}")
+    tau = relu_smoothing_value(relu_smoothing)
+    # the layout first: a model that cannot be a transition gets that error
+    # alone, not a warning about its sequence length before it
+    outputs, inputs = check_layout(spec, state_names, input_names, "to_do_mpc")
     trained = spec.get("output_steps", spec.get("steps"))
     if trained is not None and steps_per_period > int(trained):
         warnings.warn(
@@ -98,9 +120,6 @@ def to_do_mpc(
             IclControlWarning,
             stacklevel=2,
         )
-    if symvar_type not in ("SX", "MX"):
-        raise ConfigError(f"symvar_type must be 'SX' or 'MX', got {symvar_type!r}")
-    outputs, inputs = check_layout(spec, state_names, input_names, "to_do_mpc")
     if model is None:
         model = do_mpc.model.Model("discrete", symvar_type)
     elif not isinstance(model, do_mpc.model.Model) or model.model_type != "discrete":
@@ -118,7 +137,7 @@ def to_do_mpc(
     us = [model.set_variable("_u", name) for name in inputs]
     row = ca.horzcat(*xs, *us)
     X = ca.repmat(row, steps_per_period, 1)
-    Y = physical_expression(spec, X)
+    Y = physical_expression(spec, X, tau)
     for j, name in enumerate(outputs):
         model.set_rhs(name, Y[steps_per_period - 1, j])
     if setup:
