@@ -824,7 +824,8 @@ def test_quality_control_and_features_compute_the_solar_position_once(
     poa_slice, monkeypatch
 ):
     """QC then features computed pvlib's solar position 5 times (4 on the whole
-    index); now once on the whole index (plus QC's hourly unit check), with the
+    index); now once on the whole index (plus QC's hourly unit check and the
+    hourly mirrored clear sky of the latitude-sign check), with the
     same flags and features as on data that carries no solar position."""
     import pvlib
 
@@ -839,8 +840,13 @@ def test_quality_control_and_features_compute_the_solar_position_once(
     monkeypatch.setattr(pvlib.solarposition, "get_solarposition", counting)
     qc = quality_control(fresh)
     ff = feature_frame(qc.data)
-    # the unit check's hourly sample (every 4th 15-min step), then the whole index
-    assert calls == [len(poa_slice.frame.iloc[::4]), len(poa_slice.frame)]
+    # the unit check's hourly sample (every 4th 15-min step), then the whole index,
+    # then the latitude-sign check's mirrored clear sky, hourly over the local days
+    assert calls == [
+        len(poa_slice.frame.iloc[::4]),
+        len(poa_slice.frame),
+        _hours_of_local_days(poa_slice.frame.index),
+    ]
     monkeypatch.undo()
     # the straightforward way: every stage on data without a stored solar position
     again = quality_control(
@@ -883,11 +889,19 @@ def test_stored_sky_is_not_reused_for_another_index_or_site():
     assert (sky_frame(d)["clearsky"] >= 0).all()
 
 
+def _hours_of_local_days(index: pd.DatetimeIndex) -> int:
+    """Hours from the first local midnight of ``index`` to the one after its last
+    day (the latitude-sign check's hourly grid of the mirrored clear sky)."""
+    day = index.normalize()
+    return int((day[-1] + pd.Timedelta("1D") - day[0]) / pd.Timedelta("1h"))
+
+
 def test_hourly_data_quality_control_and_features_need_one_solar_position(
     monkeypatch,
 ):
     """On hourly data the unit check's hourly sample is the data itself: QC and
-    features compute pvlib's solar position once (five times before)."""
+    features compute pvlib's solar position once on the data (five times before),
+    plus the latitude-sign check's hourly mirrored clear sky."""
     import pvlib
 
     d = load_solar("tmy3-greensboro")
@@ -901,7 +915,48 @@ def test_hourly_data_quality_control_and_features_need_one_solar_position(
     monkeypatch.setattr(pvlib.solarposition, "get_solarposition", counting)
     qc = quality_control(d)
     ff = feature_frame(qc.data)
-    assert calls == [len(d.frame)]
+    assert calls == [len(d.frame), _hours_of_local_days(d.frame.index)]
     monkeypatch.undo()
     plain = SolarData(qc.data.frame.copy(), qc.data.target, qc.data.site)
     pd.testing.assert_frame_equal(ff, feature_frame(plain), check_exact=True)
+
+
+def _southern_year(latitude: float) -> SolarData:
+    """A year of hourly GHI at Sydney (pvlib clear sky, Australia/Sydney with its
+    daylight saving) under a seeded cloud process, with the site's latitude given
+    as ``latitude``."""
+    import pvlib
+
+    idx = pd.date_range("2023-01-01", "2024-01-01", freq="1h", tz="Australia/Sydney")
+    idx = idx[:-1]
+    loc = pvlib.location.Location(-33.87, 151.21, "Australia/Sydney", 40.0)
+    ghi = loc.get_clearsky(idx)["ghi"].to_numpy()
+    rng = np.random.default_rng(0)
+    daily = np.repeat(rng.uniform(0.3, 1.0, idx.size // 24 + 2), 24)[: idx.size]
+    k = np.clip(daily + rng.normal(0.0, 0.1, idx.size), 0.05, 1.1)
+    frame, _ = regularize(pd.DataFrame({"ghi": ghi * k}, index=idx), "ghi")
+    site = Site("sydney", latitude, 151.21, 40.0, "Australia/Sydney")
+    return SolarData(frame, "ghi", site)
+
+
+def test_a_southern_site_given_a_northern_latitude_is_warned_about():
+    """Sydney at latitude 33.87 instead of -33.87 (the minus sign forgotten) passed
+    every check: the sun culminates at the same time at both latitudes. The plan
+    then faced the array south, away from the sun, QC blanked 5 % of the summer
+    values as above the (winter) clear sky, and nothing was said. The seasons
+    tell: the given latitude's summer is the measured winter."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match="latitude"):
+        flipped = quality_control(_southern_year(33.87))
+    (message,) = [w for w in flipped.report["warnings"] if "latitude" in w]
+    assert "--latitude -33.87" in message and "southern hemisphere" in message
+    with warnings.catch_warnings():
+        # the right latitude: no warning
+        warnings.simplefilter("error", IclControlWarning)
+        right = quality_control(_southern_year(-33.87))
+        # and real northern data with its own (right) latitude neither
+        greensboro = quality_control(load_solar("tmy3-greensboro"))
+    assert right.report["warnings"] == [] and greensboro.report["warnings"] == []

@@ -42,6 +42,7 @@ __all__ = [
     "check_solar_time",
     "dataset_path",
     "infer_step",
+    "latitude_sign_warning",
     "list_datasets",
     "load_solar",
     "quality_control",
@@ -1238,9 +1239,10 @@ def _quality_control(
         ),
         "warnings": [],
     }
-    if time_warning is not None:
-        report["warnings"].append(time_warning)
-        warnings.warn(time_warning, IclControlWarning, stacklevel=3)
+    for warning in (time_warning, latitude_sign_warning(data, clearsky)):
+        if warning is not None:
+            report["warnings"].append(warning)
+            warnings.warn(warning, IclControlWarning, stacklevel=3)
     bar.update()
     bar.set_postfix_str("clock shifts")
     # on the raw series: readings of a drifted clock are the ones far above the
@@ -1545,6 +1547,113 @@ def solar_time_warning(data: SolarData, lag_steps: float) -> str | None:
         f"probably the wrong time zone or daylight saving time; quality control "
         f"then flags sunrise and sunset values and forecasts and dispatch are an "
         f"hour off; {fix}"
+    )
+
+
+#: Latitude-sign check (:func:`latitude_sign_warning`): the data must span seasons
+#: whose clear-sky daily irradiance at the given and the mirrored latitude differ
+#: by at least this factor between its months (about 3 months around a solstice
+#: at 34 deg; never within about 12 deg of the equator over a year). [-]
+LATITUDE_CHECK_MIN_CONTRAST = 2.0
+#: Slope above which the clearest days' clear-sky index, against the log-ratio of
+#: the given and the mirrored clear sky, is taken as the given latitude's: 0 when
+#: the latitude is right (clear days reach the clear sky in every season), -1
+#: when its sign is wrong. [-]
+LATITUDE_CHECK_SLOPE = -0.75
+
+
+def latitude_sign_warning(
+    data: SolarData, clearsky: pd.Series | None = None
+) -> str | None:
+    """A warning when the seasons of the measurements are those of the other
+    hemisphere: the latitude's sign looks wrong (``-33.9`` for Sydney given as
+    ``33.9``).
+
+    The solar time check cannot see it (the sun culminates at the same time at
+    both latitudes), but the seasons can: for every month with at least 10
+    days measured (90 % of their steps), the 90th percentile over days of the
+    daily mean clear-sky index is compared with the log-ratio ``x`` of the daily
+    clear sky at the given latitude and at its mirror (``-latitude``; a
+    plane-of-array target's azimuth mirrored too). If the latitude is right, the
+    clearest days reach about the same index in every month (slope ~0 against
+    ``x``); if its sign is wrong, the index falls as the given clear sky rises
+    (slope ~-1: the given summer is the measured winter). The slope's fit needs
+    months whose ``x`` spans :data:`LATITUDE_CHECK_MIN_CONTRAST` (a factor); a
+    slope below :data:`LATITUDE_CHECK_SLOPE` warns. The mirror's clear sky is
+    pvlib's on an hourly grid (one more solar position, of 24 times a day).
+
+    Parameters
+    ----------
+    data : SolarData
+    clearsky : pandas.Series or None
+        Clear-sky irradiance of the target's plane at the data's timestamps.
+        [W/m^2] Computed (:func:`iclcontrol.solar.features.clearsky_target`)
+        when ``None``.
+
+    Returns
+    -------
+    str or None
+        The warning, or ``None`` when the seasons fit the given latitude or the
+        data cannot tell (too short, or too near the equator).
+    """
+    from iclcontrol.solar.features import clearsky_target
+
+    site = data.site
+    y = data.y.astype(float)
+    day = y.index.normalize()
+    covered = y.notna().groupby(day).mean()
+    measured = y.groupby(day).mean()[covered >= 0.9]
+    if len(measured) < 20 or site.latitude == 0.0:
+        return None
+    given = clearsky if clearsky is not None else clearsky_target(data)
+    grid = pd.date_range(day[0], day[-1] + pd.Timedelta("1D"), freq="1h")
+    grid = grid[:-1] + pd.Timedelta("30min")  # hour midpoints, local days
+    mirror = replace(
+        site,
+        latitude=-site.latitude,
+        surface_azimuth=None
+        if site.surface_azimuth is None
+        else (180.0 - site.surface_azimuth) % 360.0,
+        label="instant",
+    )
+    mirrored = clearsky_target(index=grid, site=mirror)
+    daily = {
+        "given": given.groupby(day).mean(),
+        "mirror": mirrored.groupby(mirrored.index.normalize()).mean(),
+    }
+    df = pd.concat({"y": measured, **daily}, axis=1, sort=True).dropna()
+    df = df[(df["given"] > 1.0) & (df["mirror"] > 1.0) & (df["y"] > 0.05 * df["given"])]
+    x = np.log(df["given"] / df["mirror"])
+    log_index = np.log(df["y"] / df["given"])
+    months = [df.index.year, df.index.month]
+    blocks = pd.DataFrame(
+        {
+            "n": x.groupby(months).size(),
+            "x": x.groupby(months).mean(),
+            "envelope": log_index.groupby(months).quantile(0.9),
+        }
+    )
+    blocks = blocks[blocks["n"] >= 10]
+    if len(blocks) < 2:
+        return None
+    spread = float(blocks["x"].max() - blocks["x"].min())
+    if spread < np.log(LATITUDE_CHECK_MIN_CONTRAST):
+        return None
+    slope = float(np.polyfit(blocks["x"], blocks["envelope"], 1)[0])
+    if slope >= LATITUDE_CHECK_SLOPE:
+        return None
+    lat = site.latitude
+    hemisphere = "southern" if lat > 0 else "northern"
+    return (
+        f"the seasons of the measured irradiance are those of latitude {-lat:g}, "
+        f"not of the given {lat:g} (north positive): on the clearest days of each "
+        f"month the clear-sky index falls as the clear sky of latitude {lat:g} "
+        f"rises (slope {slope:.2f} against the log-ratio of the two clear skies; "
+        f"about 0 for the right latitude, -1 for the mirrored one); if the site "
+        f"is in the {hemisphere} hemisphere, pass --latitude {-lat:g} (or "
+        f"latitude={-lat:g} to load_solar): with the wrong sign the clear sky, "
+        f"quality control, the default array (facing the equator) and the PV "
+        f"yield are those of the other hemisphere"
     )
 
 
