@@ -1219,6 +1219,7 @@ def test_a_wall_clock_load_on_daylight_saving_weather_is_not_called_an_hour_off(
     (warning,) = rep["warnings"]
     assert "repeats 1 time(s)" in warning and "Australia/Sydney" in warning
     assert "hour off" not in warning and "standard time" not in warning
+    assert "2023-04-02T02:00:00+11:00" in warning  # the first, daylight-saving one
     # by the clock: 3 kW from 18 to 21 h on all three days, before and after the
     # change (AEDT +11:00, then AEST +10:00), 0.5 kW elsewhere
     np.testing.assert_array_equal(load.to_numpy(), kw)

@@ -618,11 +618,13 @@ def load_with_report(
         if _has_daylight_saving(labels):
             # the weather's clock is a daylight-saving one too: wall times match
             # it all year, only the repeated hour's two readings are merged
+            same = labels[labels.tz_localize(None) == pd.Timestamp(times[0])]
+            example = same[0].isoformat() if len(same) else "2023-04-02T02:00+11:00"
             warnings_.append(
                 f"{repeated}, as the weather's ({labels.tz}) does: the wall-clock "
                 "times match it, but both periods of the repeated hour take the "
                 "mean of its readings; to keep them apart give times with their "
-                "UTC offset (e.g. 2023-04-02T02:00+11:00)"
+                f"UTC offset (e.g. {example})"
             )
         else:
             warnings_.append(
