@@ -534,7 +534,9 @@ def test_weather_files_take_tz_and_refuse_a_tables_site_arguments():
     as_read = load_solar("tmy3-greensboro")
     local = load_solar("tmy3-greensboro", tz="America/New_York")
     assert str(local.frame.index.tz) == "America/New_York"
-    assert (local.frame.index == as_read.frame.index).all()  # the same instants
+    # the same hours of the typical year, put in 2025 (current DST rules)
+    years = pd.Timestamp("2025-01-01") - pd.Timestamp("1990-01-01")
+    assert (local.frame.index == as_read.frame.index + years).all()
     assert local.frame.index.freq == as_read.frame.index.freq
     # July: EDT, one hour ahead of the file's EST
     july = local.frame.index[local.frame.index.month == 7]
@@ -960,3 +962,51 @@ def test_a_southern_site_given_a_northern_latitude_is_warned_about():
         # and real northern data with its own (right) latitude neither
         greensboro = quality_control(load_solar("tmy3-greensboro"))
     assert right.report["warnings"] == [] and greensboro.report["warnings"] == []
+
+
+def test_a_typical_year_converted_to_a_zone_follows_its_current_daylight_saving(
+    tmp_path,
+):
+    """A weather file's typical year sat in 1990, so --tz applied 1990's rules:
+    Sydney's daylight saving then ended on 4 March (since 2008: the first Sunday
+    of April) and the US's began on 1 April (since 2007: the second Sunday of
+    March). Mid-March tariff and load hours were an hour off the clock. Now the
+    converted year follows the current rules."""
+    import pvlib
+
+    # 15-16 March of a Sydney EPW (UTC+10 standard time, hour-ending rows),
+    # pvlib clear-sky GHI averaged over each hour
+    loc = pvlib.location.Location(-33.87, 151.21, altitude=40.0)
+    hours = pd.date_range("1990-03-15 01:00", periods=48, freq="h", tz="Etc/GMT-10")
+    ghi = loc.get_clearsky(hours - pd.Timedelta("30min"))["ghi"].round()
+    rows = []
+    for end, value in zip(hours, ghi, strict=True):
+        start = end - pd.Timedelta("1h")
+        rows.append(
+            f"1990,{start.month},{start.day},{start.hour + 1},60,?9?9?9?9E0?9?9?9?9?9?"
+            f"9?9?9?9?9?9?9?9?9*9*9?9*9*9,20.0,10.0,60,101325,0,1415,350,{value:g},"
+            "0,0,0,0,0,0,180,2.0,5,5,777.7,77777,9,999999999,10,0.1,0,88,0.2,0,1.0"
+        )
+    header = [
+        "LOCATION,Sydney,NSW,AUS,synthetic,947670,-33.87,151.21,10.0,40.0",
+        "DESIGN CONDITIONS,0",
+        "TYPICAL/EXTREME PERIODS,0",
+        "GROUND TEMPERATURES,0",
+        "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0",
+        "COMMENTS 1,pvlib clear sky",
+        "COMMENTS 2,",
+        "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
+    ]
+    path = tmp_path / "sydney.epw"
+    path.write_text("\n".join(header + rows) + "\n")
+    own = load_solar(path)  # the file's standard time, no daylight saving
+    assert own.frame.index[12] == pd.Timestamp("1990-03-15 12:00", tz="Etc/GMT-10")
+    local = load_solar(path, tz="Australia/Sydney")
+    noon = local.frame.index[12]  # the file's 12:00 AEST is 13:00 AEDT
+    assert noon.utcoffset() == pd.Timedelta("11h") and noon.hour == 13
+    assert "daylight-saving" in local.report["timestamps"]
+    np.testing.assert_array_equal(local.y.to_numpy(), own.y.to_numpy())
+    # the US: 20 March is daylight-saving time (EDT, UTC-4)
+    nc = load_solar("tmy3-greensboro", tz="America/New_York").frame.index
+    march_20 = nc[(nc.month == 3) & (nc.day == 20)]
+    assert {t.utcoffset() for t in march_20} == {pd.Timedelta("-4h")}

@@ -379,8 +379,20 @@ def _info(name: str) -> DatasetInfo:
 
 
 # -- readers -----------------------------------------------------------------------
+#: Year given to a typical year's (TMY2, TMY3, EPW) timestamps, which mix months
+#: of different years: any non-leap year serves a file's fixed standard time.
+TYPICAL_YEAR = 1990
+#: The year :func:`load_solar` gives them when ``tz`` converts them to a zone: the
+#: latest complete non-leap year, so that the zone's current daylight-saving
+#: rules apply (1990's differ: Sydney's daylight saving then ended on 4 March and
+#: began on 28 October, since 2008 it runs from the first Sunday of October to the
+#: first Sunday of April; the US's began on 1 April, now on the second Sunday of
+#: March).
+TYPICAL_YEAR_IN_ZONE = 2025
+
+
 def read_weather_file(
-    path: str | Path, target: str = "ghi", coerce_year: int = 1990
+    path: str | Path, target: str = "ghi", coerce_year: int = TYPICAL_YEAR
 ) -> SolarData:
     """Read a TMY2, TMY3 or EPW file with pvlib's reader chosen by file type.
 
@@ -393,7 +405,8 @@ def read_weather_file(
         Irradiance column to forecast, in pvlib names (``"ghi"``, ``"dni"``, ...).
     coerce_year : int
         TMY files mix months of different years; every timestamp is moved to this
-        (non-leap) year so the series is continuous in time.
+        (non-leap) year so the series is continuous in time (:func:`load_solar`
+        uses :data:`TYPICAL_YEAR_IN_ZONE` when it converts them to a zone).
 
     Returns
     -------
@@ -955,7 +968,10 @@ def load_solar(
     time_column, target, covariates, tz
         For plain tables (see :func:`read_table`); ``target`` also picks the
         irradiance column of a weather file (default ``"ghi"``), and ``tz``
-        converts a weather file's or named dataset's timestamps to that zone.
+        converts a weather file's or named dataset's timestamps to that zone
+        (a typical year's are then put in :data:`TYPICAL_YEAR_IN_ZONE`, else in
+        :data:`TYPICAL_YEAR`, so that the zone's current daylight-saving rules
+        apply).
     site : Site or None
         Site of a plain table; alternatively give ``latitude`` and ``longitude``
         (and ``surface_tilt``/``surface_azimuth`` when the target is POA). A
@@ -992,7 +1008,9 @@ def load_solar(
             frame, report = regularize(frame, target="poa_global")
             data = SolarData(frame, "poa_global", info.site, info.to_dict(), report)
         else:
-            data = read_weather_file(path, target=target or info.target)
+            data = read_weather_file(
+                path, target=target or info.target, coerce_year=_typical_year(tz)
+            )
             data.site = info.site
             data.card = {**info.to_dict(), **data.card}
         return _with_own_site(data, tz, table_only)
@@ -1005,7 +1023,9 @@ def load_solar(
             )
         _info(key)  # raises with the list of known names
     if time_column is None:
-        data = read_weather_file(path, target=target or "ghi")
+        data = read_weather_file(
+            path, target=target or "ghi", coerce_year=_typical_year(tz)
+        )
         return _with_own_site(data, tz, table_only)
     if target is None:
         raise DataError(
@@ -1040,6 +1060,12 @@ def load_solar(
     return data
 
 
+def _typical_year(tz: str | None) -> int:
+    """The year of a typical year's timestamps: :data:`TYPICAL_YEAR` in the
+    file's own standard time, :data:`TYPICAL_YEAR_IN_ZONE` converted to ``tz``."""
+    return TYPICAL_YEAR if tz is None else TYPICAL_YEAR_IN_ZONE
+
+
 def _with_own_site(
     data: SolarData, tz: str | None, table_only: dict[str, Any]
 ) -> SolarData:
@@ -1066,7 +1092,13 @@ def _with_own_site(
         return data
     frame = data.frame.tz_convert(_zone(tz))
     frame.index.freq = data.frame.index.freq
-    report = {**data.report, "timestamps": f"converted to {tz}"}
+    converted = f"converted to {tz}"
+    if data.card.get("kind") in ("tmy2", "tmy3", "epw"):
+        converted += (
+            f" (a typical year, put in {TYPICAL_YEAR_IN_ZONE} so that the zone's "
+            "current daylight-saving rules apply)"
+        )
+    report = {**data.report, "timestamps": converted}
     site = replace(data.site, tz=tz)
     return SolarData(frame, data.target, site, dict(data.card), report)
 
