@@ -1010,3 +1010,32 @@ def test_a_typical_year_converted_to_a_zone_follows_its_current_daylight_saving(
     nc = load_solar("tmy3-greensboro", tz="America/New_York").frame.index
     march_20 = nc[(nc.month == 3) & (nc.day == 20)]
     assert {t.utcoffset() for t in march_20} == {pd.Timedelta("-4h")}
+
+
+def test_a_north_facing_plane_given_azimuth_180_names_the_azimuth_not_the_unit():
+    """Plane-of-array data of a north-facing Sydney array (the equator's side)
+    given azimuth 180, as the README's example and northern habit have it: in
+    June the south-facing plane's clear sky is a fifth of the measurements, and
+    the error said PV power in W is not irradiance. Now it names the azimuth
+    that fits and its convention."""
+    import pvlib
+
+    idx = pd.date_range("2023-06-01", periods=20 * 24, freq="1h", tz="Australia/Sydney")
+    loc = pvlib.location.Location(-33.87, 151.21, "Australia/Sydney", 40.0)
+    sp = loc.get_solarposition(idx)
+    cs = loc.get_clearsky(idx, solar_position=sp)
+    poa = pvlib.irradiance.get_total_irradiance(
+        30.0, 0.0, sp["apparent_zenith"], sp["azimuth"], cs["dni"], cs["ghi"], cs["dhi"]
+    )["poa_global"]
+    k = np.random.default_rng(0).uniform(0.4, 1.0, idx.size)  # clouds
+    frame = pd.DataFrame({"poa": (poa.fillna(0.0) * k).to_numpy()}, index=idx)
+    frame.index.freq = "1h"
+
+    def data(azimuth: float) -> SolarData:
+        site = Site("sydney", -33.87, 151.21, 40.0, "Australia/Sydney", 30.0, azimuth)
+        return SolarData(frame, "poa", site)
+
+    with pytest.raises(DataError, match="--surface-azimuth 0 ") as err:
+        check_irradiance_scale(data(180.0))
+    assert "0 = north" in str(err.value) and "PV power" not in str(err.value)
+    assert 0.5 < check_irradiance_scale(data(0.0)) < 1.0  # the right plane fits

@@ -1379,12 +1379,44 @@ def check_irradiance_scale(data: SolarData) -> float | None:
             "irradiance: give an irradiance column (GHI or plane-of-array, W/m^2)"
         )
     if ratio > high:
+        mirrored = _mirrored_plane_fit(sample, y95)
+        if mirrored is not None:
+            azimuth, cs95_mirror = mirrored
+            equator = 0 if data.site.latitude < 0 else 180
+            raise DataError(
+                f"column {data.target!r} does not fit the clear sky of its plane: "
+                f"{level} ({ratio:.1f} times as much) facing azimuth "
+                f"{data.site.surface_azimuth:g} deg, but {cs95_mirror:.0f} W/m^2 "
+                f"facing {azimuth:g} deg, which fits: the azimuth is clockwise from "
+                f"north (0 = north, 180 = south; a plane facing the equator has "
+                f"{equator} at this latitude); pass --surface-azimuth {azimuth:g} "
+                "(surface_azimuth=... in Python)"
+            )
         raise DataError(
             f"column {data.target!r} does not look like irradiance in W/m^2: {level} "
             f"({ratio:.1f} times as much). PV power in W is not irradiance: give an "
             "irradiance column (GHI or plane-of-array, W/m^2)"
         )
     return ratio
+
+
+def _mirrored_plane_fit(sample: SolarData, y95: float) -> tuple[float, float] | None:
+    """For plane-of-array data far above its plane's clear sky: the azimuth of
+    the plane mirrored across the east-west line (south-facing for north-facing)
+    and its clear sky's 95th percentile [W/m^2], when the measurements fit that
+    plane (:data:`IRRADIANCE_SCALE_RANGE`); else ``None``."""
+    from iclcontrol.solar.features import clearsky_target
+
+    site = sample.site
+    if site.surface_azimuth is None:
+        return None
+    azimuth = (180.0 - site.surface_azimuth) % 360.0
+    if azimuth == site.surface_azimuth:  # facing east or west: its own mirror
+        return None
+    mirror = replace(site, surface_azimuth=azimuth)
+    cs95 = float(clearsky_target(index=sample.frame.index, site=mirror).quantile(0.95))
+    low, high = IRRADIANCE_SCALE_RANGE
+    return (azimuth, cs95) if cs95 > 0 and low <= y95 / cs95 <= high else None
 
 
 #: Largest lag between measured and clear-sky irradiance accepted as solar time.
