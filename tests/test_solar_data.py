@@ -1039,3 +1039,43 @@ def test_a_north_facing_plane_given_azimuth_180_names_the_azimuth_not_the_unit()
         check_irradiance_scale(data(180.0))
     assert "0 = north" in str(err.value) and "PV power" not in str(err.value)
     assert 0.5 < check_irradiance_scale(data(0.0)) < 1.0  # the right plane fits
+
+
+def test_santiago_data_across_its_spring_change_at_midnight(tmp_path):
+    """America/Santiago skips midnight on its spring change (3 September 2023:
+    23:59 -04:00, then 01:00 -03:00), and every ``DatetimeIndex.normalize()``
+    of such data raised pandas' "nonexistent time" ValueError: quality control,
+    so every solar command, crashed on a Chilean September. A day now starts at
+    its first valid time; the clean series is left unflagged, the change day has
+    its 23 hours, and the forecast-days plot picks its days."""
+    import pvlib
+
+    from iclcontrol.solar import plots as P
+
+    tz = "America/Santiago"
+    idx = pd.date_range("2023-08-27", periods=14 * 48, freq="30min", tz=tz)
+    loc = pvlib.location.Location(-33.45, -70.67, tz, altitude=0.0)
+    k = np.random.default_rng(1).uniform(0.5, 1.0, idx.size)
+    frame = pd.DataFrame({"ghi": loc.get_clearsky(idx)["ghi"].to_numpy() * k}, idx)
+    frame.index.freq = "30min"
+    d = SolarData(frame, "ghi", Site("santiago", -33.45, -70.67, tz=tz))
+    qc = quality_control(d)
+    assert qc.report["flagged_total"] == 0
+    # the midday of each of the 14 days was found (too few for the shift search)
+    assert qc.report["clock_shift"] == "skipped: only 14 days with a midday"
+    features = feature_frame(qc.data)
+    assert features["daytime"].any()
+    day_cols = pd.DataFrame({"h1": np.ones(idx.size, bool)}, index=idx)
+    frames = {
+        "truth": frame.rename(columns={"ghi": "h1"}),
+        "forecast": frame.rename(columns={"ghi": "h1"}),
+        "persistence": frame.rename(columns={"ghi": "h1"}),
+        "daytime": day_cols,
+    }
+    assert P.plot_forecast_days(frames, tmp_path / "days.png").exists()
+    from iclcontrol.solar.data import day_starts
+
+    starts = day_starts(idx)
+    change = starts[(starts.month == 9) & (starts.day == 3)]
+    assert change[0] == pd.Timestamp("2023-09-03 01:00", tz=tz)
+    assert len(change) == 46  # 23 hours of 30 min

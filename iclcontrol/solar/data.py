@@ -41,6 +41,7 @@ __all__ = [
     "check_solar_frame",
     "check_solar_time",
     "dataset_path",
+    "day_starts",
     "infer_step",
     "latitude_sign_warning",
     "list_datasets",
@@ -185,6 +186,32 @@ class SolarData:
             report["file"] = report.get("file", {k: report[k] for k in own})
             report.update({k: coverage[k] for k in own})
         return SolarData(frame, self.target, self.site, dict(self.card), report)
+
+
+def day_starts(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Start of each timestamp's local day: its date at midnight, in its zone.
+
+    ``DatetimeIndex.normalize`` raises on a timezone-aware index whose clock skips
+    midnight, as America/Santiago's does on its spring change (23:59 -04:00 is
+    followed by 01:00 -03:00): there the day starts at its first valid time,
+    01:00, as pandas' ``resample("D")`` labels it. A midnight that occurs twice
+    is the first.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Timezone-aware or naive (then the same as ``index.normalize()``).
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+    """
+    if index.tz is None:
+        return index.normalize()
+    midnight = index.tz_localize(None).normalize()
+    return midnight.tz_localize(
+        index.tz, ambiguous=np.ones(len(midnight), bool), nonexistent="shift_forward"
+    )
 
 
 def check_solar_frame(frame: Any, target: str) -> None:
@@ -1289,7 +1316,7 @@ def _quality_control(
         clearsky,
     )
     bar.update()
-    day_of = y.index.normalize()
+    day_of = day_starts(y.index)
     flags["clock_shift"] = valid & pd.Series(day_of.isin(shift_days), index=y.index)
 
     any_flag = flags.any(axis=1)
@@ -1664,7 +1691,7 @@ def latitude_sign_warning(
 
     site = data.site
     y = data.y.astype(float)
-    day = y.index.normalize()
+    day = day_starts(y.index)
     covered = y.notna().groupby(day).mean()
     measured = y.groupby(day).mean()[covered >= 0.9]
     if len(measured) < 20 or site.latitude == 0.0:
@@ -1683,7 +1710,7 @@ def latitude_sign_warning(
     mirrored = clearsky_target(index=grid, site=mirror)
     daily = {
         "given": given.groupby(day).mean(),
-        "mirror": mirrored.groupby(mirrored.index.normalize()).mean(),
+        "mirror": mirrored.groupby(day_starts(mirrored.index)).mean(),
     }
     df = pd.concat({"y": measured, **daily}, axis=1, sort=True).dropna()
     df = df[(df["given"] > 1.0) & (df["mirror"] > 1.0) & (df["y"] > 0.05 * df["given"])]
@@ -1757,9 +1784,10 @@ def _midday_minutes(series: pd.Series, freq: str, pva_daytime: Any) -> pd.Series
         sunrise = pva_daytime.get_sunrise(mask)
         sunset = pva_daytime.get_sunset(mask)
     midday = sunrise + (sunset - sunrise) / 2
-    minutes = (midday - midday.dt.normalize()).dt.total_seconds() / 60.0
+    start = pd.Series(day_starts(pd.DatetimeIndex(midday)), index=midday.index)
+    minutes = (midday - start).dt.total_seconds() / 60.0
     daily = minutes.resample("D").mean()
-    daily.index = daily.index.normalize()
+    daily.index = day_starts(daily.index)
     return daily
 
 
@@ -1794,7 +1822,7 @@ def _clock_shift_days(
     modelled = _midday_minutes(clearsky, freq, pva_daytime)
     # only judge days with enough signal: dark or mostly-missing days have no midday
     daily_energy = y.resample("D").sum()
-    daily_energy.index = daily_energy.index.normalize()
+    daily_energy.index = day_starts(daily_energy.index)
     enough = daily_energy.reindex(measured.index) > 0.2 * daily_energy.quantile(0.9)
     event = measured.where(enough)
     offset = (event - modelled.reindex(event.index)).dropna()
