@@ -70,7 +70,9 @@ class Site:
         Time zone of the timestamps (IANA name or fixed offset such as ``"UTC-07:00"``).
     surface_tilt, surface_azimuth : float or None
         Orientation of the plane when the target is plane-of-array irradiance; ``None``
-        means the target is global horizontal irradiance. [deg]
+        means the target is global horizontal irradiance. [deg] Tilt from the
+        horizontal; azimuth clockwise from north (0 = north, the equator's side
+        south of it; 180 = south).
     label : {"instant", "ending", "beginning"}
         What a timestamp stands for. Hourly TMY values are period-ending averages, so
         solar geometry is evaluated half a step earlier than the label.
