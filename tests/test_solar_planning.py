@@ -1223,6 +1223,9 @@ def test_a_wall_clock_load_on_daylight_saving_weather_is_not_called_an_hour_off(
     # by the clock: 3 kW from 18 to 21 h on all three days, before and after the
     # change (AEDT +11:00, then AEST +10:00), 0.5 kW elsewhere
     np.testing.assert_array_equal(load.to_numpy(), kw)
+    # a dispatch window of a few hours in one season: the same zone, same warning
+    _, rep = load_with_report(str(path), wall[30:40], "instant")
+    assert "hour off" not in rep["warnings"][0]
     # a weather file's fixed standard time (no --tz): the hour-off warning stays
     fixed = wall.tz_convert("Etc/GMT-10")
     _, rep = load_with_report(str(path), fixed, "instant")

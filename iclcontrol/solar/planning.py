@@ -416,12 +416,16 @@ def _typical_day(series: pd.Series) -> np.ndarray:
 
 
 def _has_daylight_saving(index: pd.DatetimeIndex) -> bool:
-    """Whether the UTC offset of a timezone-aware ``index`` changes over it (a
-    daylight-saving clock such as Australia/Sydney, not a weather file's fixed
-    standard time)."""
+    """Whether the zone of a timezone-aware ``index`` changes its UTC offset in
+    the year of its first label (a daylight-saving clock such as
+    Australia/Sydney, not a weather file's fixed standard time), also when the
+    index itself covers a few days of one season (the dispatch's)."""
     if index.tz is None or len(index) == 0:
         return False
-    offset = index.tz_localize(None) - index.tz_convert("UTC").tz_localize(None)
+    year = index[0].year
+    noons = pd.date_range(f"{year}-01-15 12:00", periods=12, freq="30D")
+    local = noons.tz_localize(index.tz)
+    offset = local.tz_localize(None) - local.tz_convert("UTC").tz_localize(None)
     return bool(offset.nunique() > 1)
 
 
