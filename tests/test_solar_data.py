@@ -1006,6 +1006,9 @@ def test_a_typical_year_converted_to_a_zone_follows_its_current_daylight_saving(
     assert noon.utcoffset() == pd.Timedelta("11h") and noon.hour == 13
     assert "daylight-saving" in local.report["timestamps"]
     np.testing.assert_array_equal(local.y.to_numpy(), own.y.to_numpy())
+    # a zone without daylight saving has no rules to follow: the year stays
+    brisbane = load_solar(path, tz="Australia/Brisbane").frame.index
+    assert (brisbane == own.frame.index).all()  # the same instants, in 1990
     # the US: 20 March is daylight-saving time (EDT, UTC-4)
     nc = load_solar("tmy3-greensboro", tz="America/New_York").frame.index
     march_20 = nc[(nc.month == 3) & (nc.day == 20)]

@@ -42,6 +42,7 @@ __all__ = [
     "check_solar_time",
     "dataset_path",
     "day_starts",
+    "has_daylight_saving",
     "infer_step",
     "latitude_sign_warning",
     "list_datasets",
@@ -435,7 +436,8 @@ def read_weather_file(
     coerce_year : int
         TMY files mix months of different years; every timestamp is moved to this
         (non-leap) year so the series is continuous in time (:func:`load_solar`
-        uses :data:`TYPICAL_YEAR_IN_ZONE` when it converts them to a zone).
+        uses :data:`TYPICAL_YEAR_IN_ZONE` when it converts them to a zone with
+        daylight saving).
 
     Returns
     -------
@@ -998,9 +1000,9 @@ def load_solar(
         For plain tables (see :func:`read_table`); ``target`` also picks the
         irradiance column of a weather file (default ``"ghi"``), and ``tz``
         converts a weather file's or named dataset's timestamps to that zone
-        (a typical year's are then put in :data:`TYPICAL_YEAR_IN_ZONE`, else in
-        :data:`TYPICAL_YEAR`, so that the zone's current daylight-saving rules
-        apply).
+        (a typical year's are then put in :data:`TYPICAL_YEAR_IN_ZONE` when the
+        zone has daylight saving, so that its current rules apply, else in
+        :data:`TYPICAL_YEAR`).
     site : Site or None
         Site of a plain table; alternatively give ``latitude`` and ``longitude``
         (and ``surface_tilt``/``surface_azimuth`` when the target is POA). A
@@ -1090,9 +1092,26 @@ def load_solar(
 
 
 def _typical_year(tz: str | None) -> int:
-    """The year of a typical year's timestamps: :data:`TYPICAL_YEAR` in the
-    file's own standard time, :data:`TYPICAL_YEAR_IN_ZONE` converted to ``tz``."""
-    return TYPICAL_YEAR if tz is None else TYPICAL_YEAR_IN_ZONE
+    """The year of a typical year's timestamps: :data:`TYPICAL_YEAR_IN_ZONE`
+    converted to a zone ``tz`` with daylight saving, else :data:`TYPICAL_YEAR`
+    (a fixed offset has no rules that change with the year)."""
+    if tz is not None and has_daylight_saving(_zone(tz), TYPICAL_YEAR_IN_ZONE):
+        return TYPICAL_YEAR_IN_ZONE
+    return TYPICAL_YEAR
+
+
+def has_daylight_saving(tz: Any, year: int) -> bool:
+    """Whether the time zone ``tz`` changes its UTC offset during ``year``.
+
+    True for a daylight-saving clock such as Australia/Sydney or
+    America/Santiago, False for a fixed offset such as a weather file's standard
+    time (``UTC+10:00``, ``Etc/GMT-10``) or a zone without daylight saving
+    (Australia/Brisbane). Judged from its offsets at noon every 30 days.
+    """
+    noons = pd.date_range(f"{year}-01-15 12:00", periods=12, freq="30D")
+    local = noons.tz_localize(tz)
+    offset = local.tz_localize(None) - local.tz_convert("UTC").tz_localize(None)
+    return bool(offset.nunique() > 1)
 
 
 def _with_own_site(
@@ -1122,7 +1141,11 @@ def _with_own_site(
     frame = data.frame.tz_convert(_zone(tz))
     frame.index.freq = data.frame.index.freq
     converted = f"converted to {tz}"
-    if data.card.get("kind") in ("tmy2", "tmy3", "epw"):
+    if data.frame.index[0].year == TYPICAL_YEAR_IN_ZONE and data.card.get("kind") in (
+        "tmy2",
+        "tmy3",
+        "epw",
+    ):
         converted += (
             f" (a typical year, put in {TYPICAL_YEAR_IN_ZONE} so that the zone's "
             "current daylight-saving rules apply)"

@@ -420,13 +420,11 @@ def _has_daylight_saving(index: pd.DatetimeIndex) -> bool:
     the year of its first label (a daylight-saving clock such as
     Australia/Sydney, not a weather file's fixed standard time), also when the
     index itself covers a few days of one season (the dispatch's)."""
+    from iclcontrol.solar.data import has_daylight_saving
+
     if index.tz is None or len(index) == 0:
         return False
-    year = index[0].year
-    noons = pd.date_range(f"{year}-01-15 12:00", periods=12, freq="30D")
-    local = noons.tz_localize(index.tz)
-    offset = local.tz_localize(None) - local.tz_convert("UTC").tz_localize(None)
-    return bool(offset.nunique() > 1)
+    return has_daylight_saving(index.tz, index[0].year)
 
 
 def load_with_report(
