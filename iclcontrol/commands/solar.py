@@ -69,7 +69,15 @@ def _site_args(p: argparse.ArgumentParser, saved: bool = False) -> None:
         "--tz",
         default=None,
         help="IANA time zone: of naive timestamps; timestamps with an offset and "
-        f"weather files are converted to it{model}",
+        "weather files are converted to it (a weather file's typical year is then "
+        "put in 2025 for a zone with daylight saving, so that its current rules "
+        "apply)"
+        + (
+            " (default: the model's for a table, and for a weather file when it has "
+            "daylight saving)"
+            if saved
+            else ""
+        ),
     )
     p.add_argument(
         "--latitude",
