@@ -1226,6 +1226,7 @@ def test_a_wall_clock_load_on_daylight_saving_weather_is_not_called_an_hour_off(
     # a dispatch window of a few hours in one season: the same zone, same warning
     _, rep = load_with_report(str(path), wall[30:40], "instant")
     assert "hour off" not in rep["warnings"][0]
+    assert "2023-04-02T02:00:00+11:00" in rep["warnings"][0]
     # a weather file's fixed standard time (no --tz): the hour-off warning stays
     fixed = wall.tz_convert("Etc/GMT-10")
     _, rep = load_with_report(str(path), fixed, "instant")

@@ -620,8 +620,13 @@ def load_with_report(
         if _has_daylight_saving(labels):
             # the weather's clock is a daylight-saving one too: wall times match
             # it all year, only the repeated hour's two readings are merged
-            same = labels[labels.tz_localize(None) == pd.Timestamp(times[0])]
-            example = same[0].isoformat() if len(same) else "2023-04-02T02:00+11:00"
+            # the first (daylight-saving) occurrence of the repeated time, with
+            # its offset in the weather's zone (whether or not the periods hold it)
+            example = (
+                pd.Timestamp(times[0])
+                .tz_localize(labels.tz, ambiguous=True, nonexistent="shift_forward")
+                .isoformat()
+            )
             warnings_.append(
                 f"{repeated}, as the weather's ({labels.tz}) does: the wall-clock "
                 "times match it, but both periods of the repeated hour take the "
