@@ -1082,3 +1082,46 @@ def test_santiago_data_across_its_spring_change_at_midnight(tmp_path):
     change = starts[(starts.month == 9) & (starts.day == 3)]
     assert change[0] == pd.Timestamp("2023-09-03 01:00", tz=tz)
     assert len(change) == 46  # 23 hours of 30 min
+
+
+@pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofyear is deprecated")
+def test_daylight_saving_the_clock_and_the_zone_disagree_on_is_named(tmp_path):
+    """Sydney wall-clock data read as Australia/Brisbane (no daylight saving), or
+    a logger on standard time all year read as Australia/Sydney: the clock-shift
+    check blanked the months of one season (half a year of data on a year, the
+    plan's yield 1 260 instead of 1 063 kWh/kWp) without a word. Now a warning
+    names the season and the zone to pass; with it nothing is blanked."""
+    import pvlib
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    instants = pd.date_range("2023-02-15", "2023-06-15", freq="30min", tz="UTC")
+    loc = pvlib.location.Location(-33.87, 151.21, altitude=0.0)
+    k = np.random.default_rng(2).uniform(0.6, 1.0, instants.size)
+    ghi = loc.get_clearsky(instants)["ghi"].to_numpy() * k
+    kw = {"time_column": "time", "target": "ghi", "latitude": -33.87}
+    kw["longitude"] = 151.21
+
+    def written(clock: str) -> Path:
+        path = tmp_path / f"{clock.replace('/', '_')}.csv"
+        wall = instants.tz_convert(clock).tz_localize(None)
+        pd.DataFrame({"time": wall.strftime("%Y-%m-%d %H:%M"), "ghi": ghi}).to_csv(
+            path, index=False
+        )
+        return path
+
+    for clock, zone, fix in (
+        ("Australia/Sydney", "Australia/Brisbane", "e.g. Australia/Sydney"),
+        ("Etc/GMT-10", "Australia/Sydney", "--tz UTC+10:00"),
+    ):
+        with pytest.warns(IclControlWarning, match="daylight saving") as rec:
+            qc = quality_control(load_solar(written(clock), tz=zone, **kw))
+        assert qc.report["midday_offset_minutes"]["days_flagged"] >= 28
+        (message,) = [str(w.message) for w in rec if "daylight saving" in str(w)]
+        # the season ends or begins at the change of 2 April, whichever is flagged
+        assert fix in message and (
+            "2023-04-01 (" in message or "2023-04-02 to" in message
+        )
+        right = quality_control(load_solar(written(clock), tz=clock, **kw))
+        assert right.report["checks"]["clock_shift"]["flagged"] == 0
+        assert right.report["warnings"] == []

@@ -42,6 +42,7 @@ __all__ = [
     "check_solar_time",
     "dataset_path",
     "day_starts",
+    "daylight_saving_warning",
     "has_daylight_saving",
     "infer_step",
     "latitude_sign_warning",
@@ -1343,6 +1344,10 @@ def _quality_control(
     bar.update()
     day_of = day_starts(y.index)
     flags["clock_shift"] = valid & pd.Series(day_of.isin(shift_days), index=y.index)
+    dst_warning = daylight_saving_warning(data, report)
+    if dst_warning is not None:
+        report["warnings"].append(dst_warning)
+        warnings.warn(dst_warning, IclControlWarning, stacklevel=3)
 
     any_flag = flags.any(axis=1)
     n_valid = int(valid.sum())
@@ -1894,6 +1899,73 @@ def _clock_shift_days(
         "segments": segments[:20],
     }
     return pd.DatetimeIndex(shifted.index[shifted.to_numpy()])
+
+
+#: Clock-shift segments of about an hour (this range, [min]) lasting at least
+#: :data:`DST_SEGMENT_DAYS` days read as daylight saving time that the
+#: timestamps and the zone they were read in disagree on.
+DST_SHIFT_MINUTES = (45.0, 75.0)
+#: Shortest such segment: a season of daylight saving, not a one-off fault. [d]
+DST_SEGMENT_DAYS = 28
+
+
+def daylight_saving_warning(data: SolarData, report: dict[str, Any]) -> str | None:
+    """A warning when quality control blanked weeks of data for a clock shift of
+    about an hour: daylight saving time that the timestamps and their zone do not
+    share (a wall clock with daylight saving read in a zone without, e.g. Sydney
+    data read as Australia/Brisbane; or a logger on standard time all year read in
+    a zone with it). ``None`` otherwise.
+
+    Parameters
+    ----------
+    data : SolarData
+    report : dict
+        :func:`quality_control`'s report, with ``midday_offset_minutes``.
+    """
+    midday = report.get("midday_offset_minutes")
+    if not midday:
+        return None
+    low, high = DST_SHIFT_MINUTES
+    seasons = [
+        seg
+        for seg in midday["segments"]
+        if low <= abs(seg["shift_minutes"]) <= high
+        and (pd.Timestamp(seg["end"]) - pd.Timestamp(seg["start"])).days + 1
+        >= DST_SEGMENT_DAYS
+    ]
+    if not seasons:
+        return None
+    index = data.frame.index
+    tz = index.tz
+    spans = ", ".join(
+        f"{seg['start']} to {seg['end']} ({seg['shift_minutes']:+g} min)"
+        for seg in seasons
+    )
+    if has_daylight_saving(tz, index[0].year):
+        standard = min(
+            (t.utcoffset() for t in index[:: max(len(index) // 50, 1)] if not t.dst()),
+            default=index[0].utcoffset(),
+        )
+        minutes = round(standard / pd.Timedelta("1min"))
+        sign = "+" if minutes >= 0 else "-"
+        fixed = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        fix = (
+            f"if the timestamps stay on standard time all year (a logger that "
+            f"ignores daylight saving), pass --tz {fixed}, {tz}'s standard time"
+        )
+    else:
+        fix = (
+            f"if the timestamps follow daylight saving (a wall clock), pass --tz "
+            f"with the site's zone that has it, e.g. Australia/Sydney or "
+            f"America/Santiago, not {tz}"
+        )
+    return (
+        f"quality control blanked {midday['days_flagged']} of "
+        f"{midday['days_checked']} days as clock-shifted by about an hour for weeks "
+        f"({spans}): that is daylight saving time, on which the timestamps and the "
+        f"zone they were read in ({tz}) disagree; {fix} (tz=... to load_solar); "
+        "then nothing is blanked"
+    )
 
 
 def report_json(report: dict[str, Any]) -> str:
