@@ -1125,3 +1125,16 @@ def test_daylight_saving_the_clock_and_the_zone_disagree_on_is_named(tmp_path):
         right = quality_control(load_solar(written(clock), tz=clock, **kw))
         assert right.report["checks"]["clock_shift"]["flagged"] == 0
         assert right.report["warnings"] == []
+
+
+@pytest.mark.slow
+def test_pvdaq_drifting_clock_is_not_taken_for_daylight_saving():
+    """pvdaq-poa-15min's clock drifts to +5 h and back (2023-05-25..07-26), which
+    shifts_ruptures reports as one 63-day segment of +60 min; its days do not sit
+    at that hour (steady fraction 0.09), so no daylight-saving warning."""
+    report = quality_control(load_solar("pvdaq-poa-15min")).report
+    (segment,) = [
+        s for s in report["midday_offset_minutes"]["segments"] if s["shift_minutes"]
+    ]
+    assert segment["shift_minutes"] == 60.0 and segment["steady_fraction"] < 0.5
+    assert not any("daylight saving" in w for w in report["warnings"])

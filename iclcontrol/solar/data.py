@@ -1879,11 +1879,19 @@ def _clock_shift_days(
     segments = []
     changes = amount.ne(amount.shift()).cumsum()
     for _, seg in amount.groupby(changes):
+        # how steadily the segment's days sit at its shift: a season of daylight
+        # saving keeps its hour, a drifting clock only passes through it
+        dev = (offset.reindex(seg.index).dropna() - median - seg.iloc[0]).abs()
         segments.append(
             {
                 "start": str(seg.index[0].date()),
                 "end": str(seg.index[-1].date()),
                 "shift_minutes": float(seg.iloc[0]),
+                "steady_fraction": (
+                    round(float((dev <= STEADY_SHIFT_MINUTES).mean()), 3)
+                    if len(dev)
+                    else None
+                ),
             }
         )
     report["clock_shift_method"] = (
@@ -1907,14 +1915,24 @@ def _clock_shift_days(
 DST_SHIFT_MINUTES = (45.0, 75.0)
 #: Shortest such segment: a season of daylight saving, not a one-off fault. [d]
 DST_SEGMENT_DAYS = 28
+#: A segment's days whose midday offset lies within this of its shift are steady
+#: (``steady_fraction`` of the report's segments). [min]
+STEADY_SHIFT_MINUTES = 20.0
+#: Smallest steady fraction of a daylight-saving season: pvdaq-poa-15min's drifting
+#: clock (a 63-day segment of +60 min) has 0.09, Sydney's wall clock read as
+#: Australia/Brisbane 1.0.
+DST_STEADY_FRACTION = 0.8
 
 
 def daylight_saving_warning(data: SolarData, report: dict[str, Any]) -> str | None:
-    """A warning when quality control blanked weeks of data for a clock shift of
-    about an hour: daylight saving time that the timestamps and their zone do not
-    share (a wall clock with daylight saving read in a zone without, e.g. Sydney
-    data read as Australia/Brisbane; or a logger on standard time all year read in
-    a zone with it). ``None`` otherwise.
+    """A warning when quality control blanked weeks of data for a steady clock
+    shift of about an hour (:data:`DST_SHIFT_MINUTES`, at least
+    :data:`DST_SEGMENT_DAYS` days, :data:`DST_STEADY_FRACTION` of them within
+    :data:`STEADY_SHIFT_MINUTES` of it; a drifting clock is not steady): daylight
+    saving time that the timestamps and their zone do not share (a wall clock
+    with daylight saving read in a zone without, e.g. Sydney data read as
+    Australia/Brisbane; or a logger on standard time all year read in a zone with
+    it). ``None`` otherwise.
 
     Parameters
     ----------
@@ -1932,6 +1950,7 @@ def daylight_saving_warning(data: SolarData, report: dict[str, Any]) -> str | No
         if low <= abs(seg["shift_minutes"]) <= high
         and (pd.Timestamp(seg["end"]) - pd.Timestamp(seg["start"])).days + 1
         >= DST_SEGMENT_DAYS
+        and (seg.get("steady_fraction") or 0.0) >= DST_STEADY_FRACTION
     ]
     if not seasons:
         return None
@@ -1962,9 +1981,9 @@ def daylight_saving_warning(data: SolarData, report: dict[str, Any]) -> str | No
     return (
         f"quality control blanked {midday['days_flagged']} of "
         f"{midday['days_checked']} days as clock-shifted by about an hour for weeks "
-        f"({spans}): that is daylight saving time, on which the timestamps and the "
-        f"zone they were read in ({tz}) disagree; {fix} (tz=... to load_solar); "
-        "then nothing is blanked"
+        f"({spans}): a steady hour for weeks is usually daylight saving time, on "
+        f"which the timestamps and the zone they were read in ({tz}) disagree; "
+        f"{fix} (tz=... to load_solar), and nothing is blanked"
     )
 
 
