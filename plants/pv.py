@@ -50,7 +50,8 @@ class PVArrayParameters:
     kwp : float
         DC nameplate at 1000 W/m^2 and 25 degC. [kW]
     surface_tilt, surface_azimuth : float
-        [deg]; azimuth 180 = south.
+        [deg]; azimuth clockwise from north: 180 = south (the default, facing the
+        equator north of it), 0 = north (facing the equator south of it).
     gamma_pdc : float
         Temperature coefficient of DC power. [1/degC]
     dc_ac_ratio : float

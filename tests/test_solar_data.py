@@ -534,7 +534,9 @@ def test_weather_files_take_tz_and_refuse_a_tables_site_arguments():
     as_read = load_solar("tmy3-greensboro")
     local = load_solar("tmy3-greensboro", tz="America/New_York")
     assert str(local.frame.index.tz) == "America/New_York"
-    assert (local.frame.index == as_read.frame.index).all()  # the same instants
+    # the same hours of the typical year, put in 2025 (current DST rules)
+    years = pd.Timestamp("2025-01-01") - pd.Timestamp("1990-01-01")
+    assert (local.frame.index == as_read.frame.index + years).all()
     assert local.frame.index.freq == as_read.frame.index.freq
     # July: EDT, one hour ahead of the file's EST
     july = local.frame.index[local.frame.index.month == 7]
@@ -824,7 +826,8 @@ def test_quality_control_and_features_compute_the_solar_position_once(
     poa_slice, monkeypatch
 ):
     """QC then features computed pvlib's solar position 5 times (4 on the whole
-    index); now once on the whole index (plus QC's hourly unit check), with the
+    index); now once on the whole index (plus QC's hourly unit check and the
+    hourly mirrored clear sky of the latitude-sign check), with the
     same flags and features as on data that carries no solar position."""
     import pvlib
 
@@ -839,8 +842,13 @@ def test_quality_control_and_features_compute_the_solar_position_once(
     monkeypatch.setattr(pvlib.solarposition, "get_solarposition", counting)
     qc = quality_control(fresh)
     ff = feature_frame(qc.data)
-    # the unit check's hourly sample (every 4th 15-min step), then the whole index
-    assert calls == [len(poa_slice.frame.iloc[::4]), len(poa_slice.frame)]
+    # the unit check's hourly sample (every 4th 15-min step), then the whole index,
+    # then the latitude-sign check's mirrored clear sky, hourly over the local days
+    assert calls == [
+        len(poa_slice.frame.iloc[::4]),
+        len(poa_slice.frame),
+        _hours_of_local_days(poa_slice.frame.index),
+    ]
     monkeypatch.undo()
     # the straightforward way: every stage on data without a stored solar position
     again = quality_control(
@@ -883,11 +891,19 @@ def test_stored_sky_is_not_reused_for_another_index_or_site():
     assert (sky_frame(d)["clearsky"] >= 0).all()
 
 
+def _hours_of_local_days(index: pd.DatetimeIndex) -> int:
+    """Hours from the first local midnight of ``index`` to the one after its last
+    day (the latitude-sign check's hourly grid of the mirrored clear sky)."""
+    day = index.normalize()
+    return int((day[-1] + pd.Timedelta("1D") - day[0]) / pd.Timedelta("1h"))
+
+
 def test_hourly_data_quality_control_and_features_need_one_solar_position(
     monkeypatch,
 ):
     """On hourly data the unit check's hourly sample is the data itself: QC and
-    features compute pvlib's solar position once (five times before)."""
+    features compute pvlib's solar position once on the data (five times before),
+    plus the latitude-sign check's hourly mirrored clear sky."""
     import pvlib
 
     d = load_solar("tmy3-greensboro")
@@ -901,7 +917,224 @@ def test_hourly_data_quality_control_and_features_need_one_solar_position(
     monkeypatch.setattr(pvlib.solarposition, "get_solarposition", counting)
     qc = quality_control(d)
     ff = feature_frame(qc.data)
-    assert calls == [len(d.frame)]
+    assert calls == [len(d.frame), _hours_of_local_days(d.frame.index)]
     monkeypatch.undo()
     plain = SolarData(qc.data.frame.copy(), qc.data.target, qc.data.site)
     pd.testing.assert_frame_equal(ff, feature_frame(plain), check_exact=True)
+
+
+def _southern_year(latitude: float) -> SolarData:
+    """A year of hourly GHI at Sydney (pvlib clear sky, Australia/Sydney with its
+    daylight saving) under a seeded cloud process, with the site's latitude given
+    as ``latitude``."""
+    import pvlib
+
+    idx = pd.date_range("2023-01-01", "2024-01-01", freq="1h", tz="Australia/Sydney")
+    idx = idx[:-1]
+    loc = pvlib.location.Location(-33.87, 151.21, "Australia/Sydney", 40.0)
+    ghi = loc.get_clearsky(idx)["ghi"].to_numpy()
+    rng = np.random.default_rng(0)
+    daily = np.repeat(rng.uniform(0.3, 1.0, idx.size // 24 + 2), 24)[: idx.size]
+    k = np.clip(daily + rng.normal(0.0, 0.1, idx.size), 0.05, 1.1)
+    frame, _ = regularize(pd.DataFrame({"ghi": ghi * k}, index=idx), "ghi")
+    site = Site("sydney", latitude, 151.21, 40.0, "Australia/Sydney")
+    return SolarData(frame, "ghi", site)
+
+
+def test_a_southern_site_given_a_northern_latitude_is_warned_about():
+    """Sydney at latitude 33.87 instead of -33.87 (the minus sign forgotten) passed
+    every check: the sun culminates at the same time at both latitudes. The plan
+    then faced the array south, away from the sun, QC blanked 5 % of the summer
+    values as above the (winter) clear sky, and nothing was said. The seasons
+    tell: the given latitude's summer is the measured winter."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    with pytest.warns(IclControlWarning, match="latitude"):
+        flipped = quality_control(_southern_year(33.87))
+    (message,) = [w for w in flipped.report["warnings"] if "latitude" in w]
+    assert "--latitude -33.87" in message and "southern hemisphere" in message
+    with warnings.catch_warnings():
+        # the right latitude: no warning
+        warnings.simplefilter("error", IclControlWarning)
+        right = quality_control(_southern_year(-33.87))
+        # and real northern data with its own (right) latitude neither
+        greensboro = quality_control(load_solar("tmy3-greensboro"))
+    assert right.report["warnings"] == [] and greensboro.report["warnings"] == []
+
+
+def test_a_typical_year_converted_to_a_zone_follows_its_current_daylight_saving(
+    tmp_path,
+):
+    """A weather file's typical year sat in 1990, so --tz applied 1990's rules:
+    Sydney's daylight saving then ended on 4 March (since 2008: the first Sunday
+    of April) and the US's began on 1 April (since 2007: the second Sunday of
+    March). Mid-March tariff and load hours were an hour off the clock. Now the
+    converted year follows the current rules."""
+    import pvlib
+
+    # 15-16 March of a Sydney EPW (UTC+10 standard time, hour-ending rows),
+    # pvlib clear-sky GHI averaged over each hour
+    loc = pvlib.location.Location(-33.87, 151.21, altitude=40.0)
+    hours = pd.date_range("1990-03-15 01:00", periods=48, freq="h", tz="Etc/GMT-10")
+    ghi = loc.get_clearsky(hours - pd.Timedelta("30min"))["ghi"].round()
+    rows = []
+    for end, value in zip(hours, ghi, strict=True):
+        start = end - pd.Timedelta("1h")
+        rows.append(
+            f"1990,{start.month},{start.day},{start.hour + 1},60,?9?9?9?9E0?9?9?9?9?9?"
+            f"9?9?9?9?9?9?9?9?9*9*9?9*9*9,20.0,10.0,60,101325,0,1415,350,{value:g},"
+            "0,0,0,0,0,0,180,2.0,5,5,777.7,77777,9,999999999,10,0.1,0,88,0.2,0,1.0"
+        )
+    header = [
+        "LOCATION,Sydney,NSW,AUS,synthetic,947670,-33.87,151.21,10.0,40.0",
+        "DESIGN CONDITIONS,0",
+        "TYPICAL/EXTREME PERIODS,0",
+        "GROUND TEMPERATURES,0",
+        "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0",
+        "COMMENTS 1,pvlib clear sky",
+        "COMMENTS 2,",
+        "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
+    ]
+    path = tmp_path / "sydney.epw"
+    path.write_text("\n".join(header + rows) + "\n")
+    own = load_solar(path)  # the file's standard time, no daylight saving
+    assert own.frame.index[12] == pd.Timestamp("1990-03-15 12:00", tz="Etc/GMT-10")
+    local = load_solar(path, tz="Australia/Sydney")
+    noon = local.frame.index[12]  # the file's 12:00 AEST is 13:00 AEDT
+    assert noon.utcoffset() == pd.Timedelta("11h") and noon.hour == 13
+    assert "daylight-saving" in local.report["timestamps"]
+    np.testing.assert_array_equal(local.y.to_numpy(), own.y.to_numpy())
+    # a zone without daylight saving has no rules to follow: the year stays
+    brisbane = load_solar(path, tz="Australia/Brisbane").frame.index
+    assert (brisbane == own.frame.index).all()  # the same instants, in 1990
+    # the US: 20 March is daylight-saving time (EDT, UTC-4)
+    nc = load_solar("tmy3-greensboro", tz="America/New_York").frame.index
+    march_20 = nc[(nc.month == 3) & (nc.day == 20)]
+    assert {t.utcoffset() for t in march_20} == {pd.Timedelta("-4h")}
+
+
+def test_a_north_facing_plane_given_azimuth_180_names_the_azimuth_not_the_unit():
+    """Plane-of-array data of a north-facing Sydney array (the equator's side)
+    given azimuth 180, as the README's example and northern habit have it: in
+    June the south-facing plane's clear sky is a fifth of the measurements, and
+    the error said PV power in W is not irradiance. Now it names the azimuth
+    that fits and its convention."""
+    import pvlib
+
+    idx = pd.date_range("2023-06-01", periods=20 * 24, freq="1h", tz="Australia/Sydney")
+    loc = pvlib.location.Location(-33.87, 151.21, "Australia/Sydney", 40.0)
+    sp = loc.get_solarposition(idx)
+    cs = loc.get_clearsky(idx, solar_position=sp)
+    poa = pvlib.irradiance.get_total_irradiance(
+        30.0, 0.0, sp["apparent_zenith"], sp["azimuth"], cs["dni"], cs["ghi"], cs["dhi"]
+    )["poa_global"]
+    k = np.random.default_rng(0).uniform(0.4, 1.0, idx.size)  # clouds
+    frame = pd.DataFrame({"poa": (poa.fillna(0.0) * k).to_numpy()}, index=idx)
+    frame.index.freq = "1h"
+
+    def data(azimuth: float) -> SolarData:
+        site = Site("sydney", -33.87, 151.21, 40.0, "Australia/Sydney", 30.0, azimuth)
+        return SolarData(frame, "poa", site)
+
+    with pytest.raises(DataError, match="--surface-azimuth 0 ") as err:
+        check_irradiance_scale(data(180.0))
+    assert "0 = north" in str(err.value) and "PV power" not in str(err.value)
+    assert 0.5 < check_irradiance_scale(data(0.0)) < 1.0  # the right plane fits
+
+
+def test_santiago_data_across_its_spring_change_at_midnight(tmp_path):
+    """America/Santiago skips midnight on its spring change (3 September 2023:
+    23:59 -04:00, then 01:00 -03:00), and every ``DatetimeIndex.normalize()``
+    of such data raised pandas' "nonexistent time" ValueError: quality control,
+    so every solar command, crashed on a Chilean September. A day now starts at
+    its first valid time; the clean series is left unflagged, the change day has
+    its 23 hours, and the forecast-days plot picks its days."""
+    import pvlib
+
+    from iclcontrol.solar import plots as P
+
+    tz = "America/Santiago"
+    idx = pd.date_range("2023-08-27", periods=14 * 48, freq="30min", tz=tz)
+    loc = pvlib.location.Location(-33.45, -70.67, tz, altitude=0.0)
+    k = np.random.default_rng(1).uniform(0.5, 1.0, idx.size)
+    frame = pd.DataFrame({"ghi": loc.get_clearsky(idx)["ghi"].to_numpy() * k}, idx)
+    frame.index.freq = "30min"
+    d = SolarData(frame, "ghi", Site("santiago", -33.45, -70.67, tz=tz))
+    qc = quality_control(d)
+    assert qc.report["flagged_total"] == 0
+    # the midday of each of the 14 days was found (too few for the shift search)
+    assert qc.report["clock_shift"] == "skipped: only 14 days with a midday"
+    features = feature_frame(qc.data)
+    assert features["daytime"].any()
+    day_cols = pd.DataFrame({"h1": np.ones(idx.size, bool)}, index=idx)
+    frames = {
+        "truth": frame.rename(columns={"ghi": "h1"}),
+        "forecast": frame.rename(columns={"ghi": "h1"}),
+        "persistence": frame.rename(columns={"ghi": "h1"}),
+        "daytime": day_cols,
+    }
+    assert P.plot_forecast_days(frames, tmp_path / "days.png").exists()
+    from iclcontrol.solar.data import day_starts
+
+    starts = day_starts(idx)
+    change = starts[(starts.month == 9) & (starts.day == 3)]
+    assert change[0] == pd.Timestamp("2023-09-03 01:00", tz=tz)
+    assert len(change) == 46  # 23 hours of 30 min
+
+
+@pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofyear is deprecated")
+def test_daylight_saving_the_clock_and_the_zone_disagree_on_is_named(tmp_path):
+    """Sydney wall-clock data read as Australia/Brisbane (no daylight saving), or
+    a logger on standard time all year read as Australia/Sydney: the clock-shift
+    check blanked the months of one season (half a year of data on a year, the
+    plan's yield 1 260 instead of 1 063 kWh/kWp) without a word. Now a warning
+    names the season and the zone to pass; with it nothing is blanked."""
+    import pvlib
+
+    from iclcontrol.exceptions import IclControlWarning
+
+    instants = pd.date_range("2023-02-15", "2023-06-15", freq="30min", tz="UTC")
+    loc = pvlib.location.Location(-33.87, 151.21, altitude=0.0)
+    k = np.random.default_rng(2).uniform(0.6, 1.0, instants.size)
+    ghi = loc.get_clearsky(instants)["ghi"].to_numpy() * k
+    kw = {"time_column": "time", "target": "ghi", "latitude": -33.87}
+    kw["longitude"] = 151.21
+
+    def written(clock: str) -> Path:
+        path = tmp_path / f"{clock.replace('/', '_')}.csv"
+        wall = instants.tz_convert(clock).tz_localize(None)
+        pd.DataFrame({"time": wall.strftime("%Y-%m-%d %H:%M"), "ghi": ghi}).to_csv(
+            path, index=False
+        )
+        return path
+
+    for clock, zone, fix in (
+        ("Australia/Sydney", "Australia/Brisbane", "e.g. Australia/Sydney"),
+        ("Etc/GMT-10", "Australia/Sydney", "--tz UTC+10:00"),
+    ):
+        with pytest.warns(IclControlWarning, match="daylight saving") as rec:
+            qc = quality_control(load_solar(written(clock), tz=zone, **kw))
+        assert qc.report["midday_offset_minutes"]["days_flagged"] >= 28
+        (message,) = [str(w.message) for w in rec if "daylight saving" in str(w)]
+        # the season ends or begins at the change of 2 April, whichever is flagged
+        assert fix in message and (
+            "2023-04-01 (" in message or "2023-04-02 to" in message
+        )
+        right = quality_control(load_solar(written(clock), tz=clock, **kw))
+        assert right.report["checks"]["clock_shift"]["flagged"] == 0
+        assert right.report["warnings"] == []
+
+
+@pytest.mark.slow
+def test_pvdaq_drifting_clock_is_not_taken_for_daylight_saving():
+    """pvdaq-poa-15min's clock drifts to +5 h and back (2023-05-25..07-26), which
+    shifts_ruptures reports as one 63-day segment of +60 min; its days do not sit
+    at that hour (steady fraction 0.09), so no daylight-saving warning."""
+    report = quality_control(load_solar("pvdaq-poa-15min")).report
+    (segment,) = [
+        s for s in report["midday_offset_minutes"]["segments"] if s["shift_minutes"]
+    ]
+    assert segment["shift_minutes"] == 60.0 and segment["steady_fraction"] < 0.5
+    assert not any("daylight saving" in w for w in report["warnings"])

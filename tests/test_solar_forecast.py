@@ -751,3 +751,27 @@ def test_to_casadi_refuses_a_forecaster_whose_network_is_not_the_forecast(fitted
     assert model.export_spec()["output_names"] == ["csi_correction"]
     with pytest.raises(ConfigError, match=r"IrradianceForecaster.*forecaster\.predict"):
         to_casadi(model)
+
+
+def test_predict_on_a_weather_file_reads_it_in_the_forecasters_daylight_saving_zone(
+    tmp_path, fitted
+):
+    """A forecaster fit on tmy3-greensboro with tz America/New_York (its typical
+    year put in 2025 for today's daylight-saving rules) predicts on the same
+    file: read in the file's own clock the year would be 1990 and the run's cut
+    (--start) would name no data. The forecaster's zone is its default."""
+    from iclcontrol.solar.workflows import predict_load_kwargs, run_predict
+
+    local = load_solar("tmy3-greensboro", tz="America/New_York")
+    month = local.slice("2025-05-01", "2025-06-09")
+    cut = chronological_cut(month)
+    model = IrradianceForecaster(kind="iclrnn", **TINY).fit(month, end=cut)
+    assert predict_load_kwargs(model, {}) == {
+        "target": "ghi",
+        "tz": "America/New_York",
+    }
+    folder = model.save(tmp_path / "model")
+    out = run_predict(folder, "tmy3-greensboro", start=cut, horizon=1)
+    assert out["n_test"] > 0 and out["start"] == str(cut)
+    # a forecaster of the file's own fixed clock (UTC-05:00) adds no zone
+    assert predict_load_kwargs(fitted[0], {}) == {"target": "ghi"}

@@ -1227,6 +1227,44 @@ def test_a_daylight_saving_wall_clock_in_the_load_file_is_flagged(tmp_path):
     assert rep["repeated_times"] == [] and rep["warnings"] == []
 
 
+def test_a_wall_clock_load_on_daylight_saving_weather_is_not_called_an_hour_off(
+    tmp_path,
+):
+    """Sydney: weather in Australia/Sydney (daylight saving, as --tz gives) and a
+    meter's wall-clock load, which repeats 02:00 on 2 April 2023. The warning said
+    the load's summer hours were an hour off the weather's standard time: here
+    the weather has none, and every wall time matches it. Now it says only what
+    was merged; the evening peak stays on the clock's evening hours."""
+    from iclcontrol.solar.planning import load_with_report
+
+    wall = pd.date_range(
+        "2023-04-01", "2023-04-03 23:00", freq="h", tz="Australia/Sydney"
+    )
+    hour = wall.hour
+    kw = np.where((hour >= 18) & (hour < 21), 3.0, 0.5)  # the evening peak
+    path = tmp_path / "meter.csv"
+    pd.DataFrame({"time": wall.strftime("%Y-%m-%d %H:%M"), "load_kw": kw}).to_csv(
+        path, index=False
+    )
+    load, rep = load_with_report(str(path), wall, "instant")
+    assert rep["repeated_times"] == ["2023-04-02 02:00:00"]
+    (warning,) = rep["warnings"]
+    assert "repeats 1 time(s)" in warning and "Australia/Sydney" in warning
+    assert "hour off" not in warning and "standard time" not in warning
+    assert "2023-04-02T02:00:00+11:00" in warning  # the first, daylight-saving one
+    # by the clock: 3 kW from 18 to 21 h on all three days, before and after the
+    # change (AEDT +11:00, then AEST +10:00), 0.5 kW elsewhere
+    np.testing.assert_array_equal(load.to_numpy(), kw)
+    # a dispatch window of a few hours in one season: the same zone, same warning
+    _, rep = load_with_report(str(path), wall[30:40], "instant")
+    assert "hour off" not in rep["warnings"][0]
+    assert "2023-04-02T02:00:00+11:00" in rep["warnings"][0]
+    # a weather file's fixed standard time (no --tz): the hour-off warning stays
+    fixed = wall.tz_convert("Etc/GMT-10")
+    _, rep = load_with_report(str(path), fixed, "instant")
+    assert "hour off the weather's standard time" in rep["warnings"][0]
+
+
 def test_without_highspy_the_lps_say_what_to_install(monkeypatch):
     """No HiGHS for Pyomo (highspy not installed): sizing and dispatch raise
     SolverUnavailableError naming the package, not a Pyomo traceback."""

@@ -109,3 +109,40 @@ def test_lp_rejects_a_forecast_of_the_wrong_shape():
     lp = _DispatchLP(3, 1.0, BatteryParameters(), 0.04, None, scenarios=2)
     with pytest.raises(DimensionError, match=r"\(2, 3\)"):
         lp.solve(1.0, np.zeros((3, 3)), np.zeros(3), np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    ("tz", "latitude", "longitude", "start"),
+    [
+        ("Australia/Sydney", -33.87, 151.21, "2023-09-24"),  # 02:00 -> 03:00 on 1 Oct
+        ("America/Santiago", -33.45, -70.67, "2023-08-27"),  # 00:00 -> 01:00 on 3 Sep
+    ],
+)
+def test_each_day_keeps_its_own_profile_across_a_spring_change(
+    tz, latitude, longitude, start
+):
+    """Days were numbered by the time elapsed since the first midnight: after a
+    spring change a day is an hour short of whole, so every later day sat one
+    row early (Sydney's 1 October was overwritten by 2 October; the US's by
+    March). Santiago's clock skips midnight itself, and fitting raised a pandas
+    ValueError. Here each day has its own clear-sky index, read back per day."""
+    import pandas as pd
+    import pvlib
+
+    from iclcontrol.solar.data import Site, regularize
+
+    idx = pd.date_range(start, periods=14 * 24, freq="1h", tz=tz)
+    dates = idx.tz_localize(None).normalize()
+    day = np.asarray((dates - dates[0]).days)
+    loc = pvlib.location.Location(latitude, longitude, tz, altitude=0.0)
+    ghi = loc.get_clearsky(idx)["ghi"].to_numpy() * (0.3 + 0.04 * day)
+    frame, _ = regularize(pd.DataFrame({"ghi": ghi}, index=idx), "ghi")
+    d = SolarData(frame, "ghi", Site("x", latitude, longitude, tz=tz))
+    model = AnalogDayScenarios(n_scenarios=3, min_analogs=3).fit(d)
+    assert model.days_.size == day.max() + 1
+    # each row's daytime mean is its own day's index
+    # (the last day, cut short by the changed hour, has no daylight)
+    profiles = np.where(model.daytime_, model.profiles_, np.nan)[:-1]
+    np.testing.assert_allclose(
+        np.nanmean(profiles, axis=1), 0.3 + 0.04 * np.arange(day.max()), rtol=1e-3
+    )

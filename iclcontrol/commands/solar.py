@@ -87,7 +87,15 @@ def _site_args(p: argparse.ArgumentParser, saved: bool = False) -> None:
         "--tz",
         default=None,
         help="IANA time zone: of naive timestamps; timestamps with an offset and "
-        f"weather files are converted to it{model}",
+        "weather files are converted to it (a weather file's typical year is then "
+        "put in 2025 for a zone with daylight saving, so that its current rules "
+        "apply)"
+        + (
+            " (default: the model's for a table, and for a weather file when it has "
+            "daylight saving)"
+            if saved
+            else ""
+        ),
     )
     p.add_argument(
         "--latitude",
@@ -101,8 +109,19 @@ def _site_args(p: argparse.ArgumentParser, saved: bool = False) -> None:
         default=None,
         help=f"site longitude of a table [deg, east positive]{model}",
     )
-    p.add_argument("--surface-tilt", type=float, default=None, help="POA target [deg]")
-    p.add_argument("--surface-azimuth", type=float, default=None, help="[deg]")
+    p.add_argument(
+        "--surface-tilt",
+        type=float,
+        default=None,
+        help="tilt of a plane-of-array target's plane [deg, 0 = horizontal]",
+    )
+    p.add_argument(
+        "--surface-azimuth",
+        type=float,
+        default=None,
+        help="azimuth of a plane-of-array target's plane [deg, clockwise from "
+        "north: 0 = north (facing the equator south of it), 180 = south]",
+    )
     p.add_argument(
         "--label",
         choices=("instant", "ending", "beginning"),
@@ -125,7 +144,8 @@ def _array_args(p: argparse.ArgumentParser) -> None:
         "--array-azimuth",
         type=float,
         default=None,
-        help="PV array azimuth [deg, 180 = south] (default: facing the equator)",
+        help="PV array azimuth [deg, clockwise from north: 0 = north, 180 = south] "
+        "(default: facing the equator: 180 north of it, 0 south of it)",
     )
 
 

@@ -41,7 +41,11 @@ __all__ = [
     "check_solar_frame",
     "check_solar_time",
     "dataset_path",
+    "day_starts",
+    "daylight_saving_warning",
+    "has_daylight_saving",
     "infer_step",
+    "latitude_sign_warning",
     "list_datasets",
     "load_solar",
     "quality_control",
@@ -68,7 +72,9 @@ class Site:
         Time zone of the timestamps (IANA name or fixed offset such as ``"UTC-07:00"``).
     surface_tilt, surface_azimuth : float or None
         Orientation of the plane when the target is plane-of-array irradiance; ``None``
-        means the target is global horizontal irradiance. [deg]
+        means the target is global horizontal irradiance. [deg] Tilt from the
+        horizontal; azimuth clockwise from north (0 = north, the equator's side
+        south of it; 180 = south).
     label : {"instant", "ending", "beginning"}
         What a timestamp stands for. Hourly TMY values are period-ending averages, so
         solar geometry is evaluated half a step earlier than the label.
@@ -184,6 +190,32 @@ class SolarData:
             report["file"] = report.get("file", {k: report[k] for k in own})
             report.update({k: coverage[k] for k in own})
         return SolarData(frame, self.target, self.site, dict(self.card), report)
+
+
+def day_starts(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Start of each timestamp's local day: its date at midnight, in its zone.
+
+    ``DatetimeIndex.normalize`` raises on a timezone-aware index whose clock skips
+    midnight, as America/Santiago's does on its spring change (23:59 -04:00 is
+    followed by 01:00 -03:00): there the day starts at its first valid time,
+    01:00, as pandas' ``resample("D")`` labels it. A midnight that occurs twice
+    is the first.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Timezone-aware or naive (then the same as ``index.normalize()``).
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+    """
+    if index.tz is None:
+        return index.normalize()
+    midnight = index.tz_localize(None).normalize()
+    return midnight.tz_localize(
+        index.tz, ambiguous=np.ones(len(midnight), bool), nonexistent="shift_forward"
+    )
 
 
 def check_solar_frame(frame: Any, target: str) -> None:
@@ -378,8 +410,20 @@ def _info(name: str) -> DatasetInfo:
 
 
 # -- readers -----------------------------------------------------------------------
+#: Year given to a typical year's (TMY2, TMY3, EPW) timestamps, which mix months
+#: of different years: any non-leap year serves a file's fixed standard time.
+TYPICAL_YEAR = 1990
+#: The year :func:`load_solar` gives them when ``tz`` converts them to a zone: the
+#: latest complete non-leap year, so that the zone's current daylight-saving
+#: rules apply (1990's differ: Sydney's daylight saving then ended on 4 March and
+#: began on 28 October, since 2008 it runs from the first Sunday of October to the
+#: first Sunday of April; the US's began on 1 April, now on the second Sunday of
+#: March).
+TYPICAL_YEAR_IN_ZONE = 2025
+
+
 def read_weather_file(
-    path: str | Path, target: str = "ghi", coerce_year: int = 1990
+    path: str | Path, target: str = "ghi", coerce_year: int = TYPICAL_YEAR
 ) -> SolarData:
     """Read a TMY2, TMY3 or EPW file with pvlib's reader chosen by file type.
 
@@ -392,7 +436,9 @@ def read_weather_file(
         Irradiance column to forecast, in pvlib names (``"ghi"``, ``"dni"``, ...).
     coerce_year : int
         TMY files mix months of different years; every timestamp is moved to this
-        (non-leap) year so the series is continuous in time.
+        (non-leap) year so the series is continuous in time (:func:`load_solar`
+        uses :data:`TYPICAL_YEAR_IN_ZONE` when it converts them to a zone with
+        daylight saving).
 
     Returns
     -------
@@ -954,7 +1000,10 @@ def load_solar(
     time_column, target, covariates, tz
         For plain tables (see :func:`read_table`); ``target`` also picks the
         irradiance column of a weather file (default ``"ghi"``), and ``tz``
-        converts a weather file's or named dataset's timestamps to that zone.
+        converts a weather file's or named dataset's timestamps to that zone
+        (a typical year's are then put in :data:`TYPICAL_YEAR_IN_ZONE` when the
+        zone has daylight saving, so that its current rules apply, else in
+        :data:`TYPICAL_YEAR`).
     site : Site or None
         Site of a plain table; alternatively give ``latitude`` and ``longitude``
         (and ``surface_tilt``/``surface_azimuth`` when the target is POA). A
@@ -991,7 +1040,9 @@ def load_solar(
             frame, report = regularize(frame, target="poa_global")
             data = SolarData(frame, "poa_global", info.site, info.to_dict(), report)
         else:
-            data = read_weather_file(path, target=target or info.target)
+            data = read_weather_file(
+                path, target=target or info.target, coerce_year=_typical_year(tz)
+            )
             data.site = info.site
             data.card = {**info.to_dict(), **data.card}
         return _with_own_site(data, tz, table_only)
@@ -1004,7 +1055,9 @@ def load_solar(
             )
         _info(key)  # raises with the list of known names
     if time_column is None:
-        data = read_weather_file(path, target=target or "ghi")
+        data = read_weather_file(
+            path, target=target or "ghi", coerce_year=_typical_year(tz)
+        )
         return _with_own_site(data, tz, table_only)
     if target is None:
         raise DataError(
@@ -1039,6 +1092,29 @@ def load_solar(
     return data
 
 
+def _typical_year(tz: str | None) -> int:
+    """The year of a typical year's timestamps: :data:`TYPICAL_YEAR_IN_ZONE`
+    converted to a zone ``tz`` with daylight saving, else :data:`TYPICAL_YEAR`
+    (a fixed offset has no rules that change with the year)."""
+    if tz is not None and has_daylight_saving(_zone(tz), TYPICAL_YEAR_IN_ZONE):
+        return TYPICAL_YEAR_IN_ZONE
+    return TYPICAL_YEAR
+
+
+def has_daylight_saving(tz: Any, year: int) -> bool:
+    """Whether the time zone ``tz`` changes its UTC offset during ``year``.
+
+    True for a daylight-saving clock such as Australia/Sydney or
+    America/Santiago, False for a fixed offset such as a weather file's standard
+    time (``UTC+10:00``, ``Etc/GMT-10``) or a zone without daylight saving
+    (Australia/Brisbane). Judged from its offsets at noon every 30 days.
+    """
+    noons = pd.date_range(f"{year}-01-15 12:00", periods=12, freq="30D")
+    local = noons.tz_localize(tz)
+    offset = local.tz_localize(None) - local.tz_convert("UTC").tz_localize(None)
+    return bool(offset.nunique() > 1)
+
+
 def _with_own_site(
     data: SolarData, tz: str | None, table_only: dict[str, Any]
 ) -> SolarData:
@@ -1065,7 +1141,17 @@ def _with_own_site(
         return data
     frame = data.frame.tz_convert(_zone(tz))
     frame.index.freq = data.frame.index.freq
-    report = {**data.report, "timestamps": f"converted to {tz}"}
+    converted = f"converted to {tz}"
+    if data.frame.index[0].year == TYPICAL_YEAR_IN_ZONE and data.card.get("kind") in (
+        "tmy2",
+        "tmy3",
+        "epw",
+    ):
+        converted += (
+            f" (a typical year, put in {TYPICAL_YEAR_IN_ZONE} so that the zone's "
+            "current daylight-saving rules apply)"
+        )
+    report = {**data.report, "timestamps": converted}
     site = replace(data.site, tz=tz)
     return SolarData(frame, data.target, site, dict(data.card), report)
 
@@ -1238,9 +1324,10 @@ def _quality_control(
         ),
         "warnings": [],
     }
-    if time_warning is not None:
-        report["warnings"].append(time_warning)
-        warnings.warn(time_warning, IclControlWarning, stacklevel=3)
+    for warning in (time_warning, latitude_sign_warning(data, clearsky)):
+        if warning is not None:
+            report["warnings"].append(warning)
+            warnings.warn(warning, IclControlWarning, stacklevel=3)
     bar.update()
     bar.set_postfix_str("clock shifts")
     # on the raw series: readings of a drifted clock are the ones far above the
@@ -1255,8 +1342,12 @@ def _quality_control(
         clearsky,
     )
     bar.update()
-    day_of = y.index.normalize()
+    day_of = day_starts(y.index)
     flags["clock_shift"] = valid & pd.Series(day_of.isin(shift_days), index=y.index)
+    dst_warning = daylight_saving_warning(data, report)
+    if dst_warning is not None:
+        report["warnings"].append(dst_warning)
+        warnings.warn(dst_warning, IclControlWarning, stacklevel=3)
 
     any_flag = flags.any(axis=1)
     n_valid = int(valid.sum())
@@ -1345,12 +1436,44 @@ def check_irradiance_scale(data: SolarData) -> float | None:
             "irradiance: give an irradiance column (GHI or plane-of-array, W/m^2)"
         )
     if ratio > high:
+        mirrored = _mirrored_plane_fit(sample, y95)
+        if mirrored is not None:
+            azimuth, cs95_mirror = mirrored
+            equator = 0 if data.site.latitude < 0 else 180
+            raise DataError(
+                f"column {data.target!r} does not fit the clear sky of its plane: "
+                f"{level} ({ratio:.1f} times as much) facing azimuth "
+                f"{data.site.surface_azimuth:g} deg, but {cs95_mirror:.0f} W/m^2 "
+                f"facing {azimuth:g} deg, which fits: the azimuth is clockwise from "
+                f"north (0 = north, 180 = south; a plane facing the equator has "
+                f"{equator} at this latitude); pass --surface-azimuth {azimuth:g} "
+                "(surface_azimuth=... in Python)"
+            )
         raise DataError(
             f"column {data.target!r} does not look like irradiance in W/m^2: {level} "
             f"({ratio:.1f} times as much). PV power in W is not irradiance: give an "
             "irradiance column (GHI or plane-of-array, W/m^2)"
         )
     return ratio
+
+
+def _mirrored_plane_fit(sample: SolarData, y95: float) -> tuple[float, float] | None:
+    """For plane-of-array data far above its plane's clear sky: the azimuth of
+    the plane mirrored across the east-west line (south-facing for north-facing)
+    and its clear sky's 95th percentile [W/m^2], when the measurements fit that
+    plane (:data:`IRRADIANCE_SCALE_RANGE`); else ``None``."""
+    from iclcontrol.solar.features import clearsky_target
+
+    site = sample.site
+    if site.surface_azimuth is None:
+        return None
+    azimuth = (180.0 - site.surface_azimuth) % 360.0
+    if azimuth == site.surface_azimuth:  # facing east or west: its own mirror
+        return None
+    mirror = replace(site, surface_azimuth=azimuth)
+    cs95 = float(clearsky_target(index=sample.frame.index, site=mirror).quantile(0.95))
+    low, high = IRRADIANCE_SCALE_RANGE
+    return (azimuth, cs95) if cs95 > 0 and low <= y95 / cs95 <= high else None
 
 
 #: Largest lag between measured and clear-sky irradiance accepted as solar time.
@@ -1548,6 +1671,113 @@ def solar_time_warning(data: SolarData, lag_steps: float) -> str | None:
     )
 
 
+#: Latitude-sign check (:func:`latitude_sign_warning`): the data must span seasons
+#: whose clear-sky daily irradiance at the given and the mirrored latitude differ
+#: by at least this factor between its months (about 3 months around a solstice
+#: at 34 deg; never within about 12 deg of the equator over a year). [-]
+LATITUDE_CHECK_MIN_CONTRAST = 2.0
+#: Slope above which the clearest days' clear-sky index, against the log-ratio of
+#: the given and the mirrored clear sky, is taken as the given latitude's: 0 when
+#: the latitude is right (clear days reach the clear sky in every season), -1
+#: when its sign is wrong. [-]
+LATITUDE_CHECK_SLOPE = -0.75
+
+
+def latitude_sign_warning(
+    data: SolarData, clearsky: pd.Series | None = None
+) -> str | None:
+    """A warning when the seasons of the measurements are those of the other
+    hemisphere: the latitude's sign looks wrong (``-33.9`` for Sydney given as
+    ``33.9``).
+
+    The solar time check cannot see it (the sun culminates at the same time at
+    both latitudes), but the seasons can: for every month with at least 10
+    days measured (90 % of their steps), the 90th percentile over days of the
+    daily mean clear-sky index is compared with the log-ratio ``x`` of the daily
+    clear sky at the given latitude and at its mirror (``-latitude``; a
+    plane-of-array target's azimuth mirrored too). If the latitude is right, the
+    clearest days reach about the same index in every month (slope ~0 against
+    ``x``); if its sign is wrong, the index falls as the given clear sky rises
+    (slope ~-1: the given summer is the measured winter). The slope's fit needs
+    months whose ``x`` spans :data:`LATITUDE_CHECK_MIN_CONTRAST` (a factor); a
+    slope below :data:`LATITUDE_CHECK_SLOPE` warns. The mirror's clear sky is
+    pvlib's on an hourly grid (one more solar position, of 24 times a day).
+
+    Parameters
+    ----------
+    data : SolarData
+    clearsky : pandas.Series or None
+        Clear-sky irradiance of the target's plane at the data's timestamps.
+        [W/m^2] Computed (:func:`iclcontrol.solar.features.clearsky_target`)
+        when ``None``.
+
+    Returns
+    -------
+    str or None
+        The warning, or ``None`` when the seasons fit the given latitude or the
+        data cannot tell (too short, or too near the equator).
+    """
+    from iclcontrol.solar.features import clearsky_target
+
+    site = data.site
+    y = data.y.astype(float)
+    day = day_starts(y.index)
+    covered = y.notna().groupby(day).mean()
+    measured = y.groupby(day).mean()[covered >= 0.9]
+    if len(measured) < 20 or site.latitude == 0.0:
+        return None
+    given = clearsky if clearsky is not None else clearsky_target(data)
+    grid = pd.date_range(day[0], day[-1] + pd.Timedelta("1D"), freq="1h")
+    grid = grid[:-1] + pd.Timedelta("30min")  # hour midpoints, local days
+    mirror = replace(
+        site,
+        latitude=-site.latitude,
+        surface_azimuth=None
+        if site.surface_azimuth is None
+        else (180.0 - site.surface_azimuth) % 360.0,
+        label="instant",
+    )
+    mirrored = clearsky_target(index=grid, site=mirror)
+    daily = {
+        "given": given.groupby(day).mean(),
+        "mirror": mirrored.groupby(day_starts(mirrored.index)).mean(),
+    }
+    df = pd.concat({"y": measured, **daily}, axis=1, sort=True).dropna()
+    df = df[(df["given"] > 1.0) & (df["mirror"] > 1.0) & (df["y"] > 0.05 * df["given"])]
+    x = np.log(df["given"] / df["mirror"])
+    log_index = np.log(df["y"] / df["given"])
+    months = [df.index.year, df.index.month]
+    blocks = pd.DataFrame(
+        {
+            "n": x.groupby(months).size(),
+            "x": x.groupby(months).mean(),
+            "envelope": log_index.groupby(months).quantile(0.9),
+        }
+    )
+    blocks = blocks[blocks["n"] >= 10]
+    if len(blocks) < 2:
+        return None
+    spread = float(blocks["x"].max() - blocks["x"].min())
+    if spread < np.log(LATITUDE_CHECK_MIN_CONTRAST):
+        return None
+    slope = float(np.polyfit(blocks["x"], blocks["envelope"], 1)[0])
+    if slope >= LATITUDE_CHECK_SLOPE:
+        return None
+    lat = site.latitude
+    hemisphere = "southern" if lat > 0 else "northern"
+    return (
+        f"the seasons of the measured irradiance are those of latitude {-lat:g}, "
+        f"not of the given {lat:g} (north positive): on the clearest days of each "
+        f"month the clear-sky index falls as the clear sky of latitude {lat:g} "
+        f"rises (slope {slope:.2f} against the log-ratio of the two clear skies; "
+        f"about 0 for the right latitude, -1 for the mirrored one); if the site "
+        f"is in the {hemisphere} hemisphere, pass --latitude {-lat:g} (or "
+        f"latitude={-lat:g} to load_solar): with the wrong sign the clear sky, "
+        f"quality control, the default array (facing the equator) and the PV "
+        f"yield are those of the other hemisphere"
+    )
+
+
 def _wrap_hours(hours: float) -> float:
     """A clock difference in hours wrapped into [-12, 12)."""
     return (hours + 12.0) % 24.0 - 12.0
@@ -1584,9 +1814,10 @@ def _midday_minutes(series: pd.Series, freq: str, pva_daytime: Any) -> pd.Series
         sunrise = pva_daytime.get_sunrise(mask)
         sunset = pva_daytime.get_sunset(mask)
     midday = sunrise + (sunset - sunrise) / 2
-    minutes = (midday - midday.dt.normalize()).dt.total_seconds() / 60.0
+    start = pd.Series(day_starts(pd.DatetimeIndex(midday)), index=midday.index)
+    minutes = (midday - start).dt.total_seconds() / 60.0
     daily = minutes.resample("D").mean()
-    daily.index = daily.index.normalize()
+    daily.index = day_starts(daily.index)
     return daily
 
 
@@ -1621,7 +1852,7 @@ def _clock_shift_days(
     modelled = _midday_minutes(clearsky, freq, pva_daytime)
     # only judge days with enough signal: dark or mostly-missing days have no midday
     daily_energy = y.resample("D").sum()
-    daily_energy.index = daily_energy.index.normalize()
+    daily_energy.index = day_starts(daily_energy.index)
     enough = daily_energy.reindex(measured.index) > 0.2 * daily_energy.quantile(0.9)
     event = measured.where(enough)
     offset = (event - modelled.reindex(event.index)).dropna()
@@ -1648,11 +1879,19 @@ def _clock_shift_days(
     segments = []
     changes = amount.ne(amount.shift()).cumsum()
     for _, seg in amount.groupby(changes):
+        # how steadily the segment's days sit at its shift: a season of daylight
+        # saving keeps its hour, a drifting clock only passes through it
+        dev = (offset.reindex(seg.index).dropna() - median - seg.iloc[0]).abs()
         segments.append(
             {
                 "start": str(seg.index[0].date()),
                 "end": str(seg.index[-1].date()),
                 "shift_minutes": float(seg.iloc[0]),
+                "steady_fraction": (
+                    round(float((dev <= STEADY_SHIFT_MINUTES).mean()), 3)
+                    if len(dev)
+                    else None
+                ),
             }
         )
     report["clock_shift_method"] = (
@@ -1668,6 +1907,84 @@ def _clock_shift_days(
         "segments": segments[:20],
     }
     return pd.DatetimeIndex(shifted.index[shifted.to_numpy()])
+
+
+#: Clock-shift segments of about an hour (this range, [min]) lasting at least
+#: :data:`DST_SEGMENT_DAYS` days read as daylight saving time that the
+#: timestamps and the zone they were read in disagree on.
+DST_SHIFT_MINUTES = (45.0, 75.0)
+#: Shortest such segment: a season of daylight saving, not a one-off fault. [d]
+DST_SEGMENT_DAYS = 28
+#: A segment's days whose midday offset lies within this of its shift are steady
+#: (``steady_fraction`` of the report's segments). [min]
+STEADY_SHIFT_MINUTES = 20.0
+#: Smallest steady fraction of a daylight-saving season: pvdaq-poa-15min's drifting
+#: clock (a 63-day segment of +60 min) has 0.09, Sydney's wall clock read as
+#: Australia/Brisbane 1.0.
+DST_STEADY_FRACTION = 0.8
+
+
+def daylight_saving_warning(data: SolarData, report: dict[str, Any]) -> str | None:
+    """A warning when quality control blanked weeks of data for a steady clock
+    shift of about an hour (:data:`DST_SHIFT_MINUTES`, at least
+    :data:`DST_SEGMENT_DAYS` days, :data:`DST_STEADY_FRACTION` of them within
+    :data:`STEADY_SHIFT_MINUTES` of it; a drifting clock is not steady): daylight
+    saving time that the timestamps and their zone do not share (a wall clock
+    with daylight saving read in a zone without, e.g. Sydney data read as
+    Australia/Brisbane; or a logger on standard time all year read in a zone with
+    it). ``None`` otherwise.
+
+    Parameters
+    ----------
+    data : SolarData
+    report : dict
+        :func:`quality_control`'s report, with ``midday_offset_minutes``.
+    """
+    midday = report.get("midday_offset_minutes")
+    if not midday:
+        return None
+    low, high = DST_SHIFT_MINUTES
+    seasons = [
+        seg
+        for seg in midday["segments"]
+        if low <= abs(seg["shift_minutes"]) <= high
+        and (pd.Timestamp(seg["end"]) - pd.Timestamp(seg["start"])).days + 1
+        >= DST_SEGMENT_DAYS
+        and (seg.get("steady_fraction") or 0.0) >= DST_STEADY_FRACTION
+    ]
+    if not seasons:
+        return None
+    index = data.frame.index
+    tz = index.tz
+    spans = ", ".join(
+        f"{seg['start']} to {seg['end']} ({seg['shift_minutes']:+g} min)"
+        for seg in seasons
+    )
+    if has_daylight_saving(tz, index[0].year):
+        standard = min(
+            (t.utcoffset() for t in index[:: max(len(index) // 50, 1)] if not t.dst()),
+            default=index[0].utcoffset(),
+        )
+        minutes = round(standard / pd.Timedelta("1min"))
+        sign = "+" if minutes >= 0 else "-"
+        fixed = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        fix = (
+            f"if the timestamps stay on standard time all year (a logger that "
+            f"ignores daylight saving), pass --tz {fixed}, {tz}'s standard time"
+        )
+    else:
+        fix = (
+            f"if the timestamps follow daylight saving (a wall clock), pass --tz "
+            f"with the site's zone that has it, e.g. Australia/Sydney or "
+            f"America/Santiago, not {tz}"
+        )
+    return (
+        f"quality control blanked {midday['days_flagged']} of "
+        f"{midday['days_checked']} days as clock-shifted by about an hour for weeks "
+        f"({spans}): a steady hour for weeks is usually daylight saving time, on "
+        f"which the timestamps and the zone they were read in ({tz}) disagree; "
+        f"{fix} (tz=... to load_solar), and nothing is blanked"
+    )
 
 
 def report_json(report: dict[str, Any]) -> str:

@@ -120,7 +120,12 @@ def _scenarios_from(meta: dict[str, Any]) -> AnalogDayScenarios:
     description, turned into ModelFileError by the caller)."""
     model = AnalogDayScenarios(**meta["params"])
     n_days = int(meta["n_days"])
-    model.days_ = pd.date_range(meta["first_day"], periods=n_days, freq="D")
+    # local calendar dates; a folder written before they were kept without a zone
+    # has an offset, dropped (calendar days across a daylight-saving change)
+    first_day = pd.Timestamp(meta["first_day"])
+    if first_day.tz is not None:
+        first_day = first_day.tz_localize(None)
+    model.days_ = pd.date_range(first_day, periods=n_days, freq="D")
     model.freq_ = pd.Timedelta(meta["freq"])
     model.profiles_ = np.asarray(meta["profiles"], dtype=float)
     model.daytime_ = np.asarray(meta["daytime"], dtype=bool)

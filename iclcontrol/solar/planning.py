@@ -415,6 +415,18 @@ def _typical_day(series: pd.Series) -> np.ndarray:
     )
 
 
+def _has_daylight_saving(index: pd.DatetimeIndex) -> bool:
+    """Whether the zone of a timezone-aware ``index`` changes its UTC offset in
+    the year of its first label (a daylight-saving clock such as
+    Australia/Sydney, not a weather file's fixed standard time), also when the
+    index itself covers a few days of one season (the dispatch's)."""
+    from iclcontrol.solar.data import has_daylight_saving
+
+    if index.tz is None or len(index) == 0:
+        return False
+    return has_daylight_saving(index.tz, index[0].year)
+
+
 def load_with_report(
     spec: str,
     index: pd.DatetimeIndex,
@@ -600,13 +612,34 @@ def load_with_report(
     warnings_: list[str] = []
     if report.get("repeated_times"):
         times = report["repeated_times"]
-        warnings_.append(
+        repeated = (
             f"the load file repeats {len(times)} time(s) (e.g. {times[0]}); their "
             "values were averaged. A wall clock with daylight saving repeats an hour "
-            "in autumn and skips one in spring, and its summer hours are one hour "
-            "off the weather's standard time: give times with their UTC offset "
-            "(e.g. 2021-07-01T17:00-04:00)"
+            "in autumn and skips one in spring"
         )
+        if _has_daylight_saving(labels):
+            # the weather's clock is a daylight-saving one too: wall times match
+            # it all year, only the repeated hour's two readings are merged
+            # the first (daylight-saving) occurrence of the repeated time, with
+            # its offset in the weather's zone (whether or not the periods hold it)
+            example = (
+                pd.Timestamp(times[0])
+                .tz_localize(labels.tz, ambiguous=True, nonexistent="shift_forward")
+                .isoformat()
+            )
+            warnings_.append(
+                f"{repeated}, as the weather's ({labels.tz}) does: the wall-clock "
+                "times match it, but both periods of the repeated hour take the "
+                "mean of its readings; to keep them apart give times with their "
+                f"UTC offset (e.g. {example})"
+            )
+        else:
+            warnings_.append(
+                f"{repeated}, and its summer hours are one hour off the weather's "
+                f"standard time ({labels.tz}): give times with their UTC offset "
+                "(e.g. 2021-07-01T17:00-04:00), or pass the site's IANA zone as "
+                "the weather's (--tz, tz=... to load_solar)"
+            )
     if report.get("blank_values"):
         n, rows = report["blank_values"], report["file_rows"]
         step_h = report["step_minutes"] / 60.0

@@ -73,7 +73,9 @@ def plot_forecast_days(
     valid_index = _valid_index(frames["truth"].index, step)
     s = {k: pd.Series(frames[k][col].to_numpy(), index=valid_index) for k in frames}
     day = s["daytime"].astype(bool)
-    counts = s["truth"].where(day).notna().groupby(valid_index.normalize()).sum()
+    from iclcontrol.solar.data import day_starts
+
+    counts = s["truth"].where(day).notna().groupby(day_starts(valid_index)).sum()
     days = sorted(counts.sort_values(ascending=False).index[:n_days])
     fig, axes = subplots(1, len(days), figsize=(4.5 * len(days), 3.2), squeeze=False)
     for ax, d in zip(axes[0], days, strict=False):

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from iclcontrol.exceptions import ConfigError, DataError, NotFittedError
-from iclcontrol.solar.data import SolarData, as_timestamp
+from iclcontrol.solar.data import SolarData, as_timestamp, day_starts
 from iclcontrol.solar.features import CSI_MAX, feature_frame
 from iclcontrol.solar.saving import SavedModelMixin
 
@@ -40,9 +40,12 @@ __all__ = ["AnalogDayScenarios"]
 def _day_and_slot(
     index: pd.DatetimeIndex, step: pd.Timedelta
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
-    """Local date of every timestamp and its slot of ``step`` within that day."""
-    dates = index.normalize()
-    return dates, np.asarray(np.round((index - dates) / step), dtype=int)
+    """Local date of every timestamp (naive, midnight) and its slot of ``step``
+    within that day (counted from the day's start,
+    :func:`iclcontrol.solar.data.day_starts`)."""
+    starts = day_starts(index)
+    dates = starts.tz_localize(None).normalize() if starts.tz else starts
+    return dates, np.asarray(np.round((index - starts) / step), dtype=int)
 
 
 class AnalogDayScenarios(SavedModelMixin):
@@ -67,7 +70,7 @@ class AnalogDayScenarios(SavedModelMixin):
     Attributes
     ----------
     days_ : pandas.DatetimeIndex
-        Dates of the stored days (consecutive).
+        Local calendar dates of the stored days (consecutive, without a zone).
     profiles_ : numpy.ndarray, (n_days, slots_per_day)
         Clear-sky index per day and slot (gaps filled with the day's mean).
     daytime_ : numpy.ndarray of bool, (n_days, slots_per_day)
@@ -109,6 +112,9 @@ class AnalogDayScenarios(SavedModelMixin):
         step = pd.Timedelta(data.freq)
         per_day = round(pd.Timedelta("1D") / step)
         dates, slot = _day_and_slot(ff.index, step)
+        # calendar days (naive dates): elapsed time between two local midnights
+        # is a day less an hour across a spring change, which put every later day
+        # one row early
         days = pd.date_range(dates.min(), dates.max(), freq="D")
         row = np.asarray((dates - days[0]).days, dtype=int)
         ok = slot < per_day  # the extra hour of a DST day is dropped
@@ -169,7 +175,8 @@ class AnalogDayScenarios(SavedModelMixin):
         issue = pd.Timestamp(issue_time)
         leads = pd.date_range(issue + self.freq_, periods=point.size, freq=self.freq_)
         lead_dates, slot = _day_and_slot(leads, self.freq_)
-        offset = np.asarray((lead_dates - issue.normalize()).days, dtype=int)
+        issue_date = _day_and_slot(pd.DatetimeIndex([issue]), self.freq_)[0][0]
+        offset = np.asarray((lead_dates - issue_date).days, dtype=int)
         slot = np.minimum(slot, self.profiles_.shape[1] - 1)
         n_days = self.days_.size
         cand = np.arange(n_days - int(offset.max()))

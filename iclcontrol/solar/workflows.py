@@ -298,12 +298,22 @@ def predict_load_kwargs(model: Any, load_kwargs: dict[str, Any]) -> dict[str, An
 
     A plain table (``time_column`` given) takes the forecaster's target column,
     covariates, time zone (of naive timestamps) and site unless given; a named
-    dataset or weather file carries its own site and clock and takes the target
-    only. ``predict`` then refuses data of another site, target or step.
+    dataset or weather file carries its own site and clock and takes the target,
+    and the forecaster's zone when that has daylight saving (as ``tz``: a
+    typical year converted to such a zone lies in another year). ``predict``
+    then refuses data of another site, target or step.
     """
     kw = dict(load_kwargs)
     kw.setdefault("target", model.target_)
     if kw.get("time_column") is None:
+        # a weather file converted to a daylight-saving zone has its typical year
+        # in another year (data.TYPICAL_YEAR_IN_ZONE): read it in the forecaster's
+        # zone, so that the run's cut (--start) names the same hours
+        from iclcontrol.solar.data import TYPICAL_YEAR_IN_ZONE, has_daylight_saving
+
+        tz = getattr(model, "tz_", None)
+        if tz is not None and has_daylight_saving(tz, TYPICAL_YEAR_IN_ZONE):
+            kw.setdefault("tz", str(tz))
         return kw
     columns = [
         *getattr(model, "covariates", ()),
