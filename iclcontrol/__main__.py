@@ -5,4 +5,5 @@ import sys
 
 from iclcontrol.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing it (tools that walk the package) runs nothing
+    sys.exit(main())

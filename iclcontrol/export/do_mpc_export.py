@@ -100,15 +100,15 @@ def to_do_mpc(
         import do_mpc
 
     spec = get_spec(model_or_spec)
-    steps_per_period = resolve_steps_per_move(
-        spec, steps_per_period, option="steps_per_period"
-    )
     if symvar_type not in ("SX", "MX"):
         raise ConfigError(f"symvar_type must be 'SX' or 'MX', got {symvar_type!r}")
     tau = relu_smoothing_value(relu_smoothing)
     # the layout first: a model that cannot be a transition gets that error
     # alone, not a warning about its sequence length before it
     outputs, inputs = check_layout(spec, state_names, input_names, "to_do_mpc")
+    steps_per_period = resolve_steps_per_move(
+        spec, steps_per_period, option="steps_per_period"
+    )
     trained = spec.get("output_steps", spec.get("steps"))
     if trained is not None and steps_per_period > int(trained):
         warnings.warn(
