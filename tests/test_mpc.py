@@ -138,7 +138,13 @@ def test_gauss_newton_sqp_agrees_with_exact_hessian_solvers(model, plant, plugin
 
     spec = make_network("rnn", 4, 2, hidden=8, random_state=1).export_spec()
     full = model.export_spec()
-    for key in ("x_scaler", "y_scaler", "feature_names", "output_names"):
+    for key in (
+        "x_scaler",
+        "y_scaler",
+        "feature_names",
+        "output_names",
+        "steps_per_move",
+    ):
         spec[key] = full[key]
     pr = MPCProblem(spec, plant, MPCSettings(tol=1e-8, lyapunov=False))
     gn = GaussNewtonSQP(pr)
@@ -325,7 +331,13 @@ def test_tangent_jacobian_equals_casadi_ad(model, plant, kind) -> None:
 
     spec = make_network(kind, 4, 2, hidden=8, random_state=2).export_spec()
     full = model.export_spec()
-    for key in ("x_scaler", "y_scaler", "feature_names", "output_names"):
+    for key in (
+        "x_scaler",
+        "y_scaler",
+        "feature_names",
+        "output_names",
+        "steps_per_move",
+    ):
         spec[key] = full[key]
     settings = MPCSettings(cost_steps="all", output_upper=(3.0, 100.0), rate_weight=0.1)
     pr = MPCProblem(spec, plant, settings)
@@ -358,7 +370,13 @@ def test_lstm_and_rollout_use_casadi_ad(model, plant) -> None:
 
     spec = make_network("lstm", 4, 2, hidden=4, random_state=0).export_spec()
     full = model.export_spec()
-    for key in ("x_scaler", "y_scaler", "feature_names", "output_names"):
+    for key in (
+        "x_scaler",
+        "y_scaler",
+        "feature_names",
+        "output_names",
+        "steps_per_move",
+    ):
         spec[key] = full[key]
     assert MPCProblem(spec, plant, MPCSettings()).derivative_mode == "ad"
     rollout = MPCProblem(model, plant, MPCSettings(prediction="rollout"))
