@@ -955,7 +955,7 @@ def _check_saved_models(args: argparse.Namespace) -> None:
             f"--model takes a saved forecaster folder (DIR/models/short of `solar "
             f"operate --out DIR`); give the forecaster kind as --kind {args.model}"
         )
-    given = getattr(args, "given", set())
+    given: set[str] = getattr(args, "given", set())
     short, _ = load_operate_forecaster(args.model, "short")  # errors name --model
     if short is None:
         return

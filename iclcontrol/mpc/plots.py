@@ -377,7 +377,8 @@ def plot_phase_plane(
             _mark_beyond(ax, frame[a], frame[b], np.fmax.reduce(excess))
     for name, vertical in ((a, True), (b, False)):
         if name in drawn_limits:
-            _draw_limits(ax, *drawn_limits[name], vertical=vertical)
+            lower, upper = drawn_limits[name]
+            _draw_limits(ax, lower, upper, vertical=vertical)
     units = dict(units or CSTR_UNITS)
     ax.set_xlabel(_axis_label(a, units, deviation))
     ax.set_ylabel(_axis_label(b, units, deviation))

@@ -19,7 +19,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -1462,8 +1462,10 @@ def run_operate(
 
     _check_operate_args(days, dispatch_hours, kwp, scenarios)
     check_load_label(load_label)
-    model, short_folder = load_operate_forecaster(model, "short")
-    long_model, long_folder = load_operate_forecaster(long_model, "day_ahead")
+    loaded, short_folder = load_operate_forecaster(model, "short")
+    model = cast("IrradianceForecaster | None", loaded)
+    loaded, long_folder = load_operate_forecaster(long_model, "day_ahead")
+    long_model = cast("IrradianceForecaster | None", loaded)
     _check_operate_forecasters(model, long_model, dispatch_hours, full_horizon)
     analogs, analogs_folder = load_operate_forecaster(scenario_model, "scenarios")
     if analogs is not None:
