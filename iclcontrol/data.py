@@ -180,7 +180,9 @@ class SequenceDataset:
     card : dict
         Provenance and summary, saved as JSON. Datasets of a simulated plant
         record ``moves`` (sampling periods per sequence) and ``steps_per_move``
-        (records per sampling period); see :attr:`moves`, :attr:`steps_per_move`.
+        (records per sampling period), windows of a time series
+        (:func:`csv_dataset`) ``steps_per_move`` = 1 (a row per period); see
+        :attr:`moves`, :attr:`steps_per_move`.
     """
 
     X: np.ndarray
@@ -345,6 +347,10 @@ class SequenceDataset:
             # folders of cstr_dataset written before it recorded steps_per_move:
             # its sequences are whole moves, so steps / moves records per period
             card["steps_per_move"] = _steps_per_move_of(card)
+        elif "time_column" in card and "steps_per_move" not in card:
+            # folders of csv_dataset written before it recorded steps_per_move:
+            # each row of a log is one sampling period
+            card["steps_per_move"] = CSV_STEPS_PER_MOVE
         try:
             return cls(
                 X=X,
@@ -476,9 +482,10 @@ def provenance(dataset: Any) -> dict[str, Any]:
         ``time_column``, ``time_unit``, ``window``, ``stride``, ``resample``,
         ``split``, ...: whatever the card knows), ``sample_interval_s`` (the time
         between two steps of a sequence, [s], when known), ``steps`` (per
-        sequence), ``moves`` (sampling periods per sequence) and
-        ``steps_per_move`` (records per sampling period; both None when the
-        card does not say, e.g. for windows of a CSV file) and ``split_sizes``.
+        sequence), ``moves`` (sampling periods per sequence; None when the
+        card does not say, e.g. for windows of a CSV file) and
+        ``steps_per_move`` (records per sampling period; 1 for windows of a
+        CSV file, None when the card does not say) and ``split_sizes``.
         Names and units of the columns are the dataset's ``feature_names`` etc.
     """
     card = getattr(dataset, "card", None) or {}
@@ -822,6 +829,10 @@ def plant_dataset(
 
 
 # -- a user's time series -----------------------------------------------------------
+#: Records per sampling period of :func:`csv_dataset`: each row of a log (after
+#: ``resample``) is one period, so a model of it predicts one row per network step.
+CSV_STEPS_PER_MOVE = 1
+
 #: Column separators recognized in a text table's header line.
 SEPARATORS = (",", ";", "\t", "|")
 
@@ -1052,7 +1063,10 @@ def csv_dataset(
     Returns
     -------
     SequenceDataset
-        ``X`` (n, window, len(inputs)), ``Y`` (n, window, len(outputs)).
+        ``X`` (n, window, len(inputs)), ``Y`` (n, window, len(outputs)). Its
+        card records ``steps_per_move`` = 1 (:data:`CSV_STEPS_PER_MOVE`): a row
+        is one sampling period, so a model fit on it gives the MPC and
+        ``to_do_mpc`` one network step per period, with no warning.
 
     Raises
     ------
@@ -1248,6 +1262,8 @@ def csv_dataset(
         "split_seed": (
             int(random_state) if isinstance(random_state, (int, np.integer)) else None
         ),
+        # one row per sampling period: what the MPC and to_do_mpc read
+        "steps_per_move": CSV_STEPS_PER_MOVE,
         "cleaning": cleaning,
     }
     return make_dataset(

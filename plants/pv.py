@@ -17,7 +17,7 @@ refused (``P_ch`` and ``P_dis`` are magnitudes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ __all__ = [
     "BatteryParameters",
     "PVArrayParameters",
     "PVBatteryPlant",
+    "equator_facing_orientation",
     "grid_flows",
 ]
 
@@ -39,6 +40,36 @@ __all__ = [
 DEFAULT_TEMP_AIR = 20.0
 #: Wind speed the PV chain uses without a ``wind_speed`` column. [m/s]
 DEFAULT_WIND_SPEED = 1.0
+
+
+def equator_facing_orientation(latitude: float) -> tuple[float, float]:
+    """Default plane of a PV array: tilted by the latitude, facing the equator.
+
+    The one rule of :class:`PVBatteryPlant` (an array without a tilt or azimuth),
+    of ``iclcontrol.solar.workflows.array_orientation`` and of the solar CLI
+    without ``--array-tilt``/``--array-azimuth``.
+
+    Parameters
+    ----------
+    latitude : float
+        Site latitude, north positive. [deg]
+
+    Returns
+    -------
+    surface_tilt : float
+        ``|latitude|`` rounded to a whole degree. [deg]
+    surface_azimuth : float
+        pvlib's convention, clockwise from north: 180 (south) at or north of the
+        equator, 0 (north) south of it. [deg]
+
+    Examples
+    --------
+    >>> equator_facing_orientation(-33.9)  # Sydney
+    (34.0, 0.0)
+    >>> equator_facing_orientation(36.1)
+    (36.0, 180.0)
+    """
+    return float(round(abs(latitude))), 180.0 if latitude >= 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -49,9 +80,12 @@ class PVArrayParameters:
     ----------
     kwp : float
         DC nameplate at 1000 W/m^2 and 25 degC. [kW]
-    surface_tilt, surface_azimuth : float
-        [deg]; azimuth clockwise from north: 180 = south (the default, facing the
-        equator north of it), 0 = north (facing the equator south of it).
+    surface_tilt, surface_azimuth : float or None
+        Tilt from horizontal and azimuth clockwise from north (pvlib's
+        convention: 180 = south, 0 = north). [deg] None (the default): the
+        site's, filled in by :class:`PVBatteryPlant` with
+        :func:`equator_facing_orientation` (tilt = |latitude|, facing the
+        equator: azimuth 180 north of it, 0 south of it).
     gamma_pdc : float
         Temperature coefficient of DC power. [1/degC]
     dc_ac_ratio : float
@@ -64,8 +98,8 @@ class PVArrayParameters:
     """
 
     kwp: float = 5.0
-    surface_tilt: float = 30.0
-    surface_azimuth: float = 180.0
+    surface_tilt: float | None = None
+    surface_azimuth: float | None = None
     gamma_pdc: float = -0.004
     dc_ac_ratio: float = 1.2
     losses_percent: float | None = None
@@ -84,12 +118,14 @@ class PVArrayParameters:
                 f"gamma_pdc must be finite (typically -0.002 to -0.005 1/degC), got "
                 f"{self.gamma_pdc}"
             )
-        if not 0.0 <= self.surface_tilt <= 90.0:
+        if self.surface_tilt is not None and not 0.0 <= self.surface_tilt <= 90.0:
             raise ConfigError(
                 f"surface_tilt must be in [0, 90] deg (0 = horizontal), got "
                 f"{self.surface_tilt}"
             )
-        if not 0.0 <= self.surface_azimuth <= 360.0:
+        if self.surface_azimuth is not None and not (
+            0.0 <= self.surface_azimuth <= 360.0
+        ):
             raise ConfigError(
                 f"surface_azimuth must be in [0, 360] deg (180 = south), got "
                 f"{self.surface_azimuth}"
@@ -174,6 +210,11 @@ class PVBatteryPlant(Plant):
     latitude, longitude, altitude : float
         Site. [deg, deg, m]
     array : PVArrayParameters
+        A tilt or azimuth it leaves None is the site's default,
+        :func:`equator_facing_orientation` of ``latitude``: tilt = |latitude|
+        [deg], facing the equator (pvlib's azimuth, clockwise from north: 180 =
+        south for a northern site, 0 = north for a southern one); ``array`` then
+        holds the resolved values. Values given are kept as given.
     battery : BatteryParameters
     dt_h : float
         Sampling period of :meth:`step`. [h]
@@ -201,6 +242,16 @@ class PVBatteryPlant(Plant):
                 f"longitude must be in [-180, 180] deg, got {self.longitude}"
             )
         self.sampling_period = float(self.dt_h)
+        a = self.array
+        if a.surface_tilt is None or a.surface_azimuth is None:
+            tilt, azimuth = equator_facing_orientation(self.latitude)
+            self.array = replace(
+                a,
+                surface_tilt=tilt if a.surface_tilt is None else a.surface_tilt,
+                surface_azimuth=(
+                    azimuth if a.surface_azimuth is None else a.surface_azimuth
+                ),
+            )
 
     # -- Plant interface -----------------------------------------------------------
     @property

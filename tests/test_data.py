@@ -432,7 +432,8 @@ def test_datasets_carry_steps_per_move_and_moves(tmp_path) -> None:
     """cstr_dataset's card said moves but not its 10 records per period, so a
     model of it could not tell the MPC; now every plant dataset carries both,
     dataset folders written before (no steps_per_move in card.json) read it as
-    steps / moves, and data that is not a simulation says None."""
+    steps / moves; windows of a log record one row per period (1), folders of
+    them written before read as 1 too."""
     from iclcontrol.data import provenance
 
     ds = cstr_dataset(moves=2, n_grid=5)
@@ -448,9 +449,16 @@ def test_datasets_carry_steps_per_move_and_moves(tmp_path) -> None:
     (folder / "card.json").write_text(json.dumps(card))
     old = SequenceDataset.load(folder)
     assert (old.moves, old.steps_per_move) == (2, 10)
-    # windows of a time series: no sampling period of a plant behind them
+    # windows of a time series: a row is one sampling period (no moves: a
+    # window is not a number of control moves of a plant simulation)
     t = pd.date_range("2024-01-01", periods=60, freq="1min")
     frame = pd.DataFrame({"time": t, "u": np.arange(60.0), "y": np.ones(60)})
     windows = csv_dataset(frame, "time", ["u"], ["y"], window=5)
-    assert (windows.moves, windows.steps_per_move) == (None, None)
-    assert provenance(windows)["steps_per_move"] is None
+    assert (windows.moves, windows.steps_per_move) == (None, 1)
+    assert provenance(windows)["steps_per_move"] == 1
+    # a folder of the previous csv_dataset: no steps_per_move in its card
+    folder = windows.save(tmp_path / "csv")
+    card = json.loads((folder / "card.json").read_text())
+    del card["steps_per_move"]
+    (folder / "card.json").write_text(json.dumps(card))
+    assert SequenceDataset.load(folder).steps_per_move == 1

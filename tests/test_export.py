@@ -430,3 +430,57 @@ def test_physical_expression_takes_arrays_and_names_a_wrong_shape() -> None:
     for bad in (np.ones(4), np.ones((2, 3, 4))):
         with pytest.raises(DimensionError, match=r"\(steps, 4\) matrix"):
             physical_expression(spec, bad)
+
+
+def test_a_model_of_a_csv_log_exports_one_step_per_period(tmp_path) -> None:
+    """A model fit on windows of a CSV log recorded no steps per move, so
+    to_do_mpc and the MPC read 10 network steps as one period (the CSTR data's)
+    with a warning; a row of a log is one period: x[k+1] is the network's first
+    step, as model.predict (torch) gives it."""
+    import dataclasses
+
+    import pandas as pd
+
+    from iclcontrol.data import csv_dataset
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc import MPCSettings
+    from iclcontrol.mpc.problem import resolve_settings
+    from iclcontrol.train import SurrogateModel
+
+    # a first-order lag logged once a minute: y[k+1] = y[k] + 0.2 (u[k] - y[k]),
+    # with y[k] in a lagged column of its own (a column may not be both roles)
+    rng = np.random.default_rng(1)
+    n = 240
+    u = np.repeat(rng.uniform(-1.0, 1.0, n // 12), 12)
+    y = np.zeros(n + 1)
+    for k in range(n):
+        y[k + 1] = y[k] + 0.2 * (u[k] - y[k])
+    log = pd.DataFrame(
+        {
+            "time": pd.date_range("2024-01-01", periods=n, freq="1min"),
+            "y_prev": y[:-1],
+            "u": u,
+            "y": y[1:],
+        }
+    )
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    data = csv_dataset(path, "time", ["y_prev", "u"], ["y"], window=6, stride=3)
+    assert data.steps_per_move == 1
+    # the lagged column is the state y at the start of the row: name it so, the
+    # layout of to_do_mpc and the MPC (features = states then inputs)
+    data = dataclasses.replace(data, feature_names=("y", "u"))
+    model = SurrogateModel("iclrnn", hidden=4, max_epochs=3, verbose=False).fit(data)
+    assert model.training_data_["steps_per_move"] == 1
+    assert model.export_spec()["steps_per_move"] == 1
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always", IclControlWarning)
+        dm = to_do_mpc(model)
+        settings = resolve_settings(model, MPCSettings())
+    assert not [w for w in rec if issubclass(w.category, IclControlWarning)]
+    assert settings.steps_per_move == 1
+    rhs = ca.Function("rhs", [dm.x, dm.u], [dm._rhs])
+    for x, uk in ((0.3, -0.5), (-0.7, 0.9)):
+        x_next = float(np.asarray(rhs([x], [uk])).ravel()[0])
+        first = model.predict(np.array([[[x, uk]]]))[0, 0, 0]  # torch, step 1
+        assert x_next == pytest.approx(first, rel=1e-5, abs=1e-6)

@@ -223,3 +223,94 @@ def test_grid_flows_names_arrays_of_different_lengths():
     imp, exp = grid_flows([3.0, 0.5], 1.0, 0.0, 0.0)
     np.testing.assert_allclose(imp, [0.0, 0.5])
     np.testing.assert_allclose(exp, [2.0, 0.0])
+
+
+def _clear_day(latitude: float, longitude: float, tz: str, day: str) -> pd.DataFrame:
+    """pvlib's Ineichen clear sky over one day, hourly, with air and wind given
+    (ModelChain's defaults for them differ from the plant's)."""
+    from pvlib.location import Location
+
+    times = pd.date_range(day, periods=24, freq="1h", tz=tz)
+    w = Location(latitude, longitude, tz=tz, altitude=0.0).get_clearsky(times)
+    w["temp_air"] = 15.0
+    w["wind_speed"] = 2.0
+    return w
+
+
+def _modelchain_kwh(
+    weather: pd.DataFrame, latitude: float, longitude: float, tilt: float, az: float
+) -> float:
+    """Energy of a 1 kWp PVWatts system over ``weather`` (hourly) by ModelChain."""
+    from pvlib.location import Location
+    from pvlib.modelchain import ModelChain
+    from pvlib.pvsystem import PVSystem
+    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
+
+    system = PVSystem(
+        surface_tilt=tilt,
+        surface_azimuth=az,
+        module_parameters={"pdc0": 1000.0, "gamma_pdc": -0.004},
+        inverter_parameters={"pdc0": 1000.0 / 1.2},
+        temperature_model_parameters=TEMPERATURE_MODEL_PARAMETERS["sapm"][
+            "open_rack_glass_polymer"
+        ],
+    )
+    mc = ModelChain.with_pvwatts(system, Location(latitude, longitude, altitude=0.0))
+    mc.run_model(weather)
+    return float(mc.results.ac.fillna(0.0).sum()) / 1000.0  # 1 h rows: kWh
+
+
+def test_default_array_of_a_southern_site_faces_north():
+    """Sydney (33.87 S): the default array is tilted 34 deg facing north (pvlib
+    azimuth 0), and its clear-winter-day energy is ModelChain's for that plane."""
+    lat, lon = -33.87, 151.21
+    plant = PVBatteryPlant(lat, lon, array=PVArrayParameters(kwp=1.0))
+    assert (plant.array.surface_tilt, plant.array.surface_azimuth) == (34.0, 0.0)
+    w = _clear_day(lat, lon, "Etc/GMT-10", "2021-06-21")
+    ours = float(plant.pv_ac_kw(w).sum())  # hourly rows: kWh
+    north = _modelchain_kwh(w, lat, lon, 34.0, 0.0)
+    # same pvlib functions in the same order: equal to float rounding
+    assert ours == pytest.approx(north, rel=1e-9)
+    # the old default (south-facing) loses most of a winter day's sun down under
+    assert _modelchain_kwh(w, lat, lon, 34.0, 180.0) < 0.6 * north
+    assert PVBatteryPlant(lat, lon).array.surface_azimuth == 0.0  # default array too
+
+
+def test_default_array_of_a_northern_site_faces_south():
+    lat, lon = 36.1, -79.95
+    plant = PVBatteryPlant(lat, lon, array=PVArrayParameters(kwp=1.0))
+    assert (plant.array.surface_tilt, plant.array.surface_azimuth) == (36.0, 180.0)
+    w = _clear_day(lat, lon, "Etc/GMT+5", "2021-12-21")
+    ours = float(plant.pv_ac_kw(w).sum())
+    assert ours == pytest.approx(_modelchain_kwh(w, lat, lon, 36.0, 180.0), rel=1e-9)
+
+
+def test_array_orientation_given_is_kept_and_one_given_completes_the_other():
+    lat = -33.87
+    given = PVArrayParameters(surface_tilt=10.0, surface_azimuth=90.0)
+    plant = PVBatteryPlant(lat, 151.21, array=given)
+    assert plant.array == given  # kept as given, not turned to the equator
+    tilt_only = PVBatteryPlant(lat, 151.21, array=PVArrayParameters(surface_tilt=20.0))
+    assert (tilt_only.array.surface_tilt, tilt_only.array.surface_azimuth) == (
+        20.0,
+        0.0,
+    )
+    az_only = PVBatteryPlant(lat, 151.21, array=PVArrayParameters(surface_azimuth=45))
+    assert (az_only.array.surface_tilt, az_only.array.surface_azimuth) == (34.0, 45)
+
+
+def test_the_plant_and_the_solar_workflows_share_the_default_plane():
+    """array_orientation (CLI and workflows) and the plant use one rule."""
+    import dataclasses
+
+    from iclcontrol.solar.workflows import array_orientation
+
+    d = load_solar("tmy3-greensboro")
+    for lat in (-33.87, 0.0, 36.1, 51.5):
+        south = dataclasses.replace(d, site=dataclasses.replace(d.site, latitude=lat))
+        o = array_orientation(south)
+        plant = PVBatteryPlant(lat, 0.0)
+        assert (o["surface_tilt"], o["surface_azimuth"]) == (
+            plant.array.surface_tilt,
+            plant.array.surface_azimuth,
+        )

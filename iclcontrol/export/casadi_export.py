@@ -157,9 +157,10 @@ def resolve_steps_per_move(
         warn(
             "the model does not record its steps per move (records per sampling "
             "period of its training data; a model saved before they were "
-            f"recorded, or fit on windows of a file): {assumed} network "
-            f"step(s) per sampling period are used, {why}; if its data has "
-            f"another number of records per period, give it ({option}{sep}N)"
+            "recorded, or fit on data that does not record them): "
+            f"{assumed} network step(s) per sampling period are used, {why}; if "
+            "its data has another number of records per period, give it "
+            f"({option}{sep}N)"
         )
         return assumed
     given = positive_int(given, option)

@@ -42,10 +42,10 @@ def to_do_mpc(
         and whose outputs are ``state_names``.
     steps_per_period : int, optional
         Network steps per sampling period (10 for the CSTR data: one output every
-        0.0005 h over a 0.005 h period; 1 for ``plant_dataset``'s default of one
-        record per period). Default: the model's recorded ``steps_per_move``
-        (its training data's), or 10 (the CSTR data's, with a warning) for a
-        model that does not record it.
+        0.0005 h over a 0.005 h period; 1 for ``plant_dataset``'s default and
+        ``csv_dataset``'s windows, one record per period). Default: the
+        model's recorded ``steps_per_move`` (its training data's), or 10 (the
+        CSTR data's, with a warning) for a model that does not record it.
     state_names, input_names : sequence of str, optional
         Default: ``output_names`` of the spec, and the remaining ``feature_names``.
     symvar_type : {"SX", "MX"}

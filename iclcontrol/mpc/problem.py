@@ -245,8 +245,9 @@ def default_horizon(
         REFERENCE_HORIZON)``, the moves its trained output covers at the
         resolved steps per move (1 for a model of ``cstr_dataset(moves=1)``, 2
         for ``moves=2``; for a model that records no ``steps_per_move``, saved
-        before they were recorded or trained on windows of a file, 10 steps per
-        move are assumed, so a 10-step model gets 1). Its recorded ``moves`` if
+        before they were recorded or trained on data that does not record
+        them, 10 steps per move are assumed, so a 10-step model gets 1; a model
+        of ``csv_dataset`` windows records 1). Its recorded ``moves`` if
         it records no sequence lengths; :data:`REFERENCE_HORIZON` if neither,
         and with ``"rollout"`` (any horizon fits).
     """

@@ -123,8 +123,9 @@ class MPCSettings:
         ``prediction="sequence"``: 1 for a model of one-move sequences (e.g.
         ``cstr_dataset(moves=1)``, ``plant_dataset(..., moves=1)``), so that the
         network is not run past its trained length (a model that does not record
-        its steps per move, saved before they were recorded or trained on windows
-        of a file, is read at the steps per move of ``steps_per_move=None``);
+        its steps per move, saved before they were recorded or trained on data
+        that does not record them, is read at the steps per move of
+        ``steps_per_move=None``; windows of a CSV log record 1);
         2 with ``"rollout"``;
         :class:`~iclcontrol.mpc.MPCProblem` fills it in
         (:func:`~iclcontrol.mpc.problem.default_horizon`, the rule ``iclcontrol

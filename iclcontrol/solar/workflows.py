@@ -613,7 +613,8 @@ def array_orientation(
     d : SolarData
     surface_tilt, surface_azimuth : float or None
         The user's array [deg] (azimuth 180 = south). None: a plane-of-array
-        dataset's own plane, else tilt = |latitude| facing the equator.
+        dataset's own plane, else tilt = |latitude| facing the equator
+        (:func:`plants.pv.equator_facing_orientation`, the plant's default too).
 
     Returns
     -------
@@ -668,9 +669,12 @@ def array_orientation(
             "surface_azimuth": float(surface_azimuth),
             "source": "given",
         }
+    from plants.pv import equator_facing_orientation
+
+    tilt, azimuth = equator_facing_orientation(d.site.latitude)
     return {
-        "surface_tilt": float(round(abs(d.site.latitude))),
-        "surface_azimuth": 180.0 if d.site.latitude >= 0 else 0.0,
+        "surface_tilt": tilt,
+        "surface_azimuth": azimuth,
         "source": "default: tilt = |latitude|, facing the equator",
     }
 
