@@ -97,6 +97,19 @@ def test_solution_respects_bounds_and_lyapunov_on_model_prediction(model, plant)
             )
 
 
+def _untrained_spec(model, kind: str, *shape: int, **kw) -> dict:
+    """An untrained network's spec with the fixture model's scalers, names and
+    steps per move (a problem of another network kind on the same data)."""
+    from iclcontrol.models import make_network
+
+    spec = make_network(kind, *shape, **kw).export_spec()
+    full = model.export_spec()
+    for key in ("x_scaler", "y_scaler", "feature_names", "output_names"):
+        spec[key] = full[key]
+    spec["steps_per_move"] = full["steps_per_move"]
+    return spec
+
+
 def _convex_settings(**kw) -> MPCSettings:
     # economic (linear, non-negative on outputs) cost + output upper bound, no
     # tracking term, no Lyapunov: the report must call this convex
@@ -134,18 +147,8 @@ def test_convexity_report_and_midpoint_checks(model, plant) -> None:
 @pytest.mark.parametrize("plugin", ["ipopt", "sqpmethod"])
 def test_gauss_newton_sqp_agrees_with_exact_hessian_solvers(model, plant, plugin):
     """On a smooth (tanh RNN) tracking LMPC both solvers reach the same minimum."""
-    from iclcontrol.models import make_network
 
-    spec = make_network("rnn", 4, 2, hidden=8, random_state=1).export_spec()
-    full = model.export_spec()
-    for key in (
-        "x_scaler",
-        "y_scaler",
-        "feature_names",
-        "output_names",
-        "steps_per_move",
-    ):
-        spec[key] = full[key]
+    spec = _untrained_spec(model, "rnn", 4, 2, hidden=8, random_state=1)
     pr = MPCProblem(spec, plant, MPCSettings(tol=1e-8, lyapunov=False))
     gn = GaussNewtonSQP(pr)
     ref = NlpSolver(pr, plugin)
@@ -327,18 +330,7 @@ def test_tangent_jacobian_equals_casadi_ad(model, plant, kind) -> None:
     """The hand-propagated [h, dh/dv] Jacobian equals CasADi's AD Jacobian."""
     import casadi as ca
 
-    from iclcontrol.models import make_network
-
-    spec = make_network(kind, 4, 2, hidden=8, random_state=2).export_spec()
-    full = model.export_spec()
-    for key in (
-        "x_scaler",
-        "y_scaler",
-        "feature_names",
-        "output_names",
-        "steps_per_move",
-    ):
-        spec[key] = full[key]
+    spec = _untrained_spec(model, kind, 4, 2, hidden=8, random_state=2)
     settings = MPCSettings(cost_steps="all", output_upper=(3.0, 100.0), rate_weight=0.1)
     pr = MPCProblem(spec, plant, settings)
     assert pr.derivative_mode == "tangent"
@@ -366,18 +358,8 @@ def test_tangent_jacobian_equals_casadi_ad(model, plant, kind) -> None:
 
 
 def test_lstm_and_rollout_use_casadi_ad(model, plant) -> None:
-    from iclcontrol.models import make_network
 
-    spec = make_network("lstm", 4, 2, hidden=4, random_state=0).export_spec()
-    full = model.export_spec()
-    for key in (
-        "x_scaler",
-        "y_scaler",
-        "feature_names",
-        "output_names",
-        "steps_per_move",
-    ):
-        spec[key] = full[key]
+    spec = _untrained_spec(model, "lstm", 4, 2, hidden=4, random_state=0)
     assert MPCProblem(spec, plant, MPCSettings()).derivative_mode == "ad"
     rollout = MPCProblem(model, plant, MPCSettings(prediction="rollout"))
     assert rollout.derivative_mode == "ad"
