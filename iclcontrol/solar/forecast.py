@@ -96,6 +96,31 @@ def _issue_windows(
     return w
 
 
+def check_fitted_step(model: Any, data: SolarData, fix: str) -> None:
+    """Refuse data at another time step than the one ``model`` was fit on.
+
+    Parameters
+    ----------
+    model : IrradianceForecaster or AnalogDayScenarios
+        A fitted object with ``freq_`` (its data's step).
+    data : SolarData
+        The data it is to be used on.
+    fix : str
+        What the user can do, appended to the message.
+
+    Raises
+    ------
+    DataError
+        Naming both steps [min] and ``fix``.
+    """
+    if data.freq != model.freq_:
+        minute = pd.Timedelta("1min")
+        raise DataError(
+            f"the {type(model).__name__} was fit on {model.freq_ / minute:g}-min "
+            f"steps but the data has {data.freq / minute:g}-min steps; {fix}"
+        )
+
+
 def as_solar_data(
     data: SolarData | pd.DataFrame, model: Any, who: str = "predict"
 ) -> SolarData:
@@ -774,15 +799,13 @@ class IrradianceForecaster(SavedModelMixin, EstimatorMixin):
             raise ConfigError(f"horizon must be in [1, {self.horizon}], got {horizon}")
         tz = _zone_of(data)
         data = as_solar_data(data, self)
-        if data.freq != self.freq_:
-            # lags and lead times count steps: another step changes their meaning
-            minute = pd.Timedelta("1min")
-            raise DataError(
-                f"the forecaster was fit on {self.freq_ / minute:g}-min steps but "
-                f"the data has {data.freq / minute:g}-min steps ({self.lags} lags "
-                f"and h1..h{self.horizon} count steps); resample the data to the "
-                "fitted step or fit on this one"
-            )
+        # lags and lead times count steps: another step changes their meaning
+        check_fitted_step(
+            self,
+            data,
+            f"{self.lags} lags and h1..h{self.horizon} count steps; resample the "
+            "data to the fitted step or fit on this one",
+        )
         w = _issue_windows(
             data, self.lags, self.horizon, start, windows, **self.window_options()
         )

@@ -1284,19 +1284,16 @@ def _check_forecaster_data(model: Any, d: SolarData, role: str) -> None:
     DataError
         Naming the argument and its CLI flag.
     """
-    from iclcontrol.solar.forecast import as_solar_data
+    from iclcontrol.solar.forecast import as_solar_data, check_fitted_step
 
     arg, flag = _ROLE_NAMES[role]
     try:
         as_solar_data(d, model)
-        if d.freq != model.freq_:
-            minute = pd.Timedelta("1min")
-            raise DataError(
-                f"the {type(model).__name__} was fit on "
-                f"{model.freq_ / minute:g}-min steps but the data has "
-                f"{d.freq / minute:g}-min steps; give data at the fitted step, or "
-                "leave it out to fit one on this data"
-            )
+        check_fitted_step(
+            model,
+            d,
+            "give data at the fitted step, or leave it out to fit one on this data",
+        )
     except DataError as err:
         raise DataError(f"{arg} ({flag}): {err}") from None
 
