@@ -183,17 +183,33 @@ def test_gauss_newton_sqp_on_convex_relu_problem(model, plant) -> None:
 @pytest.mark.parametrize("x0", [[1.5, -70.0], [1.0, -40.0]])
 def test_reference_lmpc_gn_sqp_not_worse_than_ipopt(model, plant, x0) -> None:
     """On the (non-convex) reference LMPC, cold-started at v = 0, GN-SQP ends
-    within 1 % of IPOPT's objective. Not closer: it stops where its merit line
-    search finds no decrease at a kink of the ReLU network (0.72 % and 0.21 %
-    above IPOPT here). It was 0.09 % at (1.5, -70) only while it took a qrqp
-    "solution" 3 outside the step box (now refused, see test_gn_sqp_qp.py), and
-    0.63 % at (1, -40) then."""
+    within 0.1 % of IPOPT's objective. From both states its merit line search
+    finds no decrease at a kink of the ReLU network on the way; it stopped there,
+    0.72 % and 0.21 % above IPOPT, until the retry in a smaller step box (now
+    -0.0003 % and -0.05 %, docs/mpc_benchmark.md)."""
     pr = MPCProblem(model, plant, MPCSettings())
     gn, ip = GaussNewtonSQP(pr), NlpSolver(pr, "ipopt")
     p = pr.params(x0)
     a, b = gn.solve(np.zeros(pr.nv), p), ip.solve(np.zeros(pr.nv), p)
     assert a.success and b.success, (a.status, b.status)
-    assert a.objective <= b.objective * (1 + 1e-2) + 1e-6
+    assert a.objective <= b.objective * (1 + 1e-3) + 1e-6
+
+
+@pytest.mark.parametrize("x0", [[1.5, -70.0], [1.0, -40.0]])
+def test_gn_sqp_does_not_stop_short_of_a_local_minimum_at_a_kink(
+    model, plant, x0
+) -> None:
+    """Where GN-SQP ends, IPOPT started there finds no point more than 0.1 %
+    better: a local minimum, not merely a point where the line search along one
+    QP step failed (before the step-box retry, IPOPT from GN-SQP's end points
+    went lower)."""
+    pr = MPCProblem(model, plant, MPCSettings())
+    gn, ip = GaussNewtonSQP(pr), NlpSolver(pr, "ipopt")
+    p = pr.params(x0)
+    a = gn.solve(np.zeros(pr.nv), p)
+    b = ip.solve(a.v, p)
+    assert a.success and b.success, (a.status, b.status)
+    assert a.objective <= b.objective * (1 + 1e-3) + 1e-6
 
 
 def test_infeasible_hard_problem_falls_back_without_raising(model, plant) -> None:
