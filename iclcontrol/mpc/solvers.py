@@ -225,9 +225,8 @@ class GaussNewtonSQP:
         v = np.clip(np.asarray(v0, dtype=float).ravel(), -1.0, 1.0)
         lam = np.zeros(pr.ng) if lam0 is None else np.asarray(lam0, dtype=float)
         status, success, it = "max_iter", False, 0
-        derivs = self._derivs
-        r, Jr, e, ge, g, Jg, JL, y1 = pr.unpack(derivs.call([v, p]))
-        phi: float = float(r @ r) + e + pr.penalty(g)
+        out, phi = self._merit_at(v, p)
+        r, Jr, e, ge, g, Jg, JL, y1 = out
         lyap_idx = self._lyap_idx
         hard, any_hard = self._hard, self._any_hard
         radius = np.inf  # step box of the trust-region retries, kept once used
@@ -261,12 +260,7 @@ class GaussNewtonSQP:
                     status, success = "converged_no_decrease", True
                 break
             dv = z[:nv]
-            model_val = (
-                float(r @ r) + e + float(q[:nv] @ dv) + 0.5 * dv @ H[:nv, :nv] @ dv
-            )
-            if ns:
-                sl = z[nv:]
-                model_val += self.l1 * sl.sum() + self.l2 * sl @ sl
+            model_val = self._model_value(r, e, q, H, z)
             if any_hard:
                 lin = g + Jg @ dv
                 if np.max(lin[hard], initial=-np.inf) > 1e-6:
@@ -282,19 +276,17 @@ class GaussNewtonSQP:
                     # the merit line search accepts small violations of hard rows;
                     # this last (small) QP step restores them: take it, if it does
                     vt = np.clip(v + dv, -1.0, 1.0)
-                    out_t = pr.unpack(derivs.call([vt, p]))
+                    out_t, phit = self._merit_at(vt, p)
                     if np.max(out_t[4][hard]) < np.max(g[hard]):
                         v = vt
                         r, Jr, e, ge, g, Jg, JL, y1 = out_t
-                        phi = float(r @ r) + e + pr.penalty(g)
+                        phi = phit
                 break
             alpha = 1.0
             accepted = False
             for _ in range(5):
                 vt = v + alpha * dv
-                out_t = pr.unpack(derivs.call([vt, p]))
-                rt, et, gt = out_t[0], out_t[2], out_t[4]
-                phit = float(rt @ rt) + et + pr.penalty(gt)
+                out_t, phit = self._merit_at(vt, p)
                 if phit <= phi - 1e-4 * alpha * max(pred, 0.0):
                     accepted = True
                     break
@@ -357,6 +349,25 @@ class GaussNewtonSQP:
             y_first=y1,
         )
 
+    def _merit_at(self, v: np.ndarray, p: np.ndarray) -> tuple[Any, float]:
+        """The unpacked derivatives at ``v`` and the l1 merit function there
+        (squared residuals, exact cost terms, slack-free penalty of the rows)."""
+        out = self.problem.unpack(self._derivs.call([v, p]))
+        return out, float(out[0] @ out[0]) + out[2] + self.problem.penalty(out[4])
+
+    def _model_value(
+        self, r: np.ndarray, e: float, q: np.ndarray, H: np.ndarray, z: np.ndarray
+    ) -> float:
+        """The merit the QP's Gauss-Newton model predicts at its point ``z``
+        (``z[:nv]`` the step, ``z[nv:]`` the slacks)."""
+        nv = self.problem.nv
+        dv = z[:nv]
+        value = float(r @ r) + e + float(q[:nv] @ dv) + 0.5 * dv @ H[:nv, :nv] @ dv
+        if self.problem.n_slack:
+            sl = z[nv:]
+            value += self.l1 * sl.sum() + self.l2 * sl @ sl
+        return value
+
     def _trust_retry(
         self,
         v: np.ndarray,
@@ -384,7 +395,7 @@ class GaussNewtonSQP:
         decrease).
         """
         pr = self.problem
-        nv, ns = pr.nv, pr.n_slack
+        nv = pr.nv
         radius = float(np.max(np.abs(dv)))
         for _ in range(_TRUST_RETRIES):
             radius *= _TRUST_SHRINK
@@ -395,21 +406,11 @@ class GaussNewtonSQP:
             if z is None or lam_qp is None:
                 return None
             step = z[:nv]
-            model_val = (
-                float(r @ r)
-                + e
-                + float(q[:nv] @ step)
-                + 0.5 * step @ H[:nv, :nv] @ step
-            )
-            if ns:
-                sl = z[nv:]
-                model_val += self.l1 * sl.sum() + self.l2 * sl @ sl
+            model_val = self._model_value(r, e, q, H, z)
             pred = phi - model_val
             if pred <= 1e-8 * max(1.0, abs(phi)):
                 return None  # the model predicts no decrease in this box either
-            out_t = pr.unpack(self._derivs.call([v + step, p]))
-            rt, et, gt = out_t[0], out_t[2], out_t[4]
-            phit = float(rt @ rt) + et + pr.penalty(gt)
+            out_t, phit = self._merit_at(v + step, p)
             if phit <= phi - 1e-4 * pred:
                 return step, lam_qp, model_val, out_t, phit, radius
         return None
