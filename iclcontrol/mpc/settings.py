@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 
 from iclcontrol.exceptions import ConfigError, IclControlWarning
-from iclcontrol.export.casadi_export import positive_int
+from iclcontrol.export.casadi_export import positive_int, relu_smoothing_value
 
 Prediction = Literal["sequence", "rollout"]
 CostSteps = Literal["move_end", "all"]
@@ -348,13 +348,8 @@ class MPCSettings:
             value = getattr(self, name)
             if not _finite_number(value) or not value >= 0:
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.relu_smoothing is not None and (
-            not _finite_number(self.relu_smoothing) or not self.relu_smoothing >= 0
-        ):
-            raise ConfigError(
-                "relu_smoothing must be a finite number >= 0 (or None), got "
-                f"{self.relu_smoothing!r}"
-            )
+        if self.relu_smoothing is not None:
+            relu_smoothing_value(self.relu_smoothing)  # None: the default
         if not (
             _finite_number(self.disturbance_gain) and 0 < self.disturbance_gain <= 1
         ):
