@@ -378,7 +378,8 @@ def tracking_metrics(frame: pd.DataFrame, plant: Any, settings: Any) -> dict[str
     }
 
 
-def _finite_or_none(value: Any) -> float | None:
+def finite_or_none(value: Any) -> float | None:
+    """A bound as a float, or None for an unbounded side (None or infinite)."""
     return float(value) if value is not None and np.isfinite(value) else None
 
 
@@ -426,11 +427,11 @@ def constraint_limits(
             )
         sides.append(bound)
     limits = {
-        name: (_finite_or_none(lo), _finite_or_none(hi))
+        name: (finite_or_none(lo), finite_or_none(hi))
         for name, lo, hi in zip(names, *sides, strict=True)
     }
     for name, lo, hi in zip(inputs, plant.input_lower, plant.input_upper, strict=True):
-        limits[name] = (_finite_or_none(lo), _finite_or_none(hi))
+        limits[name] = (finite_or_none(lo), finite_or_none(hi))
     return limits
 
 

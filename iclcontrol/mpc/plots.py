@@ -19,8 +19,8 @@ import pandas as pd
 from iclcontrol.exceptions import DimensionError
 from iclcontrol.figures import subplots
 from iclcontrol.mpc.closed_loop import (
-    _finite_or_none,
     constraint_limits,
+    finite_or_none,
     limit_excess,
 )
 
@@ -91,7 +91,7 @@ def _limits(limits: Limits | None, plant: Any, settings: Any) -> dict[str, Any]:
             return {}
         limits = constraint_limits(plant, settings)
     return {
-        name: (_finite_or_none(lo), _finite_or_none(hi))
+        name: (finite_or_none(lo), finite_or_none(hi))
         for name, (lo, hi) in limits.items()
     }
 
