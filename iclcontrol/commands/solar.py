@@ -945,10 +945,9 @@ def _check_saved_models(args: argparse.Namespace) -> None:
     ModelFileError
         A missing, incomplete or corrupted folder.
     """
-    import pandas as pd
 
     from iclcontrol.models.networks import KINDS
-    from iclcontrol.solar.workflows import load_operate_forecaster
+    from iclcontrol.solar.workflows import dispatch_steps, load_operate_forecaster
 
     if args.model in KINDS and not Path(args.model).exists():
         raise ConfigError(
@@ -970,7 +969,7 @@ def _check_saved_models(args: argparse.Namespace) -> None:
     training = [flag for flag in _TRAIN_FLAGS if flag in given]
     if not training:
         return
-    needed = max(round(pd.Timedelta(hours=args.dispatch_hours) / short.freq_), 1)
+    needed = dispatch_steps(args.dispatch_hours, short.freq_)
     if args.day_ahead_model is None and not args.short_only and short.horizon < needed:
         _warn(
             f"{', '.join(training)}: used for the day-ahead forecaster only (the "

@@ -1075,6 +1075,12 @@ def run_plan(
 
 
 # -- operation ---------------------------------------------------------------------
+def dispatch_steps(dispatch_hours: float, step: Any) -> int:
+    """Steps of data at ``step`` in a dispatch horizon of ``dispatch_hours`` [h]
+    (rounded, at least 1)."""
+    return max(round(pd.Timedelta(hours=dispatch_hours) / pd.Timedelta(step)), 1)
+
+
 def long_forecast_params(
     data: SolarData, dispatch_hours: float = 24.0, **overrides: Any
 ) -> dict[str, Any]:
@@ -1088,7 +1094,7 @@ def long_forecast_params(
     base = default_forecast_params(data)
     params = {
         "lags": base["lags"],
-        "horizon": max(round(pd.Timedelta(hours=dispatch_hours) / step), 1),
+        "horizon": dispatch_steps(dispatch_hours, step),
         "context": True,
         "stride": max(round(pd.Timedelta("1h") / step), 1),
         "epochs": 20,
@@ -1221,7 +1227,7 @@ def _check_operate_forecasters(
             "(--short-only); drop one of them"
         )
     step = pd.Timedelta(long_model.freq_)
-    needed = max(round(pd.Timedelta(hours=dispatch_hours) / step), 1)
+    needed = dispatch_steps(dispatch_hours, step)
     if long_model.horizon < needed:
         hours = long_model.horizon * step / pd.Timedelta("1h")
         short = (
@@ -1512,7 +1518,7 @@ def run_operate(
         record("short", model, "loaded" if short_folder else "given", short_folder)
     H = model.horizon
     step = d.freq
-    n_dispatch = max(round(pd.Timedelta(hours=dispatch_hours) / step), H)
+    n_dispatch = max(dispatch_steps(dispatch_hours, step), H)
     # the day-ahead forecaster only fills the leads beyond the short one's H
     if full_horizon and long_model is None and H < n_dispatch:
         # the day-ahead forecaster reads the same past window, features and
