@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iclcontrol.exceptions import ConfigError, DataError, IclControlWarning
+from iclcontrol.exceptions import ConfigError, DataError, warn
 
 __all__ = [
     "DATASETS",
@@ -190,6 +190,14 @@ class SolarData:
             report["file"] = report.get("file", {k: report[k] for k in own})
             report.update({k: coverage[k] for k in own})
         return SolarData(frame, self.target, self.site, dict(self.card), report)
+
+
+def _report_warning(report: dict[str, Any], warning: str | None) -> None:
+    """Record a quality-control warning in ``report["warnings"]`` and issue it at
+    the user's line (None: nothing)."""
+    if warning is not None:
+        report["warnings"].append(warning)
+        warn(warning)
 
 
 def day_starts(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -1325,9 +1333,7 @@ def _quality_control(
         "warnings": [],
     }
     for warning in (time_warning, latitude_sign_warning(data, clearsky)):
-        if warning is not None:
-            report["warnings"].append(warning)
-            warnings.warn(warning, IclControlWarning, stacklevel=3)
+        _report_warning(report, warning)
     bar.update()
     bar.set_postfix_str("clock shifts")
     # on the raw series: readings of a drifted clock are the ones far above the
@@ -1344,10 +1350,7 @@ def _quality_control(
     bar.update()
     day_of = day_starts(y.index)
     flags["clock_shift"] = valid & pd.Series(day_of.isin(shift_days), index=y.index)
-    dst_warning = daylight_saving_warning(data, report)
-    if dst_warning is not None:
-        report["warnings"].append(dst_warning)
-        warnings.warn(dst_warning, IclControlWarning, stacklevel=3)
+    _report_warning(report, daylight_saving_warning(data, report))
 
     any_flag = flags.any(axis=1)
     n_valid = int(valid.sum())
