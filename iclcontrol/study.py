@@ -21,7 +21,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +225,7 @@ def run_noise_study(
     random_state: int = 0,
     max_epochs: int = 1000,
     dataset: Any = None,
+    select: Mapping[str, Sequence[Any]] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
     verbose: bool | None = None,
 ) -> pd.DataFrame:
@@ -253,6 +254,13 @@ def run_noise_study(
         :func:`dataset_fingerprint`, so a folder is resumed only with the same
         data; the paper's values are shown only for CSTR datasets of its protocol
         (:func:`has_paper_reference`).
+    select : mapping, optional
+        A grid of training settings chosen per cell on the validation split
+        (:func:`iclcontrol.selection.select_by_validation`, e.g.
+        ``{"hidden": [32, 64], "batch_size": [64, 256]}``); every model kind
+        gets the same grid, each candidate the full budget. The row is the
+        chosen candidate (its values in ``selected``); ``candidates.csv`` holds
+        every candidate's validation loss and test MSE. None: the defaults.
     on_result : callable, optional
         Called with each new result row (a dict).
     verbose : bool or None
@@ -303,10 +311,17 @@ def run_noise_study(
         max_epochs=max_epochs,
         random_state=random_state,
     )._validate_params()
+    if select is not None:
+        from iclcontrol.selection import parameter_grid
+
+        parameter_grid(select)  # checked before anything is written
+        select = {name: list(values) for name, values in select.items()}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paper = has_paper_reference(dataset)
     custom: dict[str, Any] = {"custom_dataset": dataset is not None}
+    if select is not None:  # studies without selection keep their configuration
+        custom["select"] = select
     if dataset is not None:  # the reference set keeps the configuration it had
         custom = {
             "dataset": dataset_fingerprint(dataset),
@@ -365,7 +380,7 @@ def run_noise_study(
         for kind, noise in todo:
             bar.set_postfix(model=kind, noise=noise)
             start = time.perf_counter()
-            model = SurrogateModel(
+            estimator = SurrogateModel(
                 kind,
                 hidden=hidden,
                 layers=layers,
@@ -374,7 +389,12 @@ def run_noise_study(
                 max_epochs=max_epochs,
                 random_state=random_state,
                 verbose=False,
-            ).fit(dataset)
+            )
+            selected: dict[str, Any] = {}
+            if select is None:
+                model = estimator.fit(dataset)
+            else:
+                model, selected = _select_cell(estimator, dataset, select, out)
             res = model.evaluate(dataset, "test")
             cert = model.certificate_
             row = {
@@ -383,6 +403,7 @@ def run_noise_study(
                 "test_mse_scaled": res["scaled"],
                 **{f"test_mse_{k}": v for k, v in res["physical"].items()},
                 "reference_mse": reference_mse(kind, noise) if paper else None,
+                **({"selected": json.dumps(selected)} if select is not None else {}),
                 "train_seconds": model.fit_info_["train_seconds"],
                 "epochs": model.fit_info_["epochs"],
                 "best_epoch": model.fit_info_["best_epoch"],
@@ -407,6 +428,41 @@ def run_noise_study(
     if rows:
         write_report(out)
     return pd.DataFrame(rows)
+
+
+def _select_cell(
+    estimator: Any, dataset: Any, grid: Mapping[str, Sequence[Any]], out: Path
+) -> tuple[Any, dict[str, Any]]:
+    """One study cell with settings chosen on the validation split: the chosen
+    model and its grid values; every candidate's validation loss and test MSE are
+    appended to ``out/candidates.csv`` (the test MSE only for reading how well
+    the validation split chose, never for choosing)."""
+    from iclcontrol.selection import select_by_validation
+
+    rows: list[dict[str, Any]] = []
+
+    def record(row: dict[str, Any], model: Any) -> None:
+        rows.append(
+            {
+                "model": estimator.kind,
+                "noise": estimator.noise_std,
+                **row,
+                "test_mse_scaled": model.evaluate(dataset, "test")["scaled"],
+            }
+        )
+
+    chosen = select_by_validation(estimator, dataset, grid, on_candidate=record)
+    for row in rows:
+        row["selected"] = all(row[k] == v for k, v in chosen.params.items())
+    path = out / "candidates.csv"
+    old = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    if len(old):  # a cell interrupted after this write is rerun: no duplicates
+        same = (old["model"] == estimator.kind) & np.isclose(
+            old["noise"], estimator.noise_std
+        )
+        old = old[~same]
+    pd.concat([old, pd.DataFrame(rows)]).to_csv(path, index=False)
+    return chosen.model, chosen.params
 
 
 def _fmt(v: Any) -> str:
@@ -457,6 +513,17 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
         f"{config['layers']}x{config['hidden']} networks, seed "
         f"{config['random_state']}.\n\n" + markdown_table(results, paper)
     )
+    if config.get("select"):
+        grid = ", ".join(
+            f"{name} in {{{', '.join(map(str, values))}}}"
+            for name, values in config["select"].items()
+        )
+        text += (
+            f"\nEvery cell's settings were chosen on the (noisy) validation split "
+            f"from {grid}, the same grid for every model, each candidate trained "
+            "for the full budget; the chosen values are the `selected` column of "
+            "`results.csv`, every candidate is in `candidates.csv`.\n"
+        )
     floor = None
     if not config.get("custom_dataset", True):  # the reference CSTR dataset
         floor = cstr_time_monotone_floor()

@@ -72,6 +72,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--seed", type=int, default=0, help="random seed")
     train.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="choose a training setting on the validation split (repeatable, one "
+        "grid: e.g. --select hidden=32,64 --select batch_size=64,256 fits 4 "
+        "candidates, each for the full --time-budget, and keeps the lowest "
+        "validation loss; overrides the same option given alone)",
+    )
+    train.add_argument(
         "--out", type=out_folder, required=True, help="run folder for the model"
     )
     train.add_argument("--json", action="store_true", help="print a JSON summary last")
@@ -138,6 +148,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     noise.add_argument("--layers", type=positive_int, default=2, help="layers")
     noise.add_argument("--seed", type=int, default=0, help="seed of every fit")
     noise.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="choose a training setting on the validation split (repeatable, one "
+        "grid: e.g. --select hidden=32,64 --select batch_size=64,256 fits 4 "
+        "candidates per cell, the same grid for every model, each for the full "
+        "--time-budget, and keeps the lowest validation loss; overrides the same "
+        "option given alone)",
+    )
+    noise.add_argument(
         "--out",
         type=out_folder,
         required=True,
@@ -167,12 +188,14 @@ def _load_dataset(spec: str) -> Any:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from iclcontrol.selection import parse_grid, select_by_validation
     from iclcontrol.train import SurrogateModel
 
     check_out_path(args.out)
     dataset = _load_dataset(args.data)
+    grid = parse_grid(args.select) if args.select else None
     dataset.check_finite()  # the test split too: it is evaluated after training
-    model = SurrogateModel(
+    estimator = SurrogateModel(
         args.model,
         hidden=args.hidden,
         layers=args.layers,
@@ -182,7 +205,13 @@ def run_train(args: argparse.Namespace) -> int:
         time_budget_s=args.time_budget,
         noise_std=args.noise,
         random_state=args.seed,
-    ).fit(dataset)
+    )
+    selection = None
+    if grid is None:
+        model = estimator.fit(dataset)
+    else:
+        selection = select_by_validation(estimator, dataset, grid)
+        model = selection.model
     test = model.evaluate(dataset, "test")
     out = model.save(args.out)
     summary = {
@@ -197,6 +226,7 @@ def run_train(args: argparse.Namespace) -> int:
         "certificate": _certificate_summary(model.certificate_.to_dict()),
         "training_data": model.training_data_,
         **_columns(model),
+        **({"selection": selection.to_dict()} if selection is not None else {}),
         "out": str(out),
     }
     (out / "metrics.json").write_text(
@@ -211,6 +241,14 @@ def run_train(args: argparse.Namespace) -> int:
             f"{summary['epochs']} epochs / {summary['train_seconds']:.1f} s; "
             f"convex={c['convex']}, Lipschitz <= {_g(c['lipschitz_upper'])} -> {out}"
         )
+        if selection is not None:
+            for row in selection.candidates.to_dict("records"):
+                mark = "  <- chosen" if row["selected"] else ""
+                values = ", ".join(f"{k}={row[k]}" for k in selection.params)
+                print(
+                    f"  {values}: validation MSE {row['val_loss']:.3g} after "
+                    f"{row['epochs']} epochs{mark}"
+                )
     return 0
 
 
@@ -351,6 +389,7 @@ def run_certify(args: argparse.Namespace) -> int:
 
 
 def run_study_noise(args: argparse.Namespace) -> int:
+    from iclcontrol.selection import parse_grid
     from iclcontrol.study import run_noise_study
 
     def report(row: dict[str, Any]) -> None:
@@ -359,11 +398,17 @@ def run_study_noise(args: argparse.Namespace) -> int:
         print(
             f"{row['model']:>7} noise {row['noise']:.2f}: test MSE "
             f"{row['test_mse_scaled']:.2e}{ref_text}, "
-            f"{row['epochs']} epochs",
+            f"{row['epochs']} epochs"
+            + (
+                f", chosen on validation: {row['selected']}"
+                if "selected" in row
+                else ""
+            ),
             file=sys.stderr,
         )
 
     check_out_path(args.out)
+    grid = parse_grid(args.select) if args.select else None
     # the reference set is built by the study (only if a fit is left to do)
     reference = args.data == "cstr" and not Path(args.data).exists()
     dataset = None if reference else _load_dataset(args.data)
@@ -378,6 +423,7 @@ def run_study_noise(args: argparse.Namespace) -> int:
         layers=args.layers,
         random_state=args.seed,
         dataset=dataset,
+        select=grid,
         on_result=report,
     )
     out = Path(args.out)
