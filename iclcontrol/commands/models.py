@@ -35,6 +35,21 @@ def _g(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
+def _add_select_argument(parser: argparse.ArgumentParser, per: str) -> None:
+    """``--select NAME=V1,V2`` (repeatable): a grid chosen on the validation split
+    (:func:`iclcontrol.selection.parse_grid`); ``per`` completes the help text."""
+    parser.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="choose a training setting on the validation split (repeatable, one "
+        "grid: e.g. --select hidden=32,64 --select batch_size=64,256 fits 4 "
+        f"candidates{per}, each for the full --time-budget, and keeps the lowest "
+        "validation loss; overrides the same option given alone)",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="train a surrogate model on a dataset folder"
@@ -71,16 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--batch-size", type=positive_int, default=64, help="minibatch size"
     )
     train.add_argument("--seed", type=int, default=0, help="random seed")
-    train.add_argument(
-        "--select",
-        action="append",
-        default=[],
-        metavar="NAME=V1,V2",
-        help="choose a training setting on the validation split (repeatable, one "
-        "grid: e.g. --select hidden=32,64 --select batch_size=64,256 fits 4 "
-        "candidates, each for the full --time-budget, and keeps the lowest "
-        "validation loss; overrides the same option given alone)",
-    )
+    _add_select_argument(train, "")
     train.add_argument(
         "--out", type=out_folder, required=True, help="run folder for the model"
     )
@@ -147,17 +153,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     noise.add_argument("--layers", type=positive_int, default=2, help="layers")
     noise.add_argument("--seed", type=int, default=0, help="seed of every fit")
-    noise.add_argument(
-        "--select",
-        action="append",
-        default=[],
-        metavar="NAME=V1,V2",
-        help="choose a training setting on the validation split (repeatable, one "
-        "grid: e.g. --select hidden=32,64 --select batch_size=64,256 fits 4 "
-        "candidates per cell, the same grid for every model, each for the full "
-        "--time-budget, and keeps the lowest validation loss; overrides the same "
-        "option given alone)",
-    )
+    _add_select_argument(noise, " per cell, the same grid for every model")
     noise.add_argument(
         "--out",
         type=out_folder,
