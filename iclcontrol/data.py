@@ -483,7 +483,8 @@ def provenance(dataset: Any) -> dict[str, Any]:
         ``split``, ...: whatever the card knows), ``sample_interval_s`` (the time
         between two steps of a sequence, [s], when known), ``steps`` (per
         sequence), ``moves`` (sampling periods per sequence; None when the
-        card does not say, e.g. for windows of a CSV file) and
+        card does not say, e.g. for windows of a CSV file not in the MPC
+        layout) and
         ``steps_per_move`` (records per sampling period; 1 for windows of a
         CSV file, None when the card does not say) and ``split_sizes``.
         Names and units of the columns are the dataset's ``feature_names`` etc.
@@ -1007,6 +1008,7 @@ def csv_dataset(
     random_state: int | np.random.Generator | None = 0,
     time_unit: str | None = None,
     units: dict[str, str] | None = None,
+    mpc_layout: bool = False,
 ) -> SequenceDataset:
     """Windows of a logged time series as a sequence dataset.
 
@@ -1018,6 +1020,16 @@ def csv_dataset(
     many and why, and which columns are constant (``constant_columns``) or vary
     only outside the training windows (``constant_in_train_split``: the model
     cannot learn their effect).
+
+    With ``mpc_layout=True`` the outputs are the plant's states and the windows
+    have the layout of :func:`plant_dataset`, which :class:`~iclcontrol.mpc.
+    SurrogateMPC` needs (features = states then inputs, outputs = the states).
+    A window starting at row ``t`` has, at step ``k`` (0 .. ``window`` - 1),
+    the features ``[outputs at row t, inputs at row t + k]`` (the state measured
+    when the window starts, held, then the input applied over step ``k``) and the
+    targets ``outputs at row t + k + 1`` (the state one sampling period later).
+    A window then takes ``window + 1`` rows without a gap between them, with no
+    NaN in the outputs of any and in the inputs of the first ``window``.
 
     Parameters
     ----------
@@ -1033,7 +1045,7 @@ def csv_dataset(
         Column names of the model's input features and outputs (a single string is
         one column). A column may not appear twice, be both an input and an output
         (the model would see its target; feed past outputs as a lagged copy in a
-        column of its own) or be the time column.
+        column of its own, or use ``mpc_layout``) or be the time column.
     window : int
         Samples per sequence.
     stride : int
@@ -1059,23 +1071,35 @@ def csv_dataset(
         Unit of each input and output column (``{"T": "K", "Q": "kJ/h"}``);
         columns not named have no unit (""). Models trained on the dataset keep
         them, and ``iclcontrol certify`` shows them.
+    mpc_layout : bool
+        Lay the windows out for the MPC (above; CLI: ``--mpc-layout``): the
+        outputs are the states, fed automatically as the first features, so an
+        output may not be an input too. Give the outputs in the order and with
+        the names of the plant's ``state_names`` and the inputs as its
+        ``input_names``.
 
     Returns
     -------
     SequenceDataset
-        ``X`` (n, window, len(inputs)), ``Y`` (n, window, len(outputs)). Its
-        card records ``steps_per_move`` = 1 (:data:`CSV_STEPS_PER_MOVE`): a row
-        is one sampling period, so a model fit on it gives the MPC and
-        ``to_do_mpc`` one network step per period, with no warning.
+        ``X`` (n, window, len(inputs)), ``Y`` (n, window, len(outputs)); with
+        ``mpc_layout``, ``X`` (n, window, len(outputs) + len(inputs)) with
+        features ``outputs + inputs`` [their units]. Its card records
+        ``layout`` ("columns" or "mpc") and ``steps_per_move`` = 1
+        (:data:`CSV_STEPS_PER_MOVE`): a row is one sampling period, so a model
+        fit on it gives the MPC and ``to_do_mpc`` one network step per period,
+        with no warning; with ``mpc_layout`` also ``moves`` = ``window`` (the
+        sampling periods a window covers, as in :func:`plant_dataset`).
 
     Raises
     ------
     ConfigError
-        Invalid window, stride, resample alias, split or column roles, or a unit
-        for a column that is not an input or output.
+        Invalid window, stride, resample alias, split or column roles (with
+        ``mpc_layout``: an output also given as an input), or a unit for a column
+        that is not an input or output.
     DataError
         Unreadable file, unknown or non-numeric columns, unparseable time column,
-        no window left after cleaning, or windows that would take more than
+        no window left after cleaning (with ``mpc_layout``: no ``window + 1``
+        consecutive clean rows), or windows that would take more than
         :data:`MAX_WINDOWS_GB` of memory (the message gives the size; use a
         larger stride, a shorter window or fewer rows).
     """
@@ -1086,11 +1110,20 @@ def csv_dataset(
     if split not in ("chronological", "random"):
         raise ConfigError(f"split must be 'chronological' or 'random', got {split!r}")
     both = [c for c in outputs if c in inputs]
+    if both and mpc_layout:
+        raise ConfigError(
+            f"column(s) {both} are outputs (the states) and inputs: with the MPC "
+            "layout each window feeds the outputs' values at its first row as "
+            f"features automatically; drop {both} from the inputs (CLI: --inputs "
+            f"{','.join(c for c in inputs if c not in both) or '...'})"
+        )
     if both:
         raise ConfigError(
             f"column(s) {both} are both input and output: the model would see the "
             "target it has to predict; to feed past outputs, add a lagged copy as a "
-            "column of its own"
+            "column of its own, or for a model of a plant whose states these are "
+            "(for the MPC), drop them from the inputs and use mpc_layout=True (CLI: "
+            "--mpc-layout)"
         )
     if time_column in inputs + outputs:
         raise ConfigError(
@@ -1133,31 +1166,55 @@ def csv_dataset(
     values = values[~duplicated]
     if resample is not None:
         values = values.resample(resample).mean()
-    if len(values) < window:
+    # rows a window takes: its steps, and in the MPC layout the state one period
+    # after the last step (the last target)
+    span = window + 1 if mpc_layout else window
+    what_rows = (
+        f"{span} rows (window={window} steps and, in the MPC layout, the state "
+        "one sampling period after the last)"
+        if mpc_layout
+        else f"{window} rows"
+    )
+    if len(values) < span:
         raise DataError(
-            f"window={window} is longer than the data ({len(values)} rows after "
-            "cleaning); use a shorter window"
+            f"window={window} is longer than the data: a window takes {what_rows}, "
+            f"the data has {len(values)} rows after cleaning; use a shorter window"
+            + (f" (at most {fits})" if (fits := len(values) - span + window) else "")
         )
     step_ns = np.diff(values.index.asi8)
     interval = float(np.median(step_ns)) if len(step_ns) else 0.0
     is_gap = step_ns > 1.5 * interval
-    row_bad = values.isna().any(axis=1).to_numpy()
-    starts = np.arange(0, len(values) - window + 1, stride)
-    # prefix sums: a window [s, s+window) touches a NaN row or a gap between its rows
-    nan_count = np.concatenate([[0], np.cumsum(row_bad)])
-    gap_count = np.concatenate([[0], np.cumsum(is_gap)])
-    has_nan = nan_count[starts + window] - nan_count[starts] > 0
-    has_gap = gap_count[starts + window - 1] - gap_count[starts] > 0
+    input_bad = values[inputs].isna().any(axis=1).to_numpy()
+    output_bad = values[outputs].isna().any(axis=1).to_numpy()
+    row_bad = input_bad | output_bad
+    starts = np.arange(0, len(values) - span + 1, stride)
+
+    def _count(flags: np.ndarray, rows: int) -> np.ndarray:
+        # prefix sums: how many flags in rows [s, s + rows) of each window start
+        total = np.concatenate([[0], np.cumsum(flags)])
+        return total[starts + rows] - total[starts]
+
+    # a window uses the inputs of its first `window` rows and the outputs of all
+    # its `span` rows (the MPC layout's last row gives a target only), and its
+    # rows must follow each other without a gap
+    has_nan = (_count(input_bad, window) > 0) | (_count(output_bad, span) > 0)
+    has_gap = _count(is_gap, span - 1) > 0
     keep = starts[~has_nan & ~has_gap]
     nan_cells = {c: int(n) for c, n in values.isna().sum().items() if n}
     if len(keep) == 0:
+        longest = _longest_clean_stretch(row_bad, is_gap)
         raise DataError(
-            f"no window of {window} rows is free of NaN and time gaps "
+            f"no window of {what_rows} is free of NaN and time gaps "
             f"({int(row_bad.sum())} rows with NaN, {int(is_gap.sum())} gaps; NaN "
             f"cells per column {nan_cells}, of which non-numeric "
             f"{cell_counts['non_numeric_cells']}, infinite "
-            f"{cell_counts['infinite_cells']}); use a shorter window or clean "
-            "these columns"
+            f"{cell_counts['infinite_cells']}; the longest stretch of rows free "
+            f"of both has {longest}); "
+            + (
+                f"use window <= {longest - span + window} or clean these columns"
+                if longest - span + window >= 1
+                else "clean these columns"
+            )
             + (
                 # irregular logs (e.g. a historian storing on change) have a gap
                 # wherever a step exceeds 1.5 median steps
@@ -1171,10 +1228,10 @@ def csv_dataset(
     n = len(keep)
     check_window_memory(
         n,
-        window,
+        span,
         len(columns),
         "the windows",
-        f"{n} windows x {window} rows x {len(columns)} columns of {len(values)} rows "
+        f"{n} windows x {span} rows x {len(columns)} columns of {len(values)} rows "
         f"with stride {stride}",
         "use a larger stride (stride=, CLI: --stride; each row is copied into "
         "window / stride windows), a shorter window, or fewer rows (a shorter log, "
@@ -1195,14 +1252,14 @@ def csv_dataset(
             # windows of ``part`` that end before the first row of ``later``
             if len(later) == 0:
                 return part
-            return part[keep[part] + window <= keep[later[0]]]
+            return part[keep[part] + span <= keep[later[0]]]
 
         val_kept = _purge(val, test)
         train_kept = _purge(train, np.concatenate([val_kept, test]))
         if len(train_kept) == 0:
             raise DataError(
                 f"the chronological split leaves no training window: of {n} "
-                f"windows of {window} rows ({len(values)} rows after cleaning), "
+                f"windows of {what_rows} ({len(values)} rows after cleaning), "
                 f"the last {n_test} are for test and {n_val} for validation, and "
                 "every earlier window shares rows with them (purged so that no "
                 "row is in two splits); use a shorter window, a longer log, a "
@@ -1219,19 +1276,38 @@ def csv_dataset(
             "test": order[n_train + n_val :],
         }
     array = values.to_numpy(dtype=float)
-    windows = array[keep[:, None] + np.arange(window)[None, :]]
-    X = windows[:, :, [columns.index(c) for c in inputs]]
-    Y = windows[:, :, [columns.index(c) for c in outputs]]
-    del windows
+    windows = array[keep[:, None] + np.arange(span)[None, :]]
+    at_inputs = [columns.index(c) for c in inputs]
+    at_outputs = [columns.index(c) for c in outputs]
     constant = [c for c in columns if values[c].nunique(dropna=True) <= 1]
     # a column that varies in the log but not in the training windows: the model
     # never sees its effect, and later values are far outside its scaler's range
-    tr = splits["train"]
-    train = np.concatenate([X[tr], Y[tr]], axis=2).reshape(-1, len(columns))
-    span = np.ptp(train, axis=0) if len(train) else np.zeros(len(columns))
-    constant_in_train = [
-        c for c, v in zip(columns, span, strict=True) if v == 0 and c not in constant
+    # (the cells the windows use: not the inputs of the MPC layout's last row)
+    train = windows[splits["train"]]
+    ranges = [
+        np.ptp(part.reshape(-1, part.shape[2]), axis=0)
+        if part.size
+        else np.zeros(part.shape[2])
+        for part in (train[:, :window, at_inputs], train[:, :, at_outputs])
     ]
+    del train
+    constant_in_train = [
+        c
+        for c, v in zip(columns, np.concatenate(ranges), strict=True)
+        if v == 0 and c not in constant
+    ]
+    if mpc_layout:
+        # step k: [outputs at row t, inputs at row t + k] -> outputs at row t + k + 1
+        start_state = np.repeat(windows[:, :1, at_outputs], window, axis=1)
+        X = np.concatenate([start_state, windows[:, :window, at_inputs]], axis=2)
+        Y = windows[:, 1:, at_outputs]
+        del start_state
+        feature_names = outputs + inputs
+    else:
+        X = windows[:, :, at_inputs]
+        Y = windows[:, :, at_outputs]
+        feature_names = inputs
+    del windows
     cleaning = {
         "rows": n_rows,
         "rows_with_bad_time": int(bad_time.sum()),
@@ -1262,17 +1338,41 @@ def csv_dataset(
         "split_seed": (
             int(random_state) if isinstance(random_state, (int, np.integer)) else None
         ),
+        # "mpc": features = outputs at the window's start + inputs, targets = the
+        # outputs one row later (the MPC's layout); "columns": inputs -> outputs
+        "layout": "mpc" if mpc_layout else "columns",
         # one row per sampling period: what the MPC and to_do_mpc read
         "steps_per_move": CSV_STEPS_PER_MOVE,
         "cleaning": cleaning,
     }
+    if mpc_layout:
+        # a window is `window` sampling periods from one state (plant_dataset's)
+        card["moves"] = window
     return make_dataset(
         X,
         Y,
-        inputs,
-        [str(units.get(c, "")) for c in inputs],
+        feature_names,
+        [str(units.get(c, "")) for c in feature_names],
         outputs,
         [str(units.get(c, "")) for c in outputs],
         card,
         splits,
     )
+
+
+def _longest_clean_stretch(row_bad: np.ndarray, is_gap: np.ndarray) -> int:
+    """Most consecutive rows with no NaN and no time gap between them.
+
+    Parameters
+    ----------
+    row_bad : numpy.ndarray of bool, shape (n,)
+        Rows with a NaN.
+    is_gap : numpy.ndarray of bool, shape (n - 1,)
+        Whether the step from each row to the next is a gap.
+    """
+    if len(row_bad) == 0:
+        return 0
+    # a new stretch starts at a row after a gap or next to a NaN row
+    new = np.concatenate([[True], is_gap | row_bad[1:] | row_bad[:-1]])
+    label = np.cumsum(new)[~row_bad]
+    return int(np.bincount(label).max()) if len(label) else 0

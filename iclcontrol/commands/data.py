@@ -132,6 +132,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="chronological: train, then validation, then test windows, with "
         "windows that share rows with a later split purged; random: shuffled",
     )
+    csv.add_argument(
+        "--mpc-layout",
+        action="store_true",
+        help="lay the windows out for `iclcontrol mpc --plant`: the outputs are the "
+        "plant's states (its state_names, in order; the inputs its input_names), "
+        "the features at step k are the outputs at the window's first row and the "
+        "inputs at row k, the targets the outputs one row later (a window takes "
+        "--window + 1 rows); do not list the outputs in --inputs",
+    )
     csv.add_argument("--out", type=out_folder, required=True, help="output folder")
     csv.add_argument("--json", action="store_true", help="print a JSON summary last")
     csv.set_defaults(func=run_csv)
@@ -288,10 +297,12 @@ def run_csv(args: argparse.Namespace) -> int:
         split=args.split,
         time_unit=args.time_unit,
         units=args.units,
+        mpc_layout=args.mpc_layout,
     )
     dataset.save(args.out)
     summary = {
         **dataset.summary(),
+        "layout": dataset.card["layout"],
         "cleaning": dataset.card["cleaning"],
         "seconds": time.perf_counter() - start,
         "out": str(args.out),
@@ -308,6 +319,14 @@ def run_csv(args: argparse.Namespace) -> int:
             f"{c['duplicate_timestamps_dropped']} duplicate timestamps dropped)"
             f" -> {args.out}"
         )
+        if summary["layout"] == "mpc":
+            names = summary["feature_names"]
+            print(
+                f"MPC layout: features {', '.join(names)} (the states at each "
+                f"window's start, then the inputs), outputs "
+                f"{', '.join(summary['output_names'])} one row later; for "
+                "`iclcontrol mpc --plant` with these state and input names"
+            )
     for key, where in (
         ("constant_columns", "in the whole log"),
         ("constant_in_train_split", "in the training windows"),

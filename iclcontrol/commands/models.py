@@ -282,6 +282,8 @@ def _training_data_lines(model: Any) -> list[str]:
             details.append(f"one step every {data['sample_interval_s']:g} s")
         if data.get("resample"):
             details.append(f"resampled to {data['resample']}")
+        if data.get("layout") == "mpc":
+            details.append("MPC layout (states at the start and inputs -> next states)")
         details.append(f"sequences of {data.get('steps', model.steps_)} steps")
         if data.get("stride") is not None:
             details.append(f"stride {data['stride']}")

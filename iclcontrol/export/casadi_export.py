@@ -259,6 +259,13 @@ def spec_dims(spec: Mapping[str, Any]) -> tuple[int, int]:
     return n_in, n_out
 
 
+#: The end of :func:`check_layout`'s errors: how to get that layout from a log.
+_FROM_A_LOG = (
+    " (from a plant log: iclcontrol data csv --outputs STATES --inputs INPUTS "
+    "--mpc-layout, or csv_dataset(..., mpc_layout=True))"
+)
+
+
 def check_layout(
     spec: Mapping[str, Any],
     state_names: Sequence[str] | None = None,
@@ -310,7 +317,7 @@ def check_layout(
             f"{user} needs a model whose features are the states followed by the "
             f"inputs and whose outputs are the states; the model has {n_f} features "
             f"and {n_out} outputs, expected {len(states) + len(inputs)} features "
-            f"{states + inputs} and {len(states)} outputs {states}"
+            f"{states + inputs} and {len(states)} outputs {states}{_FROM_A_LOG}"
         )
     expected = states + inputs
     wrong = []
@@ -323,6 +330,7 @@ def check_layout(
             f"{user}: the model's {' and '.join(wrong)} do not match the states "
             f"{states} and inputs {inputs}; the surrogate must be trained on this "
             "process's data with features = states then inputs and outputs = states"
+            f"{_FROM_A_LOG}"
         )
     return states, inputs
 
