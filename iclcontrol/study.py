@@ -506,17 +506,23 @@ def write_report(out_dir: str | Path, plot: bool = True) -> None:
         if paper
         else f"measured on {config['dataset']} (the paper's CSTR values do not apply)"
     )
+    select = config.get("select") or {}
+    size = "x".join(
+        "(chosen)" if name in select else str(config[name])
+        for name in ("layers", "hidden")
+    )
+    budget = f"{config['time_budget_s']:g} s of training per "
+    budget += "candidate" if select else "cell"
     text = (
         "# Noise-robustness study\n\n"
-        f"Scaled test MSE on clean targets, {measured}. "
-        f"Budget {config['time_budget_s']:g} s of training per cell, "
-        f"{config['layers']}x{config['hidden']} networks, seed "
-        f"{config['random_state']}.\n\n" + markdown_table(results, paper)
+        f"Scaled test MSE on clean targets, {measured}. Budget {budget}, "
+        f"{size} networks, seed {config['random_state']}.\n\n"
+        + markdown_table(results, paper)
     )
-    if config.get("select"):
+    if select:
         grid = ", ".join(
             f"{name} in {{{', '.join(map(str, values))}}}"
-            for name, values in config["select"].items()
+            for name, values in select.items()
         )
         text += (
             f"\nEvery cell's settings were chosen on the (noisy) validation split "
