@@ -1033,13 +1033,15 @@ class SurrogateModel(EstimatorMixin):
 
     def export_spec(self) -> dict[str, Any]:
         """Network spec plus scalers, names, sequence lengths and the training
-        data's ``moves`` and ``steps_per_move`` (None if not recorded)
+        data's ``moves``, ``steps_per_move`` and ``sample_interval_s`` [s] (None
+        if not recorded)
         (docs/INTERFACES.md)."""
         self._check_fitted()
         spec = self.network_.export_spec()
         data = getattr(self, "training_data_", None) or {}
         spec["moves"] = data.get("moves")
         spec["steps_per_move"] = data.get("steps_per_move")
+        spec["sample_interval_s"] = data.get("sample_interval_s")
         spec["x_scaler"] = self.x_scaler_.to_dict()
         spec["y_scaler"] = self.y_scaler_.to_dict()
         spec["feature_names"] = list(self.feature_names_)

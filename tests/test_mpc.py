@@ -628,6 +628,32 @@ def test_horizon_longer_than_training_sequences_warns(model, plant) -> None:
         SurrogateMPC(model, plant, horizon=3, prediction="rollout")
 
 
+def test_a_model_of_another_sampling_period_warns(model, plant) -> None:
+    """cstr_dataset records 1.8 s between steps and 10 steps per move: 18 s =
+    0.005 h, the CSTR's period (no warning); a CSTR stepped every 0.01 h (36 s)
+    would meet the predicted states at other times."""
+    import warnings
+
+    from iclcontrol.exceptions import IclControlWarning
+    from iclcontrol.mpc.problem import sampling_period_warnings
+
+    spec = model.export_spec()
+    assert spec["sample_interval_s"] == pytest.approx(1.8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IclControlWarning)
+        SurrogateMPC(model, plant)
+    slow = CSTR()
+    slow.sampling_period = 0.01
+    with pytest.warns(IclControlWarning, match=r"one move of the model is 18 s"):
+        ctl = SurrogateMPC(model, slow)
+    assert any("0.01 h = 36 s" in w for w in ctl.problem.warnings)
+    # by hand: 60 s records, one per move, against 0.25 h = 900 s; within 1 %: none
+    (note,) = sampling_period_warnings({"sample_interval_s": 60.0}, 1, slow)
+    assert "every 60 s" in note and "--resample 36s" in note
+    assert sampling_period_warnings({"sample_interval_s": 3.62}, 10, slow) == []
+    assert sampling_period_warnings({"sample_interval_s": None}, 10, slow) == []
+
+
 def test_sqpmethod_solves_the_reference_problem_like_ipopt(model, plant) -> None:
     """Reference LMPC closed loop from (-1.5, 70): sqpmethod solves every step
     (with the former options, tol 1e-8, no convexification, min_step_size 1e-10,

@@ -13,7 +13,9 @@ Gauss-Newton SQP solve exactly the same problem.
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -163,6 +165,52 @@ def lyapunov_warnings(settings: MPCSettings, plant: Any) -> list[str]:
         "of the plant and pulls the states towards the origin of its "
         "coordinates; set lyapunov=False, or your own lyapunov_P with states "
         "measured from your steady state"
+    ]
+
+
+def sampling_period_warnings(
+    spec: Mapping[str, Any], steps_per_move: int, plant: Any
+) -> list[str]:
+    """A warning if one move of the model is not one sampling period of the plant.
+
+    The model's training data records the time between two of its steps
+    (``sample_interval_s``; absent for models that did not record it: no
+    check). ``steps_per_move`` of them make one move of the MPC, which the plant
+    applies for its ``sampling_period`` [h]. If the two differ by more than 1 %,
+    the network predicts the states at other times than the plant reaches them
+    (e.g. a log at 1 min driving a plant stepped every 5 min).
+
+    Parameters
+    ----------
+    spec : mapping
+        The model's spec (:func:`~iclcontrol.export.get_spec`).
+    steps_per_move : int
+        Network steps per move (resolved).
+    plant : plants.Plant
+        Needs ``sampling_period`` [h]; without it: no check.
+
+    Returns
+    -------
+    list of str
+        Empty, or one warning naming both periods and the fix.
+    """
+    interval = spec.get("sample_interval_s")
+    period_h = getattr(plant, "sampling_period", None)
+    if interval is None or period_h is None:
+        return []
+    model_s = float(interval) * steps_per_move
+    plant_s = float(period_h) * 3600.0
+    if math.isclose(model_s, plant_s, rel_tol=0.01):
+        return []
+    per = f"{steps_per_move} of them per move" if steps_per_move > 1 else "one per move"
+    return [
+        f"the model's training data has one record every {float(interval):g} s "
+        f"({per}), so one move of the model is {model_s:g} s, but "
+        f"{type(plant).__name__}.sampling_period is {float(period_h):g} h = "
+        f"{plant_s:g} s: the network predicts the states at other times than the "
+        "plant reaches them; train on data at the plant's period (iclcontrol data "
+        f"csv ... --resample {plant_s:g}s, or plant_dataset of this plant) or set "
+        "the plant's sampling_period to the data's"
     ]
 
 
@@ -384,6 +432,7 @@ class MPCProblem:
         self.P = np.asarray(s.lyapunov_P, dtype=float)
         self.warnings: list[str] = (
             self._horizon_warnings()
+            + sampling_period_warnings(self.spec, self.spm, plant)
             + self._setpoint_warnings()
             + lyapunov_warnings(s, plant)
         )
