@@ -316,7 +316,11 @@ class SequenceDataset:
                 f"with the dataset's names, shapes and scalers; {rebuild}"
             )
         try:
-            with np.load(arrays_path, allow_pickle=False) as arrays:
+            # opened here: np.load leaves its own handle open when the zip is bad
+            with (
+                open(arrays_path, "rb") as fh,
+                np.load(fh, allow_pickle=False) as arrays,
+            ):
                 X, Y = arrays["X"], arrays["Y"]
                 splits = {k: arrays[f"split_{k}"] for k in SPLIT_NAMES}
         except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as err:

@@ -175,7 +175,7 @@ def test_do_mpc_model_transition_and_one_mpc_step() -> None:
         import do_mpc
 
     _, spec = _spec("iclrnn", seed=11)
-    model = to_do_mpc(spec)
+    model = to_do_mpc(spec, steps_per_period=10)  # an untrained spec records none
     assert list(model.x.keys())[1:] == ["CA", "T"] or "CA" in model.x.keys()
     f = to_casadi(spec, steps=10)
     x, u = np.array([0.3, -2.0]), np.array([1.0, 1e5])
@@ -186,7 +186,7 @@ def test_do_mpc_model_transition_and_one_mpc_step() -> None:
 
     # one MPC step on a smooth (tanh) surrogate: IPOPT's home ground
     _, smooth = _spec("rnn", seed=11)
-    model = to_do_mpc(smooth)
+    model = to_do_mpc(smooth, steps_per_period=10)
     mpc = do_mpc.controller.MPC(model)
     mpc.settings.n_horizon = 2
     mpc.settings.t_step = 0.005
@@ -251,7 +251,7 @@ def test_to_do_mpc_into_the_users_own_model_with_a_setpoint() -> None:
     _, spec = _spec("rnn", seed=3)
     own = do_mpc.model.Model("discrete", "SX")
     ref = own.set_variable("_tvp", "CA_ref")
-    model = to_do_mpc(spec, model=own, setup=False)
+    model = to_do_mpc(spec, steps_per_period=10, model=own, setup=False)
     assert model is own and not own.flags["setup"]
     own.set_expression("tracking", (own.x["CA"] - ref) ** 2)
     own.setup()
@@ -282,7 +282,7 @@ def test_to_do_mpc_into_the_users_own_model_with_a_setpoint() -> None:
     assert mpc.solver_stats["success"], mpc.solver_stats["return_status"]
     # a model that is already set up cannot take new variables: said up front
     with pytest.raises(ConfigError, match="already set up"):
-        to_do_mpc(spec, model=own)
+        to_do_mpc(spec, steps_per_period=10, model=own)
 
 
 def test_do_mpc_export_warns_beyond_the_trained_steps() -> None:

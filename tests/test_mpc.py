@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from iclcontrol.exceptions import ConfigError
+from iclcontrol.exceptions import ConfigError, IclControlWarning
 from iclcontrol.mpc import (
     GaussNewtonSQP,
     MPCProblem,
@@ -900,7 +902,12 @@ def test_cstr_main_job_and_bench_get_the_steps_per_move_and_horizon_as_before(
     for argv in (["run"], ["bench", "mpc"]):
         settings = _settings(parser.parse_args(argv))
         for surrogate in (model, legacy):
-            ctl = SurrogateMPC(surrogate, plant, settings)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ctl = SurrogateMPC(surrogate, plant, settings)
+            # only the legacy model has its steps per move assumed, and says so
+            said = ["are used, the CSTR data's" in str(w.message) for w in caught]
+            assert said == ([True] if surrogate is legacy else []), caught
             resolved = (ctl.settings.horizon, ctl.settings.steps_per_move)
             assert resolved == (2, 10), (argv, resolved)
             assert ctl.problem.spm == 10 and ctl.problem.N == 2
@@ -1020,7 +1027,8 @@ def test_a_model_without_recorded_moves_gets_the_horizon_its_output_covers(
     assumed = [w for w in caught if said in str(w.message)]
     assert len(assumed) == 2 and {w.filename for w in assumed} == {__file__}
     assert from_spec.settings.horizon == 1
-    assert default_horizon(old) == 1 and default_horizon(legacy) == 1
+    with pytest.warns(IclControlWarning, match=re.escape(said)):
+        assert default_horizon(old) == 1 and default_horizon(legacy) == 1
     args = ["mpc", "--model", str(folder), "--x0=0.5,-20", "--steps", "1", "--json"]
     assert main(args) == 0
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from iclcontrol.exceptions import ConfigError, DataError
+from iclcontrol.exceptions import ConfigError, DataError, IclControlWarning
 from iclcontrol.solar.data import (
     DATASETS,
     Site,
@@ -258,7 +258,8 @@ def test_quality_control_finds_injected_clock_shift_with_shifts_ruptures():
     y[inside] = shifted[inside]
     frame[d.target] = y
     had_old_name = hasattr(pcw, "RollingGroupby")
-    qc = quality_control(SolarData(frame, d.target, d.site))
+    with pytest.warns(IclControlWarning, match="clock-shifted by about an hour"):
+        qc = quality_control(SolarData(frame, d.target, d.site))
     rep = qc.report
     assert rep["clock_shift_method"].startswith("pvanalytics.quality.time")
     flagged_days = days[qc.flags["clock_shift"].to_numpy()].unique()
@@ -948,8 +949,6 @@ def test_a_southern_site_given_a_northern_latitude_is_warned_about():
     values as above the (winter) clear sky, and nothing was said. The seasons
     tell: the given latitude's summer is the measured winter."""
     import warnings
-
-    from iclcontrol.exceptions import IclControlWarning
 
     with pytest.warns(IclControlWarning, match="latitude"):
         flipped = quality_control(_southern_year(33.87))

@@ -508,7 +508,7 @@ def test_arrays_with_names_export_to_do_mpc(ds):
     X, Y = ds.subset("train")
     m = SurrogateModel("iclrnn", hidden=8, layers=1, max_epochs=1, verbose=False)
     m.fit(X, Y, feature_names=["CA", "T", "CA0", "Q"], output_names=["CA", "T"])
-    model = to_do_mpc(m)
+    model = to_do_mpc(m, steps_per_period=10)  # arrays record no steps per move
     assert list(model.x.keys()) == ["CA", "T"]
     step = ca.Function("f", [model.x, model.u], [model._rhs])
     x0, u0 = X[0, 0, :2], X[0, 0, 2:]
