@@ -18,6 +18,9 @@ fits (e.g. ``--out docs/noise_study``); missing pairs are trained and added.
 Usage::
 
     python benchmarks/bench_training.py --budget 120 --out docs/noise_study
+    # settings chosen on the validation split for every model alike
+    python benchmarks/bench_training.py --budget 120 --select hidden=32,64 \
+        --select batch_size=64,256 --out docs/noise_study_select
 """
 
 from __future__ import annotations
@@ -53,14 +56,25 @@ def main() -> int:
         default="0,0.3,0.6,0.9",
         help="comma-separated target-noise standard deviations (scaled units)",
     )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every fit")
+    parser.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="settings chosen per fit on the validation split, the same grid for "
+        "every model (as `iclcontrol study noise --select`; repeatable)",
+    )
     args = parser.parse_args()
 
+    from iclcontrol.selection import parse_grid
     from iclcontrol.study import (
         cstr_time_monotone_floor,
         reference_mse,
         run_noise_study,
     )
 
+    grid = parse_grid(args.select) if args.select else None
     models = [m for m in args.models.split(",") if m]
     noise = [float(s) for s in args.noise.split(",") if s]
     start = time.perf_counter()
@@ -69,6 +83,8 @@ def main() -> int:
         models=models,
         noise_levels=noise,
         time_budget_s=args.budget,
+        random_state=args.seed,
+        select=grid,
         on_result=lambda r: print(
             f"{r['model']} noise {r['noise']}: {r['test_mse_scaled']:.2e}",
             file=sys.stderr,
@@ -116,7 +132,9 @@ def main() -> int:
     payload = {
         "benchmark": "training",
         "budget_s_per_fit": args.budget,
-        "network": "2x64",
+        "network": "2x(chosen per fit)" if grid and "hidden" in grid else "2x64",
+        "seed": args.seed,
+        "select": grid,
         "cpu_count": os.cpu_count(),
         "load_average_1min": os.getloadavg()[0],
         "time_monotone_floor_test": floor,
