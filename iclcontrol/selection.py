@@ -277,7 +277,7 @@ def select_by_validation(
             raise ConfigError(f"selection grid combination {combo}: {err}") from None
         candidates.append(candidate)
     rows: list[dict[str, Any]] = []
-    best_model, best_params, best_loss = None, combos[0], math.inf
+    best, best_loss = 0, math.inf  # every loss NaN: the first is as good
     bar = tqdm(
         total=len(combos),
         disable=not progress_enabled(verbose),
@@ -302,13 +302,11 @@ def select_by_validation(
             if on_candidate is not None:
                 on_candidate(dict(row), candidate)
             if row["val_loss"] < best_loss:
-                best_model, best_params, best_loss = candidate, combo, row["val_loss"]
+                best, best_loss = len(rows) - 1, row["val_loss"]
             bar.update(1)
     finally:
         bar.close()
-    if best_model is None:  # every validation loss was NaN: the first is as good
-        best_model = candidates[0]
     table = pd.DataFrame(rows)
-    table["selected"] = [r is rows[combos.index(best_params)] for r in rows]
-    best_model.verbose = estimator.get_params().get("verbose")
-    return Selection(best_model, dict(best_params), table)
+    table["selected"] = [i == best for i in range(len(rows))]
+    candidates[best].verbose = estimator.get_params().get("verbose")
+    return Selection(candidates[best], dict(combos[best]), table)

@@ -452,8 +452,8 @@ def _select_cell(
         )
 
     chosen = select_by_validation(estimator, dataset, grid, on_candidate=record)
-    for row in rows:
-        row["selected"] = all(row[k] == v for k, v in chosen.params.items())
+    for row, selected in zip(rows, chosen.candidates["selected"], strict=True):
+        row["selected"] = bool(selected)
     path = out / "candidates.csv"
     old = pd.read_csv(path) if path.exists() else pd.DataFrame()
     if len(old):  # a cell interrupted after this write is rerun: no duplicates
